@@ -1,0 +1,184 @@
+"""The edge agent: readers in, clean observations out over MQTT.
+
+``async with EdgeAgent(settings, layout) as agent: await agent.run()`` connects
+to every reader of the layout assigned to this edge, folds their reads into
+observations every ``flush_interval_s``, spools each batch on disk with the
+next sequence number and lets the :class:`SpoolPublisher` deliver it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from types import TracebackType
+
+from edge.aggregation import ObservationWindow
+from edge.publisher import SpoolPublisher
+from edge.rates import ReadRateMeter
+from edge.reader_link import ReaderLink
+from edge.reads import TagRead
+from edge.settings import EdgeSettings
+from edge.spool import Spool
+from protocols.layout import Layout
+from protocols.mqtt import (
+    MAX_BATCH_OBSERVATIONS,
+    EdgeHealth,
+    Observation,
+    ObservationBatch,
+    ReaderHealth,
+    ReaderState,
+    TopicKind,
+    encode,
+    topic,
+)
+
+log = logging.getLogger(__name__)
+
+
+class EdgeAgent:
+    def __init__(self, settings: EdgeSettings, layout: Layout) -> None:
+        self.settings = settings
+        self.layout = layout
+        self.readers = layout.readers_of_edge(settings.edge_id)
+        self.window = ObservationWindow(layout.read_point, settings.rssi_floor_dbm)
+        self.rates = ReadRateMeter()
+        self.spool = Spool(settings.spool_dir / f"{settings.site}-{settings.edge_id}.spool.sqlite")
+        self._links: list[ReaderLink] = []
+        self._last_report: dict[str, datetime] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.publisher: SpoolPublisher | None = None
+        self._background: set[asyncio.Future[None]] = set()
+
+    async def __aenter__(self) -> EdgeAgent:
+        self._loop = asyncio.get_running_loop()
+        self.spool.__enter__()
+        self.publisher = SpoolPublisher(
+            self.settings.mqtt_url,
+            self.settings.site,
+            self.settings.edge_id,
+            self.spool,
+            reconnect_max_s=self.settings.reconnect_max_s,
+        )
+        if not self.readers:
+            log.warning(
+                "edge %s: the layout assigns no readers to this edge", self.settings.edge_id
+            )
+        for reader in self.readers:
+            link = ReaderLink(
+                reader.id,
+                reader.host or self.settings.llrp_host,
+                self.layout.reader_port(reader.id, self.settings.llrp_port_base),
+                [a.id for a in reader.antennas],
+                self._reads_from_thread,
+                self._state_from_thread,
+                reconnect_max_s=self.settings.reconnect_max_s,
+            )
+            self._links.append(link)
+            link.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.gather(*(asyncio.to_thread(link.stop) for link in self._links))
+        self._links.clear()
+        self._flush()  # whatever was read before the readers stopped is spooled, not lost
+        if self.publisher is not None:
+            await self.publisher.announce_offline()
+        self.spool.__exit__(None, None, None)
+
+    # -- called on sllurp threads: hand over to the event loop and nothing more --------
+
+    def _reads_from_thread(self, reads: list[TagRead]) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._take_reads, reads)
+
+    def _state_from_thread(self, reader_id: str, state: ReaderState) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._send_health_soon)
+
+    # -- on the event loop -------------------------------------------------------------
+
+    def _take_reads(self, reads: list[TagRead]) -> None:
+        now = time.monotonic()
+        for read in reads:
+            self.window.add(read)
+            self.rates.count(read.reader_id, read.antenna, read.seen_count, now)
+            self._last_report[read.reader_id] = read.last_seen
+
+    def _flush(self) -> int:
+        observations, stats = self.window.flush()
+        if stats.below_floor or stats.unmapped:
+            log.debug(
+                "edge %s: dropped %d reads below the RSSI floor, %d from unmapped antennas",
+                self.settings.edge_id,
+                stats.below_floor,
+                stats.unmapped,
+            )
+        observations_topic = topic(
+            self.settings.site, self.settings.edge_id, TopicKind.OBSERVATIONS
+        )
+        for start in range(0, len(observations), MAX_BATCH_OBSERVATIONS):
+            chunk = observations[start : start + MAX_BATCH_OBSERVATIONS]
+
+            def payload(seq: int, chunk: list[Observation] = chunk) -> bytes:
+                return encode(
+                    ObservationBatch(
+                        edge_id=self.settings.edge_id,
+                        seq=seq,
+                        sent_at=datetime.now(UTC),
+                        observations=chunk,
+                    )
+                )
+
+            self.spool.append(observations_topic, payload)
+        if observations and self.publisher is not None:
+            self.publisher.notify()
+        return len(observations)
+
+    def health(self) -> EdgeHealth:
+        now = time.monotonic()
+        return EdgeHealth(
+            edge_id=self.settings.edge_id,
+            at=datetime.now(UTC),
+            readers=[
+                ReaderHealth(
+                    reader_id=link.reader_id,
+                    state=link.state,
+                    reads_per_s=self.rates.rates(link.reader_id, now),
+                    last_report_at=self._last_report.get(link.reader_id),
+                )
+                for link in self._links
+            ],
+        )
+
+    def _send_health_soon(self) -> None:
+        if self.publisher is not None:
+            task = asyncio.ensure_future(self.publisher.publish_health(self.health()))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.flush_interval_s)
+            self._flush()
+
+    async def _health_forever(self) -> None:
+        assert self.publisher is not None
+        await self.publisher.connected.wait()
+        while True:
+            await self.publisher.publish_health(self.health())
+            await asyncio.sleep(self.settings.health_interval_s)
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        assert self.publisher is not None
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.publisher.run())
+            tg.create_task(self._flush_forever())
+            tg.create_task(self._health_forever())

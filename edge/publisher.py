@@ -1,0 +1,141 @@
+"""The edge's MQTT side: drains the spool to the broker, in order, at QoS 1.
+
+It keeps one connection with a last will (``status`` = offline, retained),
+announces ``online`` on every connect, publishes spooled batches oldest first
+and deletes each only after the broker's PUBACK, and reconnects with backoff
+when the broker goes away. Health messages are sent when connected and
+dropped otherwise: they describe the present, not history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from datetime import UTC, datetime
+
+import aiomqtt
+
+from edge.spool import Spool
+from protocols.mqtt import (
+    EdgeHealth,
+    EdgeStatus,
+    TopicKind,
+    encode,
+    parse_mqtt_url,
+    topic,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SpoolPublisher:
+    def __init__(
+        self,
+        mqtt_url: str,
+        site: str,
+        edge_id: str,
+        spool: Spool,
+        *,
+        reconnect_max_s: float = 30.0,
+    ) -> None:
+        self._url = parse_mqtt_url(mqtt_url)
+        self._site = site
+        self._edge_id = edge_id
+        self._spool = spool
+        self._reconnect_max = reconnect_max_s
+        self._wake = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self.connected = asyncio.Event()
+        self.published_batches = 0
+
+    def notify(self) -> None:
+        """A new batch is in the spool."""
+        self._wake.set()
+
+    def _status(self, state: str) -> bytes:
+        at = datetime.now(UTC) if state == "online" else None
+        return encode(EdgeStatus(edge_id=self._edge_id, state=state, at=at))  # type: ignore[arg-type]
+
+    def _client_for(self) -> aiomqtt.Client:
+        status_topic = topic(self._site, self._edge_id, TopicKind.STATUS)
+        return aiomqtt.Client(
+            self._url.host,
+            self._url.port,
+            username=self._url.username,
+            password=self._url.password,
+            identifier=f"rfidwms-edge-{self._site}-{self._edge_id}",
+            clean_session=False,
+            keepalive=15,
+            will=aiomqtt.Will(status_topic, self._status("offline"), qos=1, retain=True),
+            tls_context=ssl.create_default_context() if self._url.tls else None,
+        )
+
+    async def run(self) -> None:
+        backoff = 0.0
+        status_topic = topic(self._site, self._edge_id, TopicKind.STATUS)
+        while True:
+            try:
+                async with self._client_for() as client:
+                    self._client = client
+                    self.connected.set()
+                    backoff = 0.0
+                    log.info(
+                        "edge %s: connected to MQTT %s:%d",
+                        self._edge_id,
+                        self._url.host,
+                        self._url.port,
+                    )
+                    await client.publish(status_topic, self._status("online"), qos=1, retain=True)
+                    await self._drain_forever(client)
+            except aiomqtt.MqttError as e:
+                self.connected.clear()
+                self._client = None
+                backoff = min(self._reconnect_max, max(0.5, backoff * 2))
+                log.warning(
+                    "edge %s: MQTT unavailable (%s); %d batches spooled; retrying in %.1f s",
+                    self._edge_id,
+                    e,
+                    len(self._spool),
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+            finally:
+                self.connected.clear()
+                self._client = None
+
+    async def _drain_forever(self, client: aiomqtt.Client) -> None:
+        while True:
+            self._wake.clear()
+            batches = self._spool.pending(100)
+            for batch in batches:
+                await client.publish(batch.topic, batch.payload, qos=1)
+                self._spool.acknowledge(batch.seq)
+                self.published_batches += 1
+            if not batches:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+
+    async def publish_health(self, health: EdgeHealth) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            await client.publish(
+                topic(self._site, self._edge_id, TopicKind.HEALTH), encode(health), qos=1
+            )
+        except aiomqtt.MqttError as e:
+            log.debug("edge %s: health not sent: %s", self._edge_id, e)
+
+    async def announce_offline(self) -> None:
+        """A clean shutdown: say offline ourselves (the will fires only on a lost connection)."""
+        client = self._client
+        if client is None:
+            return
+        try:
+            status_topic = topic(self._site, self._edge_id, TopicKind.STATUS)
+            await client.publish(status_topic, self._status("offline"), qos=1, retain=True)
+        except aiomqtt.MqttError:
+            pass

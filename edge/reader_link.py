@@ -1,0 +1,183 @@
+"""One LLRP reader, reached through sllurp, kept connected.
+
+sllurp's ``LLRPReaderClient`` runs its socket loop in a thread of its own and
+calls back from there. A :class:`ReaderLink` owns one such client at a time:
+it connects, lets sllurp configure the reader and start inventory, hands every
+tag report to ``on_reads`` (still on sllurp's thread: the callback must only
+hand the reads over), and when the connection is lost or cannot be made it
+tries again with exponential backoff until stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
+
+from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
+from protocols.mqtt import ReaderState
+
+log = logging.getLogger(__name__)
+
+ReadsCallback = Callable[[list[TagRead]], None]
+StateCallback = Callable[[str, ReaderState], None]
+
+TAG_CONTENT = {
+    "EnableROSpecID": False,
+    "EnableSpecIndex": False,
+    "EnableInventoryParameterSpecID": False,
+    "EnableAntennaID": True,
+    "EnableChannelIndex": False,
+    "EnablePeakRSSI": True,
+    "EnableFirstSeenTimestamp": True,
+    "EnableLastSeenTimestamp": True,
+    "EnableTagSeenCount": True,
+    "EnableAccessSpecID": False,
+}
+
+
+def next_backoff(current: float, maximum: float) -> float:
+    """Exponential backoff: 0.5 s, 1 s, 2 s, … up to ``maximum``."""
+    return min(maximum, max(0.5, current * 2))
+
+
+class ReaderLink:
+    def __init__(
+        self,
+        reader_id: str,
+        host: str,
+        port: int,
+        antennas: list[int],
+        on_reads: ReadsCallback,
+        on_state: StateCallback,
+        *,
+        report_every_n_tags: int = 200,
+        report_timeout_ms: int = 250,
+        keepalive_ms: int = 5000,
+        reconnect_max_s: float = 30.0,
+    ) -> None:
+        self.reader_id = reader_id
+        self.host = host
+        self.port = port
+        self.antennas = antennas
+        self._on_reads = on_reads
+        self._on_state = on_state
+        self._report_n = report_every_n_tags
+        self._report_timeout_ms = report_timeout_ms
+        self._keepalive_ms = keepalive_ms
+        self._reconnect_max = reconnect_max_s
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: LLRPReaderClient | None = None
+        self.state = ReaderState.DISCONNECTED
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"reader-link-{self.reader_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._lost.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # -- sllurp ------------------------------------------------------------------------
+
+    def _config(self) -> LLRPReaderConfig:
+        return LLRPReaderConfig(
+            {
+                "antennas": self.antennas,
+                "tx_power": 0,  # 0 = the reader's highest power
+                "report_every_n_tags": self._report_n,
+                "report_timeout_ms": self._report_timeout_ms,
+                "tag_content_selector": dict(TAG_CONTENT),
+                "event_selector": {"AntennaEvent": True, "ReaderExceptionEvent": True},
+                "keepalive_interval": self._keepalive_ms,
+                "reconnect": False,  # this link reconnects, with backoff
+                "start_inventory": True,
+                "reset_on_connect": True,
+            }
+        )
+
+    def _set_state(self, state: ReaderState) -> None:
+        if state != self.state:
+            self.state = state
+            log.info("reader %s: %s", self.reader_id, state.value)
+            self._on_state(self.reader_id, state)
+
+    def _tag_reports(self, _client: Any, reports: list[dict[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        reads: list[TagRead] = []
+        for report in reports:
+            try:
+                reads.append(tag_read_from_sllurp(self.reader_id, report, now))
+            except BadTagReport as e:
+                log.warning("reader %s: dropped a tag report: %s", self.reader_id, e)
+        if reads:
+            self._on_reads(reads)
+
+    def _run(self) -> None:
+        backoff = 0.0
+        while not self._stop.is_set():
+            self._lost.clear()
+            client = LLRPReaderClient(self.host, self.port, self._config(), timeout=5.0)
+            client.add_tag_report_callback(self._tag_reports)
+            client.add_disconnected_callback(lambda *_: self._lost.set())
+            client.add_state_callback(
+                LLRPReaderState.STATE_INVENTORYING,
+                lambda *_: self._set_state(ReaderState.INVENTORYING),
+            )
+            self._set_state(ReaderState.CONNECTING)
+            try:
+                client.connect()
+            except OSError as e:
+                self._set_state(ReaderState.DISCONNECTED)
+                backoff = next_backoff(backoff, self._reconnect_max)
+                log.warning(
+                    "reader %s at %s:%d: cannot connect (%s); retrying in %.1f s",
+                    self.reader_id,
+                    self.host,
+                    self.port,
+                    e,
+                    backoff,
+                )
+                self._stop.wait(backoff)
+                continue
+            self._client = client
+            self._set_state(ReaderState.CONNECTED)
+            backoff = 0.0
+            while not self._lost.wait(0.5):
+                if not client.is_alive():
+                    break
+            self._client = None
+            if self._stop.is_set():
+                self._disconnect(client)
+                break
+            self._set_state(ReaderState.DISCONNECTED)
+            self._disconnect(client)
+            backoff = next_backoff(backoff, self._reconnect_max)
+            log.warning(
+                "reader %s: connection lost; reconnecting in %.1f s", self.reader_id, backoff
+            )
+            self._stop.wait(backoff)
+        self._set_state(ReaderState.DISCONNECTED)
+
+    def _disconnect(self, client: LLRPReaderClient) -> None:
+        try:
+            client.disconnect(timeout=2.0)
+        except Exception:
+            log.debug("reader %s: disconnect raised", self.reader_id, exc_info=True)
+        try:
+            client.hard_disconnect()
+        except Exception:
+            log.debug("reader %s: hard disconnect raised", self.reader_id, exc_info=True)

@@ -1,0 +1,26 @@
+"""Settings of the edge agent process (``RFIDWMS_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from protocols.settings import CommonSettings
+
+
+class EdgeSettings(CommonSettings):
+    edge_id: str = Field(default="edge-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    """This agent's id: it serves the layout's readers and scales whose ``edge`` is this id."""
+    llrp_host: str = "127.0.0.1"
+    """Host of readers whose layout entry has no ``host``."""
+    llrp_port_base: int = Field(default=5084, ge=1, le=65535)
+    """Port of the first reader without a ``port``; later ones count up in layout order."""
+    spool_dir: Path = Path(".rfidwms/edge")
+    """Where the on-disk spool keeps batches until the broker has acknowledged them."""
+    flush_interval_s: float = Field(default=0.5, gt=0, le=60)
+    """How often reads are summarised into observations and published."""
+    rssi_floor_dbm: float = Field(default=-90.0, ge=-128, le=0)
+    """Reads weaker than this are dropped as noise."""
+    health_interval_s: float = Field(default=5.0, gt=0, le=600)
+    reconnect_max_s: float = Field(default=30.0, gt=0)

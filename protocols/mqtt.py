@@ -1,0 +1,208 @@
+"""MQTT topics and payloads between edge agents and the cloud (schema version 1).
+
+Every topic starts with ``rfidwms/v1/<site>/<edge-id>/``; the version in the
+topic changes only when a payload changes incompatibly, so old and new edges
+can share a broker during an upgrade. Payloads are UTF-8 JSON objects with a
+``v`` field carrying the same version. See ``docs/mqtt.md``.
+
+| topic suffix     | QoS | retained | payload                 |
+|------------------|-----|----------|-------------------------|
+| ``observations`` | 1   | no       | :class:`ObservationBatch` |
+| ``health``       | 1   | no       | :class:`EdgeHealth`       |
+| ``status``       | 1   | yes      | :class:`EdgeStatus` (also the last will: ``offline``) |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION: Literal[1] = 1
+TOPIC_ROOT = f"rfidwms/v{SCHEMA_VERSION}"
+MAX_BATCH_OBSERVATIONS = 5000
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_EPC_HEX = r"^(?:[0-9A-F]{4}){1,31}$"
+
+
+class TopicKind(StrEnum):
+    OBSERVATIONS = "observations"
+    HEALTH = "health"
+    STATUS = "status"
+
+
+class PayloadError(ValueError):
+    """A message that does not follow the schema; the message names the field and value."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicAddress:
+    site: str
+    edge_id: str
+    kind: TopicKind
+
+
+def _segment(name: str, value: str) -> str:
+    if not _SEGMENT.match(value):
+        raise PayloadError(
+            f"{name} {value!r} is not a valid topic segment "
+            "(letters, digits, '_', '.', '-'; 1-63 characters)"
+        )
+    return value
+
+
+def topic(site: str, edge_id: str, kind: TopicKind) -> str:
+    """``rfidwms/v1/<site>/<edge-id>/<kind>``."""
+    return f"{TOPIC_ROOT}/{_segment('site', site)}/{_segment('edge id', edge_id)}/{kind.value}"
+
+
+def subscription(site: str, kind: TopicKind | None = None) -> str:
+    """The filter for every edge of ``site`` (``'+'`` for every site), one kind or all."""
+    suffix = kind.value if kind is not None else "+"
+    site_part = site if site == "+" else _segment("site", site)
+    return f"{TOPIC_ROOT}/{site_part}/+/{suffix}"
+
+
+def shared_subscription(group: str, topic_filter: str) -> str:
+    """An MQTT 5 shared subscription: brokers hand each message to one member of ``group``."""
+    return f"$share/{_segment('group', group)}/{topic_filter}"
+
+
+def parse_topic(name: str) -> TopicAddress:
+    parts = name.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT:
+        raise PayloadError(f"topic {name!r} is not of the form {TOPIC_ROOT}/<site>/<edge>/<kind>")
+    site, edge_id, kind = parts[2:]
+    try:
+        k = TopicKind(kind)
+    except ValueError:
+        raise PayloadError(f"topic {name!r}: unknown kind {kind!r}") from None
+    return TopicAddress(_segment("site", site), _segment("edge id", edge_id), k)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+
+
+class Observation(BaseModel):
+    """One tag seen by one antenna, as the edge summarises the reader's reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epc: str = Field(pattern=_EPC_HEX, description="EPC as upper-case hex")
+    reader_id: str = Field(min_length=1, max_length=63)
+    antenna: int = Field(ge=1, le=65535)
+    read_point: str = Field(min_length=3, max_length=127)
+    rssi_dbm: float | None = Field(default=None, ge=-128, le=127)
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    seen_count: int = Field(default=1, ge=1)
+
+
+class ObservationBatch(_Payload):
+    """Observations an edge publishes together. ``seq`` rises by one per batch and
+    per edge, and survives restarts; the cloud ingests each (edge, seq) once."""
+
+    edge_id: str = Field(min_length=1, max_length=63)
+    seq: int = Field(ge=0)
+    sent_at: AwareDatetime
+    observations: list[Observation] = Field(min_length=1, max_length=MAX_BATCH_OBSERVATIONS)
+
+
+class ReaderState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    INVENTORYING = "inventorying"
+    DISCONNECTED = "disconnected"
+
+
+class ReaderHealth(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reader_id: str
+    state: ReaderState
+    reads_per_s: dict[str, float] = Field(
+        default_factory=dict, description="antenna id (as a string) -> tag reads per second"
+    )
+    last_report_at: AwareDatetime | None = None
+
+
+class EdgeHealth(_Payload):
+    edge_id: str
+    at: AwareDatetime
+    readers: list[ReaderHealth] = Field(default_factory=list)
+
+
+class EdgeStatus(_Payload):
+    edge_id: str
+    state: Literal["online", "offline"]
+    at: AwareDatetime | None = None
+
+
+Payload = ObservationBatch | EdgeHealth | EdgeStatus
+_MODELS: dict[TopicKind, type[Payload]] = {
+    TopicKind.OBSERVATIONS: ObservationBatch,
+    TopicKind.HEALTH: EdgeHealth,
+    TopicKind.STATUS: EdgeStatus,
+}
+
+
+def encode(payload: Payload) -> bytes:
+    return payload.model_dump_json(exclude_none=True).encode("utf-8")
+
+
+def decode(kind: TopicKind, data: bytes) -> Payload:
+    """Decode and validate a payload; raise :class:`PayloadError` naming the bad field."""
+    model = _MODELS[kind]
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(payload)"
+        value = first.get("input")
+        shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r:.80})"
+        more = f" (+{e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise PayloadError(f"{model.__name__}.{loc}: {first['msg']}{shown}{more}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class MqttUrl:
+    """``mqtt://[user[:password]@]host[:port]`` (``mqtts://`` for TLS)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def parse_mqtt_url(url: str) -> MqttUrl:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp"):
+        raise ValueError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
+    if not parts.hostname:
+        raise ValueError(f"MQTT URL {url!r}: no host")
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        raise ValueError(f"MQTT URL {url!r}: port is not a number 1-65535") from None
+    return MqttUrl(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+def utc_iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")

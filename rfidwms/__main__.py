@@ -1,0 +1,3 @@
+from rfidwms.cli import main
+
+raise SystemExit(main())

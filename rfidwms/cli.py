@@ -1,0 +1,52 @@
+"""The ``rfidwms`` command line: one sub-command per process or tool.
+
+Each command lives in ``rfidwms.commands.<name>`` and offers ``add_parser``;
+the parser it adds sets ``func``, which returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+COMMANDS = ("broker", "edge")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rfidwms",
+        description="Real-time RFID warehouse management: simulator, edge agent, cloud, demo.",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="DEBUG, INFO, WARNING or ERROR (default: RFIDWMS_LOG_LEVEL or INFO)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"rfidwms.commands.{name}").add_parser(sub)
+    return parser
+
+
+def setup_logging(level: str | None) -> None:
+    import os
+
+    chosen = (level or os.environ.get("RFIDWMS_LOG_LEVEL") or "INFO").upper()
+    logging.basicConfig(
+        level=getattr(logging, chosen, logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130

