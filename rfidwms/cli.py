@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("broker", "edge")
+COMMANDS = ("demo", "broker", "edge", "epc")
 
 
 def build_parser() -> argparse.ArgumentParser:
