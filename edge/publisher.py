@@ -87,15 +87,17 @@ class SpoolPublisher:
                         self._url.port,
                     )
                     await client.publish(status_topic, self._status("online"), qos=1, retain=True)
-                    await self._drain_forever(client)
-            except aiomqtt.MqttError as e:
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(self._drain_forever(client))
+                        tg.create_task(self._watch_connection(client))
+            except* aiomqtt.MqttError as group:
                 self.connected.clear()
                 self._client = None
                 backoff = min(self._reconnect_max, max(0.5, backoff * 2))
                 log.warning(
                     "edge %s: MQTT unavailable (%s); %d batches spooled; retrying in %.1f s",
                     self._edge_id,
-                    e,
+                    group.exceptions[0],
                     len(self._spool),
                     backoff,
                 )
@@ -103,6 +105,12 @@ class SpoolPublisher:
             finally:
                 self.connected.clear()
                 self._client = None
+
+    @staticmethod
+    async def _watch_connection(client: aiomqtt.Client) -> None:
+        """Raise as soon as the broker connection drops, even while nothing is published."""
+        async for _ in client.messages:
+            pass
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
         while True:

@@ -7,8 +7,9 @@ Each process extends :class:`CommonSettings` with its own fields (``edge.setting
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocols.mqtt import parse_mqtt_url
@@ -28,6 +29,32 @@ class CommonSettings(BaseSettings):
 
     @field_validator("mqtt_url")
     @classmethod
-    def _valid_mqtt_url(cls, v: str) -> str:
-        parse_mqtt_url(v)
+    def _valid_mqtt_url(cls, v: str | None) -> str | None:
+        if v is not None:  # None: a process that embeds its own broker (the demo)
+            parse_mqtt_url(v)
         return v
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names the ``RFIDWMS_*`` variable."""
+
+
+S = TypeVar("S", bound=CommonSettings)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build ``cls`` from the environment plus command-line ``overrides`` (None = not given).
+
+    A wrong value raises :class:`SettingsError` naming the variable and the value.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return cls(**given)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = f"--{field.replace('_', '-')}" if field in given else f"RFIDWMS_{field.upper()}"
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {msg} (got {err.get('input')!r})")
+        raise SettingsError("; ".join(problems)) from None

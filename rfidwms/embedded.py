@@ -40,6 +40,22 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def free_port_range(preferred: int, count: int, host: str = "127.0.0.1") -> int:
+    """The first of ``count`` consecutive free ports: ``preferred`` if that range is
+    free, else a range the system has no listener on."""
+
+    def free(base: int) -> bool:
+        return all(not port_answers(host, p, timeout=0.2) for p in range(base, base + count))
+
+    if free(preferred):
+        return preferred
+    for _ in range(50):
+        base = free_port(host)
+        if base + count < 65535 and free(base):
+            return base
+    raise EmbeddedServiceError(f"no {count} consecutive free TCP ports on {host}")
+
+
 class EmbeddedPostgres:
     """A private PostgreSQL server whose data lives in ``data_dir``.
 

@@ -24,15 +24,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import field_validator
 
 from protocols.layout import Layout, LayoutError, load_layout
-from protocols.settings import CommonSettings
+from protocols.settings import CommonSettings, SettingsError, load_settings
 from rfidwms.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,
     EmbeddedServiceError,
     free_port,
+    free_port_range,
     port_answers,
 )
 
@@ -47,6 +48,11 @@ class DemoSettings(CommonSettings):
     http_port: int = 8080
     data_dir: Path = Path(".rfidwms")
 
+    @field_validator("database_url", "mqtt_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        return None if v == "" else v
+
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -58,20 +64,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=run)
-
-
-def _port_range_free(base: int, count: int) -> bool:
-    return all(not port_answers("127.0.0.1", p, timeout=0.2) for p in range(base, base + count))
-
-
-def _pick_port_base(preferred: int, count: int) -> int:
-    if _port_range_free(preferred, count):
-        return preferred
-    for _ in range(50):
-        base = free_port()
-        if base + count < 65535 and _port_range_free(base, count):
-            return base
-    raise EmbeddedServiceError(f"no {count} consecutive free TCP ports for the simulator")
 
 
 class Child:
@@ -161,15 +153,10 @@ def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, object] = {}
-    if args.layout is not None:
-        overrides["layout"] = args.layout
-    if args.http_port is not None:
-        overrides["http_port"] = args.http_port
     try:
-        settings = DemoSettings(**overrides)  # type: ignore[arg-type]
+        settings = load_settings(DemoSettings, layout=args.layout, http_port=args.http_port)
         layout = load_layout(settings.layout)
-    except (ValidationError, LayoutError) as e:
+    except (SettingsError, LayoutError) as e:
         log.error("%s", e)
         return 2
 
@@ -201,8 +188,8 @@ def _run_parts(
     stop: threading.Event,
 ) -> int:
     """Start simulator, cloud and edge; wait for ``stop``; stop them (before the services)."""
-    llrp_base = _pick_port_base(5084, len(layout.readers))
-    scale_base = _pick_port_base(llrp_base + 100, max(1, len(layout.scales)))
+    llrp_base = free_port_range(5084, len(layout.readers))
+    scale_base = free_port_range(llrp_base + 100, max(1, len(layout.scales)))
     env = dict(os.environ)
     env.update(
         RFIDWMS_DATABASE_URL=db_url,

@@ -9,11 +9,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
 from protocols.layout import LayoutError, load_layout
+from protocols.settings import SettingsError, load_settings
 
 log = logging.getLogger("rfidwms.edge")
 
@@ -29,25 +28,17 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def settings_from(args: argparse.Namespace) -> EdgeSettings:
-    overrides = {
-        k: v
-        for k, v in {
-            "layout": args.layout,
-            "edge_id": args.edge_id,
-            "llrp_host": args.llrp_host,
-            "llrp_port_base": args.llrp_port_base,
-        }.items()
-        if v is not None
-    }
-    return EdgeSettings(**overrides)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = settings_from(args)
+        settings = load_settings(
+            EdgeSettings,
+            layout=args.layout,
+            edge_id=args.edge_id,
+            llrp_host=args.llrp_host,
+            llrp_port_base=args.llrp_port_base,
+        )
         layout = load_layout(settings.layout)
-    except (ValidationError, LayoutError) as e:
+    except (SettingsError, LayoutError) as e:
         log.error("%s", e)
         return 2
 

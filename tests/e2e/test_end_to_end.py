@@ -1,0 +1,121 @@
+"""One tag's full path with everything real: simulator -> sllurp -> edge -> MQTT broker
+-> ingester -> PostgreSQL -> API and WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+import websockets
+from running import RunningProcess, get_json, wait_http
+
+from protocols.epc import decode_epc
+from protocols.layout import load_layout
+from rfidwms.embedded import free_port, free_port_range
+
+LAYOUT = load_layout(None)
+
+
+@pytest.fixture
+def system(database_url, mqtt_url, site, tmp_path):
+    """sim + cloud + edge as the user runs them, on free ports; stopped after the test."""
+    llrp_base = free_port_range(20000 + hash(site) % 20000, len(LAYOUT.readers))
+    scale_base = free_port_range(llrp_base + 50, len(LAYOUT.scales))
+    http_port = free_port()
+    env = {
+        "RFIDWMS_DATABASE_URL": database_url,
+        "RFIDWMS_MQTT_URL": mqtt_url,
+        "RFIDWMS_SITE": site,
+        "RFIDWMS_HTTP_PORT": str(http_port),
+        "RFIDWMS_SPOOL_DIR": str(tmp_path / "spool"),
+    }
+    started: list[RunningProcess] = []
+    try:
+        sim = RunningProcess(
+            [
+                "sim",
+                "--llrp-port-base",
+                str(llrp_base),
+                "--scale-port-base",
+                str(scale_base),
+                "--seed",
+                "7",
+                "--truth",
+                str(tmp_path / "truth.jsonl"),
+            ],
+            env,
+        )
+        started.append(sim)
+        cloud = RunningProcess(["cloud"], env)
+        started.append(cloud)
+        lines = sim.wait_for(
+            lambda ls: (
+                [x for x in ls if " llrp://" in x]
+                if len([x for x in ls if " llrp://" in x]) >= len(LAYOUT.readers)
+                else None
+            ),
+            timeout=60,
+        )
+        assert [ln.split()[0] for ln in lines] == [r.id for r in LAYOUT.readers]
+        wait_http(f"http://127.0.0.1:{http_port}/api/health", 60, cloud)
+        edge = RunningProcess(["edge", "--llrp-port-base", str(llrp_base)], env)
+        started.append(edge)
+        yield {
+            "http": f"http://127.0.0.1:{http_port}",
+            "ws": f"ws://127.0.0.1:{http_port}",
+            "sim": sim,
+            "cloud": cloud,
+            "edge": edge,
+        }
+        for p in reversed(started):
+            assert p.stop() == 0, f"rfidwms {p.argv[0]} did not stop cleanly:\n{p.output()[-3000:]}"
+    finally:
+        for p in reversed(started):
+            if p.proc.poll() is None:
+                p.proc.kill()
+
+
+async def first_delta_with_reads(ws_url: str, timeout: float) -> tuple[dict, dict]:
+    async with websockets.connect(f"{ws_url}/ws/live") as ws:
+        snapshot = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
+            if msg.get("type") == "delta" and msg.get("reads"):
+                return snapshot, msg
+    raise AssertionError("no delta with reads arrived")
+
+
+def test_a_tag_the_simulator_reports_reaches_the_api_and_the_live_feed(system):
+    snapshot, delta = asyncio.run(first_delta_with_reads(system["ws"], timeout=60))
+    assert snapshot["type"] == "snapshot"
+    assert delta["seq"] > snapshot["seq"]
+
+    read = delta["reads"][0]
+    epc = read["epc"]
+    assert decode_epc(epc).scheme in {"sgtin", "sscc"}, "the simulator tags cases and pallets"
+    reader = LAYOUT.reader(read["reader_id"])
+    assert read["read_point"] == LAYOUT.read_point(reader.id, read["antenna"])
+
+    status, tag = get_json(f"{system['http']}/api/tags/{epc}")
+    assert status == 200, tag
+    assert tag["epc"] == epc
+    assert tag["read_point"] in {a.read_point for r in LAYOUT.readers for a in r.antennas}
+    assert tag["history"], "the tag has a history of reads"
+
+    status, readers = get_json(f"{system['http']}/api/readers")
+    assert status == 200
+    assert {r["reader_id"] for r in readers} >= {r.id for r in LAYOUT.readers}
+
+
+def test_readers_report_inventorying_through_edge_health(system):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        _, readers = get_json(f"{system['http']}/api/readers")
+        states = {r["reader_id"]: r.get("state") for r in readers}
+        if all(s == "inventorying" for s in states.values()):
+            return
+        time.sleep(1)
+    raise AssertionError(f"readers not all inventorying: {states}")

@@ -1,0 +1,126 @@
+"""The edge's spool and publisher against a real broker, including a broker outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import UTC, datetime
+
+import aiomqtt
+
+from edge.publisher import SpoolPublisher
+from edge.spool import Spool
+from protocols.mqtt import (
+    Observation,
+    ObservationBatch,
+    TopicKind,
+    encode,
+    parse_mqtt_url,
+    subscription,
+    topic,
+)
+from rfidwms.embedded import EmbeddedBroker, free_port
+
+EPC = "3034257BF7194E4000001A85"
+
+
+def batch_payload(seq: int) -> bytes:
+    now = datetime.now(UTC)
+    obs = Observation(
+        epc=EPC,
+        reader_id="r1",
+        antenna=1,
+        read_point="door-1/outside",
+        rssi_dbm=-50,
+        first_seen=now,
+        last_seen=now,
+        seen_count=1,
+    )
+    return encode(ObservationBatch(edge_id="edge-1", seq=seq, sent_at=now, observations=[obs]))
+
+
+async def collect(url: str, site: str, into: list[dict], ready: asyncio.Event) -> None:
+    u = parse_mqtt_url(url)
+    while True:
+        try:
+            async with aiomqtt.Client(
+                u.host, u.port, identifier=f"collector-{site}", clean_session=False
+            ) as client:
+                await client.subscribe(subscription(site), qos=1)
+                ready.set()
+                async for msg in client.messages:
+                    into.append({"topic": str(msg.topic), "body": json.loads(msg.payload)})
+        except aiomqtt.MqttError:
+            await asyncio.sleep(0.2)
+
+
+async def wait_until(predicate, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_spooled_batches_reach_the_broker_in_order_with_online_status(
+    mqtt_url, site, tmp_path
+):
+    received: list[dict] = []
+    ready = asyncio.Event()
+    collector = asyncio.create_task(collect(mqtt_url, site, received, ready))
+    await ready.wait()
+    with Spool(tmp_path / "spool.sqlite") as spool:
+        obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
+        for _ in range(5):
+            spool.append(obs_topic, batch_payload)
+        publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
+        task = asyncio.create_task(publisher.run())
+        try:
+            await wait_until(lambda: len(spool) == 0 and len(received) >= 6, 20)
+            await publisher.announce_offline()
+            await wait_until(lambda: received[-1]["body"].get("state") == "offline", 10)
+        finally:
+            task.cancel()
+            collector.cancel()
+    statuses = [m["body"]["state"] for m in received if m["topic"].endswith("/status")]
+    seqs = [m["body"]["seq"] for m in received if m["topic"].endswith("/observations")]
+    assert statuses[0] == "online" and statuses[-1] == "offline"
+    assert seqs == [0, 1, 2, 3, 4]
+
+
+async def test_a_broker_outage_loses_nothing(site, tmp_path):
+    port = free_port()
+    received: list[dict] = []
+    ready = asyncio.Event()
+    broker = EmbeddedBroker(port=port)
+    with broker:
+        url = broker.url
+        collector = asyncio.create_task(collect(url, site, received, ready))
+        await ready.wait()
+        spool = Spool(tmp_path / "spool.sqlite").__enter__()
+        obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
+        publisher = SpoolPublisher(url, site, "edge-1", spool, reconnect_max_s=0.5)
+        task = asyncio.create_task(publisher.run())
+        spool.append(obs_topic, batch_payload)
+        publisher.notify()
+        await wait_until(lambda: len(spool) == 0, 20)
+    # the broker is down: batches pile up in the spool
+    await wait_until(lambda: not publisher.connected.is_set(), 10)
+    for _ in range(3):
+        spool.append(obs_topic, batch_payload)
+        publisher.notify()
+    await asyncio.sleep(1.0)
+    assert len(spool) == 3
+    ready.clear()
+    with EmbeddedBroker(port=port):
+        await asyncio.wait_for(ready.wait(), 20)
+        await wait_until(lambda: len(spool) == 0, 20)
+        await wait_until(
+            lambda: sum(m["topic"].endswith("/observations") for m in received) >= 4, 20
+        )
+        task.cancel()
+        collector.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    spool.__exit__(None, None, None)
+    seqs = sorted({m["body"]["seq"] for m in received if m["topic"].endswith("/observations")})
+    assert seqs == [0, 1, 2, 3]

@@ -1,0 +1,110 @@
+"""Run ``rfidwms`` sub-commands as real processes in tests, and stop them for sure."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class RunningProcess:
+    """``rfidwms <argv>`` with its output collected line by line."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> None:
+        self.argv = argv
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        for name in unset:
+            full_env.pop(name, None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rfidwms", *argv],
+            env=full_env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def output(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def wait_for(self, predicate: Callable[[list[str]], Any], timeout: float) -> Any:
+        """Wait until ``predicate(lines)`` is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = predicate(self.lines)
+                if found:
+                    return found
+                if self.proc.poll() is not None:
+                    raise AssertionError(
+                        f"rfidwms {' '.join(self.argv)} exited with {self.proc.returncode}:\n"
+                        + "\n".join(self.lines[-40:])
+                    )
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"rfidwms {' '.join(self.argv)}: timed out after {timeout} s:\n"
+                        + "\n".join(self.lines[-40:])
+                    )
+                self._cond.wait(0.2)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(
+                    f"rfidwms {' '.join(self.argv)} did not stop within {timeout} s:\n"
+                    + self.output()[-4000:]
+                ) from None
+        return self.proc.returncode
+
+
+def get_json(url: str, timeout: float = 5) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def wait_http(url: str, timeout: float, proc: RunningProcess | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.proc.poll() is not None:
+            raise AssertionError(f"process exited:\n{proc.output()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout} s")
