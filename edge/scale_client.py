@@ -194,7 +194,13 @@ class ScaleClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            reply = await self._request(Command.SEND_STABLE_WEIGHT, deadline)
+            try:
+                reply = await self._request(Command.SEND_STABLE_WEIGHT, deadline)
+            except ScaleTimeoutError:
+                raise ScaleTimeoutError(
+                    f"scale {self.scale_id}: weight not stable within {timeout} s "
+                    f"(the scale was still waiting for rest)"
+                ) from None
             if isinstance(reply, WeightReply) and reply.stability is Stability.STABLE:
                 return reply
             if isinstance(reply, StatusReply) and reply.status is Status.NOT_EXECUTABLE:
