@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("demo", "broker", "edge", "epc")
+COMMANDS = ("demo", "broker", "edge", "epc", "cloud", "sim")
 
 
 def build_parser() -> argparse.ArgumentParser:

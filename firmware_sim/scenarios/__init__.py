@@ -1,0 +1,1 @@
+"""Bundled scenario files (``rfidwms sim --scenario <name>``); see ``docs/simulator.md``."""

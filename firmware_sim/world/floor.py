@@ -1,0 +1,151 @@
+"""Where every pallet is: on a truck, crossing a door, driven across the floor, on a
+shelf or a packing spot, on a scale, or gone.
+
+The floor is the world's spatial state: a :class:`Placement` per pallet plus
+indexes by door, zone and scale, so a reader's question touches only the
+pallets it could possibly hear. A placement is fixed between two world events;
+only a door passage moves with time, and its position is computed from ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from firmware_sim.world.model import Pallet
+from firmware_sim.world.rf import mix64, stable_key
+
+__all__ = [
+    "Away",
+    "Floor",
+    "OnScale",
+    "Passage",
+    "Placement",
+    "Shelved",
+    "TaggedPallet",
+    "Travelling",
+]
+
+Direction = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class Away:
+    """Outside the building (on a truck) or gone: nobody hears it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """Crossing ``door`` on its centre line, from ``start_depth`` to ``end_depth`` (door-local)."""
+
+    door: str
+    direction: Direction
+    t0: float
+    t1: float
+    start_depth: float
+    end_depth: float
+    lateral: float = 0.0
+
+    def depth_at(self, now: float) -> float:
+        if self.t1 <= self.t0:
+            return self.end_depth
+        f = min(1.0, max(0.0, (now - self.t0) / (self.t1 - self.t0)))
+        return self.start_depth + (self.end_depth - self.start_depth) * f
+
+
+@dataclass(frozen=True, slots=True)
+class Travelling:
+    """On a forklift between two places; the model lets no reader hear it on the way."""
+
+    origin: str
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shelved:
+    """At rest at (x, y) in ``zone``: a storage slot, a packing spot, the staging lane."""
+
+    zone: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class OnScale:
+    scale: str
+    zone: str
+    x: float
+    y: float
+
+
+Placement = Away | Passage | Travelling | Shelved | OnScale
+
+
+@dataclass(slots=True)
+class TaggedPallet:
+    """A pallet with the radio facts of its tags: dice keys and how well each tag answers
+    (the SSCC label outside, cases deeper in the stack weaker)."""
+
+    pallet: Pallet
+    keys: tuple[int, ...]
+    offsets_db: tuple[float, ...]
+    epcs: tuple[str, ...]
+    placement: Placement = field(default_factory=Away)
+
+    @classmethod
+    def of(cls, pallet: Pallet, seed: int) -> TaggedPallet:
+        epcs = (pallet.epc, *pallet.case_epcs)
+        keys = tuple(stable_key(e, seed) for e in epcs)
+        offsets = [0.0] + [-1.0 - 7.0 * (mix64(k) >> 40) / (1 << 24) for k in keys[1:]]
+        return cls(pallet, keys, tuple(offsets), epcs)
+
+
+class Floor:
+    """Placements of all pallets present in the simulation, indexed for the readers."""
+
+    def __init__(self) -> None:
+        self.pallets: dict[str, TaggedPallet] = {}
+        self.at_door: dict[str, dict[str, TaggedPallet]] = {}
+        self.in_zone: dict[str, dict[str, TaggedPallet]] = {}
+        self.on_scale: dict[str, TaggedPallet] = {}
+
+    def add(self, tagged: TaggedPallet) -> None:
+        self.pallets[tagged.pallet.epc] = tagged
+
+    def remove(self, epc: str) -> None:
+        self.place(epc, Away())
+        del self.pallets[epc]
+
+    def get(self, epc: str) -> TaggedPallet:
+        return self.pallets[epc]
+
+    def place(self, epc: str, placement: Placement) -> None:
+        tp = self.pallets[epc]
+        self._unindex(tp)
+        tp.placement = placement
+        match placement:
+            case Passage(door=door):
+                self.at_door.setdefault(door, {})[epc] = tp
+            case Shelved(zone=zone):
+                self.in_zone.setdefault(zone, {})[epc] = tp
+            case OnScale(scale=scale, zone=zone):
+                self.on_scale[scale] = tp
+                self.in_zone.setdefault(zone, {})[epc] = tp
+            case _:
+                pass
+
+    def _unindex(self, tp: TaggedPallet) -> None:
+        epc = tp.pallet.epc
+        match tp.placement:
+            case Passage(door=door):
+                self.at_door.get(door, {}).pop(epc, None)
+            case Shelved(zone=zone):
+                self.in_zone.get(zone, {}).pop(epc, None)
+            case OnScale(scale=scale, zone=zone):
+                self.on_scale.pop(scale, None)
+                self.in_zone.get(zone, {}).pop(epc, None)
+            case _:
+                pass
+
+    def count_in(self, zone: str) -> int:
+        return len(self.in_zone.get(zone, {}))

@@ -1,0 +1,199 @@
+"""``rfidwms sim``: the simulated warehouse, serving every reader and scale of a layout.
+
+On start it prints one line per reader (``<reader-id> llrp://<host>:<port>``) and
+one per scale (``<scale-id> mtsics://<host>:<port>``) on stdout, then serves
+until SIGINT/SIGTERM or, with ``--duration``, until that much simulated time has
+passed. See ``docs/simulator.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from contextlib import ExitStack
+from typing import Any
+
+from firmware_sim.fleet import DEFAULT_LLRP_PORT_BASE, DEFAULT_SCALE_PORT_BASE, Fleet, FleetError
+from firmware_sim.world import (
+    Fault,
+    FaultError,
+    Scenario,
+    ScenarioError,
+    SimClock,
+    TruthWriter,
+    WarehouseWorld,
+    bundled_scenario_names,
+    load_scenario,
+    parse_duration,
+    parse_fault,
+    parse_iso_utc,
+)
+from protocols.layout import Layout, LayoutError, load_layout
+
+logger = logging.getLogger("rfidwms.sim")
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return parse_fault(text)
+    except FaultError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = parse_duration(text, "--duration")
+    except FaultError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--duration: {text!r} must be more than 0")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def _start(text: str) -> float:
+    try:
+        return parse_iso_utc(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
+
+
+def add_parser(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "sim",
+        help="run the simulated warehouse: LLRP readers and MT-SICS scales of a layout",
+        description="Serve every reader (LLRP) and scale (MT-SICS) of a layout from a simulated "
+        "warehouse where trucks arrive, pallets are put away, picked, weighed and shipped.",
+    )
+    p.add_argument("--layout", help="layout YAML file (default: the bundled demo layout)")
+    p.add_argument(
+        "--scenario",
+        help="scenario YAML file or bundled name "
+        f"({', '.join(bundled_scenario_names())}; default: demo)",
+    )
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's, else 1)")
+    p.add_argument("--speed", type=_positive, help="simulated seconds per real second (default 1)")
+    p.add_argument(
+        "--start", type=_start, help="simulated UTC start, ISO-8601 (default: the wall clock now)"
+    )
+    p.add_argument(
+        "--duration",
+        type=_seconds,
+        help="stop after this much simulated time, e.g. 60, 90s, 10m (default: run until stopped)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--llrp-port-base",
+        type=int,
+        default=DEFAULT_LLRP_PORT_BASE,
+        help="port of the layout's first reader; the others follow in layout order "
+        f"(default {DEFAULT_LLRP_PORT_BASE}; 0: any free ports)",
+    )
+    p.add_argument(
+        "--scale-port-base",
+        type=int,
+        default=DEFAULT_SCALE_PORT_BASE,
+        help="port of the layout's first scale; the others follow in layout order "
+        f"(default {DEFAULT_SCALE_PORT_BASE}; 0: any free ports)",
+    )
+    p.add_argument("--truth", help="write the ground truth (JSON lines) to this file")
+    p.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="TARGET:KIND[=VALUE][@AT][+FOR]",
+        help="inject a device fault, e.g. reader-door-2:silent@30s+1m, reader-door-1:drop@2m, "
+        "reader-zone-a:antenna=3@10s+20s, reader-door-3:skew=-90s, scale-1:overload@1m+15s "
+        "(repeatable)",
+    )
+    p.set_defaults(func=run)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario]:
+    layout = load_layout(args.layout)
+    scenario = load_scenario(args.scenario)
+    update: dict[str, Any] = {"faults": [*scenario.faults, *args.fault]}
+    if args.seed is not None:
+        update["seed"] = args.seed
+    if args.speed is not None:
+        update["speed"] = args.speed
+    if args.duration is not None:
+        update["duration_s"] = args.duration
+    return layout, scenario.model_copy(update=update)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        layout, scenario = _prepare(args)
+        if args.start is not None:
+            start = args.start
+        elif scenario.start is not None:
+            start = scenario.start.timestamp()
+        else:
+            start = None
+        clock = SimClock(start, scenario.speed)
+        with ExitStack() as stack:
+            truth = stack.enter_context(TruthWriter(args.truth)) if args.truth else None
+            end = None if scenario.duration_s is None else clock.start + scenario.duration_s
+            world = WarehouseWorld(layout, scenario, start=clock.start, truth=truth, end=end)
+            asyncio.run(_serve(args, layout, world, clock, scenario.duration_s))
+    except (LayoutError, ScenarioError, FaultError, FleetError, OSError) as e:
+        sys.stderr.write(f"rfidwms sim: error: {e}\n")
+        return 1 if isinstance(e, FleetError | OSError) else 2
+    return 0
+
+
+async def _serve(
+    args: argparse.Namespace,
+    layout: Layout,
+    world: WarehouseWorld,
+    clock: SimClock,
+    duration_s: float | None,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    fleet = Fleet(
+        layout,
+        world,
+        clock,
+        host=args.host,
+        llrp_port_base=args.llrp_port_base,
+        scale_port_base=args.scale_port_base,
+    )
+    async with fleet:
+        for endpoint in fleet.endpoints:
+            sys.stdout.write(endpoint.line() + "\n")
+        sys.stdout.flush()
+        logger.info(
+            "simulating %s (scenario %s, seed %d) at speed %g%s",
+            layout.site,
+            world.scenario.name,
+            world.seed,
+            clock.speed,
+            f" for {duration_s:g} simulated s" if duration_s else " until stopped",
+        )
+        await fleet.run(stop, duration_s)
+    stats = world.flow.stats
+    logger.info(
+        "stopped after %.1f simulated s: %d trucks, %d pallets received, %d orders, %d shipped",
+        world.now - world.start,
+        stats.trucks,
+        stats.received,
+        stats.orders,
+        stats.shipped,
+    )
