@@ -10,6 +10,7 @@ tries again with exponential backoff until stopped.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from collections.abc import Callable
@@ -22,6 +23,18 @@ from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 from protocols.mqtt import ReaderState
 
 log = logging.getLogger(__name__)
+
+
+class _ClosedSocketNoise(logging.Filter):
+    """sllurp logs a traceback when its socket is closed under its receive loop, which
+    is what closing a connection from another thread does. Drop exactly that record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, OSError) and exc.errno == errno.EBADF)
+
+
+logging.getLogger("sllurp.llrp").addFilter(_ClosedSocketNoise())
 
 ReadsCallback = Callable[[list[TagRead]], None]
 StateCallback = Callable[[str, ReaderState], None]

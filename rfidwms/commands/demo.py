@@ -134,6 +134,7 @@ def _wait_http(url: str, child: Child, timeout: float) -> None:
 
 @contextlib.contextmanager
 def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         db_url = settings.database_url
         if db_url is None:

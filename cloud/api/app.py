@@ -1,0 +1,94 @@
+"""The FastAPI application of the cloud: REST API, live WebSocket, dashboards.
+
+``create_app(settings)`` builds it; its lifespan opens the database pool, seeds
+the live hub from the database and runs the MQTT ingester. The database must
+already be migrated (:func:`cloud.db.migrate.apply_migrations`; ``rfidwms cloud``
+does it before serving).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import psycopg
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+import dashboards
+from cloud.api import live, routes
+from cloud.api.state import CloudState
+from cloud.db import queries
+from cloud.db.pool import Pool, open_pool
+from cloud.ingest.ingester import Ingester
+from cloud.live.hub import LiveHub
+from cloud.settings import CloudSettings
+from protocols.layout import Layout, load_layout
+
+log = logging.getLogger(__name__)
+
+LIVE_PAGE_DIR = Path(dashboards.__file__).parent / "live"
+
+
+async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
+    try:
+        async with pool.connection(timeout=settings.db_timeout_s) as conn:
+            hub.seed(
+                reads=await queries.recent_reads(conn, settings.live_recent_reads),
+                locations=await queries.latest_locations(conn, settings.live_tag_locations),
+                readers=await queries.reader_statuses(conn),
+                edges=await queries.edge_states(conn),
+            )
+    except psycopg.Error as e:
+        log.warning("live view starts empty: cannot read it from the database: %s", e)
+
+
+def create_app(
+    settings: CloudSettings, *, layout: Layout | None = None, ingest: bool = True
+) -> FastAPI:
+    """The cloud app for ``settings``; ``layout`` defaults to ``settings.layout`` (or the
+    bundled demo). ``ingest=False`` makes an API-only node (no MQTT ingester)."""
+    site_layout = layout if layout is not None else load_layout(settings.layout)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            pool = await stack.enter_async_context(
+                open_pool(
+                    settings.database_url,
+                    max_size=settings.db_pool_max,
+                    timeout=settings.db_timeout_s,
+                )
+            )
+            hub = LiveHub(
+                buffer=settings.live_buffer,
+                client_queue=settings.live_client_queue,
+                recent_reads=settings.live_recent_reads,
+                tag_locations=settings.live_tag_locations,
+            )
+            await _seed(hub, pool, settings)
+            ingester = Ingester(settings, pool, hub) if ingest else None
+            app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester)
+            if ingester is not None:
+                await stack.enter_async_context(ingester)
+            yield
+            log.info("cloud app stopping")
+
+    app = FastAPI(
+        title="rfidwms cloud",
+        version="1",
+        summary="RFID warehouse management: tag reads, tag locations, reader fleet, live feed.",
+        lifespan=lifespan,
+    )
+    app.include_router(routes.router)
+    app.include_router(live.router)
+    app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
+
+    @app.get("/", include_in_schema=False)
+    async def live_page() -> FileResponse:
+        return FileResponse(LIVE_PAGE_DIR / "index.html")
+
+    return app

@@ -1,0 +1,52 @@
+"""``/ws/live``: the live feed (snapshot, then deltas; ``?since=`` resumes)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+
+from cloud.api.state import cloud_state
+from cloud.live.hub import Subscription
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+async def _send(websocket: WebSocket, sub: Subscription) -> None:
+    async for text in sub.messages():
+        await websocket.send_text(text)
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+@router.websocket("/ws/live")
+async def live_feed(
+    websocket: WebSocket,
+    since: int | None = Query(default=None, ge=0, description="last seq the client has"),
+    stream: str | None = Query(default=None, max_length=64, description="stream of that seq"),
+) -> None:
+    """A snapshot (or, with ``since``, the deltas after it), then every delta."""
+    hub = cloud_state(websocket).hub
+    await websocket.accept()
+    with hub.subscribe(since, stream) as sub:
+        tasks = [
+            asyncio.create_task(_send(websocket, sub)),
+            asyncio.create_task(_until_closed(websocket)),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                    await t
+    log.debug("live client left (resyncs: %d)", sub.resyncs)

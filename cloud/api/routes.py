@@ -1,0 +1,178 @@
+"""REST endpoints: health, readers, tags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import psycopg
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+
+from cloud.api import schemas
+from cloud.api.state import CloudState, cloud_state
+from cloud.db import queries
+from cloud.model import ReaderStatus
+from protocols.epc import EPCError, decode_hex
+from protocols.mqtt import parse_mqtt_url
+
+router = APIRouter(prefix="/api")
+
+MAX_EPC_HEX = 124  # 496 bits, the largest EPC the MQTT schema carries
+
+
+def parse_epc(text: str) -> str:
+    """Upper-case hex EPC from ``text``; ValueError naming what is wrong."""
+    epc = text.strip().upper()
+    if not epc:
+        raise ValueError("EPC is empty; expected hex digits such as 3034257BF7194E4000001A85")
+    bad = next((c for c in epc if c not in "0123456789ABCDEF"), None)
+    if bad is not None:
+        raise ValueError(
+            f"EPC {text!r} contains {bad!r}; an EPC is hex digits 0-9 and A-F "
+            "(such as 3034257BF7194E4000001A85)"
+        )
+    if len(epc) % 4 or len(epc) > MAX_EPC_HEX:
+        raise ValueError(
+            f"EPC {text!r} has {len(epc)} hex digits; an EPC is a multiple of 4 digits "
+            f"(16 bits), at most {MAX_EPC_HEX} (24 for a 96-bit EPC)"
+        )
+    return epc
+
+
+def _broker(url: str) -> str:
+    u = parse_mqtt_url(url)
+    return f"{'mqtts' if u.tls else 'mqtt'}://{u.host}:{u.port}"
+
+
+@router.get(
+    "/health",
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.Health, "description": "database unreachable"}},
+)
+async def health(request: Request, response: Response) -> schemas.Health:
+    """Database reachable, broker connected, ingest counters, row counts, live feed."""
+    st = cloud_state(request)
+    db = schemas.DatabaseHealth(ok=True)
+    counts: schemas.TableCounts | None = None
+    try:
+        async with st.pool.connection(timeout=min(3.0, st.settings.db_timeout_s)) as conn:
+            c = await queries.table_counts(conn)
+        counts = schemas.TableCounts(
+            tags=c.tags, readers=c.readers, edges=c.edges, dead_letters=c.dead_letters
+        )
+    except psycopg.Error as e:
+        db = schemas.DatabaseHealth(ok=False, error=str(e).strip() or type(e).__name__)
+    ing = st.ingester
+    s = ing.stats if ing is not None else None
+    mqtt = schemas.MqttHealth(
+        connected=bool(s and s.connected),
+        broker=_broker(st.settings.mqtt_url),
+        client_id=ing.client_id if ing else "",
+        subscription=ing.topic_filter if ing else "",
+    )
+    status: Literal["ok", "degraded", "down"] = (
+        "down" if not db.ok else "ok" if (mqtt.connected or ing is None) else "degraded"
+    )
+    if status == "down":
+        response.status_code = 503
+    return schemas.Health(
+        status=status,
+        site=st.settings.site,
+        database=db,
+        mqtt=mqtt,
+        ingest=schemas.IngestHealth(
+            running=ing is not None,
+            messages=s.messages if s else 0,
+            batches=s.batches if s else 0,
+            observations=s.observations if s else 0,
+            duplicates=s.duplicates if s else 0,
+            dead_letters=s.dead_letters if s else 0,
+            last_ingest_at=s.last_ingest_at if s else None,
+            last_error=s.last_error if s else None,
+        ),
+        counts=counts,
+        live=schemas.LiveHealth(
+            seq=st.hub.seq, stream=st.hub.stream, clients=st.hub.clients, resyncs=st.hub.resyncs
+        ),
+    )
+
+
+def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> schemas.ReaderOut:
+    try:
+        r = st.layout.reader(reader_id)
+    except KeyError:
+        r = None
+    rates = status.reads_per_s if status else {}
+    layout_antennas = {a.id for a in r.antennas} if r else set()
+    antenna_ids = sorted(layout_antennas | {int(k) for k in rates if k.isdigit()})
+    return schemas.ReaderOut(
+        reader_id=reader_id,
+        edge_id=status.edge_id if status else (r.edge if r else ""),
+        place=(r.door or r.zone) if r else None,
+        place_kind=("door" if r.door else "zone") if r else None,
+        in_layout=r is not None,
+        state=status.state if status else "unknown",
+        last_seen=status.last_seen if status else None,
+        last_report_at=status.last_report_at if status else None,
+        reads_per_s=round(sum(rates.values()), 3),
+        antennas=[
+            schemas.AntennaRate(
+                antenna=a,
+                read_point=st.layout.read_point(reader_id, a) if r else None,
+                reads_per_s=rates.get(str(a), 0.0),
+            )
+            for a in antenna_ids
+        ],
+    )
+
+
+@router.get("/readers", response_model=list[schemas.ReaderOut])
+async def readers(request: Request) -> list[schemas.ReaderOut]:
+    """Every reader of the layout (then any other reader health messages named), with
+    its state, last health message and reads per second per antenna."""
+    st = cloud_state(request)
+    async with st.pool.connection() as conn:
+        statuses = {s.reader_id: s for s in await queries.reader_statuses(conn)}
+    ids = [r.id for r in st.layout.readers]
+    ids += sorted(set(statuses) - set(ids))
+    return [_reader_out(st, rid, statuses.get(rid)) for rid in ids]
+
+
+@router.get(
+    "/tags/{epc}",
+    response_model=schemas.TagOut,
+    responses={404: {"description": "the EPC was never read"}, 422: {"description": "bad EPC"}},
+)
+async def tag(
+    request: Request,
+    epc: Annotated[str, Path(description="EPC as hex, e.g. 3034257BF7194E4000001A85")],
+    limit: Annotated[int, Query(ge=1, le=1000, description="history rows, newest first")] = 50,
+) -> schemas.TagOut:
+    """Where a tag is now (its newest read point), and its recent reads."""
+    try:
+        key = parse_epc(epc)
+    except ValueError as e:
+        raise HTTPException(422, detail=str(e)) from None
+    st = cloud_state(request)
+    async with st.pool.connection() as conn:
+        here = await queries.tag_location(conn, key)
+        if here is None:
+            raise HTTPException(
+                404, detail=f"EPC {key} has never been read at site {st.settings.site!r}"
+            )
+        history = await queries.tag_history(conn, key, limit)
+    try:
+        uri: str | None = decode_hex(key).uri
+    except (EPCError, ValueError):
+        uri = None
+    return schemas.TagOut(
+        epc=key,
+        uri=uri,
+        read_point=here.read_point,
+        reader_id=here.reader_id,
+        antenna=here.antenna,
+        edge_id=here.edge_id,
+        rssi_dbm=here.rssi_dbm,
+        last_seen=here.last_seen,
+        arrived_at=here.arrived_at,
+        history=history,
+    )

@@ -1,0 +1,1 @@
+"""The cloud database: migrations, the connection pool and the read queries."""

@@ -1,0 +1,43 @@
+"""The cloud's PostgreSQL connection pool (psycopg 3 async)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
+
+Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
+
+
+@asynccontextmanager
+async def open_pool(
+    conninfo: str, *, max_size: int = 10, timeout: float = 10.0, wait: bool = False
+) -> AsyncIterator[Pool]:
+    """A pool of autocommit connections: every write names its transaction explicitly
+    (``async with conn.transaction()``), every read is one statement.
+
+    With ``wait=False`` the pool opens even while the database is down and keeps
+    trying; callers get :class:`psycopg_pool.PoolTimeout` (an ``OperationalError``)
+    after ``timeout`` seconds until it is back.
+    """
+    pool: Pool = AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        timeout=timeout,
+        kwargs={"autocommit": True},
+        check=AsyncConnectionPool.check_connection,
+        name="rfidwms-cloud",
+        open=False,
+    )
+    await pool.open(wait=wait)
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -1,0 +1,91 @@
+"""Read queries the API and the live hub run; each is one statement, the same SQL on
+plain PostgreSQL and on TimescaleDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
+
+Conn = AsyncConnection[TupleRow]
+
+_READ_COLUMNS = (
+    "time, epc, read_point, reader_id, antenna, rssi_dbm::numeric::float8, seen_count, edge_id,"
+    " first_seen"
+)
+_LOCATION_COLUMNS = (
+    "epc, read_point, reader_id, antenna, edge_id, rssi_dbm::numeric::float8, last_seen, arrived_at"
+)
+
+
+async def recent_reads(conn: Conn, limit: int) -> list[Read]:
+    """The newest reads of any tag, newest first."""
+    cur = await conn.execute(
+        f"SELECT {_READ_COLUMNS} FROM observations ORDER BY time DESC LIMIT %s", (limit,)
+    )
+    return [Read(*row) for row in await cur.fetchall()]
+
+
+async def tag_history(conn: Conn, epc: str, limit: int) -> list[Read]:
+    """An EPC's reads, newest first (served by the (epc, time DESC) index)."""
+    cur = await conn.execute(
+        f"SELECT {_READ_COLUMNS} FROM observations WHERE epc = %s ORDER BY time DESC LIMIT %s",
+        (epc, limit),
+    )
+    return [Read(*row) for row in await cur.fetchall()]
+
+
+async def tag_location(conn: Conn, epc: str) -> TagLocation | None:
+    cur = await conn.execute(
+        f"SELECT {_LOCATION_COLUMNS} FROM tag_locations WHERE epc = %s", (epc,)
+    )
+    row = await cur.fetchone()
+    return TagLocation(*row) if row is not None else None
+
+
+async def latest_locations(conn: Conn, limit: int) -> list[TagLocation]:
+    """The most recently seen tags' locations, newest first."""
+    cur = await conn.execute(
+        f"SELECT {_LOCATION_COLUMNS} FROM tag_locations ORDER BY last_seen DESC LIMIT %s",
+        (limit,),
+    )
+    return [TagLocation(*row) for row in await cur.fetchall()]
+
+
+async def reader_statuses(conn: Conn) -> list[ReaderStatus]:
+    cur = await conn.execute(
+        "SELECT reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
+        " FROM readers ORDER BY reader_id"
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def edge_states(conn: Conn) -> list[EdgeState]:
+    cur = await conn.execute(
+        "SELECT edge_id, state, last_seen, changed_at FROM edges ORDER BY edge_id"
+    )
+    return [EdgeState(*row) for row in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class TableCounts:
+    tags: int
+    readers: int
+    edges: int
+    dead_letters: int
+
+
+async def table_counts(conn: Conn) -> TableCounts:
+    """Row counts of the state tables (not of ``observations`` or ``ingested_batches``,
+    which only grow)."""
+    cur = await conn.execute(
+        "SELECT (SELECT count(*) FROM tag_locations), (SELECT count(*) FROM readers),"
+        " (SELECT count(*) FROM edges),"
+        " (SELECT count(*) FROM dead_letters)"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return TableCounts(*(int(x) for x in row))

@@ -1,0 +1,155 @@
+"""What ingested messages change: tag locations and moves, reader and edge status.
+
+Pure functions of the messages and the current state, no I/O; the store reads the
+current rows, calls these, and writes what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from cloud.model import EdgeState, Read, ReaderStatus, TagLocation, TagMove
+from protocols.mqtt import EdgeHealth, EdgeStatus, ObservationBatch
+
+
+def reads_of_batch(batch: ObservationBatch) -> list[Read]:
+    """The batch's observations as reads (``time`` is each observation's last_seen)."""
+    return [
+        Read(
+            time=o.last_seen,
+            epc=o.epc,
+            read_point=o.read_point,
+            reader_id=o.reader_id,
+            antenna=o.antenna,
+            rssi_dbm=o.rssi_dbm,
+            seen_count=o.seen_count,
+            edge_id=batch.edge_id,
+            first_seen=o.first_seen,
+        )
+        for o in batch.observations
+    ]
+
+
+def _rssi(r: Read) -> float:
+    return r.rssi_dbm if r.rssi_dbm is not None else float("-inf")
+
+
+def newest_per_epc(reads: Iterable[Read]) -> dict[str, Read]:
+    """Each EPC's newest read; on equal times the stronger one, then the first one."""
+    best: dict[str, Read] = {}
+    for r in reads:
+        b = best.get(r.epc)
+        if b is None or r.time > b.time or (r.time == b.time and _rssi(r) > _rssi(b)):
+            best[r.epc] = r
+    return best
+
+
+def locate_tags(
+    reads: Iterable[Read], current: Mapping[str, TagLocation]
+) -> tuple[list[TagLocation], list[TagMove]]:
+    """New locations for the tags in ``reads`` and the moves among them (sorted by EPC).
+
+    A tag takes the read point of its newest read. A read older than the tag's
+    current location (a late batch) changes nothing; a read at the same read
+    point refreshes ``last_seen``; a read elsewhere is a move (an arrival when the
+    tag had no location) and restarts ``arrived_at`` at the read's first sighting.
+    """
+    locations: list[TagLocation] = []
+    moves: list[TagMove] = []
+    newest = newest_per_epc(reads)
+    for epc in sorted(newest):
+        r = newest[epc]
+        here = current.get(epc)
+        if here is not None and r.time < here.last_seen:
+            continue
+        moved = here is None or here.read_point != r.read_point
+        locations.append(
+            TagLocation(
+                epc=epc,
+                read_point=r.read_point,
+                reader_id=r.reader_id,
+                antenna=r.antenna,
+                edge_id=r.edge_id,
+                rssi_dbm=r.rssi_dbm,
+                last_seen=r.time,
+                arrived_at=r.first_seen if moved or here is None else here.arrived_at,
+            )
+        )
+        if moved:
+            moves.append(
+                TagMove(
+                    epc=epc,
+                    from_read_point=here.read_point if here is not None else None,
+                    to_read_point=r.read_point,
+                    at=r.time,
+                    reader_id=r.reader_id,
+                )
+            )
+    return locations, moves
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderChange:
+    status: ReaderStatus
+    previous_state: str | None
+    """The state before this message; None for a reader never reported."""
+
+    @property
+    def state_changed(self) -> bool:
+        return self.previous_state != self.status.state
+
+
+def update_readers(
+    health: Iterable[EdgeHealth], current: Mapping[str, ReaderStatus]
+) -> list[ReaderChange]:
+    """Reader status after the health messages (in order); a message older than what
+    is known of a reader is ignored for that reader. One change per reader, the last."""
+    known = dict(current)
+    changes: dict[str, ReaderChange] = {}
+    for msg in health:
+        for rh in msg.readers:
+            before = known.get(rh.reader_id)
+            if before is not None and msg.at < before.last_seen:
+                continue
+            status = ReaderStatus(
+                reader_id=rh.reader_id,
+                edge_id=msg.edge_id,
+                state=rh.state.value,
+                reads_per_s=dict(rh.reads_per_s),
+                last_report_at=rh.last_report_at,
+                last_seen=msg.at,
+            )
+            first = changes.get(rh.reader_id)
+            previous_state = (
+                first.previous_state
+                if first is not None
+                else (before.state if before is not None else None)
+            )
+            changes[rh.reader_id] = ReaderChange(status, previous_state)
+            known[rh.reader_id] = status
+    return [changes[k] for k in sorted(changes)]
+
+
+def update_edge(
+    status: EdgeStatus, *, retained: bool, received_at: datetime, current: EdgeState | None
+) -> EdgeState | None:
+    """The edge's state after a status message, or None when the message changes nothing.
+
+    The message's ``at`` dates it (the receive time when it has none). A retained
+    message without ``at`` is a replay of old news for an edge already known; a
+    message older than the known state is out of order; both are ignored.
+    """
+    if status.at is None and retained and current is not None:
+        return None
+    at = status.at or received_at
+    if current is not None and at < current.last_seen:
+        return None
+    changed = current is None or current.state != status.state
+    return EdgeState(
+        edge_id=status.edge_id,
+        state=status.state,
+        last_seen=at,
+        changed_at=at if changed or current is None else current.changed_at,
+    )

@@ -1,0 +1,1 @@
+"""Live deltas for WebSocket clients: :class:`cloud.live.hub.LiveHub`."""

@@ -1,0 +1,91 @@
+"""The cloud's domain records: reads, tag locations, moves, reader and edge status.
+
+Plain frozen dataclasses shared by the ingester (which produces them), the live
+hub (which keeps the latest of them), the read queries and the API (which
+serialise them; pydantic and FastAPI handle dataclasses directly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One observation: an EPC seen at a read point (``time`` is its last_seen)."""
+
+    time: datetime
+    epc: str
+    read_point: str
+    reader_id: str
+    antenna: int
+    rssi_dbm: float | None
+    seen_count: int
+    edge_id: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TagLocation:
+    """Where an EPC is now: the read point of its newest observation."""
+
+    epc: str
+    read_point: str
+    reader_id: str
+    antenna: int
+    edge_id: str
+    rssi_dbm: float | None
+    last_seen: datetime
+    arrived_at: datetime
+    """When the tag was first seen at this read point (since its last move)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TagMove:
+    """A tag seen at a new read point; ``from_read_point`` is None for a tag never seen."""
+
+    epc: str
+    from_read_point: str | None
+    to_read_point: str
+    at: datetime
+    reader_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderStatus:
+    """A reader as its edge's health messages describe it."""
+
+    reader_id: str
+    edge_id: str
+    state: str
+    reads_per_s: dict[str, float]
+    last_report_at: datetime | None
+    last_seen: datetime
+    """Time of the newest health message that mentioned the reader."""
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeState:
+    """An edge agent's online/offline state from its (retained) status messages."""
+
+    edge_id: str
+    state: str
+    last_seen: datetime
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class LiveChange:
+    """What one committed ingest transaction changed, for the live feeds."""
+
+    reads: list[Read] = field(default_factory=list)
+    read_count: int = 0
+    locations: list[TagLocation] = field(default_factory=list)
+    """Every tag location written (arrivals, moves and refreshed last_seen)."""
+    moves: list[TagMove] = field(default_factory=list)
+    readers: list[ReaderStatus] = field(default_factory=list)
+    edges: list[EdgeState] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.read_count or self.locations or self.readers or self.edges)

@@ -1,0 +1,107 @@
+"""``rfidwms cloud``: the cloud process — migrations, MQTT ingester, API, live dashboards."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+log = logging.getLogger("rfidwms.cloud")
+
+
+def add_parser(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "cloud",
+        help="run the cloud: MQTT ingester, REST API, live WebSocket and dashboards",
+        description="Settings come from RFIDWMS_* environment variables (RFIDWMS_DATABASE_URL "
+        "is required); these options override them.",
+    )
+    p.add_argument("--database-url", default=None, help="PostgreSQL URL (RFIDWMS_DATABASE_URL)")
+    p.add_argument("--http-host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--http-port", type=int, default=None, help="port (default 8080; 0 = any)")
+    p.add_argument("--layout", type=Path, default=None, help="layout YAML (default: the demo)")
+    p.set_defaults(func=run)
+
+
+def _describe(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        field = ".".join(str(x) for x in err["loc"])
+        env = f"RFIDWMS_{field.upper()}"
+        if err["type"] == "missing":
+            parts.append(f"{env} is not set")
+        else:
+            parts.append(f"{env}: {err['msg']} (got {err.get('input')!r:.80})")
+    return "; ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cloud.settings import CloudSettings
+    from protocols.layout import LayoutError, load_layout
+
+    overrides = {
+        k: v
+        for k, v in {
+            "database_url": args.database_url,
+            "http_host": args.http_host,
+            "http_port": args.http_port,
+            "layout": args.layout,
+        }.items()
+        if v is not None
+    }
+    try:
+        settings = CloudSettings(**overrides)
+    except ValidationError as e:
+        log.error("cloud settings are not valid: %s", _describe(e))
+        return 2
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    try:
+        layout = load_layout(settings.layout)
+    except LayoutError as e:
+        log.error("%s", e)
+        return 2
+    return asyncio.run(_serve(settings, layout))
+
+
+async def _serve(settings: Any, layout: Any) -> int:
+    from cloud.api.app import create_app
+    from cloud.api.server import CloudServer, ServerError
+    from cloud.db.migrate import MigrationError, apply_migrations
+
+    try:
+        applied = await apply_migrations(settings.database_url)
+    except MigrationError as e:
+        log.error("%s", e)
+        return 1
+    if applied:
+        log.info(
+            "applied %d migration(s): %s", len(applied), ", ".join(m.filename for m in applied)
+        )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = create_app(settings, layout=layout)
+    try:
+        async with CloudServer(app, settings.http_host, settings.http_port) as server:
+            log.info(
+                "rfidwms cloud for site %r serving %s (live page at /, API docs at /docs)",
+                settings.site,
+                server.url,
+            )
+            waiter = asyncio.create_task(stop.wait())
+            stopped = asyncio.create_task(server.wait())
+            await asyncio.wait({waiter, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopped.cancel()
+            log.info("rfidwms cloud stopping")
+    except ServerError as e:
+        log.error("%s", e)
+        return 1
+    return 0

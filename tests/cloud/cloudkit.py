@@ -1,0 +1,192 @@
+"""Helpers for the cloud tests: settings, messages, a running ingester or app.
+
+Real PostgreSQL and a real broker come from the root conftest's fixtures
+(``database_url``, ``mqtt_url``, ``site``); these helpers only compose them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import aiomqtt
+import psycopg
+
+from cloud.api.app import create_app
+from cloud.api.server import CloudServer
+from cloud.db.migrate import apply_migrations
+from cloud.db.pool import Pool, open_pool
+from cloud.ingest.ingester import Ingester
+from cloud.live.hub import LiveHub
+from cloud.settings import CloudSettings
+from protocols.mqtt import TopicKind, parse_mqtt_url, topic
+
+T = TypeVar("T")
+T0 = datetime(2025, 3, 1, 8, 0, 0, tzinfo=UTC)
+EPC_1 = "3074257BF7194E4000001A85"
+EPC_2 = "3074257BF7194E4000001A86"
+EPC_3 = "3174257BF7194E4000001A87"
+
+
+def settings_for(database_url: str, mqtt_url: str, site: str, **kw: Any) -> CloudSettings:
+    return CloudSettings(
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        site=site,
+        ingest_client_id=f"test-ingest-{site}",
+        ingest_retry_max_s=0.5,
+        **kw,
+    )
+
+
+def observation(
+    epc: str = EPC_1,
+    *,
+    read_point: str = "door-1/outside",
+    reader_id: str = "reader-door-1",
+    antenna: int = 1,
+    rssi_dbm: float | None = -52.5,
+    at: datetime = T0,
+    seen_count: int = 3,
+) -> dict[str, Any]:
+    return {
+        "epc": epc,
+        "reader_id": reader_id,
+        "antenna": antenna,
+        "read_point": read_point,
+        "rssi_dbm": rssi_dbm,
+        "first_seen": (at - timedelta(seconds=1)).isoformat(),
+        "last_seen": at.isoformat(),
+        "seen_count": seen_count,
+    }
+
+
+def batch(edge_id: str, seq: int, *observations: dict[str, Any]) -> bytes:
+    obs = list(observations) or [observation()]
+    return json.dumps(
+        {"v": 1, "edge_id": edge_id, "seq": seq, "sent_at": T0.isoformat(), "observations": obs}
+    ).encode()
+
+
+def health(edge_id: str, *readers: tuple[str, str, dict[str, float]], at: datetime = T0) -> bytes:
+    return json.dumps(
+        {
+            "v": 1,
+            "edge_id": edge_id,
+            "at": at.isoformat(),
+            "readers": [
+                {"reader_id": r, "state": s, "reads_per_s": rates} for r, s, rates in readers
+            ],
+        }
+    ).encode()
+
+
+def obs_topic(site: str, edge_id: str = "edge-1") -> str:
+    return topic(site, edge_id, TopicKind.OBSERVATIONS)
+
+
+async def publish(mqtt_url: str, *messages: tuple[str, bytes]) -> None:
+    """Publish (topic, payload) pairs with QoS 1, in order."""
+    u = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(u.host, u.port, username=u.username, password=u.password) as c:
+        for t, payload in messages:
+            await c.publish(t, payload, qos=1)
+
+
+async def broker_version(mqtt_url: str) -> str:
+    """The broker's ``$SYS/broker/version`` (Mosquitto publishes it retained), or ''."""
+    u = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(u.host, u.port, username=u.username, password=u.password) as c:
+        await c.subscribe("$SYS/broker/version")
+        try:
+            async with asyncio.timeout(1.0):
+                async for m in c.messages:
+                    return bytes(m.payload).decode() if isinstance(m.payload, bytes) else ""
+        except TimeoutError:
+            pass
+    return ""
+
+
+async def forget_session(mqtt_url: str, client_id: str) -> None:
+    """End a persistent session so the broker stops keeping it."""
+    u = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(u.host, u.port, identifier=client_id, clean_session=True):
+        pass
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 10.0, what: str = "condition"
+) -> T:
+    """Poll ``probe`` until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what} (last: {value!r})"
+            )
+        await asyncio.sleep(0.05)
+
+
+async def until(predicate: Callable[[], bool], *, timeout: float = 10.0, what: str) -> None:
+    """Wait until ``predicate()`` is true."""
+
+    async def probe() -> bool:
+        return predicate()
+
+    await eventually(probe, timeout=timeout, what=what)
+
+
+async def rows(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(sql.encode(), params or None)
+        return await cur.fetchall()
+
+
+@dataclass
+class IngestRig:
+    settings: CloudSettings
+    pool: Pool
+    hub: LiveHub
+    ingester: Ingester
+
+
+@asynccontextmanager
+async def running_ingester(
+    settings: CloudSettings, *, migrate: bool = True
+) -> AsyncIterator[IngestRig]:
+    """A migrated database, a pool, a hub and a subscribed ingester; the persistent
+    session is ended afterwards."""
+    if migrate:
+        await apply_migrations(settings.database_url)
+    try:
+        async with AsyncExitStack() as stack:
+            pool = await stack.enter_async_context(open_pool(settings.database_url, timeout=2.0))
+            hub = LiveHub()
+            ingester = await stack.enter_async_context(Ingester(settings, pool, hub))
+            await asyncio.wait_for(ingester.subscribed.wait(), 10)
+            yield IngestRig(settings, pool, hub, ingester)
+    finally:
+        await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+
+
+@asynccontextmanager
+async def running_app(settings: CloudSettings) -> AsyncIterator[str]:
+    """The migrated cloud app served by uvicorn on a free port; yields its base URL
+    (ending in ``/``) once the ingester is subscribed."""
+    await apply_migrations(settings.database_url)
+    app = create_app(settings.model_copy(update={"http_port": 0}))
+    try:
+        async with CloudServer(app, "127.0.0.1", 0) as server:
+            ingester = app.state.cloud.ingester
+            await asyncio.wait_for(ingester.subscribed.wait(), 10)
+            yield server.url
+    finally:
+        await forget_session(settings.mqtt_url, settings.mqtt_client_id())

@@ -1,0 +1,193 @@
+"""The REST API and the page, through the app's ASGI interface (lifespan included)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from cloudkit import (
+    EPC_1,
+    EPC_2,
+    T0,
+    batch,
+    forget_session,
+    health,
+    obs_topic,
+    observation,
+    publish,
+    settings_for,
+    until,
+)
+
+from cloud.api.app import create_app
+from cloud.db.migrate import apply_migrations
+from cloud.settings import CloudSettings
+from protocols.layout import load_layout
+from protocols.mqtt import TopicKind, topic
+
+LAYOUT = load_layout(None)
+
+
+@asynccontextmanager
+async def api(settings: CloudSettings, *, ingest: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, ingest=ingest)
+    try:
+        async with app.router.lifespan_context(app):
+            if ingest:
+                await asyncio.wait_for(app.state.cloud.ingester.subscribed.wait(), 10)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+    finally:
+        if ingest:
+            await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+
+
+async def ingest(client: httpx.AsyncClient, mqtt_url: str, *messages: tuple[str, bytes]) -> None:
+    stats = client.app.state.cloud.ingester.stats  # type: ignore[attr-defined]
+    before = stats.messages
+    await publish(mqtt_url, *messages)
+    await until(lambda: stats.messages >= before + len(messages), what="ingest")
+
+
+async def test_health_reports_database_broker_ingest_and_counts(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    async with api(settings) as client:
+        await ingest(
+            client,
+            mqtt_url,
+            (obs_topic(site), batch("edge-1", 1, observation(EPC_1), observation(EPC_2))),
+            (obs_topic(site), b"garbage"),
+        )
+        r = await client.get("/api/health")
+    assert r.status_code == 200
+    h = r.json()
+    assert h["status"] == "ok" and h["site"] == site
+    assert h["database"] == {"ok": True, "error": None}
+    assert h["mqtt"]["connected"] is True
+    assert h["mqtt"]["subscription"] == f"rfidwms/v1/{site}/+/+"
+    assert h["mqtt"]["broker"].startswith("mqtt://")
+    ing = h["ingest"]
+    assert (ing["batches"], ing["observations"], ing["dead_letters"]) == (1, 2, 1)
+    assert ing["last_ingest_at"] is not None
+    assert h["counts"] == {"tags": 2, "readers": 0, "edges": 0, "dead_letters": 1}
+    assert h["live"]["seq"] == 1
+
+
+async def test_health_is_503_naming_the_database_when_it_is_unreachable(mqtt_url, site):
+    settings = settings_for(
+        "postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=1",
+        mqtt_url,
+        site,
+        db_timeout_s=0.3,
+    )
+    async with api(settings, ingest=False) as client:
+        r = await client.get("/api/health")
+    assert r.status_code == 503
+    assert r.json()["status"] == "down"
+    assert r.json()["database"]["ok"] is False and r.json()["database"]["error"]
+
+
+async def test_readers_lists_every_layout_reader_with_its_health(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    async with api(settings) as client:
+        await ingest(
+            client,
+            mqtt_url,
+            (
+                topic(site, "edge-1", TopicKind.HEALTH),
+                health(
+                    "edge-1",
+                    ("reader-door-1", "inventorying", {"1": 10.0, "3": 6.5}),
+                    ("reader-extra", "connecting", {}),
+                ),
+            ),
+        )
+        r = await client.get("/api/readers")
+    assert r.status_code == 200
+    readers = {x["reader_id"]: x for x in r.json()}
+    assert list(readers) == [*(x.id for x in LAYOUT.readers), "reader-extra"]
+    door = readers["reader-door-1"]
+    assert (door["state"], door["place"], door["place_kind"], door["in_layout"]) == (
+        "inventorying",
+        "door-1",
+        "door",
+        True,
+    )
+    assert door["reads_per_s"] == 16.5 and door["last_seen"] is not None
+    assert [(a["antenna"], a["read_point"], a["reads_per_s"]) for a in door["antennas"]] == [
+        (1, "door-1/outside", 10.0),
+        (2, "door-1/outside", 0.0),
+        (3, "door-1/inside", 6.5),
+        (4, "door-1/inside", 0.0),
+    ]
+    assert readers["reader-zone-a"]["state"] == "unknown"
+    assert readers["reader-zone-a"]["last_seen"] is None
+    assert readers["reader-extra"]["in_layout"] is False
+
+
+async def test_a_tag_shows_where_it_is_now_and_its_reads_newest_first(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    steps = ["door-1/outside", "door-1/inside", "zone-a/shelf"]
+    async with api(settings) as client:
+        await ingest(
+            client,
+            mqtt_url,
+            *(
+                (
+                    obs_topic(site),
+                    batch(
+                        "edge-1", i, observation(EPC_1, read_point=rp, at=T0 + timedelta(seconds=i))
+                    ),
+                )
+                for i, rp in enumerate(steps)
+            ),
+        )
+        r = await client.get(f"/api/tags/{EPC_1.lower()}", params={"limit": 2})
+        assert r.status_code == 200, r.text
+        tag = r.json()
+        assert tag["epc"] == EPC_1
+        assert tag["uri"] == "urn:epc:id:sgtin:0614141.812345.6789"
+        assert tag["read_point"] == "zone-a/shelf"
+        assert tag["last_seen"] == "2025-03-01T08:00:02Z"
+        assert [h["read_point"] for h in tag["history"]] == ["zone-a/shelf", "door-1/inside"]
+
+        unknown = await client.get(f"/api/tags/{EPC_2}")
+        assert unknown.status_code == 404
+        assert unknown.json()["detail"] == f"EPC {EPC_2} has never been read at site {site!r}"
+
+        bad_char = await client.get("/api/tags/3074ZZ")
+        assert bad_char.status_code == 422
+        assert "contains 'Z'" in bad_char.json()["detail"]
+        bad_len = await client.get("/api/tags/3074257")
+        assert bad_len.status_code == 422
+        assert "has 7 hex digits" in bad_len.json()["detail"]
+        bad_limit = await client.get(f"/api/tags/{EPC_1}", params={"limit": 0})
+        assert bad_limit.status_code == 422
+        assert bad_limit.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+async def test_the_live_page_and_the_openapi_document_are_served(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    async with api(settings, ingest=False) as client:
+        page = await client.get("/")
+        js = await client.get("/live/live.js")
+        css = await client.get("/live/live.css")
+        spec = (await client.get("/openapi.json")).json()
+    assert page.status_code == 200 and "/live/live.js" in page.text
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert links and all(u.startswith("/") and not u.startswith("//") for u in links), links
+    assert {"/api/health", "/api/readers", "/api/tags/{epc}"} <= set(spec["paths"])
+    ok = spec["paths"]["/api/tags/{epc}"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TagOut"}

@@ -1,0 +1,229 @@
+"""Pure decisions of the ingester: where tags are, what moved, reader and edge status,
+and which messages are dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cloud.ingest.changes import locate_tags, newest_per_epc, update_edge, update_readers
+from cloud.ingest.classify import Accepted, DeadLetter, classify
+from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
+from protocols.mqtt import EdgeHealth, EdgeStatus
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def t(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def read(epc: str, rp: str, at: float, rssi: float | None = -50.0) -> Read:
+    return Read(t(at), epc, rp, f"r-{rp.split('/')[0]}", 1, rssi, 1, "edge-1", t(at - 1))
+
+
+def here(epc: str, rp: str, last: float, arrived: float) -> TagLocation:
+    return TagLocation(epc, rp, f"r-{rp.split('/')[0]}", 1, "edge-1", -50.0, t(last), t(arrived))
+
+
+# (case, reads, current, expected locations [(epc, rp, last_seen, arrived_at)],
+#  expected moves [(epc, from, to)])
+LOCATE_CASES = [
+    (
+        "a tag never seen arrives at its read point",
+        [read("A", "door-1/outside", 10)],
+        {},
+        [("A", "door-1/outside", 10, 9)],
+        [("A", None, "door-1/outside")],
+    ),
+    (
+        "a read at the same read point refreshes last_seen, keeps arrived_at, no move",
+        [read("A", "zone-a/shelf", 20)],
+        {"A": here("A", "zone-a/shelf", 10, 5)},
+        [("A", "zone-a/shelf", 20, 5)],
+        [],
+    ),
+    (
+        "a read elsewhere moves the tag and restarts arrived_at at its first sighting",
+        [read("A", "door-1/inside", 20)],
+        {"A": here("A", "door-1/outside", 10, 5)},
+        [("A", "door-1/inside", 20, 19)],
+        [("A", "door-1/outside", "door-1/inside")],
+    ),
+    (
+        "a late read older than the current location changes nothing",
+        [read("A", "door-1/outside", 5)],
+        {"A": here("A", "zone-a/shelf", 10, 8)},
+        [],
+        [],
+    ),
+    (
+        "within a batch the newest read of a tag decides",
+        [read("A", "door-1/outside", 10), read("A", "door-1/inside", 12)],
+        {},
+        [("A", "door-1/inside", 12, 11)],
+        [("A", None, "door-1/inside")],
+    ),
+    (
+        "on equal times the stronger read decides",
+        [read("A", "door-1/outside", 10, -70.0), read("A", "door-2/outside", 10, -40.0)],
+        {},
+        [("A", "door-2/outside", 10, 9)],
+        [("A", None, "door-2/outside")],
+    ),
+    (
+        "tags are independent and come back sorted by EPC",
+        [read("B", "zone-b/shelf", 3), read("A", "zone-a/shelf", 4)],
+        {"B": here("B", "zone-b/shelf", 1, 1)},
+        [("A", "zone-a/shelf", 4, 3), ("B", "zone-b/shelf", 3, 1)],
+        [("A", None, "zone-a/shelf")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("reads", "current", "locations", "moves"),
+    [c[1:] for c in LOCATE_CASES],
+    ids=[c[0] for c in LOCATE_CASES],
+)
+def test_locate_tags(reads, current, locations, moves):
+    got_locations, got_moves = locate_tags(reads, current)
+    assert [(x.epc, x.read_point, x.last_seen, x.arrived_at) for x in got_locations] == [
+        (e, rp, t(last), t(arr)) for e, rp, last, arr in locations
+    ]
+    assert [(m.epc, m.from_read_point, m.to_read_point) for m in got_moves] == moves
+
+
+def test_newest_read_without_rssi_loses_a_tie_to_one_with_rssi():
+    a, b = read("A", "x/y", 1, None), read("A", "x/z", 1, -80.0)
+    assert newest_per_epc([a, b])["A"] is b
+    assert newest_per_epc([b, a])["A"] is b
+
+
+def health(at: float, *readers: tuple[str, str], edge: str = "edge-1") -> EdgeHealth:
+    return EdgeHealth.model_validate(
+        {
+            "edge_id": edge,
+            "at": t(at),
+            "readers": [
+                {"reader_id": r, "state": s, "reads_per_s": {"1": 2.5}} for r, s in readers
+            ],
+        }
+    )
+
+
+def status(rid: str, state: str, at: float) -> ReaderStatus:
+    return ReaderStatus(rid, "edge-1", state, {}, None, t(at))
+
+
+READER_CASES = [
+    ("a new reader is reported", [health(1, ("r1", "connected"))], {}, [("r1", "connected", None)]),
+    (
+        "a state change keeps the previous state",
+        [health(5, ("r1", "inventorying"))],
+        {"r1": status("r1", "connected", 1)},
+        [("r1", "inventorying", "connected")],
+    ),
+    (
+        "an older health message is ignored",
+        [health(1, ("r1", "disconnected"))],
+        {"r1": status("r1", "inventorying", 5)},
+        [],
+    ),
+    (
+        "several messages in a group: the last wins, the first previous state stays",
+        [health(2, ("r1", "connecting")), health(3, ("r1", "inventorying"))],
+        {"r1": status("r1", "disconnected", 1)},
+        [("r1", "inventorying", "disconnected")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("messages", "current", "expected"),
+    [c[1:] for c in READER_CASES],
+    ids=[c[0] for c in READER_CASES],
+)
+def test_update_readers(messages, current, expected):
+    changes = update_readers(messages, current)
+    assert [(c.status.reader_id, c.status.state, c.previous_state) for c in changes] == expected
+    assert all(c.status.reads_per_s == {"1": 2.5} for c in changes)
+
+
+def edge(state: str, last: float, changed: float) -> EdgeState:
+    return EdgeState("edge-1", state, t(last), t(changed))
+
+
+EDGE_CASES = [
+    ("first status", "online", 5, False, None, ("online", 5, 5)),
+    ("same state refreshes last_seen", "online", 9, False, edge("online", 5, 5), ("online", 9, 5)),
+    ("state change", "offline", 9, False, edge("online", 5, 2), ("offline", 9, 9)),
+    ("out of order", "offline", 3, False, edge("online", 5, 2), None),
+    ("retained replay without time", "online", None, True, edge("offline", 5, 5), None),
+    (
+        "live message without time uses receive time",
+        "offline",
+        None,
+        False,
+        None,
+        ("offline", 100, 100),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "at", "retained", "current", "expected"),
+    [c[1:] for c in EDGE_CASES],
+    ids=[c[0] for c in EDGE_CASES],
+)
+def test_update_edge(state, at, retained, current, expected):
+    msg = EdgeStatus(edge_id="edge-1", state=state, at=t(at) if at is not None else None)
+    got = update_edge(msg, retained=retained, received_at=t(100), current=current)
+    if expected is None:
+        assert got is None
+    else:
+        s, last, changed = expected
+        assert got == EdgeState("edge-1", s, t(last), t(changed))
+
+
+GOOD_BATCH = (
+    b'{"v":1,"edge_id":"edge-1","seq":4,"sent_at":"2025-03-01T08:00:00Z","observations":'
+    b'[{"epc":"3074257BF7194E4000001A85","reader_id":"r","antenna":1,"read_point":"door-1/inside",'
+    b'"first_seen":"2025-03-01T08:00:00Z","last_seen":"2025-03-01T08:00:00Z"}]}'
+)
+CLASSIFY_CASES = [
+    ("good batch", "rfidwms/v1/s1/edge-1/observations", GOOD_BATCH, None),
+    ("topic of another shape", "rfidwms/v1/s1/edge-1", GOOD_BATCH, "is not of the form"),
+    ("unknown kind", "rfidwms/v1/s1/edge-1/telemetry", GOOD_BATCH, "unknown kind 'telemetry'"),
+    ("another site", "rfidwms/v1/s2/edge-1/observations", GOOD_BATCH, "for site 's2'"),
+    ("not JSON", "rfidwms/v1/s1/edge-1/observations", b"{oops", "Invalid JSON"),
+    (
+        "schema violation names the field",
+        "rfidwms/v1/s1/edge-1/observations",
+        GOOD_BATCH.replace(b'"seq":4', b'"seq":-1'),
+        "ObservationBatch.seq",
+    ),
+    (
+        "edge id differs from the topic",
+        "rfidwms/v1/s1/edge-2/observations",
+        GOOD_BATCH,
+        "differs from the topic's edge id 'edge-2'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [c[1:] for c in CLASSIFY_CASES],
+    ids=[c[0] for c in CLASSIFY_CASES],
+)
+def test_classify(topic, payload, reason):
+    got = classify(topic, payload, site="s1", retained=False, received_at=T0)
+    if reason is None:
+        assert isinstance(got, Accepted)
+        assert got.address.edge_id == "edge-1"
+    else:
+        assert isinstance(got, DeadLetter)
+        assert reason in got.reason
+        assert got.payload == payload and got.topic == topic

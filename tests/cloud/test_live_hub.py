@@ -1,0 +1,131 @@
+"""The live hub: snapshot then numbered deltas, resume with ``since``, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cloud.live.hub import LiveHub, Subscription
+from cloud.model import LiveChange, Read, ReaderStatus, TagLocation, TagMove
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def change(n: int, epc: str = "AAAA") -> LiveChange:
+    at = T0 + timedelta(seconds=n)
+    r = Read(at, epc, "door-1/inside", "reader-door-1", 3, -50.0, 1, "edge-1", at)
+    loc = TagLocation(epc, "door-1/inside", "reader-door-1", 3, "edge-1", -50.0, at, at)
+    return LiveChange(
+        reads=[r],
+        read_count=1,
+        locations=[loc],
+        moves=[TagMove(epc, None, "door-1/inside", at, "reader-door-1")],
+    )
+
+
+async def take(sub: Subscription, n: int) -> list[dict[str, Any]]:
+    it: AsyncIterator[str] = sub.messages()
+    out = []
+    for _ in range(n):
+        out.append(json.loads(await asyncio.wait_for(anext(it), 1)))
+    return out
+
+
+async def test_a_new_client_gets_a_snapshot_then_the_next_deltas():
+    hub = LiveHub()
+    hub.publish(change(1, "AAAA"))
+    with hub.subscribe() as sub:
+        hub.publish(change(2, "BBBB"))
+        snap, delta = await take(sub, 2)
+    assert snap["type"] == "snapshot" and snap["seq"] == 1
+    assert [r["epc"] for r in snap["reads"]] == ["AAAA"]
+    assert [t["epc"] for t in snap["tags"]] == ["AAAA"]
+    assert delta["type"] == "delta" and delta["seq"] == 2 and delta["stream"] == snap["stream"]
+    assert delta["reads"][0]["epc"] == "BBBB" and delta["read_count"] == 1
+    assert delta["moves"] == [
+        {
+            "epc": "BBBB",
+            "from_read_point": None,
+            "to_read_point": "door-1/inside",
+            "at": "2025-03-01T08:00:02Z",
+            "reader_id": "reader-door-1",
+        }
+    ]
+
+
+async def test_a_client_resuming_within_the_buffer_gets_exactly_the_missed_deltas():
+    hub = LiveHub(buffer=10)
+    for n in range(1, 6):
+        hub.publish(change(n))
+    with hub.subscribe(since=2, stream=hub.stream) as sub:
+        hub.publish(change(6))
+        msgs = await take(sub, 5)
+    assert msgs[0] == {"type": "resumed", "seq": 2, "stream": hub.stream, "latest": 5}
+    assert [m["seq"] for m in msgs[1:]] == [3, 4, 5, 6]
+
+
+async def test_a_client_resuming_at_the_latest_seq_gets_only_new_deltas():
+    hub = LiveHub()
+    hub.publish(change(1))
+    with hub.subscribe(since=1) as sub:
+        hub.publish(change(2))
+        msgs = await take(sub, 2)
+    assert [m["type"] for m in msgs] == ["resumed", "delta"] and msgs[1]["seq"] == 2
+
+
+async def test_too_old_another_stream_or_a_future_seq_gets_a_fresh_snapshot():
+    hub = LiveHub(buffer=3)
+    for n in range(1, 8):
+        hub.publish(change(n))
+    for since, stream in [(2, None), (6, "other-hub"), (99, None)]:
+        with hub.subscribe(since=since, stream=stream) as sub:
+            (first,) = await take(sub, 1)
+        assert first["type"] == "snapshot" and first["seq"] == 7, (since, stream)
+
+
+async def test_a_slow_client_never_blocks_publishing_and_resyncs_from_a_snapshot():
+    hub = LiveHub(client_queue=4)
+    with hub.subscribe() as slow:
+        it = slow.messages()
+        for n in range(1, 51):  # the client reads nothing meanwhile
+            hub.publish(change(n))
+        assert hub.seq == 50 and slow.resyncs >= 1
+        first = json.loads(await anext(it))
+        resync = json.loads(await anext(it))
+        hub.publish(change(51))
+        after = json.loads(await asyncio.wait_for(anext(it), 1))
+    assert (first["type"], first["seq"]) == ("snapshot", 0)
+    # the queued deltas were dropped for the view as of the moment the client caught up,
+    # and numbering goes on from there without a gap or a repeat
+    assert (resync["type"], resync["seq"]) == ("snapshot", 50)
+    assert [r["epc"] for r in resync["reads"]][:1] == ["AAAA"]
+    assert (after["type"], after["seq"]) == ("delta", 51)
+
+
+async def test_a_closed_subscription_is_no_longer_offered_deltas():
+    hub = LiveHub()
+    with hub.subscribe():
+        assert hub.clients == 1
+    assert hub.clients == 0
+    hub.publish(change(1))
+
+
+async def test_the_view_keeps_only_the_most_recent_reads_and_tags():
+    hub = LiveHub(recent_reads=3, tag_locations=2)
+    for n, epc in enumerate(["A1", "B2", "C3", "D4"], start=1):
+        hub.publish(change(n, epc))
+    snap = hub.snapshot()
+    assert [r.epc for r in snap["reads"]] == ["D4", "C3", "B2"]
+    assert [t.epc for t in snap["tags"]] == ["D4", "C3"]
+
+
+async def test_reader_updates_replace_the_readers_view():
+    hub = LiveHub()
+    hub.seed(readers=[ReaderStatus("r1", "edge-1", "connecting", {}, None, T0)])
+    hub.publish(
+        LiveChange(readers=[ReaderStatus("r1", "edge-1", "inventorying", {"1": 4.0}, None, T0)])
+    )
+    assert [(r.reader_id, r.state) for r in hub.snapshot()["readers"]] == [("r1", "inventorying")]

@@ -1,0 +1,87 @@
+"""``/ws/live`` served by uvicorn: snapshot, delta after a broker message, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import websockets
+from cloudkit import (
+    EPC_1,
+    EPC_2,
+    EPC_3,
+    T0,
+    batch,
+    eventually,
+    obs_topic,
+    observation,
+    publish,
+    running_app,
+    settings_for,
+)
+
+
+async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def live_seq(base: str) -> int:
+    async with httpx.AsyncClient() as client:
+        return int((await client.get(f"{base}api/health")).json()["live"]["seq"])
+
+
+async def test_a_client_gets_a_snapshot_then_a_delta_for_a_batch_published_to_the_broker(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_app(settings) as base:
+        ws_url = base.replace("http://", "ws://") + "ws/live"
+        async with websockets.connect(ws_url) as ws:
+            snap = await recv(ws)
+            assert snap["type"] == "snapshot" and snap["seq"] == 0
+            assert snap["reads"] == [] and snap["tags"] == []
+            await publish(mqtt_url, (obs_topic(site), batch("edge-1", 1, observation(EPC_1))))
+            delta = await recv(ws)
+    assert delta["type"] == "delta" and delta["seq"] == 1 and delta["stream"] == snap["stream"]
+    assert delta["read_count"] == 1
+    (read,) = delta["reads"]
+    assert (read["epc"], read["read_point"], read["rssi_dbm"]) == (EPC_1, "door-1/outside", -52.5)
+    assert delta["moves"][0]["to_read_point"] == "door-1/outside"
+
+
+async def test_a_client_reconnecting_with_since_gets_exactly_the_deltas_it_missed(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_app(settings) as base:
+        ws_url = base.replace("http://", "ws://") + "ws/live"
+        await publish(mqtt_url, (obs_topic(site), batch("edge-1", 1, observation(EPC_1))))
+        await eventually(lambda: live_seq(base), what="the first delta")
+        async with websockets.connect(ws_url) as ws:
+            snap = await recv(ws)
+        assert snap["seq"] == 1 and [r["epc"] for r in snap["reads"]] == [EPC_1]
+
+        # while the client is away
+        await publish(
+            mqtt_url,
+            (obs_topic(site), batch("edge-1", 2, observation(EPC_2, at=T0 + timedelta(seconds=2)))),
+            (obs_topic(site), batch("edge-1", 3, observation(EPC_3, at=T0 + timedelta(seconds=3)))),
+        )
+
+        async def caught_up() -> bool:
+            return await live_seq(base) == 3
+
+        await eventually(caught_up, what="two more deltas")
+        async with websockets.connect(f"{ws_url}?since=1&stream={snap['stream']}") as ws:
+            resumed, d2, d3 = await recv(ws), await recv(ws), await recv(ws)
+        assert resumed == {"type": "resumed", "seq": 1, "stream": snap["stream"], "latest": 3}
+        assert [(d["seq"], d["reads"][0]["epc"]) for d in (d2, d3)] == [(2, EPC_2), (3, EPC_3)]
+
+        # a seq from another hub (a restarted server) cannot be resumed: fresh snapshot
+        async with websockets.connect(f"{ws_url}?since=1&stream=0123456789ab") as ws:
+            fresh = await recv(ws)
+        assert fresh["type"] == "snapshot" and fresh["seq"] == 3
+        assert [r["epc"] for r in fresh["reads"]] == [EPC_3, EPC_2, EPC_1]
