@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -26,13 +26,6 @@ LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_MQTT = "mqtt://127.0.0.1:1883"
 RUN_ID = uuid.uuid4().hex[:8]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    if parts.netloc or parts.path not in ("", "/"):
-        return urlunsplit(parts._replace(path=f"/{database}"))
-    return url  # a socket-only URL with dbname in the query is rebuilt below
 
 
 def _pg_can_connect(url: str) -> bool:
@@ -95,15 +88,17 @@ def site() -> str:
     return f"t{RUN_ID}{uuid.uuid4().hex[:6]}"
 
 
+def unavailable(message: str) -> NoReturn:
+    """Something a test needs is missing here: skip, naming it; under CI=true, fail."""
+    if IN_CI:
+        pytest.fail(f"CI=true, so this does not skip: {message}")
+    pytest.skip(message)
+
+
 def require_system_tool(path: str, package: str) -> str:
-    """Return ``path`` if the tool is installed; otherwise skip (or fail under CI=true),
+    """Return ``path`` if the tool is installed; otherwise :func:`unavailable`,
     naming the Debian package that provides it."""
     found = shutil.which(path)
     if found:
         return found
-    message = (
-        f"needs Debian package {package!r} ({path} not found); `make test` installs it as root"
-    )
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(f"needs Debian package {package!r} ({path} not found); `make test` installs it")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import aiomqtt
 import psycopg
+from brokerkit import forget_session
 
 from cloud.api.app import create_app
 from cloud.api.server import CloudServer
@@ -96,27 +97,6 @@ async def publish(mqtt_url: str, *messages: tuple[str, bytes]) -> None:
     async with aiomqtt.Client(u.host, u.port, username=u.username, password=u.password) as c:
         for t, payload in messages:
             await c.publish(t, payload, qos=1)
-
-
-async def broker_version(mqtt_url: str) -> str:
-    """The broker's ``$SYS/broker/version`` (Mosquitto publishes it retained), or ''."""
-    u = parse_mqtt_url(mqtt_url)
-    async with aiomqtt.Client(u.host, u.port, username=u.username, password=u.password) as c:
-        await c.subscribe("$SYS/broker/version")
-        try:
-            async with asyncio.timeout(1.0):
-                async for m in c.messages:
-                    return bytes(m.payload).decode() if isinstance(m.payload, bytes) else ""
-        except TimeoutError:
-            pass
-    return ""
-
-
-async def forget_session(mqtt_url: str, client_id: str) -> None:
-    """End a persistent session so the broker stops keeping it."""
-    u = parse_mqtt_url(mqtt_url)
-    async with aiomqtt.Client(u.host, u.port, identifier=client_id, clean_session=True):
-        pass
 
 
 async def eventually(

@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+from brokerkit import forget_session
 from cloudkit import (
     EPC_1,
     EPC_2,
     T0,
     batch,
-    forget_session,
     health,
     obs_topic,
     observation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import signal
 
-from cloudkit import forget_session
+from brokerkit import forget_session
 from running import RunningProcess, get_json
 
 

@@ -6,15 +6,13 @@ import asyncio
 import json
 from datetime import timedelta
 
-import pytest
+from brokerkit import forget_session, require_mosquitto
 from cloudkit import (
     EPC_1,
     EPC_2,
     T0,
     batch,
-    broker_version,
     eventually,
-    forget_session,
     health,
     obs_topic,
     observation,
@@ -182,8 +180,7 @@ async def test_a_message_is_acknowledged_only_after_commit_so_a_crash_before_it_
     (as in a crash); B, the same persistent session with a working database, gets the
     batch redelivered by the broker and stores it. C, the same session again, is not
     redelivered anything: B acknowledged after its commit."""
-    if "mosquitto" not in (await broker_version(mqtt_url)).lower():
-        pytest.skip("the embedded amqtt broker drops anonymous persistent sessions on disconnect")
+    await require_mosquitto(mqtt_url, "redelivery to an anonymous persistent session")
     settings = settings_for(database_url, mqtt_url, site)
     await apply_migrations(database_url)
     unreachable = "postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=1"
@@ -215,8 +212,7 @@ async def test_ingesters_in_one_group_share_the_batches_and_store_each_once(
 ):
     """A shared subscription ($share/<group>/...): the broker gives each message to one
     member (Mosquitto; the embedded amqtt broker has no shared subscriptions)."""
-    if "mosquitto" not in (await broker_version(mqtt_url)).lower():
-        pytest.skip("shared subscriptions need Mosquitto; this broker is not it")
+    await require_mosquitto(mqtt_url, "a shared subscription ($share/...)")
     first = settings_for(database_url, mqtt_url, site, ingest_group="ingest")
     second = first.model_copy(update={"ingest_client_id": f"test-ingest-2-{site}"})
     async with running_ingester(first) as a, running_ingester(second, migrate=False) as b:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 import time
 
 import pytest
+from brokerkit import forget_session
 from browser import chromium_page
 from running import RunningProcess, get_json
 
+from cloud.settings import CloudSettings
 from rfidwms.embedded import free_port
 
 DASHBOARD = re.compile(r"^dashboard: (http://127\.0\.0\.1:\d+/)$")
@@ -79,4 +82,6 @@ def test_demo_uses_the_configured_database_and_broker(database_url, mqtt_url, si
             raise AssertionError(f"no reader inventorying: {readers}")
     finally:
         code = demo.stop(signal.SIGTERM, timeout=60)
+        client_id = CloudSettings(database_url=database_url, site=site).mqtt_client_id()
+        asyncio.run(forget_session(mqtt_url, client_id))
     assert code == 0, demo.output()[-3000:]

@@ -9,8 +9,10 @@ import time
 
 import pytest
 import websockets
+from brokerkit import forget_session
 from running import RunningProcess, get_json, wait_http
 
+from cloud.settings import CloudSettings
 from protocols.epc import decode_epc
 from protocols.layout import load_layout
 from rfidwms.embedded import free_port, free_port_range
@@ -75,6 +77,8 @@ def system(database_url, mqtt_url, site, tmp_path):
         for p in reversed(started):
             if p.proc.poll() is None:
                 p.proc.kill()
+        client_id = CloudSettings(database_url=database_url, site=site).mqtt_client_id()
+        asyncio.run(forget_session(mqtt_url, client_id))
 
 
 async def first_delta_with_reads(ws_url: str, timeout: float) -> tuple[dict, dict]:

@@ -57,7 +57,7 @@ async def collect(url: str, site: str, into: list[dict], ready: asyncio.Event) -
 
 async def wait_until(predicate, timeout: float) -> None:
     async with asyncio.timeout(timeout):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - polling state owned by other tasks
             await asyncio.sleep(0.05)
 
 
