@@ -4,6 +4,7 @@ Real sllurp clients and raw sockets; short timeouts; every client disconnects.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -283,3 +284,56 @@ async def test_a_port_already_taken_is_named() -> None:
     finally:
         blocker.close()
         await blocker.wait_closed()
+
+
+def _door_number(door: str) -> int:
+    return int(door.rsplit("-", 1)[1])
+
+
+async def test_sllurp_gets_correct_reports_from_every_reader_of_the_demo_layout() -> None:
+    """An unmodified sllurp client on each of the 7 demo readers: every one reports, only
+    from its own antennas, and only tags the world put there (door readers: pallets that
+    crossed that door, or weak strays from the neighbouring one)."""
+    layout = load_layout(None)
+    speed = 20.0
+    async with fleet_of(layout, load_scenario("dock-rush"), speed=speed) as (fleet, _, truth):
+        async with contextlib.AsyncExitStack() as stack:
+            sessions = {
+                r.id: await stack.enter_async_context(SllurpSession(fleet.readers[r.id].port))
+                for r in layout.readers
+            }
+            started = time.monotonic()
+            while time.monotonic() - started < 45:
+                doors_crossed = {e["door"] for e in truth if e["event"] in ("arrival", "outbound")}
+                if len(doors_crossed) == 4 and all(s.snapshot() for s in sessions.values()):
+                    break
+                await asyncio.sleep(0.5)
+            reports = {rid: s.snapshot() for rid, s in sessions.items()}
+            elapsed = time.monotonic() - started
+
+    pallet_of: dict[str, str] = {}
+    for e in truth:
+        if e.get("epc") and "cases" in e and isinstance(e["cases"], list):
+            pallet_of[e["epc"]] = e["epc"]
+            pallet_of.update({case: e["epc"] for case in e["cases"]})
+    crossings: dict[str, set[int]] = {}
+    for e in truth:
+        if e["event"] in ("arrival", "outbound") and e.get("epc"):
+            crossings.setdefault(e["epc"], set()).add(_door_number(e["door"]))
+
+    for reader in layout.readers:
+        got = reports[reader.id]
+        assert got, f"{reader.id} sent no tag reports in {elapsed:.0f} s"
+        assert {r["AntennaID"] for r in got} <= {a.id for a in reader.antennas}, reader.id
+        for r in got:
+            epc = r["EPC"].decode().upper()
+            assert decode_epc(epc).scheme in ("sgtin", "sscc"), epc
+            assert epc in pallet_of, f"{reader.id} reported {epc}, which the world never made"
+            seen = r["FirstSeenTimestampUTC"] / 1e6
+            assert START <= seen <= START + speed * (elapsed + 50), (reader.id, seen)
+            if reader.door is not None:
+                doors = crossings.get(pallet_of[epc], set())
+                here = _door_number(reader.door)
+                assert doors & {here - 1, here, here + 1}, (
+                    f"{reader.id} heard {epc}, whose pallet crossed doors {sorted(doors)} only"
+                )

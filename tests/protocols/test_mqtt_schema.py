@@ -1,0 +1,136 @@
+"""The MQTT contract between edge and cloud: topics, payloads, errors, URLs."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from protocols.mqtt import (
+    EdgeStatus,
+    Observation,
+    ObservationBatch,
+    PayloadError,
+    TopicAddress,
+    TopicKind,
+    decode,
+    encode,
+    parse_mqtt_url,
+    parse_topic,
+    shared_subscription,
+    subscription,
+    topic,
+)
+
+T = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def batch(**changes) -> ObservationBatch:
+    obs = Observation(
+        epc="3034257BF7194E4000001A85",
+        reader_id="reader-door-1",
+        antenna=1,
+        read_point="door-1/outside",
+        rssi_dbm=-48.0,
+        first_seen=T,
+        last_seen=T,
+        seen_count=6,
+    )
+    return ObservationBatch(edge_id="edge-1", seq=7, sent_at=T, observations=[obs]).model_copy(
+        update=changes
+    )
+
+
+def test_topics_carry_version_site_edge_and_kind():
+    assert topic("demo", "edge-1", TopicKind.OBSERVATIONS) == "rfidwms/v1/demo/edge-1/observations"
+    assert parse_topic("rfidwms/v1/demo/edge-1/health") == TopicAddress(
+        "demo", "edge-1", TopicKind.HEALTH
+    )
+    assert subscription("demo") == "rfidwms/v1/demo/+/+"
+    assert subscription("+", TopicKind.STATUS) == "rfidwms/v1/+/+/status"
+    assert (
+        shared_subscription("ingest", subscription("demo")) == "$share/ingest/rfidwms/v1/demo/+/+"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ("rfidwms/v2/demo/edge-1/observations", "is not of the form"),
+        ("rfidwms/v1/demo/edge-1", "is not of the form"),
+        ("rfidwms/v1/demo/edge-1/telemetry", "unknown kind 'telemetry'"),
+        ("rfidwms/v1/de mo/edge-1/health", "site 'de mo' is not a valid topic segment"),
+        ("rfidwms/v1/demo/+/health", "edge id '+' is not a valid topic segment"),
+    ],
+)
+def test_a_wrong_topic_is_refused_by_name(name, named):
+    with pytest.raises(PayloadError, match=re.escape(named)):
+        parse_topic(name)
+
+
+def test_a_batch_survives_encode_and_decode():
+    b = batch()
+    assert decode(TopicKind.OBSERVATIONS, encode(b)) == b
+    assert b'"v":1' in encode(b)
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        (b"not json", "ObservationBatch.(payload): Invalid JSON"),
+        (
+            encode(batch()).replace(b"3034257BF7194E4000001A85", b"xyz"),
+            "ObservationBatch.observations.0.epc: String should match pattern",
+        ),
+        (
+            encode(batch()).replace(b'"seq":7', b'"seq":-1'),
+            "ObservationBatch.seq: Input should be greater than or equal to 0 (got -1)",
+        ),
+        (encode(batch()).replace(b'"v":1', b'"v":2'), "ObservationBatch.v: Input should be 1"),
+        (
+            encode(batch()).replace(b'"seq":7', b'"seq":7,"extra":1'),
+            "ObservationBatch.extra: Extra inputs are not permitted",
+        ),
+        (
+            encode(batch()).replace(b"+00:00", b"").replace(b"Z", b""),
+            "Input should have timezone info",
+        ),
+        (encode(batch(observations=[])), "observations: List should have at least 1 item"),
+    ],
+)
+def test_a_bad_payload_is_refused_naming_the_field(payload, named):
+    with pytest.raises(PayloadError) as e:
+        decode(TopicKind.OBSERVATIONS, payload)
+    assert named in str(e.value)
+
+
+def test_status_is_online_or_offline():
+    assert decode(TopicKind.STATUS, b'{"v":1,"edge_id":"e","state":"offline"}') == EdgeStatus(
+        edge_id="e", state="offline"
+    )
+    with pytest.raises(PayloadError, match=r"EdgeStatus\.state"):
+        decode(TopicKind.STATUS, b'{"v":1,"edge_id":"e","state":"asleep"}')
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "user", "password", "tls"),
+    [
+        ("mqtt://127.0.0.1:1883", "127.0.0.1", 1883, None, None, False),
+        ("mqtt://broker", "broker", 1883, None, None, False),
+        ("mqtts://broker", "broker", 8883, None, None, True),
+        ("mqtt://edge-1:p%40ss@mosquitto:1884", "mosquitto", 1884, "edge-1", "p@ss", False),
+    ],
+)
+def test_mqtt_urls(url, host, port, user, password, tls):
+    u = parse_mqtt_url(url)
+    assert (u.host, u.port, u.username, u.password, u.tls) == (host, port, user, password, tls)
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [("http://x", "scheme must be"), ("mqtt://", "no host"), ("mqtt://h:99999", "port")],
+)
+def test_a_wrong_mqtt_url_is_refused(url, named):
+    with pytest.raises(ValueError, match=named):
+        parse_mqtt_url(url)

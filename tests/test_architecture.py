@@ -1,0 +1,57 @@
+"""The layering PRODUCT.md fixes: protocols depends on nothing of ours; edge and cloud
+meet only in protocols; firmware_sim is hardware and knows neither edge nor cloud."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS = {"protocols", "edge", "cloud", "firmware_sim", "rfidwms", "dashboards"}
+ALLOWED = {
+    "protocols": set(),
+    "edge": {"protocols"},
+    "cloud": {"protocols", "dashboards"},  # the cloud serves the pages
+    "firmware_sim": {"protocols"},
+}
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in OURS and top != package:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_layer_imports_only_what_it_may(package):
+    wrong = {k: v for k, v in imported_packages(package).items() if k not in ALLOWED[package]}
+    assert not wrong, f"{package} must not import {sorted(wrong)}: {wrong}"
+
+
+def test_the_command_line_package_holds_no_domain_logic():
+    modules = sorted(p.name for p in (ROOT / "rfidwms").rglob("*.py"))
+    assert set(modules) <= {
+        "__init__.py",
+        "__main__.py",
+        "cli.py",
+        "embedded.py",
+        "broker.py",
+        "cloud.py",
+        "demo.py",
+        "edge.py",
+        "epc.py",
+        "sim.py",
+    }
