@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -26,10 +27,8 @@ class EmbeddedServiceError(RuntimeError):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A port nothing holds, for a server started a moment later (see :func:`free_port_range`)."""
+    return free_port_range(0, 1, host)
 
 
 def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -40,18 +39,29 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def _can_bind(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port_range(preferred: int, count: int, host: str = "127.0.0.1") -> int:
-    """The first of ``count`` consecutive free ports: ``preferred`` if that range is
-    free, else a range the system has no listener on."""
+    """The first of ``count`` consecutive ports nothing holds: ``preferred`` (if not 0)
+    when that range is free, else one chosen below the kernel's ephemeral range (32768 and up
+    on Linux), where outgoing connections cannot take a port between check and use."""
 
     def free(base: int) -> bool:
-        return all(not port_answers(host, p, timeout=0.2) for p in range(base, base + count))
+        return all(_can_bind(host, p) for p in range(base, base + count))
 
-    if free(preferred):
+    if preferred and free(preferred):
         return preferred
-    for _ in range(50):
-        base = free_port(host)
-        if base + count < 65535 and free(base):
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(10_000, 32_000 - count)
+        if free(base):
             return base
     raise EmbeddedServiceError(f"no {count} consecutive free TCP ports on {host}")
 

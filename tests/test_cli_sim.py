@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import random
 import re
 import signal
-import socket
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -24,6 +22,7 @@ from firmware_sim.world import TruthWriter, WarehouseWorld, load_scenario, parse
 from protocols.epc import decode_epc
 from protocols.layout import load_layout
 from rfidwms.cli import main
+from rfidwms.embedded import free_port_range
 
 LINE = re.compile(
     r"^(?P<id>[a-z0-9][a-z0-9_-]*) (?P<scheme>llrp|mtsics)://127\.0\.0\.1:(?P<port>\d+)$"
@@ -33,21 +32,7 @@ READER_EVENT_NOTIFICATION = 63
 
 def free_port_base(count: int) -> int:
     """A base where ``count`` consecutive ports are free right now."""
-    for _ in range(100):
-        base = random.randint(20_000, 60_000 - count)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free port range")
+    return free_port_range(0, count)
 
 
 class SimProcess:

@@ -5,26 +5,38 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from pathlib import Path
 
 import pytest
 import websockets
+import yaml
 from brokerkit import forget_session
 from running import RunningProcess, get_json, wait_http
 
 from cloud.settings import CloudSettings
 from protocols.epc import decode_epc
 from protocols.layout import load_layout
-from rfidwms.embedded import free_port, free_port_range
+from rfidwms.embedded import free_port
 
 LAYOUT = load_layout(None)
 
 
+def layout_with_ports(lines: list[str], path: Path) -> Path:
+    """The demo layout with each reader's and scale's address as ``rfidwms sim`` printed it."""
+    ports = {ln.split()[0]: int(ln.rsplit(":", 1)[1]) for ln in lines}
+    data = yaml.safe_load(LAYOUT.model_dump_json())
+    for device in [*data["readers"], *data["scales"]]:
+        device.update(host="127.0.0.1", port=ports[device["id"]])
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
 @pytest.fixture
 def system(database_url, mqtt_url, site, tmp_path):
-    """sim + cloud + edge as the user runs them, on free ports; stopped after the test."""
-    llrp_base = free_port_range(20000 + hash(site) % 20000, len(LAYOUT.readers))
-    scale_base = free_port_range(llrp_base + 50, len(LAYOUT.scales))
+    """sim + cloud + edge as the user runs them; the sim picks free ports and the edge
+    gets them through its layout file. Stopped after the test."""
     http_port = free_port()
     env = {
         "RFIDWMS_DATABASE_URL": database_url,
@@ -33,36 +45,27 @@ def system(database_url, mqtt_url, site, tmp_path):
         "RFIDWMS_HTTP_PORT": str(http_port),
         "RFIDWMS_SPOOL_DIR": str(tmp_path / "spool"),
     }
+    devices = len(LAYOUT.readers) + len(LAYOUT.scales)
     started: list[RunningProcess] = []
     try:
         sim = RunningProcess(
-            [
-                "sim",
-                "--llrp-port-base",
-                str(llrp_base),
-                "--scale-port-base",
-                str(scale_base),
-                "--seed",
-                "7",
-                "--truth",
-                str(tmp_path / "truth.jsonl"),
-            ],
+            ["sim", "--llrp-port-base", "0", "--scale-port-base", "0", "--seed", "7",
+             "--truth", str(tmp_path / "truth.jsonl")],
             env,
-        )
+        )  # fmt: skip
         started.append(sim)
         cloud = RunningProcess(["cloud"], env)
         started.append(cloud)
-        lines = sim.wait_for(
-            lambda ls: (
-                [x for x in ls if " llrp://" in x]
-                if len([x for x in ls if " llrp://" in x]) >= len(LAYOUT.readers)
-                else None
-            ),
-            timeout=60,
-        )
-        assert [ln.split()[0] for ln in lines] == [r.id for r in LAYOUT.readers]
+
+        def device_lines(lines: list[str]) -> list[str] | None:
+            found = [x for x in lines if re.match(r"^\S+ (llrp|mtsics)://127\.0\.0\.1:\d+$", x)]
+            return found if len(found) >= devices else None
+
+        lines = sim.wait_for(device_lines, timeout=60)
+        assert [ln.split()[0] for ln in lines if " llrp://" in ln] == [r.id for r in LAYOUT.readers]
+        layout_file = layout_with_ports(lines, tmp_path / "layout.yaml")
         wait_http(f"http://127.0.0.1:{http_port}/api/health", 60, cloud)
-        edge = RunningProcess(["edge", "--llrp-port-base", str(llrp_base)], env)
+        edge = RunningProcess(["edge", "--layout", str(layout_file)], env)
         started.append(edge)
         yield {
             "http": f"http://127.0.0.1:{http_port}",
