@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from protocols.validation import describe_validation_error
+
 DEMO_LAYOUT_NAME = "demo.yaml"
 
 _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -186,21 +188,6 @@ def _unique(field: str, ids: list[str]) -> None:
         seen.add(x)
 
 
-def _describe(err: ValidationError, source: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in e["loc"]).replace(
-            ".[", "["
-        )
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        value = e.get("input")
-        shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
-        lines.append(f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}")
-    return f"{source}: invalid layout: " + "; ".join(lines)
-
-
 def parse_layout(text: str, source: str = "<layout>") -> Layout:
     """Parse a layout from YAML text; raise :class:`LayoutError` naming the bad field."""
     try:
@@ -212,7 +199,7 @@ def parse_layout(text: str, source: str = "<layout>") -> Layout:
     try:
         return Layout.model_validate(data)
     except ValidationError as e:
-        raise LayoutError(_describe(e, source)) from None
+        raise LayoutError(describe_validation_error(e, source, "layout")) from None
 
 
 def load_layout(path: str | Path | None) -> Layout:

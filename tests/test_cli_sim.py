@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bigsite import fifty_reader_site
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig
 
 from firmware_sim.world import TruthWriter, WarehouseWorld, load_scenario, parse_iso_utc
@@ -153,43 +154,7 @@ async def test_sim_with_duration_exits_and_its_truth_matches_the_pure_engine(
 
 
 def fifty_reader_layout(path: Path) -> Path:
-    doors = [
-        {"id": f"door-{i}", "name": f"Door {i}", "area": {"x": 2 + 10 * i, "y": 0, "w": 6, "h": 2}}
-        for i in range(10)
-    ]
-    zones = [
-        {
-            "id": f"zone-{i}",
-            "name": f"Zone {i}",
-            "area": {"x": 2 + 10 * i, "y": 10, "w": 8, "h": 30},
-        }
-        for i in range(10)
-    ]
-    readers: list[dict[str, Any]] = []
-    for i in range(10):
-        antennas = [
-            {"id": 1, "read_point": f"door-{i}/outside"},
-            {"id": 2, "read_point": f"door-{i}/inside"},
-        ]
-        readers.append({"id": f"reader-door-{i}", "door": f"door-{i}", "antennas": antennas})
-        for j in range(4):
-            shelf = [{"id": 1, "read_point": f"zone-{i}/shelf-{j}"}]
-            readers.append({"id": f"reader-zone-{i}-{j}", "zone": f"zone-{i}", "antennas": shelf})
-    packing = {
-        "id": "packing",
-        "name": "Packing",
-        "kind": "packing",
-        "area": {"x": 2, "y": 42, "w": 50, "h": 6},
-    }
-    data = {
-        "site": "big",
-        "warehouse": {"id": "dc-big", "name": "Big", "width_m": 110, "depth_m": 50},
-        "zones": [*zones, packing],
-        "doors": doors,
-        "readers": readers,
-        "scales": [{"id": "scale-1", "zone": "packing"}, {"id": "scale-2", "zone": "packing"}],
-    }
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(fifty_reader_site()))
     return path
 
 

@@ -35,6 +35,7 @@ from firmware_sim.world.faults import (
 )
 from firmware_sim.world.rf import RadioParams
 from protocols.layout import Layout
+from protocols.validation import describe_validation_error
 
 __all__ = [
     "BUNDLED_SCENARIOS",
@@ -202,20 +203,6 @@ class Scenario(_Strict):
         return self
 
 
-def _describe(err: ValidationError, source: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in e["loc"])
-        loc = loc.replace(".[", "[")
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        value = e.get("input")
-        shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
-        lines.append(f"{loc}: {msg}{shown}" if loc else f"{msg}{shown}")
-    return f"{source}: invalid scenario: " + "; ".join(lines)
-
-
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     try:
         data: Any = yaml.safe_load(text)
@@ -228,7 +215,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(_describe(e, source)) from None
+        raise ScenarioError(describe_validation_error(e, source, "scenario")) from None
 
 
 def bundled_scenario_names() -> list[str]:
