@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -77,7 +78,7 @@ def create_app(
             yield
             log.info("cloud app stopping")
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc served from the package, no CDN
         title="rfidwms cloud",
         version="1",
         summary="RFID warehouse management: tag reads, tag locations, reader fleet, live feed.",

@@ -191,3 +191,25 @@ async def test_the_live_page_and_the_openapi_document_are_served(database_url, m
     assert {"/api/health", "/api/readers", "/api/tags/{epc}"} <= set(spec["paths"])
     ok = spec["paths"]["/api/tags/{epc}"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TagOut"}
+
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
+LOCAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["'](/[^"']+)["']""")
+
+
+async def test_every_page_and_what_it_loads_comes_from_the_app_itself(
+    database_url, mqtt_url, site
+):
+    """Users run this offline: no page may load a script, style or font from another host."""
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    async with api(settings, ingest=False) as client:
+        for page in ("/", "/docs", "/redoc"):
+            r = await client.get(page)
+            assert r.status_code == 200, page
+            assert not EXTERNAL.search(r.text), f"{page} loads from another host"
+            assets = LOCAL_ASSET.findall(r.text)
+            assert assets, f"{page} loads nothing?"
+            for asset in assets:
+                got = await client.get(asset)
+                assert got.status_code == 200, f"{page} -> {asset}: {got.status_code}"
