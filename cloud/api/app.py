@@ -15,9 +15,9 @@ from pathlib import Path
 
 import psycopg
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 import dashboards
 from cloud.api import live, routes

@@ -197,9 +197,7 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECAS
 LOCAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["'](/[^"']+)["']""")
 
 
-async def test_every_page_and_what_it_loads_comes_from_the_app_itself(
-    database_url, mqtt_url, site
-):
+async def test_every_page_and_what_it_loads_comes_from_the_app_itself(database_url, mqtt_url, site):
     """Users run this offline: no page may load a script, style or font from another host."""
     settings = settings_for(database_url, mqtt_url, site)
     await apply_migrations(database_url)
