@@ -173,7 +173,11 @@ class EmbeddedBroker:
     def __enter__(self) -> EmbeddedBroker:
         cmd = [sys.executable, "-m", "rfidwms", "broker", "--host", self.host]
         cmd += ["--port", str(self.port)]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        # its own session: a Ctrl-C in the terminal reaches the demo, which stops the
+        # parts in order and this broker last
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
         ready = threading.Event()
         threading.Thread(target=self._read_output, args=(ready,), daemon=True).start()
         if not ready.wait(30):
