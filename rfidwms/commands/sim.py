@@ -32,6 +32,7 @@ from firmware_sim.world import (
     parse_iso_utc,
 )
 from protocols.layout import Layout, LayoutError, load_layout
+from protocols.settings import CommonSettings, SettingsError, load_settings
 
 logger = logging.getLogger("rfidwms.sim")
 
@@ -123,7 +124,8 @@ def add_parser(sub: Any) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario]:
-    layout = load_layout(args.layout)
+    settings = load_settings(CommonSettings, layout=args.layout)  # --layout or RFIDWMS_LAYOUT
+    layout = load_layout(settings.layout)
     scenario = load_scenario(args.scenario)
     update: dict[str, Any] = {"faults": [*scenario.faults, *args.fault]}
     if args.seed is not None:
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             end = None if scenario.duration_s is None else clock.start + scenario.duration_s
             world = WarehouseWorld(layout, scenario, start=clock.start, truth=truth, end=end)
             asyncio.run(_serve(args, layout, world, clock, scenario.duration_s))
-    except (LayoutError, ScenarioError, FaultError, FleetError, OSError) as e:
+    except (SettingsError, LayoutError, ScenarioError, FaultError, FleetError, OSError) as e:
         sys.stderr.write(f"rfidwms sim: error: {e}\n")
         return 1 if isinstance(e, FleetError | OSError) else 2
     return 0
