@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import re
 import signal
 import sys
@@ -131,26 +132,30 @@ async def test_sim_demo_serves_shelved_case_epcs_to_sllurp_from_the_start() -> N
         assert await p.stop(signal.SIGINT) == 0
 
 
-async def test_sim_with_duration_exits_and_its_truth_matches_the_pure_engine(
+async def test_a_ten_minute_demo_at_speed_10_writes_the_truth_the_engine_accounts_for(
     tmp_path: Path,
 ) -> None:
+    """The real process, ten simulated minutes at --speed 10 (a minute of wall time), writes
+    exactly the truth of the pure engine with the same seed and start; that truth accounts
+    for every pallet (test_ten_minute_demo_at_speed_10_accounts_for_every_pallet)."""
     truth = tmp_path / "truth.jsonl"
     start = "2025-01-06T08:00:00Z"
     async with sim(
-        "--llrp-port-base", "0", "--scale-port-base", "0", "--seed", "3", "--speed", "30",
-        "--duration", "2m", "--start", start, "--truth", str(truth),
+        "--llrp-port-base", "0", "--scale-port-base", "0", "--seed", "5", "--speed", "10",
+        "--duration", "10m", "--start", start, "--truth", str(truth),
     ) as p:  # fmt: skip
         await p.read_endpoints(9)
-        assert await asyncio.wait_for(p.proc.wait(), timeout=30) == 0
+        assert await asyncio.wait_for(p.proc.wait(), timeout=120) == 0
 
     expected = io.StringIO()
     t0 = parse_iso_utc(start)
     world = WarehouseWorld(
-        load_layout(None), load_scenario("demo"), seed=3, start=t0, truth=TruthWriter(expected)
+        load_layout(None), load_scenario("demo"), seed=5, start=t0, truth=TruthWriter(expected)
     )
-    world.advance(t0 + 120)
+    world.advance(t0 + 600)
     assert truth.read_text() == expected.getvalue()
-    assert '"event":"arrival"' in expected.getvalue()
+    events = [json.loads(line)["event"] for line in expected.getvalue().splitlines()]
+    assert {"arrival", "putaway", "pick", "pack", "weigh", "outbound"} <= set(events)
 
 
 def fifty_reader_layout(path: Path) -> Path:
