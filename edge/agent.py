@@ -130,6 +130,7 @@ class EdgeAgent:
                 return encode(
                     ObservationBatch(
                         edge_id=self.settings.edge_id,
+                        spool=self.spool.spool_id,
                         seq=seq,
                         sent_at=datetime.now(UTC),
                         observations=chunk,

@@ -1,16 +1,17 @@
 """The on-disk spool: batches wait here until the broker has acknowledged them.
 
 Store-and-forward: every batch is written to SQLite (WAL, synchronous=FULL)
-with the next per-edge sequence number *before* it is published, and deleted
+with the spool's id and next sequence number *before* it is published, and deleted
 only after the broker's PUBACK. A broker outage or an edge restart loses
 nothing; a batch published but not yet deleted when the edge died is sent
-again with the same sequence number, and the cloud ingests each (edge, seq)
-once, so the cloud sees every batch exactly once.
+again with the same sequence number, and the cloud ingests each (edge, spool,
+seq) once, so the cloud sees every batch exactly once.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ class Spool:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self.spool_id = ""
+        """This spool's id (32 hex digits), made when the file is created: sequence
+        numbers are unique per spool, so a spool lost with its disk is never confused
+        with its successor, which counts from 0 again."""
 
     def __enter__(self) -> Spool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,9 +45,16 @@ class Spool:
             "CREATE TABLE IF NOT EXISTS batches ("
             " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL)"
         )
-        db.execute("CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, next_seq INTEGER)")
-        db.execute("INSERT OR IGNORE INTO counter (id, next_seq) VALUES (1, 0)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS counter ("
+            " id INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL, spool_id TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO counter (id, next_seq, spool_id) VALUES (1, 0, ?)",
+            (uuid.uuid4().hex,),
+        )
         self._db = db
+        self.spool_id = str(db.execute("SELECT spool_id FROM counter WHERE id = 1").fetchone()[0])
         return self
 
     def __exit__(

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -108,10 +108,13 @@ class Observation(BaseModel):
 
 
 class ObservationBatch(_Payload):
-    """Observations an edge publishes together. ``seq`` rises by one per batch and
-    per edge, and survives restarts; the cloud ingests each (edge, seq) once."""
+    """Observations an edge publishes together. ``seq`` rises by one per batch within
+    one spool and survives restarts; ``spool`` names that spool (a new spool, e.g. after
+    its disk was lost, gets a new id and counts from 0 again). The cloud ingests each
+    (edge, spool, seq) once."""
 
     edge_id: str = Field(min_length=1, max_length=63)
+    spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
     seq: int = Field(ge=0)
     sent_at: AwareDatetime
     observations: list[Observation] = Field(min_length=1, max_length=MAX_BATCH_OBSERVATIONS)
@@ -129,7 +132,7 @@ class ReaderHealth(BaseModel):
 
     reader_id: str
     state: ReaderState
-    reads_per_s: dict[str, float] = Field(
+    reads_per_s: dict[Annotated[str, Field(pattern=r"^[0-9]{1,5}$")], float] = Field(
         default_factory=dict, description="antenna id (as a string) -> tag reads per second"
     )
     last_report_at: AwareDatetime | None = None

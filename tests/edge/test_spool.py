@@ -39,3 +39,12 @@ def test_a_failing_payload_builder_takes_no_sequence_number(tmp_path):
         except ValueError:
             pass
         assert spool.next_seq() == 0 and len(spool) == 0
+
+
+def test_a_spool_keeps_its_id_and_a_new_spool_gets_another(tmp_path):
+    with Spool(tmp_path / "a.sqlite") as spool:
+        first = spool.spool_id
+    with Spool(tmp_path / "a.sqlite") as spool:
+        assert spool.spool_id == first
+    with Spool(tmp_path / "b.sqlite") as other:
+        assert other.spool_id != first and len(other.spool_id) == 32

@@ -23,6 +23,7 @@ from protocols.mqtt import (
 from rfidwms.embedded import EmbeddedBroker, free_port
 
 EPC = "3034257BF7194E4000001A85"
+SPOOL = "0123456789abcdef0123456789abcdef"
 
 
 def batch_payload(seq: int) -> bytes:
@@ -37,7 +38,9 @@ def batch_payload(seq: int) -> bytes:
         last_seen=now,
         seen_count=1,
     )
-    return encode(ObservationBatch(edge_id="edge-1", seq=seq, sent_at=now, observations=[obs]))
+    return encode(
+        ObservationBatch(edge_id="edge-1", spool=SPOOL, seq=seq, sent_at=now, observations=[obs])
+    )
 
 
 async def collect(url: str, site: str, into: list[dict], ready: asyncio.Event) -> None:

@@ -37,9 +37,9 @@ def batch(**changes) -> ObservationBatch:
         last_seen=T,
         seen_count=6,
     )
-    return ObservationBatch(edge_id="edge-1", seq=7, sent_at=T, observations=[obs]).model_copy(
-        update=changes
-    )
+    return ObservationBatch(
+        edge_id="edge-1", spool="0" * 32, seq=7, sent_at=T, observations=[obs]
+    ).model_copy(update=changes)
 
 
 def test_topics_carry_version_site_edge_and_kind():
@@ -134,3 +134,13 @@ def test_mqtt_urls(url, host, port, user, password, tls):
 def test_a_wrong_mqtt_url_is_refused(url, named):
     with pytest.raises(ValueError, match=named):
         parse_mqtt_url(url)
+
+
+@pytest.mark.parametrize("key", ["²", "x", "", "123456"])
+def test_reader_health_antenna_keys_are_antenna_numbers(key):
+    payload = (
+        b'{"v":1,"edge_id":"e","at":"2026-11-23T08:00:00Z","readers":[{"reader_id":"r",'
+        b'"state":"inventorying","reads_per_s":{"' + key.encode() + b'":1.0}}]}'
+    )
+    with pytest.raises(PayloadError, match="reads_per_s"):
+        decode(TopicKind.HEALTH, payload)
