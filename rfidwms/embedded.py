@@ -185,9 +185,7 @@ class EmbeddedBroker:
             raise EmbeddedServiceError(f"embedded MQTT broker not listening on {self.url}")
         if self._proc is None or self._proc.poll() is not None:
             code = None if self._proc is None else self._proc.returncode
-            raise EmbeddedServiceError(
-                f"embedded MQTT broker exited with code {code}"
-            )
+            raise EmbeddedServiceError(f"embedded MQTT broker exited with code {code}")
         return self
 
     def _read_output(self, ready: threading.Event) -> None:

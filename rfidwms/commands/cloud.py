@@ -33,7 +33,9 @@ def _describe(e: ValidationError) -> str:
     for err in e.errors():
         field = ".".join(str(x) for x in err["loc"])
         env = f"RFIDWMS_{field.upper()}"
-        if err["type"] == "missing":
+        if not field:  # a rule between settings; its message names the variables
+            parts.append(err["msg"].removeprefix("Value error, "))
+        elif err["type"] == "missing":
             parts.append(f"{env} is not set")
         else:
             parts.append(f"{env}: {err['msg']} (got {err.get('input')!r:.80})")
