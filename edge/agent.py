@@ -23,7 +23,6 @@ from edge.settings import EdgeSettings
 from edge.spool import Spool
 from protocols.layout import Layout
 from protocols.mqtt import (
-    MAX_BATCH_OBSERVATIONS,
     EdgeHealth,
     Observation,
     ObservationBatch,
@@ -73,6 +72,7 @@ class EdgeAgent:
                 [a.id for a in reader.antennas],
                 self._reads_from_thread,
                 self._state_from_thread,
+                keepalive_ms=round(self.settings.llrp_keepalive_s * 1000),
                 reconnect_max_s=self.settings.reconnect_max_s,
             )
             self._links.append(link)
@@ -85,12 +85,15 @@ class EdgeAgent:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await asyncio.gather(*(asyncio.to_thread(link.stop) for link in self._links))
-        self._links.clear()
-        self._flush()  # whatever was read before the readers stopped is spooled, not lost
-        if self.publisher is not None:
-            await self.publisher.announce_offline()
+        await self._stop_readers()
         self.spool.__exit__(None, None, None)
+
+    async def _stop_readers(self) -> None:
+        """Stop every reader link; whatever they read before is spooled, not lost."""
+        if self._links:
+            await asyncio.gather(*(asyncio.to_thread(link.stop) for link in self._links))
+            self._links.clear()
+            self._flush()
 
     # -- called on sllurp threads: hand over to the event loop and nothing more --------
 
@@ -123,8 +126,9 @@ class EdgeAgent:
         observations_topic = topic(
             self.settings.site, self.settings.edge_id, TopicKind.OBSERVATIONS
         )
-        for start in range(0, len(observations), MAX_BATCH_OBSERVATIONS):
-            chunk = observations[start : start + MAX_BATCH_OBSERVATIONS]
+        size = self.settings.max_batch_observations
+        for start in range(0, len(observations), size):
+            chunk = observations[start : start + size]
 
             def payload(seq: int, chunk: list[Observation] = chunk) -> bytes:
                 return encode(
@@ -176,10 +180,33 @@ class EdgeAgent:
             await self.publisher.publish_health(self.health())
             await asyncio.sleep(self.settings.health_interval_s)
 
-    async def run(self) -> None:
-        """Run until cancelled."""
+    async def run(self, drain_timeout_s: float = 5.0) -> None:
+        """Run until cancelled; then stop in order: readers, last reads into the spool,
+        a short drain to the broker, ``offline`` status, disconnect."""
         assert self.publisher is not None
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.publisher.run())
-            tg.create_task(self._flush_forever())
-            tg.create_task(self._health_forever())
+        publisher = asyncio.create_task(self.publisher.run(), name="edge-publisher")
+        workers = [
+            asyncio.create_task(self._flush_forever(), name="edge-flush"),
+            asyncio.create_task(self._health_forever(), name="edge-health"),
+        ]
+        tasks = {publisher, *workers}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # a task that ended on its own has failed: raise its error
+        except asyncio.CancelledError:
+            for w in workers:
+                w.cancel()
+            await self._stop_readers()
+            if not await self.publisher.drain(drain_timeout_s):
+                log.info(
+                    "edge %s: %d batches stay in the spool for the next start",
+                    self.settings.edge_id,
+                    len(self.spool),
+                )
+            publisher.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            for task in tasks:
+                task.cancel()

@@ -45,6 +45,7 @@ class SpoolPublisher:
         self._spool = spool
         self._reconnect_max = reconnect_max_s
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
         self.published_batches = 0
@@ -87,9 +88,15 @@ class SpoolPublisher:
                         self._url.port,
                     )
                     await client.publish(status_topic, self._status("online"), qos=1, retain=True)
-                    async with asyncio.TaskGroup() as tg:
-                        tg.create_task(self._drain_forever(client))
-                        tg.create_task(self._watch_connection(client))
+                    try:
+                        async with asyncio.TaskGroup() as tg:
+                            tg.create_task(self._drain_forever(client))
+                            tg.create_task(self._watch_connection(client))
+                    except asyncio.CancelledError:
+                        # A clean stop: say offline ourselves while still connected (the
+                        # broker drops the last will on a clean disconnect).
+                        await self._say_offline(client)
+                        raise
             except* aiomqtt.MqttError as group:
                 self.connected.clear()
                 self._client = None
@@ -121,6 +128,7 @@ class SpoolPublisher:
                 self._spool.acknowledge(batch.seq)
                 self.published_batches += 1
             if not batches:
+                self._idle.set()  # everything spooled so far is with the broker
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 except TimeoutError:
@@ -137,13 +145,21 @@ class SpoolPublisher:
         except aiomqtt.MqttError as e:
             log.debug("edge %s: health not sent: %s", self._edge_id, e)
 
-    async def announce_offline(self) -> None:
-        """A clean shutdown: say offline ourselves (the will fires only on a lost connection)."""
-        client = self._client
-        if client is None:
-            return
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        status_topic = topic(self._site, self._edge_id, TopicKind.STATUS)
         try:
-            status_topic = topic(self._site, self._edge_id, TopicKind.STATUS)
-            await client.publish(status_topic, self._status("offline"), qos=1, retain=True)
-        except aiomqtt.MqttError:
-            pass
+            async with asyncio.timeout(2.0):
+                await client.publish(status_topic, self._status("offline"), qos=1, retain=True)
+        except (aiomqtt.MqttError, TimeoutError) as e:
+            log.warning("edge %s: could not announce offline: %s", self._edge_id, e)
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until the spool is empty (True) or ``timeout`` passes (False)."""
+        self._idle.clear()
+        self.notify()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return len(self._spool) == 0

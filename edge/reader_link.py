@@ -6,6 +6,12 @@ it connects, lets sllurp configure the reader and start inventory, hands every
 tag report to ``on_reads`` (still on sllurp's thread: the callback must only
 hand the reads over), and when the connection is lost or cannot be made it
 tries again with exponential backoff until stopped.
+
+A reader can die with its TCP connection still up. The link asks the reader
+for a keepalive every ``keepalive_ms`` and treats three intervals without any
+message (keepalive, report or event) as a lost connection. The backoff starts
+over only once a connection got as far as inventorying, so a reader that
+accepts TCP and then refuses the configuration is not hammered.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +94,8 @@ class ReaderLink:
         self._lost = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: LLRPReaderClient | None = None
+        self._heard_at = 0.0
+        self._inventorying = False
         self.state = ReaderState.DISCONNECTED
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -122,6 +131,18 @@ class ReaderLink:
             }
         )
 
+    @property
+    def silence_limit_s(self) -> float:
+        """How long a connected reader may say nothing before it counts as lost."""
+        return 3 * self._keepalive_ms / 1000
+
+    def _heard(self, *_: object) -> None:
+        self._heard_at = time.monotonic()
+
+    def _now_inventorying(self, *_: object) -> None:
+        self._inventorying = True
+        self._set_state(ReaderState.INVENTORYING)
+
     def _set_state(self, state: ReaderState) -> None:
         if state != self.state:
             self.state = state
@@ -143,15 +164,16 @@ class ReaderLink:
         backoff = 0.0
         while not self._stop.is_set():
             self._lost.clear()
+            self._inventorying = False
             client = LLRPReaderClient(self.host, self.port, self._config(), timeout=5.0)
-            client.add_tag_report_callback(self._tag_reports)
+            client.add_tag_report_callback(self._tag_reports)  # before the message hooks below
+            for message in ("KEEPALIVE", "RO_ACCESS_REPORT", "READER_EVENT_NOTIFICATION"):
+                client.add_message_callback(message, self._heard)
             client.add_disconnected_callback(lambda *_: self._lost.set())
-            client.add_state_callback(
-                LLRPReaderState.STATE_INVENTORYING,
-                lambda *_: self._set_state(ReaderState.INVENTORYING),
-            )
+            client.add_state_callback(LLRPReaderState.STATE_INVENTORYING, self._now_inventorying)
             self._set_state(ReaderState.CONNECTING)
             try:
+                self._heard_at = time.monotonic()
                 client.connect()
             except OSError as e:
                 self._set_state(ReaderState.DISCONNECTED)
@@ -168,22 +190,28 @@ class ReaderLink:
                 continue
             self._client = client
             self._set_state(ReaderState.CONNECTED)
-            backoff = 0.0
-            while not self._lost.wait(0.5):
-                if not client.is_alive():
-                    break
+            why = self._watch(client)
             self._client = None
-            if self._stop.is_set():
-                self._disconnect(client)
-                break
+            if self._inventorying:
+                backoff = 0.0
             self._set_state(ReaderState.DISCONNECTED)
             self._disconnect(client)
+            if self._stop.is_set():
+                break
             backoff = next_backoff(backoff, self._reconnect_max)
-            log.warning(
-                "reader %s: connection lost; reconnecting in %.1f s", self.reader_id, backoff
-            )
+            log.warning("reader %s: %s; reconnecting in %.1f s", self.reader_id, why, backoff)
             self._stop.wait(backoff)
         self._set_state(ReaderState.DISCONNECTED)
+
+    def _watch(self, client: LLRPReaderClient) -> str:
+        """Wait until the connection ends; say why."""
+        while not self._lost.wait(0.5):
+            if not client.is_alive():
+                return "connection closed"
+            silent_for = time.monotonic() - self._heard_at
+            if silent_for > self.silence_limit_s:
+                return f"silent for {silent_for:.1f} s with the connection up"
+        return "stopping" if self._stop.is_set() else "connection lost"
 
     def _disconnect(self, client: LLRPReaderClient) -> None:
         try:

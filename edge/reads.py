@@ -25,6 +25,10 @@ class TagRead:
     seen_count: int
 
 
+MAX_EPC_HEX = 124
+"""The longest EPC the MQTT contract carries: 31 words of 16 bits (496 bits)."""
+
+
 def _epc_hex(raw: object) -> str:
     if isinstance(raw, bytes | bytearray):
         text = bytes(raw).decode("ascii", errors="replace")
@@ -34,13 +38,18 @@ def _epc_hex(raw: object) -> str:
         raise BadTagReport(f"EPC has unexpected type {type(raw).__name__}")
     text = text.strip().upper()
     if not text or len(text) % 4 or any(c not in "0123456789ABCDEF" for c in text):
-        raise BadTagReport(f"EPC {text!r} is not hex of whole 16-bit words")
+        raise BadTagReport(f"EPC {text[:40]!r} is not hex of whole 16-bit words")
+    if len(text) > MAX_EPC_HEX:
+        raise BadTagReport(f"EPC of {len(text) * 4} bits is longer than 496 bits")
     return text
 
 
 def _utc_from_us(value: object, fallback: datetime) -> datetime:
     if isinstance(value, int) and value > 0:
-        return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise BadTagReport(f"timestamp {value} µs is not a time") from None
     return fallback
 
 

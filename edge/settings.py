@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from protocols.mqtt import MAX_BATCH_OBSERVATIONS
 from protocols.settings import CommonSettings
 
 
@@ -23,4 +24,8 @@ class EdgeSettings(CommonSettings):
     rssi_floor_dbm: float = Field(default=-90.0, ge=-128, le=0)
     """Reads weaker than this are dropped as noise."""
     health_interval_s: float = Field(default=5.0, gt=0, le=600)
+    llrp_keepalive_s: float = Field(default=5.0, ge=0.2, le=600)
+    """Keepalive interval asked of every reader; three without a word mean it is lost."""
+    max_batch_observations: int = Field(default=1000, ge=1, le=MAX_BATCH_OBSERVATIONS)
+    """Observations per MQTT message (1,000 are about 220 kB, within every broker's limits)."""
     reconnect_max_s: float = Field(default=30.0, gt=0)

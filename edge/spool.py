@@ -49,6 +49,10 @@ class Spool:
             "CREATE TABLE IF NOT EXISTS counter ("
             " id INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL, spool_id TEXT NOT NULL)"
         )
+        columns = {row[1] for row in db.execute("PRAGMA table_info(counter)")}
+        if "spool_id" not in columns:  # a spool file from before spools had ids
+            db.execute("ALTER TABLE counter ADD COLUMN spool_id TEXT NOT NULL DEFAULT ''")
+            db.execute("UPDATE counter SET spool_id = ? WHERE id = 1", (uuid.uuid4().hex,))
         db.execute(
             "INSERT OR IGNORE INTO counter (id, next_seq, spool_id) VALUES (1, 0, ?)",
             (uuid.uuid4().hex,),

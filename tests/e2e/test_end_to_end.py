@@ -9,6 +9,7 @@ import re
 import time
 from pathlib import Path
 
+import aiomqtt
 import pytest
 import websockets
 import yaml
@@ -18,6 +19,7 @@ from running import RunningProcess, get_json, wait_http
 from cloud.settings import CloudSettings
 from protocols.epc import decode_epc
 from protocols.layout import load_layout
+from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 from rfidwms.embedded import free_port
 
 LAYOUT = load_layout(None)
@@ -122,7 +124,26 @@ def test_readers_report_inventorying_through_edge_health(system):
     while time.monotonic() < deadline:
         _, readers = get_json(f"{system['http']}/api/readers")
         states = {r["reader_id"]: r.get("state") for r in readers}
+        assert set(states) == {r.id for r in LAYOUT.readers}
         if all(s == "inventorying" for s in states.values()):
             return
         time.sleep(1)
     raise AssertionError(f"readers not all inventorying: {states}")
+
+
+async def retained_status(mqtt_url: str, site: str) -> dict:
+    u = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(u.host, u.port, username=u.username, password=u.password) as c:
+        await c.subscribe(topic(site, "edge-1", TopicKind.STATUS), qos=1)
+        async with asyncio.timeout(5):
+            async for m in c.messages:
+                return json.loads(m.payload)
+    raise AssertionError("no retained status")
+
+
+def test_a_stopped_edge_leaves_its_status_offline(system, mqtt_url, site):
+    assert asyncio.run(retained_status(mqtt_url, site))["state"] == "online"
+    assert system["edge"].stop() == 0
+    assert asyncio.run(retained_status(mqtt_url, site))["state"] == "offline"
+    out = system["edge"].output()
+    assert "Traceback" not in out, out[-3000:]

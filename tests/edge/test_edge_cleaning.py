@@ -59,6 +59,8 @@ def test_sllurp_report_without_timestamps_uses_arrival_time():
         ({"EPC": b"ABCD", "AntennaID": 0}, "AntennaID"),
         ({"EPC": b"ABCD"}, "AntennaID"),
         ({"EPC": 5, "AntennaID": 1}, "unexpected type"),
+        ({"EPC": b"ABCD" * 32, "AntennaID": 1}, "longer than 496 bits"),
+        ({"EPC": b"ABCD", "AntennaID": 1, "FirstSeenTimestampUTC": 2**63 - 1}, "not a time"),
     ],
 )
 def test_unusable_sllurp_reports_are_refused_with_the_reason(report, message):

@@ -48,3 +48,20 @@ def test_a_spool_keeps_its_id_and_a_new_spool_gets_another(tmp_path):
         assert spool.spool_id == first
     with Spool(tmp_path / "b.sqlite") as other:
         assert other.spool_id != first and len(other.spool_id) == 32
+
+
+def test_a_spool_file_from_before_spool_ids_gets_one_and_keeps_its_batches(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE batches (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB)")
+    db.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, next_seq INTEGER)")
+    db.execute("INSERT INTO counter VALUES (1, 8)")
+    db.execute("INSERT INTO batches VALUES (7, 't', x'00')")
+    db.commit()
+    db.close()
+    with Spool(path) as spool:
+        assert len(spool.spool_id) == 32
+        assert [b.seq for b in spool.pending()] == [7]
+        assert spool.append("t", lambda seq: b"new").seq == 8

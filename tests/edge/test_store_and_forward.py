@@ -64,7 +64,7 @@ async def wait_until(predicate, timeout: float) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_spooled_batches_reach_the_broker_in_order_with_online_status(
+async def test_spooled_batches_reach_the_broker_in_order_between_online_and_offline(
     mqtt_url, site, tmp_path
 ):
     received: list[dict] = []
@@ -79,7 +79,9 @@ async def test_spooled_batches_reach_the_broker_in_order_with_online_status(
         task = asyncio.create_task(publisher.run())
         try:
             await wait_until(lambda: len(spool) == 0 and len(received) >= 6, 20)
-            await publisher.announce_offline()
+            task.cancel()  # a clean stop, as on SIGTERM
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             await wait_until(lambda: received[-1]["body"].get("state") == "offline", 10)
         finally:
             task.cancel()
