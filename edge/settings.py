@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from protocols.mqtt import MAX_BATCH_OBSERVATIONS
+from protocols.mqtt import MAX_BATCH_OBSERVATIONS, parse_mqtt_url
 from protocols.settings import CommonSettings
 
 
 class EdgeSettings(CommonSettings):
-    edge_id: str = Field(default="edge-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    edge_id: str = Field(default="edge-1", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     """This agent's id: it serves the layout's readers and scales whose ``edge`` is this id."""
     llrp_host: str = "127.0.0.1"
     """Host of readers whose layout entry has no ``host``."""
@@ -28,4 +28,16 @@ class EdgeSettings(CommonSettings):
     """Keepalive interval asked of every reader; three without a word mean it is lost."""
     max_batch_observations: int = Field(default=1000, ge=1, le=MAX_BATCH_OBSERVATIONS)
     """Observations per MQTT message (1,000 are about 220 kB, within every broker's limits)."""
+
+    @model_validator(mode="after")
+    def _user_is_the_edge(self) -> EdgeSettings:
+        user = parse_mqtt_url(self.mqtt_url).username if self.mqtt_url else None
+        if user is not None and user != self.edge_id:
+            raise ValueError(
+                f"RFIDWMS_MQTT_URL logs in as {user!r} but this is edge {self.edge_id!r}: "
+                "the broker's ACL lets an edge publish only under its own id, and it drops "
+                "the rest without telling the sender, so the user name must be the edge id"
+            )
+        return self
+
     reconnect_max_s: float = Field(default=30.0, gt=0)

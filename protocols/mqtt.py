@@ -190,14 +190,17 @@ class MqttUrl:
 def parse_mqtt_url(url: str) -> MqttUrl:
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp"):
-        raise ValueError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
+        raise ValueError(f"MQTT URL {redact_url(url)!r}: scheme must be mqtt:// or mqtts://")
     if not parts.hostname:
-        raise ValueError(f"MQTT URL {url!r}: no host")
+        raise ValueError(f"MQTT URL {redact_url(url)!r}: no host")
     tls = parts.scheme == "mqtts"
     try:
         port = parts.port or (8883 if tls else 1883)
     except ValueError:
-        raise ValueError(f"MQTT URL {url!r}: port is not a number 1-65535") from None
+        raise ValueError(
+            f"MQTT URL {redact_url(url)!r}: port is not a number 1-65535 (a password with "
+            "any of / # ? @ : must be percent-encoded, e.g. / as %2F)"
+        ) from None
     return MqttUrl(
         host=parts.hostname,
         port=port,
@@ -205,6 +208,14 @@ def parse_mqtt_url(url: str) -> MqttUrl:
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
     )
+
+
+_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:@/]*):[^@]*@", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (``mqtt://edge-1:***@host:1883``), for logs and errors."""
+    return _CREDENTIALS.sub(lambda m: f"{m['head']}:***@", url)
 
 
 def utc_iso(t: datetime) -> str:

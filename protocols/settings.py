@@ -7,12 +7,12 @@ Each process extends :class:`CommonSettings` with its own fields (``edge.setting
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocols.mqtt import parse_mqtt_url
+from protocols.mqtt import parse_mqtt_url, redact_url
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
@@ -25,7 +25,12 @@ class CommonSettings(BaseSettings):
     layout: Path | None = None
     """Layout YAML file; the bundled demo layout when unset."""
     mqtt_url: str = DEFAULT_MQTT_URL
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
 
     @field_validator("mqtt_url")
     @classmethod
@@ -55,6 +60,11 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
         for err in e.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             name = f"--{field.replace('_', '-')}" if field in given else f"RFIDWMS_{field.upper()}"
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}: {msg} (got {err.get('input')!r})")
+            msg = redact_url(err["msg"].removeprefix("Value error, "))
+            value = err.get("input")
+            shown = f" (got {redact_url(value)!r})" if isinstance(value, str) else ""
+            if not err["loc"]:
+                problems.append(f"{msg}")
+            else:
+                problems.append(f"{name}: {msg}{shown}")
         raise SettingsError("; ".join(problems)) from None

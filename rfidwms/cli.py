@@ -31,12 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def setup_logging(level: str | None) -> None:
+    """Log to stderr at ``level`` (the --log-level option, else RFIDWMS_LOG_LEVEL, else INFO)."""
     import os
 
+    name = "--log-level" if level else "RFIDWMS_LOG_LEVEL"
     chosen = (level or os.environ.get("RFIDWMS_LOG_LEVEL") or "INFO").upper()
+    if chosen not in LOG_LEVELS:
+        print(f"rfidwms: {name}: {chosen!r} is not one of {', '.join(LOG_LEVELS)}", file=sys.stderr)
+        raise SystemExit(2)
     logging.basicConfig(
-        level=getattr(logging, chosen, logging.INFO),
+        level=getattr(logging, chosen),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )

@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
 from protocols.layout import LayoutError, load_layout
+from protocols.mqtt import redact_url
 from protocols.settings import SettingsError, load_settings
 
 log = logging.getLogger("rfidwms.edge")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 "edge %s: %d readers, publishing to %s as site %s",
                 settings.edge_id,
                 len(agent.readers),
-                settings.mqtt_url,
+                redact_url(settings.mqtt_url),
                 settings.site,
             )
             try:
@@ -65,4 +67,9 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except asyncio.CancelledError:
         pass
+    except (OSError, sqlite3.Error) as e:
+        log.error(
+            "edge %s: cannot open the spool in %s: %s", settings.edge_id, settings.spool_dir, e
+        )
+        return 2
     return 0

@@ -18,6 +18,7 @@ from protocols.mqtt import (
     encode,
     parse_mqtt_url,
     parse_topic,
+    redact_url,
     shared_subscription,
     subscription,
     topic,
@@ -144,3 +145,22 @@ def test_reader_health_antenna_keys_are_antenna_numbers(key):
     )
     with pytest.raises(PayloadError, match="reads_per_s"):
         decode(TopicKind.HEALTH, payload)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("mqtt://edge-1:s3cret@mosquitto:1883", "mqtt://edge-1:***@mosquitto:1883"),
+        ("mqtt://edge-1@mosquitto", "mqtt://edge-1@mosquitto"),
+        ("mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1883"),
+        ("postgresql://postgres:pw@db:5432/x", "postgresql://postgres:***@db:5432/x"),
+    ],
+)
+def test_urls_are_shown_without_their_password(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_an_unparsable_url_is_refused_without_showing_the_password():
+    with pytest.raises(ValueError) as e:
+        parse_mqtt_url("mqtt://edge-1:a/b@mosquitto:1883")
+    assert "a/b" not in str(e.value) and "percent-encoded" in str(e.value)
