@@ -1,6 +1,6 @@
 """The warehouse layout file: zones, dock doors, readers, antennas, scales.
 
-One YAML file describes a site. The simulator builds its devices from it, the
+One YAML file describes a warehouse. The simulator builds its devices from it, the
 edge agent maps (reader, antenna) to read points with it, and the cloud draws
 the map and names places with it. ``parse_layout`` refuses a wrong file with a
 :class:`LayoutError` whose message names the bad field and value.
@@ -102,7 +102,9 @@ class Scale(_Strict):
 
 
 class Layout(_Strict):
-    site: str = Field(pattern=_ID)
+    """One warehouse. (Which *site* it is, the topic segment that keeps sites apart on a
+    shared broker, is deployment configuration: ``RFIDWMS_SITE``.)"""
+
     warehouse: Warehouse
     zones: list[Zone] = Field(min_length=1)
     doors: list[DockDoor] = Field(default_factory=list)

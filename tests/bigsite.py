@@ -40,7 +40,6 @@ def fifty_reader_site() -> dict[str, Any]:
                 }
             )
     return {
-        "site": "big",
         "warehouse": {"id": "dc-big", "name": "Big", "width_m": 110, "depth_m": 50},
         "zones": [
             *zones,

@@ -183,7 +183,7 @@ async def _serve(
         sys.stdout.flush()
         logger.info(
             "simulating %s (scenario %s, seed %d) at speed %g%s",
-            layout.site,
+            layout.warehouse.id,
             world.scenario.name,
             world.seed,
             clock.speed,

@@ -17,7 +17,7 @@ def demo_with(change) -> str:
 
 
 def test_the_bundled_demo_is_one_warehouse_with_4_doors_3_storage_zones_and_2_scales():
-    assert DEMO.site == "demo"
+    assert DEMO.warehouse.id == "dc-1"
     doors = [r for r in DEMO.readers if r.door]
     zone_readers = [r for r in DEMO.readers if r.zone]
     assert [r.door for r in doors] == ["door-1", "door-2", "door-3", "door-4"]
@@ -78,6 +78,7 @@ def test_read_points_and_ports_follow_the_layout():
             "scales[0].zone: 'dock' is not a zone of the layout",
         ),
         (lambda d: d.update(readerz=[]), "readerz: unknown field"),
+        (lambda d: d.update(site="demo"), "site: unknown field"),
         (lambda d: d["readers"][0].update(id="Reader One"), "readers.0.id: String should match"),
         (lambda d: d.pop("warehouse"), "warehouse: Field required"),
     ],
