@@ -66,6 +66,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+class StopRequested(Exception):
+    """Ctrl-C (or SIGTERM) arrived while the demo was still starting."""
+
+
 class Child:
     """A part of the demo in its own process; its output goes to ours, prefixed."""
 
@@ -93,13 +97,17 @@ class Child:
                 self._seen.notify_all()
             print(f"[{self.name}] {line}", file=sys.stderr, flush=True)
 
-    def wait_for_lines(self, count: int, marker: str, timeout: float) -> list[str]:
+    def wait_for_lines(
+        self, count: int, marker: str, timeout: float, stop: threading.Event
+    ) -> list[str]:
         deadline = time.monotonic() + timeout
         with self._seen:
             while True:
                 found = [ln for ln in self.lines if marker in ln]
                 if len(found) >= count:
                     return found
+                if stop.is_set():
+                    raise StopRequested
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     raise EmbeddedServiceError(
                         f"{self.name} did not start (exit code {self.proc.poll()})"
@@ -117,9 +125,11 @@ class Child:
                 self.proc.wait()
 
 
-def _wait_http(url: str, child: Child, timeout: float) -> None:
+def _wait_http(url: str, child: Child, timeout: float, stop: threading.Event) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stop.is_set():
+            raise StopRequested
         if child.proc.poll() is not None:
             raise EmbeddedServiceError(f"cloud exited with code {child.proc.returncode}")
         try:
@@ -171,7 +181,11 @@ def run(args: argparse.Namespace) -> int:
             http_port = free_port()
     try:
         with _services(settings) as (db_url, mqtt_url):
+            if stop.is_set():
+                raise StopRequested
             return _run_parts(args, settings, layout, db_url, mqtt_url, http_port, stop)
+    except StopRequested:
+        return 0
     except EmbeddedServiceError as e:
         log.error("%s", e)
         return 1
@@ -217,11 +231,11 @@ def _run_parts(
         children.append(cloud)
         sim = Child("sim", sim_args, env)
         children.append(sim)
-        sim.wait_for_lines(len(layout.readers), " llrp://", timeout=60)
+        sim.wait_for_lines(len(layout.readers), " llrp://", timeout=60, stop=stop)
         edge = Child("edge", ["edge", "--llrp-port-base", str(llrp_base)], env)
         children.append(edge)
         url = f"http://127.0.0.1:{http_port}/"
-        _wait_http(url + "api/health", cloud, timeout=90)
+        _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
         print(f"dashboard: {url}", flush=True)
         print("Ctrl-C stops the demo.", flush=True)
         while not stop.wait(0.5):

@@ -44,10 +44,13 @@ def test_demo_on_a_machine_with_no_services_shows_reads_live(tmp_path):
             page.wait_for_selector("[data-testid=read-row]", timeout=30_000)
             first = page.locator("[data-testid=read-row]").first.inner_text()
             assert re.search(r"[0-9A-F]{24}", first), first
-            count_before = page.locator("[data-testid=read-row]").count()
+            count = page.locator("[data-testid=read-count]")
+            before = int(count.inner_text().replace(",", ""))
+            # live, not a one-off render: the counter keeps climbing while we watch
             page.wait_for_function(
-                f"document.querySelectorAll('[data-testid=read-row]').length > {count_before}"
-                " || document.querySelector('[data-testid=read-count]')?.textContent !== ''",
+                "n => Number(document.querySelector('[data-testid=read-count]')"
+                ".textContent.replace(/,/g, '')) > n",
+                arg=before,
                 timeout=30_000,
             )
         status, health = get_json(url + "api/health")
