@@ -157,6 +157,7 @@ class EdgeAgent:
                     state=link.state,
                     reads_per_s=self.rates.rates(link.reader_id, now),
                     last_report_at=self._last_report.get(link.reader_id),
+                    clock_offset_s=link.clock_offset_s,
                 )
                 for link in self._links
             ],

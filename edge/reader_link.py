@@ -21,11 +21,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
 
+from edge.clock_offset import ClockOffset
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 from protocols.mqtt import ReaderState
 
@@ -96,6 +98,8 @@ class ReaderLink:
         self._client: LLRPReaderClient | None = None
         self._heard_at = 0.0
         self._inventorying = False
+        self._clock = ClockOffset()
+        self._correcting = False
         self.state = ReaderState.DISCONNECTED
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -149,6 +153,12 @@ class ReaderLink:
             log.info("reader %s: %s", self.reader_id, state.value)
             self._on_state(self.reader_id, state)
 
+    @property
+    def clock_offset_s(self) -> float | None:
+        """The reader's clock offset (edge minus reader) estimated on this connection."""
+        offset = self._clock.offset_s
+        return None if offset is None else round(offset, 3)
+
     def _tag_reports(self, _client: Any, reports: list[dict[str, Any]]) -> None:
         now = datetime.now(UTC)
         reads: list[TagRead] = []
@@ -157,14 +167,33 @@ class ReaderLink:
                 reads.append(tag_read_from_sllurp(self.reader_id, report, now))
             except BadTagReport as e:
                 log.warning("reader %s: dropped a tag report: %s", self.reader_id, e)
-        if reads:
-            self._on_reads(reads)
+        if not reads:
+            return
+        self._clock.observe(now, max(r.last_seen for r in reads))
+        shift = self._clock.correction
+        if bool(shift) != self._correcting:
+            self._correcting = bool(shift)
+            if shift:
+                log.warning(
+                    "reader %s: its clock is %.1f s off; correcting its timestamps",
+                    self.reader_id,
+                    -shift.total_seconds(),
+                )
+            else:
+                log.info("reader %s: its clock agrees again", self.reader_id)
+        if shift:
+            reads = [
+                replace(r, first_seen=r.first_seen + shift, last_seen=r.last_seen + shift)
+                for r in reads
+            ]
+        self._on_reads(reads)
 
     def _run(self) -> None:
         backoff = 0.0
         while not self._stop.is_set():
             self._lost.clear()
             self._inventorying = False
+            self._clock = ClockOffset()  # a reconnected reader may have been reset
             client = LLRPReaderClient(self.host, self.port, self._config(), timeout=5.0)
             client.add_tag_report_callback(self._tag_reports)  # before the message hooks below
             for message in ("KEEPALIVE", "RO_ACCESS_REPORT", "READER_EVENT_NOTIFICATION"):

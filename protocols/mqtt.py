@@ -136,6 +136,11 @@ class ReaderHealth(BaseModel):
         default_factory=dict, description="antenna id (as a string) -> tag reads per second"
     )
     last_report_at: AwareDatetime | None = None
+    clock_offset_s: float | None = Field(
+        default=None,
+        description="edge clock minus reader clock, estimated from report arrivals; the edge "
+        "corrects read times by it when it exceeds 2 s",
+    )
 
 
 class EdgeHealth(_Payload):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import UTC, datetime
 
 from edge.reader_link import ReaderLink
 from edge.reads import TagRead
@@ -94,3 +95,19 @@ async def test_a_reader_that_is_not_there_is_retried_with_growing_backoff():
     finally:
         await asyncio.to_thread(link.stop)
     assert 2 <= rec.count(ReaderState.CONNECTING) <= 3
+
+
+async def test_a_reader_whose_clock_is_90_s_behind_has_its_read_times_corrected():
+    rec = Recorder()
+    async with LLRPReaderServer("r1", [1], OneTag(), port=0) as server:
+        server.clock_skew_s = -90.0
+        link = ReaderLink("r1", "127.0.0.1", server.port, [1], rec.on_reads, rec.on_state)
+        link.start()
+        try:
+            await eventually(lambda: len(rec.reads) >= 5, 10, "reads")
+        finally:
+            await asyncio.to_thread(link.stop)
+    assert link.clock_offset_s is not None and 89 < link.clock_offset_s < 92
+    now = datetime.now(UTC)
+    for read in rec.reads:
+        assert abs((now - read.last_seen).total_seconds()) < 15, read.last_seen

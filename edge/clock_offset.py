@@ -1,0 +1,41 @@
+"""Estimating a reader's clock offset from when its reports arrive.
+
+A reader stamps reads with its own clock. It sends a report at most a report
+interval after the newest read in it, so for every report
+
+    arrival (edge clock) - newest read (reader clock) = offset + delay,  delay >= 0
+
+and the smallest such sample over recent reports is the offset plus the
+shortest delay. A reader whose clock is off by more than ``tolerance_s`` has
+its timestamps corrected by the estimate, so a skewed reader cannot make the
+cloud ignore a move (the cloud orders locations by time) or date reads in the
+future. Pure: the caller passes the times.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+
+class ClockOffset:
+    def __init__(self, tolerance_s: float = 2.0, window: int = 20) -> None:
+        self._tolerance = tolerance_s
+        self._samples: deque[float] = deque(maxlen=window)
+
+    def observe(self, arrived: datetime, newest_read: datetime) -> None:
+        """One report: when it arrived, and the newest read time it carried."""
+        self._samples.append((arrived - newest_read).total_seconds())
+
+    @property
+    def offset_s(self) -> float | None:
+        """Edge clock minus reader clock, in seconds (None before the first report)."""
+        return min(self._samples) if self._samples else None
+
+    @property
+    def correction(self) -> timedelta:
+        """What to add to the reader's timestamps: zero within the tolerance."""
+        offset = self.offset_s
+        if offset is None or abs(offset) <= self._tolerance:
+            return timedelta(0)
+        return timedelta(seconds=offset)

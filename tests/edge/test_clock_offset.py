@@ -1,0 +1,49 @@
+"""A reader's clock offset, estimated from report arrival times (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from edge.clock_offset import ClockOffset
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def s(x: float) -> timedelta:
+    return timedelta(seconds=x)
+
+
+@pytest.mark.parametrize(
+    ("skew_s", "delays_s", "offset_s", "correction_s"),
+    [
+        (0.0, [0.25, 0.1, 0.3], 0.1, 0.0),  # in sync: delays only, nothing corrected
+        (-90.0, [0.25, 0.1, 0.3], 90.1, 90.1),  # reader 90 s behind: add 90 s
+        (90.0, [0.25, 0.05, 0.3], -89.95, -89.95),  # reader 90 s ahead: take it off
+        (-1.5, [0.2, 0.2], 1.7, 0.0),  # within the 2 s tolerance: left alone
+    ],
+)
+def test_offset_is_the_smallest_arrival_lag(skew_s, delays_s, offset_s, correction_s):
+    clock = ClockOffset(tolerance_s=2.0)
+    for i, delay in enumerate(delays_s):
+        read_at_reader = T0 + s(i) + s(skew_s)  # what the reader's clock says
+        arrived = T0 + s(i) + s(delay)  # what the edge's clock says
+        clock.observe(arrived, read_at_reader)
+    assert clock.offset_s == pytest.approx(offset_s)
+    assert clock.correction.total_seconds() == pytest.approx(correction_s)
+
+
+def test_no_reports_no_estimate():
+    clock = ClockOffset()
+    assert clock.offset_s is None and clock.correction == timedelta(0)
+
+
+def test_a_clock_set_right_is_trusted_again_once_old_samples_leave_the_window():
+    clock = ClockOffset(window=3)
+    for i in range(3):
+        clock.observe(T0 + s(i), T0 + s(i) - s(90))
+    assert clock.correction == s(90)
+    for i in range(3, 6):
+        clock.observe(T0 + s(i) + s(0.1), T0 + s(i))
+    assert clock.correction == timedelta(0)
