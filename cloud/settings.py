@@ -6,10 +6,11 @@ Everything the cloud reads from its environment is here, on top of
 
 from __future__ import annotations
 
-import socket
+from datetime import timedelta
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from protocols.mqtt import redact_url
 from protocols.settings import CommonSettings
 
 _GROUP = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -23,29 +24,43 @@ class CloudSettings(CommonSettings):
 
     ingest_group: str | None = Field(default=None, pattern=_GROUP)
     """When set, subscribe through ``$share/<group>/...`` so several ingesters share the
-    load (Mosquitto, EMQX, HiveMQ; not the embedded amqtt broker)."""
+    load (Mosquitto, EMQX, HiveMQ; not the embedded amqtt broker). Needs
+    ``ingest_client_id``."""
     ingest_client_id: str | None = None
-    """MQTT client id of the ingester's persistent session; derived from the site (and
-    the host name when ``ingest_group`` is set) when unset. It must stay the same across
-    restarts, or messages the broker held for the old session are lost."""
+    """MQTT client id of the ingester's persistent session; ``rfidwms-ingest-<site>``
+    when unset, required with ``ingest_group`` (each member names its own). It must
+    stay the same across restarts, or messages the broker held for the old session
+    are stranded there."""
     ingest_max_messages: int = Field(default=200, ge=1, le=10_000)
     """Most MQTT messages written in one database transaction."""
+    ingest_max_observations: int = Field(default=20_000, ge=1, le=1_000_000)
+    """Most observations written in one database transaction (a group stops before the
+    message that would pass it; a single larger batch is written alone)."""
     ingest_flush_interval_s: float = Field(default=0.0, ge=0.0, le=10.0)
     """How long to wait for more messages before a transaction; 0 writes at once."""
     ingest_retry_max_s: float = Field(default=10.0, gt=0.0)
     """Longest pause between retries while the database or the broker is unreachable."""
+    ingest_max_clock_skew_s: float = Field(default=300.0, ge=0.0, le=86_400.0)
+    """How far in the future (after the cloud received it) a time in a message may be;
+    a message with a later time is a dead letter."""
+    ingest_pool_max: int = Field(default=2, ge=1, le=20)
+    """Connections of the ingester's own pool (separate from the API's ``db_pool_max``)."""
     db_pool_max: int = Field(default=10, ge=1, le=200)
+    """Connections of the API's pool."""
     db_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
     """How long a request waits for a database connection before it fails."""
 
     live_buffer: int = Field(default=1000, ge=1)
     """Deltas kept for clients resuming with ``?since=``; older ones get a snapshot."""
+    live_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    """Bytes of encoded deltas kept for resuming clients (approximate), on top of the
+    ``live_buffer`` count: whichever is reached first drops the oldest."""
     live_client_queue: int = Field(default=256, ge=1)
     """Deltas queued per WebSocket client before it is dropped to a fresh snapshot."""
     live_recent_reads: int = Field(default=200, ge=1, le=10_000)
-    """Reads a snapshot carries (and a delta at most)."""
+    """Reads a snapshot carries (and reads and moves a delta carries at most)."""
     live_tag_locations: int = Field(default=2000, ge=1, le=1_000_000)
-    """Most recently seen tag locations a snapshot carries."""
+    """Most recently seen tag locations a snapshot carries (and a delta at most)."""
 
     @field_validator("ingest_client_id")
     @classmethod
@@ -54,10 +69,26 @@ class CloudSettings(CommonSettings):
             raise ValueError(f"ingest_client_id {v!r} must be 1-128 characters")
         return v
 
+    @model_validator(mode="after")
+    def _group_needs_a_client_id(self) -> CloudSettings:
+        if self.ingest_group and not self.ingest_client_id:
+            raise ValueError(
+                f"RFIDWMS_INGEST_GROUP is set ({self.ingest_group!r}) but "
+                "RFIDWMS_INGEST_CLIENT_ID is not: each ingester of a group needs its own "
+                "client id that stays the same across restarts (e.g. ingest-1, ingest-2), "
+                "or the messages the broker keeps for a session are stranded when it changes"
+            )
+        return self
+
     def mqtt_client_id(self) -> str:
         """The ingester's fixed MQTT client id (its persistent session's name)."""
-        if self.ingest_client_id:
-            return self.ingest_client_id
-        if self.ingest_group:
-            return f"rfidwms-ingest-{self.site}-{self.ingest_group}-{socket.gethostname()}"
-        return f"rfidwms-ingest-{self.site}"
+        return self.ingest_client_id or f"rfidwms-ingest-{self.site}"
+
+    @property
+    def mqtt_broker(self) -> str:
+        """The MQTT URL without its password, for logs and ``/api/health``."""
+        return redact_url(self.mqtt_url)
+
+    @property
+    def max_clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.ingest_max_clock_skew_s)

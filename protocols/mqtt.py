@@ -215,7 +215,8 @@ def parse_mqtt_url(url: str) -> MqttUrl:
     )
 
 
-_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:@/]*):[^@]*@", re.IGNORECASE)
+# user:password@ - the password runs to the URL's last '@' (an unencoded '@' in it is common)
+_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:@/]*):.*@(?=[^@]*$)", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:

@@ -14,8 +14,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import psycopg
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+import psycopg_pool
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
@@ -47,6 +48,16 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a request the database could not serve (down, or no free connection)."""
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        detail = f"database unavailable: no connection within the pool timeout ({exc})"
+    else:
+        detail = f"database unavailable: {' '.join(str(exc).split()) or type(exc).__name__}"
+    log.warning("%s %s: %s", request.method, request.url.path, detail)
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+
+
 def create_app(
     settings: CloudSettings, *, layout: Layout | None = None, ingest: bool = True
 ) -> FastAPI:
@@ -62,16 +73,28 @@ def create_app(
                     settings.database_url,
                     max_size=settings.db_pool_max,
                     timeout=settings.db_timeout_s,
+                    name="rfidwms-api",
                 )
             )
             hub = LiveHub(
                 buffer=settings.live_buffer,
+                buffer_bytes=settings.live_buffer_bytes,
                 client_queue=settings.live_client_queue,
                 recent_reads=settings.live_recent_reads,
                 tag_locations=settings.live_tag_locations,
             )
             await _seed(hub, pool, settings)
-            ingester = Ingester(settings, pool, hub) if ingest else None
+            ingester: Ingester | None = None
+            if ingest:  # its own pool: a burst of API requests cannot starve ingest
+                ingest_pool = await stack.enter_async_context(
+                    open_pool(
+                        settings.database_url,
+                        max_size=settings.ingest_pool_max,
+                        timeout=settings.db_timeout_s,
+                        name="rfidwms-ingest",
+                    )
+                )
+                ingester = Ingester(settings, ingest_pool, hub)
             app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester)
             if ingester is not None:
                 await stack.enter_async_context(ingester)
@@ -84,6 +107,8 @@ def create_app(
         summary="RFID warehouse management: tag reads, tag locations, reader fleet, live feed.",
         lifespan=lifespan,
     )
+    # PoolTimeout is an OperationalError: both mean the database cannot serve now
+    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
     app.include_router(live.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")

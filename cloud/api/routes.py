@@ -12,7 +12,6 @@ from cloud.api.state import CloudState, cloud_state
 from cloud.db import queries
 from cloud.model import ReaderStatus
 from protocols.epc import EPCError, decode_hex
-from protocols.mqtt import parse_mqtt_url
 
 router = APIRouter(prefix="/api")
 
@@ -38,11 +37,6 @@ def parse_epc(text: str) -> str:
     return epc
 
 
-def _broker(url: str) -> str:
-    u = parse_mqtt_url(url)
-    return f"{'mqtts' if u.tls else 'mqtt'}://{u.host}:{u.port}"
-
-
 @router.get(
     "/health",
     response_model=schemas.Health,
@@ -57,7 +51,11 @@ async def health(request: Request, response: Response) -> schemas.Health:
         async with st.pool.connection(timeout=min(3.0, st.settings.db_timeout_s)) as conn:
             c = await queries.table_counts(conn)
         counts = schemas.TableCounts(
-            tags=c.tags, readers=c.readers, edges=c.edges, dead_letters=c.dead_letters
+            tags=c.tags,
+            readers=c.readers,
+            edges=c.edges,
+            dead_letters=c.dead_letters,
+            estimated=list(c.estimated),
         )
     except psycopg.Error as e:
         db = schemas.DatabaseHealth(ok=False, error=str(e).strip() or type(e).__name__)
@@ -65,7 +63,7 @@ async def health(request: Request, response: Response) -> schemas.Health:
     s = ing.stats if ing is not None else None
     mqtt = schemas.MqttHealth(
         connected=bool(s and s.connected),
-        broker=_broker(st.settings.mqtt_url),
+        broker=st.settings.mqtt_broker,
         client_id=ing.client_id if ing else "",
         subscription=ing.topic_filter if ing else "",
     )
@@ -91,7 +89,12 @@ async def health(request: Request, response: Response) -> schemas.Health:
         ),
         counts=counts,
         live=schemas.LiveHealth(
-            seq=st.hub.seq, stream=st.hub.stream, clients=st.hub.clients, resyncs=st.hub.resyncs
+            seq=st.hub.seq,
+            stream=st.hub.stream,
+            clients=st.hub.clients,
+            resyncs=st.hub.resyncs,
+            buffered=st.hub.buffered[0],
+            buffered_bytes=st.hub.buffered[1],
         ),
     )
 
@@ -102,8 +105,13 @@ def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> 
     except KeyError:
         r = None
     rates = status.reads_per_s if status else {}
+    # keys are antenna numbers; '²'.isdigit() is True too, so ASCII digits only
+    per_antenna: dict[int, float] = {}
+    for k, v in rates.items():
+        if k.isascii() and k.isdigit():
+            per_antenna[int(k)] = per_antenna.get(int(k), 0.0) + v
     layout_antennas = {a.id for a in r.antennas} if r else set()
-    antenna_ids = sorted(layout_antennas | {int(k) for k in rates if k.isdigit()})
+    antenna_ids = sorted(layout_antennas | set(per_antenna))
     return schemas.ReaderOut(
         reader_id=reader_id,
         edge_id=status.edge_id if status else (r.edge if r else ""),
@@ -118,7 +126,7 @@ def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> 
             schemas.AntennaRate(
                 antenna=a,
                 read_point=st.layout.read_point(reader_id, a) if r else None,
-                reads_per_s=rates.get(str(a), 0.0),
+                reads_per_s=per_antenna.get(a, 0.0),
             )
             for a in antenna_ids
         ],

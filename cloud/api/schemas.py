@@ -17,7 +17,7 @@ class DatabaseHealth(BaseModel):
 
 class MqttHealth(BaseModel):
     connected: bool
-    broker: str = Field(description="broker URL without credentials")
+    broker: str = Field(description="broker URL without its password")
     client_id: str
     subscription: str
 
@@ -27,7 +27,9 @@ class IngestHealth(BaseModel):
     messages: int = Field(description="MQTT messages stored since start, dead letters included")
     batches: int
     observations: int
-    duplicates: int = Field(description="batches skipped because their (edge, seq) was stored")
+    duplicates: int = Field(
+        description="batches skipped because their (edge, spool, seq) was stored"
+    )
     dead_letters: int
     last_ingest_at: datetime | None = Field(description="when observations were last stored")
     last_error: str | None = None
@@ -38,6 +40,12 @@ class TableCounts(BaseModel):
     readers: int
     edges: int
     dead_letters: int
+    estimated: list[str] = Field(
+        default_factory=list,
+        description="counts (tags, dead_letters) that are PostgreSQL's estimate "
+        "(pg_class.reltuples, kept by autovacuum and ANALYZE) because the table holds "
+        "more than 10,000 rows; the others are exact",
+    )
 
 
 class LiveHealth(BaseModel):
@@ -45,6 +53,8 @@ class LiveHealth(BaseModel):
     stream: str
     clients: int
     resyncs: int = Field(description="clients that fell behind and were sent a fresh snapshot")
+    buffered: int = Field(description="deltas kept for resuming clients")
+    buffered_bytes: int = Field(description="their approximate size")
 
 
 class Health(BaseModel):

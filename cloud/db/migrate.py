@@ -138,18 +138,32 @@ def bundled_migrations() -> dict[str, str]:
 
 async def detect_timescale(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
     """Whether the TimescaleDB path can be used: the extension is installed already, or
-    it is available and preloaded (``CREATE EXTENSION`` needs ``shared_preload_libraries``)."""
+    it is available and preloaded (``CREATE EXTENSION`` needs ``shared_preload_libraries``).
+
+    ``shared_preload_libraries`` is read only when it matters (available, not
+    installed): reading it needs superuser or ``pg_read_all_settings``, and a role
+    without either gets plain tables rather than an error.
+    """
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'),"
-        " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'),"
-        " current_setting('shared_preload_libraries')"
+        " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
     )
     row = await cur.fetchone()
     assert row is not None
-    available, installed, preload = row
+    available, installed = row
     if installed:
         return True
     if not available:
+        return False
+    try:
+        cur = await conn.execute("SELECT current_setting('shared_preload_libraries')")
+        preload = (await cur.fetchone() or ("",))[0]
+    except psycopg.errors.InsufficientPrivilege as e:
+        log.warning(
+            "timescaledb is available but this role cannot read shared_preload_libraries "
+            "(%s); using plain PostgreSQL tables",
+            str(e).strip(),
+        )
         return False
     if "timescaledb" not in str(preload):
         log.warning(
@@ -187,36 +201,60 @@ async def apply_migrations(
     steps = parse_migrations(bundled_migrations() if files is None else files)
     try:
         conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-    except psycopg.OperationalError as e:
-        raise MigrationError(f"cannot connect to the database to migrate it: {e}") from e
-    async with conn:
-        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
-        got = await cur.fetchone()
-        if not (got and got[0]):
-            log.info("another process is migrating this database; waiting for it")
-            await conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
-        try:
-            applied = await _applied(conn)
-            use_timescale = await detect_timescale(conn) if timescale is None else timescale
-            pending = plan_migrations(steps, applied, timescale=use_timescale)
-            for mig in pending:
-                log.info("applying migration %s", mig.filename)
-                try:
-                    async with conn.transaction():
-                        await conn.execute(mig.sql.encode("utf-8"))
-                        await conn.execute(
-                            "INSERT INTO schema_migrations (version, name, variant, checksum)"
-                            " VALUES (%s, %s, %s, %s)",
-                            (mig.version, mig.name, mig.variant, mig.checksum),
-                        )
-                except psycopg.Error as e:
-                    raise MigrationError(f"migration {mig.filename} failed: {e}") from e
-            unknown = sorted(set(applied) - set(steps))
-            if unknown:
-                log.warning("database has migrations this build does not know: %s", unknown)
-            if not pending:
-                log.debug("database schema is up to date (%d migrations)", len(applied))
-            return pending
-        finally:
-            with contextlib.suppress(psycopg.Error):
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+    except psycopg.Error as e:
+        raise MigrationError(f"cannot connect to the database to migrate it: {_one_line(e)}") from e
+    try:
+        async with conn:
+            return await _migrate(conn, steps, timescale)
+    except psycopg.Error as e:
+        raise MigrationError(f"cannot migrate the database: {_one_line(e)}") from e
+
+
+def _one_line(e: psycopg.Error) -> str:
+    """The error's class and its primary message on one line (no LINE/caret context)."""
+    text = " ".join((e.diag.message_primary or str(e)).split()) or "(no message)"
+    if e.diag.message_detail:
+        text += f" ({' '.join(e.diag.message_detail.split())})"
+    hint = (
+        " (the role that migrates must own the database, or may create in its schema)"
+        if isinstance(e, psycopg.errors.InsufficientPrivilege)
+        else ""
+    )
+    return f"{type(e).__name__}: {text}{hint}"
+
+
+async def _migrate(
+    conn: psycopg.AsyncConnection[TupleRow],
+    steps: Mapping[int, Mapping[Variant, Migration]],
+    timescale: bool | None,
+) -> list[Migration]:
+    cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+    got = await cur.fetchone()
+    if not (got and got[0]):
+        log.info("another process is migrating this database; waiting for it")
+        await conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+    try:
+        applied = await _applied(conn)
+        use_timescale = await detect_timescale(conn) if timescale is None else timescale
+        pending = plan_migrations(steps, applied, timescale=use_timescale)
+        for mig in pending:
+            log.info("applying migration %s", mig.filename)
+            try:
+                async with conn.transaction():
+                    await conn.execute(mig.sql.encode("utf-8"))
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, variant, checksum)"
+                        " VALUES (%s, %s, %s, %s)",
+                        (mig.version, mig.name, mig.variant, mig.checksum),
+                    )
+            except psycopg.Error as e:
+                raise MigrationError(f"migration {mig.filename} failed: {_one_line(e)}") from e
+        unknown = sorted(set(applied) - set(steps))
+        if unknown:
+            log.warning("database has migrations this build does not know: %s", unknown)
+        if not pending:
+            log.debug("database schema is up to date (%d migrations)", len(applied))
+        return pending
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))

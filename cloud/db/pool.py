@@ -17,14 +17,19 @@ Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 
 @asynccontextmanager
 async def open_pool(
-    conninfo: str, *, max_size: int = 10, timeout: float = 10.0, wait: bool = False
+    conninfo: str,
+    *,
+    max_size: int = 10,
+    timeout: float = 10.0,
+    wait: bool = False,
+    name: str = "rfidwms-cloud",
 ) -> AsyncIterator[Pool]:
     """A pool of autocommit connections: every write names its transaction explicitly
     (``async with conn.transaction()``), every read is one statement.
 
     With ``wait=False`` the pool opens even while the database is down and keeps
     trying; callers get :class:`psycopg_pool.PoolTimeout` (an ``OperationalError``)
-    after ``timeout`` seconds until it is back.
+    after ``timeout`` seconds until it is back. ``name`` tells pools apart in logs.
     """
     pool: Pool = AsyncConnectionPool(
         conninfo,
@@ -33,7 +38,7 @@ async def open_pool(
         timeout=timeout,
         kwargs={"autocommit": True},
         check=AsyncConnectionPool.check_connection,
-        name="rfidwms-cloud",
+        name=name,
         open=False,
     )
     await pool.open(wait=wait)

@@ -70,22 +70,44 @@ async def edge_states(conn: Conn) -> list[EdgeState]:
     return [EdgeState(*row) for row in await cur.fetchall()]
 
 
+ESTIMATE_ABOVE = 10_000
+"""Rows above which a growing table's count is PostgreSQL's estimate, not count(*)."""
+_GROWING = {"tags": "tag_locations", "dead_letters": "dead_letters"}
+
+
 @dataclass(frozen=True, slots=True)
 class TableCounts:
     tags: int
     readers: int
     edges: int
     dead_letters: int
+    estimated: tuple[str, ...] = ()
+    """The counts (``tags``, ``dead_letters``) that are estimates."""
 
 
 async def table_counts(conn: Conn) -> TableCounts:
-    """Row counts of the state tables (not of ``observations`` or ``ingested_batches``,
-    which only grow)."""
+    """Row counts of the state tables (not of ``observations`` or ``ingested_batches``).
+
+    ``tag_locations`` and ``dead_letters`` only grow: once PostgreSQL estimates one
+    above :data:`ESTIMATE_ABOVE` rows (``pg_class.reltuples``, kept by autovacuum and
+    ANALYZE), its count is that estimate instead of a ``count(*)`` over every row.
+    """
     cur = await conn.execute(
-        "SELECT (SELECT count(*) FROM tag_locations), (SELECT count(*) FROM readers),"
-        " (SELECT count(*) FROM edges),"
-        " (SELECT count(*) FROM dead_letters)"
+        "SELECT relname, reltuples::bigint FROM pg_class WHERE oid = ANY(%s::regclass[])",
+        (list(_GROWING.values()),),
+    )
+    reltuples = {str(name): int(n) for name, n in await cur.fetchall()}
+    estimated = tuple(k for k, t in _GROWING.items() if reltuples.get(t, -1) >= ESTIMATE_ABOVE)
+    growing = [
+        "%s::bigint" if k in estimated else f"(SELECT count(*) FROM {t})"
+        for k, t in _GROWING.items()
+    ]
+    cur = await conn.execute(
+        f"SELECT {', '.join(growing)}, (SELECT count(*) FROM readers),"
+        " (SELECT count(*) FROM edges)",
+        [reltuples[_GROWING[k]] for k in estimated],
     )
     row = await cur.fetchone()
     assert row is not None
-    return TableCounts(*(int(x) for x in row))
+    tags, dead_letters, readers, edges = (int(x) for x in row)
+    return TableCounts(tags, readers, edges, dead_letters, estimated)

@@ -137,19 +137,22 @@ def update_edge(
 ) -> EdgeState | None:
     """The edge's state after a status message, or None when the message changes nothing.
 
-    The message's ``at`` dates it (the receive time when it has none). A retained
-    message without ``at`` is a replay of old news for an edge already known; a
-    message older than the known state is out of order; both are ignored.
+    Status messages are ordered by one clock, the cloud's: ``received_at``. The
+    message's own ``at`` (the edge's clock) is not used, because the broker's last
+    will (``offline``) has none, and mixing the two clocks would let a fast edge
+    clock hide the will that follows it. A message received before the known state
+    (another ingester's earlier message committed later) is out of order; a retained
+    message repeating the known state is a replay of old news on (re)subscribe, and
+    does not make the edge seen again. Both are ignored.
     """
-    if status.at is None and retained and current is not None:
+    if current is not None and received_at < current.last_seen:
         return None
-    at = status.at or received_at
-    if current is not None and at < current.last_seen:
+    if retained and current is not None and current.state == status.state:
         return None
     changed = current is None or current.state != status.state
     return EdgeState(
         edge_id=status.edge_id,
         state=status.state,
-        last_seen=at,
-        changed_at=at if changed or current is None else current.changed_at,
+        last_seen=received_at,
+        changed_at=received_at if changed or current is None else current.changed_at,
     )

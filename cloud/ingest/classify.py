@@ -1,16 +1,31 @@
 """Sort one received MQTT message into an accepted payload or a dead letter. Pure.
 
 A message is dead-lettered with a reason naming what is wrong: a topic outside
-the schema, a payload that is not valid JSON or violates the schema, or an edge
-id in the payload that differs from the topic's.
+the schema, a payload that is not valid JSON or violates the schema, an edge id
+in the payload that differs from the topic's, or a time the cloud cannot trust
+(see :func:`untrusted_time`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from protocols.mqtt import Payload, PayloadError, TopicAddress, decode, parse_topic
+from protocols.mqtt import (
+    EdgeHealth,
+    EdgeStatus,
+    ObservationBatch,
+    Payload,
+    PayloadError,
+    TopicAddress,
+    decode,
+    parse_topic,
+)
+
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""No time in a message may be earlier: an edge whose clock says so has no clock."""
+DEFAULT_MAX_CLOCK_SKEW = timedelta(seconds=300)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +45,13 @@ class DeadLetter:
 
 
 def classify(
-    topic: str, payload: bytes, *, site: str, retained: bool, received_at: datetime
+    topic: str,
+    payload: bytes,
+    *,
+    site: str,
+    retained: bool,
+    received_at: datetime,
+    max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW,
 ) -> Accepted | DeadLetter:
     def dead(reason: str) -> DeadLetter:
         return DeadLetter(topic, payload, reason, received_at)
@@ -50,4 +71,58 @@ def classify(
             f"{type(decoded).__name__}.edge_id {decoded.edge_id!r} differs from the topic's "
             f"edge id {address.edge_id!r}"
         )
+    bad_time = untrusted_time(decoded, received_at=received_at, max_clock_skew=max_clock_skew)
+    if bad_time is not None:
+        return dead(bad_time)
     return Accepted(address, decoded, retained, received_at)
+
+
+def _times(payload: Payload) -> Iterator[tuple[str, datetime]]:
+    """Every (field path, time) of a payload."""
+    name = type(payload).__name__
+    if isinstance(payload, ObservationBatch):
+        yield f"{name}.sent_at", payload.sent_at
+        for i, o in enumerate(payload.observations):
+            yield f"{name}.observations.{i}.first_seen", o.first_seen
+            yield f"{name}.observations.{i}.last_seen", o.last_seen
+    elif isinstance(payload, EdgeHealth):
+        yield f"{name}.at", payload.at
+        for i, r in enumerate(payload.readers):
+            if r.last_report_at is not None:
+                yield f"{name}.readers.{i}.last_report_at", r.last_report_at
+    elif isinstance(payload, EdgeStatus) and payload.at is not None:
+        yield f"{name}.at", payload.at
+
+
+def untrusted_time(
+    payload: Payload, *, received_at: datetime, max_clock_skew: timedelta
+) -> str | None:
+    """Why a time in ``payload`` cannot be stored, or None when every time is fine.
+
+    A time later than ``received_at + max_clock_skew`` would freeze a tag or reader
+    (newer data never overrides it) and may not even be representable in UTC; one
+    before :data:`EARLIEST_TIME` is a clock never set; an observation whose
+    first_seen is after its last_seen contradicts itself.
+    """
+    latest = received_at + max_clock_skew
+    for path, t in _times(payload):
+        if t > latest:
+            return (
+                f"{path}: {t.isoformat()} is later than the time the cloud received the "
+                f"message ({received_at.isoformat()}) plus the allowed clock skew of "
+                f"{max_clock_skew.total_seconds():g} s (RFIDWMS_INGEST_MAX_CLOCK_SKEW_S); "
+                "is the edge's clock right?"
+            )
+        if t < EARLIEST_TIME:
+            return (
+                f"{path}: {t.isoformat()} is before {EARLIEST_TIME.date()}; "
+                "is the edge's clock set?"
+            )
+    if isinstance(payload, ObservationBatch):
+        for i, o in enumerate(payload.observations):
+            if o.first_seen > o.last_seen:
+                return (
+                    f"ObservationBatch.observations.{i}: first_seen {o.first_seen.isoformat()} "
+                    f"is after last_seen {o.last_seen.isoformat()}"
+                )
+    return None

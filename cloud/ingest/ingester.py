@@ -8,12 +8,15 @@ Delivery contract (see ``docs/cloud.md``):
   has committed. aiomqtt 2.5 acknowledges on receipt and has no option against
   it, so the ingester switches its paho client to manual acknowledgement; a
   message received but not committed before a crash is redelivered on reconnect.
-- A redelivered batch that had committed is recognised by its (edge, seq) and
-  skipped, so each batch is stored once as far as the cloud can tell.
-- A message that cannot be understood goes to ``dead_letters`` with the reason
-  and is acknowledged; the ingester never stops on bad input. While the
-  database is unreachable, the messages in hand stay unacknowledged and the
-  write is retried with backoff.
+- A redelivered batch that had committed is recognised by its (edge, spool, seq)
+  and skipped, so each batch is stored once as far as the cloud can tell.
+- A message that cannot be understood (or carries a time the cloud cannot trust,
+  or whose data the database refuses) goes to ``dead_letters`` with the reason and
+  is acknowledged; the ingester never stops on bad input. Any other failure to
+  write (database unreachable, read-only, a missing table, a statement timeout)
+  keeps the messages in hand unacknowledged, and the write is retried with
+  backoff, in smaller groups when the failure repeats or the statement timed out
+  (:mod:`cloud.ingest.failure`).
 """
 
 from __future__ import annotations
@@ -32,12 +35,17 @@ import psycopg
 
 from cloud.db.pool import Pool
 from cloud.ingest.classify import Accepted, DeadLetter, classify
+from cloud.ingest.failure import Failure, describe, failure_of
 from cloud.ingest.store import GroupResult, merge_results, write_group
 from cloud.model import LiveChange
 from cloud.settings import CloudSettings
-from protocols.mqtt import parse_mqtt_url, shared_subscription, subscription
+from protocols.mqtt import ObservationBatch, parse_mqtt_url, shared_subscription, subscription
 
 log = logging.getLogger(__name__)
+
+_HALVE_AFTER = 3
+"""Failures of one group, other than data errors and cancelled statements, before it
+is halved (a group that keeps failing may be failing for its size)."""
 
 
 class ChangeSink(Protocol):
@@ -70,6 +78,12 @@ class _Received:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _observations(r: _Received) -> int:
+    if isinstance(r.item, Accepted) and isinstance(r.item.payload, ObservationBatch):
+        return len(r.item.payload.observations)
+    return 0
 
 
 def _payload_bytes(message: aiomqtt.Message) -> bytes:
@@ -136,7 +150,7 @@ class Ingester:
                 log.warning(
                     "ingester %s: MQTT connection to %s failed: %s; retrying in %.1f s",
                     self.client_id,
-                    self._settings.mqtt_url,
+                    self._settings.mqtt_broker,
                     e,
                     delay,
                 )
@@ -170,25 +184,56 @@ class Ingester:
                     "ingester %s subscribed to %s on %s",
                     self.client_id,
                     self.topic_filter,
-                    self._settings.mqtt_url,
+                    self._settings.mqtt_broker,
                 )
                 await self._consume(client)
         finally:
             self.stats.connected = False
             self.subscribed.clear()
 
+    def _receive(self, message: aiomqtt.Message) -> _Received:
+        payload = _payload_bytes(message)
+        item = classify(
+            str(message.topic),
+            payload,
+            site=self._settings.site,
+            retained=bool(message.retain),
+            received_at=_now(),
+            max_clock_skew=self._settings.max_clock_skew,
+        )
+        if isinstance(item, DeadLetter):
+            log.warning("dead letter from %s: %s", item.topic, item.reason)
+        return _Received(message, item, payload)
+
     async def _consume(self, client: aiomqtt.Client) -> None:
+        """Take groups of received messages (at most ``ingest_max_messages`` messages and
+        ``ingest_max_observations`` observations), store each, then acknowledge it."""
         messages = client.messages
         it = aiter(messages)
         most = self._settings.ingest_max_messages
+        most_observations = self._settings.ingest_max_observations
+        carried: _Received | None = None
         while True:
-            group = [await anext(it)]
-            if self._settings.ingest_flush_interval_s > 0 and len(messages) + 1 < most:
+            first = carried if carried is not None else self._receive(await anext(it))
+            carried = None
+            group = [first]
+            observations = _observations(first)
+            if (
+                self._settings.ingest_flush_interval_s > 0
+                and len(messages) + 1 < most
+                and observations < most_observations
+            ):
                 await asyncio.sleep(self._settings.ingest_flush_interval_s)
             while len(group) < most and len(messages) > 0:
-                group.append(await anext(it))
+                r = self._receive(await anext(it))
+                if observations + _observations(r) > most_observations:
+                    carried = r  # starts the next group; acknowledged after it, in order
+                    break
+                group.append(r)
+                observations += _observations(r)
             await self._ingest(group)
-            for m in group:  # in the order received, as MQTT requires
+            for r in group:  # in the order received, as MQTT requires
+                m = r.message
                 rc = client._client.ack(m.mid, m.qos)
                 if rc != paho.MQTT_ERR_SUCCESS:
                     log.warning(
@@ -200,23 +245,9 @@ class Ingester:
                         paho.error_string(rc),
                     )
 
-    async def _ingest(self, messages: list[aiomqtt.Message]) -> None:
-        received_at = _now()
-        group: list[_Received] = []
-        for m in messages:
-            payload = _payload_bytes(m)
-            item = classify(
-                str(m.topic),
-                payload,
-                site=self._settings.site,
-                retained=bool(m.retain),
-                received_at=received_at,
-            )
-            if isinstance(item, DeadLetter):
-                log.warning("dead letter from %s: %s", item.topic, item.reason)
-            group.append(_Received(m, item, payload))
+    async def _ingest(self, group: list[_Received]) -> None:
         result = await self._store(group)
-        self._count(len(messages), result)
+        self._count(len(group), result)
         if self._sink is not None and result.change:
             try:
                 self._sink.publish(result.change)
@@ -224,55 +255,93 @@ class Ingester:
                 log.exception("ingester %s: publishing a live delta failed", self.client_id)
 
     async def _store(self, group: list[_Received]) -> GroupResult:
-        """Write the group, retrying while the database is unreachable; a group the
-        database refuses is written message by message, and a message it refuses
-        alone becomes a dead letter."""
+        """Write the group; return only once it is stored (see :mod:`cloud.ingest.failure`).
+
+        A data error splits the group in halves until the message the database
+        refuses is alone; that one becomes a dead letter. A cancelled statement
+        (``statement_timeout``) halves the group, and so does any other failure that
+        repeats ``_HALVE_AFTER`` times. Everything else is retried with backoff while
+        the messages stay unacknowledged.
+        """
         delay = 0.2
+        failures = 0
         while True:
             try:
                 async with self._pool.connection() as conn:
                     result = await write_group(conn, [r.item for r in group])
+            except Exception as e:
+                failure = failure_of(e)
+                failures += 1
+                why = describe(e)
+                self.stats.last_error = f"database: {why}"
+                if len(group) > 1 and (
+                    failure in (Failure.DATA, Failure.TOO_BIG)
+                    or (failure is Failure.OTHER and failures >= _HALVE_AFTER)
+                ):
+                    return await self._store_halves(group, why)
+                first = group[0]
+                if failure is Failure.DATA and isinstance(first.item, Accepted):
+                    reason = f"refused by the database: {why}"
+                    log.warning(
+                        "ingester %s: message on %s refused by the database; storing it as "
+                        "a dead letter: %s",
+                        self.client_id,
+                        first.message.topic,
+                        why,
+                    )
+                    dead = DeadLetter(
+                        str(first.message.topic), first.payload, reason, first.item.received_at
+                    )
+                    group = [_Received(first.message, dead, first.payload)]
+                    failures = 0
+                    continue
+                self._log_retry(failure, e, len(group), delay)
+            else:
                 self.stats.last_error = None
                 return result
-            except psycopg.OperationalError as e:
-                self.stats.last_error = f"database: {e}"
-                log.warning(
-                    "ingester %s: database unavailable (%s); %d message(s) stay "
-                    "unacknowledged, retrying in %.1f s",
-                    self.client_id,
-                    str(e).strip(),
-                    len(group),
-                    delay,
-                )
-            except Exception as e:  # a psycopg.Error the data caused, or a bug
-                if len(group) > 1:
-                    log.warning(
-                        "ingester %s: a group of %d messages was refused (%s); writing them "
-                        "one by one",
-                        self.client_id,
-                        len(group),
-                        e,
-                    )
-                    return merge_results([await self._store([r]) for r in group])
-                r = group[0]
-                if isinstance(r.item, Accepted):
-                    log.exception(
-                        "ingester %s: message on %s refused", self.client_id, r.message.topic
-                    )
-                    reason = f"refused by the database: {type(e).__name__}: {e}"
-                    dead = DeadLetter(str(r.message.topic), r.payload, reason, r.item.received_at)
-                    return await self._store([_Received(r.message, dead, r.payload)])
-                self.stats.last_error = f"dead letter not stored: {e}"
-                log.error(
-                    "ingester %s: cannot store a dead letter from %s (%s); it stays "
-                    "unacknowledged, retrying in %.1f s",
-                    self.client_id,
-                    r.item.topic,
-                    e,
-                    delay,
-                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._settings.ingest_retry_max_s)
+
+    async def _store_halves(self, group: list[_Received], why: str) -> GroupResult:
+        half = len(group) // 2
+        log.warning(
+            "ingester %s: a group of %d message(s) (%d observation(s)) failed (%s); "
+            "writing it as two groups of %d and %d",
+            self.client_id,
+            len(group),
+            sum(_observations(r) for r in group),
+            why,
+            half,
+            len(group) - half,
+        )
+        first = await self._store(group[:half])
+        second = await self._store(group[half:])
+        return merge_results([first, second])
+
+    def _log_retry(self, failure: Failure, e: Exception, messages: int, delay: float) -> None:
+        if failure is Failure.OTHER and not isinstance(e, psycopg.Error):
+            log.exception(
+                "ingester %s: writing %d message(s) failed unexpectedly; they stay "
+                "unacknowledged, retrying in %.1f s",
+                self.client_id,
+                messages,
+                delay,
+            )
+            return
+        what = {
+            Failure.UNAVAILABLE: "database unavailable",
+            Failure.TOO_BIG: "the database cancelled the write (statement_timeout?)",
+            Failure.DATA: "the database refused a dead letter",
+            Failure.OTHER: "the database refused the write",
+        }[failure]
+        log.warning(
+            "ingester %s: %s (%s); %d message(s) stay unacknowledged, retrying in %.1f s",
+            self.client_id,
+            what,
+            describe(e),
+            messages,
+            delay,
+        )
 
     def _count(self, messages: int, result: GroupResult) -> None:
         s = self.stats
@@ -283,8 +352,8 @@ class Ingester:
         s.dead_letters += result.dead_letters
         if result.batches:
             s.last_ingest_at = _now()
-        for edge_id, seq in result.duplicates:
-            log.info("skipped duplicate batch %d of edge %s", seq, edge_id)
+        for edge_id, spool, seq in result.duplicates:
+            log.info("skipped duplicate batch %d of edge %s (spool %s)", seq, edge_id, spool)
         if result.observations:
             log.debug(
                 "stored %d batch(es), %d observation(s), %d tag move(s)",

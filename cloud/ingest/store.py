@@ -1,7 +1,8 @@
 """Write a group of received messages to the database in one transaction.
 
 Per group: dead letters are stored; each observation batch is claimed in
-``ingested_batches`` (a batch already there is a duplicate and skipped); the
+``ingested_batches`` by its (edge, spool, seq) (a batch already there is a
+duplicate and skipped); the
 claimed batches' observations go in with one ``COPY``; tag locations, readers
 and edges are read ``FOR UPDATE``, changed through :mod:`cloud.ingest.changes`,
 and upserted. The caller acknowledges the messages only after this commits.
@@ -29,9 +30,10 @@ _COPY_OBSERVATIONS = (
     " first_seen, seen_count, edge_id, seq) FROM STDIN"
 )
 _CLAIM_BATCHES = (
-    "INSERT INTO ingested_batches (edge_id, seq, sent_at, observations)"
-    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[], %s::integer[])"
-    " ON CONFLICT (edge_id, seq) DO NOTHING RETURNING edge_id, seq"
+    "INSERT INTO ingested_batches (edge_id, spool, seq, sent_at, observations)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::timestamptz[],"
+    " %s::integer[])"
+    " ON CONFLICT (edge_id, spool, seq) DO NOTHING RETURNING edge_id, spool, seq"
 )
 _LOCATION_COLUMNS = "epc, read_point, reader_id, antenna, edge_id, rssi_dbm, last_seen, arrived_at"
 _UPSERT_LOCATIONS = (
@@ -45,19 +47,31 @@ _UPSERT_LOCATIONS = (
     " WHERE tag_locations.last_seen <= excluded.last_seen"
 )
 _READER_COLUMNS = "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
-_UPSERT_READER = (
-    f"INSERT INTO readers ({_READER_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+_UPSERT_READERS = (
+    f"INSERT INTO readers ({_READER_COLUMNS})"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::timestamptz[],"
+    " %s::timestamptz[])"
     " ON CONFLICT (reader_id) DO UPDATE SET edge_id = excluded.edge_id,"
     " state = excluded.state, reads_per_s = excluded.reads_per_s,"
     " last_report_at = excluded.last_report_at, last_seen = excluded.last_seen"
     " WHERE readers.last_seen <= excluded.last_seen"
 )
-_UPSERT_EDGE = (
-    "INSERT INTO edges (edge_id, state, last_seen, changed_at) VALUES (%s, %s, %s, %s)"
+_UPSERT_EDGES = (
+    "INSERT INTO edges (edge_id, state, last_seen, changed_at)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[])"
     " ON CONFLICT (edge_id) DO UPDATE SET state = excluded.state,"
     " last_seen = excluded.last_seen, changed_at = excluded.changed_at"
     " WHERE edges.last_seen <= excluded.last_seen"
 )
+
+
+BatchKey = tuple[str, str, int]
+"""(edge_id, spool, seq): what makes a batch unique."""
+
+
+def _text(s: str) -> str:
+    """PostgreSQL text cannot hold NUL; a dead letter's topic and reason must fit."""
+    return s.replace("\x00", "\\x00")
 
 
 @dataclass(slots=True)
@@ -66,7 +80,7 @@ class GroupResult:
 
     batches: int = 0
     observations: int = 0
-    duplicates: list[tuple[str, int]] = field(default_factory=list)
+    duplicates: list[BatchKey] = field(default_factory=list)
     dead_letters: int = 0
     change: LiveChange = field(default_factory=LiveChange)
 
@@ -86,7 +100,7 @@ async def write_group(
             await cur.executemany(
                 "INSERT INTO dead_letters (received_at, topic, payload, reason)"
                 " VALUES (%s, %s, %s, %s)",
-                [(d.received_at, d.topic, d.payload, d.reason) for d in dead],
+                [(d.received_at, _text(d.topic), d.payload, _text(d.reason)) for d in dead],
             )
             result.dead_letters = len(dead)
         new_batches = await _claim_batches(cur, batches, result)
@@ -107,10 +121,10 @@ async def write_group(
 async def _claim_batches(
     cur: AsyncCursor[TupleRow], batches: list[ObservationBatch], result: GroupResult
 ) -> list[ObservationBatch]:
-    """Insert the batches' (edge, seq) keys; return the batches that were new."""
-    unique: dict[tuple[str, int], ObservationBatch] = {}
+    """Insert the batches' (edge, spool, seq) keys; return the batches that were new."""
+    unique: dict[BatchKey, ObservationBatch] = {}
     for b in batches:
-        key = (b.edge_id, b.seq)
+        key = (b.edge_id, b.spool, b.seq)
         if key in unique:
             result.duplicates.append(key)
         else:
@@ -122,12 +136,13 @@ async def _claim_batches(
         _CLAIM_BATCHES,
         (
             [b.edge_id for b in rows],
+            [b.spool for b in rows],
             [b.seq for b in rows],
             [b.sent_at for b in rows],
             [len(b.observations) for b in rows],
         ),
     )
-    claimed = {(str(e), int(s)) for e, s in await cur.fetchall()}
+    claimed = {(str(e), str(sp), int(s)) for e, sp, s in await cur.fetchall()}
     result.duplicates.extend(k for k in unique if k not in claimed)
     return [b for k, b in unique.items() if k in claimed]
 
@@ -206,11 +221,20 @@ async def _update_readers(
             log.info(
                 "reader %s (edge %s): %s -> %s", s.reader_id, s.edge_id, c.previous_state, s.state
             )
+    statuses = [c.status for c in changes]
+    if statuses:
         await cur.execute(
-            _UPSERT_READER,
-            (s.reader_id, s.edge_id, s.state, Jsonb(s.reads_per_s), s.last_report_at, s.last_seen),
+            _UPSERT_READERS,
+            (
+                [s.reader_id for s in statuses],
+                [s.edge_id for s in statuses],
+                [s.state for s in statuses],
+                [Jsonb(s.reads_per_s) for s in statuses],
+                [s.last_report_at for s in statuses],
+                [s.last_seen for s in statuses],
+            ),
         )
-    return [c.status for c in changes]
+    return statuses
 
 
 async def _update_edges(cur: AsyncCursor[TupleRow], statuses: list[Accepted]) -> list[EdgeState]:
@@ -236,14 +260,27 @@ async def _update_edges(cur: AsyncCursor[TupleRow], statuses: list[Accepted]) ->
         if before is None or before.state != new.state:
             log.info("edge %s is %s", new.edge_id, new.state)
         current[new.edge_id] = changed[new.edge_id] = new
-    for e in changed.values():
-        await cur.execute(_UPSERT_EDGE, (e.edge_id, e.state, e.last_seen, e.changed_at))
-    return list(changed.values())
+    edges = [changed[k] for k in sorted(changed)]
+    if edges:
+        await cur.execute(
+            _UPSERT_EDGES,
+            (
+                [e.edge_id for e in edges],
+                [e.state for e in edges],
+                [e.last_seen for e in edges],
+                [e.changed_at for e in edges],
+            ),
+        )
+    return edges
 
 
 def merge_results(results: Sequence[GroupResult]) -> GroupResult:
-    """One result for groups written one after another (in that order)."""
+    """One result for groups written one after another (in that order): a tag, reader
+    or edge that several of them changed appears once, as the last one left it."""
     total = GroupResult()
+    locations: dict[str, TagLocation] = {}
+    readers: dict[str, ReaderStatus] = {}
+    edges: dict[str, EdgeState] = {}
     for r in results:
         total.batches += r.batches
         total.observations += r.observations
@@ -252,8 +289,17 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
         c = r.change
         total.change.reads.extend(c.reads)
         total.change.read_count += c.read_count
-        total.change.locations.extend(c.locations)
         total.change.moves.extend(c.moves)
-        total.change.readers.extend(c.readers)
-        total.change.edges.extend(c.edges)
+        for t in c.locations:
+            locations.pop(t.epc, None)
+            locations[t.epc] = t
+        for s in c.readers:
+            readers.pop(s.reader_id, None)
+            readers[s.reader_id] = s
+        for e in c.edges:
+            edges.pop(e.edge_id, None)
+            edges[e.edge_id] = e
+    total.change.locations = list(locations.values())
+    total.change.readers = list(readers.values())
+    total.change.edges = list(edges.values())
     return total

@@ -11,11 +11,17 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
 - ``{"type": "snapshot", "seq": N, "stream": S, ...view}`` on connect: the view as
   of delta N. Deltas N+1, N+2, ... follow.
 - ``{"type": "delta", "seq": N, "stream": S, "reads": [...], "read_count": n,
-  "moves": [...], "readers": [...], "edges": [...]}``.
+  "locations": [...], "location_count": n, "moves": [...], "move_count": n,
+  "readers": [...], "edges": [...]}``. ``reads`` and ``moves`` are capped at
+  ``recent_reads``, ``locations`` (the new current location of every tag the commit
+  touched) at ``tag_locations``, the size of the snapshot's tag view, newest first;
+  the counts are of all. A client applying ``locations`` oldest first to its tag
+  view, keeping the ``tag_locations`` last applied, has the view a fresh snapshot
+  would give it.
 - A client reconnecting with ``?since=N&stream=S`` gets ``{"type": "resumed", ...}``
-  and the deltas after N from the ring buffer; when N is older than the buffer, or
-  S names another stream (the hub restarted, so seq restarted), it gets a fresh
-  snapshot instead.
+  and the deltas after N from the ring buffer; when N is older than the buffer
+  (bounded by count and by bytes), S names another stream (the hub restarted, so
+  seq restarted) or is missing, it gets a fresh snapshot instead.
 - A client that falls behind by more than its queue holds is not waited for: its
   queue is dropped and it gets a fresh snapshot, then deltas after it. Publishing
   never blocks on a client.
@@ -128,6 +134,7 @@ class LiveHub:
         self,
         *,
         buffer: int = 1000,
+        buffer_bytes: int = 32 * 1024 * 1024,
         client_queue: int = 256,
         recent_reads: int = 200,
         tag_locations: int = 2000,
@@ -136,7 +143,11 @@ class LiveHub:
         """Names this hub's sequence; a hub started again numbers from 0 anew."""
         self.seq = 0
         self.resyncs = 0
-        self._ring: deque[tuple[int, str]] = deque(maxlen=buffer)
+        self._ring: deque[tuple[int, str]] = deque()
+        self._ring_max = buffer
+        self._ring_max_bytes = buffer_bytes
+        self._ring_bytes = 0
+        """Approximate: characters of the encoded deltas (JSON is mostly ASCII)."""
         self._client_queue = client_queue
         self._recent_reads = recent_reads
         self._max_tags = tag_locations
@@ -178,7 +189,10 @@ class LiveHub:
         """Apply a committed change, number it and offer it to every client; never waits."""
         newest = sorted(change.reads, key=lambda r: r.time, reverse=True)[: self._recent_reads]
         self._reads.extend(reversed(newest))
-        self._remember_tags(sorted(change.locations, key=lambda t: t.last_seen))
+        located = sorted(change.locations, key=lambda t: t.last_seen)
+        self._remember_tags(located)
+        locations = located[::-1][: self._max_tags]
+        moves = sorted(change.moves, key=lambda m: m.at, reverse=True)[: self._recent_reads]
         self._readers.update((r.reader_id, r) for r in change.readers)
         self._edges.update((e.edge_id, e) for e in change.edges)
         self.seq += 1
@@ -190,15 +204,34 @@ class LiveHub:
                 "at": _now(),
                 "reads": newest,
                 "read_count": change.read_count,
-                "moves": change.moves,
+                "locations": locations,
+                "location_count": len(change.locations),
+                "moves": moves,
+                "move_count": len(change.moves),
                 "readers": change.readers,
                 "edges": change.edges,
             }
         )
-        self._ring.append((self.seq, text))
+        self._keep(self.seq, text)
         for sub in list(self._subscribers):
             sub._offer(self.seq, text)
         return self.seq
+
+    def _keep(self, seq: int, text: str) -> None:
+        """Add a delta to the ring buffer, dropping the oldest beyond its count or bytes
+        (the newest is always kept)."""
+        self._ring.append((seq, text))
+        self._ring_bytes += len(text)
+        while len(self._ring) > 1 and (
+            len(self._ring) > self._ring_max or self._ring_bytes > self._ring_max_bytes
+        ):
+            _, old = self._ring.popleft()
+            self._ring_bytes -= len(old)
+
+    @property
+    def buffered(self) -> tuple[int, int]:
+        """(deltas, approximate bytes) in the ring buffer."""
+        return len(self._ring), self._ring_bytes
 
     def snapshot(self) -> dict[str, Any]:
         """The view as of ``seq``: recent reads and tag locations newest first."""
@@ -219,13 +252,14 @@ class LiveHub:
     # -- clients ---------------------------------------------------------------------
 
     def subscribe(self, since: int | None = None, stream: str | None = None) -> Subscription:
-        """A new client: resumed after ``since`` when the ring buffer still holds every
-        delta after it (and ``stream``, if given, is this hub's), else from a snapshot."""
+        """A new client: resumed after ``since`` of ``stream`` when that is this hub's
+        stream and the ring buffer still holds every delta after it, else from a
+        snapshot (a ``since`` without its ``stream`` could be any hub's number)."""
         sub = Subscription(self, self._client_queue)
         oldest_kept = self._ring[0][0] if self._ring else self.seq + 1
         resumable = (
             since is not None
-            and (stream is None or stream == self.stream)
+            and stream == self.stream
             and since <= self.seq
             and since >= oldest_kept - 1
         )

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from protocols.mqtt import redact_url
+
 log = logging.getLogger("rfidwms.cloud")
 
 
@@ -37,8 +39,10 @@ def _describe(e: ValidationError) -> str:
             parts.append(err["msg"].removeprefix("Value error, "))
         elif err["type"] == "missing":
             parts.append(f"{env} is not set")
-        else:
-            parts.append(f"{env}: {err['msg']} (got {err.get('input')!r:.80})")
+        else:  # the value may be a URL with a password in it
+            value = err.get("input")
+            shown = f" (got {redact_url(value)!r:.80})" if isinstance(value, str) else ""
+            parts.append(f"{env}: {redact_url(err['msg'])}{shown}")
     return "; ".join(parts)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -32,6 +33,8 @@ T0 = datetime(2025, 3, 1, 8, 0, 0, tzinfo=UTC)
 EPC_1 = "3074257BF7194E4000001A85"
 EPC_2 = "3074257BF7194E4000001A86"
 EPC_3 = "3174257BF7194E4000001A87"
+SPOOL_1 = "5f0c6a3e9b2d4c7f8e1a2b3c4d5e6f70"
+SPOOL_2 = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 
 def settings_for(database_url: str, mqtt_url: str, site: str, **kw: Any) -> CloudSettings:
@@ -67,10 +70,23 @@ def observation(
     }
 
 
-def batch(edge_id: str, seq: int, *observations: dict[str, Any]) -> bytes:
+def batch(
+    edge_id: str,
+    seq: int,
+    *observations: dict[str, Any],
+    spool: str = SPOOL_1,
+    sent_at: datetime = T0,
+) -> bytes:
     obs = list(observations) or [observation()]
     return json.dumps(
-        {"v": 1, "edge_id": edge_id, "seq": seq, "sent_at": T0.isoformat(), "observations": obs}
+        {
+            "v": 1,
+            "edge_id": edge_id,
+            "spool": spool,
+            "seq": seq,
+            "sent_at": sent_at.isoformat(),
+            "observations": obs,
+        }
     ).encode()
 
 
@@ -170,3 +186,20 @@ async def running_app(settings: CloudSettings) -> AsyncIterator[str]:
             yield server.url
     finally:
         await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+
+
+@contextmanager
+def database_of_a_plain_role(pg_admin_url: str, *, owner: bool) -> Iterator[str]:
+    """A new database and a new LOGIN role (no superuser, no pg_read_all_settings) that
+    owns it when ``owner``; yields the role's URL of it. Both are dropped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    role, name = f"rfidwms_role_{suffix}", f"rfidwms_r_{suffix}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{role}"' if owner else ""))
+    try:
+        yield psycopg.conninfo.make_conninfo(pg_admin_url, dbname=name, user=role)
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -9,16 +9,19 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+import psycopg
 from brokerkit import forget_session
 from cloudkit import (
     EPC_1,
     EPC_2,
     T0,
     batch,
+    eventually,
     health,
     obs_topic,
     observation,
     publish,
+    rows,
     settings_for,
     until,
 )
@@ -27,9 +30,10 @@ from cloud.api.app import create_app
 from cloud.db.migrate import apply_migrations
 from cloud.settings import CloudSettings
 from protocols.layout import load_layout
-from protocols.mqtt import TopicKind, topic
+from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 
 LAYOUT = load_layout(None)
+NOWHERE = "postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=1"
 
 
 @asynccontextmanager
@@ -76,7 +80,13 @@ async def test_health_reports_database_broker_ingest_and_counts(database_url, mq
     ing = h["ingest"]
     assert (ing["batches"], ing["observations"], ing["dead_letters"]) == (1, 2, 1)
     assert ing["last_ingest_at"] is not None
-    assert h["counts"] == {"tags": 2, "readers": 0, "edges": 0, "dead_letters": 1}
+    assert h["counts"] == {
+        "tags": 2,
+        "readers": 0,
+        "edges": 0,
+        "dead_letters": 1,
+        "estimated": [],
+    }
     assert h["live"]["seq"] == 1
 
 
@@ -211,3 +221,85 @@ async def test_every_page_and_what_it_loads_comes_from_the_app_itself(database_u
             for asset in assets:
                 got = await client.get(asset)
                 assert got.status_code == 200, f"{page} -> {asset}: {got.status_code}"
+
+
+async def test_readers_and_tags_answer_503_naming_the_database_when_it_is_down(mqtt_url, site):
+    settings = settings_for(NOWHERE, mqtt_url, site, db_timeout_s=0.3)
+    async with api(settings, ingest=False) as client:
+        for path in ("/api/readers", f"/api/tags/{EPC_1}"):
+            r = await client.get(path)
+            assert r.status_code == 503, path
+            assert r.headers["content-type"] == "application/json"
+            assert r.json()["detail"].startswith("database unavailable: "), r.json()
+            assert r.headers["retry-after"]
+
+
+async def test_readers_ignore_an_antenna_key_that_is_not_ascii_digits(database_url, mqtt_url, site):
+    """'²'.isdigit() is True but int('²') fails; such a row (written before the schema
+    checked keys, or by hand) must not take /api/readers down."""
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    await rows(
+        database_url,
+        "INSERT INTO readers (reader_id, edge_id, state, reads_per_s, last_seen)"
+        """ VALUES ('reader-door-1', 'edge-1', 'inventorying', '{"1": 2.0, "²": 5.0, "03": 1.0}',"""
+        " now()) RETURNING 1",
+    )
+    async with api(settings, ingest=False) as client:
+        r = await client.get("/api/readers")
+    assert r.status_code == 200, r.text
+    door = next(x for x in r.json() if x["reader_id"] == "reader-door-1")
+    assert [(a["antenna"], a["reads_per_s"]) for a in door["antennas"]] == [
+        (1, 2.0),
+        (2, 0.0),
+        (3, 1.0),
+        (4, 0.0),
+    ]
+
+
+async def test_health_shows_the_broker_without_its_password(database_url, mqtt_url, site):
+    u = parse_mqtt_url(mqtt_url)
+    password = u.password or "s3cret-pw"
+    with_password = f"mqtt://{u.username or 'rfidwms-cloud'}:{password}@{u.host}:{u.port}"
+    settings = settings_for(database_url, with_password, site)
+    await apply_migrations(database_url)
+    async with api(settings) as client:
+        r = await client.get("/api/health")
+    assert r.json()["mqtt"]["broker"].endswith(f":***@{u.host}:{u.port}")
+    assert password not in r.text
+
+
+async def test_health_estimates_a_big_table_instead_of_counting_it(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    await rows(
+        database_url,
+        "INSERT INTO tag_locations (epc, read_point, reader_id, antenna, edge_id, last_seen,"
+        " arrived_at) SELECT lpad(to_hex(g), 24, '0'), 'zone-a/shelf', 'reader-zone-a', 1,"
+        " 'edge-1', now(), now() FROM generate_series(1, 12000) g RETURNING 1",
+    )
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("ANALYZE tag_locations")
+    async with api(settings, ingest=False) as client:
+        counts = (await client.get("/api/health")).json()["counts"]
+    assert counts["estimated"] == ["tags"]
+    assert 11_000 <= counts["tags"] <= 13_000
+    assert counts["dead_letters"] == 0
+
+
+async def test_a_burst_of_api_requests_holding_every_api_connection_does_not_stop_ingest(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site, db_pool_max=1, db_timeout_s=5.0)
+    await apply_migrations(database_url)
+    async with api(settings) as client:
+        st = client.app.state.cloud  # type: ignore[attr-defined]
+        async with st.pool.connection():  # the API pool's only connection, held
+            await publish(mqtt_url, (obs_topic(site), batch("edge-1", 1, observation(EPC_1))))
+            await until(lambda: st.ingester.stats.batches == 1, what="the batch", timeout=3)
+        assert st.ingester.stats.last_error is None
+
+        async def stored() -> bool:
+            return bool(await rows(database_url, "SELECT 1 FROM observations"))
+
+        await eventually(stored, what="the observation")

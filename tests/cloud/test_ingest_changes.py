@@ -10,6 +10,7 @@ import pytest
 from cloud.ingest.changes import locate_tags, newest_per_epc, update_edge, update_readers
 from cloud.ingest.classify import Accepted, DeadLetter, classify
 from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
+from cloud.settings import CloudSettings
 from protocols.mqtt import EdgeHealth, EdgeStatus
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -155,31 +156,69 @@ def edge(state: str, last: float, changed: float) -> EdgeState:
     return EdgeState("edge-1", state, t(last), t(changed))
 
 
+# (case, state, the message's own at (edge clock), received at, retained, current,
+#  expected (state, last_seen, changed_at) or None)
 EDGE_CASES = [
-    ("first status", "online", 5, False, None, ("online", 5, 5)),
-    ("same state refreshes last_seen", "online", 9, False, edge("online", 5, 5), ("online", 9, 5)),
-    ("state change", "offline", 9, False, edge("online", 5, 2), ("offline", 9, 9)),
-    ("out of order", "offline", 3, False, edge("online", 5, 2), None),
-    ("retained replay without time", "online", None, True, edge("offline", 5, 5), None),
     (
-        "live message without time uses receive time",
-        "offline",
-        None,
+        "first status is dated by its receive time",
+        "online",
+        5,
+        100,
         False,
         None,
-        ("offline", 100, 100),
+        ("online", 100, 100),
     ),
+    (
+        "same state refreshes last_seen and keeps changed_at",
+        "online",
+        None,
+        120,
+        False,
+        edge("online", 100, 50),
+        ("online", 120, 50),
+    ),
+    ("state change", "offline", 119, 120, False, edge("online", 100, 50), ("offline", 120, 120)),
+    (
+        "an edge clock running ahead does not hide the last will that follows",
+        "offline",
+        None,
+        110,
+        False,
+        edge("online", 100, 100),
+        ("offline", 110, 110),
+    ),
+    (
+        "a status dated far ahead by the edge is dated by the cloud",
+        "online",
+        86_400,
+        100,
+        False,
+        None,
+        ("online", 100, 100),
+    ),
+    ("received before the known state", "offline", 200, 90, False, edge("online", 100, 50), None),
+    ("retained replay of the known state", "online", 5, 200, True, edge("online", 100, 50), None),
+    (
+        "retained status that differs from the known state",
+        "offline",
+        None,
+        200,
+        True,
+        edge("online", 100, 50),
+        ("offline", 200, 200),
+    ),
+    ("retained status of an unknown edge", "online", None, 200, True, None, ("online", 200, 200)),
 ]
 
 
 @pytest.mark.parametrize(
-    ("state", "at", "retained", "current", "expected"),
+    ("state", "at", "received", "retained", "current", "expected"),
     [c[1:] for c in EDGE_CASES],
     ids=[c[0] for c in EDGE_CASES],
 )
-def test_update_edge(state, at, retained, current, expected):
+def test_update_edge(state, at, received, retained, current, expected):
     msg = EdgeStatus(edge_id="edge-1", state=state, at=t(at) if at is not None else None)
-    got = update_edge(msg, retained=retained, received_at=t(100), current=current)
+    got = update_edge(msg, retained=retained, received_at=t(received), current=current)
     if expected is None:
         assert got is None
     else:
@@ -188,10 +227,11 @@ def test_update_edge(state, at, retained, current, expected):
 
 
 GOOD_BATCH = (
-    b'{"v":1,"edge_id":"edge-1","seq":4,"sent_at":"2025-03-01T08:00:00Z","observations":'
+    b'{"v":1,"edge_id":"edge-1","spool":"5f0c6a3e9b2d4c7f8e1a2b3c4d5e6f70","seq":4,"sent_at":"2025-03-01T08:00:00Z","observations":'
     b'[{"epc":"3074257BF7194E4000001A85","reader_id":"r","antenna":1,"read_point":"door-1/inside",'
     b'"first_seen":"2025-03-01T08:00:00Z","last_seen":"2025-03-01T08:00:00Z"}]}'
 )
+OBS_TOPIC = "rfidwms/v1/s1/edge-1/observations"
 CLASSIFY_CASES = [
     ("good batch", "rfidwms/v1/s1/edge-1/observations", GOOD_BATCH, None),
     ("topic of another shape", "rfidwms/v1/s1/edge-1", GOOD_BATCH, "is not of the form"),
@@ -210,6 +250,77 @@ CLASSIFY_CASES = [
         GOOD_BATCH,
         "differs from the topic's edge id 'edge-2'",
     ),
+    (
+        "a time that is year 10000 in UTC",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(
+            b'"last_seen":"2025-03-01T08:00:00Z"', b'"last_seen":"9999-12-31T23:59:59-14:00"'
+        ),
+        "ObservationBatch.observations.0.last_seen: 9999-12-31T23:59:59-14:00 is later than the"
+        " time the cloud received the message (2025-03-01T08:00:00+00:00) plus the allowed"
+        " clock skew of 300 s",
+    ),
+    (
+        "a read dated beyond the allowed clock skew",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(
+            b'"last_seen":"2025-03-01T08:00:00Z"', b'"last_seen":"2025-03-01T08:05:01Z"'
+        ),
+        "ObservationBatch.observations.0.last_seen: 2025-03-01T08:05:01+00:00 is later than",
+    ),
+    (
+        "a read dated within the allowed clock skew",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(
+            b'"last_seen":"2025-03-01T08:00:00Z"', b'"last_seen":"2025-03-01T08:05:00Z"'
+        ),
+        None,
+    ),
+    (
+        "a send time in the future",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(
+            b'"sent_at":"2025-03-01T08:00:00Z"', b'"sent_at":"2025-03-02T08:00:00Z"'
+        ),
+        "ObservationBatch.sent_at: 2025-03-02T08:00:00+00:00 is later than",
+    ),
+    (
+        "a clock never set",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(
+            b'"first_seen":"2025-03-01T08:00:00Z"', b'"first_seen":"1970-01-01T00:00:00Z"'
+        ),
+        "ObservationBatch.observations.0.first_seen: 1970-01-01T00:00:00+00:00 is before"
+        " 2000-01-01",
+    ),
+    (
+        "first seen after last seen",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(
+            b'"first_seen":"2025-03-01T08:00:00Z"', b'"first_seen":"2025-03-01T08:00:01Z"'
+        ),
+        "ObservationBatch.observations.0: first_seen 2025-03-01T08:00:01+00:00 is after last_seen"
+        " 2025-03-01T08:00:00+00:00",
+    ),
+    (
+        "health dated in the future",
+        "rfidwms/v1/s1/edge-1/health",
+        b'{"v":1,"edge_id":"edge-1","at":"2025-03-01T09:00:00Z","readers":[]}',
+        "EdgeHealth.at: 2025-03-01T09:00:00+00:00 is later than",
+    ),
+    (
+        "a reader report dated in the future",
+        "rfidwms/v1/s1/edge-1/health",
+        b'{"v":1,"edge_id":"edge-1","at":"2025-03-01T08:00:00Z","readers":[{"reader_id":"r",'
+        b'"state":"connected","last_report_at":"2025-03-01T09:00:00Z"}]}',
+        "EdgeHealth.readers.0.last_report_at: 2025-03-01T09:00:00+00:00 is later than",
+    ),
+    (
+        "a status dated in the future",
+        "rfidwms/v1/s1/edge-1/status",
+        b'{"v":1,"edge_id":"edge-1","state":"online","at":"2025-03-01T09:00:00Z"}',
+        "EdgeStatus.at: 2025-03-01T09:00:00+00:00 is later than",
+    ),
 ]
 
 
@@ -227,3 +338,16 @@ def test_classify(topic, payload, reason):
         assert isinstance(got, DeadLetter)
         assert reason in got.reason
         assert got.payload == payload and got.topic == topic
+
+
+def test_the_allowed_clock_skew_comes_from_the_settings():
+    payload = GOOD_BATCH.replace(
+        b'"last_seen":"2025-03-01T08:00:00Z"', b'"last_seen":"2025-03-01T08:00:02Z"'
+    )
+    strict = classify(
+        OBS_TOPIC, payload, site="s1", retained=False, received_at=T0, max_clock_skew=timedelta(0)
+    )
+    assert isinstance(strict, DeadLetter)
+    assert "allowed clock skew of 0 s" in strict.reason
+    settings = CloudSettings(database_url="postgresql:///x", ingest_max_clock_skew_s=1.5)
+    assert settings.max_clock_skew == timedelta(seconds=1.5)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 
+import psycopg
+import pytest
 from brokerkit import forget_session, require_mosquitto
 from cloudkit import (
     EPC_1,
     EPC_2,
+    SPOOL_1,
+    SPOOL_2,
     T0,
     batch,
     eventually,
@@ -23,11 +28,12 @@ from cloudkit import (
     until,
 )
 
+from cloud.db import queries
 from cloud.db.migrate import apply_migrations
 from cloud.db.pool import open_pool
 from cloud.ingest.ingester import Ingester
 from cloud.live.hub import LiveHub
-from protocols.mqtt import TopicKind, topic
+from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 
 
 async def count(database_url: str, table: str) -> int:
@@ -66,8 +72,8 @@ async def test_a_published_batch_is_stored_located_and_handed_to_the_live_hub(
             (EPC_1, "door-1/inside", 3, -52.5, 3, "edge-1", 7),
         ]
         assert await rows(
-            database_url, "SELECT edge_id, seq, observations FROM ingested_batches"
-        ) == [("edge-1", 7, 3)]
+            database_url, "SELECT edge_id, spool, seq, observations FROM ingested_batches"
+        ) == [("edge-1", SPOOL_1, 7, 3)]
         assert await rows(
             database_url, "SELECT epc, read_point, last_seen FROM tag_locations ORDER BY epc"
         ) == [
@@ -227,3 +233,251 @@ async def test_ingesters_in_one_group_share_the_batches_and_store_each_once(
         assert await count(database_url, "ingested_batches") == 20
         assert await count(database_url, "observations") == 20
         assert a.ingester.stats.batches > 0 and b.ingester.stats.batches > 0
+
+
+async def test_a_new_spool_starting_again_at_seq_0_is_ingested_not_dropped(
+    database_url, mqtt_url, site
+):
+    """An edge that lost its disk starts a new spool, numbered from 0 again: its batch
+    0 is new. The old spool's batch 0 sent again is still a duplicate."""
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_ingester(settings) as rig:
+        await publish(
+            mqtt_url,
+            (obs_topic(site), batch("edge-1", 0, observation(EPC_1), spool=SPOOL_1)),
+            (obs_topic(site), batch("edge-1", 0, observation(EPC_2), spool=SPOOL_2)),
+            (obs_topic(site), batch("edge-1", 0, observation(EPC_1), spool=SPOOL_1)),
+        )
+        await until(lambda: rig.ingester.stats.messages == 3, what="3 messages")
+        assert await rows(
+            database_url, "SELECT spool, seq FROM ingested_batches ORDER BY spool"
+        ) == [(SPOOL_1, 0), (SPOOL_2, 0)]
+        assert await rows(database_url, "SELECT epc FROM observations ORDER BY epc") == [
+            (EPC_1,),
+            (EPC_2,),
+        ]
+        assert (rig.ingester.stats.batches, rig.ingester.stats.duplicates) == (2, 1)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def test_a_read_dated_in_the_far_future_is_a_dead_letter_and_the_tag_moves_on(
+    database_url, mqtt_url, site
+):
+    """Year 10000 in UTC cannot be read back from PostgreSQL, and any read dated ahead
+    would hold the tag's location (newer reads never override it): both are dead
+    letters naming the field, and the tag's next read lands, readable everywhere."""
+    settings = settings_for(database_url, mqtt_url, site)
+    year_10000 = json.loads(batch("edge-1", 1, observation(EPC_1)))
+    year_10000["observations"][0]["last_seen"] = "9999-12-31T23:59:59-14:00"
+    an_hour_ahead = batch(
+        "edge-1", 2, observation(EPC_1, read_point="zone-a/shelf", at=_now() + timedelta(hours=1))
+    )
+    now = _now()
+    async with running_ingester(settings) as rig:
+        await publish(
+            mqtt_url,
+            (obs_topic(site), json.dumps(year_10000).encode()),
+            (obs_topic(site), an_hour_ahead),
+            (
+                obs_topic(site),
+                batch(
+                    "edge-1",
+                    3,
+                    observation(EPC_1, read_point="door-1/inside", at=now),
+                    observation(EPC_2, at=now),
+                ),
+            ),
+        )
+        await until(lambda: rig.ingester.stats.messages == 3, what="3 messages")
+        reasons = [
+            r for (r,) in await rows(database_url, "SELECT reason FROM dead_letters ORDER BY id")
+        ]
+        assert len(reasons) == 2, reasons
+        assert reasons[0].startswith(
+            "ObservationBatch.observations.0.last_seen: 9999-12-31T23:59:59-14:00 is later than"
+        )
+        assert reasons[1].startswith("ObservationBatch.observations.0.first_seen: ")
+        assert "allowed clock skew of 300 s" in reasons[1]
+        async with rig.pool.connection() as conn:
+            here = await queries.tag_location(conn, EPC_1)
+            recent = await queries.recent_reads(conn, 10)
+        assert here is not None and here.read_point == "door-1/inside"
+        assert sorted(r.epc for r in recent) == [EPC_1, EPC_2]
+
+
+async def test_an_edge_whose_clock_runs_ahead_still_goes_offline_on_its_last_will(
+    database_url, mqtt_url, site
+):
+    """The will has no time of its own: ordering by the edge's clock would have kept
+    the edge online. Status is ordered by the cloud's receive time."""
+    settings = settings_for(database_url, mqtt_url, site)
+    status_topic = topic(site, "edge-1", TopicKind.STATUS)
+    ahead = (_now() + timedelta(seconds=200)).isoformat()
+    async with running_ingester(settings) as rig:
+        await publish(
+            mqtt_url,
+            (
+                status_topic,
+                f'{{"v":1,"edge_id":"edge-1","state":"online","at":"{ahead}"}}'.encode(),
+            ),
+        )
+        await until(lambda: rig.ingester.stats.messages == 1, what="online")
+        await publish(mqtt_url, (status_topic, b'{"v":1,"edge_id":"edge-1","state":"offline"}'))
+        await until(lambda: rig.ingester.stats.messages == 2, what="offline")
+        ((state, last_seen),) = await rows(database_url, "SELECT state, last_seen FROM edges")
+        assert state == "offline" and last_seen <= _now()
+
+
+def _dbname(database_url: str) -> str:
+    return str(psycopg.conninfo.conninfo_to_dict(database_url)["dbname"])
+
+
+async def _sql(database_url: str, statement: str) -> None:
+    """Run ``statement`` as the test's superuser, also while the database is read-only."""
+    url = psycopg.conninfo.make_conninfo(
+        database_url, options="-c default_transaction_read_only=off"
+    )
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(statement.encode())
+
+
+async def _end_other_sessions(database_url: str) -> None:
+    await _sql(
+        database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+
+
+# (case, SQL that breaks the database, SQL that repairs it, the error it causes)
+DATABASE_FAULTS = [
+    (
+        "read-only, as a standby during a failover",
+        'ALTER DATABASE "{db}" SET default_transaction_read_only = on',
+        'ALTER DATABASE "{db}" RESET default_transaction_read_only',
+        "ReadOnlySqlTransaction",
+    ),
+    (
+        "a table missing",
+        "ALTER TABLE tag_locations RENAME TO tag_locations_elsewhere",
+        "ALTER TABLE tag_locations_elsewhere RENAME TO tag_locations",
+        "UndefinedTable",
+    ),
+    (
+        "no privilege on a table",
+        "CREATE ROLE {db}_ingest LOGIN; GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA"
+        " public TO {db}_ingest; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {db}_ingest;"
+        " REVOKE UPDATE ON tag_locations FROM {db}_ingest",
+        "GRANT UPDATE ON tag_locations TO {db}_ingest",
+        "InsufficientPrivilege",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("break_sql", "repair_sql", "error"),
+    [c[1:] for c in DATABASE_FAULTS],
+    ids=[c[0] for c in DATABASE_FAULTS],
+)
+async def test_valid_batches_wait_unacknowledged_through_a_database_fault_and_land_after_it(
+    database_url, mqtt_url, site, break_sql, repair_sql, error
+):
+    """Only a message's data makes it a dead letter; any other refusal is retried."""
+    await apply_migrations(database_url)
+    db = _dbname(database_url)
+    await _sql(database_url, break_sql.format(db=db))
+    url = database_url
+    if "{db}_ingest" in break_sql:
+        url = psycopg.conninfo.make_conninfo(database_url, user=f"{db}_ingest")
+    settings = settings_for(url, mqtt_url, site)
+    try:
+        async with running_ingester(settings, migrate=False) as rig:
+            await publish(mqtt_url, (obs_topic(site), batch("edge-1", 1, observation(EPC_1))))
+            await until(lambda: error in (rig.ingester.stats.last_error or ""), what=f"a {error}")
+            await asyncio.sleep(0.5)  # a few retries
+            assert rig.ingester.stats.messages == 0
+            await _sql(database_url, repair_sql.format(db=db))
+            await _end_other_sessions(database_url)
+            await until(lambda: rig.ingester.stats.messages == 1, what="the batch stored")
+        assert await rows(database_url, "SELECT epc FROM observations") == [(EPC_1,)]
+        assert await count(database_url, "dead_letters") == 0
+        assert rig.ingester.stats.dead_letters == 0 and rig.ingester.stats.last_error is None
+    finally:
+        if "{db}_ingest" in break_sql:
+            await _end_other_sessions(database_url)
+            await _sql(database_url, f"DROP OWNED BY {db}_ingest; DROP ROLE {db}_ingest")
+
+
+async def test_a_group_the_database_cancels_for_its_size_is_halved_until_it_fits(
+    database_url, mqtt_url, site, caplog
+):
+    """statement_timeout cancels a statement (QueryCanceled) in proportion to its size.
+    A trigger stands in for it here, cancelling any claim of more than 2 batches."""
+    await apply_migrations(database_url)
+    await _sql(
+        database_url,
+        "CREATE FUNCTION cancel_big_claims() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN IF (SELECT count(*) FROM claimed) > 2 THEN"
+        " RAISE EXCEPTION 'canceling statement due to statement timeout'"
+        " USING ERRCODE = 'query_canceled'; END IF; RETURN NULL; END $$;"
+        " CREATE TRIGGER cancel_big_claims AFTER INSERT ON ingested_batches"
+        " REFERENCING NEW TABLE AS claimed FOR EACH STATEMENT EXECUTE FUNCTION cancel_big_claims()",
+    )
+    settings = settings_for(database_url, mqtt_url, site, ingest_flush_interval_s=1.0)
+    caplog.set_level(logging.WARNING, logger="cloud.ingest.ingester")
+    async with running_ingester(settings, migrate=False) as rig:
+        await publish(
+            mqtt_url,
+            *((obs_topic(site), batch("edge-1", seq, observation(EPC_1))) for seq in range(8)),
+        )
+        await until(lambda: rig.ingester.stats.messages == 8, what="8 batches", timeout=20)
+    assert await count(database_url, "ingested_batches") == 8
+    assert await count(database_url, "dead_letters") == 0
+    sizes = await rows(
+        database_url, "SELECT count(*) FROM ingested_batches GROUP BY ingested_at ORDER BY 1"
+    )
+    assert max(n for (n,) in sizes) <= 2
+    assert "a group of 8 message(s) (8 observation(s)) failed (QueryCanceled" in caplog.text
+
+
+async def test_a_group_stops_before_the_message_that_would_pass_the_observation_cap(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(
+        database_url, mqtt_url, site, ingest_flush_interval_s=1.0, ingest_max_observations=3
+    )
+    five = [observation(f"3074257BF7194E40000000{i:02X}") for i in range(5)]
+    async with running_ingester(settings) as rig:
+        await publish(
+            mqtt_url,
+            *((obs_topic(site), batch("edge-1", seq, observation(EPC_1))) for seq in range(6)),
+            (obs_topic(site), batch("edge-1", 6, *five)),
+        )
+        await until(lambda: rig.ingester.stats.messages == 7, what="7 batches")
+    transactions = await rows(
+        database_url,
+        "SELECT count(*), sum(observations) FROM ingested_batches GROUP BY ingested_at"
+        " ORDER BY min(seq)",
+    )
+    assert transactions == [(3, 3), (3, 3), (1, 5)]
+
+
+async def test_the_mqtt_password_is_never_logged(database_url, mqtt_url, site, caplog):
+    u = parse_mqtt_url(mqtt_url)
+    password = u.password or "s3cret-pw"
+    with_password = f"mqtt://{u.username or 'rfidwms-cloud'}:{password}@{u.host}:{u.port}"
+    unreachable = f"mqtt://rfidwms-cloud:{password}@127.0.0.1:9"
+    caplog.set_level(logging.DEBUG)
+    settings = settings_for(database_url, with_password, site)
+    async with running_ingester(settings):
+        pass
+    async with open_pool(database_url) as pool:
+        refused = Ingester(settings_for(database_url, unreachable, site), pool)
+        async with refused:
+            await until(lambda: "MQTT" in (refused.stats.last_error or ""), what="a refusal")
+    assert f":***@{u.host}:{u.port}" in caplog.text
+    assert "MQTT connection to mqtt://rfidwms-cloud:***@127.0.0.1:9 failed" in caplog.text
+    assert password not in caplog.text

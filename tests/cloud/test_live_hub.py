@@ -70,10 +70,21 @@ async def test_a_client_resuming_within_the_buffer_gets_exactly_the_missed_delta
 async def test_a_client_resuming_at_the_latest_seq_gets_only_new_deltas():
     hub = LiveHub()
     hub.publish(change(1))
-    with hub.subscribe(since=1) as sub:
+    with hub.subscribe(since=1, stream=hub.stream) as sub:
         hub.publish(change(2))
         msgs = await take(sub, 2)
     assert [m["type"] for m in msgs] == ["resumed", "delta"] and msgs[1]["seq"] == 2
+
+
+async def test_a_since_without_its_stream_gets_a_snapshot():
+    """A seq alone could be any hub's number (another node's, or this one's before a
+    restart): only since and stream together name a point to resume from."""
+    hub = LiveHub()
+    hub.publish(change(1))
+    hub.publish(change(2))
+    with hub.subscribe(since=1) as sub:
+        (first,) = await take(sub, 1)
+    assert (first["type"], first["seq"]) == ("snapshot", 2)
 
 
 async def test_too_old_another_stream_or_a_future_seq_gets_a_fresh_snapshot():
@@ -129,3 +140,69 @@ async def test_reader_updates_replace_the_readers_view():
         LiveChange(readers=[ReaderStatus("r1", "edge-1", "inventorying", {"1": 4.0}, None, T0)])
     )
     assert [(r.reader_id, r.state) for r in hub.snapshot()["readers"]] == [("r1", "inventorying")]
+
+
+def big_change(n: int, tags: int, *, first_tag: int = 0) -> LiveChange:
+    """A commit that saw ``tags`` tags arrive, the higher numbers later."""
+    locations, moves = [], []
+    for i in range(first_tag, first_tag + tags):
+        at = T0 + timedelta(seconds=n, milliseconds=i)
+        epc = f"{i:024X}"
+        locations.append(
+            TagLocation(epc, "zone-a/shelf", "reader-zone-a", 1, "edge-1", -60.0, at, at)
+        )
+        moves.append(TagMove(epc, None, "zone-a/shelf", at, "reader-zone-a"))
+    return LiveChange(read_count=tags, locations=locations, moves=moves)
+
+
+def apply_locations(view: dict[str, dict[str, Any]], delta: dict[str, Any], keep: int) -> None:
+    """What a client keeping a tag view does with a delta (as the hub does itself)."""
+    for t in reversed(delta["locations"]):
+        view.pop(t["epc"], None)
+        view[t["epc"]] = t
+    while len(view) > keep:
+        view.pop(next(iter(view)))
+
+
+async def test_a_resumed_client_applying_delta_locations_has_the_tags_of_a_fresh_snapshot():
+    hub = LiveHub(tag_locations=5, recent_reads=3)
+    hub.publish(big_change(1, 4))
+    with hub.subscribe() as sub:
+        (snap,) = await take(sub, 1)
+    view = {t["epc"]: t for t in reversed(snap["tags"])}
+    hub.publish(big_change(2, 2, first_tag=2))  # two known tags seen again
+    hub.publish(big_change(3, 8, first_tag=10))  # more new tags than the view holds
+    with hub.subscribe(since=snap["seq"], stream=snap["stream"]) as sub:
+        _, d2, d3 = await take(sub, 3)
+    for d in (d2, d3):
+        apply_locations(view, d, keep=5)
+    assert (d3["location_count"], len(d3["locations"])) == (8, 5)
+    assert [t["epc"] for t in d3["locations"]] == [f"{i:024X}" for i in (17, 16, 15, 14, 13)]
+    fresh = hub.snapshot_message()[1]
+    assert list(reversed(view.values())) == json.loads(fresh)["tags"]
+
+
+async def test_moves_in_a_delta_are_capped_and_counted():
+    hub = LiveHub(recent_reads=3)
+    with hub.subscribe() as sub:
+        hub.publish(big_change(1, 10))
+        _, delta = await take(sub, 2)
+    assert delta["move_count"] == 10
+    assert [m["epc"] for m in delta["moves"]] == [f"{i:024X}" for i in (9, 8, 7)]
+
+
+async def test_the_resume_buffer_is_bounded_by_bytes_as_well_as_by_count():
+    hub = LiveHub(buffer=1000, buffer_bytes=20_000)
+    for n in range(1, 21):
+        hub.publish(big_change(n, 20, first_tag=n * 100))  # each delta some 8 kB
+    deltas, size = hub.buffered
+    assert 1 <= deltas < 20 and size <= 20_000
+    oldest_kept = hub.seq - deltas + 1
+    with hub.subscribe(since=oldest_kept - 1, stream=hub.stream) as sub:
+        msgs = await take(sub, 1 + deltas)
+    assert msgs[0]["type"] == "resumed" and [m["seq"] for m in msgs[1:]] == list(
+        range(oldest_kept, hub.seq + 1)
+    )
+    with hub.subscribe(since=oldest_kept - 2, stream=hub.stream) as sub:
+        (first,) = await take(sub, 1)
+    assert first["type"] == "snapshot"

@@ -6,7 +6,7 @@ import asyncio
 
 import psycopg
 import pytest
-from cloudkit import rows
+from cloudkit import database_of_a_plain_role, rows
 
 from cloud.db import queries
 from cloud.db.migrate import (
@@ -37,17 +37,19 @@ async def test_migrations_apply_once_and_a_second_run_changes_nothing(database_u
         "0001_ingest_state.sql",
         "0002_observations.sql",
         "0003_observations_time.plain.sql",
+        "0004_batch_spool.sql",
+        "0005_observations_chunks.plain.sql",
     ]
     assert second == []
     tables = await rows(database_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert {t for (t,) in tables} == TABLES
     recorded = await rows(database_url, "SELECT version, variant FROM schema_migrations ORDER BY 1")
-    assert recorded == [(1, "all"), (2, "all"), (3, "plain")]
+    assert recorded == [(1, "all"), (2, "all"), (3, "plain"), (4, "all"), (5, "plain")]
 
 
 async def test_processes_starting_together_apply_each_migration_once(database_url):
     results = await asyncio.gather(*(apply_migrations(database_url) for _ in range(3)))
-    assert sorted(len(r) for r in results) == [0, 0, 3]
+    assert sorted(len(r) for r in results) == [0, 0, 5]
 
 
 async def test_plain_postgresql_is_detected_and_serves_the_same_queries(database_url):
@@ -77,16 +79,21 @@ async def test_plain_postgresql_is_detected_and_serves_the_same_queries(database
 
 def test_the_timescale_variant_is_planned_when_the_extension_is_available():
     steps = parse_migrations(bundled_migrations())
-    with_ts = plan_migrations(steps, {}, timescale=True)
-    without = plan_migrations(steps, {}, timescale=False)
-    assert [m.filename for m in with_ts][-1] == "0003_observations_time.timescale.sql"
-    assert [m.filename for m in without][-1] == "0003_observations_time.plain.sql"
-    sql = with_ts[-1].sql
+    with_ts = {m.version: m for m in plan_migrations(steps, {}, timescale=True)}
+    without = {m.version: m for m in plan_migrations(steps, {}, timescale=False)}
+    assert with_ts[3].filename == "0003_observations_time.timescale.sql"
+    assert without[3].filename == "0003_observations_time.plain.sql"
+    sql = with_ts[3].sql
     assert "CREATE EXTENSION IF NOT EXISTS timescaledb" in sql
     assert "create_hypertable" in sql and "if_not_exists => TRUE" in sql
     assert "migrate_data => TRUE" in sql
+    assert with_ts[5].filename == "0005_observations_chunks.timescale.sql"
+    assert "set_chunk_time_interval('observations', INTERVAL '6 hours')" in with_ts[5].sql
+    assert without[5].filename == "0005_observations_chunks.plain.sql"
     # the shared steps are the same text on both paths
-    assert [m.sql for m in with_ts[:-1]] == [m.sql for m in without[:-1]]
+    shared = [v for v in with_ts if with_ts[v].variant == "all"]
+    assert shared == [1, 2, 4]
+    assert [with_ts[v].sql for v in shared] == [without[v].sql for v in shared]
 
 
 async def test_forcing_timescale_on_plain_postgresql_fails_naming_the_migration(database_url):
@@ -94,6 +101,58 @@ async def test_forcing_timescale_on_plain_postgresql_fails_naming_the_migration(
         await apply_migrations(database_url, timescale=True)
     recorded = await rows(database_url, "SELECT version FROM schema_migrations ORDER BY 1")
     assert recorded == [(1,), (2,)], "the failed migration rolled back and was not recorded"
+
+
+async def test_a_role_that_owns_its_database_but_is_no_superuser_can_migrate_it(pg_admin_url):
+    """Reading shared_preload_libraries needs superuser or pg_read_all_settings; an
+    application role has neither, and must not need it where TimescaleDB is absent."""
+    with database_of_a_plain_role(pg_admin_url, owner=True) as url:
+        applied = await apply_migrations(url)
+        assert [m.version for m in applied] == [1, 2, 3, 4, 5]
+        assert await apply_migrations(url) == []
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            assert await detect_timescale(conn) is False
+
+
+async def test_a_database_error_while_migrating_is_a_migration_error_in_one_line(pg_admin_url):
+    """A role that may not create tables (PostgreSQL 15: not the database owner)."""
+    with database_of_a_plain_role(pg_admin_url, owner=False) as url:
+        with pytest.raises(MigrationError) as caught:
+            await apply_migrations(url)
+    message = str(caught.value)
+    assert message.startswith("cannot migrate the database: InsufficientPrivilege: ")
+    assert "permission denied for schema public" in message and "\n" not in message
+
+
+async def test_an_unreachable_database_is_a_migration_error_in_one_line():
+    with pytest.raises(MigrationError) as caught:
+        await apply_migrations("postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=1")
+    message = str(caught.value)
+    assert message.startswith("cannot connect to the database to migrate it: OperationalError")
+    assert "\n" not in message
+
+
+async def test_batches_ingested_before_spools_existed_keep_their_keys(database_url):
+    steps = bundled_migrations()
+    before = {k: v for k, v in steps.items() if k < "0004"}
+    await apply_migrations(database_url, files=before)
+    await rows(
+        database_url,
+        "INSERT INTO ingested_batches (edge_id, seq, sent_at, observations)"
+        " VALUES ('edge-1', 7, now(), 3) RETURNING 1",
+    )
+    applied = await apply_migrations(database_url)
+    assert [m.version for m in applied] == [4, 5]
+    assert await rows(database_url, "SELECT edge_id, spool, seq FROM ingested_batches") == [
+        ("edge-1", "", 7)
+    ]
+    key = await rows(
+        database_url,
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+        " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'ingested_batches'::regclass"
+        " AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
+    )
+    assert [k for (k,) in key] == ["edge_id", "spool", "seq"]
 
 
 async def test_an_applied_migration_edited_afterwards_is_refused(database_url):
@@ -104,9 +163,9 @@ async def test_an_applied_migration_edited_afterwards_is_refused(database_url):
 
 def test_an_applied_variant_is_kept_even_when_the_other_is_now_possible():
     steps = parse_migrations(bundled_migrations())
-    plain = steps[3]["plain"]
-    applied = {v: AppliedMigration(v, "all", steps[v]["all"].checksum) for v in (1, 2)} | {
-        3: AppliedMigration(3, "plain", plain.checksum)
+    applied = {
+        v: AppliedMigration(v, variant, steps[v][variant].checksum)
+        for v, variant in [(1, "all"), (2, "all"), (3, "plain"), (4, "all"), (5, "plain")]
     }
     assert plan_migrations(steps, applied, timescale=True) == []
 

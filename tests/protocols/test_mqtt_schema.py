@@ -154,6 +154,8 @@ def test_reader_health_antenna_keys_are_antenna_numbers(key):
         ("mqtt://edge-1@mosquitto", "mqtt://edge-1@mosquitto"),
         ("mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1883"),
         ("postgresql://postgres:pw@db:5432/x", "postgresql://postgres:***@db:5432/x"),
+        ("mqtt://u:p@ss@host:1883", "mqtt://u:***@host:1883"),
+        ("mqtt://u:a/b@host", "mqtt://u:***@host"),
     ],
 )
 def test_urls_are_shown_without_their_password(url, shown):
