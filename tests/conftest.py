@@ -2,25 +2,31 @@
 
 Chosen in this order: ``RFIDWMS_TEST_DATABASE_URL`` / ``RFIDWMS_TEST_MQTT_URL``
 when set; else the local services on 127.0.0.1:5432 and 127.0.0.1:1883 when
-they answer; else embedded ones started for this run. Every test that asks for
-``database_url`` gets a database of its own (dropped afterwards), and every
-``site`` is unique, so MQTT topics of parallel runs never meet.
+they answer; else, for MQTT, a private ``mosquitto`` process on a free port when
+the binary is installed (Debian package ``mosquitto``); else embedded ones
+started for this run. Every test that asks for ``database_url`` gets a database
+of its own (dropped afterwards), and every ``site`` is unique, so MQTT topics of
+parallel runs never meet.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
+import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import psycopg
 import pytest
 
-from rfidwms.embedded import EmbeddedBroker, EmbeddedPostgres, port_answers
+from rfidwms.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, port_answers
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_MQTT = "mqtt://127.0.0.1:1883"
@@ -68,15 +74,99 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def mosquitto_binary() -> str:
+    """Where ``mosquitto`` is: on PATH, or in /usr/sbin where Debian puts it (not on a
+    normal user's PATH); plain ``mosquitto`` when it is not installed."""
+    return (
+        shutil.which("mosquitto")
+        or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+        or "mosquitto"
+    )
+
+
+def mosquitto_run_user() -> pwd.struct_passwd:
+    """The user a ``mosquitto`` started as root switches to when the config sets no
+    ``user``: ``mosquitto``, or ``nobody`` where that user does not exist (mosquitto.conf(5))."""
+    try:
+        return pwd.getpwnam("mosquitto")
+    except KeyError:
+        return pwd.getpwnam("nobody")
+
+
+def give_to_mosquitto(directory: Path) -> None:
+    """As root, hand ``directory`` and everything in it to the user mosquitto will run
+    as, the way the compose entrypoint does (``chown -R mosquitto``), so the broker can
+    still read its password and ACL files and write persistence after dropping root.
+    As any other user mosquitto keeps running as that user, so nothing changes."""
+    if os.geteuid() != 0:
+        return
+    user = mosquitto_run_user()
+    for p in [directory, *directory.rglob("*")]:
+        os.chown(p, user.pw_uid, user.pw_gid)
+
+
+@contextmanager
+def running_mosquitto(conf: Path, port: int, timeout: float = 10.0) -> Iterator[None]:
+    """Run ``mosquitto -c conf`` until the block ends; ready when 127.0.0.1:``port``
+    answers. Its output goes to ``mosquitto.log`` beside ``conf`` and is quoted when it
+    does not start. Stopped with SIGTERM (SIGKILL after 5 s) however the block ends."""
+    log_path = conf.parent / "mosquitto.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not port_answers("127.0.0.1", port, timeout=0.2):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = log_path.read_text(errors="replace")
+                raise RuntimeError(
+                    f"mosquitto -c {conf} did not start on port {port} "
+                    f"(exit code {proc.poll()}):\n{out}"
+                )
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def private_mosquitto() -> Iterator[str]:
+    """A ``mosquitto`` of this test run only: anonymous, no persistence, on a free
+    127.0.0.1 port; yields its URL and stops it (and removes its files) afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="rfidwms-test-mosquitto-"))
+    try:
+        port = free_port()
+        conf = tmp / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        give_to_mosquitto(tmp)
+        with running_mosquitto(conf, port):
+            yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def mqtt_url() -> Iterator[str]:
-    """The URL of a running MQTT broker."""
+    """The URL of a running MQTT broker: ``RFIDWMS_TEST_MQTT_URL``; else the local one on
+    127.0.0.1:1883 if it answers; else a private ``mosquitto`` on a free port if the
+    binary is installed; else the embedded amqtt broker. A started broker is stopped at
+    the end of the session."""
     explicit = os.environ.get("RFIDWMS_TEST_MQTT_URL")
     if explicit:
         yield explicit
         return
     if port_answers("127.0.0.1", 1883):
         yield LOCAL_MQTT
+        return
+    if shutil.which(mosquitto_binary()):
+        with private_mosquitto() as url:
+            yield url
         return
     with EmbeddedBroker() as broker:
         yield broker.url

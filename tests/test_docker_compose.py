@@ -1,7 +1,9 @@
-"""docker-compose.yml is valid and starts only commands the rfidwms CLI really has."""
+"""docker-compose.yml is valid, has no default passwords, and starts only commands the
+rfidwms CLI really has. (What the Mosquitto config in it enforces: test_mosquitto_acl.py.)"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,19 +15,38 @@ from rfidwms.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
+PASSWORDS = ("RFIDWMS_DB_PASSWORD", "RFIDWMS_MQTT_CLOUD_PASSWORD", "RFIDWMS_MQTT_EDGE_PASSWORD")
 
 
-@pytest.mark.compose
-def test_docker_compose_validates_the_file():
+def compose_config(tmp_path: Path, **passwords: str) -> subprocess.CompletedProcess[str]:
+    """``docker-compose config -q`` with exactly ``passwords`` set: none inherited from
+    this environment, and an empty env file instead of a developer's ``.env``."""
     tool = require_system_tool("docker-compose", "docker-compose")
-    result = subprocess.run(
-        [tool, "-f", str(COMPOSE), "config", "-q"],
+    env_file = tmp_path / "empty.env"
+    env_file.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in PASSWORDS} | passwords
+    return subprocess.run(
+        [tool, "--env-file", str(env_file), "-f", str(COMPOSE), "config", "-q"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.compose
+def test_docker_compose_validates_the_file(tmp_path):
+    result = compose_config(tmp_path, **{name: "s3cret-" + name.lower() for name in PASSWORDS})
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.compose
+@pytest.mark.parametrize("missing", PASSWORDS)
+def test_every_password_must_be_set_there_are_no_defaults(tmp_path, missing):
+    result = compose_config(tmp_path, **{n: "s3cret" for n in PASSWORDS if n != missing})
+    assert result.returncode != 0
+    assert f"set {missing}" in result.stderr
 
 
 def rfidwms_services() -> dict[str, list[str]]:
@@ -42,9 +63,3 @@ def test_every_service_command_parses_with_the_real_cli(service, command):
     assert command[0] == "rfidwms", f"{service} does not run the rfidwms command"
     args = build_parser().parse_args(command[1:])
     assert args.command == service
-
-
-def test_the_mosquitto_acl_confines_each_edge_to_its_own_topics():
-    acl = (ROOT / "deploy/mosquitto/acl").read_text()
-    assert "pattern write rfidwms/v1/+/%u/observations" in acl
-    assert "allow_anonymous false" in (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
