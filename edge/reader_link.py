@@ -110,12 +110,21 @@ class ReaderLink:
         )
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the link to disconnect and end; returns at once (see :meth:`join`)."""
         self._stop.set()
         self._lost.set()
+
+    def join(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("reader %s: link did not stop within %.0f s", self.reader_id, timeout)
             self._thread = None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.request_stop()
+        self.join(timeout)
 
     # -- sllurp ------------------------------------------------------------------------
 

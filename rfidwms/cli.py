@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -50,11 +51,16 @@ def setup_logging(level: str | None) -> None:
     )
 
 
+def _terminate(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)  # asked to stop before the command could start: a clean stop
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(args.log_level)
+    # Until a command installs its own handlers, SIGTERM ends the process like Ctrl-C.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
+        args = build_parser().parse_args(argv)
+        setup_logging(args.log_level)
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130

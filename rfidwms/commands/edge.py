@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
+import io
 import logging
+import os
 import signal
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,38 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+STOP_LIMIT_S = 20.0
+"""A clean stop (readers, spool, offline status) takes a few seconds; past this, give up."""
+
+
+class ShutdownWatchdog(threading.Thread):
+    """Ends the process if a clean stop hangs, after logging what it was waiting for.
+    The spool is crash-safe, so exiting here loses nothing that was read."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit_s: float) -> None:
+        super().__init__(name="edge-shutdown-watchdog", daemon=True)
+        self._loop = loop
+        self._limit = limit_s
+
+    def run(self) -> None:
+        time.sleep(self._limit)
+        log.error("edge did not stop within %.0f s; pending work follows, then exit", self._limit)
+        try:
+            self._loop.call_soon_threadsafe(self._log_pending_tasks)
+            time.sleep(1.0)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(1)
+
+    @staticmethod
+    def _log_pending_tasks() -> None:
+        for pending in asyncio.all_tasks():
+            stack = io.StringIO()
+            pending.print_stack(limit=8, file=stack)
+            log.error("still pending:\n%s", stack.getvalue())
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(
@@ -48,8 +85,14 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
+
+        def stop() -> None:
+            if not task.cancelling():
+                task.cancel()
+                ShutdownWatchdog(loop, STOP_LIMIT_S).start()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         async with EdgeAgent(settings, layout) as agent:
             log.info(
                 "edge %s: %d readers, publishing to %s as site %s",
