@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 from edge.aggregation import ObservationWindow
 from edge.publisher import SpoolPublisher
@@ -34,6 +36,28 @@ from protocols.mqtt import (
 )
 
 log = logging.getLogger(__name__)
+
+
+async def cancel_until_done(
+    tasks: Sequence[asyncio.Task[Any]], grace_s: float, limit_s: float = 10.0
+) -> None:
+    """Cancel ``tasks``, give them ``grace_s`` to finish, then cancel again until they end.
+
+    One cancel is not enough: in Python 3.11 ``asyncio.wait_for`` can swallow a
+    cancellation that arrives as its result does (fixed in 3.12), and aiomqtt awaits
+    every publish with it, so a task could carry on after being cancelled once.
+    """
+    pending = {t for t in tasks if not t.done()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    wait = grace_s
+    while pending and loop.time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=wait)
+        wait = 0.2
+    for task in pending:
+        log.error("task %s did not end after repeated cancellation", task.get_name())
 
 
 class EdgeAgent:
@@ -203,8 +227,7 @@ class EdgeAgent:
             for task in done:
                 task.result()  # a task that ended on its own has failed: raise its error
         except asyncio.CancelledError:
-            for w in workers:
-                w.cancel()
+            await cancel_until_done(workers, grace_s=1.0)
             await self._stop_readers()
             if not await self.publisher.drain(drain_timeout_s):
                 log.info(
@@ -212,8 +235,7 @@ class EdgeAgent:
                     self.settings.edge_id,
                     len(self.spool),
                 )
-            publisher.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_until_done([publisher], grace_s=3.0)  # it says offline first
             raise
         finally:
             for task in tasks:

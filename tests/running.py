@@ -74,7 +74,7 @@ class RunningProcess:
                     )
                 self._cond.wait(0.2)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

@@ -114,7 +114,7 @@ class Child:
                     )
                 self._seen.wait(0.2)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 25.0) -> None:  # beyond the edge's 20 s stop watchdog
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
