@@ -129,7 +129,11 @@ class Ingester:
     async def stop(self) -> None:
         """Stop consuming; messages in hand and not committed stay unacknowledged."""
         if self._task is not None:
-            self._task.cancel()
+            # Cancel until it ends: Python 3.11's asyncio.wait_for (aiomqtt awaits with
+            # it) can swallow a cancellation that races with its result.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
