@@ -145,7 +145,7 @@ class EdgeAgent:
             self.rates.count(read.reader_id, read.antenna, read.seen_count, now)
             self._last_report[read.reader_id] = read.last_seen
 
-    def _flush(self) -> int:
+    def _flush(self) -> None:
         observations, stats = self.window.flush()
         if stats.below_floor or stats.unmapped:
             log.debug(
@@ -175,7 +175,6 @@ class EdgeAgent:
             self.spool.append(observations_topic, payload)
         if observations and self.publisher is not None:
             self.publisher.notify()
-        return len(observations)
 
     def health(self) -> EdgeHealth:
         now = time.monotonic()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import aiomqtt
 
+from edge.backoff import next_backoff
 from edge.spool import Spool
 from protocols.mqtt import (
     EdgeHealth,
@@ -48,7 +49,6 @@ class SpoolPublisher:
         self._idle = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
-        self.published_batches = 0
 
     def notify(self) -> None:
         """A new batch is in the spool."""
@@ -99,8 +99,7 @@ class SpoolPublisher:
                         raise
             except* aiomqtt.MqttError as group:
                 self.connected.clear()
-                self._client = None
-                backoff = min(self._reconnect_max, max(0.5, backoff * 2))
+                backoff = next_backoff(backoff, self._reconnect_max)
                 log.warning(
                     "edge %s: MQTT unavailable (%s); %d batches spooled; retrying in %.1f s",
                     self._edge_id,
@@ -126,7 +125,6 @@ class SpoolPublisher:
             for batch in batches:
                 await client.publish(batch.topic, batch.payload, qos=1)
                 self._spool.acknowledge(batch.seq)
-                self.published_batches += 1
             if not batches:
                 self._idle.set()  # everything spooled so far is with the broker
                 try:

@@ -27,6 +27,7 @@ from typing import Any
 
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
 
+from edge.backoff import next_backoff
 from edge.clock_offset import ClockOffset
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 from protocols.mqtt import ReaderState
@@ -60,11 +61,6 @@ TAG_CONTENT = {
     "EnableTagSeenCount": True,
     "EnableAccessSpecID": False,
 }
-
-
-def next_backoff(current: float, maximum: float) -> float:
-    """Exponential backoff: 0.5 s, 1 s, 2 s, … up to ``maximum``."""
-    return min(maximum, max(0.5, current * 2))
 
 
 class ReaderLink:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge.aggregation import ObservationWindow
+from edge.backoff import next_backoff
 from edge.rates import ReadRateMeter
-from edge.reader_link import next_backoff
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 
 T0 = datetime(2026, 11, 23, 8, 0, 0, tzinfo=UTC)
