@@ -12,8 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from protocols.mqtt import redact_url
 from protocols.settings import CommonSettings
-
-_GROUP = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+from protocols.types import ID_PATTERN
 
 
 class CloudSettings(CommonSettings):
@@ -22,7 +21,7 @@ class CloudSettings(CommonSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
 
-    ingest_group: str | None = Field(default=None, pattern=_GROUP)
+    ingest_group: str | None = Field(default=None, pattern=ID_PATTERN)
     """When set, subscribe through ``$share/<group>/...`` so several ingesters share the
     load (Mosquitto, EMQX, HiveMQ; not the embedded amqtt broker). Needs
     ``ingest_client_id``."""
@@ -43,6 +42,14 @@ class CloudSettings(CommonSettings):
     ingest_max_clock_skew_s: float = Field(default=300.0, ge=0.0, le=86_400.0)
     """How far in the future (after the cloud received it) a time in a message may be;
     a message with a later time is a dead letter."""
+    ingest_max_group_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=1 << 30)
+    """Most payload bytes written in one transaction (a group stops before the message
+    that would pass it): what the ingester holds in hand is bounded."""
+    ingest_poison_after: int = Field(default=5, ge=1, le=1000)
+    """Failures of one message alone, the same way, after which it is a dead letter
+    when a control write shows the database stores other messages."""
+    ingest_stuck_after_s: float = Field(default=15.0, gt=0.0, le=86_400.0)
+    """How long writes may keep failing before ``/api/health`` says ``degraded``."""
     ingest_pool_max: int = Field(default=2, ge=1, le=20)
     """Connections of the ingester's own pool (separate from the API's ``db_pool_max``)."""
     db_pool_max: int = Field(default=10, ge=1, le=200)

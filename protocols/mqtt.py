@@ -23,12 +23,17 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from protocols.types import ID_RE, DeviceId, EpcHex, Rate, ReadPointName, Seconds
+
 SCHEMA_VERSION: Literal[1] = 1
 TOPIC_ROOT = f"rfidwms/v{SCHEMA_VERSION}"
 MAX_BATCH_OBSERVATIONS = 5000
-
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_EPC_HEX = r"^(?:[0-9A-F]{4}){1,31}$"
+MAX_READERS_PER_HEALTH = 256
+MAX_ANTENNAS_PER_READER = 64
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+"""The largest message payload: a full batch of the largest observations fits in about
+2.5 MB. The broker refuses larger ones (``message_size_limit``) and the cloud
+dead-letters them before parsing."""
 
 
 class TopicKind(StrEnum):
@@ -49,9 +54,9 @@ class TopicAddress:
 
 
 def _segment(name: str, value: str) -> str:
-    if not _SEGMENT.match(value):
+    if not ID_RE.match(value):
         raise PayloadError(
-            f"{name} {value!r} is not a valid topic segment "
+            f"{name} {shorten(value, 80)!r} is not a valid topic segment "
             "(letters, digits, '_', '.', '-'; 1-63 characters)"
         )
     return value
@@ -77,12 +82,14 @@ def shared_subscription(group: str, topic_filter: str) -> str:
 def parse_topic(name: str) -> TopicAddress:
     parts = name.split("/")
     if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT:
-        raise PayloadError(f"topic {name!r} is not of the form {TOPIC_ROOT}/<site>/<edge>/<kind>")
+        raise PayloadError(
+            f"topic {shorten(name, 200)!r} is not of the form {TOPIC_ROOT}/<site>/<edge>/<kind>"
+        )
     site, edge_id, kind = parts[2:]
     try:
         k = TopicKind(kind)
     except ValueError:
-        raise PayloadError(f"topic {name!r}: unknown kind {kind!r}") from None
+        raise PayloadError(f"topic {shorten(name, 200)!r}: unknown kind {kind!r:.80}") from None
     return TopicAddress(_segment("site", site), _segment("edge id", edge_id), k)
 
 
@@ -97,14 +104,14 @@ class Observation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    epc: str = Field(pattern=_EPC_HEX, description="EPC as upper-case hex")
-    reader_id: str = Field(min_length=1, max_length=63)
+    epc: EpcHex
+    reader_id: DeviceId
     antenna: int = Field(ge=1, le=65535)
-    read_point: str = Field(min_length=3, max_length=127)
-    rssi_dbm: float | None = Field(default=None, ge=-128, le=127)
+    read_point: ReadPointName
+    rssi_dbm: float | None = Field(default=None, ge=-128, le=127, allow_inf_nan=False)
     first_seen: AwareDatetime
     last_seen: AwareDatetime
-    seen_count: int = Field(default=1, ge=1)
+    seen_count: int = Field(default=1, ge=1, le=1_000_000_000)
 
 
 class ObservationBatch(_Payload):
@@ -113,7 +120,7 @@ class ObservationBatch(_Payload):
     its disk was lost, gets a new id and counts from 0 again). The cloud ingests each
     (edge, spool, seq) once."""
 
-    edge_id: str = Field(min_length=1, max_length=63)
+    edge_id: DeviceId
     spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
     seq: int = Field(ge=0)
     sent_at: AwareDatetime
@@ -130,13 +137,15 @@ class ReaderState(StrEnum):
 class ReaderHealth(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reader_id: str
+    reader_id: DeviceId
     state: ReaderState
-    reads_per_s: dict[Annotated[str, Field(pattern=r"^[0-9]{1,5}$")], float] = Field(
-        default_factory=dict, description="antenna id (as a string) -> tag reads per second"
+    reads_per_s: dict[Annotated[str, Field(pattern=r"^[0-9]{1,5}$")], Rate] = Field(
+        default_factory=dict,
+        max_length=MAX_ANTENNAS_PER_READER,
+        description="antenna id (as a string) -> tag reads per second",
     )
     last_report_at: AwareDatetime | None = None
-    clock_offset_s: float | None = Field(
+    clock_offset_s: Seconds | None = Field(
         default=None,
         description="edge clock minus reader clock, estimated from report arrivals; the edge "
         "corrects read times by it when it exceeds 2 s",
@@ -144,13 +153,13 @@ class ReaderHealth(BaseModel):
 
 
 class EdgeHealth(_Payload):
-    edge_id: str
+    edge_id: DeviceId
     at: AwareDatetime
-    readers: list[ReaderHealth] = Field(default_factory=list)
+    readers: list[ReaderHealth] = Field(default_factory=list, max_length=MAX_READERS_PER_HEALTH)
 
 
 class EdgeStatus(_Payload):
-    edge_id: str
+    edge_id: DeviceId
     state: Literal["online", "offline"]
     at: AwareDatetime | None = None
 
@@ -168,17 +177,32 @@ def encode(payload: Payload) -> bytes:
 
 
 def decode(kind: TopicKind, data: bytes) -> Payload:
-    """Decode and validate a payload; raise :class:`PayloadError` naming the bad field."""
+    """Decode and validate a payload; raise :class:`PayloadError` naming the bad field.
+
+    A payload larger than :data:`MAX_PAYLOAD_BYTES` is refused before it is parsed."""
     model = _MODELS[kind]
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"{model.__name__}: payload of {len(data)} bytes is larger than the limit of "
+            f"{MAX_PAYLOAD_BYTES} bytes"
+        )
     try:
         return model.model_validate_json(data)
     except ValidationError as e:
         first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(payload)"
+        loc = ".".join(shorten(str(p), 40) for p in first["loc"]) or "(payload)"
         value = first.get("input")
         shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r:.80})"
         more = f" (+{e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise PayloadError(f"{model.__name__}.{loc}: {first['msg']}{shown}{more}") from None
+
+
+def shorten(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters, saying how long it was: outside input can be
+    megabytes long and must not end up whole in a log line or an error message."""
+    if len(text) <= most:
+        return text
+    return f"{text[:most]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +239,15 @@ def parse_mqtt_url(url: str) -> MqttUrl:
     )
 
 
-# user:password@ - the password runs to the URL's last '@' (an unencoded '@' in it is common)
-_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:@/]*):.*@(?=[^@]*$)", re.IGNORECASE)
+# user:password@ - the password runs to the URL's last '@' (an unencoded '@' in it is
+# common), but never past the URL: a URL ends at white space, where the text around it
+# (an error message naming the URL) goes on.
+_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:@/\s]*):\S*@", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password (``mqtt://edge-1:***@host:1883``), for logs and errors."""
+    """The URL without its password (``mqtt://edge-1:***@host:1883``), for logs and errors;
+    also every URL in a text such as an error message, leaving the rest of the text."""
     return _CREDENTIALS.sub(lambda m: f"{m['head']}:***@", url)
 
 

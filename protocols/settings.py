@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocols.mqtt import parse_mqtt_url, redact_url
+from protocols.types import ID_PATTERN
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
@@ -20,7 +21,7 @@ DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RFIDWMS_", extra="ignore")
 
-    site: str = Field(default="demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    site: str = Field(default="demo", pattern=ID_PATTERN)
     """Site name: the second segment of every MQTT topic; isolates sites sharing a broker."""
     layout: Path | None = None
     """Layout YAML file; the bundled demo layout when unset."""

@@ -23,7 +23,7 @@ import aiomqtt
 import pytest
 from conftest import give_to_mosquitto, mosquitto_binary, require_system_tool, running_mosquitto
 
-from protocols.mqtt import TopicKind, topic
+from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, topic
 from rfidwms.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,6 +154,17 @@ async def test_an_edge_cannot_publish_as_another_edge_or_as_the_cloud(broker, si
             await edge.publish(t, b"{}", qos=1)
         await edge.publish(control, b"{}", qos=1)
         assert await received(cloud, control) == [control]
+
+
+async def test_a_message_over_the_size_limit_never_reaches_the_cloud(broker, site):
+    control = topic(site, "edge-1", TopicKind.HEALTH)
+    big = topic(site, "edge-1", TopicKind.OBSERVATIONS)
+    async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
+        await cloud.subscribe(f"rfidwms/v1/{site}/#", qos=1)
+        await edge.publish(big, b"x" * MAX_PAYLOAD_BYTES, qos=1)  # at the limit: delivered
+        await edge.publish(big, b"x" * (MAX_PAYLOAD_BYTES + 1), qos=1)
+        await edge.publish(control, b"{}", qos=1)
+        assert await received(cloud, control) == [big, control]
 
 
 async def test_an_edge_reads_only_its_own_commands(broker, site):

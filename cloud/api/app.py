@@ -94,7 +94,7 @@ def create_app(
                         name="rfidwms-ingest",
                     )
                 )
-                ingester = Ingester(settings, ingest_pool, hub)
+                ingester = Ingester(settings, ingest_pool, hub, layout=site_layout)
             app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester)
             if ingester is not None:
                 await stack.enter_async_context(ingester)

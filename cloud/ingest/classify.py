@@ -1,17 +1,21 @@
 """Sort one received MQTT message into an accepted payload or a dead letter. Pure.
 
 A message is dead-lettered with a reason naming what is wrong: a topic outside
-the schema, a payload that is not valid JSON or violates the schema, an edge id
-in the payload that differs from the topic's, or a time the cloud cannot trust
-(see :func:`untrusted_time`).
+the schema, a payload larger than the limit or not valid JSON or violating the
+schema, an edge id in the payload that differs from the topic's, an edge, reader
+or read point the site's layout does not give that edge
+(:mod:`cloud.ingest.ownership`), or a time the cloud cannot trust (see
+:func:`untrusted_time`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cloud.ingest.ownership import SiteDevices
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
@@ -21,6 +25,7 @@ from protocols.mqtt import (
     TopicAddress,
     decode,
     parse_topic,
+    shorten,
 )
 
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -30,10 +35,15 @@ DEFAULT_MAX_CLOCK_SKEW = timedelta(seconds=300)
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
+    topic: str
     address: TopicAddress
     payload: Payload
     retained: bool
     received_at: datetime
+    raw: bytes
+    """The payload as received."""
+    digest: bytes
+    """SHA-256 of ``raw``: a batch sent again carries the same bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +52,7 @@ class DeadLetter:
     payload: bytes
     reason: str
     received_at: datetime
+    retained: bool = False
 
 
 def classify(
@@ -49,19 +60,23 @@ def classify(
     payload: bytes,
     *,
     site: str,
+    devices: SiteDevices,
     retained: bool,
     received_at: datetime,
     max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW,
 ) -> Accepted | DeadLetter:
     def dead(reason: str) -> DeadLetter:
-        return DeadLetter(topic, payload, reason, received_at)
+        return DeadLetter(topic, payload, reason, received_at, retained)
 
     try:
         address = parse_topic(topic)
     except PayloadError as e:
         return dead(str(e))
     if address.site != site:
-        return dead(f"topic {topic!r} is for site {address.site!r}, this cloud serves {site!r}")
+        return dead(
+            f"topic {shorten(topic, 200)!r} is for site {address.site!r}, "
+            f"this cloud serves {site!r}"
+        )
     try:
         decoded = decode(address.kind, payload)
     except PayloadError as e:
@@ -71,10 +86,14 @@ def classify(
             f"{type(decoded).__name__}.edge_id {decoded.edge_id!r} differs from the topic's "
             f"edge id {address.edge_id!r}"
         )
+    refused = devices.refusal(address.edge_id, decoded)
+    if refused is not None:
+        return dead(refused)
     bad_time = untrusted_time(decoded, received_at=received_at, max_clock_skew=max_clock_skew)
     if bad_time is not None:
         return dead(bad_time)
-    return Accepted(address, decoded, retained, received_at)
+    digest = hashlib.sha256(payload).digest()
+    return Accepted(topic, address, decoded, retained, received_at, payload, digest)
 
 
 def _times(payload: Payload) -> Iterator[tuple[str, datetime]]:

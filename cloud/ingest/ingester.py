@@ -10,13 +10,21 @@ Delivery contract (see ``docs/cloud.md``):
   message received but not committed before a crash is redelivered on reconnect.
 - A redelivered batch that had committed is recognised by its (edge, spool, seq)
   and skipped, so each batch is stored once as far as the cloud can tell.
-- A message that cannot be understood (or carries a time the cloud cannot trust,
-  or whose data the database refuses) goes to ``dead_letters`` with the reason and
+- A message that cannot be understood (or is too large, or speaks for a device
+  the layout does not give its edge, or carries a time the cloud cannot trust, or
+  whose data the database refuses) goes to ``dead_letters`` with the reason and
   is acknowledged; the ingester never stops on bad input. Any other failure to
   write (database unreachable, read-only, a missing table, a statement timeout)
   keeps the messages in hand unacknowledged, and the write is retried with
   backoff, in smaller groups when the failure repeats or the statement timed out
-  (:mod:`cloud.ingest.failure`).
+  (:mod:`cloud.ingest.failure`). A message that still fails alone, the same way,
+  after ``ingest_poison_after`` tries, while a control write of its kind succeeds
+  (:mod:`cloud.ingest.poison`), is a poison message and becomes a dead letter, so
+  one message can never stop a site's ingest.
+- What is in hand is bounded: a group holds at most ``ingest_max_messages``
+  messages, ``ingest_max_observations`` observations and ``ingest_max_group_bytes``
+  bytes; a payload over :data:`protocols.mqtt.MAX_PAYLOAD_BYTES` is a dead letter
+  before it is parsed.
 """
 
 from __future__ import annotations
@@ -35,11 +43,20 @@ import psycopg
 
 from cloud.db.pool import Pool
 from cloud.ingest.classify import Accepted, DeadLetter, classify
-from cloud.ingest.failure import Failure, describe, failure_of
+from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signature
+from cloud.ingest.ownership import SiteDevices
+from cloud.ingest.poison import control_message
 from cloud.ingest.store import GroupResult, merge_results, write_group
 from cloud.model import LiveChange
 from cloud.settings import CloudSettings
-from protocols.mqtt import ObservationBatch, parse_mqtt_url, shared_subscription, subscription
+from protocols.layout import Layout, load_layout
+from protocols.mqtt import (
+    ObservationBatch,
+    parse_mqtt_url,
+    shared_subscription,
+    shorten,
+    subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +81,13 @@ class IngestStats:
     observations: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    poison: int = 0
+    """Messages dead-lettered because they kept failing alone (included in dead_letters)."""
     last_ingest_at: datetime | None = None
     """When the last transaction that stored observations committed."""
     last_error: str | None = None
+    failing_since: datetime | None = None
+    """When the writes that are still failing began to fail; None while they succeed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +120,19 @@ class Ingester:
     ``subscribed`` is set while a session is subscribed; ``stats`` counts the work.
     """
 
-    def __init__(self, settings: CloudSettings, pool: Pool, sink: ChangeSink | None = None) -> None:
+    def __init__(
+        self,
+        settings: CloudSettings,
+        pool: Pool,
+        sink: ChangeSink | None = None,
+        *,
+        layout: Layout | None = None,
+    ) -> None:
         self._settings = settings
         self._pool = pool
         self._sink = sink
+        site_layout = layout if layout is not None else load_layout(settings.layout)
+        self._devices = SiteDevices.of(site_layout, settings.site)
         self.client_id = settings.mqtt_client_id()
         topic_filter = subscription(settings.site)
         self.topic_filter = (
@@ -201,27 +231,33 @@ class Ingester:
             str(message.topic),
             payload,
             site=self._settings.site,
+            devices=self._devices,
             retained=bool(message.retain),
             received_at=_now(),
             max_clock_skew=self._settings.max_clock_skew,
         )
         if isinstance(item, DeadLetter):
-            log.warning("dead letter from %s: %s", item.topic, item.reason)
+            log.warning(
+                "dead letter from %s: %s", shorten(item.topic, 200), shorten(item.reason, 500)
+            )
         return _Received(message, item, payload)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         """Take groups of received messages (at most ``ingest_max_messages`` messages and
-        ``ingest_max_observations`` observations), store each, then acknowledge it."""
+        ``ingest_max_observations`` observations and ``ingest_max_group_bytes`` bytes),
+        store each, then acknowledge it."""
         messages = client.messages
         it = aiter(messages)
         most = self._settings.ingest_max_messages
         most_observations = self._settings.ingest_max_observations
+        most_bytes = self._settings.ingest_max_group_bytes
         carried: _Received | None = None
         while True:
             first = carried if carried is not None else self._receive(await anext(it))
             carried = None
             group = [first]
             observations = _observations(first)
+            size = len(first.payload)
             if (
                 self._settings.ingest_flush_interval_s > 0
                 and len(messages) + 1 < most
@@ -230,11 +266,15 @@ class Ingester:
                 await asyncio.sleep(self._settings.ingest_flush_interval_s)
             while len(group) < most and len(messages) > 0:
                 r = self._receive(await anext(it))
-                if observations + _observations(r) > most_observations:
+                if (
+                    observations + _observations(r) > most_observations
+                    or size + len(r.payload) > most_bytes
+                ):
                     carried = r  # starts the next group; acknowledged after it, in order
                     break
                 group.append(r)
                 observations += _observations(r)
+                size += len(r.payload)
             await self._ingest(group)
             for r in group:  # in the order received, as MQTT requires
                 m = r.message
@@ -252,6 +292,8 @@ class Ingester:
     async def _ingest(self, group: list[_Received]) -> None:
         result = await self._store(group)
         self._count(len(group), result)
+        for t in result.transitions:  # committed: now it is news
+            log.info("%s: %s -> %s", t.what, t.before, t.after)
         if self._sink is not None and result.change:
             try:
                 self._sink.publish(result.change)
@@ -264,11 +306,15 @@ class Ingester:
         A data error splits the group in halves until the message the database
         refuses is alone; that one becomes a dead letter. A cancelled statement
         (``statement_timeout``) halves the group, and so does any other failure that
-        repeats ``_HALVE_AFTER`` times. Everything else is retried with backoff while
-        the messages stay unacknowledged.
+        repeats ``_HALVE_AFTER`` times. A message that fails alone the same way
+        ``ingest_poison_after`` times is a dead letter when a control write of its kind
+        succeeds (:mod:`cloud.ingest.poison`). Everything else is retried with backoff
+        while the messages stay unacknowledged.
         """
         delay = 0.2
         failures = 0
+        same = 0
+        last_signature = ""
         while True:
             try:
                 async with self._pool.connection() as conn:
@@ -276,35 +322,74 @@ class Ingester:
             except Exception as e:
                 failure = failure_of(e)
                 failures += 1
+                sig = signature(e)
+                same = same + 1 if sig == last_signature else 1
+                last_signature = sig
                 why = describe(e)
                 self.stats.last_error = f"database: {why}"
+                if self.stats.failing_since is None:
+                    self.stats.failing_since = _now()
                 if len(group) > 1 and (
                     failure in (Failure.DATA, Failure.TOO_BIG)
                     or (failure is Failure.OTHER and failures >= _HALVE_AFTER)
                 ):
                     return await self._store_halves(group, why)
                 first = group[0]
-                if failure is Failure.DATA and isinstance(first.item, Accepted):
-                    reason = f"refused by the database: {why}"
+                if isinstance(first.item, Accepted) and (
+                    failure is Failure.DATA
+                    or (
+                        poisoned(failure, same, limit=self._settings.ingest_poison_after)
+                        and await self._control_succeeds(first.item)
+                    )
+                ):
+                    if failure is Failure.DATA:
+                        reason = f"refused by the database: {why}"
+                    else:
+                        reason = (
+                            f"failed {same} times alone, the same way, while the database "
+                            f"stores other messages of its kind: {why}"
+                        )
+                        self.stats.poison += 1
                     log.warning(
-                        "ingester %s: message on %s refused by the database; storing it as "
-                        "a dead letter: %s",
+                        "ingester %s: message on %s cannot be stored; storing it as a dead "
+                        "letter: %s",
                         self.client_id,
-                        first.message.topic,
-                        why,
+                        shorten(str(first.message.topic), 200),
+                        reason,
                     )
                     dead = DeadLetter(
-                        str(first.message.topic), first.payload, reason, first.item.received_at
+                        first.item.topic, first.payload, reason, first.item.received_at
                     )
                     group = [_Received(first.message, dead, first.payload)]
-                    failures = 0
+                    failures = same = 0
                     continue
                 self._log_retry(failure, e, len(group), delay)
             else:
                 self.stats.last_error = None
+                self.stats.failing_since = None
                 return result
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._settings.ingest_retry_max_s)
+
+    async def _control_succeeds(self, suspect: Accepted) -> bool:
+        """Whether a harmless message of ``suspect``'s kind can be written (then rolled
+        back): the proof that the database is fine and the suspect is poison."""
+        control = control_message(suspect, self._devices)
+        if control is None:
+            return False
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                await write_group(conn, [control])
+                raise psycopg.Rollback()
+        except Exception as e:
+            log.warning(
+                "ingester %s: a control write failed too (%s): the database, not the "
+                "message, is in trouble; retrying",
+                self.client_id,
+                describe(e),
+            )
+            return False
+        return True
 
     async def _store_halves(self, group: list[_Received], why: str) -> GroupResult:
         half = len(group) // 2
@@ -336,6 +421,7 @@ class Ingester:
             Failure.UNAVAILABLE: "database unavailable",
             Failure.TOO_BIG: "the database cancelled the write (statement_timeout?)",
             Failure.DATA: "the database refused a dead letter",
+            Failure.ENVIRONMENT: "the database cannot take writes",
             Failure.OTHER: "the database refused the write",
         }[failure]
         log.warning(

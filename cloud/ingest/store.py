@@ -1,15 +1,18 @@
 """Write a group of received messages to the database in one transaction.
 
-Per group: dead letters are stored; each observation batch is claimed in
-``ingested_batches`` by its (edge, spool, seq) (a batch already there is a
-duplicate and skipped); the
-claimed batches' observations go in with one ``COPY``; tag locations, readers
-and edges are read ``FOR UPDATE``, changed through :mod:`cloud.ingest.changes`,
-and upserted. The caller acknowledges the messages only after this commits.
+Per group: each observation batch is claimed in ``ingested_batches`` by its
+(edge, spool, seq) (a batch already there with the same content is a duplicate and
+skipped; with other content it is a dead letter: the edge is broken); dead letters
+are stored (bounded, a retained one once); the claimed batches' observations go in
+with one ``COPY``; tag locations, readers and edges are read ``FOR UPDATE``,
+changed through :mod:`cloud.ingest.changes`, and upserted. The caller
+acknowledges the messages only after this commits, and logs what changed only
+then (:attr:`GroupResult.transitions`): a transaction can still roll back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from psycopg.types.json import Jsonb
 from cloud.ingest.changes import locate_tags, reads_of_batch, update_edge, update_readers
 from cloud.ingest.classify import Accepted, DeadLetter
 from cloud.model import EdgeState, LiveChange, Read, ReaderStatus, TagLocation, TagMove
-from protocols.mqtt import EdgeHealth, EdgeStatus, ObservationBatch
+from protocols.mqtt import MAX_PAYLOAD_BYTES, EdgeHealth, EdgeStatus, ObservationBatch
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +33,25 @@ _COPY_OBSERVATIONS = (
     " first_seen, seen_count, edge_id, seq) FROM STDIN"
 )
 _CLAIM_BATCHES = (
-    "INSERT INTO ingested_batches (edge_id, spool, seq, sent_at, observations)"
+    "INSERT INTO ingested_batches (edge_id, spool, seq, sent_at, observations, digest)"
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::timestamptz[],"
-    " %s::integer[])"
+    " %s::integer[], %s::bytea[])"
     " ON CONFLICT (edge_id, spool, seq) DO NOTHING RETURNING edge_id, spool, seq"
 )
+_CLAIMED_DIGESTS = (
+    "SELECT b.edge_id, b.spool, b.seq, b.digest FROM ingested_batches b"
+    " JOIN unnest(%s::text[], %s::text[], %s::bigint[]) AS k(edge_id, spool, seq)"
+    " USING (edge_id, spool, seq)"
+)
+_INSERT_DEAD_LETTERS = (
+    "INSERT INTO dead_letters"
+    " (received_at, topic, payload, reason, payload_bytes, payload_sha256, retained, dedup_key)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING"
+)
+DEAD_LETTER_PREFIX_BYTES = 64 * 1024
+"""What is kept of a payload larger than the message size limit."""
+_MAX_TOPIC = 1024
+_MAX_REASON = 4000
 _LOCATION_COLUMNS = "epc, read_point, reader_id, antenna, edge_id, rssi_dbm, last_seen, arrived_at"
 _UPSERT_LOCATIONS = (
     f"INSERT INTO tag_locations ({_LOCATION_COLUMNS})"
@@ -69,9 +86,46 @@ BatchKey = tuple[str, str, int]
 """(edge_id, spool, seq): what makes a batch unique."""
 
 
-def _text(s: str) -> str:
-    """PostgreSQL text cannot hold NUL; a dead letter's topic and reason must fit."""
+def _text(s: str, most: int) -> str:
+    """PostgreSQL text cannot hold NUL; a dead letter's topic and reason are bounded."""
+    if len(s) > most:
+        s = f"{s[:most]}... ({len(s)} characters)"
     return s.replace("\x00", "\\x00")
+
+
+def dead_letter_row(d: DeadLetter) -> tuple[object, ...]:
+    """The ``dead_letters`` row of ``d``: a payload over the message size limit is cut to
+    its first 64 KiB (its size and digest are kept); a retained one gets a key that
+    stores it once."""
+    digest = hashlib.sha256(d.payload).digest()
+    kept = (
+        d.payload if len(d.payload) <= MAX_PAYLOAD_BYTES else d.payload[:DEAD_LETTER_PREFIX_BYTES]
+    )
+    dedup = (
+        hashlib.sha256(d.topic.encode("utf-8", "replace") + b"\x00" + d.payload).digest()
+        if d.retained
+        else None
+    )
+    return (
+        d.received_at,
+        _text(d.topic, _MAX_TOPIC),
+        kept,
+        _text(d.reason, _MAX_REASON),
+        len(d.payload),
+        digest,
+        d.retained,
+        dedup,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A reader's or an edge's state changed; logged once the transaction committed."""
+
+    what: str
+    """``reader reader-door-1 (edge edge-1)`` or ``edge edge-1``"""
+    before: str | None
+    after: str
 
 
 @dataclass(slots=True)
@@ -83,6 +137,7 @@ class GroupResult:
     duplicates: list[BatchKey] = field(default_factory=list)
     dead_letters: int = 0
     change: LiveChange = field(default_factory=LiveChange)
+    transitions: list[Transition] = field(default_factory=list)
 
 
 async def write_group(
@@ -92,18 +147,15 @@ async def write_group(
     result = GroupResult()
     dead = [i for i in items if isinstance(i, DeadLetter)]
     accepted = [i for i in items if isinstance(i, Accepted)]
-    batches = [i.payload for i in accepted if isinstance(i.payload, ObservationBatch)]
+    batches = [i for i in accepted if isinstance(i.payload, ObservationBatch)]
     health = [i.payload for i in accepted if isinstance(i.payload, EdgeHealth)]
     statuses = [i for i in accepted if isinstance(i.payload, EdgeStatus)]
     async with conn.transaction(), conn.cursor() as cur:
+        new_batches, conflicting = await _claim_batches(cur, batches, result)
+        dead.extend(conflicting)
         if dead:
-            await cur.executemany(
-                "INSERT INTO dead_letters (received_at, topic, payload, reason)"
-                " VALUES (%s, %s, %s, %s)",
-                [(d.received_at, _text(d.topic), d.payload, _text(d.reason)) for d in dead],
-            )
+            await cur.executemany(_INSERT_DEAD_LETTERS, [dead_letter_row(d) for d in dead])
             result.dead_letters = len(dead)
-        new_batches = await _claim_batches(cur, batches, result)
         if new_batches:
             reads = await _copy_observations(cur, new_batches)
             result.batches = len(new_batches)
@@ -112,26 +164,38 @@ async def write_group(
             result.change.read_count = len(reads)
             result.change.locations, result.change.moves = await _locate(cur, reads)
         if health:
-            result.change.readers = await _update_readers(cur, health)
+            result.change.readers = await _update_readers(cur, health, result.transitions)
         if statuses:
-            result.change.edges = await _update_edges(cur, statuses)
+            result.change.edges = await _update_edges(cur, statuses, result.transitions)
     return result
 
 
+def _batch(item: Accepted) -> ObservationBatch:
+    assert isinstance(item.payload, ObservationBatch)
+    return item.payload
+
+
 async def _claim_batches(
-    cur: AsyncCursor[TupleRow], batches: list[ObservationBatch], result: GroupResult
-) -> list[ObservationBatch]:
-    """Insert the batches' (edge, spool, seq) keys; return the batches that were new."""
-    unique: dict[BatchKey, ObservationBatch] = {}
-    for b in batches:
+    cur: AsyncCursor[TupleRow], batches: list[Accepted], result: GroupResult
+) -> tuple[list[ObservationBatch], list[DeadLetter]]:
+    """Insert the batches' (edge, spool, seq) keys; return the batches that were new, and
+    a dead letter for each batch whose key was ingested before with other content."""
+    unique: dict[BatchKey, Accepted] = {}
+    conflicting: list[DeadLetter] = []
+    for item in batches:
+        b = _batch(item)
         key = (b.edge_id, b.spool, b.seq)
-        if key in unique:
+        first = unique.get(key)
+        if first is None:
+            unique[key] = item
+        elif first.digest == item.digest:
             result.duplicates.append(key)
         else:
-            unique[key] = b
+            conflicting.append(_conflicting(item, first.digest))
     if not unique:
-        return []
-    rows = list(unique.values())
+        return [], conflicting
+    keys = list(unique)
+    rows = [_batch(unique[k]) for k in keys]
     await cur.execute(
         _CLAIM_BATCHES,
         (
@@ -140,11 +204,41 @@ async def _claim_batches(
             [b.seq for b in rows],
             [b.sent_at for b in rows],
             [len(b.observations) for b in rows],
+            [unique[k].digest for k in keys],
         ),
     )
     claimed = {(str(e), str(sp), int(s)) for e, sp, s in await cur.fetchall()}
-    result.duplicates.extend(k for k in unique if k not in claimed)
-    return [b for k, b in unique.items() if k in claimed]
+    again = [k for k in keys if k not in claimed]
+    if again:
+        await cur.execute(
+            _CLAIMED_DIGESTS,
+            ([k[0] for k in again], [k[1] for k in again], [k[2] for k in again]),
+        )
+        known = {(str(e), str(sp), int(s)): d for e, sp, s, d in await cur.fetchall()}
+        for k in again:
+            before = known.get(k)
+            if before is None or bytes(before) == unique[k].digest:
+                result.duplicates.append(k)  # a batch from before 0006 has no digest
+            else:
+                conflicting.append(_conflicting(unique[k], bytes(before)))
+    return [_batch(unique[k]) for k in keys if k in claimed], conflicting
+
+
+def _conflicting(item: Accepted, known: bytes) -> DeadLetter:
+    """A dead letter for a batch whose (edge, spool, seq) came before with other content."""
+    b = _batch(item)
+    return DeadLetter(
+        topic=item.topic,
+        payload=item.raw,
+        reason=(
+            f"ObservationBatch (edge {b.edge_id!r}, spool {b.spool}, seq {b.seq}) was "
+            f"ingested before with other content (SHA-256 {known.hex()[:16]}..., this one "
+            f"{item.digest.hex()[:16]}...): the edge's spool is broken, or two edges share "
+            "a spool id; the first one stays stored"
+        ),
+        received_at=item.received_at,
+        retained=item.retained,
+    )
 
 
 async def _copy_observations(
@@ -197,13 +291,11 @@ async def _locate(
                 [t.arrived_at for t in locations],
             ),
         )
-    for m in moves:
-        log.debug("tag %s moved %s -> %s", m.epc, m.from_read_point, m.to_read_point)
     return locations, moves
 
 
 async def _update_readers(
-    cur: AsyncCursor[TupleRow], health: list[EdgeHealth]
+    cur: AsyncCursor[TupleRow], health: list[EdgeHealth], transitions: list[Transition]
 ) -> list[ReaderStatus]:
     ids = sorted({r.reader_id for h in health for r in h.readers})
     if not ids:
@@ -218,8 +310,8 @@ async def _update_readers(
     for c in changes:
         s = c.status
         if c.state_changed:
-            log.info(
-                "reader %s (edge %s): %s -> %s", s.reader_id, s.edge_id, c.previous_state, s.state
+            transitions.append(
+                Transition(f"reader {s.reader_id} (edge {s.edge_id})", c.previous_state, s.state)
             )
     statuses = [c.status for c in changes]
     if statuses:
@@ -237,7 +329,9 @@ async def _update_readers(
     return statuses
 
 
-async def _update_edges(cur: AsyncCursor[TupleRow], statuses: list[Accepted]) -> list[EdgeState]:
+async def _update_edges(
+    cur: AsyncCursor[TupleRow], statuses: list[Accepted], transitions: list[Transition]
+) -> list[EdgeState]:
     ids = sorted({i.address.edge_id for i in statuses})
     await cur.execute(
         "SELECT edge_id, state, last_seen, changed_at FROM edges WHERE edge_id = ANY(%s)"
@@ -258,7 +352,9 @@ async def _update_edges(cur: AsyncCursor[TupleRow], statuses: list[Accepted]) ->
             continue
         before = current.get(new.edge_id)
         if before is None or before.state != new.state:
-            log.info("edge %s is %s", new.edge_id, new.state)
+            transitions.append(
+                Transition(f"edge {new.edge_id}", before.state if before else None, new.state)
+            )
         current[new.edge_id] = changed[new.edge_id] = new
     edges = [changed[k] for k in sorted(changed)]
     if edges:
@@ -286,6 +382,7 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
         total.observations += r.observations
         total.duplicates.extend(r.duplicates)
         total.dead_letters += r.dead_letters
+        total.transitions.extend(r.transitions)
         c = r.change
         total.change.reads.extend(c.reads)
         total.change.read_count += c.read_count

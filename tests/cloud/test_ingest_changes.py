@@ -9,9 +9,11 @@ import pytest
 
 from cloud.ingest.changes import locate_tags, newest_per_epc, update_edge, update_readers
 from cloud.ingest.classify import Accepted, DeadLetter, classify
+from cloud.ingest.ownership import SiteDevices
 from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
 from cloud.settings import CloudSettings
-from protocols.mqtt import EdgeHealth, EdgeStatus
+from protocols.layout import Layout, load_layout
+from protocols.mqtt import MAX_PAYLOAD_BYTES, EdgeHealth, EdgeStatus
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -228,10 +230,37 @@ def test_update_edge(state, at, received, retained, current, expected):
 
 GOOD_BATCH = (
     b'{"v":1,"edge_id":"edge-1","spool":"5f0c6a3e9b2d4c7f8e1a2b3c4d5e6f70","seq":4,"sent_at":"2025-03-01T08:00:00Z","observations":'
-    b'[{"epc":"3074257BF7194E4000001A85","reader_id":"r","antenna":1,"read_point":"door-1/inside",'
+    b'[{"epc":"3074257BF7194E4000001A85","reader_id":"reader-door-1","antenna":3,"read_point":"door-1/inside",'
     b'"first_seen":"2025-03-01T08:00:00Z","last_seen":"2025-03-01T08:00:00Z"}]}'
 )
 OBS_TOPIC = "rfidwms/v1/s1/edge-1/observations"
+HEALTH_TOPIC = "rfidwms/v1/s1/edge-1/health"
+
+
+def _two_edge_layout() -> Layout:
+    """The demo site with its zone-c reader served by a second edge, edge-2."""
+    data = load_layout(None).model_dump()
+    for r in data["readers"]:
+        if r["id"] == "reader-zone-c":
+            r["edge"] = "edge-2"
+    return Layout.model_validate(data)
+
+
+DEVICES = SiteDevices.of(_two_edge_layout(), "s1")
+
+
+def _health(reader: bytes, rates: bytes = b"{}", edge: bytes = b"edge-1") -> bytes:
+    return (
+        b'{"v":1,"edge_id":"'
+        + edge
+        + b'","at":"2025-03-01T08:00:00Z","readers":[{"reader_id":"'
+        + reader
+        + b'","state":"connected","reads_per_s":'
+        + rates
+        + b"}]}"
+    )
+
+
 CLASSIFY_CASES = [
     ("good batch", "rfidwms/v1/s1/edge-1/observations", GOOD_BATCH, None),
     ("topic of another shape", "rfidwms/v1/s1/edge-1", GOOD_BATCH, "is not of the form"),
@@ -311,7 +340,7 @@ CLASSIFY_CASES = [
     (
         "a reader report dated in the future",
         "rfidwms/v1/s1/edge-1/health",
-        b'{"v":1,"edge_id":"edge-1","at":"2025-03-01T08:00:00Z","readers":[{"reader_id":"r",'
+        b'{"v":1,"edge_id":"edge-1","at":"2025-03-01T08:00:00Z","readers":[{"reader_id":"reader-door-1",'
         b'"state":"connected","last_report_at":"2025-03-01T09:00:00Z"}]}',
         "EdgeHealth.readers.0.last_report_at: 2025-03-01T09:00:00+00:00 is later than",
     ),
@@ -320,6 +349,95 @@ CLASSIFY_CASES = [
         "rfidwms/v1/s1/edge-1/status",
         b'{"v":1,"edge_id":"edge-1","state":"online","at":"2025-03-01T09:00:00Z"}',
         "EdgeStatus.at: 2025-03-01T09:00:00+00:00 is later than",
+    ),
+    # -- what the layout gives each edge ---------------------------------------------
+    (
+        "an edge the layout does not have",
+        "rfidwms/v1/s1/edge-9/status",
+        b'{"v":1,"edge_id":"edge-9","state":"online"}',
+        "edge 'edge-9' is not an edge in the layout of site 's1' (its edges: edge-1, edge-2)",
+    ),
+    (
+        "observations of another edge's reader",
+        "rfidwms/v1/s1/edge-2/observations",
+        GOOD_BATCH.replace(b'"edge_id":"edge-1"', b'"edge_id":"edge-2"'),
+        "ObservationBatch.observations.0: reader 'reader-door-1' belongs to edge 'edge-1', "
+        "not to edge 'edge-2'",
+    ),
+    (
+        "observations of a reader not in the layout",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(b"reader-door-1", b"reader-door-9"),
+        "ObservationBatch.observations.0: reader 'reader-door-9' is not a reader in the layout "
+        "of site 's1'",
+    ),
+    (
+        "observations at a read point the antenna does not read",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(b"door-1/inside", b"zone-a/shelf"),
+        "ObservationBatch.observations.0: read point 'zone-a/shelf' is not where antenna 3 of "
+        "reader 'reader-door-1' reads: the layout says 'door-1/inside'",
+    ),
+    (
+        "observations from an antenna the layout does not map",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(b'"antenna":3', b'"antenna":9'),
+        "antenna 9 of reader 'reader-door-1' is not in the layout",
+    ),
+    (
+        "health taking over another edge's reader",
+        HEALTH_TOPIC,
+        _health(b"reader-zone-c"),
+        "EdgeHealth.readers.0: reader 'reader-zone-c' belongs to edge 'edge-2', not to "
+        "edge 'edge-1'",
+    ),
+    ("health of its own reader", HEALTH_TOPIC, _health(b"reader-zone-a"), None),
+    # -- bounds ----------------------------------------------------------------------
+    (
+        "a reader id of a megabyte",
+        HEALTH_TOPIC,
+        _health(b"r" * 1_000_000),
+        "EdgeHealth.readers.0.reader_id: String should match pattern",
+    ),
+    ("a negative read rate", HEALTH_TOPIC, _health(b"reader-door-1", b'{"1":-1}'), "reads_per_s.1"),
+    (
+        "a read rate of 1e300",
+        HEALTH_TOPIC,
+        _health(b"reader-door-1", b'{"1":1e300}'),
+        "reads_per_s.1",
+    ),
+    (
+        "a read rate that is NaN",
+        HEALTH_TOPIC,
+        _health(b"reader-door-1", b'{"1":NaN}'),
+        "reads_per_s",
+    ),
+    (
+        "rates of too many antennas",
+        HEALTH_TOPIC,
+        _health(b"reader-door-1", ("{" + ",".join(f'"{i}":1' for i in range(65)) + "}").encode()),
+        "EdgeHealth.readers.0.reads_per_s: Dictionary should have at most 64 items",
+    ),
+    (
+        "too many readers in one health message",
+        HEALTH_TOPIC,
+        b'{"v":1,"edge_id":"edge-1","at":"2025-03-01T08:00:00Z","readers":['
+        + b",".join([b'{"reader_id":"reader-door-1","state":"connected"}'] * 257)
+        + b"]}",
+        "EdgeHealth.readers: List should have at most 256 items",
+    ),
+    (
+        "a payload over the size limit is refused before it is parsed",
+        OBS_TOPIC,
+        GOOD_BATCH + b" " * MAX_PAYLOAD_BYTES,
+        f"ObservationBatch: payload of {len(GOOD_BATCH) + MAX_PAYLOAD_BYTES} bytes is larger "
+        f"than the limit of {MAX_PAYLOAD_BYTES} bytes",
+    ),
+    (
+        "a topic segment of a megabyte is named, not quoted whole",
+        "rfidwms/v1/s1/" + "e" * 1_000_000 + "/observations",
+        GOOD_BATCH,
+        "... (1000000 characters)' is not a valid topic segment",
     ),
 ]
 
@@ -330,13 +448,14 @@ CLASSIFY_CASES = [
     ids=[c[0] for c in CLASSIFY_CASES],
 )
 def test_classify(topic, payload, reason):
-    got = classify(topic, payload, site="s1", retained=False, received_at=T0)
+    got = classify(topic, payload, site="s1", devices=DEVICES, retained=False, received_at=T0)
     if reason is None:
         assert isinstance(got, Accepted)
         assert got.address.edge_id == "edge-1"
     else:
         assert isinstance(got, DeadLetter)
         assert reason in got.reason
+        assert len(got.reason) < 1000
         assert got.payload == payload and got.topic == topic
 
 
@@ -345,7 +464,13 @@ def test_the_allowed_clock_skew_comes_from_the_settings():
         b'"last_seen":"2025-03-01T08:00:00Z"', b'"last_seen":"2025-03-01T08:00:02Z"'
     )
     strict = classify(
-        OBS_TOPIC, payload, site="s1", retained=False, received_at=T0, max_clock_skew=timedelta(0)
+        OBS_TOPIC,
+        payload,
+        site="s1",
+        devices=DEVICES,
+        retained=False,
+        received_at=T0,
+        max_clock_skew=timedelta(0),
     )
     assert isinstance(strict, DeadLetter)
     assert "allowed clock skew of 0 s" in strict.reason

@@ -97,12 +97,39 @@ async def test_a_batch_sent_again_with_the_same_seq_is_skipped_and_counted(
     settings = settings_for(database_url, mqtt_url, site)
     async with running_ingester(settings) as rig:
         first = batch("edge-1", 1, observation(EPC_1))
-        again = batch("edge-1", 1, observation(EPC_1), observation(EPC_2))
-        await publish(mqtt_url, (obs_topic(site), first), (obs_topic(site), again))
+        await publish(mqtt_url, (obs_topic(site), first), (obs_topic(site), first))
         await until(lambda: rig.ingester.stats.messages == 2, what="both messages")
         assert await count(database_url, "observations") == 1
         assert rig.ingester.stats.duplicates == 1
+        assert rig.ingester.stats.dead_letters == 0
         assert rig.hub.seq == 1, "a duplicate changes nothing live"
+        await publish(mqtt_url, (obs_topic(site), first))  # in another transaction
+        await until(lambda: rig.ingester.stats.messages == 3, what="the third copy")
+        assert rig.ingester.stats.duplicates == 2
+        assert await count(database_url, "dead_letters") == 0
+
+
+async def test_the_same_seq_with_other_content_is_a_dead_letter_naming_the_broken_edge(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_ingester(settings) as rig:
+        first = batch("edge-1", 1, observation(EPC_1))
+        other = batch("edge-1", 1, observation(EPC_1), observation(EPC_2))
+        later = batch("edge-1", 1, observation(EPC_2))
+        await publish(mqtt_url, (obs_topic(site), first), (obs_topic(site), other))
+        await until(lambda: rig.ingester.stats.messages == 2, what="both messages")
+        await publish(mqtt_url, (obs_topic(site), later))  # against the stored digest
+        await until(lambda: rig.ingester.stats.messages == 3, what="the third message")
+        assert await rows(database_url, "SELECT epc FROM observations") == [(EPC_1,)]
+        assert rig.ingester.stats.duplicates == 0
+        dead = await rows(database_url, "SELECT payload, reason FROM dead_letters ORDER BY id")
+        assert [bytes(p) for p, _ in dead] == [other, later]
+        for _, reason in dead:
+            assert f"(edge 'edge-1', spool {SPOOL_1}, seq 1) was ingested before with other" in (
+                reason
+            )
+        assert rig.hub.seq == 1
 
 
 async def test_bad_messages_are_dead_lettered_with_their_reason_and_the_next_good_one_lands(
@@ -137,12 +164,16 @@ async def test_bad_messages_are_dead_lettered_with_their_reason_and_the_next_goo
 
 async def test_a_message_the_database_refuses_is_dead_lettered_alone(database_url, mqtt_url, site):
     settings = settings_for(database_url, mqtt_url, site)
-    nul = batch("edge-1", 2, observation(EPC_2, reader_id="reader\u0000door-1"))
+    await apply_migrations(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(
+            f"ALTER TABLE observations ADD CONSTRAINT no_epc_2 CHECK (epc <> '{EPC_2}')"
+        )
     async with running_ingester(settings) as rig:
         await publish(
             mqtt_url,
             (obs_topic(site), batch("edge-1", 1, observation(EPC_1))),
-            (obs_topic(site), nul),
+            (obs_topic(site), batch("edge-1", 2, observation(EPC_2))),
             (obs_topic(site), batch("edge-1", 3, observation(EPC_1))),
         )
         await until(lambda: rig.ingester.stats.messages == 3, what="3 msgs")
@@ -151,7 +182,77 @@ async def test_a_message_the_database_refuses_is_dead_lettered_alone(database_ur
             (3,),
         ]
         ((reason,),) = await rows(database_url, "SELECT reason FROM dead_letters")
-        assert reason.startswith("refused by the database: DataError")
+        assert reason.startswith("refused by the database: CheckViolation")
+        assert rig.ingester.stats.poison == 0
+
+
+_POISON_TRIGGER = """
+CREATE FUNCTION refuse_epc_2() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.epc = '{epc}' THEN
+        RAISE EXCEPTION 'epc % trips a trigger', NEW.epc;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_epc_2 BEFORE INSERT OR UPDATE ON tag_locations
+    FOR EACH ROW EXECUTE FUNCTION refuse_epc_2();
+"""
+
+
+async def test_a_message_that_keeps_failing_alone_is_a_dead_letter_and_ingest_goes_on(
+    database_url, mqtt_url, site
+):
+    """A message that fails the same way each time for a reason that is not a data
+    error (here a trigger raising; in the field a limit or a bug) used to be retried for
+    ever, holding up every message behind it, across restarts."""
+    settings = settings_for(database_url, mqtt_url, site, ingest_poison_after=3)
+    await apply_migrations(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(_POISON_TRIGGER.format(epc=EPC_2).encode())
+    async with running_ingester(settings) as rig:
+        await publish(
+            mqtt_url,
+            (obs_topic(site), batch("edge-1", 1, observation(EPC_2))),
+            (obs_topic(site), batch("edge-1", 2, observation(EPC_1))),
+        )
+        await until(lambda: rig.ingester.stats.messages == 2, timeout=30, what="both messages")
+        assert await rows(database_url, "SELECT seq FROM ingested_batches") == [(2,)]
+        ((payload, reason),) = await rows(database_url, "SELECT payload, reason FROM dead_letters")
+        assert json.loads(bytes(payload))["seq"] == 1
+        assert reason.startswith(
+            "failed 3 times alone, the same way, while the database stores other messages of "
+            "its kind: RaiseException: epc 3074257BF7194E4000001A86 trips a trigger"
+        )
+        assert rig.ingester.stats.poison == 1
+        assert rig.ingester.stats.failing_since is None and rig.ingester.stats.last_error is None
+
+
+async def test_a_database_that_fails_every_message_keeps_them_all_and_says_since_when(
+    database_url, mqtt_url, site
+):
+    """The same trigger for every EPC: the control write fails too, so the trouble is the
+    database's: nothing becomes a dead letter, and everything lands once it is fixed."""
+    settings = settings_for(database_url, mqtt_url, site, ingest_poison_after=2)
+    await apply_migrations(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(_POISON_TRIGGER.replace("NEW.epc = '{epc}'", "true").encode())
+    async with running_ingester(settings) as rig:
+        await publish(
+            mqtt_url,
+            (obs_topic(site), batch("edge-1", 1, observation(EPC_2))),
+            (obs_topic(site), batch("edge-1", 2, observation(EPC_1))),
+        )
+        await until(lambda: rig.ingester.stats.failing_since is not None, what="failing")
+        await asyncio.sleep(3)  # several rounds of retries and control writes
+        assert await count(database_url, "dead_letters") == 0
+        assert await count(database_url, "ingested_batches") == 0
+        assert "trips a trigger" in (rig.ingester.stats.last_error or "")
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            await conn.execute("DROP TRIGGER refuse_epc_2 ON tag_locations")
+        await until(lambda: rig.ingester.stats.messages == 2, timeout=30, what="both stored")
+        assert await count(database_url, "ingested_batches") == 2
+        assert await count(database_url, "dead_letters") == 0
+        assert rig.ingester.stats.failing_since is None
 
 
 async def test_health_and_status_messages_update_readers_and_edges(database_url, mqtt_url, site):
@@ -273,7 +374,14 @@ async def test_a_read_dated_in_the_far_future_is_a_dead_letter_and_the_tag_moves
     year_10000 = json.loads(batch("edge-1", 1, observation(EPC_1)))
     year_10000["observations"][0]["last_seen"] = "9999-12-31T23:59:59-14:00"
     an_hour_ahead = batch(
-        "edge-1", 2, observation(EPC_1, read_point="zone-a/shelf", at=_now() + timedelta(hours=1))
+        "edge-1",
+        2,
+        observation(
+            EPC_1,
+            read_point="zone-a/shelf",
+            reader_id="reader-zone-a",
+            at=_now() + timedelta(hours=1),
+        ),
     )
     now = _now()
     async with running_ingester(settings) as rig:
@@ -286,7 +394,7 @@ async def test_a_read_dated_in_the_far_future_is_a_dead_letter_and_the_tag_moves
                 batch(
                     "edge-1",
                     3,
-                    observation(EPC_1, read_point="door-1/inside", at=now),
+                    observation(EPC_1, read_point="door-1/inside", antenna=3, at=now),
                     observation(EPC_2, at=now),
                 ),
             ),

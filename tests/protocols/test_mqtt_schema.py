@@ -23,6 +23,7 @@ from protocols.mqtt import (
     subscription,
     topic,
 )
+from protocols.settings import CommonSettings, SettingsError, load_settings
 
 T = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -160,6 +161,26 @@ def test_reader_health_antenna_keys_are_antenna_numbers(key):
 )
 def test_urls_are_shown_without_their_password(url, shown):
     assert redact_url(url) == shown
+
+
+def test_a_url_in_a_message_is_redacted_and_the_message_kept():
+    msg = (
+        "MQTT URL 'mqtt://edge-1:***@mosquitto:x': port is not a number 1-65535 (a password "
+        "with any of / # ? @ : must be percent-encoded, e.g. / as %2F)"
+    )
+    assert redact_url(msg) == msg
+    assert redact_url("cannot reach mqtt://u:p@ss@h:1883 (refused) at 08:00 @ dock") == (
+        "cannot reach mqtt://u:***@h:1883 (refused) at 08:00 @ dock"
+    )
+
+
+def test_a_settings_error_with_an_at_sign_keeps_its_reason(monkeypatch):
+    monkeypatch.setenv("RFIDWMS_MQTT_URL", "mqtt://edge-1:a/b@mosquitto:1883")
+    with pytest.raises(SettingsError) as e:
+        load_settings(CommonSettings)
+    text = str(e.value)
+    assert "a/b" not in text
+    assert "port is not a number 1-65535" in text and "must be percent-encoded" in text
 
 
 def test_an_unparsable_url_is_refused_without_showing_the_password():

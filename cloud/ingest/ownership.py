@@ -1,0 +1,76 @@
+"""What the site's layout lets each edge say. Pure.
+
+An edge may speak only for the readers the layout gives it, and an observation
+must name the read point the layout maps its (reader, antenna) to. Anything else
+is refused with a reason naming the edge, reader, antenna or read point: without
+this check any authenticated edge could move another edge's tags or take over its
+readers' health.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocols.layout import Layout
+from protocols.mqtt import EdgeHealth, EdgeStatus, ObservationBatch, Payload, shorten
+
+
+@dataclass(frozen=True, slots=True)
+class SiteDevices:
+    """The layout's edges, readers and read points, indexed once."""
+
+    site: str
+    edges: frozenset[str]
+    reader_edge: dict[str, str]
+    """reader id -> the edge that serves it"""
+    read_points: dict[tuple[str, int], str]
+    """(reader id, antenna) -> read point"""
+
+    @classmethod
+    def of(cls, layout: Layout, site: str) -> SiteDevices:
+        return cls(
+            site=site,
+            edges=frozenset([r.edge for r in layout.readers] + [s.edge for s in layout.scales]),
+            reader_edge={r.id: r.edge for r in layout.readers},
+            read_points={(r.id, a.id): a.read_point for r in layout.readers for a in r.antennas},
+        )
+
+    def refusal(self, edge_id: str, payload: Payload) -> str | None:
+        """Why ``edge_id`` may not send ``payload``, or None when it may."""
+        name = type(payload).__name__
+        if edge_id not in self.edges:
+            known = ", ".join(sorted(self.edges)) or "none"
+            return (
+                f"edge {edge_id!r} is not an edge in the layout of site {self.site!r} "
+                f"(its edges: {shorten(known, 200)})"
+            )
+        if isinstance(payload, ObservationBatch):
+            for i, o in enumerate(payload.observations):
+                why = self._reader_refusal(edge_id, o.reader_id)
+                if why is None:
+                    expected = self.read_points.get((o.reader_id, o.antenna))
+                    if expected is None:
+                        why = f"antenna {o.antenna} of reader {o.reader_id!r} is not in the layout"
+                    elif expected != o.read_point:
+                        why = (
+                            f"read point {o.read_point!r} is not where antenna {o.antenna} of "
+                            f"reader {o.reader_id!r} reads: the layout says {expected!r}"
+                        )
+                if why is not None:
+                    return f"{name}.observations.{i}: {why}"
+        elif isinstance(payload, EdgeHealth):
+            for i, r in enumerate(payload.readers):
+                why = self._reader_refusal(edge_id, r.reader_id)
+                if why is not None:
+                    return f"{name}.readers.{i}: {why}"
+        else:
+            assert isinstance(payload, EdgeStatus)
+        return None
+
+    def _reader_refusal(self, edge_id: str, reader_id: str) -> str | None:
+        owner = self.reader_edge.get(reader_id)
+        if owner is None:
+            return f"reader {reader_id!r} is not a reader in the layout of site {self.site!r}"
+        if owner != edge_id:
+            return f"reader {reader_id!r} belongs to edge {owner!r}, not to edge {edge_id!r}"
+        return None

@@ -1,0 +1,80 @@
+"""What a failed write means, from errors the real database raises."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signature
+
+CASES = [
+    # (what, setup, statement, failure)
+    (
+        "an index row too large (54000, the megabyte reader id)",
+        "CREATE TEMP TABLE t (x text PRIMARY KEY)",
+        "INSERT INTO t SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g",
+        Failure.DATA,
+    ),
+    (
+        "a check violation",
+        "CREATE TEMP TABLE t (x int CHECK (x > 0))",
+        "INSERT INTO t VALUES (0)",
+        Failure.DATA,
+    ),
+    ("a value out of range", "SELECT 1", "SELECT 2147483647::int + 1", Failure.DATA),
+    ("a missing table", "SELECT 1", "INSERT INTO nowhere VALUES (1)", Failure.ENVIRONMENT),
+    (
+        "a missing privilege",
+        "CREATE TEMP TABLE t (x int) ;; REVOKE ALL ON t FROM PUBLIC",
+        "SET ROLE pg_monitor ;; INSERT INTO t VALUES (1)",
+        Failure.ENVIRONMENT,
+    ),
+    (
+        "a read-only transaction",
+        "SET default_transaction_read_only = on",
+        "CREATE TEMP TABLE u (x int)",
+        Failure.UNAVAILABLE,
+    ),
+    ("a statement timeout", "SET statement_timeout = 10", "SELECT pg_sleep(1)", Failure.TOO_BIG),
+    (
+        "a trigger raising",
+        "SELECT 1",
+        "DO $$ BEGIN RAISE EXCEPTION 'no'; END $$",
+        Failure.OTHER,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("setup", "statement", "failure"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_failures_are_sorted_by_what_they_say_about_the_message(
+    database_url, setup, statement, failure
+):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for sql in setup.split(" ;; "):
+            conn.execute(sql.encode())
+        with pytest.raises(psycopg.Error) as e:
+            for sql in statement.split(" ;; "):
+                conn.execute(sql.encode())
+    assert failure_of(e.value) is failure
+
+
+def test_only_failures_that_can_be_about_one_message_make_it_poison():
+    assert poisoned(Failure.OTHER, 5, limit=5)
+    assert poisoned(Failure.TOO_BIG, 5, limit=5)
+    assert not poisoned(Failure.OTHER, 4, limit=5)
+    for f in (Failure.ENVIRONMENT, Failure.UNAVAILABLE):
+        assert not poisoned(f, 1000, limit=5)
+
+
+def test_the_same_way_means_the_same_sqlstate_or_exception_type():
+    a = psycopg.errors.RaiseException("epc 1 trips a trigger")
+    b = psycopg.errors.RaiseException("epc 2 trips a trigger")
+    assert signature(a) == signature(b)
+    assert signature(KeyError("x")) == signature(KeyError("y")) != signature(ValueError("x"))
+
+
+def test_an_error_quoting_a_megabyte_is_described_in_a_few_hundred_characters():
+    text = describe(ValueError("x" * 1_000_000))
+    assert len(text) < 600 and text.endswith("(1000000 characters)")
