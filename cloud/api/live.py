@@ -8,7 +8,7 @@ import logging
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from cloud.api.state import cloud_state
+from cloud.api.state import State
 from cloud.live.hub import Subscription
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,12 @@ async def _until_closed(websocket: WebSocket) -> None:
 @router.websocket("/ws/live")
 async def live_feed(
     websocket: WebSocket,
+    st: State,
     since: int | None = Query(default=None, ge=0, description="last seq the client has"),
     stream: str | None = Query(default=None, max_length=64, description="stream of that seq"),
 ) -> None:
     """A snapshot (or, with ``since``, the deltas after it), then every delta."""
-    hub = cloud_state(websocket).hub
+    hub = st.hub
     await websocket.accept()
     with hub.subscribe(since, stream) as sub:
         tasks = [

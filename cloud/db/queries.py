@@ -111,3 +111,27 @@ async def table_counts(conn: Conn) -> TableCounts:
     assert row is not None
     tags, dead_letters, readers, edges = (int(x) for x in row)
     return TableCounts(tags, readers, edges, dead_letters, estimated)
+
+
+_READER_COLUMNS = "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
+
+
+async def reader_statuses_of(conn: Conn, reader_ids: list[str]) -> list[ReaderStatus]:
+    """The health of the readers named (those the database knows), in no order."""
+    cur = await conn.execute(
+        f"SELECT {_READER_COLUMNS} FROM readers WHERE reader_id = ANY(%s)", (reader_ids,)
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def reader_statuses_after(
+    conn: Conn, after: str, limit: int, *, excluding: list[str]
+) -> list[ReaderStatus]:
+    """Readers with an id after ``after`` ("" for the first), except ``excluding``,
+    sorted by id (the primary key's order); at most ``limit``."""
+    cur = await conn.execute(
+        f"SELECT {_READER_COLUMNS} FROM readers"
+        " WHERE reader_id > %s AND NOT reader_id = ANY(%s) ORDER BY reader_id LIMIT %s",
+        (after, excluding, limit),
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
