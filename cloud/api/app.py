@@ -41,8 +41,8 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
             hub.seed(
                 reads=await queries.recent_reads(conn, settings.live_recent_reads),
                 locations=await queries.latest_locations(conn, settings.live_tag_locations),
-                readers=await queries.reader_statuses(conn),
-                edges=await queries.edge_states(conn),
+                readers=await queries.recent_reader_statuses(conn, settings.live_max_readers),
+                edges=await queries.recent_edge_states(conn, settings.live_max_readers),
             )
     except psycopg.Error as e:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
@@ -82,6 +82,7 @@ def create_app(
                 client_queue=settings.live_client_queue,
                 recent_reads=settings.live_recent_reads,
                 tag_locations=settings.live_tag_locations,
+                max_readers=settings.live_max_readers,
             )
             await _seed(hub, pool, settings)
             ingester: Ingester | None = None

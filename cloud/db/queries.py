@@ -135,3 +135,22 @@ async def reader_statuses_after(
         (after, excluding, limit),
     )
     return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def recent_reader_statuses(conn: Conn, limit: int) -> list[ReaderStatus]:
+    """The ``limit`` readers with the newest health messages, newest first."""
+    cur = await conn.execute(
+        f"SELECT {_READER_COLUMNS} FROM readers ORDER BY last_seen DESC, reader_id LIMIT %s",
+        (limit,),
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def recent_edge_states(conn: Conn, limit: int) -> list[EdgeState]:
+    """The ``limit`` edges with the newest status messages, newest first."""
+    cur = await conn.execute(
+        "SELECT edge_id, state, last_seen, changed_at FROM edges"
+        " ORDER BY last_seen DESC, edge_id LIMIT %s",
+        (limit,),
+    )
+    return [EdgeState(*row) for row in await cur.fetchall()]

@@ -20,11 +20,13 @@ from cloudkit import (
     obs_topic,
     observation,
     publish,
+    rows,
     running_app,
     settings_for,
 )
 
 from cloud.api.origin import origin_allowed
+from cloud.db.migrate import apply_migrations
 
 
 async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
@@ -145,3 +147,33 @@ def test_origin_allowed(origin, scheme, host, allowed):
         origin_allowed(origin, scheme=scheme, host=host, allowed={"https://listed.example"})
         is allowed
     )
+
+
+async def test_the_snapshot_of_a_site_with_many_readers_carries_the_most_recently_seen(
+    database_url, mqtt_url, site
+):
+    """The hub starts from the database: only the ``LIVE_MAX_READERS`` newest readers
+    and edges, not every row of the tables."""
+    await apply_migrations(database_url)
+    await rows(
+        database_url,
+        "INSERT INTO readers (reader_id, edge_id, state, last_seen)"
+        " SELECT format('reader-%s', lpad(g::text, 5, '0')), 'edge-1', 'connected',"
+        " timestamptz '2025-03-01 08:00Z' + g * interval '1 second'"
+        " FROM generate_series(1, 3000) g RETURNING 1",
+    )
+    await rows(
+        database_url,
+        "INSERT INTO edges (edge_id, state, last_seen, changed_at)"
+        " SELECT format('edge-%s', g), 'online', now() - g * interval '1 second', now()"
+        " FROM generate_series(1, 50) g RETURNING 1",
+    )
+    settings = settings_for(database_url, mqtt_url, site, live_max_readers=10)
+    async with running_app(settings) as base:
+        ws_url = base.replace("http://", "ws://") + "ws/live"
+        async with websockets.connect(ws_url) as ws:
+            snap = await recv(ws)
+    assert [r["reader_id"] for r in snap["readers"]] == [
+        f"reader-{i:05d}" for i in range(3000, 2990, -1)
+    ]
+    assert [e["edge_id"] for e in snap["edges"]] == [f"edge-{i}" for i in range(1, 11)]
