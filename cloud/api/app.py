@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import live, routes
+from cloud.api import dead_letters, live, routes
 from cloud.api.state import CloudState
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
@@ -111,6 +111,7 @@ def create_app(
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
+    app.include_router(dead_letters.router)
     app.include_router(live.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 

@@ -4,6 +4,7 @@ plain PostgreSQL and on TimescaleDB."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
@@ -154,3 +155,37 @@ async def recent_edge_states(conn: Conn, limit: int) -> list[EdgeState]:
         (limit,),
     )
     return [EdgeState(*row) for row in await cur.fetchall()]
+
+
+DEAD_LETTER_PREVIEW = 512
+"""Bytes of a dead letter's payload the list reads (the rest stays in the database)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    received_at: datetime
+    topic: str
+    reason: str
+    payload_bytes: int
+    payload_head: bytes
+    """The first :data:`DEAD_LETTER_PREVIEW` bytes of the payload."""
+
+
+async def dead_letters(conn: Conn, before_id: int | None, limit: int) -> list[DeadLetter]:
+    """Dead letters newest (highest id) first, those with an id below ``before_id`` when
+    given; only the payload's length and first bytes leave the database."""
+    columns = (
+        "id, received_at, topic, reason, length(payload),"
+        f" substring(payload from 1 for {DEAD_LETTER_PREVIEW})"
+    )
+    if before_id is None:
+        cur = await conn.execute(
+            f"SELECT {columns} FROM dead_letters ORDER BY id DESC LIMIT %s", (limit,)
+        )
+    else:
+        cur = await conn.execute(
+            f"SELECT {columns} FROM dead_letters WHERE id < %s ORDER BY id DESC LIMIT %s",
+            (before_id, limit),
+        )
+    return [DeadLetter(*row) for row in await cur.fetchall()]

@@ -201,7 +201,12 @@ async def test_the_live_page_and_the_openapi_document_are_served(database_url, m
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert links and all(u.startswith("/") and not u.startswith("//") for u in links), links
-    assert {"/api/health", "/api/readers", "/api/tags/{epc}"} <= set(spec["paths"])
+    assert {
+        "/api/health",
+        "/api/readers",
+        "/api/tags/{epc}",
+        "/api/dead-letters",
+    } <= set(spec["paths"])
     ok = spec["paths"]["/api/tags/{epc}"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TagOut"}
 
@@ -426,3 +431,48 @@ async def test_routes_get_the_app_state_through_a_dependency_that_can_be_overrid
     assert h["site"] == "elsewhere" and h["database"]["ok"] is True
     assert [r["reader_id"] for r in readers] == [real.layout.readers[0].id]
     assert missing["detail"] == f"EPC {EPC_1} has never been read at site 'elsewhere'"
+
+
+async def test_dead_letters_come_newest_first_in_pages_with_a_short_preview(
+    database_url, mqtt_url, site
+):
+    """What could not be ingested, for an operator: its size and the start of it,
+    never a whole (possibly 50 MB) payload."""
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    await rows(
+        database_url,
+        "INSERT INTO dead_letters (topic, payload, reason)"
+        " SELECT format('rfidwms/v1/s/edge-%s/observations', g), convert_to('{\"n\": ' || g"
+        " || '}', 'UTF8'), 'not JSON' FROM generate_series(1, 6) g RETURNING 1",
+    )
+    big = 20 * 1024 * 1024
+    await rows(
+        database_url,
+        "INSERT INTO dead_letters (topic, payload, reason) VALUES"
+        " ('t/bad-utf8', '\\x41ff42'::bytea, 'payload is not UTF-8'),"
+        " ('t/big', convert_to(repeat('é', %s), 'UTF8'), 'too big') RETURNING 1",
+        big // 2,
+    )
+    async with api(settings, ingest=False) as client:
+        first = await client.get("/api/dead-letters", params={"limit": 2})
+        pages = await all_pages(client, "/api/dead-letters", 3)
+        bad = await client.get("/api/dead-letters", params={"cursor": encode_cursor("x", 1)})
+    assert first.status_code == 200 and len(first.content) < 4096
+    newest, utf8 = first.json()["items"]
+    assert newest["topic"] == "t/big" and newest["reason"] == "too big"
+    assert newest["payload_bytes"] == big
+    assert newest["payload_preview"] == "é" * 256
+    assert utf8["payload_bytes"] == 3 and utf8["payload_preview"] == "A\ufffdB"
+    assert set(newest) == {
+        "id",
+        "received_at",
+        "topic",
+        "reason",
+        "payload_bytes",
+        "payload_preview",
+    }
+    ids = [x["id"] for p in pages for x in p]
+    assert [len(p) for p in pages] == [3, 3, 2] and ids == sorted(ids, reverse=True)
+    assert pages[2][-1]["payload_preview"] == '{"n": 1}'
+    assert bad.status_code == 422 and "cursor" in bad.json()["detail"]
