@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import psycopg
+import pytest
 from brokerkit import forget_session
 from cloudkit import (
     EPC_1,
@@ -28,7 +29,7 @@ from cloudkit import (
 )
 
 from cloud.api.app import create_app
-from cloud.api.paging import encode_cursor
+from cloud.api.paging import CursorError, decode_cursor, encode_cursor
 from cloud.db.migrate import apply_migrations
 from cloud.settings import CloudSettings
 from protocols.layout import load_layout
@@ -391,6 +392,8 @@ async def test_a_bad_readers_cursor_is_a_422_naming_it(database_url, mqtt_url, s
         encode_cursor("elsewhere", "reader-door-1"),
         encode_cursor("layout", "reader-gone"),
         "x" * 600,
+        "é",
+        "_w",  # base64url of a byte that is not UTF-8
     ]
     async with api(settings, ingest=False) as client:
         for cursor in forged:
@@ -476,3 +479,26 @@ async def test_dead_letters_come_newest_first_in_pages_with_a_short_preview(
     assert [len(p) for p in pages] == [3, 3, 2] and ids == sorted(ids, reverse=True)
     assert pages[2][-1]["payload_preview"] == '{"n": 1}'
     assert bad.status_code == 422 and "cursor" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize("position", [("layout", "reader-door-1"), ("database", ""), (7,), ("é",)])
+def test_a_cursor_gives_back_the_position_it_was_made_of(position):
+    cursor = encode_cursor(*position)
+    assert cursor.isascii() and "=" not in cursor and "/" not in cursor and "+" not in cursor
+    assert decode_cursor(cursor, *(type(p) for p in position)) == position
+
+
+@pytest.mark.parametrize(
+    ("cursor", "shape"),
+    [
+        (encode_cursor(True), (int,)),  # JSON true is not a number here
+        (encode_cursor("7"), (int,)),
+        (encode_cursor(7, 8), (int,)),
+        ("e30", (int,)),  # {}
+        ("", (int,)),
+        ("!!", (int,)),
+    ],
+)
+def test_a_cursor_of_another_shape_is_refused_naming_it(cursor, shape):
+    with pytest.raises(CursorError, match=f"cursor {re.escape(repr(cursor))} is not a cursor"):
+        decode_cursor(cursor, *shape)
