@@ -7,6 +7,7 @@ Everything the cloud reads from its environment is here, on top of
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -14,12 +15,51 @@ from protocols.mqtt import redact_url
 from protocols.settings import CommonSettings
 from protocols.types import ID_PATTERN
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _split_origins(text: str) -> list[str]:
+    return [o.strip() for o in text.split(",") if o.strip()]
+
+
+def normalize_origin(origin: str) -> str:
+    """``origin`` as a browser sends it in an ``Origin`` header (lower-case scheme and
+    host, no default port); ValueError naming it unless it is ``http(s)://host[:port]``."""
+    form = "an origin is scheme://host[:port] such as https://wms.example.com"
+    try:
+        u = urlsplit(origin)
+        port = u.port
+    except ValueError:
+        raise ValueError(f"origin {origin!r} is not valid: {form}") from None
+    scheme = u.scheme.lower()
+    if (
+        scheme not in _DEFAULT_PORTS
+        or not u.hostname
+        or u.username is not None
+        or u.password is not None
+        or u.path
+        or u.query
+        or u.fragment
+        or origin.endswith(("?", "#"))
+    ):
+        raise ValueError(f"origin {origin!r} is not valid: {form}")
+    host = u.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
 
 class CloudSettings(CommonSettings):
     database_url: str = Field(min_length=1)
     """PostgreSQL (TimescaleDB where installed) URL or conninfo; RFIDWMS_DATABASE_URL."""
     http_host: str = "127.0.0.1"
+    """Address the API listens on; 0.0.0.0 or :: for every interface (never empty)."""
     http_port: int = Field(default=8080, ge=0, le=65535)
+    http_allowed_origins: str = ""
+    """Comma-separated origins (``https://wms.example.com``) whose pages may open
+    ``/ws/live`` besides the API's own; see :meth:`allowed_origins`."""
 
     ingest_group: str | None = Field(default=None, pattern=ID_PATTERN)
     """When set, subscribe through ``$share/<group>/...`` so several ingesters share the
@@ -68,6 +108,27 @@ class CloudSettings(CommonSettings):
     """Reads a snapshot carries (and reads and moves a delta carries at most)."""
     live_tag_locations: int = Field(default=2000, ge=1, le=1_000_000)
     """Most recently seen tag locations a snapshot carries (and a delta at most)."""
+    live_max_readers: int = Field(default=2000, ge=1, le=1_000_000)
+    """Readers (and, apart, edges) the live view keeps, least recently updated dropped
+    first; a snapshot carries at most this many of each, and so does a delta."""
+
+    @field_validator("http_host")
+    @classmethod
+    def _http_host_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError(
+                "is blank, and an empty host makes the server listen on every interface; "
+                "to listen on all interfaces deliberately set 0.0.0.0 (IPv4) or :: (IPv6), "
+                "else leave it unset for 127.0.0.1"
+            )
+        return v
+
+    @field_validator("http_allowed_origins")
+    @classmethod
+    def _origins_well_formed(cls, v: str) -> str:
+        for origin in _split_origins(v):
+            normalize_origin(origin)
+        return v
 
     @field_validator("ingest_client_id")
     @classmethod
@@ -90,6 +151,11 @@ class CloudSettings(CommonSettings):
     def mqtt_client_id(self) -> str:
         """The ingester's fixed MQTT client id (its persistent session's name)."""
         return self.ingest_client_id or f"rfidwms-ingest-{self.site}"
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """The ``http_allowed_origins``, normalised as :func:`normalize_origin` does."""
+        return frozenset(normalize_origin(o) for o in _split_origins(self.http_allowed_origins))
 
     @property
     def mqtt_broker(self) -> str:

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import live, routes
+from cloud.api import dead_letters, live, routes
 from cloud.api.state import CloudState
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
@@ -41,8 +41,8 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
             hub.seed(
                 reads=await queries.recent_reads(conn, settings.live_recent_reads),
                 locations=await queries.latest_locations(conn, settings.live_tag_locations),
-                readers=await queries.reader_statuses(conn),
-                edges=await queries.edge_states(conn),
+                readers=await queries.recent_reader_statuses(conn, settings.live_max_readers),
+                edges=await queries.recent_edge_states(conn, settings.live_max_readers),
             )
     except psycopg.Error as e:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
@@ -82,6 +82,7 @@ def create_app(
                 client_queue=settings.live_client_queue,
                 recent_reads=settings.live_recent_reads,
                 tag_locations=settings.live_tag_locations,
+                max_readers=settings.live_max_readers,
             )
             await _seed(hub, pool, settings)
             ingester: Ingester | None = None
@@ -110,6 +111,7 @@ def create_app(
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
+    app.include_router(dead_letters.router)
     app.include_router(live.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
-from cloud.api.state import cloud_state
+from cloud.api.origin import origin_allowed
+from cloud.api.state import State
 from cloud.live.hub import Subscription
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,28 @@ async def _until_closed(websocket: WebSocket) -> None:
 @router.websocket("/ws/live")
 async def live_feed(
     websocket: WebSocket,
+    st: State,
     since: int | None = Query(default=None, ge=0, description="last seq the client has"),
     stream: str | None = Query(default=None, max_length=64, description="stream of that seq"),
 ) -> None:
-    """A snapshot (or, with ``since``, the deltas after it), then every delta."""
-    hub = cloud_state(websocket).hub
+    """A snapshot (or, with ``since``, the deltas after it), then every delta.
+
+    Refused (HTTP 403 before the handshake completes) for a browser page of another
+    origin than the API's own, unless ``RFIDWMS_HTTP_ALLOWED_ORIGINS`` lists it."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    if not origin_allowed(
+        origin, scheme=websocket.url.scheme, host=host, allowed=st.settings.allowed_origins
+    ):
+        log.warning(
+            "refused a live client from origin %r (host %r): not this server's origin and "
+            "not in RFIDWMS_HTTP_ALLOWED_ORIGINS",
+            origin,
+            host,
+        )
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        return
+    hub = st.hub
     await websocket.accept()
     with hub.subscribe(since, stream) as sub:
         tasks = [

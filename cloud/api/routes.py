@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import psycopg
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from cloud.api import schemas
-from cloud.api.state import CloudState, cloud_state
+from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
+from cloud.api.state import CloudState, State
 from cloud.db import queries
 from cloud.model import ReaderStatus
 from protocols.epc import EPCError, decode_hex
@@ -42,9 +43,8 @@ def parse_epc(text: str) -> str:
     response_model=schemas.Health,
     responses={503: {"model": schemas.Health, "description": "database unreachable"}},
 )
-async def health(request: Request, response: Response) -> schemas.Health:
+async def health(st: State, response: Response) -> schemas.Health:
     """Database reachable, broker connected, ingest counters, row counts, live feed."""
-    st = cloud_state(request)
     db = schemas.DatabaseHealth(ok=True)
     counts: schemas.TableCounts | None = None
     try:
@@ -133,16 +133,56 @@ def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> 
     )
 
 
-@router.get("/readers", response_model=list[schemas.ReaderOut])
-async def readers(request: Request) -> list[schemas.ReaderOut]:
-    """Every reader of the layout (then any other reader health messages named), with
-    its state, last health message and reads per second per antenna."""
-    st = cloud_state(request)
+@router.get(
+    "/readers",
+    response_model=Page[schemas.ReaderOut],
+    responses={422: {"description": "bad limit or cursor"}},
+)
+async def readers(
+    st: State, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[schemas.ReaderOut]:
+    """A page of readers: those of the layout first, in layout order, then any other
+    reader health messages named, sorted by id; each with its state, last health
+    message and reads per second per antenna."""
+    layout_ids = [r.id for r in st.layout.readers]
+    phase, after = ("layout", "") if cursor is None else cursor_or_422(cursor, str, str)
+    ids: list[str] = []
+    if phase == "layout":
+        start = 0
+        if after:
+            try:
+                start = layout_ids.index(str(after)) + 1
+            except ValueError:  # the layout changed since the cursor was made
+                raise HTTPException(
+                    422,
+                    detail=f"cursor {cursor!r} names reader {after!r}, which is not in the "
+                    "layout any more; start again without a cursor",
+                ) from None
+        ids = layout_ids[start : start + limit]
+        more_in_layout = start + limit < len(layout_ids)
+    elif phase == "database":
+        more_in_layout = False
+    else:
+        raise HTTPException(422, detail=f"cursor {cursor!r} is not a cursor this list gave out")
+    room = limit - len(ids)
     async with st.pool.connection() as conn:
-        statuses = {s.reader_id: s for s in await queries.reader_statuses(conn)}
-    ids = [r.id for r in st.layout.readers]
-    ids += sorted(set(statuses) - set(ids))
-    return [_reader_out(st, rid, statuses.get(rid)) for rid in ids]
+        statuses = {s.reader_id: s for s in await queries.reader_statuses_of(conn, ids)}
+        others = (
+            []
+            if more_in_layout
+            else await queries.reader_statuses_after(
+                conn, str(after) if phase == "database" else "", room + 1, excluding=layout_ids
+            )
+        )
+    items = [_reader_out(st, rid, statuses.get(rid)) for rid in ids]
+    items += [_reader_out(st, s.reader_id, s) for s in others[:room]]
+    if more_in_layout:
+        next_cursor: str | None = encode_cursor("layout", ids[-1])
+    elif len(others) > room:  # "" when the page ends with the layout's last reader
+        next_cursor = encode_cursor("database", others[room - 1].reader_id if room else "")
+    else:
+        next_cursor = None
+    return Page(items=items, next=next_cursor)
 
 
 @router.get(
@@ -151,7 +191,7 @@ async def readers(request: Request) -> list[schemas.ReaderOut]:
     responses={404: {"description": "the EPC was never read"}, 422: {"description": "bad EPC"}},
 )
 async def tag(
-    request: Request,
+    st: State,
     epc: Annotated[str, Path(description="EPC as hex, e.g. 3034257BF7194E4000001A85")],
     limit: Annotated[int, Query(ge=1, le=1000, description="history rows, newest first")] = 50,
 ) -> schemas.TagOut:
@@ -160,7 +200,6 @@ async def tag(
         key = parse_epc(epc)
     except ValueError as e:
         raise HTTPException(422, detail=str(e)) from None
-    st = cloud_state(request)
     async with st.pool.connection() as conn:
         here = await queries.tag_location(conn, key)
         if here is None:

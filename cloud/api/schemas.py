@@ -99,3 +99,14 @@ class TagOut(BaseModel):
     last_seen: datetime
     arrived_at: datetime = Field(description="first seen at this read point since its last move")
     history: list[Read] = Field(description="the tag's reads, newest first")
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    reason: str = Field(description="why it could not be ingested")
+    payload_bytes: int = Field(description="size of the whole payload")
+    payload_preview: str = Field(
+        description="the payload's first 512 bytes as UTF-8, invalid bytes replaced (U+FFFD)"
+    )

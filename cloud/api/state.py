@@ -1,9 +1,15 @@
-"""What the request handlers share: settings, layout, pool, live hub, ingester."""
+"""What the request handlers share: settings, layout, pool, live hub, ingester.
+
+Routes take it as a FastAPI dependency, ``st: State``, for a request or a WebSocket
+alike (the caller's identity and role are meant to come the same way).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from cloud.db.pool import Pool
@@ -22,7 +28,11 @@ class CloudState:
     ingester: Ingester | None
 
 
-def cloud_state(conn: HTTPConnection) -> CloudState:
+def get_state(conn: HTTPConnection) -> CloudState:
     """The app's state, for a request or a WebSocket (set by the lifespan)."""
     state: CloudState = conn.app.state.cloud
     return state
+
+
+State = Annotated[CloudState, Depends(get_state)]
+"""The app's state as a route parameter: ``async def route(st: State) -> ...``."""

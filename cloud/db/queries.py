@@ -4,6 +4,7 @@ plain PostgreSQL and on TimescaleDB."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
@@ -111,3 +112,80 @@ async def table_counts(conn: Conn) -> TableCounts:
     assert row is not None
     tags, dead_letters, readers, edges = (int(x) for x in row)
     return TableCounts(tags, readers, edges, dead_letters, estimated)
+
+
+_READER_COLUMNS = "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
+
+
+async def reader_statuses_of(conn: Conn, reader_ids: list[str]) -> list[ReaderStatus]:
+    """The health of the readers named (those the database knows), in no order."""
+    cur = await conn.execute(
+        f"SELECT {_READER_COLUMNS} FROM readers WHERE reader_id = ANY(%s)", (reader_ids,)
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def reader_statuses_after(
+    conn: Conn, after: str, limit: int, *, excluding: list[str]
+) -> list[ReaderStatus]:
+    """Readers with an id after ``after`` ("" for the first), except ``excluding``,
+    sorted by id (the primary key's order); at most ``limit``."""
+    cur = await conn.execute(
+        f"SELECT {_READER_COLUMNS} FROM readers"
+        " WHERE reader_id > %s AND NOT reader_id = ANY(%s) ORDER BY reader_id LIMIT %s",
+        (after, excluding, limit),
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def recent_reader_statuses(conn: Conn, limit: int) -> list[ReaderStatus]:
+    """The ``limit`` readers with the newest health messages, newest first."""
+    cur = await conn.execute(
+        f"SELECT {_READER_COLUMNS} FROM readers ORDER BY last_seen DESC, reader_id LIMIT %s",
+        (limit,),
+    )
+    return [ReaderStatus(*row) for row in await cur.fetchall()]
+
+
+async def recent_edge_states(conn: Conn, limit: int) -> list[EdgeState]:
+    """The ``limit`` edges with the newest status messages, newest first."""
+    cur = await conn.execute(
+        "SELECT edge_id, state, last_seen, changed_at FROM edges"
+        " ORDER BY last_seen DESC, edge_id LIMIT %s",
+        (limit,),
+    )
+    return [EdgeState(*row) for row in await cur.fetchall()]
+
+
+DEAD_LETTER_PREVIEW = 512
+"""Bytes of a dead letter's payload the list reads (the rest stays in the database)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    received_at: datetime
+    topic: str
+    reason: str
+    payload_bytes: int
+    payload_head: bytes
+    """The first :data:`DEAD_LETTER_PREVIEW` bytes of the payload."""
+
+
+async def dead_letters(conn: Conn, before_id: int | None, limit: int) -> list[DeadLetter]:
+    """Dead letters newest (highest id) first, those with an id below ``before_id`` when
+    given; only the payload's length and first bytes leave the database."""
+    columns = (
+        "id, received_at, topic, reason, length(payload),"
+        f" substring(payload from 1 for {DEAD_LETTER_PREVIEW})"
+    )
+    if before_id is None:
+        cur = await conn.execute(
+            f"SELECT {columns} FROM dead_letters ORDER BY id DESC LIMIT %s", (limit,)
+        )
+    else:
+        cur = await conn.execute(
+            f"SELECT {columns} FROM dead_letters WHERE id < %s ORDER BY id DESC LIMIT %s",
+            (before_id, limit),
+        )
+    return [DeadLetter(*row) for row in await cur.fetchall()]

@@ -3,8 +3,10 @@
 The ingester hands :meth:`LiveHub.publish` what each committed transaction changed
 (reads, tag moves, reader health, edge status). The hub numbers it (``seq`` rises
 by one per delta), applies it to a small in-memory view (recent reads, the most
-recently seen tag locations, readers, edges), keeps the encoded delta in a ring
-buffer and offers it to every subscriber.
+recently seen tag locations, the most recently updated readers and edges, each
+capped), keeps the encoded delta in a ring buffer and offers it to every subscriber.
+The view's caps bound both what the hub keeps and what a snapshot weighs, however
+many tags, readers or edges the site has.
 
 Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
 
@@ -15,9 +17,11 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   "readers": [...], "edges": [...]}``. ``reads`` and ``moves`` are capped at
   ``recent_reads``, ``locations`` (the new current location of every tag the commit
   touched) at ``tag_locations``, the size of the snapshot's tag view, newest first;
-  the counts are of all. A client applying ``locations`` oldest first to its tag
-  view, keeping the ``tag_locations`` last applied, has the view a fresh snapshot
-  would give it.
+  the counts are of all. ``readers`` and ``edges`` are the last ``max_readers`` of
+  each the commit updated, in the order applied. A client applying ``locations``
+  oldest first to its tag view, keeping the ``tag_locations`` last applied, has the
+  view a fresh snapshot would give it (and likewise for readers and edges, applied in
+  order, keeping ``max_readers``).
 - A client reconnecting with ``?since=N&stream=S`` gets ``{"type": "resumed", ...}``
   and the deltas after N from the ring buffer; when N is older than the buffer
   (bounded by count and by bytes), S names another stream (the hub restarted, so
@@ -40,19 +44,53 @@ node begins.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic_core
 
 from cloud.model import EdgeState, LiveChange, Read, ReaderStatus, TagLocation
 
 log = logging.getLogger(__name__)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _newest(items: list[V], n: int, *, key: Callable[[V], datetime]) -> list[V]:
+    """The ``n`` newest of ``items`` by ``key``, newest first (no full sort when the
+    change is bigger than what is kept)."""
+    if len(items) > n:
+        return heapq.nlargest(n, items, key=key)
+    return sorted(items, key=key, reverse=True)
+
+
+def _last_per_key(items: list[V], n: int, *, key: Callable[[V], K]) -> list[V]:
+    """The last of ``items`` for each key, in the order of those last ones; the last
+    ``n`` of them."""
+    last: dict[K, V] = {}
+    for item in items:
+        k = key(item)
+        last.pop(k, None)
+        last[k] = item
+    kept = list(last.values())
+    return kept[-n:] if len(kept) > n else kept
+
+
+def _remember(view: OrderedDict[K, V], items: Iterable[tuple[K, V]], cap: int) -> None:
+    """Put ``items`` at the newest end of ``view`` in order; drop the oldest beyond ``cap``."""
+    for k, v in items:
+        view[k] = v
+        view.move_to_end(k)
+    while len(view) > cap:
+        view.popitem(last=False)
 
 
 class _Resync:
@@ -138,6 +176,7 @@ class LiveHub:
         client_queue: int = 256,
         recent_reads: int = 200,
         tag_locations: int = 2000,
+        max_readers: int = 2000,
     ) -> None:
         self.stream = secrets.token_hex(6)
         """Names this hub's sequence; a hub started again numbers from 0 anew."""
@@ -151,11 +190,15 @@ class LiveHub:
         self._client_queue = client_queue
         self._recent_reads = recent_reads
         self._max_tags = tag_locations
+        self._max_readers = max_readers
         self._reads: deque[Read] = deque(maxlen=recent_reads)
         self._tags: OrderedDict[str, TagLocation] = OrderedDict()
-        self._readers: dict[str, ReaderStatus] = {}
-        self._edges: dict[str, EdgeState] = {}
+        self._readers: OrderedDict[str, ReaderStatus] = OrderedDict()
+        """Least recently updated first, like ``_edges`` and ``_tags``."""
+        self._edges: OrderedDict[str, EdgeState] = OrderedDict()
         self._subscribers: set[Subscription] = set()
+        self._snapshot: tuple[int, str] | None = None
+        """The encoded snapshot of the current view, until the view changes."""
 
     @property
     def clients(self) -> int:
@@ -171,30 +214,32 @@ class LiveHub:
         readers: Iterable[ReaderStatus] = (),
         edges: Iterable[EdgeState] = (),
     ) -> None:
-        """Start the view from the database (reads and locations newest first)."""
+        """Start the view from the database (reads and locations newest first; readers
+        and edges in any order, the most recently seen kept)."""
         for r in reversed(list(reads)):
             self._reads.append(r)
-        self._remember_tags(reversed(list(locations)))
-        self._readers.update((r.reader_id, r) for r in readers)
-        self._edges.update((e.edge_id, e) for e in edges)
-
-    def _remember_tags(self, locations: Iterable[TagLocation]) -> None:
-        for t in locations:
-            self._tags[t.epc] = t
-            self._tags.move_to_end(t.epc)
-        while len(self._tags) > self._max_tags:
-            self._tags.popitem(last=False)
+        _remember(self._tags, ((t.epc, t) for t in reversed(list(locations))), self._max_tags)
+        by_seen = sorted(readers, key=lambda r: r.last_seen)
+        _remember(self._readers, ((r.reader_id, r) for r in by_seen), self._max_readers)
+        edges_by_seen = sorted(edges, key=lambda e: e.last_seen)
+        _remember(self._edges, ((e.edge_id, e) for e in edges_by_seen), self._max_readers)
+        self._snapshot = None
 
     def publish(self, change: LiveChange) -> int:
-        """Apply a committed change, number it and offer it to every client; never waits."""
-        newest = sorted(change.reads, key=lambda r: r.time, reverse=True)[: self._recent_reads]
+        """Apply a committed change, number it and offer it to every client; never waits.
+
+        Only what can reach the view or the delta is sorted: the newest
+        ``recent_reads`` reads and moves, the newest ``tag_locations`` locations."""
+        newest = _newest(change.reads, self._recent_reads, key=lambda r: r.time)
         self._reads.extend(reversed(newest))
-        located = sorted(change.locations, key=lambda t: t.last_seen)
-        self._remember_tags(located)
-        locations = located[::-1][: self._max_tags]
-        moves = sorted(change.moves, key=lambda m: m.at, reverse=True)[: self._recent_reads]
-        self._readers.update((r.reader_id, r) for r in change.readers)
-        self._edges.update((e.edge_id, e) for e in change.edges)
+        locations = _newest(change.locations, self._max_tags, key=lambda t: t.last_seen)
+        _remember(self._tags, ((t.epc, t) for t in reversed(locations)), self._max_tags)
+        moves = _newest(change.moves, self._recent_reads, key=lambda m: m.at)
+        readers = _last_per_key(change.readers, self._max_readers, key=lambda r: r.reader_id)
+        _remember(self._readers, ((r.reader_id, r) for r in readers), self._max_readers)
+        edges = _last_per_key(change.edges, self._max_readers, key=lambda e: e.edge_id)
+        _remember(self._edges, ((e.edge_id, e) for e in edges), self._max_readers)
+        self._snapshot = None
         self.seq += 1
         text = _encode(
             {
@@ -208,8 +253,8 @@ class LiveHub:
                 "location_count": len(change.locations),
                 "moves": moves,
                 "move_count": len(change.moves),
-                "readers": change.readers,
-                "edges": change.edges,
+                "readers": readers,
+                "edges": edges,
             }
         )
         self._keep(self.seq, text)
@@ -234,7 +279,8 @@ class LiveHub:
         return len(self._ring), self._ring_bytes
 
     def snapshot(self) -> dict[str, Any]:
-        """The view as of ``seq``: recent reads and tag locations newest first."""
+        """The view as of ``seq``: recent reads and tag locations newest first, readers
+        and edges most recently updated first."""
         return {
             "type": "snapshot",
             "seq": self.seq,
@@ -242,12 +288,16 @@ class LiveHub:
             "at": _now(),
             "reads": sorted(self._reads, key=lambda r: r.time, reverse=True),
             "tags": list(reversed(self._tags.values())),
-            "readers": sorted(self._readers.values(), key=lambda r: r.reader_id),
-            "edges": sorted(self._edges.values(), key=lambda e: e.edge_id),
+            "readers": list(reversed(self._readers.values())),
+            "edges": list(reversed(self._edges.values())),
         }
 
     def snapshot_message(self) -> tuple[int, str]:
-        return self.seq, _encode(self.snapshot())
+        """``(seq, encoded snapshot)``; encoded once per view, however many clients
+        (new, or resyncing after falling behind) ask for it."""
+        if self._snapshot is None or self._snapshot[0] != self.seq:
+            self._snapshot = (self.seq, _encode(self.snapshot()))
+        return self._snapshot
 
     # -- clients ---------------------------------------------------------------------
 

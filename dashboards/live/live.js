@@ -6,6 +6,7 @@
 (() => {
   const MAX_READS = 200;
   const MAX_MOVES = 60;
+  const MAX_READERS = 2000; // readers the page loads from /api/readers
   const RATE_WINDOW_MS = 10000;
   const UP_STATES = new Set(["connected", "inventorying"]);
 
@@ -264,19 +265,27 @@
   // -- REST: site, layout readers, tag count -----------------------------------
 
   async function loadReaders() {
+    // pages of {items, next}: layout readers come first, so the first pages hold them
     try {
-      const res = await fetch("/api/readers");
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      for (const r of await res.json()) {
-        const known = readers.get(r.reader_id) || {};
-        readers.set(r.reader_id, {
-          reader_id: r.reader_id,
-          place: r.place,
-          state: known.state || r.state,
-          last_seen: known.last_seen || r.last_seen,
-          reads_per_s: known.reads_per_s ?? r.reads_per_s,
-        });
-      }
+      let cursor = null;
+      do {
+        const query = new URLSearchParams({ limit: "1000" });
+        if (cursor) query.set("cursor", cursor);
+        const res = await fetch(`/api/readers?${query}`);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const page = await res.json();
+        for (const r of page.items) {
+          const known = readers.get(r.reader_id) || {};
+          readers.set(r.reader_id, {
+            reader_id: r.reader_id,
+            place: r.place,
+            state: known.state || r.state,
+            last_seen: known.last_seen || r.last_seen,
+            reads_per_s: known.reads_per_s ?? r.reads_per_s,
+          });
+        }
+        cursor = page.next;
+      } while (cursor && readers.size < MAX_READERS);
       renderReaders();
     } catch (e) {
       console.warn("live: cannot load readers", e);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import psycopg
+import pytest
 from brokerkit import forget_session
 from cloudkit import (
     EPC_1,
@@ -27,6 +29,7 @@ from cloudkit import (
 )
 
 from cloud.api.app import create_app
+from cloud.api.paging import CursorError, decode_cursor, encode_cursor
 from cloud.db.migrate import apply_migrations
 from cloud.settings import CloudSettings
 from protocols.layout import load_layout
@@ -122,7 +125,8 @@ async def test_readers_lists_every_layout_reader_with_its_health(database_url, m
         )
         r = await client.get("/api/readers")
     assert r.status_code == 200
-    readers = {x["reader_id"]: x for x in r.json()}
+    assert r.json()["next"] is None
+    readers = {x["reader_id"]: x for x in r.json()["items"]}
     assert list(readers) == [*(x.id for x in LAYOUT.readers), "reader-extra"]
     door = readers["reader-door-1"]
     assert (door["state"], door["place"], door["place_kind"], door["in_layout"]) == (
@@ -198,7 +202,12 @@ async def test_the_live_page_and_the_openapi_document_are_served(database_url, m
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert links and all(u.startswith("/") and not u.startswith("//") for u in links), links
-    assert {"/api/health", "/api/readers", "/api/tags/{epc}"} <= set(spec["paths"])
+    assert {
+        "/api/health",
+        "/api/readers",
+        "/api/tags/{epc}",
+        "/api/dead-letters",
+    } <= set(spec["paths"])
     ok = spec["paths"]["/api/tags/{epc}"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TagOut"}
 
@@ -248,7 +257,7 @@ async def test_readers_ignore_an_antenna_key_that_is_not_ascii_digits(database_u
     async with api(settings, ingest=False) as client:
         r = await client.get("/api/readers")
     assert r.status_code == 200, r.text
-    door = next(x for x in r.json() if x["reader_id"] == "reader-door-1")
+    door = next(x for x in r.json()["items"] if x["reader_id"] == "reader-door-1")
     assert [(a["antenna"], a["reads_per_s"]) for a in door["antennas"]] == [
         (1, 2.0),
         (2, 0.0),
@@ -303,3 +312,193 @@ async def test_a_burst_of_api_requests_holding_every_api_connection_does_not_sto
             return bool(await rows(database_url, "SELECT 1 FROM observations"))
 
         await eventually(stored, what="the observation")
+
+
+async def insert_readers(database_url: str, ids: list[str]) -> None:
+    await rows(
+        database_url,
+        "INSERT INTO readers (reader_id, edge_id, state, last_seen)"
+        " SELECT id, 'edge-9', 'connected', now() FROM unnest(%s::text[]) id RETURNING 1",
+        ids,
+    )
+
+
+async def all_pages(client: httpx.AsyncClient, path: str, limit: int) -> list[list[dict]]:
+    pages, cursor = [], None
+    while True:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        r = await client.get(path, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) == {"items", "next"}
+        pages.append(body["items"])
+        cursor = body["next"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 100, "the cursor does not advance"
+
+
+async def test_readers_come_in_pages_layout_order_first_then_the_others_by_id(
+    database_url, mqtt_url, site
+):
+    """100,000 readers in one response were 45 MB: the list is paged with an opaque
+    cursor, and walking it gives every reader once, in a stable order."""
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    layout_ids = [r.id for r in LAYOUT.readers]
+    others = ["reader-x3", "reader-a1", "reader-m2", "reader-z9", "reader-b5"]
+    await insert_readers(database_url, [*others, layout_ids[2], layout_ids[0]])
+    expected = [*layout_ids, *sorted(others)]
+    async with api(settings, ingest=False) as client:
+        for limit in (1, 2, 3, len(layout_ids), len(layout_ids) + 1, 100):
+            pages = await all_pages(client, "/api/readers", limit)
+            assert [x["reader_id"] for p in pages for x in p] == expected, limit
+            assert all(len(p) == limit for p in pages[:-1]) and 1 <= len(pages[-1]) <= limit
+        first = (await client.get("/api/readers")).json()
+        assert [x["reader_id"] for x in first["items"]] == expected and first["next"] is None
+        in_layout = {x["reader_id"]: x["in_layout"] for x in first["items"]}
+        assert [in_layout[r] for r in expected] == [True] * len(layout_ids) + [False] * 5
+
+
+async def test_readers_page_is_100_by_default_and_1000_at_most(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    await insert_readers(database_url, [f"reader-{i:05d}" for i in range(1200)])
+    async with api(settings, ingest=False) as client:
+        default = (await client.get("/api/readers")).json()
+        biggest = (await client.get("/api/readers", params={"limit": 1000})).json()
+        rest = (
+            await client.get("/api/readers", params={"cursor": biggest["next"], "limit": 1000})
+        ).json()
+        too_big = await client.get("/api/readers", params={"limit": 1001})
+        zero = await client.get("/api/readers", params={"limit": 0})
+    assert len(default["items"]) == 100 and default["next"]
+    assert len(biggest["items"]) == 1000 and biggest["next"]
+    assert len(rest["items"]) == 1200 + len(LAYOUT.readers) - 1000 and rest["next"] is None
+    assert rest["items"][-1]["reader_id"] == "reader-01199"
+    for r in (too_big, zero):
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
+async def test_a_bad_readers_cursor_is_a_422_naming_it(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    forged = [
+        "not a cursor!",
+        encode_cursor("layout"),
+        encode_cursor("layout", 3),
+        encode_cursor("elsewhere", "reader-door-1"),
+        encode_cursor("layout", "reader-gone"),
+        "x" * 600,
+        "é",
+        "_w",  # base64url of a byte that is not UTF-8
+    ]
+    async with api(settings, ingest=False) as client:
+        for cursor in forged:
+            r = await client.get("/api/readers", params={"cursor": cursor})
+            assert r.status_code == 422, cursor
+            detail = r.json()["detail"]
+            if isinstance(detail, list):  # over the length limit: FastAPI's own check
+                assert detail[0]["loc"] == ["query", "cursor"]
+            else:
+                assert f"cursor {cursor!r}" in detail
+
+
+async def test_routes_get_the_app_state_through_a_dependency_that_can_be_overridden(
+    database_url, mqtt_url, site
+):
+    """State comes through FastAPI ``Depends`` (so the caller's identity and role can
+    come the same way next): overriding the dependency changes what every route sees."""
+    from cloud.api.state import get_state
+
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    async with api(settings, ingest=False) as client:
+        app = client.app  # type: ignore[attr-defined]
+        real = app.state.cloud
+        elsewhere = dataclasses.replace(
+            real,
+            settings=real.settings.model_copy(update={"site": "elsewhere"}),
+            layout=real.layout.model_copy(update={"readers": real.layout.readers[:1]}),
+        )
+        app.dependency_overrides[get_state] = lambda: elsewhere
+        try:
+            h = (await client.get("/api/health")).json()
+            readers = (await client.get("/api/readers")).json()["items"]
+            missing = (await client.get(f"/api/tags/{EPC_1}")).json()
+        finally:
+            app.dependency_overrides.clear()
+        assert (await client.get("/api/health")).json()["site"] == site
+    assert h["site"] == "elsewhere" and h["database"]["ok"] is True
+    assert [r["reader_id"] for r in readers] == [real.layout.readers[0].id]
+    assert missing["detail"] == f"EPC {EPC_1} has never been read at site 'elsewhere'"
+
+
+async def test_dead_letters_come_newest_first_in_pages_with_a_short_preview(
+    database_url, mqtt_url, site
+):
+    """What could not be ingested, for an operator: its size and the start of it,
+    never a whole (possibly 50 MB) payload."""
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    await rows(
+        database_url,
+        "INSERT INTO dead_letters (topic, payload, reason)"
+        " SELECT format('rfidwms/v1/s/edge-%s/observations', g), convert_to('{\"n\": ' || g"
+        " || '}', 'UTF8'), 'not JSON' FROM generate_series(1, 6) g RETURNING 1",
+    )
+    big = 20 * 1024 * 1024
+    await rows(
+        database_url,
+        "INSERT INTO dead_letters (topic, payload, reason) VALUES"
+        " ('t/bad-utf8', '\\x41ff42'::bytea, 'payload is not UTF-8'),"
+        " ('t/big', convert_to(repeat('é', %s), 'UTF8'), 'too big') RETURNING 1",
+        big // 2,
+    )
+    async with api(settings, ingest=False) as client:
+        first = await client.get("/api/dead-letters", params={"limit": 2})
+        pages = await all_pages(client, "/api/dead-letters", 3)
+        bad = await client.get("/api/dead-letters", params={"cursor": encode_cursor("x", 1)})
+    assert first.status_code == 200 and len(first.content) < 4096
+    newest, utf8 = first.json()["items"]
+    assert newest["topic"] == "t/big" and newest["reason"] == "too big"
+    assert newest["payload_bytes"] == big
+    assert newest["payload_preview"] == "é" * 256
+    assert utf8["payload_bytes"] == 3 and utf8["payload_preview"] == "A\ufffdB"
+    assert set(newest) == {
+        "id",
+        "received_at",
+        "topic",
+        "reason",
+        "payload_bytes",
+        "payload_preview",
+    }
+    ids = [x["id"] for p in pages for x in p]
+    assert [len(p) for p in pages] == [3, 3, 2] and ids == sorted(ids, reverse=True)
+    assert pages[2][-1]["payload_preview"] == '{"n": 1}'
+    assert bad.status_code == 422 and "cursor" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize("position", [("layout", "reader-door-1"), ("database", ""), (7,), ("é",)])
+def test_a_cursor_gives_back_the_position_it_was_made_of(position):
+    cursor = encode_cursor(*position)
+    assert cursor.isascii() and "=" not in cursor and "/" not in cursor and "+" not in cursor
+    assert decode_cursor(cursor, *(type(p) for p in position)) == position
+
+
+@pytest.mark.parametrize(
+    ("cursor", "shape"),
+    [
+        (encode_cursor(True), (int,)),  # JSON true is not a number here
+        (encode_cursor("7"), (int,)),
+        (encode_cursor(7, 8), (int,)),
+        ("e30", (int,)),  # {}
+        ("", (int,)),
+        ("!!", (int,)),
+    ],
+)
+def test_a_cursor_of_another_shape_is_refused_naming_it(cursor, shape):
+    with pytest.raises(CursorError, match=f"cursor {re.escape(repr(cursor))} is not a cursor"):
+        decode_cursor(cursor, *shape)

@@ -86,3 +86,13 @@ def test_rfidwms_cloud_with_a_bad_mqtt_url_names_it_without_its_password():
     out = cloud.output()
     assert "RFIDWMS_MQTT_URL: " in out and "mqtt://cloud:***@h" in out
     assert "pa/ss" not in out
+
+
+def test_rfidwms_cloud_with_an_empty_http_host_says_how_to_listen_everywhere_and_exits_2():
+    cloud = RunningProcess(
+        ["cloud"], {"RFIDWMS_DATABASE_URL": "postgresql:///x", "RFIDWMS_HTTP_HOST": ""}
+    )
+    assert cloud.proc.wait(30) == 2
+    out = cloud.output()
+    assert "RFIDWMS_HTTP_HOST: " in out and "0.0.0.0" in out
+    assert "serving" not in out and "Traceback" not in out

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pydantic_core
+
 from cloud.live.hub import LiveHub, Subscription
-from cloud.model import LiveChange, Read, ReaderStatus, TagLocation, TagMove
+from cloud.model import EdgeState, LiveChange, Read, ReaderStatus, TagLocation, TagMove
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -206,3 +208,102 @@ async def test_the_resume_buffer_is_bounded_by_bytes_as_well_as_by_count():
     with hub.subscribe(since=oldest_kept - 2, stream=hub.stream) as sub:
         (first,) = await take(sub, 1)
     assert first["type"] == "snapshot"
+
+
+def reader(i: int, n: int = 0) -> ReaderStatus:
+    at = T0 + timedelta(seconds=n)
+    return ReaderStatus(f"reader-{i:06d}", "edge-1", "inventorying", {"1": 1.5}, at, at)
+
+
+def edge(i: int, n: int = 0) -> EdgeState:
+    at = T0 + timedelta(seconds=n)
+    return EdgeState(f"edge-{i:06d}", "online", at, at)
+
+
+def encoded_size(item: object) -> int:
+    return len(pydantic_core.to_json(item))
+
+
+async def test_a_snapshot_stays_small_however_many_readers_edges_and_tags_the_site_has():
+    """With 100,000 readers a snapshot was 19.7 MB, sent to every new page. The view
+    keeps at most ``max_readers`` readers and edges, ``tag_locations`` tags and
+    ``recent_reads`` reads, so a snapshot weighs at most those caps times the size of
+    one of each: some 1 MB with the defaults."""
+    hub = LiveHub()  # the defaults: 200 reads, 2000 tags, 2000 readers, 2000 edges
+    hub.seed(readers=[reader(i) for i in range(50_000)], edges=[edge(i) for i in range(50_000)])
+    for n in range(1, 51):  # 50 commits, each of 1000 new readers and edges and tags
+        first = 50_000 + (n - 1) * 1000
+        c = big_change(n, 1000, first_tag=first)
+        c.reads = [
+            Read(t.last_seen, t.epc, t.read_point, t.reader_id, 1, -60.0, 1, "edge-1", t.last_seen)
+            for t in c.locations
+        ]
+        c.readers = [reader(i, n) for i in range(first, first + 1000)]
+        c.edges = [edge(i, n) for i in range(first, first + 1000)]
+        hub.publish(c)
+    snap = hub.snapshot()
+    assert (len(snap["readers"]), len(snap["edges"]), len(snap["tags"]), len(snap["reads"])) == (
+        2000,
+        2000,
+        2000,
+        200,
+    )
+    # the most recently updated are kept, newest first
+    assert snap["readers"][0].reader_id == "reader-099999"
+    assert snap["readers"][-1].reader_id == "reader-098000"
+    assert snap["edges"][-1].edge_id == "edge-098000"
+    one = {k: encoded_size(snap[k][0]) + 1 for k in ("reads", "tags", "readers", "edges")}
+    bound = 200 * one["reads"] + 2000 * (one["tags"] + one["readers"] + one["edges"]) + 1024
+    _, text = hub.snapshot_message()
+    assert len(text) <= bound < 1_300_000
+
+
+async def test_readers_and_edges_least_recently_updated_are_dropped_first():
+    hub = LiveHub(max_readers=3)
+    hub.seed(readers=[reader(9, 9), reader(1, 1), reader(8, 8), reader(2, 2)])
+    assert [r.reader_id for r in hub.snapshot()["readers"]] == [
+        "reader-000009",
+        "reader-000008",
+        "reader-000002",
+    ]
+    hub.publish(LiveChange(readers=[reader(5, 10)], edges=[edge(1), edge(2)]))
+    hub.publish(LiveChange(readers=[reader(2, 11)], edges=[edge(3), edge(4), edge(1)]))
+    snap = hub.snapshot()
+    assert [r.reader_id for r in snap["readers"]] == [
+        "reader-000002",
+        "reader-000005",
+        "reader-000009",
+    ]
+    assert [e.edge_id for e in snap["edges"]] == ["edge-000001", "edge-000004", "edge-000003"]
+
+
+async def test_a_delta_carries_at_most_max_readers_and_a_client_applying_it_has_the_snapshot():
+    hub = LiveHub(max_readers=3)
+    hub.publish(LiveChange(readers=[reader(i) for i in range(3)]))
+    with hub.subscribe() as sub:
+        (snap,) = await take(sub, 1)
+        hub.publish(LiveChange(readers=[reader(i, 5) for i in (7, 8, 1, 9, 8)]))
+        (delta,) = await take(sub, 1)
+    assert [r["reader_id"] for r in delta["readers"]] == [
+        "reader-000001",
+        "reader-000009",
+        "reader-000008",
+    ]
+    view = {r["reader_id"]: r for r in reversed(snap["readers"])}
+    for r in delta["readers"]:
+        view.pop(r["reader_id"], None)
+        view[r["reader_id"]] = r
+    while len(view) > 3:
+        view.pop(next(iter(view)))
+    assert list(reversed(view.values())) == json.loads(hub.snapshot_message()[1])["readers"]
+
+
+async def test_the_snapshot_is_encoded_once_per_view_for_every_client_that_asks():
+    hub = LiveHub()
+    hub.publish(change(1))
+    first = hub.snapshot_message()
+    assert hub.snapshot_message() is first
+    hub.publish(change(2))
+    assert hub.snapshot_message()[0] == 2
+    hub.seed(readers=[reader(1)])
+    assert "reader-000001" in hub.snapshot_message()[1]

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 from cloudkit import (
     EPC_1,
@@ -19,9 +20,13 @@ from cloudkit import (
     obs_topic,
     observation,
     publish,
+    rows,
     running_app,
     settings_for,
 )
+
+from cloud.api.origin import origin_allowed
+from cloud.db.migrate import apply_migrations
 
 
 async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
@@ -85,3 +90,90 @@ async def test_a_client_reconnecting_with_since_gets_exactly_the_deltas_it_misse
             fresh = await recv(ws)
         assert fresh["type"] == "snapshot" and fresh["seq"] == 3
         assert [r["epc"] for r in fresh["reads"]] == [EPC_3, EPC_2, EPC_1]
+
+
+async def test_a_page_of_another_site_cannot_open_the_live_feed(
+    database_url, mqtt_url, site, caplog
+):
+    """Cross-site WebSocket hijacking: a browser lets any page open a WebSocket to any
+    host. Only the API's own pages, listed origins and non-browser clients (no Origin)
+    get the feed; the others are refused before the handshake completes (HTTP 403)."""
+    settings = settings_for(
+        database_url, mqtt_url, site, http_allowed_origins="https://wms.example.com"
+    )
+    async with running_app(settings) as base:
+        ws_url = base.replace("http://", "ws://") + "ws/live"
+        own = base.rstrip("/")  # http://127.0.0.1:<port>, what a page served here sends
+        for origin in (None, own, "https://wms.example.com", "HTTPS://WMS.example.com:443"):
+            async with websockets.connect(ws_url, origin=origin) as ws:
+                assert (await recv(ws))["type"] == "snapshot", origin
+        for origin in (
+            "https://evil.example",
+            own.replace("http://", "https://"),  # same host, another scheme
+            own.rsplit(":", 1)[0] + ":1",  # same host, another port
+            "null",  # a sandboxed page or a file
+            "https://wms.example.com.evil.example",
+        ):
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                async with websockets.connect(ws_url, origin=origin):
+                    pass
+            assert refused.value.response.status_code == 403, origin
+            assert any(
+                f"refused a live client from origin {origin!r}" in r.getMessage()
+                for r in caplog.records
+            ), origin
+        assert await live_seq(base) == 0
+
+
+@pytest.mark.parametrize(
+    ("origin", "scheme", "host", "allowed"),
+    [
+        (None, "ws", "127.0.0.1:8080", True),
+        ("http://127.0.0.1:8080", "ws", "127.0.0.1:8080", True),
+        ("https://wms.example.com", "wss", "wms.example.com", True),
+        ("https://wms.example.com", "wss", "wms.example.com:443", True),
+        ("http://[::1]:8080", "ws", "[::1]:8080", True),
+        ("https://listed.example", "ws", "127.0.0.1:8080", True),
+        ("https://evil.example", "ws", "127.0.0.1:8080", False),
+        ("http://127.0.0.1:8080", "ws", None, False),
+        ("http://127.0.0.1:8080", "wss", "127.0.0.1:8080", False),
+        ("null", "ws", "127.0.0.1:8080", False),
+        ("http://127.0.0.1:8080/", "ws", "127.0.0.1:8080", False),
+        ("http://127.0.0.1:8080", "ws", "127.0.0.1:8080/x", False),
+    ],
+)
+def test_origin_allowed(origin, scheme, host, allowed):
+    assert (
+        origin_allowed(origin, scheme=scheme, host=host, allowed={"https://listed.example"})
+        is allowed
+    )
+
+
+async def test_the_snapshot_of_a_site_with_many_readers_carries_the_most_recently_seen(
+    database_url, mqtt_url, site
+):
+    """The hub starts from the database: only the ``LIVE_MAX_READERS`` newest readers
+    and edges, not every row of the tables."""
+    await apply_migrations(database_url)
+    await rows(
+        database_url,
+        "INSERT INTO readers (reader_id, edge_id, state, last_seen)"
+        " SELECT format('reader-%s', lpad(g::text, 5, '0')), 'edge-1', 'connected',"
+        " timestamptz '2025-03-01 08:00Z' + g * interval '1 second'"
+        " FROM generate_series(1, 3000) g RETURNING 1",
+    )
+    await rows(
+        database_url,
+        "INSERT INTO edges (edge_id, state, last_seen, changed_at)"
+        " SELECT format('edge-%s', g), 'online', now() - g * interval '1 second', now()"
+        " FROM generate_series(1, 50) g RETURNING 1",
+    )
+    settings = settings_for(database_url, mqtt_url, site, live_max_readers=10)
+    async with running_app(settings) as base:
+        ws_url = base.replace("http://", "ws://") + "ws/live"
+        async with websockets.connect(ws_url) as ws:
+            snap = await recv(ws)
+    assert [r["reader_id"] for r in snap["readers"]] == [
+        f"reader-{i:05d}" for i in range(3000, 2990, -1)
+    ]
+    assert [e["edge_id"] for e in snap["edges"]] == [f"edge-{i}" for i in range(1, 11)]

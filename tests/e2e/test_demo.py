@@ -78,7 +78,7 @@ def test_demo_uses_the_configured_database_and_broker(database_url, mqtt_url, si
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             status, readers = get_json(url + "api/readers")
-            if status == 200 and any(r.get("state") == "inventorying" for r in readers):
+            if status == 200 and any(r.get("state") == "inventorying" for r in readers["items"]):
                 break
             time.sleep(1)
         else:

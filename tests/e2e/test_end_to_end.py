@@ -116,14 +116,14 @@ def test_a_tag_the_simulator_reports_reaches_the_api_and_the_live_feed(system):
 
     status, readers = get_json(f"{system['http']}/api/readers")
     assert status == 200
-    assert {r["reader_id"] for r in readers} >= {r.id for r in LAYOUT.readers}
+    assert {r["reader_id"] for r in readers["items"]} >= {r.id for r in LAYOUT.readers}
 
 
 def test_readers_report_inventorying_through_edge_health(system):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         _, readers = get_json(f"{system['http']}/api/readers")
-        states = {r["reader_id"]: r.get("state") for r in readers}
+        states = {r["reader_id"]: r.get("state") for r in readers["items"]}
         assert set(states) == {r.id for r in LAYOUT.readers}
         if all(s == "inventorying" for s in states.values()):
             return
