@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import psycopg
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from cloud.api import schemas
+from cloud.api.health_status import overall_health
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
 from cloud.api.state import CloudState, State
 from cloud.db import queries
@@ -67,13 +69,19 @@ async def health(st: State, response: Response) -> schemas.Health:
         client_id=ing.client_id if ing else "",
         subscription=ing.topic_filter if ing else "",
     )
-    status: Literal["ok", "degraded", "down"] = (
-        "down" if not db.ok else "ok" if (mqtt.connected or ing is None) else "degraded"
+    verdict = overall_health(
+        database_ok=db.ok,
+        ingest_running=ing is not None,
+        broker_connected=mqtt.connected,
+        failing_since=s.failing_since if s else None,
+        now=datetime.now(UTC),
+        stuck_after=timedelta(seconds=st.settings.ingest_stuck_after_s),
     )
-    if status == "down":
+    if verdict.status == "down":
         response.status_code = 503
     return schemas.Health(
-        status=status,
+        status=verdict.status,
+        problems=verdict.problems,
         site=st.settings.site,
         database=db,
         mqtt=mqtt,
@@ -84,8 +92,10 @@ async def health(st: State, response: Response) -> schemas.Health:
             observations=s.observations if s else 0,
             duplicates=s.duplicates if s else 0,
             dead_letters=s.dead_letters if s else 0,
+            poison=s.poison if s else 0,
             last_ingest_at=s.last_ingest_at if s else None,
             last_error=s.last_error if s else None,
+            failing_since=s.failing_since if s else None,
         ),
         counts=counts,
         live=schemas.LiveHealth(

@@ -31,8 +31,15 @@ class IngestHealth(BaseModel):
         description="batches skipped because their (edge, spool, seq) was stored"
     )
     dead_letters: int
+    poison: int = Field(
+        default=0,
+        description="messages dead-lettered because they kept failing alone (in dead_letters)",
+    )
     last_ingest_at: datetime | None = Field(description="when observations were last stored")
     last_error: str | None = None
+    failing_since: datetime | None = Field(
+        default=None, description="since when the writes still failing have failed"
+    )
 
 
 class TableCounts(BaseModel):
@@ -59,8 +66,10 @@ class LiveHealth(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"] = Field(
-        description="down: database unreachable (HTTP 503); degraded: broker not connected"
+        description="down: database unreachable (HTTP 503); degraded: broker not connected, "
+        "or ingest stuck (writes failing for RFIDWMS_INGEST_STUCK_AFTER_S)"
     )
+    problems: list[str] = Field(default_factory=list, description="why it is not ok")
     site: str
     database: DatabaseHealth
     mqtt: MqttHealth

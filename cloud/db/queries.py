@@ -174,9 +174,10 @@ class DeadLetter:
 
 async def dead_letters(conn: Conn, before_id: int | None, limit: int) -> list[DeadLetter]:
     """Dead letters newest (highest id) first, those with an id below ``before_id`` when
-    given; only the payload's length and first bytes leave the database."""
+    given; only the payload's size (as received: a payload over the message size limit
+    is kept in part) and first bytes leave the database."""
     columns = (
-        "id, received_at, topic, reason, length(payload),"
+        "id, received_at, topic, reason, payload_bytes,"
         f" substring(payload from 1 for {DEAD_LETTER_PREVIEW})"
     )
     if before_id is None:

@@ -110,17 +110,20 @@ async def test_health_is_503_naming_the_database_when_it_is_unreachable(mqtt_url
 async def test_readers_lists_every_layout_reader_with_its_health(database_url, mqtt_url, site):
     settings = settings_for(database_url, mqtt_url, site)
     await apply_migrations(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        # a reader stored before the layout lost it (the ingester takes no reader the
+        # layout does not give the edge)
+        await conn.execute(
+            "INSERT INTO readers (reader_id, edge_id, state, last_seen)"
+            " VALUES ('reader-extra', 'edge-1', 'connecting', now())"
+        )
     async with api(settings) as client:
         await ingest(
             client,
             mqtt_url,
             (
                 topic(site, "edge-1", TopicKind.HEALTH),
-                health(
-                    "edge-1",
-                    ("reader-door-1", "inventorying", {"1": 10.0, "3": 6.5}),
-                    ("reader-extra", "connecting", {}),
-                ),
+                health("edge-1", ("reader-door-1", "inventorying", {"1": 10.0, "3": 6.5})),
             ),
         )
         r = await client.get("/api/readers")
@@ -150,7 +153,11 @@ async def test_readers_lists_every_layout_reader_with_its_health(database_url, m
 async def test_a_tag_shows_where_it_is_now_and_its_reads_newest_first(database_url, mqtt_url, site):
     settings = settings_for(database_url, mqtt_url, site)
     await apply_migrations(database_url)
-    steps = ["door-1/outside", "door-1/inside", "zone-a/shelf"]
+    steps = [
+        ("door-1/outside", "reader-door-1", 1),
+        ("door-1/inside", "reader-door-1", 3),
+        ("zone-a/shelf", "reader-zone-a", 1),
+    ]
     async with api(settings) as client:
         await ingest(
             client,
@@ -159,10 +166,18 @@ async def test_a_tag_shows_where_it_is_now_and_its_reads_newest_first(database_u
                 (
                     obs_topic(site),
                     batch(
-                        "edge-1", i, observation(EPC_1, read_point=rp, at=T0 + timedelta(seconds=i))
+                        "edge-1",
+                        i,
+                        observation(
+                            EPC_1,
+                            read_point=rp,
+                            reader_id=reader,
+                            antenna=antenna,
+                            at=T0 + timedelta(seconds=i),
+                        ),
                     ),
                 )
-                for i, rp in enumerate(steps)
+                for i, (rp, reader, antenna) in enumerate(steps)
             ),
         )
         r = await client.get(f"/api/tags/{EPC_1.lower()}", params={"limit": 2})
@@ -445,16 +460,18 @@ async def test_dead_letters_come_newest_first_in_pages_with_a_short_preview(
     await apply_migrations(database_url)
     await rows(
         database_url,
-        "INSERT INTO dead_letters (topic, payload, reason)"
-        " SELECT format('rfidwms/v1/s/edge-%s/observations', g), convert_to('{\"n\": ' || g"
-        " || '}', 'UTF8'), 'not JSON' FROM generate_series(1, 6) g RETURNING 1",
+        "INSERT INTO dead_letters (topic, payload, reason, payload_bytes, payload_sha256)"
+        " SELECT format('rfidwms/v1/s/edge-%s/observations', g), p, 'not JSON', length(p),"
+        " sha256(p) FROM generate_series(1, 6) g,"
+        " LATERAL (SELECT convert_to('{\"n\": ' || g || '}', 'UTF8') AS p) x RETURNING 1",
     )
     big = 20 * 1024 * 1024
     await rows(
         database_url,
-        "INSERT INTO dead_letters (topic, payload, reason) VALUES"
+        "INSERT INTO dead_letters (topic, payload, reason, payload_bytes, payload_sha256)"
+        " SELECT t, p, r, length(p), sha256(p) FROM (VALUES"
         " ('t/bad-utf8', '\\x41ff42'::bytea, 'payload is not UTF-8'),"
-        " ('t/big', convert_to(repeat('é', %s), 'UTF8'), 'too big') RETURNING 1",
+        " ('t/big', convert_to(repeat('é', %s), 'UTF8'), 'too big')) v(t, p, r) RETURNING 1",
         big // 2,
     )
     async with api(settings, ingest=False) as client:

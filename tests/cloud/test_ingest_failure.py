@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 import pytest
 
+from cloud.api.health_status import overall_health
 from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signature
 
 CASES = [
@@ -78,3 +81,36 @@ def test_the_same_way_means_the_same_sqlstate_or_exception_type():
 def test_an_error_quoting_a_megabyte_is_described_in_a_few_hundred_characters():
     text = describe(ValueError("x" * 1_000_000))
     assert len(text) < 600 and text.endswith("(1000000 characters)")
+
+
+T = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+HEALTH_CASES = [
+    ("all well", True, True, True, None, "ok", []),
+    ("database away", False, True, True, None, "down", ["the database cannot be reached"]),
+    ("broker away", True, True, False, None, "degraded", ["not connected to the MQTT broker"]),
+    ("writes failing briefly", True, True, True, T - timedelta(seconds=14), "ok", []),
+    ("ingest stuck", True, True, True, T - timedelta(seconds=15), "degraded", ["failed for 15 s"]),
+    ("an API-only node", True, False, False, None, "ok", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("db", "running", "connected", "failing_since", "status", "problems"),
+    [c[1:] for c in HEALTH_CASES],
+    ids=[c[0] for c in HEALTH_CASES],
+)
+def test_health_turns_degraded_when_ingest_is_stuck(
+    db, running, connected, failing_since, status, problems
+):
+    v = overall_health(
+        database_ok=db,
+        ingest_running=running,
+        broker_connected=connected,
+        failing_since=failing_since,
+        now=T,
+        stuck_after=timedelta(seconds=15),
+    )
+    assert v.status == status
+    assert len(v.problems) == len(problems)
+    for got, want in zip(v.problems, problems, strict=True):
+        assert want in got

@@ -30,7 +30,9 @@ async def test_the_live_page_shows_a_read_as_soon_as_it_is_published(database_ur
                 (
                     obs_topic(site),
                     batch(
-                        "edge-1", 1, observation(EPC_1, read_point="door-1/inside", rssi_dbm=-48.0)
+                        "edge-1",
+                        1,
+                        observation(EPC_1, read_point="door-1/inside", antenna=3, rssi_dbm=-48.0),
                     ),
                 ),
             )

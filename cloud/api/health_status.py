@@ -1,0 +1,38 @@
+"""The cloud's overall health from what its parts report. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+Status = Literal["ok", "degraded", "down"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: Status
+    problems: list[str]
+
+
+def overall_health(
+    *,
+    database_ok: bool,
+    ingest_running: bool,
+    broker_connected: bool,
+    failing_since: datetime | None,
+    now: datetime,
+    stuck_after: timedelta,
+) -> Verdict:
+    """``down`` when the database cannot be reached; ``degraded`` when the ingester is
+    not connected to the broker, or its writes have kept failing for ``stuck_after``
+    (ingest is stuck: messages wait unacknowledged); else ``ok``."""
+    if not database_ok:
+        return Verdict("down", ["the database cannot be reached"])
+    problems = []
+    if ingest_running and not broker_connected:
+        problems.append("the ingester is not connected to the MQTT broker")
+    if ingest_running and failing_since is not None and now - failing_since >= stuck_after:
+        seconds = (now - failing_since).total_seconds()
+        problems.append(f"ingest is stuck: writes have failed for {seconds:.0f} s")
+    return Verdict("degraded" if problems else "ok", problems)
