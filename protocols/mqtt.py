@@ -8,6 +8,7 @@ can share a broker during an upgrade. Payloads are UTF-8 JSON objects with a
 | topic suffix     | QoS | retained | payload                 |
 |------------------|-----|----------|-------------------------|
 | ``observations`` | 1   | no       | :class:`ObservationBatch` |
+| ``events``       | 1   | no       | :class:`EventBatch` (zone events, door passages, weights) |
 | ``health``       | 1   | no       | :class:`EdgeHealth`       |
 | ``status``       | 1   | yes      | :class:`EdgeStatus` (also the last will: ``offline``) |
 """
@@ -28,6 +29,8 @@ from protocols.types import ID_RE, DeviceId, EpcHex, Rate, ReadPointName, Second
 SCHEMA_VERSION: Literal[1] = 1
 TOPIC_ROOT = f"rfidwms/v{SCHEMA_VERSION}"
 MAX_BATCH_OBSERVATIONS = 5000
+MAX_BATCH_EVENTS = 5000
+MAX_PASSAGE_CASES = 512
 MAX_READERS_PER_HEALTH = 256
 MAX_ANTENNAS_PER_READER = 64
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
@@ -38,6 +41,7 @@ dead-letters them before parsing."""
 
 class TopicKind(StrEnum):
     OBSERVATIONS = "observations"
+    EVENTS = "events"
     HEALTH = "health"
     STATUS = "status"
 
@@ -164,9 +168,104 @@ class EdgeStatus(_Payload):
     at: AwareDatetime | None = None
 
 
-Payload = ObservationBatch | EdgeHealth | EdgeStatus
+class ZoneEventKind(StrEnum):
+    ARRIVED = "arrived"
+    """The tag is in ``zone`` now; it was in no zone before."""
+    MOVED = "moved"
+    """The tag went from ``from_zone`` to ``zone``."""
+    DEPARTED = "departed"
+    """The tag left ``zone`` (``time``: its last read there)."""
+    UNKNOWN = "unknown"
+    """Every reader of ``zone`` is down or silent: where the tag is cannot be told."""
+    PRESENT = "present"
+    """After ``unknown``: the recovered reader hears the tag in ``zone`` again."""
+
+
+class ZoneEventMessage(BaseModel):
+    """A tag's zone changed, as the edge's event core decided."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["zone"] = "zone"
+    kind: ZoneEventKind
+    epc: EpcHex
+    zone: DeviceId
+    from_zone: DeviceId | None = None
+    time: AwareDatetime
+    """When the movement happened as far as the reads show (not when it was decided)."""
+
+
+class SideEvidence(BaseModel):
+    """What one side of a door heard of a tag during one crossing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reads: int = Field(ge=0, le=1_000_000_000)
+    peak_rssi_dbm: float | None = Field(default=None, ge=-128, le=127, allow_inf_nan=False)
+    first_seen: AwareDatetime | None = None
+    last_seen: AwareDatetime | None = None
+
+
+class PassageEvidence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outside: SideEvidence
+    inside: SideEvidence
+
+
+class PassageMessage(BaseModel):
+    """A tag crossed a dock door. For a pallet ``epc`` is its SSCC-96 and ``cases`` the
+    SGTIN-96 EPCs that crossed with it; a lone tag has no cases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["passage"] = "passage"
+    door: DeviceId
+    direction: Literal["inbound", "outbound"]
+    epc: EpcHex
+    cases: list[EpcHex] = Field(default_factory=list, max_length=MAX_PASSAGE_CASES)
+    confidence: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    time: AwareDatetime
+    """When the tag crossed the door's middle."""
+    evidence: PassageEvidence
+
+
+class WeightMessage(BaseModel):
+    """A stable weight on a scale, with the pallet the edge found on it (if any)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["weight"] = "weight"
+    scale: DeviceId
+    weight_kg: float = Field(ge=-1e6, le=1e6, allow_inf_nan=False)
+    epc: EpcHex | None = None
+    """The pallet on the scale when the weight became stable, as the scale's read point
+    heard it; None when the edge could not tell."""
+    time: AwareDatetime
+
+
+EventMessage = Annotated[
+    ZoneEventMessage | PassageMessage | WeightMessage, Field(discriminator="type")
+]
+
+
+class EventBatch(_Payload):
+    """Events an edge publishes together, numbered in the same spool sequence as its
+    observation batches: the cloud ingests each (edge, spool, seq) once."""
+
+    edge_id: DeviceId
+    spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
+    seq: int = Field(ge=0)
+    sent_at: AwareDatetime
+    events: list[EventMessage] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+Payload = ObservationBatch | EventBatch | EdgeHealth | EdgeStatus
+SpooledBatch = ObservationBatch | EventBatch
+"""The payloads numbered by an edge's spool and ingested exactly once."""
 _MODELS: dict[TopicKind, type[Payload]] = {
     TopicKind.OBSERVATIONS: ObservationBatch,
+    TopicKind.EVENTS: EventBatch,
     TopicKind.HEALTH: EdgeHealth,
     TopicKind.STATUS: EdgeStatus,
 }

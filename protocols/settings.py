@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from protocols.clock import Clock, parse_clock
 from protocols.mqtt import parse_mqtt_url, redact_url
 from protocols.types import ID_PATTERN
 
@@ -26,12 +27,25 @@ class CommonSettings(BaseSettings):
     layout: Path | None = None
     """Layout YAML file; the bundled demo layout when unset."""
     mqtt_url: str = DEFAULT_MQTT_URL
+    clock: str | None = None
+    """``RFIDWMS_CLOCK``: unset for the wall clock, or a simulated clock shared by every
+    process of a scored run (:mod:`protocols.clock`)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
+
+    @field_validator("clock")
+    @classmethod
+    def _valid_clock(cls, v: str | None) -> str | None:
+        parse_clock(v)
+        return v
+
+    def now_clock(self) -> Clock:
+        """The clock this process runs on (the wall clock unless ``RFIDWMS_CLOCK``)."""
+        return parse_clock(self.clock)
 
     @field_validator("mqtt_url")
     @classmethod
