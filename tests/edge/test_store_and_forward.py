@@ -71,10 +71,10 @@ async def test_spooled_batches_reach_the_broker_in_order_between_online_and_offl
     ready = asyncio.Event()
     collector = asyncio.create_task(collect(mqtt_url, site, received, ready))
     await ready.wait()
-    with Spool(tmp_path / "spool.sqlite") as spool:
+    async with Spool(tmp_path / "spool.sqlite") as spool:
         obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
         for _ in range(5):
-            spool.append(obs_topic, batch_payload)
+            await spool.append(obs_topic, batch_payload)
         publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
         task = asyncio.create_task(publisher.run())
         try:
@@ -101,17 +101,18 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
         url = broker.url
         collector = asyncio.create_task(collect(url, site, received, ready))
         await ready.wait()
-        spool = Spool(tmp_path / "spool.sqlite").__enter__()
+        spool = Spool(tmp_path / "spool.sqlite")
+        await spool.open()
         obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
         publisher = SpoolPublisher(url, site, "edge-1", spool, reconnect_max_s=0.5)
         task = asyncio.create_task(publisher.run())
-        spool.append(obs_topic, batch_payload)
+        await spool.append(obs_topic, batch_payload)
         publisher.notify()
         await wait_until(lambda: len(spool) == 0, 20)
     # the broker is down: batches pile up in the spool
     await wait_until(lambda: not publisher.connected.is_set(), 10)
     for _ in range(3):
-        spool.append(obs_topic, batch_payload)
+        await spool.append(obs_topic, batch_payload)
         publisher.notify()
     await asyncio.sleep(1.0)
     assert len(spool) == 3
@@ -126,6 +127,6 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
         collector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    spool.__exit__(None, None, None)
+    await spool.close()
     seqs = sorted({m["body"]["seq"] for m in received if m["topic"].endswith("/observations")})
     assert seqs == [0, 1, 2, 3]
