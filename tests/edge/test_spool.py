@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 
 import pytest
+from spoolkit import LoopLag, SlowDisk
 
 from edge.spool import AckWindow, Spool
 
@@ -148,40 +148,16 @@ async def test_out_of_order_acks_delete_only_the_acknowledged_prefix_across_a_re
 # --------------------------------------------------------------------------- the loop is free
 
 
-class SlowDisk(sqlite3.Connection):
-    """A disk whose every write takes ``delay_s`` (as a slow fsync would); counts them."""
-
-    delay_s = 0.1
-    writes = 0
-
-    def execute(self, sql, *args):  # type: ignore[override]
-        if sql.split(None, 1)[0].upper() in ("COMMIT", "DELETE"):
-            SlowDisk.writes += 1
-            time.sleep(self.delay_s)
-        return super().execute(sql, *args)
-
-
 async def test_the_loop_stays_responsive_while_the_spool_writes_to_a_slow_disk(tmp_path):
-    SlowDisk.writes = 0
+    SlowDisk.reset(delay_s=0.1)
     loop = asyncio.get_running_loop()
-    lags: list[float] = []
-    tick_s = 0.005
-
-    async def ticker() -> None:
-        while True:
-            due = loop.time() + tick_s
-            await asyncio.sleep(tick_s)
-            lags.append(loop.time() - due)
-
     async with Spool(tmp_path / "s.sqlite", connection_factory=SlowDisk) as spool:
-        ticking = asyncio.create_task(ticker())
-        await asyncio.sleep(0)
-        started = loop.time()
-        for _ in range(8):
-            await spool.append("t", lambda seq: b"x" * 1000)
-            await spool.acknowledge_through(await spool.next_seq() - 1)
-        took = loop.time() - started
-        ticking.cancel()
+        async with LoopLag(tick_s=0.005) as lag:
+            started = loop.time()
+            for _ in range(8):
+                await spool.append("t", lambda seq: b"x" * 1000)
+                await spool.acknowledge_through(await spool.next_seq() - 1)
+            took = loop.time() - started
     assert SlowDisk.writes == 16 and took >= 16 * SlowDisk.delay_s  # the disk was slow
-    assert len(lags) > took / tick_s / 4  # the ticker kept running meanwhile
-    assert max(lags) < SlowDisk.delay_s / 2, f"the loop stalled for {max(lags):.3f} s"
+    assert lag.ticks > took / lag.tick_s / 4  # the loop kept ticking meanwhile
+    assert lag.worst < SlowDisk.delay_s / 2, f"the loop stalled for {lag.worst:.3f} s"
