@@ -160,6 +160,7 @@ class EdgeAgent:
             self.settings.site, self.settings.edge_id, TopicKind.OBSERVATIONS
         )
         size = self.settings.max_batch_observations
+        builders = []
         for start in range(0, len(observations), size):
             chunk = observations[start : start + size]
 
@@ -174,7 +175,9 @@ class EdgeAgent:
                     )
                 )
 
-            await self.spool.append(observations_topic, payload)
+            builders.append(payload)
+        if builders:  # one transaction: a cancelled flush still stores the whole window
+            await self.spool.append_all(observations_topic, builders)
         if observations and self.publisher is not None:
             self.publisher.notify()
 

@@ -22,7 +22,7 @@ import collections
 import functools
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,22 +109,29 @@ class _SpoolFile:
     def next_seq(self) -> int:
         return int(self.db.execute("SELECT next_seq FROM counter WHERE id = 1").fetchone()[0])
 
-    def append(self, topic: str, make_payload: Callable[[int], bytes]) -> SpooledBatch:
+    def append_all(
+        self, topic: str, make_payloads: Sequence[Callable[[int], bytes]]
+    ) -> list[SpooledBatch]:
         db = self.db
+        batches: list[SpooledBatch] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             seq = self.next_seq()
-            payload = make_payload(seq)
-            db.execute(
-                "INSERT INTO batches (seq, topic, payload) VALUES (?, ?, ?)", (seq, topic, payload)
-            )
-            db.execute("UPDATE counter SET next_seq = ? WHERE id = 1", (seq + 1,))
+            for make_payload in make_payloads:
+                payload = make_payload(seq)
+                db.execute(
+                    "INSERT INTO batches (seq, topic, payload) VALUES (?, ?, ?)",
+                    (seq, topic, payload),
+                )
+                batches.append(SpooledBatch(seq, topic, payload))
+                seq += 1
+            db.execute("UPDATE counter SET next_seq = ? WHERE id = 1", (seq,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        self.count += 1
-        return SpooledBatch(seq, topic, payload)
+        self.count += len(batches)
+        return batches
 
     def pending(self, after: int, limit: int) -> list[SpooledBatch]:
         rows = self.db.execute(
@@ -217,7 +224,18 @@ class Spool:
         ``make_payload`` is called with the sequence number (on the spool's thread)
         and returns bytes; if it raises, nothing is stored and no number is used.
         """
-        return await self._on_thread(lambda: self._spool_file.append(topic, make_payload))
+        (batch,) = await self.append_all(topic, [make_payload])
+        return batch
+
+    async def append_all(
+        self, topic: str, make_payloads: Sequence[Callable[[int], bytes]]
+    ) -> list[SpooledBatch]:
+        """Like :meth:`append` for several batches, in one transaction: all or none.
+
+        The work is queued before this first yields to the loop, so a caller cancelled
+        while waiting still has every batch stored.
+        """
+        return await self._on_thread(lambda: self._spool_file.append_all(topic, make_payloads))
 
     async def pending(self, limit: int = 100, *, after: int = -1) -> list[SpooledBatch]:
         """Unacknowledged batches with a sequence number above ``after``, oldest first."""

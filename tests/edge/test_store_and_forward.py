@@ -136,7 +136,7 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
 async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
     mqtt_url, site, tmp_path
 ):
-    """40 batches through the broker with every disk write taking 50 ms: the PUBACKs
+    """40 batches through the broker with every disk write taking 0.1 s: the PUBACKs
     are acknowledged in slices (far fewer DELETEs than batches) and the event loop
     never waits for the disk."""
     received: list[dict] = []
@@ -148,7 +148,7 @@ async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
         SlowDisk.reset(delay_s=0.0)
         for _ in range(40):
             await spool.append(obs_topic, batch_payload)
-        SlowDisk.reset(delay_s=0.05)
+        SlowDisk.reset(delay_s=0.1)
         publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
         async with LoopLag(tick_s=0.005) as lag:
             task = asyncio.create_task(publisher.run())
