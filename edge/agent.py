@@ -76,7 +76,7 @@ class EdgeAgent:
 
     async def __aenter__(self) -> EdgeAgent:
         self._loop = asyncio.get_running_loop()
-        self.spool.__enter__()
+        await self.spool.open()
         self.publisher = SpoolPublisher(
             self.settings.mqtt_url,
             self.settings.site,
@@ -110,7 +110,7 @@ class EdgeAgent:
         tb: TracebackType | None,
     ) -> None:
         await self._stop_readers()
-        self.spool.__exit__(None, None, None)
+        await self.spool.close()
 
     async def _stop_readers(self) -> None:
         """Stop every reader link; whatever they read before is spooled, not lost."""
@@ -124,7 +124,7 @@ class EdgeAgent:
 
             await asyncio.to_thread(join_all)
             self._links.clear()
-            self._flush()
+            await self._flush()
 
     # -- called on sllurp threads: hand over to the event loop and nothing more --------
 
@@ -145,7 +145,9 @@ class EdgeAgent:
             self.rates.count(read.reader_id, read.antenna, read.seen_count, now)
             self._last_report[read.reader_id] = read.last_seen
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
+        """Fold the window into batches and spool them (on the spool's thread: the loop
+        carries on while they are written to disk)."""
         observations, stats = self.window.flush()
         if stats.below_floor or stats.unmapped:
             log.debug(
@@ -158,6 +160,7 @@ class EdgeAgent:
             self.settings.site, self.settings.edge_id, TopicKind.OBSERVATIONS
         )
         size = self.settings.max_batch_observations
+        builders = []
         for start in range(0, len(observations), size):
             chunk = observations[start : start + size]
 
@@ -172,7 +175,9 @@ class EdgeAgent:
                     )
                 )
 
-            self.spool.append(observations_topic, payload)
+            builders.append(payload)
+        if builders:  # one transaction: a cancelled flush still stores the whole window
+            await self.spool.append_all(observations_topic, builders)
         if observations and self.publisher is not None:
             self.publisher.notify()
 
@@ -202,7 +207,7 @@ class EdgeAgent:
     async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(self.settings.flush_interval_s)
-            self._flush()
+            await self._flush()
 
     async def _health_forever(self) -> None:
         assert self.publisher is not None

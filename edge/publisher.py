@@ -2,8 +2,11 @@
 
 It keeps one connection with a last will (``status`` = offline, retained),
 announces ``online`` on every connect, publishes spooled batches oldest first
-and deletes each only after the broker's PUBACK, and reconnects with backoff
-when the broker goes away. Health messages are sent when connected and
+with up to ``max_in_flight`` awaiting their PUBACK, and deletes a batch only
+after its PUBACK and those of every batch before it (one ``DELETE ... WHERE
+seq <= ?`` for a run of acknowledgements, see :class:`~edge.spool.AckWindow`).
+A lost connection sends again everything not deleted. It reconnects with
+backoff when the broker goes away. Health messages are sent when connected and
 dropped otherwise: they describe the present, not history.
 """
 
@@ -17,7 +20,7 @@ from datetime import UTC, datetime
 import aiomqtt
 
 from edge.backoff import next_backoff
-from edge.spool import Spool
+from edge.spool import AckWindow, Spool, SpooledBatch
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
@@ -39,12 +42,14 @@ class SpoolPublisher:
         spool: Spool,
         *,
         reconnect_max_s: float = 30.0,
+        max_in_flight: int = 20,
     ) -> None:
         self._url = parse_mqtt_url(mqtt_url)
         self._site = site
         self._edge_id = edge_id
         self._spool = spool
         self._reconnect_max = reconnect_max_s
+        self._max_in_flight = max_in_flight
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._client: aiomqtt.Client | None = None
@@ -119,18 +124,51 @@ class SpoolPublisher:
             pass
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
-        while True:
-            self._wake.clear()
-            batches = self._spool.pending(100)
-            for batch in batches:
+        window = AckWindow()
+        acked = asyncio.Event()  # a PUBACK came: the delete slice may have grown
+        slots = asyncio.Semaphore(self._max_in_flight)
+        deletable = -1
+        last_sent = -1  # everything not yet deleted is sent again on a new connection
+
+        async def publish(batch: SpooledBatch) -> None:
+            nonlocal deletable
+            try:
                 await client.publish(batch.topic, batch.payload, qos=1)
-                self._spool.acknowledge(batch.seq)
-            if not batches:
-                self._idle.set()  # everything spooled so far is with the broker
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
+            finally:
+                slots.release()
+            through = window.acked(batch.seq)
+            if through is not None:
+                deletable = through
+                acked.set()
+
+        async def delete_acknowledged() -> None:
+            deleted = -1
+            while True:
+                await acked.wait()
+                acked.clear()
+                if deletable > deleted:
+                    deleted = deletable
+                    await self._spool.acknowledge_through(deleted)
+                if not window and len(self._spool) == 0:
+                    self._idle.set()  # everything spooled so far is with the broker
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(delete_acknowledged())
+            while True:
+                self._wake.clear()
+                batches = await self._spool.pending(self._max_in_flight, after=last_sent)
+                for batch in batches:
+                    await slots.acquire()
+                    window.sent(batch.seq)
+                    last_sent = batch.seq
+                    tg.create_task(publish(batch))  # created in order: sent in order
+                if not batches:
+                    if not window and len(self._spool) == 0:
+                        self._idle.set()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    except TimeoutError:
+                        pass
 
     async def publish_health(self, health: EdgeHealth) -> None:
         client = self._client

@@ -7,6 +7,14 @@ tag report to ``on_reads`` (still on sllurp's thread: the callback must only
 hand the reads over), and when the connection is lost or cannot be made it
 tries again with exponential backoff until stopped.
 
+A connection counts as made only once the reader has spoken LLRP: a real reader
+greets every client with a READER_EVENT_NOTIFICATION carrying a
+ConnectionAttemptEvent. A peer that accepts TCP and then says nothing, or sends
+bytes that are not LLRP, within ``hello_timeout_s`` is reported as such (it is
+probably not an LLRP reader, or the port is wrong) and retried with backoff; a
+reader that refuses the session (another client holds it) is reported as that.
+Until then the link's state stays ``connecting``, never ``connected``.
+
 A reader can die with its TCP connection still up. The link asks the reader
 for a keepalive every ``keepalive_ms`` and treats three intervals without any
 message (keepalive, report or event) as a lost connection. The backoff starts
@@ -63,6 +71,41 @@ TAG_CONTENT = {
 }
 
 
+class _LLRPClient(LLRPReaderClient):  # type: ignore[misc]  # sllurp is untyped
+    """sllurp's client, counting the bytes it receives: a peer that talks, but not LLRP,
+    is then told apart from one that says nothing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bytes_received = 0
+
+    def raw_data_received(self, data: bytes) -> None:
+        self.bytes_received += len(data)
+        super().raw_data_received(data)
+
+
+def connection_attempt_status(message: Any) -> str | None:
+    """The ConnectionAttemptEvent status of a sllurp READER_EVENT_NOTIFICATION, if any."""
+    try:
+        data = message.msgdict["READER_EVENT_NOTIFICATION"]["ReaderEventNotificationData"]
+        return str(data["ConnectionAttemptEvent"]["Status"])
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def no_llrp_cause(bytes_received: int, waited_s: float, closed: bool, spoke: bool) -> str:
+    """Why a peer that accepted TCP is not a connected reader (no greeting from it)."""
+    if spoke:
+        said = "accepted TCP and spoke LLRP but sent no ConnectionAttemptEvent"
+    elif bytes_received:
+        said = f"accepted TCP but sent {bytes_received} bytes and no LLRP message"
+    else:
+        said = "accepted TCP but sent no LLRP message"
+    if closed:
+        return f"{said} before the connection closed"
+    return f"{said} within {waited_s:g} s"
+
+
 class ReaderLink:
     def __init__(
         self,
@@ -77,6 +120,7 @@ class ReaderLink:
         report_timeout_ms: int = 250,
         keepalive_ms: int = 5000,
         reconnect_max_s: float = 30.0,
+        hello_timeout_s: float = 5.0,
     ) -> None:
         self.reader_id = reader_id
         self.host = host
@@ -88,8 +132,13 @@ class ReaderLink:
         self._report_timeout_ms = report_timeout_ms
         self._keepalive_ms = keepalive_ms
         self._reconnect_max = reconnect_max_s
+        self._hello_timeout = hello_timeout_s
         self._stop = threading.Event()
         self._lost = threading.Event()
+        self._hello = threading.Event()
+        self._hello_status: str | None = None
+        self._spoke = False
+        self._attempt: _LLRPClient | None = None
         self._thread: threading.Thread | None = None
         self._client: LLRPReaderClient | None = None
         self._heard_at = 0.0
@@ -145,8 +194,23 @@ class ReaderLink:
         """How long a connected reader may say nothing before it counts as lost."""
         return 3 * self._keepalive_ms / 1000
 
-    def _heard(self, *_: object) -> None:
-        self._heard_at = time.monotonic()
+    def _heard(self, client: object, *_: object) -> None:
+        if client is self._attempt:
+            self._heard_at = time.monotonic()
+            self._spoke = True
+
+    def _event(self, client: object, message: Any) -> None:
+        if client is not self._attempt:
+            return  # a late callback of an earlier connection
+        self._heard(client)
+        status = connection_attempt_status(message)
+        if status is not None and not self._hello.is_set():
+            self._hello_status = status
+            self._hello.set()
+
+    def _gone(self, client: object) -> None:
+        if client is self._attempt:
+            self._lost.set()
 
     def _now_inventorying(self, *_: object) -> None:
         self._inventorying = True
@@ -197,13 +261,18 @@ class ReaderLink:
         backoff = 0.0
         while not self._stop.is_set():
             self._lost.clear()
+            self._hello.clear()
+            self._hello_status = None
+            self._spoke = False
             self._inventorying = False
             self._clock = ClockOffset()  # a reconnected reader may have been reset
-            client = LLRPReaderClient(self.host, self.port, self._config(), timeout=5.0)
+            client = _LLRPClient(self.host, self.port, self._config(), timeout=5.0)
+            self._attempt = client
             client.add_tag_report_callback(self._tag_reports)  # before the message hooks below
-            for message in ("KEEPALIVE", "RO_ACCESS_REPORT", "READER_EVENT_NOTIFICATION"):
+            for message in ("KEEPALIVE", "RO_ACCESS_REPORT"):
                 client.add_message_callback(message, self._heard)
-            client.add_disconnected_callback(lambda *_: self._lost.set())
+            client.add_message_callback("READER_EVENT_NOTIFICATION", self._event)
+            client.add_disconnected_callback(self._gone)
             client.add_state_callback(LLRPReaderState.STATE_INVENTORYING, self._now_inventorying)
             self._set_state(ReaderState.CONNECTING)
             try:
@@ -222,6 +291,23 @@ class ReaderLink:
                 )
                 self._stop.wait(backoff)
                 continue
+            refused = self._await_hello(client)
+            if refused is not None:
+                self._set_state(ReaderState.DISCONNECTED)
+                self._disconnect(client, politely=False)
+                if self._stop.is_set():
+                    break
+                backoff = next_backoff(backoff, self._reconnect_max)
+                log.warning(
+                    "reader %s at %s:%d %s; retrying in %.1f s",
+                    self.reader_id,
+                    self.host,
+                    self.port,
+                    refused,
+                    backoff,
+                )
+                self._stop.wait(backoff)
+                continue
             self._client = client
             self._set_state(ReaderState.CONNECTED)
             why = self._watch(client)
@@ -229,13 +315,30 @@ class ReaderLink:
             if self._inventorying:
                 backoff = 0.0
             self._set_state(ReaderState.DISCONNECTED)
-            self._disconnect(client)
+            self._disconnect(client, politely=True)
             if self._stop.is_set():
                 break
             backoff = next_backoff(backoff, self._reconnect_max)
             log.warning("reader %s: %s; reconnecting in %.1f s", self.reader_id, why, backoff)
             self._stop.wait(backoff)
+        self._attempt = None
         self._set_state(ReaderState.DISCONNECTED)
+
+    def _await_hello(self, client: _LLRPClient) -> str | None:
+        """Wait for the reader's greeting; None once it accepted the session, else why not."""
+        deadline = time.monotonic() + self._hello_timeout
+        while not self._hello.wait(0.05):
+            if self._stop.is_set():
+                return "stopping"
+            closed = self._lost.is_set() or not client.is_alive()
+            if closed or time.monotonic() >= deadline:
+                cause = no_llrp_cause(
+                    client.bytes_received, self._hello_timeout, closed, self._spoke
+                )
+                return f"{cause}: is it an LLRP reader (port {self.port})?"
+        if self._hello_status != "Success":
+            return f"refused the session (ConnectionAttemptEvent: {self._hello_status})"
+        return None
 
     def _watch(self, client: LLRPReaderClient) -> str:
         """Wait until the connection ends; say why."""
@@ -247,11 +350,14 @@ class ReaderLink:
                 return f"silent for {silent_for:.1f} s with the connection up"
         return "stopping" if self._stop.is_set() else "connection lost"
 
-    def _disconnect(self, client: LLRPReaderClient) -> None:
-        try:
-            client.disconnect(timeout=2.0)
-        except Exception:
-            log.debug("reader %s: disconnect raised", self.reader_id, exc_info=True)
+    def _disconnect(self, client: LLRPReaderClient, *, politely: bool) -> None:
+        """Close the connection; ``politely`` first asks the reader to stop its ROSpec
+        (pointless, and a 2 s wait, with a peer that never spoke LLRP)."""
+        if politely:
+            try:
+                client.disconnect(timeout=2.0)
+            except Exception:
+                log.debug("reader %s: disconnect raised", self.reader_id, exc_info=True)
         try:
             client.hard_disconnect()
         except Exception:

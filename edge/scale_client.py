@@ -12,9 +12,21 @@ its own ``timeout``); wrap a call in ``asyncio.timeout`` to wait less.
 Every failure is a :class:`ScaleError`; the connection is not re-established
 here: reconnecting, and how often, is the caller's policy.
 
-If a caller gives up on a reply (timeout, cancellation), the scale still owes
-it; the client remembers how many replies are owed and drops them when they
-arrive, so a late answer is never mistaken for the answer to a later command.
+Replies are matched to commands by name: an MT-SICS reply starts with the name
+of its command's reply (``S S ...`` answers ``S`` and ``SI``, ``Z A`` answers
+``Z``, ``T S ...`` answers ``T``, ``I4 A ...`` answers ``I4`` and ``@``); the
+general errors ``ES``, ``ET``, ``EL`` answer the oldest command still owed a
+reply. A background task reads every line as it arrives. A line that answers
+no command owed (an extra line in a reply, a line of another command) is
+discarded with a warning, never taken as the answer to the next command. If a
+caller gives up on a reply (timeout, cancellation), the command stays owed, and
+its late answer is dropped when it arrives. (Two commands with the same reply
+name, e.g. ``S`` given up and then ``SI``, cannot be told apart by a late line:
+it goes to the older one, as the scale answers in order.)
+
+A scale that answers nothing is reported as such (:class:`ScaleNoAnswerError`,
+naming the scale, its address and the time waited), apart from one that keeps
+answering that it is not at rest.
 """
 
 from __future__ import annotations
@@ -23,8 +35,9 @@ import asyncio
 import collections
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 from protocols.mtsics import (
     Command,
@@ -51,6 +64,7 @@ __all__ = [
     "ScaleCommandError",
     "ScaleConnectionError",
     "ScaleError",
+    "ScaleNoAnswerError",
     "ScaleNotReadyError",
     "ScaleOverloadError",
     "ScaleProtocolError",
@@ -74,6 +88,10 @@ class ScaleConnectionError(ScaleError):
 
 class ScaleTimeoutError(ScaleError, TimeoutError):
     """No (usable) answer within the time allowed."""
+
+
+class ScaleNoAnswerError(ScaleTimeoutError):
+    """The scale sent no answer at all to a command within the time allowed."""
 
 
 class ScaleProtocolError(ScaleError):
@@ -100,7 +118,7 @@ class ScaleUnderloadError(ScaleError):
     """``<cmd> -``: underload, or the lower limit of the zero/tare range exceeded."""
 
 
-_REPLY_HEAD: dict[Command, ReplyHead] = {
+_REPLY_HEAD: Final[dict[Command, ReplyHead]] = {
     Command.SEND_STABLE_WEIGHT: ReplyHead.WEIGHT,
     Command.SEND_WEIGHT_IMMEDIATELY: ReplyHead.WEIGHT,
     Command.ZERO: ReplyHead.ZERO,
@@ -109,6 +127,48 @@ _REPLY_HEAD: dict[Command, ReplyHead] = {
     Command.SERIAL_NUMBER: ReplyHead.SERIAL_NUMBER,
     Command.RESET: ReplyHead.SERIAL_NUMBER,
 }
+
+
+def reply_name(line: bytes | OverlongLine) -> ReplyHead | ErrorCode | None:
+    """The reply name a line starts with (``S``, ``ZI``, ``ES`` ...), None if none is known."""
+    if isinstance(line, OverlongLine):
+        line = line.head
+    try:
+        first = line.decode("ascii").split(maxsplit=1)[0]
+    except (UnicodeDecodeError, IndexError):
+        return None
+    for name in (ReplyHead, ErrorCode):
+        with contextlib.suppress(ValueError):
+            return name(first)
+    return None
+
+
+@dataclass(slots=True)
+class OwedCommand:
+    """A command sent and not answered yet; ``answer`` is cancelled if its caller gave up."""
+
+    command: Command
+    answer: asyncio.Future[bytes | OverlongLine] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+def answered_by(owed: collections.deque[OwedCommand], line: bytes | OverlongLine) -> int | None:
+    """Which owed command ``line`` answers (its index in ``owed``), None for a stray line.
+
+    A line named like a command's reply answers the oldest such command; a general error
+    (``ES``/``ET``/``EL``) answers the oldest; a line with no known name is garbled and
+    stands in the oldest command's reply (so that command gets an error, not a wait).
+    """
+    if not owed:
+        return None
+    name = reply_name(line)
+    if name is None or isinstance(name, ErrorCode):
+        return 0
+    for index, entry in enumerate(owed):
+        if _REPLY_HEAD[entry.command] is name:
+            return index
+    return None
 
 
 class ScaleClient:
@@ -128,25 +188,25 @@ class ScaleClient:
         self.scale_id = scale_id or f"{host}:{port}"
         self.connect_timeout = connect_timeout
         self.reply_timeout = reply_timeout
-        self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._framer = LineFramer()
-        self._lines: collections.deque[bytes | OverlongLine] = collections.deque()
-        self._owed = 0
+        self._listener: asyncio.Task[None] | None = None
+        self._lost: str | None = None
+        self._owed: collections.deque[OwedCommand] = collections.deque()
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ connection
 
     @property
     def connected(self) -> bool:
-        return self._writer is not None and not self._writer.is_closing()
+        writer = self._writer
+        return writer is not None and not writer.is_closing() and self._lost is None
 
     async def connect(self) -> None:
         if self.connected:
             return
         try:
             async with asyncio.timeout(self.connect_timeout):
-                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+                reader, self._writer = await asyncio.open_connection(self.host, self.port)
         except TimeoutError:
             raise ScaleConnectionError(
                 f"scale {self.scale_id}: no connection to {self.host}:{self.port} "
@@ -156,13 +216,21 @@ class ScaleClient:
             raise ScaleConnectionError(
                 f"scale {self.scale_id}: cannot connect to {self.host}:{self.port}: {exc}"
             ) from exc
-        self._framer = LineFramer()
-        self._lines.clear()
-        self._owed = 0
+        self._lost = None
+        self._owed.clear()
+        self._listener = asyncio.create_task(
+            self._listen(reader), name=f"scale-{self.scale_id}-listen"
+        )
         logger.info("scale %s: connected to %s:%d", self.scale_id, self.host, self.port)
 
     async def close(self) -> None:
-        writer, self._writer, self._reader = self._writer, None, None
+        writer, self._writer = self._writer, None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+        self._fail_owed("connection closed")
         if writer is None:
             return
         writer.close()
@@ -193,24 +261,36 @@ class ScaleClient:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        not_at_rest = False  # the scale has answered 'S I' during this call
         while True:
             try:
                 reply = await self._request(Command.SEND_STABLE_WEIGHT, deadline)
-            except ScaleTimeoutError:
-                raise ScaleTimeoutError(
-                    f"scale {self.scale_id}: weight not stable within {timeout} s "
-                    f"(the scale was still waiting for rest)"
+            except ScaleNoAnswerError:
+                if not_at_rest:  # alive, and still waiting for rest when time ran out
+                    raise ScaleTimeoutError(self._not_stable(timeout)) from None
+                raise ScaleNoAnswerError(
+                    self._no_answer(Command.SEND_STABLE_WEIGHT, timeout)
                 ) from None
             if isinstance(reply, WeightReply) and reply.stability is Stability.STABLE:
                 return reply
             if isinstance(reply, StatusReply) and reply.status is Status.NOT_EXECUTABLE:
+                not_at_rest = True
                 if loop.time() + _RETRY_PAUSE_S < deadline:
                     await asyncio.sleep(_RETRY_PAUSE_S)
                     continue
-                raise ScaleTimeoutError(
-                    f"scale {self.scale_id}: weight not stable within {timeout} s"
-                )
+                raise ScaleTimeoutError(self._not_stable(timeout))
             raise self._unexpected(Command.SEND_STABLE_WEIGHT, reply)
+
+    def _not_stable(self, timeout: float) -> str:
+        return (
+            f"scale {self.scale_id}: weight not stable within {timeout:g} s "
+            f"(the scale answered that it is not at rest ('S I'))"
+        )
+
+    def _no_answer(self, command: Command, waited_s: float) -> str:
+        address = f"{self.host}:{self.port}"
+        where = self.scale_id if self.scale_id == address else f"{self.scale_id} at {address}"
+        return f"scale {where} sent no answer to {command.value!r} within {waited_s:g} s"
 
     async def weight_immediately(self) -> WeightReply:
         """The net weight now (``SI``); ``stability`` says whether it is at rest."""
@@ -280,20 +360,21 @@ class ScaleClient:
             writer = self._writer
             if writer is None or writer.is_closing():
                 raise ScaleConnectionError(f"scale {self.scale_id}: not connected")
-            writer.write(encode_command(command))
-            self._owed += 1  # from here on the scale owes a reply, whether we wait or not
+            if self._lost is not None:
+                await self.close()
+                raise ScaleConnectionError(
+                    f"scale {self.scale_id}: connection lost before {command.value!r}: {self._lost}"
+                )
+            waited_s = round(max(0.0, deadline - asyncio.get_running_loop().time()), 3)
+            owed = OwedCommand(command)
+            self._owed.append(owed)  # from here on the scale owes a reply, whether we wait or not
             try:
+                writer.write(encode_command(command))
                 await writer.drain()
-                while True:
-                    line = await self._read_line(deadline)
-                    self._owed -= 1
-                    if self._owed == 0:
-                        break
-                    logger.debug("scale %s: dropped late reply %r", self.scale_id, line)
+                async with asyncio.timeout_at(deadline):
+                    line = await owed.answer
             except TimeoutError:
-                raise ScaleTimeoutError(
-                    f"scale {self.scale_id}: no reply to {command.value!r} in time"
-                ) from None
+                raise ScaleNoAnswerError(self._no_answer(command, waited_s)) from None
             except (ConnectionError, OSError) as exc:
                 await self.close()
                 raise ScaleConnectionError(
@@ -310,13 +391,43 @@ class ScaleClient:
         logger.debug("scale %s: %s -> %r", self.scale_id, command.value, reply)
         return reply
 
-    async def _read_line(self, deadline: float) -> bytes | OverlongLine:
-        reader = self._reader
-        assert reader is not None
-        async with asyncio.timeout_at(deadline):
-            while not self._lines:
+    async def _listen(self, reader: asyncio.StreamReader) -> None:
+        """Read every line the scale sends and hand it to the command it answers."""
+        framer = LineFramer()
+        try:
+            while True:
                 data = await reader.read(_READ_CHUNK)
                 if not data:
                     raise ConnectionResetError("closed by the scale")
-                self._lines.extend(self._framer.feed(data))
-        return self._lines.popleft()
+                for line in framer.feed(data):
+                    self._dispatch(line)
+        except (ConnectionError, OSError) as exc:
+            self._lost = str(exc) or type(exc).__name__
+            self._fail_owed(self._lost)
+
+    def _dispatch(self, line: bytes | OverlongLine) -> None:
+        index = answered_by(self._owed, line)
+        if index is None:
+            waiting = ", ".join(repr(o.command.value) for o in self._owed) or "nothing"
+            logger.warning(
+                "scale %s: discarded a line that answers no command owed (%s): %r",
+                self.scale_id,
+                waiting,
+                line if isinstance(line, OverlongLine) else line.decode("ascii", "replace"),
+            )
+            return
+        for _ in range(index):  # older commands the scale will not answer any more
+            skipped = self._owed.popleft()
+            logger.debug("scale %s: %r got no reply", self.scale_id, skipped.command.value)
+            skipped.answer.cancel()
+        owed = self._owed.popleft()
+        if owed.answer.done():
+            logger.debug("scale %s: dropped late reply %r", self.scale_id, line)
+        else:
+            owed.answer.set_result(line)
+
+    def _fail_owed(self, reason: str) -> None:
+        while self._owed:
+            answer = self._owed.popleft().answer
+            if not answer.done():
+                answer.set_exception(ConnectionResetError(reason))

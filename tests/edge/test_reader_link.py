@@ -5,11 +5,14 @@ too, and the link stops cleanly."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from datetime import UTC, datetime
 
-from edge.reader_link import ReaderLink
+import pytest
+
+from edge.reader_link import ReaderLink, no_llrp_cause
 from edge.reads import TagRead
 from firmware_sim.llrp_reader import LLRPReaderServer
 from firmware_sim.world_view import Sighting
@@ -111,3 +114,118 @@ async def test_a_reader_whose_clock_is_90_s_behind_has_its_read_times_corrected(
     now = datetime.now(UTC)
     for read in rec.reads:
         assert abs((now - read.last_seen).total_seconds()) < 15, read.last_seen
+
+
+class MuteTcpPeer:
+    """A TCP server that accepts connections and never speaks LLRP: it says nothing, or
+    sends ``greeting`` (bytes that are not LLRP) and then nothing."""
+
+    def __init__(self, greeting: bytes = b"") -> None:
+        self.greeting = greeting
+        self.accepted = 0
+        self._server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if self.greeting:
+            writer.write(self.greeting)
+            await writer.drain()
+        await reader.read()  # until the link gives up and closes
+        writer.close()
+
+    async def __aenter__(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+
+@pytest.mark.parametrize(
+    ("greeting", "cause"),
+    [
+        (b"", "accepted TCP but sent no LLRP message within 0.4 s"),
+        (
+            b"HTTP/1.1 400 Bad Request\r\n\r\n",
+            "accepted TCP but sent 28 bytes and no LLRP message within 0.4 s",
+        ),
+    ],
+)
+async def test_a_peer_that_accepts_tcp_but_never_speaks_llrp_is_never_connected(
+    caplog, greeting: bytes, cause: str
+):
+    caplog.set_level(logging.WARNING, logger="edge.reader_link")
+    rec = Recorder()
+    peer = MuteTcpPeer(greeting)
+    async with peer as port:
+        link = ReaderLink(
+            "reader-door-1", "127.0.0.1", port, [1], rec.on_reads, rec.on_state,
+            hello_timeout_s=0.4, reconnect_max_s=0.5,
+        )  # fmt: skip
+        link.start()
+        try:
+            await eventually(lambda: peer.accepted >= 2, 10, "a second attempt")
+        finally:
+            await asyncio.to_thread(link.stop)
+    assert ReaderState.CONNECTED not in rec.states
+    assert ReaderState.INVENTORYING not in rec.states
+    assert rec.count(ReaderState.CONNECTING) >= 2
+    expected = f"reader-door-1 at 127.0.0.1:{port} {cause}: is it an LLRP reader (port {port})?"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(expected in m for m in messages), messages
+    assert not any("silent for" in m for m in messages), messages
+
+
+async def test_a_reader_that_refuses_the_session_is_not_connected(caplog):
+    caplog.set_level(logging.WARNING, logger="edge.reader_link")
+    first, second = Recorder(), Recorder()
+    async with LLRPReaderServer("r1", [1], OneTag(), port=0) as server:
+        holder = ReaderLink("r1", "127.0.0.1", server.port, [1], first.on_reads, first.on_state)
+        holder.start()
+        try:
+            await eventually(lambda: first.reads, 10, "the first client inventorying")
+            link = ReaderLink(
+                "r1", "127.0.0.1", server.port, [1], second.on_reads, second.on_state,
+                hello_timeout_s=5.0, reconnect_max_s=0.5,
+            )  # fmt: skip
+            link.start()
+            try:
+                await eventually(
+                    lambda: any("refused the session" in r.getMessage() for r in caplog.records),
+                    4,  # well inside the hello timeout: the refusal is not waited out
+                    "the refusal reported",
+                )
+            finally:
+                await asyncio.to_thread(link.stop)
+        finally:
+            await asyncio.to_thread(holder.stop)
+    assert ReaderState.CONNECTED not in second.states
+    refusal = next(r.getMessage() for r in caplog.records if "refused" in r.getMessage())
+    assert "(ConnectionAttemptEvent: Failed (a Client initiated connection already exists))" in (
+        refusal
+    ), refusal
+
+
+@pytest.mark.parametrize(
+    ("received", "closed", "spoke", "cause"),
+    [
+        (0, False, False, "accepted TCP but sent no LLRP message within 5 s"),
+        (12, False, False, "accepted TCP but sent 12 bytes and no LLRP message within 5 s"),
+        (0, True, False, "accepted TCP but sent no LLRP message before the connection closed"),
+        (
+            9,
+            True,
+            False,
+            "accepted TCP but sent 9 bytes and no LLRP message before the connection closed",
+        ),
+        (
+            40,
+            False,
+            True,
+            "accepted TCP and spoke LLRP but sent no ConnectionAttemptEvent within 5 s",
+        ),
+    ],
+)
+def test_the_cause_of_a_missing_greeting_says_what_the_peer_did(received, closed, spoke, cause):
+    assert no_llrp_cause(received, 5.0, closed, spoke) == cause

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,19 +12,22 @@ from decimal import Decimal
 import pytest
 
 from edge.scale_client import (
+    OwedCommand,
     ScaleClient,
     ScaleCommandError,
     ScaleConnectionError,
     ScaleError,
+    ScaleNoAnswerError,
     ScaleNotReadyError,
     ScaleOverloadError,
     ScaleProtocolError,
     ScaleTimeoutError,
     ScaleUnderloadError,
+    answered_by,
 )
 from firmware_sim.scale import ScaleSpec
 from firmware_sim.scale_server import ScaleServer
-from protocols.mtsics import ErrorCode, Stability, TareReply, WeightReply
+from protocols.mtsics import Command, ErrorCode, OverlongLine, Stability, TareReply, WeightReply
 
 SCALE = "dock-2-scale"
 SERIAL = "SIM-dock-2-scale"
@@ -242,7 +246,7 @@ async def test_scale_going_away_is_a_connection_error(platform: Platform) -> Non
         client = ScaleClient("127.0.0.1", server.port)
         await client.connect()
         assert client.connected
-    with pytest.raises(ScaleConnectionError, match="connection lost during 'I4'"):
+    with pytest.raises(ScaleConnectionError, match=r"connection lost (during|before) 'I4'"):
         await client.serial_number()
     assert not client.connected
     await client.close()
@@ -272,7 +276,6 @@ async def rogue() -> AsyncIterator[tuple[int, RogueReplies]]:
     [
         (b"S S x1.2 kg\r\n", ScaleProtocolError, "malformed weight value 'x1.2'"),
         (b"S D 1.0 kg\r\n", ScaleProtocolError, "unexpected reply"),
-        (b"Z A\r\n", ScaleProtocolError, "unexpected reply"),
         (b"\xff\r\n", ScaleProtocolError, "not ASCII"),
         (b"X" * 400 + b"\r\n", ScaleProtocolError, "400-byte reply"),
         (b"ES\r\n", ScaleCommandError, "'S' rejected with ES"),
@@ -305,5 +308,95 @@ async def test_silent_scale_is_a_timeout(rogue: tuple[int, RogueReplies]) -> Non
     port, replies = rogue
     replies[b"SI"] = b""  # says nothing at all
     async with ScaleClient("127.0.0.1", port, reply_timeout=0.1) as client:
-        with pytest.raises(ScaleTimeoutError, match="no reply to 'SI' in time"):
+        with pytest.raises(
+            ScaleNoAnswerError,
+            match=rf"^scale 127\.0\.0\.1:{port} sent no answer to 'SI' within 0\.1 s$",
+        ):
             await client.weight_immediately()
+
+
+# --------------------------------------------------------------------- silence and stray lines
+
+
+async def test_a_silent_scale_is_reported_as_giving_no_answer_not_as_waiting_for_rest(
+    rogue: tuple[int, RogueReplies],
+) -> None:
+    port, replies = rogue
+    replies[b"S"] = b""  # accepts the command and never answers
+    async with ScaleClient("127.0.0.1", port, scale_id=SCALE) as client:
+        with pytest.raises(ScaleNoAnswerError) as caught:
+            await client.stable_weight(timeout=0.3)
+    message = str(caught.value)
+    assert message == f"scale {SCALE} at 127.0.0.1:{port} sent no answer to 'S' within 0.3 s"
+    assert "rest" not in message and "stable" not in message
+
+
+async def test_a_scale_that_keeps_answering_not_at_rest_is_not_called_silent(
+    scale: ScaleClient, platform: Platform
+) -> None:
+    platform.kg = 150.0
+    platform.shaky = True  # the scale answers 'S I' after FAST.stable_timeout_s, again and again
+    with pytest.raises(ScaleTimeoutError) as caught:
+        await scale.stable_weight(timeout=1.0)
+    assert not isinstance(caught.value, ScaleNoAnswerError)
+    assert "not at rest ('S I')" in str(caught.value)
+
+
+async def test_an_extra_line_in_a_reply_is_discarded_not_taken_as_the_next_answer(
+    rogue: tuple[int, RogueReplies], caplog: pytest.LogCaptureFixture
+) -> None:
+    port, replies = rogue
+    replies[b"S"] = b"S S     100.0 kg\r\nS S     999.0 kg\r\n"  # one line too many
+    replies[b"SI"] = b"S D       5.0 kg\r\n"
+    replies[b"I4"] = b'I4 A "ROGUE"\r\nZ A\r\n'  # a stray line of another command
+    replies[b"Z"] = b"Z A\r\n"
+    async with ScaleClient("127.0.0.1", port, scale_id=SCALE) as client:
+        assert await client.stable_weight(timeout=1.0) == kg("100.0")
+        assert await client.weight_immediately() == WeightReply(
+            Stability.DYNAMIC, Decimal("5.0"), "kg"
+        )
+        assert await client.serial_number() == "ROGUE"
+        await client.zero()  # answered by its own 'Z A', not the stray one
+        assert await client.weight_immediately() == WeightReply(
+            Stability.DYNAMIC, Decimal("5.0"), "kg"
+        )
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("discarded" in w and "S S     999.0 kg" in w for w in warnings), warnings
+    assert any("discarded" in w and "Z A" in w for w in warnings), warnings
+
+
+async def test_a_line_with_another_commands_name_is_not_its_answer(
+    rogue: tuple[int, RogueReplies], caplog: pytest.LogCaptureFixture
+) -> None:
+    port, replies = rogue
+    replies[b"S"] = b"Z A\r\n"
+    replies[b"I4"] = b'I4 A "ROGUE"\r\n'
+    async with ScaleClient("127.0.0.1", port, scale_id=SCALE) as client:
+        with pytest.raises(ScaleNoAnswerError, match=r"sent no answer to 'S' within 0\.3 s"):
+            await client.stable_weight(timeout=0.3)
+        assert await client.serial_number() == "ROGUE"
+    assert any("discarded" in r.getMessage() and "'Z A'" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("owed", "line", "answers"),
+    [
+        ([], b"S S      1.0 kg", None),
+        (["S"], b"S S      1.0 kg", 0),
+        (["SI"], b"S D      1.0 kg", 0),
+        (["S"], b"Z A", None),
+        (["I4"], b"S S      1.0 kg", None),
+        (["S", "I4"], b'I4 A "X"', 1),  # the S given up earlier gets no reply any more
+        (["@"], b'I4 A "X"', 0),
+        (["ZI", "Z"], b"Z A", 1),
+        (["T", "I4"], b"ES", 0),  # a general error answers the oldest command owed
+        (["T"], b"\xff", 0),  # garbled: stands in the reply, and is reported as an error
+        (["T"], OverlongLine(400, b"XXXX"), 0),
+        (["T"], b"Q 1", 0),
+    ],
+)
+async def test_a_line_answers_the_oldest_command_owed_a_reply_of_its_name(
+    owed: list[str], line: bytes | OverlongLine, answers: int | None
+) -> None:
+    queue = collections.deque(OwedCommand(Command(name)) for name in owed)
+    assert answered_by(queue, line) == answers

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import aiomqtt
+from spoolkit import LoopLag, SlowDisk
 
 from edge.publisher import SpoolPublisher
 from edge.spool import Spool
@@ -71,10 +72,10 @@ async def test_spooled_batches_reach_the_broker_in_order_between_online_and_offl
     ready = asyncio.Event()
     collector = asyncio.create_task(collect(mqtt_url, site, received, ready))
     await ready.wait()
-    with Spool(tmp_path / "spool.sqlite") as spool:
+    async with Spool(tmp_path / "spool.sqlite") as spool:
         obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
         for _ in range(5):
-            spool.append(obs_topic, batch_payload)
+            await spool.append(obs_topic, batch_payload)
         publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
         task = asyncio.create_task(publisher.run())
         try:
@@ -101,17 +102,18 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
         url = broker.url
         collector = asyncio.create_task(collect(url, site, received, ready))
         await ready.wait()
-        spool = Spool(tmp_path / "spool.sqlite").__enter__()
+        spool = Spool(tmp_path / "spool.sqlite")
+        await spool.open()
         obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
         publisher = SpoolPublisher(url, site, "edge-1", spool, reconnect_max_s=0.5)
         task = asyncio.create_task(publisher.run())
-        spool.append(obs_topic, batch_payload)
+        await spool.append(obs_topic, batch_payload)
         publisher.notify()
         await wait_until(lambda: len(spool) == 0, 20)
     # the broker is down: batches pile up in the spool
     await wait_until(lambda: not publisher.connected.is_set(), 10)
     for _ in range(3):
-        spool.append(obs_topic, batch_payload)
+        await spool.append(obs_topic, batch_payload)
         publisher.notify()
     await asyncio.sleep(1.0)
     assert len(spool) == 3
@@ -126,6 +128,42 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
         collector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    spool.__exit__(None, None, None)
+    await spool.close()
     seqs = sorted({m["body"]["seq"] for m in received if m["topic"].endswith("/observations")})
     assert seqs == [0, 1, 2, 3]
+
+
+async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
+    mqtt_url, site, tmp_path
+):
+    """40 batches through the broker with every disk write taking 0.1 s: the PUBACKs
+    are acknowledged in slices (far fewer DELETEs than batches) and the event loop
+    never waits for the disk."""
+    received: list[dict] = []
+    ready = asyncio.Event()
+    collector = asyncio.create_task(collect(mqtt_url, site, received, ready))
+    await ready.wait()
+    obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
+    async with Spool(tmp_path / "spool.sqlite", connection_factory=SlowDisk) as spool:
+        SlowDisk.reset(delay_s=0.0)
+        for _ in range(40):
+            await spool.append(obs_topic, batch_payload)
+        SlowDisk.reset(delay_s=0.1)
+        publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
+        async with LoopLag(tick_s=0.005) as lag:
+            task = asyncio.create_task(publisher.run())
+            try:
+                await wait_until(lambda: len(spool) == 0, 30)
+                await wait_until(
+                    lambda: sum(m["topic"].endswith("/observations") for m in received) >= 40,
+                    20,
+                )
+            finally:
+                task.cancel()
+                collector.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    seqs = [m["body"]["seq"] for m in received if m["topic"].endswith("/observations")]
+    assert seqs == list(range(40))
+    assert 1 <= SlowDisk.deletes < 40
+    assert lag.worst < SlowDisk.delay_s / 2, f"the loop stalled for {lag.worst:.3f} s"
