@@ -75,6 +75,63 @@ class EdgeState:
     changed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class PassageRecord:
+    """A door crossing an edge reported (``time``: when it crossed the door's middle)."""
+
+    time: datetime
+    door: str
+    direction: str
+    epc: str
+    cases: list[str]
+    confidence: float
+    edge_id: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneEventRecord:
+    """A tag's zone changed (arrived, moved, departed, unknown, present)."""
+
+    time: datetime
+    kind: str
+    epc: str
+    zone: str
+    from_zone: str | None
+    edge_id: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WeightRecord:
+    """A stable weight of a scale, with the pallet found on it (``epc``) if any."""
+
+    time: datetime
+    scale: str
+    weight_kg: float
+    epc: str | None
+    edge_id: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TagPlace:
+    """Where a tag is by the edges' events."""
+
+    epc: str
+    state: str
+    """present (in ``zone``), departed (from ``last_zone``), unknown (its zone's readers
+    are out), received (came in through ``door``) or shipped (left through ``door``)"""
+    zone: str | None
+    last_zone: str | None
+    door: str | None
+    pallet: str | None
+    """For a case: the pallet it crossed a door with."""
+    changed_at: datetime
+    """Time of the event that put it here."""
+    stored_at: datetime
+
+
 @dataclass(slots=True)
 class LiveChange:
     """What one committed ingest transaction changed, for the live feeds."""
@@ -86,6 +143,19 @@ class LiveChange:
     moves: list[TagMove] = field(default_factory=list)
     readers: list[ReaderStatus] = field(default_factory=list)
     edges: list[EdgeState] = field(default_factory=list)
+    passages: list[PassageRecord] = field(default_factory=list)
+    zone_events: list[ZoneEventRecord] = field(default_factory=list)
+    weights: list[WeightRecord] = field(default_factory=list)
+    places: list[TagPlace] = field(default_factory=list)
+    """Every tag place written by the events of the commit."""
 
     def __bool__(self) -> bool:
-        return bool(self.read_count or self.locations or self.readers or self.edges)
+        return bool(
+            self.read_count
+            or self.locations
+            or self.readers
+            or self.edges
+            or self.passages
+            or self.zone_events
+            or self.weights
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import psycopg
@@ -74,7 +74,7 @@ async def health(st: State, response: Response) -> schemas.Health:
         ingest_running=ing is not None,
         broker_connected=mqtt.connected,
         failing_since=s.failing_since if s else None,
-        now=datetime.now(UTC),
+        now=st.settings.now_clock()(),
         stuck_after=timedelta(seconds=st.settings.ingest_stuck_after_s),
     )
     if verdict.status == "down":

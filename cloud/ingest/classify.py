@@ -19,7 +19,9 @@ from cloud.ingest.ownership import SiteDevices
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
+    EventBatch,
     ObservationBatch,
+    PassageMessage,
     Payload,
     PayloadError,
     TopicAddress,
@@ -104,6 +106,17 @@ def _times(payload: Payload) -> Iterator[tuple[str, datetime]]:
         for i, o in enumerate(payload.observations):
             yield f"{name}.observations.{i}.first_seen", o.first_seen
             yield f"{name}.observations.{i}.last_seen", o.last_seen
+    elif isinstance(payload, EventBatch):
+        yield f"{name}.sent_at", payload.sent_at
+        for i, ev in enumerate(payload.events):
+            yield f"{name}.events.{i}.time", ev.time
+            if isinstance(ev, PassageMessage):
+                for side in ("outside", "inside"):
+                    e = getattr(ev.evidence, side)
+                    for what in ("first_seen", "last_seen"):
+                        t = getattr(e, what)
+                        if t is not None:
+                            yield f"{name}.events.{i}.evidence.{side}.{what}", t
     elif isinstance(payload, EdgeHealth):
         yield f"{name}.at", payload.at
         for i, r in enumerate(payload.readers):

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
@@ -79,6 +79,7 @@ class IngestStats:
     messages: int = 0
     batches: int = 0
     observations: int = 0
+    events: int = 0
     duplicates: int = 0
     dead_letters: int = 0
     poison: int = 0
@@ -95,10 +96,6 @@ class _Received:
     message: aiomqtt.Message
     item: Accepted | DeadLetter
     payload: bytes
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _observations(r: _Received) -> int:
@@ -131,6 +128,7 @@ class Ingester:
         self._settings = settings
         self._pool = pool
         self._sink = sink
+        self._now = settings.now_clock()
         site_layout = layout if layout is not None else load_layout(settings.layout)
         self._devices = SiteDevices.of(site_layout, settings.site)
         self.client_id = settings.mqtt_client_id()
@@ -233,7 +231,7 @@ class Ingester:
             site=self._settings.site,
             devices=self._devices,
             retained=bool(message.retain),
-            received_at=_now(),
+            received_at=self._now(),
             max_clock_skew=self._settings.max_clock_skew,
         )
         if isinstance(item, DeadLetter):
@@ -318,7 +316,7 @@ class Ingester:
         while True:
             try:
                 async with self._pool.connection() as conn:
-                    result = await write_group(conn, [r.item for r in group])
+                    result = await write_group(conn, [r.item for r in group], now=self._now())
             except Exception as e:
                 failure = failure_of(e)
                 failures += 1
@@ -328,7 +326,7 @@ class Ingester:
                 why = describe(e)
                 self.stats.last_error = f"database: {why}"
                 if self.stats.failing_since is None:
-                    self.stats.failing_since = _now()
+                    self.stats.failing_since = self._now()
                 if len(group) > 1 and (
                     failure in (Failure.DATA, Failure.TOO_BIG)
                     or (failure is Failure.OTHER and failures >= _HALVE_AFTER)
@@ -379,7 +377,7 @@ class Ingester:
             return False
         try:
             async with self._pool.connection() as conn, conn.transaction():
-                await write_group(conn, [control])
+                await write_group(conn, [control], now=self._now())
                 raise psycopg.Rollback()
         except Exception as e:
             log.warning(
@@ -438,10 +436,11 @@ class Ingester:
         s.messages += messages
         s.batches += result.batches
         s.observations += result.observations
+        s.events += result.events
         s.duplicates += len(result.duplicates)
         s.dead_letters += result.dead_letters
         if result.batches:
-            s.last_ingest_at = _now()
+            s.last_ingest_at = self._now()
         for edge_id, spool, seq in result.duplicates:
             log.info("skipped duplicate batch %d of edge %s (spool %s)", seq, edge_id, spool)
         if result.observations:

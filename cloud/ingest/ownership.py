@@ -12,7 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocols.layout import Layout
-from protocols.mqtt import EdgeHealth, EdgeStatus, ObservationBatch, Payload, shorten
+from protocols.mqtt import (
+    EdgeHealth,
+    EdgeStatus,
+    EventBatch,
+    ObservationBatch,
+    PassageMessage,
+    Payload,
+    WeightMessage,
+    ZoneEventMessage,
+    shorten,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +35,23 @@ class SiteDevices:
     """reader id -> the edge that serves it"""
     read_points: dict[tuple[str, int], str]
     """(reader id, antenna) -> read point"""
+    places: dict[str, frozenset[str]]
+    """edge -> the zones and doors its readers cover (where its events may happen)"""
+    scale_edge: dict[str, str]
+    """scale id -> the edge that reads it"""
 
     @classmethod
     def of(cls, layout: Layout, site: str) -> SiteDevices:
+        places: dict[str, set[str]] = {}
+        for r in layout.readers:
+            places.setdefault(r.edge, set()).add(r.door or r.zone or "")
         return cls(
             site=site,
             edges=frozenset([r.edge for r in layout.readers] + [s.edge for s in layout.scales]),
             reader_edge={r.id: r.edge for r in layout.readers},
             read_points={(r.id, a.id): a.read_point for r in layout.readers for a in r.antennas},
+            places={e: frozenset(p) for e, p in places.items()},
+            scale_edge={s.id: s.edge for s in layout.scales},
         )
 
     def refusal(self, edge_id: str, payload: Payload) -> str | None:
@@ -58,6 +77,11 @@ class SiteDevices:
                         )
                 if why is not None:
                     return f"{name}.observations.{i}: {why}"
+        elif isinstance(payload, EventBatch):
+            for i, ev in enumerate(payload.events):
+                why = self._event_refusal(edge_id, ev)
+                if why is not None:
+                    return f"{name}.events.{i}: {why}"
         elif isinstance(payload, EdgeHealth):
             for i, r in enumerate(payload.readers):
                 why = self._reader_refusal(edge_id, r.reader_id)
@@ -65,6 +89,26 @@ class SiteDevices:
                     return f"{name}.readers.{i}: {why}"
         else:
             assert isinstance(payload, EdgeStatus)
+        return None
+
+    def _event_refusal(
+        self, edge_id: str, ev: ZoneEventMessage | PassageMessage | WeightMessage
+    ) -> str | None:
+        mine = self.places.get(edge_id, frozenset())
+        if isinstance(ev, WeightMessage):
+            owner = self.scale_edge.get(ev.scale)
+            if owner is None:
+                return f"scale {ev.scale!r} is not a scale in the layout of site {self.site!r}"
+            if owner != edge_id:
+                return f"scale {ev.scale!r} belongs to edge {owner!r}, not to edge {edge_id!r}"
+            return None
+        if isinstance(ev, PassageMessage):
+            if ev.door not in mine:
+                return f"door {ev.door!r} has no reader of edge {edge_id!r} in the layout"
+            return None
+        for zone in (ev.zone, ev.from_zone):
+            if zone is not None and zone not in mine:
+                return f"zone {zone!r} has no reader of edge {edge_id!r} in the layout"
         return None
 
     def _reader_refusal(self, edge_id: str, reader_id: str) -> str | None:

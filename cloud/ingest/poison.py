@@ -15,11 +15,14 @@ from cloud.ingest.ownership import SiteDevices
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
+    EventBatch,
     Observation,
     ObservationBatch,
     Payload,
     ReaderHealth,
     ReaderState,
+    ZoneEventKind,
+    ZoneEventMessage,
 )
 
 CONTROL_EPC = "0" * 24
@@ -44,6 +47,21 @@ def control_message(suspect: Accepted, devices: SiteDevices) -> Accepted | None:
             edge_id=edge_id,
             at=at,
             readers=[ReaderHealth(reader_id=readers[0], state=ReaderState.CONNECTING)],
+        )
+    elif isinstance(suspect.payload, EventBatch):
+        places = sorted(devices.places.get(edge_id, ()))
+        if not places:
+            return None
+        payload = EventBatch(
+            edge_id=edge_id,
+            spool=CONTROL_SPOOL,
+            seq=0,
+            sent_at=at,
+            events=[
+                ZoneEventMessage(
+                    kind=ZoneEventKind.ARRIVED, epc=CONTROL_EPC, zone=places[0], time=at
+                )
+            ],
         )
     else:
         assert isinstance(suspect.payload, ObservationBatch)

@@ -1,10 +1,12 @@
 """Write a group of received messages to the database in one transaction.
 
-Per group: each observation batch is claimed in ``ingested_batches`` by its
-(edge, spool, seq) (a batch already there with the same content is a duplicate and
+Per group: each observation or event batch is claimed in ``ingested_batches`` by
+its (edge, spool, seq) (a batch already there with the same content is a duplicate and
 skipped; with other content it is a dead letter: the edge is broken); dead letters
 are stored (bounded, a retained one once); the claimed batches' observations go in
-with one ``COPY``; tag locations, readers and edges are read ``FOR UPDATE``,
+with one ``COPY``, the claimed event batches' passages, zone events and weights
+with one statement each, and the tags they move get their new place
+(:mod:`cloud.ingest.places`); tag locations, readers and edges are read ``FOR UPDATE``,
 changed through :mod:`cloud.ingest.changes`, and upserted. The caller
 acknowledges the messages only after this commits, and logs what changed only
 then (:attr:`GroupResult.transitions`): a transaction can still roll back.
@@ -16,6 +18,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import TupleRow
@@ -23,8 +26,30 @@ from psycopg.types.json import Jsonb
 
 from cloud.ingest.changes import locate_tags, reads_of_batch, update_edge, update_readers
 from cloud.ingest.classify import Accepted, DeadLetter
-from cloud.model import EdgeState, LiveChange, Read, ReaderStatus, TagLocation, TagMove
-from protocols.mqtt import MAX_PAYLOAD_BYTES, EdgeHealth, EdgeStatus, ObservationBatch
+from cloud.ingest.places import apply_events
+from cloud.model import (
+    EdgeState,
+    LiveChange,
+    PassageRecord,
+    Read,
+    ReaderStatus,
+    TagLocation,
+    TagMove,
+    TagPlace,
+    WeightRecord,
+    ZoneEventRecord,
+)
+from protocols.mqtt import (
+    MAX_PAYLOAD_BYTES,
+    EdgeHealth,
+    EdgeStatus,
+    EventBatch,
+    ObservationBatch,
+    PassageMessage,
+    SpooledBatch,
+    WeightMessage,
+    ZoneEventMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +58,9 @@ _COPY_OBSERVATIONS = (
     " first_seen, seen_count, edge_id, seq) FROM STDIN"
 )
 _CLAIM_BATCHES = (
-    "INSERT INTO ingested_batches (edge_id, spool, seq, sent_at, observations, digest)"
+    "INSERT INTO ingested_batches (edge_id, spool, seq, sent_at, observations, digest, kind)"
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::timestamptz[],"
-    " %s::integer[], %s::bytea[])"
+    " %s::integer[], %s::bytea[], %s::text[])"
     " ON CONFLICT (edge_id, spool, seq) DO NOTHING RETURNING edge_id, spool, seq"
 )
 _CLAIMED_DIGESTS = (
@@ -134,6 +159,7 @@ class GroupResult:
 
     batches: int = 0
     observations: int = 0
+    events: int = 0
     duplicates: list[BatchKey] = field(default_factory=list)
     dead_letters: int = 0
     change: LiveChange = field(default_factory=LiveChange)
@@ -141,13 +167,14 @@ class GroupResult:
 
 
 async def write_group(
-    conn: AsyncConnection[TupleRow], items: Sequence[Accepted | DeadLetter]
+    conn: AsyncConnection[TupleRow], items: Sequence[Accepted | DeadLetter], *, now: datetime
 ) -> GroupResult:
-    """Write ``items`` in one transaction on ``conn`` (an autocommit connection)."""
+    """Write ``items`` in one transaction on ``conn`` (an autocommit connection); ``now``
+    (the cloud's clock) is when the events are stored."""
     result = GroupResult()
     dead = [i for i in items if isinstance(i, DeadLetter)]
     accepted = [i for i in items if isinstance(i, Accepted)]
-    batches = [i for i in accepted if isinstance(i.payload, ObservationBatch)]
+    batches = [i for i in accepted if isinstance(i.payload, ObservationBatch | EventBatch)]
     health = [i.payload for i in accepted if isinstance(i.payload, EdgeHealth)]
     statuses = [i for i in accepted if isinstance(i.payload, EdgeStatus)]
     async with conn.transaction(), conn.cursor() as cur:
@@ -156,9 +183,14 @@ async def write_group(
         if dead:
             await cur.executemany(_INSERT_DEAD_LETTERS, [dead_letter_row(d) for d in dead])
             result.dead_letters = len(dead)
-        if new_batches:
-            reads = await _copy_observations(cur, new_batches)
-            result.batches = len(new_batches)
+        result.batches = len(new_batches)
+        observation_batches = [b for b in new_batches if isinstance(b, ObservationBatch)]
+        event_batches = [b for b in new_batches if isinstance(b, EventBatch)]
+        if event_batches:
+            await _store_events(cur, event_batches, now, result.change)
+            result.events = sum(len(b.events) for b in event_batches)
+        if observation_batches:
+            reads = await _copy_observations(cur, observation_batches)
             result.observations = len(reads)
             result.change.reads = reads
             result.change.read_count = len(reads)
@@ -170,14 +202,18 @@ async def write_group(
     return result
 
 
-def _batch(item: Accepted) -> ObservationBatch:
-    assert isinstance(item.payload, ObservationBatch)
+def _batch(item: Accepted) -> SpooledBatch:
+    assert isinstance(item.payload, ObservationBatch | EventBatch)
     return item.payload
+
+
+def _size(b: SpooledBatch) -> int:
+    return len(b.observations) if isinstance(b, ObservationBatch) else len(b.events)
 
 
 async def _claim_batches(
     cur: AsyncCursor[TupleRow], batches: list[Accepted], result: GroupResult
-) -> tuple[list[ObservationBatch], list[DeadLetter]]:
+) -> tuple[list[SpooledBatch], list[DeadLetter]]:
     """Insert the batches' (edge, spool, seq) keys; return the batches that were new, and
     a dead letter for each batch whose key was ingested before with other content."""
     unique: dict[BatchKey, Accepted] = {}
@@ -203,8 +239,9 @@ async def _claim_batches(
             [b.spool for b in rows],
             [b.seq for b in rows],
             [b.sent_at for b in rows],
-            [len(b.observations) for b in rows],
+            [_size(b) for b in rows],
             [unique[k].digest for k in keys],
+            [unique[k].address.kind.value for k in keys],
         ),
     )
     claimed = {(str(e), str(sp), int(s)) for e, sp, s in await cur.fetchall()}
@@ -231,7 +268,7 @@ def _conflicting(item: Accepted, known: bytes) -> DeadLetter:
         topic=item.topic,
         payload=item.raw,
         reason=(
-            f"ObservationBatch (edge {b.edge_id!r}, spool {b.spool}, seq {b.seq}) was "
+            f"{type(b).__name__} (edge {b.edge_id!r}, spool {b.spool}, seq {b.seq}) was "
             f"ingested before with other content (SHA-256 {known.hex()[:16]}..., this one "
             f"{item.digest.hex()[:16]}...): the edge's spool is broken, or two edges share "
             "a spool id; the first one stays stored"
@@ -239,6 +276,125 @@ def _conflicting(item: Accepted, known: bytes) -> DeadLetter:
         received_at=item.received_at,
         retained=item.retained,
     )
+
+
+_INSERT_PASSAGES = (
+    "INSERT INTO passages (time, door, direction, epc, cases, confidence, evidence, edge_id,"
+    " spool, seq, idx, stored_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_INSERT_ZONE_EVENTS = (
+    "INSERT INTO zone_events (time, kind, epc, zone, from_zone, edge_id, spool, seq, idx,"
+    " stored_at) SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::integer[], %s::timestamptz[])"
+)
+_INSERT_WEIGHTS = (
+    "INSERT INTO weights (time, scale, weight_kg, epc, edge_id, spool, seq, idx, stored_at)"
+    " SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::float8[], %s::text[], %s::text[],"
+    " %s::text[], %s::bigint[], %s::integer[], %s::timestamptz[])"
+)
+_PLACE_COLUMNS = "epc, state, zone, last_zone, door, pallet, changed_at, stored_at"
+_UPSERT_PLACES = (
+    f"INSERT INTO tag_places ({_PLACE_COLUMNS})"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::timestamptz[], %s::timestamptz[])"
+    " ON CONFLICT (epc) DO UPDATE SET state = excluded.state, zone = excluded.zone,"
+    " last_zone = excluded.last_zone, door = excluded.door, pallet = excluded.pallet,"
+    " changed_at = excluded.changed_at, stored_at = excluded.stored_at"
+    " WHERE tag_places.changed_at <= excluded.changed_at"
+)
+
+
+async def _store_events(
+    cur: AsyncCursor[TupleRow], batches: list[EventBatch], now: datetime, change: LiveChange
+) -> None:
+    """Insert the batches' passages, zone events and weights; move the tags they name."""
+    passages: list[tuple[object, ...]] = []
+    zone_rows: list[tuple[object, ...]] = []
+    weight_rows: list[tuple[object, ...]] = []
+    for b in batches:
+        for i, ev in enumerate(b.events):
+            key = (b.edge_id, b.spool, b.seq, i)
+            if isinstance(ev, PassageMessage):
+                passages.append(
+                    (
+                        ev.time,
+                        ev.door,
+                        ev.direction,
+                        ev.epc,
+                        list(ev.cases),
+                        ev.confidence,
+                        Jsonb(ev.evidence.model_dump(mode="json")),
+                        *key,
+                        now,
+                    )
+                )
+                change.passages.append(
+                    PassageRecord(
+                        ev.time,
+                        ev.door,
+                        ev.direction,
+                        ev.epc,
+                        list(ev.cases),
+                        ev.confidence,
+                        b.edge_id,
+                        now,
+                    )
+                )
+            elif isinstance(ev, ZoneEventMessage):
+                zone_rows.append((ev.time, ev.kind.value, ev.epc, ev.zone, ev.from_zone, *key, now))
+                change.zone_events.append(
+                    ZoneEventRecord(
+                        ev.time, ev.kind.value, ev.epc, ev.zone, ev.from_zone, b.edge_id, now
+                    )
+                )
+            else:
+                assert isinstance(ev, WeightMessage)
+                weight_rows.append((ev.time, ev.scale, ev.weight_kg, ev.epc, *key, now))
+                change.weights.append(
+                    WeightRecord(ev.time, ev.scale, ev.weight_kg, ev.epc, b.edge_id, now)
+                )
+    if passages:
+        await cur.executemany(_INSERT_PASSAGES, passages)
+    if zone_rows:
+        await cur.execute(_INSERT_ZONE_EVENTS, _columns(zone_rows, 10))
+    if weight_rows:
+        await cur.execute(_INSERT_WEIGHTS, _columns(weight_rows, 9))
+    events = [ev for b in batches for ev in b.events]
+    epcs = sorted(
+        {ev.epc for ev in events if isinstance(ev, ZoneEventMessage | PassageMessage)}
+        | {c for ev in events if isinstance(ev, PassageMessage) for c in ev.cases}
+    )
+    if not epcs:
+        return
+    await cur.execute(
+        f"SELECT {_PLACE_COLUMNS} FROM tag_places WHERE epc = ANY(%s) ORDER BY epc FOR UPDATE",
+        (epcs,),
+    )
+    current = {row[0]: TagPlace(*row) for row in await cur.fetchall()}
+    places = apply_events(events, current, stored_at=now)
+    if places:
+        await cur.execute(
+            _UPSERT_PLACES,
+            tuple(
+                [getattr(p, c) for p in places]
+                for c in (
+                    "epc",
+                    "state",
+                    "zone",
+                    "last_zone",
+                    "door",
+                    "pallet",
+                    "changed_at",
+                    "stored_at",
+                )
+            ),
+        )
+    change.places = places
+
+
+def _columns(rows: list[tuple[object, ...]], width: int) -> tuple[list[object], ...]:
+    """Rows as columns, for an ``unnest`` insert."""
+    return tuple([r[i] for r in rows] for i in range(width))
 
 
 async def _copy_observations(
@@ -377,9 +533,11 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
     locations: dict[str, TagLocation] = {}
     readers: dict[str, ReaderStatus] = {}
     edges: dict[str, EdgeState] = {}
+    places: dict[str, TagPlace] = {}
     for r in results:
         total.batches += r.batches
         total.observations += r.observations
+        total.events += r.events
         total.duplicates.extend(r.duplicates)
         total.dead_letters += r.dead_letters
         total.transitions.extend(r.transitions)
@@ -387,6 +545,12 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
         total.change.reads.extend(c.reads)
         total.change.read_count += c.read_count
         total.change.moves.extend(c.moves)
+        total.change.passages.extend(c.passages)
+        total.change.zone_events.extend(c.zone_events)
+        total.change.weights.extend(c.weights)
+        for p in c.places:
+            places.pop(p.epc, None)
+            places[p.epc] = p
         for t in c.locations:
             locations.pop(t.epc, None)
             locations[t.epc] = t
@@ -399,4 +563,5 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
     total.change.locations = list(locations.values())
     total.change.readers = list(readers.values())
     total.change.edges = list(edges.values())
+    total.change.places = list(places.values())
     return total
