@@ -21,8 +21,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, live, routes
+from cloud.api import dead_letters, events, live, routes
 from cloud.api.state import CloudState
+from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
 from cloud.ingest.ingester import Ingester
@@ -43,6 +44,8 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
                 locations=await queries.latest_locations(conn, settings.live_tag_locations),
                 readers=await queries.recent_reader_statuses(conn, settings.live_max_readers),
                 edges=await queries.recent_edge_states(conn, settings.live_max_readers),
+                passages=await events_db.recent_passages(conn, settings.live_recent_reads),
+                places=await events_db.latest_places(conn, settings.live_tag_locations),
             )
     except psycopg.Error as e:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
@@ -112,6 +115,7 @@ def create_app(
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
     app.include_router(dead_letters.router)
+    app.include_router(events.router)
     app.include_router(live.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 

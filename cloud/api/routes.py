@@ -12,7 +12,9 @@ from cloud.api import schemas
 from cloud.api.health_status import overall_health
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
 from cloud.api.state import CloudState, State
+from cloud.db import events as events_db
 from cloud.db import queries
+from cloud.ingest.places import place_of
 from cloud.model import ReaderStatus
 from protocols.epc import EPCError, decode_hex
 
@@ -217,6 +219,8 @@ async def tag(
                 404, detail=f"EPC {key} has never been read at site {st.settings.site!r}"
             )
         history = await queries.tag_history(conn, key, limit)
+        own, pallet = await events_db.tag_place(conn, key)
+    place = place_of(own, pallet) if own is not None else None
     try:
         uri: str | None = decode_hex(key).uri
     except (EPCError, ValueError):
@@ -231,5 +235,10 @@ async def tag(
         rssi_dbm=here.rssi_dbm,
         last_seen=here.last_seen,
         arrived_at=here.arrived_at,
+        zone=place.zone if place is not None else None,
+        state=place.state if place is not None else None,  # type: ignore[arg-type]
+        door=place.door if place is not None else None,
+        pallet=own.pallet if own is not None else None,
+        place_since=place.changed_at if place is not None else None,
         history=history,
     )

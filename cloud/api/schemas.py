@@ -107,6 +107,19 @@ class TagOut(BaseModel):
     rssi_dbm: float | None
     last_seen: datetime
     arrived_at: datetime = Field(description="first seen at this read point since its last move")
+    zone: str | None = Field(
+        default=None,
+        description="the zone it is in by the edges' events (a case: its pallet's); null "
+        "when it departed, left through a door, or its zone's readers are out",
+    )
+    state: Literal["present", "departed", "unknown", "received", "shipped"] | None = Field(
+        default=None,
+        description="present (in zone), departed (from its last zone), unknown (the zone's "
+        "readers are out), received or shipped (through door); null: no event yet",
+    )
+    door: str | None = Field(default=None, description="the door it was received or shipped by")
+    pallet: str | None = Field(default=None, description="for a case: its pallet's EPC")
+    place_since: datetime | None = Field(default=None, description="time of that event")
     history: list[Read] = Field(description="the tag's reads, newest first")
 
 
@@ -119,3 +132,50 @@ class DeadLetterOut(BaseModel):
     payload_preview: str = Field(
         description="the payload's first 512 bytes as UTF-8, invalid bytes replaced (U+FFFD)"
     )
+
+
+class SideEvidenceOut(BaseModel):
+    reads: int
+    peak_rssi_dbm: float | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+class PassageOut(BaseModel):
+    time: datetime = Field(description="when the tag crossed the door's middle")
+    door: str
+    direction: Literal["inbound", "outbound"]
+    epc: str = Field(description="the pallet's SSCC-96 (hex, upper case), or a lone tag's EPC")
+    cases: list[str] = Field(description="SGTIN-96 EPCs of the cases that crossed with it")
+    confidence: float = Field(ge=0, le=1)
+    edge_id: str
+    stored_at: datetime = Field(description="when the cloud stored it (its clock)")
+    evidence: dict[str, SideEvidenceOut] = Field(
+        description="per side (outside, inside): reads, peak RSSI, first and last seen"
+    )
+
+
+class ZoneEventOut(BaseModel):
+    time: datetime = Field(description="when the movement happened, as the reads show")
+    kind: Literal["arrived", "moved", "departed", "unknown", "present"]
+    epc: str
+    zone: str
+    from_zone: str | None
+    edge_id: str
+    stored_at: datetime
+
+
+class WeightOut(BaseModel):
+    time: datetime
+    scale: str
+    weight_kg: float
+    epc: str | None = Field(description="the pallet on the scale, when the edge could tell")
+    edge_id: str
+    stored_at: datetime
+
+
+class ZoneTagOut(BaseModel):
+    epc: str
+    kind: Literal["pallet", "case", "tag"]
+    pallet: str | None = Field(description="for a case: the pallet it travels on")
+    since: datetime = Field(description="when it came into the zone (its pallet, for a case)")

@@ -55,7 +55,16 @@ from typing import Any, TypeVar
 
 import pydantic_core
 
-from cloud.model import EdgeState, LiveChange, Read, ReaderStatus, TagLocation
+from cloud.model import (
+    EdgeState,
+    LiveChange,
+    PassageRecord,
+    Read,
+    ReaderStatus,
+    TagLocation,
+    TagPlace,
+    WeightRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +202,9 @@ class LiveHub:
         self._max_readers = max_readers
         self._reads: deque[Read] = deque(maxlen=recent_reads)
         self._tags: OrderedDict[str, TagLocation] = OrderedDict()
+        self._passages: deque[PassageRecord] = deque(maxlen=recent_reads)
+        self._weights: deque[WeightRecord] = deque(maxlen=recent_reads)
+        self._places: OrderedDict[str, TagPlace] = OrderedDict()
         self._readers: OrderedDict[str, ReaderStatus] = OrderedDict()
         """Least recently updated first, like ``_edges`` and ``_tags``."""
         self._edges: OrderedDict[str, EdgeState] = OrderedDict()
@@ -213,11 +225,15 @@ class LiveHub:
         locations: Iterable[TagLocation] = (),
         readers: Iterable[ReaderStatus] = (),
         edges: Iterable[EdgeState] = (),
+        passages: Iterable[PassageRecord] = (),
+        places: Iterable[TagPlace] = (),
     ) -> None:
-        """Start the view from the database (reads and locations newest first; readers
-        and edges in any order, the most recently seen kept)."""
+        """Start the view from the database (reads, locations, passages and places newest
+        first; readers and edges in any order, the most recently seen kept)."""
         for r in reversed(list(reads)):
             self._reads.append(r)
+        self._passages.extend(reversed(list(passages)))
+        _remember(self._places, ((p.epc, p) for p in reversed(list(places))), self._max_tags)
         _remember(self._tags, ((t.epc, t) for t in reversed(list(locations))), self._max_tags)
         by_seen = sorted(readers, key=lambda r: r.last_seen)
         _remember(self._readers, ((r.reader_id, r) for r in by_seen), self._max_readers)
@@ -239,6 +255,13 @@ class LiveHub:
         _remember(self._readers, ((r.reader_id, r) for r in readers), self._max_readers)
         edges = _last_per_key(change.edges, self._max_readers, key=lambda e: e.edge_id)
         _remember(self._edges, ((e.edge_id, e) for e in edges), self._max_readers)
+        passages = _newest(change.passages, self._recent_reads, key=lambda p: p.time)
+        self._passages.extend(reversed(passages))
+        zone_events = _newest(change.zone_events, self._recent_reads, key=lambda z: z.time)
+        weights = _newest(change.weights, self._recent_reads, key=lambda w: w.time)
+        self._weights.extend(reversed(weights))
+        places = _newest(change.places, self._max_tags, key=lambda p: p.changed_at)
+        _remember(self._places, ((p.epc, p) for p in reversed(places)), self._max_tags)
         self._snapshot = None
         self.seq += 1
         text = _encode(
@@ -255,6 +278,13 @@ class LiveHub:
                 "move_count": len(change.moves),
                 "readers": readers,
                 "edges": edges,
+                "passages": passages,
+                "passage_count": len(change.passages),
+                "zone_events": zone_events,
+                "zone_event_count": len(change.zone_events),
+                "weights": weights,
+                "places": places,
+                "place_count": len(change.places),
             }
         )
         self._keep(self.seq, text)
@@ -290,6 +320,9 @@ class LiveHub:
             "tags": list(reversed(self._tags.values())),
             "readers": list(reversed(self._readers.values())),
             "edges": list(reversed(self._edges.values())),
+            "passages": list(reversed(self._passages)),
+            "weights": list(reversed(self._weights)),
+            "places": list(reversed(self._places.values())),
         }
 
     def snapshot_message(self) -> tuple[int, str]:

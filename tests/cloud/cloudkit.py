@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import aiomqtt
+import httpx
 import psycopg
 from brokerkit import forget_session
 
@@ -203,3 +204,100 @@ def database_of_a_plain_role(pg_admin_url: str, *, owner: bool) -> Iterator[str]
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@asynccontextmanager
+async def api(settings: CloudSettings, *, ingest: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, ingest=ingest)
+    try:
+        async with app.router.lifespan_context(app):
+            if ingest:
+                await asyncio.wait_for(app.state.cloud.ingester.subscribed.wait(), 10)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+    finally:
+        if ingest:
+            await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+
+
+async def ingest(client: httpx.AsyncClient, mqtt_url: str, *messages: tuple[str, bytes]) -> None:
+    stats = client.app.state.cloud.ingester.stats  # type: ignore[attr-defined]
+    before = stats.messages
+    await publish(mqtt_url, *messages)
+    await until(lambda: stats.messages >= before + len(messages), what="ingest")
+
+
+async def all_pages(client: httpx.AsyncClient, path: str, limit: int) -> list[list[dict]]:
+    pages, cursor = [], None
+    while True:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        r = await client.get(path, params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert set(body) == {"items", "next"}
+        pages.append(body["items"])
+        cursor = body["next"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 100, "the cursor does not advance"
+
+
+PALLET_1 = "3174257BF7194E4000001A87"
+CASE_1 = "3074257BF7194E4000001A85"
+CASE_2 = "3074257BF7194E4000001A86"
+
+
+def passage(
+    epc: str = PALLET_1,
+    *,
+    door: str = "door-1",
+    direction: str = "inbound",
+    at: datetime = T0,
+    cases: tuple[str, ...] = (),
+    confidence: float = 0.9,
+) -> dict[str, Any]:
+    side = {
+        "reads": 4,
+        "peak_rssi_dbm": -45.0,
+        "first_seen": at.isoformat(),
+        "last_seen": at.isoformat(),
+    }
+    return {
+        "type": "passage",
+        "door": door,
+        "direction": direction,
+        "epc": epc,
+        "cases": list(cases),
+        "confidence": confidence,
+        "time": at.isoformat(),
+        "evidence": {"outside": side, "inside": side},
+    }
+
+
+def zone_event(
+    kind: str, epc: str = PALLET_1, *, zone: str = "zone-a", at: datetime = T0, **kw: Any
+) -> dict[str, Any]:
+    return {"type": "zone", "kind": kind, "epc": epc, "zone": zone, "time": at.isoformat(), **kw}
+
+
+def event_batch(
+    edge_id: str, seq: int, *events: dict[str, Any], spool: str = SPOOL_1, sent_at: datetime = T0
+) -> bytes:
+    return json.dumps(
+        {
+            "v": 1,
+            "edge_id": edge_id,
+            "spool": spool,
+            "seq": seq,
+            "sent_at": sent_at.isoformat(),
+            "events": list(events),
+        }
+    ).encode()
+
+
+def events_topic(site: str, edge_id: str = "edge-1") -> str:
+    return topic(site, edge_id, TopicKind.EVENTS)

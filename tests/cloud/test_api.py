@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
 import psycopg
 import pytest
-from brokerkit import forget_session
 from cloudkit import (
     EPC_1,
     EPC_2,
     T0,
+    all_pages,
+    api,
     batch,
     eventually,
     health,
+    ingest,
     obs_topic,
     observation,
     publish,
@@ -28,38 +26,13 @@ from cloudkit import (
     until,
 )
 
-from cloud.api.app import create_app
 from cloud.api.paging import CursorError, decode_cursor, encode_cursor
 from cloud.db.migrate import apply_migrations
-from cloud.settings import CloudSettings
 from protocols.layout import load_layout
 from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 
 LAYOUT = load_layout(None)
 NOWHERE = "postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=1"
-
-
-@asynccontextmanager
-async def api(settings: CloudSettings, *, ingest: bool = True) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, ingest=ingest)
-    try:
-        async with app.router.lifespan_context(app):
-            if ingest:
-                await asyncio.wait_for(app.state.cloud.ingester.subscribed.wait(), 10)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
-                client.app = app  # type: ignore[attr-defined]
-                yield client
-    finally:
-        if ingest:
-            await forget_session(settings.mqtt_url, settings.mqtt_client_id())
-
-
-async def ingest(client: httpx.AsyncClient, mqtt_url: str, *messages: tuple[str, bytes]) -> None:
-    stats = client.app.state.cloud.ingester.stats  # type: ignore[attr-defined]
-    before = stats.messages
-    await publish(mqtt_url, *messages)
-    await until(lambda: stats.messages >= before + len(messages), what="ingest")
 
 
 async def test_health_reports_database_broker_ingest_and_counts(database_url, mqtt_url, site):
@@ -336,23 +309,6 @@ async def insert_readers(database_url: str, ids: list[str]) -> None:
         " SELECT id, 'edge-9', 'connected', now() FROM unnest(%s::text[]) id RETURNING 1",
         ids,
     )
-
-
-async def all_pages(client: httpx.AsyncClient, path: str, limit: int) -> list[list[dict]]:
-    pages, cursor = [], None
-    while True:
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
-        r = await client.get(path, params=params)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert set(body) == {"items", "next"}
-        pages.append(body["items"])
-        cursor = body["next"]
-        if cursor is None:
-            return pages
-        assert len(pages) < 100, "the cursor does not advance"
 
 
 async def test_readers_come_in_pages_layout_order_first_then_the_others_by_id(

@@ -1,0 +1,188 @@
+"""Read queries of the edges' events: passages, zone events, weights, tag places.
+
+Lists are in time order (oldest first) from ``since``, paged by keyset: ``after`` is
+the (time, id) of the last row of the previous page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from cloud.model import PassageRecord, TagPlace
+
+Conn = AsyncConnection[TupleRow]
+Position = tuple[datetime, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PassageRow:
+    id: int
+    time: datetime
+    door: str
+    direction: str
+    epc: str
+    cases: list[str]
+    confidence: float
+    evidence: dict[str, Any]
+    edge_id: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneEventRow:
+    id: int
+    time: datetime
+    kind: str
+    epc: str
+    zone: str
+    from_zone: str | None
+    edge_id: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WeightRow:
+    id: int
+    time: datetime
+    scale: str
+    weight_kg: float
+    epc: str | None
+    edge_id: str
+    stored_at: datetime
+
+
+def _where(
+    since: datetime | None, after: Position | None, filters: dict[str, str | None]
+) -> tuple[str, list[object]]:
+    parts: list[str] = []
+    params: list[object] = []
+    if since is not None:
+        parts.append("time >= %s")
+        params.append(since)
+    if after is not None:
+        parts.append("(time, id) > (%s, %s)")
+        params.extend(after)
+    for column, value in filters.items():
+        if value is not None:
+            parts.append(f"{column} = %s")
+            params.append(value)
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+async def passages(
+    conn: Conn,
+    *,
+    since: datetime | None,
+    after: Position | None,
+    door: str | None,
+    epc: str | None,
+    limit: int,
+) -> list[PassageRow]:
+    where, params = _where(since, after, {"door": door})
+    if epc is not None:  # the pallet's own passages, or those it crossed in as a case
+        where += (" AND" if where else " WHERE") + " (epc = %s OR cases @> ARRAY[%s]::text[])"
+        params.extend([epc, epc])
+    cur = await conn.execute(
+        "SELECT id, time, door, direction, epc, cases, confidence::numeric::float8, evidence,"
+        f" edge_id, stored_at FROM passages{where} ORDER BY time, id LIMIT %s",
+        [*params, limit],
+    )
+    return [PassageRow(*row) for row in await cur.fetchall()]
+
+
+async def zone_events(
+    conn: Conn,
+    *,
+    since: datetime | None,
+    after: Position | None,
+    epc: str | None,
+    zone: str | None,
+    limit: int,
+) -> list[ZoneEventRow]:
+    where, params = _where(since, after, {"epc": epc, "zone": zone})
+    cur = await conn.execute(
+        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at FROM zone_events"
+        f"{where} ORDER BY time, id LIMIT %s",
+        [*params, limit],
+    )
+    return [ZoneEventRow(*row) for row in await cur.fetchall()]
+
+
+async def weights(
+    conn: Conn,
+    *,
+    since: datetime | None,
+    after: Position | None,
+    scale: str | None,
+    epc: str | None,
+    limit: int,
+) -> list[WeightRow]:
+    where, params = _where(since, after, {"scale": scale, "epc": epc})
+    cur = await conn.execute(
+        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at FROM weights"
+        f"{where} ORDER BY time, id LIMIT %s",
+        [*params, limit],
+    )
+    return [WeightRow(*row) for row in await cur.fetchall()]
+
+
+_PLACE = "epc, state, zone, last_zone, door, pallet, changed_at, stored_at"
+
+
+async def tag_place(conn: Conn, epc: str) -> tuple[TagPlace | None, TagPlace | None]:
+    """A tag's place and, for a case, its pallet's."""
+    cur = await conn.execute(
+        f"SELECT {_PLACE} FROM tag_places WHERE epc = %s"
+        f" UNION ALL SELECT {', '.join('p.' + c.strip() for c in _PLACE.split(','))}"
+        " FROM tag_places t JOIN tag_places p ON p.epc = t.pallet WHERE t.epc = %s",
+        (epc, epc),
+    )
+    rows = [TagPlace(*row) for row in await cur.fetchall()]
+    tag = next((r for r in rows if r.epc == epc), None)
+    pallet = next((r for r in rows if r.epc != epc), None)
+    return tag, pallet
+
+
+async def places_in_zone(
+    conn: Conn, zone: str, *, after: str | None, limit: int
+) -> list[tuple[TagPlace, TagPlace | None]]:
+    """Tags in ``zone`` by their own events or their pallet's, by EPC, with the pallet's
+    place; the caller decides which one holds (:func:`cloud.ingest.places.place_of`)."""
+    cols = ", ".join("t." + c.strip() for c in _PLACE.split(","))
+    pcols = ", ".join("p." + c.strip() for c in _PLACE.split(","))
+    cur = await conn.execute(
+        f"SELECT {cols}, {pcols} FROM tag_places t LEFT JOIN tag_places p ON p.epc = t.pallet"
+        " WHERE t.epc IN (SELECT epc FROM tag_places WHERE zone = %s"
+        " UNION SELECT c.epc FROM tag_places c JOIN tag_places q ON q.epc = c.pallet"
+        " WHERE q.zone = %s) AND t.epc > %s ORDER BY t.epc LIMIT %s",
+        (zone, zone, after or "", limit),
+    )
+    out: list[tuple[TagPlace, TagPlace | None]] = []
+    for row in await cur.fetchall():
+        tag = TagPlace(*row[:8])
+        pallet = TagPlace(*row[8:]) if row[8] is not None else None
+        out.append((tag, pallet))
+    return out
+
+
+async def recent_passages(conn: Conn, limit: int) -> list[PassageRecord]:
+    """The newest passages, newest first (to seed the live view)."""
+    cur = await conn.execute(
+        "SELECT time, door, direction, epc, cases, confidence::numeric::float8, edge_id,"
+        " stored_at FROM passages ORDER BY time DESC, id DESC LIMIT %s",
+        (limit,),
+    )
+    return [PassageRecord(*row) for row in await cur.fetchall()]
+
+
+async def latest_places(conn: Conn, limit: int) -> list[TagPlace]:
+    """The most recently changed tag places, newest first (to seed the live view)."""
+    cur = await conn.execute(
+        f"SELECT {_PLACE} FROM tag_places ORDER BY changed_at DESC LIMIT %s", (limit,)
+    )
+    return [TagPlace(*row) for row in await cur.fetchall()]
