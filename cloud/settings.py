@@ -90,6 +90,9 @@ class CloudSettings(CommonSettings):
     when a control write shows the database stores other messages."""
     ingest_stuck_after_s: float = Field(default=15.0, gt=0.0, le=86_400.0)
     """How long writes may keep failing before ``/api/health`` says ``degraded``."""
+    observations_retention_h: float = Field(default=24.0, gt=0.0, le=24 * 3650)
+    """Hours raw observations are kept (events are kept for good): a TimescaleDB
+    retention policy where the extension is, a deletion job otherwise."""
     ingest_pool_max: int = Field(default=2, ge=1, le=20)
     """Connections of the ingester's own pool (separate from the API's ``db_pool_max``)."""
     db_pool_max: int = Field(default=10, ge=1, le=200)
@@ -161,6 +164,10 @@ class CloudSettings(CommonSettings):
     def mqtt_broker(self) -> str:
         """The MQTT URL without its password, for logs and ``/api/health``."""
         return redact_url(self.mqtt_url)
+
+    @property
+    def observations_retention(self) -> timedelta:
+        return timedelta(hours=self.observations_retention_h)
 
     @property
     def max_clock_skew(self) -> timedelta:

@@ -74,6 +74,28 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def timescale_url() -> Iterator[str]:
+    """A fresh database on a PostgreSQL with TimescaleDB preloaded
+    (``RFIDWMS_TEST_TIMESCALE_URL``, e.g. from ``../shared/tools/timescaledb start``);
+    skipped, saying why, where there is none (under CI=true it fails instead)."""
+    admin = os.environ.get("RFIDWMS_TEST_TIMESCALE_URL")
+    if not admin:
+        unavailable(
+            "RFIDWMS_TEST_TIMESCALE_URL is not set: the TimescaleDB tests need a PostgreSQL "
+            "with the timescaledb extension preloaded (e.g. ../shared/tools/timescaledb start)"
+        )
+    name = f"rfidwms_ts_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(admin, dbname=name)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def mosquitto_binary() -> str:
     """Where ``mosquitto`` is: on PATH, or in /usr/sbin where Debian puts it (not on a
     normal user's PATH); plain ``mosquitto`` when it is not installed."""

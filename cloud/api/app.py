@@ -26,6 +26,7 @@ from cloud.api.state import CloudState
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
+from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.hub import LiveHub
 from cloud.settings import CloudSettings
@@ -102,6 +103,13 @@ def create_app(
             app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester)
             if ingester is not None:
                 await stack.enter_async_context(ingester)
+                await stack.enter_async_context(
+                    ObservationPruner(
+                        ingest_pool,
+                        settings.observations_retention,
+                        clock=settings.now_clock(),
+                    )
+                )
             yield
             log.info("cloud app stopping")
 

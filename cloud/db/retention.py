@@ -1,0 +1,147 @@
+"""Raw observations are kept for a while (default 24 h); events are kept for good.
+
+Where ``observations`` is a TimescaleDB hypertable, the extension's own policies do
+it: a retention policy drops whole chunks older than the retention, and a
+compression policy compresses chunks (segmented by EPC, newest first) once they are
+older than half of it. On plain PostgreSQL the cloud runs a deletion job
+(:class:`ObservationPruner`): every few minutes it deletes what is older than the
+retention, in slices so no transaction grows large. Either way the time that counts
+is the observation's own ``time``; the pruner measures it against the cloud's clock
+(the simulated one in a scored run), TimescaleDB against the database's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from cloud.db.pool import Pool
+
+log = logging.getLogger(__name__)
+
+DELETE_SLICE = 50_000
+"""Rows one deleting transaction removes at most."""
+
+
+async def is_hypertable(conn: AsyncConnection[TupleRow], table: str) -> bool:
+    cur = await conn.execute(
+        "SELECT to_regclass('timescaledb_information.hypertables') IS NOT NULL"
+    )
+    row = await cur.fetchone()
+    if not row or not row[0]:
+        return False
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables"
+        " WHERE hypertable_schema = current_schema() AND hypertable_name = %s)",
+        (table,),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def set_timescale_policies(conn: AsyncConnection[TupleRow], retention: timedelta) -> None:
+    """Retention and compression policies for ``observations`` (replacing older ones)."""
+    async with conn.transaction():
+        await conn.execute("SELECT remove_retention_policy('observations', if_exists => true)")
+        await conn.execute(
+            "SELECT add_retention_policy('observations', %s::interval)", (retention,)
+        )
+        await conn.execute(
+            "ALTER TABLE observations SET (timescaledb.compress,"
+            " timescaledb.compress_segmentby = 'epc', timescaledb.compress_orderby = 'time DESC')"
+        )
+        await conn.execute("SELECT remove_compression_policy('observations', if_exists => true)")
+        await conn.execute(
+            "SELECT add_compression_policy('observations', %s::interval)", (retention / 2,)
+        )
+
+
+async def delete_older_than(conn: AsyncConnection[TupleRow], cutoff: datetime) -> int:
+    """Delete observations with ``time`` before ``cutoff``, a slice per transaction;
+    return how many."""
+    total = 0
+    while True:
+        cur = await conn.execute(
+            "DELETE FROM observations WHERE ctid = ANY (ARRAY(SELECT ctid FROM observations"
+            " WHERE time < %s LIMIT %s))",
+            (cutoff, DELETE_SLICE),
+        )
+        total += cur.rowcount
+        if cur.rowcount < DELETE_SLICE:
+            return total
+
+
+class ObservationPruner:
+    """Keeps ``observations`` to its retention; ``async with`` runs it.
+
+    On TimescaleDB it sets the policies once and has nothing more to do; on plain
+    PostgreSQL it deletes every ``every`` seconds.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        retention: timedelta,
+        *,
+        clock: Callable[[], datetime],
+        every: float = 300.0,
+    ) -> None:
+        self._pool = pool
+        self._retention = retention
+        self._clock = clock
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+        self.deleted = 0
+        self.timescale: bool | None = None
+
+    async def __aenter__(self) -> ObservationPruner:
+        self._task = asyncio.create_task(self._run(), name="observation pruner")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def prune_once(self) -> int:
+        """Set the policies (TimescaleDB) or delete what is too old (plain); rows deleted."""
+        async with self._pool.connection() as conn:
+            if self.timescale is None:
+                self.timescale = await is_hypertable(conn, "observations")
+                if self.timescale:
+                    await set_timescale_policies(conn, self._retention)
+                    log.info(
+                        "observations: TimescaleDB retention %s and compression policies set",
+                        self._retention,
+                    )
+            if self.timescale:
+                return 0
+            n = await delete_older_than(conn, self._clock() - self._retention)
+        if n:
+            self.deleted += n
+            log.info("deleted %d observations older than %s", n, self._retention)
+        return n
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.prune_once()
+            except psycopg.Error as e:
+                log.warning("pruning old observations failed (retrying later): %s", e)
+            if self.timescale:
+                return
+            await asyncio.sleep(self._every)
