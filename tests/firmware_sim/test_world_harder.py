@@ -238,7 +238,9 @@ def test_a_staging_spot_lies_in_the_layouts_staging_zone() -> None:
 def side_track(
     world: WarehouseWorld, door: str, epc: str, t0: float, t1: float
 ) -> list[tuple[float, str, float]]:
-    """(sim_s, "outside"/"inside", RSSI) of every read of ``epc`` at ``door``'s reader."""
+    """(sim_s, "outside"/"inside", RSSI) of every read of ``epc`` at ``door``'s reader.
+    May look back in time: a pallet's position at the door is a function of time, so a
+    world already past ``t0`` still says where it was."""
     out = []
     for i in range(round((t1 - t0) / 0.1) + 1):
         now = START + t0 + i * 0.1
@@ -348,7 +350,7 @@ def test_a_turnback_stops_short_of_the_middle_and_is_never_heard_like_a_crossing
     assert (reads[0][1], reads[-1][1]) == ("outside", "inside")
 
 
-def test_turnbacks_come_about_per_hour_as_the_scenario_says() -> None:
+def test_dock_rush_turns_back_and_stages_as_often_as_its_scenario_says() -> None:
     world, records = world_of("dock-rush", seed=1)
     world.advance(START + 4 * 3600)
     per_hour = sum(1 for r in records if r["event"] == "turnback") / 4
