@@ -1,10 +1,12 @@
-"""Where every pallet is: on a truck, crossing a door, driven across the floor, on a
-shelf or a packing spot, on a scale, or gone.
+"""Where every pallet is: on a truck, crossing a door, approaching a door and turning
+back, staged inside a door, driven across the floor, on a shelf or a packing spot, on
+a scale, or gone.
 
 The floor is the world's spatial state: a :class:`Placement` per pallet plus
 indexes by door, zone and scale, so a reader's question touches only the
 pallets it could possibly hear. A placement is fixed between two world events;
-only a door passage moves with time, and its position is computed from ``now``.
+only a door passage and a turn-back move with time, and their position is
+computed from ``now``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ __all__ = [
     "Passage",
     "Placement",
     "Shelved",
+    "Staged",
     "TaggedPallet",
     "Travelling",
+    "Turnback",
 ]
 
 Direction = Literal["inbound", "outbound"]
@@ -54,6 +58,48 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True)
+class Turnback:
+    """Driven toward ``door`` heading ``direction`` from ``start_depth``, stopped at
+    ``turn_depth`` (short of the door's middle) for ``pause_s``, then driven back the
+    same way; in the door's field from ``t0`` to ``t1`` (door-local, like :class:`Passage`)."""
+
+    door: str
+    direction: Direction
+    t0: float
+    t1: float
+    start_depth: float
+    turn_depth: float
+    pause_s: float
+    lateral: float = 0.0
+
+    @property
+    def turn_at(self) -> float:
+        """When it stops and turns (Unix time)."""
+        return self.t0 + max(0.0, self.t1 - self.t0 - self.pause_s) / 2
+
+    def depth_at(self, now: float) -> float:
+        go = max(0.0, self.t1 - self.t0 - self.pause_s) / 2
+        if go <= 0:
+            return self.turn_depth
+        f = min(1.0, max(0.0, min(now - self.t0, self.t1 - now) / go))
+        return self.start_depth + (self.turn_depth - self.start_depth) * f
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """Set down just inside ``door`` (door-local ``lateral``, ``depth``), in the inside
+    antennas' field, waiting for a forklift; ``zone`` is the layout's staging zone."""
+
+    door: str
+    zone: str | None
+    lateral: float
+    depth: float
+
+    def depth_at(self, now: float) -> float:
+        return self.depth
+
+
+@dataclass(frozen=True, slots=True)
 class Travelling:
     """On a forklift between two places; the model lets no reader hear it on the way."""
 
@@ -78,7 +124,7 @@ class OnScale:
     y: float
 
 
-Placement = Away | Passage | Travelling | Shelved | OnScale
+Placement = Away | Passage | Turnback | Staged | Travelling | Shelved | OnScale
 
 
 @dataclass(slots=True)
@@ -108,6 +154,8 @@ class Floor:
         self.at_door: dict[str, dict[str, TaggedPallet]] = {}
         self.in_zone: dict[str, dict[str, TaggedPallet]] = {}
         self.on_scale: dict[str, TaggedPallet] = {}
+        self.zone_version: dict[str, int] = {}
+        """Bumped whenever a zone's set of pallets changes (readers cache what they hear)."""
 
     def add(self, tagged: TaggedPallet) -> None:
         self.pallets[tagged.pallet.epc] = tagged
@@ -124,28 +172,35 @@ class Floor:
         self._unindex(tp)
         tp.placement = placement
         match placement:
-            case Passage(door=door):
+            case Passage(door=door) | Turnback(door=door) | Staged(door=door):
                 self.at_door.setdefault(door, {})[epc] = tp
             case Shelved(zone=zone):
                 self.in_zone.setdefault(zone, {})[epc] = tp
+                self._bump(zone)
             case OnScale(scale=scale, zone=zone):
                 self.on_scale[scale] = tp
                 self.in_zone.setdefault(zone, {})[epc] = tp
+                self._bump(zone)
             case _:
                 pass
 
     def _unindex(self, tp: TaggedPallet) -> None:
         epc = tp.pallet.epc
         match tp.placement:
-            case Passage(door=door):
+            case Passage(door=door) | Turnback(door=door) | Staged(door=door):
                 self.at_door.get(door, {}).pop(epc, None)
             case Shelved(zone=zone):
                 self.in_zone.get(zone, {}).pop(epc, None)
+                self._bump(zone)
             case OnScale(scale=scale, zone=zone):
                 self.on_scale.pop(scale, None)
                 self.in_zone.get(zone, {}).pop(epc, None)
+                self._bump(zone)
             case _:
                 pass
+
+    def _bump(self, zone: str) -> None:
+        self.zone_version[zone] = self.zone_version.get(zone, 0) + 1
 
     def count_in(self, zone: str) -> int:
         return len(self.in_zone.get(zone, {}))

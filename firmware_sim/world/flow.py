@@ -1,22 +1,27 @@
 """The warehouse's business as a seeded discrete-event simulation.
 
-Trucks dock and their pallets cross a door inbound, are driven to the least
-full storage zone and put away; customer orders pick pallets off the shelves,
-which are driven to packing, wrapped, weighed on a free scale and, once the
-whole order is ready, cross a door outbound. Doors and scales are resources:
-passages at one door never overlap, a scale holds one pallet at a time.
+Trucks dock and their pallets cross a door inbound, some wait staged just
+inside the door, then are driven to the least full storage zone and put away;
+customer orders pick pallets off the shelves, which are driven to packing,
+wrapped, weighed on a free scale and, once the whole order is ready, cross a
+door outbound. Now and then a pallet about to cross first approaches the door
+and turns back short of its middle. Doors and scales are resources: passages
+and turn-backs at one door never overlap, a scale holds one pallet at a time.
 
-All randomness comes from one ``random.Random(seed)`` consumed in event order,
-and events at equal times run in the order they were scheduled, so a layout, a
-scenario and a seed always produce the same history, however finely the world
-is advanced. Times inside are simulated seconds since the start (``s``); the
-floor and the truth get Unix times (``start + s``).
+The business draws from one ``random.Random(seed)`` consumed in event order;
+staging and turn-backs each draw from a stream of their own (seeded from the
+seed and their name), so switching them on shifts times but never reshuffles
+the draws of the rest. Events at equal times run in the order they were
+scheduled, so a layout, a scenario and a seed always produce the same history,
+however finely the world is advanced. Times inside are simulated seconds since
+the start (``s``); the floor and the truth get Unix times (``start + s``).
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,12 +34,15 @@ from firmware_sim.world.floor import (
     Floor,
     OnScale,
     Passage,
+    Placement,
     Shelved,
+    Staged,
     TaggedPallet,
     Travelling,
+    Turnback,
 )
 from firmware_sim.world.model import Lot, Pallet, Sku, TagIssuer, generated_skus
-from firmware_sim.world.rf import DoorFrame
+from firmware_sim.world.rf import DoorFrame, stable_key
 from firmware_sim.world.scenario import Scenario, ScenarioError
 from firmware_sim.world.truth import TruthEvent, TruthSink
 from protocols.layout import Layout, Rect
@@ -52,12 +60,23 @@ class _Order:
     ready: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _TurnbackPlan:
+    shortfall_m: float
+    """How far short of the door's middle the forklift stops."""
+    pause_s: float
+    lateral: float
+    duration_s: float
+
+
 @dataclass
 class _Stats:
     received: int = 0
     shipped: int = 0
     trucks: int = 0
     orders: int = 0
+    staged: int = 0
+    turnbacks: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -78,6 +97,10 @@ class Flow:
         self.layout, self.scenario, self.seed, self.start = layout, scenario, seed, start
         self.floor, self.frames, self._emit, self._on_fault = floor, frames, emit, on_fault
         self.rng = random.Random(seed)
+        self.stage_rng = random.Random(stable_key("stage", seed))
+        """Staging's own stream: which pallets, how long, where (and their shelf slot)."""
+        self.turnback_rng = random.Random(stable_key("turnback", seed))
+        """Turn-backs' own stream: when, how far, how long."""
         self.now_s = 0.0
         self.stats = _Stats()
         self._queue: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -113,6 +136,7 @@ class Flow:
         staging = [z.id for z in layout.zones if z.kind == "staging"]
         scale_zones = [s.zone for s in layout.scales]
         self.packing_zone = (packing or scale_zones or staging or [layout.zones[0].id])[0]
+        self.staging_zone = staging[0] if staging else None
         self.scales = [s.id for s in layout.scales if s.zone == self.packing_zone]
         self._scale_busy: dict[str, str | None] = dict.fromkeys(self.scales)
         area = zones[self.packing_zone].area
@@ -125,6 +149,8 @@ class Flow:
         self.inbound_doors = scenario.inbound.doors or all_doors
         self.outbound_doors = scenario.outbound.doors or all_doors
         self._initial_stock = 0
+        self._turnback_rate = scenario.turnbacks.per_hour / 3600.0
+        self._next_turnback_s = self._turnback_gap()
         self._begin()
 
     # ------------------------------------------------------------------ the event queue
@@ -218,11 +244,12 @@ class Flow:
         self._origin[p.epc] = origin
         return p
 
-    def _slot(self, zone: str) -> Shelved:
+    def _slot(self, zone: str, rng: random.Random | None = None) -> Shelved:
+        rng = rng or self.rng
         r = self._areas[zone]
         mx, my = min(1.0, r.w / 4), min(1.0, r.h / 4)
-        x = self.rng.uniform(r.x + mx, r.x + r.w - mx)
-        y = self.rng.uniform(r.y + my, r.y + r.h - my)
+        x = rng.uniform(r.x + mx, r.x + r.w - mx)
+        y = rng.uniform(r.y + my, r.y + r.h - my)
         return Shelved(zone, round(x, 2), round(y, 2))
 
     def _sku(self, ref: str | None) -> Sku:
@@ -250,6 +277,11 @@ class Flow:
         t = self.scenario.timing
         for i, epc in enumerate(epcs):
             t0 = max(earliest + i * t.pallet_gap_s, self._door_free[door])
+            if self.now_s >= self._next_turnback_s:  # this approach turns back first
+                plan = self._plan_turnback(door)
+                self.schedule(t0, self._turnback_start, epc, door, direction, plan)
+                t0 += plan.duration_s + t.door_clear_s
+                self._next_turnback_s = self.now_s + self._turnback_gap()
             self._door_free[door] = t0 + t.passage_s + t.door_clear_s
             self.schedule(t0, self._passage_start, epc, door, direction)
 
@@ -285,8 +317,102 @@ class Flow:
             self.storage_zones, key=lambda z: self.floor.count_in(z) + self._bound_for.get(z, 0)
         )
         self._bound_for[zone] = self._bound_for.get(zone, 0) + 1
+        timing = self.scenario.timing
+        arrive_s = self._uniform(timing.travel_s)
+        if timing.stage_share > 0 and self.stage_rng.random() < timing.stage_share:
+            self._stage(epc, door, zone, arrive_s - self.now_s)
+            return
         self.floor.place(epc, Travelling(door, zone))
-        self.schedule(self._uniform(self.scenario.timing.travel_s), self._putaway, epc, zone)
+        self.schedule(arrive_s, self._putaway, epc, zone)
+
+    # ------------------------------------------------------------------ staging
+
+    def _stage(self, epc: str, door: str, zone: str, travel_s: float) -> None:
+        """Set the pallet down just inside the door, in the inside antennas' field; a
+        forklift takes it on to ``zone`` after a while."""
+        rng, frame = self.stage_rng, self.frames[door]
+        stay_s = rng.uniform(*self.scenario.timing.stage_s)
+        lateral = round(rng.uniform(-0.25, 0.25) * frame.width, 2)
+        depth = round(frame.depth + rng.uniform(2.0, 4.0), 2)
+        self.floor.place(epc, Staged(door, self.staging_zone, lateral, depth))
+        self.stats.staged += 1
+        until_s = round(self.now_s + stay_s, 3)
+        p = self.floor.get(epc).pallet
+        self._truth(
+            "stage",
+            epc,
+            door=door,
+            zone=self.staging_zone,
+            until_s=until_s,
+            **self._pallet_fields(p),
+        )
+        self.schedule(self.now_s + stay_s, self._unstage, epc, door, zone, travel_s)
+
+    def _unstage(self, epc: str, door: str, zone: str, travel_s: float) -> None:
+        self.floor.place(epc, Travelling(door, zone))
+        self.schedule(self.now_s + travel_s, self._putaway, epc, zone, True)
+
+    # ------------------------------------------------------------------ turn-backs
+
+    def _turnback_gap(self) -> float:
+        if self._turnback_rate <= 0:
+            return math.inf
+        return self.turnback_rng.expovariate(self._turnback_rate)
+
+    def _plan_turnback(self, door: str) -> _TurnbackPlan:
+        """How far short of the door's middle the forklift stops (at most 4 m in front of
+        the face it comes to, at least 0.5 m short of the middle), how long it stands."""
+        rng, t, frame = self.turnback_rng, self.scenario.timing, self.frames[door]
+        middle = frame.depth / 2
+        shortfall = rng.uniform(0.5, middle + 4.0)  # metres short of the middle
+        shortfall = round(min(shortfall, t.approach_m + middle - 0.1), 2)
+        pause_s = rng.uniform(*self.scenario.turnbacks.pause_s)
+        lateral = round(rng.uniform(-0.1, 0.1) * frame.width, 2)
+        speed = (2 * t.approach_m + frame.depth) / t.passage_s
+        distance = t.approach_m + middle - shortfall
+        return _TurnbackPlan(shortfall, pause_s, lateral, 2 * distance / speed + pause_s)
+
+    def _turnback_start(
+        self, epc: str, door: str, direction: Direction, plan: _TurnbackPlan
+    ) -> None:
+        t, frame = self.scenario.timing, self.frames[door]
+        middle = frame.depth / 2
+        if direction == "inbound":  # from the truck: outside, depth negative
+            start, turn = -t.approach_m, middle - plan.shortfall_m
+        else:
+            start, turn = frame.depth + t.approach_m, middle + plan.shortfall_m
+        came_from = self.floor.get(epc).placement
+        t0 = self.start + self.now_s
+        move = Turnback(
+            door, direction, t0, t0 + plan.duration_s, start, turn, plan.pause_s, plan.lateral
+        )
+        self.floor.place(epc, move)
+        turn_s = move.turn_at - self.start
+        self.schedule(turn_s, self._turnback_turn, epc, door, direction, move)
+        self.schedule(self.now_s + plan.duration_s, self._turnback_end, epc, came_from)
+
+    def _turnback_turn(self, epc: str, door: str, direction: Direction, move: Turnback) -> None:
+        self.stats.turnbacks += 1
+        p = self.floor.get(epc).pallet
+        ref = (
+            {"truck": self._origin[epc]}
+            if direction == "inbound"
+            else {"order": self._order_of[epc]}
+        )
+        self._truth(
+            "turnback",
+            epc,
+            door=door,
+            direction=direction,
+            from_s=round(move.t0 - self.start, 3),
+            until_s=round(move.t1 - self.start, 3),
+            **ref,
+            **self._pallet_fields(p),
+        )
+
+    def _turnback_end(self, epc: str, came_from: Placement) -> None:
+        """Back where it came from (the truck, or its packing spot); it goes on later."""
+        self.floor.place(epc, came_from)
 
     # ------------------------------------------------------------------ inbound
 
@@ -323,9 +449,11 @@ class Flow:
         earliest = self.now_s + self.scenario.timing.dock_s
         self._through_door(door, "inbound", [p.epc for p in loaded], earliest)
 
-    def _putaway(self, epc: str, zone: str) -> None:
+    def _putaway(self, epc: str, zone: str, staged: bool = False) -> None:
         self._bound_for[zone] -= 1
-        self.floor.place(epc, self._slot(zone))
+        # a staged pallet's slot comes from staging's stream: the business stream's
+        # draws stay in the order they would have been without staging
+        self.floor.place(epc, self._slot(zone, self.stage_rng if staged else None))
         self._stored[epc] = zone
         self.stats.received += 1
         p = self.floor.get(epc).pallet

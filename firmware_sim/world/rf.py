@@ -15,6 +15,11 @@ outside, ``0..door depth`` in the opening, larger inside).
 
 Zone antennas hang from the ceiling over a grid across the zone and hear
 shelved pallets below them (no pattern, a steeper path loss for the racking).
+They also hear the edge of a neighbouring zone that has a reader of its own
+(*zone bleed*): a tag of that zone within ``zone_bleed_m`` of the antenna's
+zone sounds as if it stood on the nearest point of that zone's edge,
+``zone_bleed_db`` weaker, and never less than ``zone_bleed_db`` below what its
+own zone's best antenna hears of it.
 
 The dice (:func:`mix64`) turn (tag, antenna, time bucket) into repeatable
 random numbers, so misses and noise are the same whenever the same moment is
@@ -36,9 +41,12 @@ __all__ = [
     "DoorFrame",
     "RadioParams",
     "antenna_sites",
+    "clamp_to",
     "door_frames",
     "mix64",
     "neighbour_doors",
+    "neighbour_zones",
+    "rect_distance",
     "stable_key",
 ]
 
@@ -84,6 +92,11 @@ class RadioParams:
     """How much weaker a stray read is than the same read at the antenna's own door."""
     stray_range_m: float = 25.0
     """Doors whose centres are closer than this are neighbours."""
+    zone_bleed_db: float = 6.0
+    """How much weaker a zone antenna hears a tag of a neighbouring zone than one on its
+    own zone's edge (and at least this much weaker than the tag's own zone hears it)."""
+    zone_bleed_m: float = 7.0
+    """How far beyond its zone's edge a zone reader hears tags of other zones (0: not)."""
     min_distance_m: float = 0.3
 
 
@@ -175,6 +188,39 @@ def neighbour_doors(frames: dict[str, DoorFrame], range_m: float) -> dict[str, l
         ]
         out[a.door_id] = [d for dist, d in sorted(near) if dist <= range_m]
     return out
+
+
+def rect_distance(r: Rect, x: float, y: float) -> float:
+    """How far (x, y) lies outside the rectangle (0 inside or on its edge)."""
+    dx = max(r.x - x, 0.0, x - (r.x + r.w))
+    dy = max(r.y - y, 0.0, y - (r.y + r.h))
+    return math.hypot(dx, dy)
+
+
+def clamp_to(r: Rect, x: float, y: float) -> tuple[float, float]:
+    """The point of the rectangle nearest to (x, y)."""
+    return min(max(x, r.x), r.x + r.w), min(max(y, r.y), r.y + r.h)
+
+
+def neighbour_zones(layout: Layout, reach_m: float) -> dict[str, list[str]]:
+    """Zones with a reader whose areas lie within ``reach_m`` of each other: each hears
+    the other's edge (zone bleed). Only zones with a reader appear; empty when reach is 0."""
+    heard = {r.zone for r in layout.readers if r.zone is not None}
+    zones = [z for z in layout.zones if z.id in heard]
+    out: dict[str, list[str]] = {z.id: [] for z in zones}
+    if reach_m <= 0:
+        return out
+    for a in zones:
+        for b in zones:
+            if a.id != b.id and _rect_gap(a.area, b.area) <= reach_m:
+                out[a.id].append(b.id)
+    return out
+
+
+def _rect_gap(a: Rect, b: Rect) -> float:
+    dx = max(b.x - (a.x + a.w), 0.0, a.x - (b.x + b.w))
+    dy = max(b.y - (a.y + a.h), 0.0, a.y - (b.y + b.h))
+    return math.hypot(dx, dy)
 
 
 def _unit(a: float, b: float) -> tuple[float, float]:

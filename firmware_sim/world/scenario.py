@@ -92,6 +92,8 @@ class RadioSettings(_Strict):
     stray_read_rate: float = Field(default=0.3, ge=0, le=1)
     stray_loss_db: float = Field(default=22.0, ge=0)
     stray_range_m: float = Field(default=25.0, ge=0)
+    zone_bleed_db: float = Field(default=6.0, ge=0)
+    zone_bleed_m: float = Field(default=7.0, ge=0)
 
     def params(self) -> RadioParams:
         return RadioParams(**self.model_dump())
@@ -159,6 +161,17 @@ class TimingSettings(_Strict):
     pack_s: SecondsRange = (15.0, 30.0)
     weigh_s: Annotated[float, BeforeValidator(_seconds), Field(gt=0)] = 12.0
     load_delay_s: Seconds = 10.0
+    stage_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of inbound pallets set down inside the door before put-away."""
+    stage_s: SecondsRange = (20.0, 120.0)
+    """How long a staged pallet waits inside the door."""
+
+
+class TurnbackSettings(_Strict):
+    per_hour: float = Field(default=0.0, ge=0, le=3600)
+    """About this many approaches an hour that turn back before the door's middle."""
+    pause_s: SecondsRange = (1.0, 4.0)
+    """How long the forklift stands at the turning point."""
 
 
 class ScriptedTruck(_Strict):
@@ -192,6 +205,7 @@ class Scenario(_Strict):
     inbound: InboundSettings = InboundSettings()
     outbound: OutboundSettings = OutboundSettings()
     timing: TimingSettings = TimingSettings()
+    turnbacks: TurnbackSettings = TurnbackSettings()
     trucks: list[ScriptedTruck] = Field(default_factory=list)
     orders: list[ScriptedOrder] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)

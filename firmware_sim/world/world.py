@@ -13,6 +13,10 @@ never undone, so asking about an earlier time sees the later state). Readers may
 ask as often as they like: misses and RSSI noise are dice thrown per (tag,
 antenna, 100 ms bucket), not drawn from the scenario's random stream, so the
 ground truth does not depend on who asked what when.
+
+The truth's first line (``radio``, t=0) says what the radio model makes
+neighbours hear: which doors hear each other's passages as strays and which
+zones hear each other's edges (zone bleed), with the radio settings.
 """
 
 from __future__ import annotations
@@ -21,14 +25,26 @@ import math
 from collections.abc import Callable, Sequence
 
 from firmware_sim.world.faults import FaultAction
-from firmware_sim.world.floor import Floor, Passage, Placement, TaggedPallet
+from firmware_sim.world.floor import (
+    Floor,
+    OnScale,
+    Passage,
+    Placement,
+    Shelved,
+    Staged,
+    TaggedPallet,
+    Turnback,
+)
 from firmware_sim.world.flow import Flow
 from firmware_sim.world.rf import (
     AntennaSite,
     antenna_sites,
+    clamp_to,
     door_frames,
     mix64,
     neighbour_doors,
+    neighbour_zones,
+    rect_distance,
 )
 from firmware_sim.world.scenario import Scenario, check_scenario
 from firmware_sim.world.truth import TruthEvent, TruthSink
@@ -39,7 +55,6 @@ __all__ = ["WarehouseWorld"]
 
 _GOLDEN = 0x9E3779B97F4A7C15
 _BUCKETS_PER_S = 10
-_SHELF_CACHE_LIMIT = 100_000
 _NOISE_SCALE = math.sqrt(6.0) / (1 << 20)  # sum of two uniforms: variance 1/6
 
 
@@ -69,9 +84,19 @@ class WarehouseWorld:
         self.frames = door_frames(layout)
         self.sites = antenna_sites(layout, self.radio, self.seed)
         self.neighbours = neighbour_doors(self.frames, self.radio.stray_range_m)
+        self.bleed = neighbour_zones(layout, self.radio.zone_bleed_m)
+        """Zone -> the zones whose edge its reader hears (zone bleed; symmetric)."""
+        self._areas = {z.id: z.area for z in layout.zones}
+        self._zone_sites: dict[str, list[AntennaSite]] = {}
+        for site in self.sites.values():
+            if site.kind == "shelf":
+                self._zone_sites.setdefault(site.place, []).append(site)
+        self._shelf_fields: dict[
+            tuple[str, int], tuple[tuple[int, ...], list[tuple[TaggedPallet, float]]]
+        ] = {}
         self._truth = truth
         self.on_fault = on_fault
-        self._shelf_rssi: dict[tuple[int, str], tuple[Placement, float]] = {}
+        self._emit(TruthEvent(start, 0.0, "radio", extra=self._radio_facts()))
         self.flow = Flow(
             layout, scenario, self.seed, start, self.floor, self.frames, self._emit, self._fault
         )
@@ -93,6 +118,13 @@ class WarehouseWorld:
         if self._truth is not None:
             self._truth(event)
 
+    def _radio_facts(self) -> dict[str, object]:
+        return {
+            "radio": self.scenario.radio.model_dump(),
+            "stray_doors": {d: list(n) for d, n in self.neighbours.items()},
+            "zone_bleed": {z: list(n) for z, n in self.bleed.items()},
+        }
+
     def _fault(self, action: FaultAction) -> None:
         if self.on_fault is not None:
             self.on_fault(action)
@@ -109,8 +141,8 @@ class WarehouseWorld:
         keep = 1.0 - radio.miss_rate
         out: list[Sighting] = []
         if site.kind == "shelf":
-            for tp in self.floor.in_zone.get(site.place, {}).values():
-                self._hear(tp, self._shelf_base(site, tp), salt, keep, out)
+            for tp, base in self._shelf_field(site):
+                self._hear(tp, base, salt, keep, out)
             return out
         for tp in self.floor.at_door.get(site.place, {}).values():
             self._hear(tp, self._door_base(site, tp, now), salt, keep, out)
@@ -124,21 +156,36 @@ class WarehouseWorld:
 
     def _door_base(self, site: AntennaSite, tp: TaggedPallet, now: float) -> float:
         p = tp.placement
-        assert isinstance(p, Passage)
+        assert isinstance(p, Passage | Turnback | Staged)
         return site.rssi_door(p.lateral, p.depth_at(now), self.radio)
 
-    def _shelf_base(self, site: AntennaSite, tp: TaggedPallet) -> float:
-        key = (site.key, tp.pallet.epc)
-        cached = self._shelf_rssi.get(key)
-        if cached is not None and cached[0] is tp.placement:
+    def _shelf_field(self, site: AntennaSite) -> list[tuple[TaggedPallet, float]]:
+        """Every pallet a shelf antenna can hear with its noise-free RSSI: its own zone's,
+        and those near its zone's edge in the zones it hears by bleed. Recomputed only
+        when one of those zones gains or loses a pallet."""
+        zones = (site.place, *self.bleed.get(site.place, ()))
+        version = self.floor.zone_version
+        versions = tuple(version.get(z, 0) for z in zones)
+        key = (site.reader_id, site.antenna_id)
+        cached = self._shelf_fields.get(key)
+        if cached is not None and cached[0] == versions:
             return cached[1]
-        if len(self._shelf_rssi) > _SHELF_CACHE_LIMIT:
-            self._shelf_rssi.clear()  # forget pallets long gone; the rest is recomputed
-        p = tp.placement
-        x, y = getattr(p, "x", 0.0), getattr(p, "y", 0.0)
-        base = site.rssi_shelf(x, y, self.radio)
-        self._shelf_rssi[key] = (p, base)
-        return base
+        radio = self.radio
+        field = [
+            (tp, site.rssi_shelf(*_spot(tp.placement), radio))
+            for tp in self.floor.in_zone.get(site.place, {}).values()
+        ]
+        area = self._areas[site.place]
+        for zone in zones[1:]:
+            for tp in self.floor.in_zone.get(zone, {}).values():
+                x, y = _spot(tp.placement)
+                if rect_distance(area, x, y) > radio.zone_bleed_m:
+                    continue
+                at_edge = site.rssi_shelf(*clamp_to(area, x, y), radio)
+                own = max(s.rssi_shelf(x, y, radio) for s in self._zone_sites[zone])
+                field.append((tp, min(at_edge, own) - radio.zone_bleed_db))
+        self._shelf_fields[key] = (versions, field)
+        return field
 
     def _hear(
         self, tp: TaggedPallet, base: float, salt: int, keep: float, out: list[Sighting]
@@ -173,3 +220,10 @@ class WarehouseWorld:
 
     def stock_count(self) -> int:
         return len(self.flow.stored)
+
+
+def _spot(p: Placement) -> tuple[float, float]:
+    """Floor position of a pallet at rest in a zone."""
+    if isinstance(p, Shelved | OnScale):
+        return p.x, p.y
+    return 0.0, 0.0

@@ -96,7 +96,10 @@ async def test_sllurp_sees_shelved_case_epcs_at_over_1000_reads_per_second() -> 
         assert schemes == {"sscc", "sgtin"}
         reads = sum(r.get("TagSeenCount", 1) for r in reports)
         assert reads / elapsed >= 1000, f"{reads} reads in {elapsed:.2f} s"
-        shelved = {e for tp in world.floor.in_zone["zone-a"].values() for e in tp.epcs}
+        heard_zones = ("zone-a", *world.bleed["zone-a"])  # its own, and zone-b's edge
+        shelved = {
+            e for z in heard_zones for tp in world.floor.in_zone[z].values() for e in tp.epcs
+        }
         assert {r["EPC"].decode().upper() for r in reports} <= shelved
         assert {r["AntennaID"] for r in reports} == {1, 2, 3, 4}
         # report timestamps are simulated UTC: the world started at START
@@ -245,10 +248,10 @@ def _door_number(door: str) -> int:
 async def test_sllurp_gets_correct_reports_from_every_reader_of_the_demo_layout() -> None:
     """An unmodified sllurp client on each of the 7 demo readers: every one reports, only
     from its own antennas, and only tags the world put there (door readers: pallets that
-    crossed that door, or weak strays from the neighbouring one)."""
+    crossed or approached that door, or weak strays from the neighbouring one)."""
     layout = load_layout(None)
     speed = 20.0
-    async with fleet_of(layout, load_scenario("dock-rush"), speed=speed) as (fleet, _, truth):
+    async with fleet_of(layout, load_scenario("dock-rush"), speed=speed) as (fleet, world, truth):
         async with contextlib.AsyncExitStack() as stack:
             sessions = {
                 r.id: await stack.enter_async_context(SllurpSession(fleet.readers[r.id].port))
@@ -262,6 +265,9 @@ async def test_sllurp_gets_correct_reports_from_every_reader_of_the_demo_layout(
                 await asyncio.sleep(0.5)
             reports = {rid: s.snapshot() for rid, s in sessions.items()}
             elapsed = time.monotonic() - started
+    # a pallet is heard before its line is written (a passage's middle, a turn-back's
+    # turn): let the world finish what was under way when the reports were taken
+    world.advance(world.now + 30)
 
     pallet_of: dict[str, str] = {}
     for e in truth:
@@ -270,7 +276,7 @@ async def test_sllurp_gets_correct_reports_from_every_reader_of_the_demo_layout(
             pallet_of.update({case: e["epc"] for case in e["cases"]})
     crossings: dict[str, set[int]] = {}
     for e in truth:
-        if e["event"] in ("arrival", "outbound") and e.get("epc"):
+        if e["event"] in ("arrival", "outbound", "turnback") and e.get("epc"):
             crossings.setdefault(e["epc"], set()).add(_door_number(e["door"]))
 
     for reader in layout.readers:

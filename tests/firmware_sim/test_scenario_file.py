@@ -75,6 +75,20 @@ def test_times_take_units_and_ranges_take_single_values() -> None:
             "faults[0]: fault 'reader-1:melt@3s': unknown kind 'melt'",
         ),
         ("start: 2025-01-06T08:00:00", "start: '2025-01-06T08:00:00' needs a time zone"),
+        (
+            "timing: {stage_share: 1.5}",
+            "timing.stage_share: Input should be less than or equal to 1 (got 1.5)",
+        ),
+        ("timing: {stage_s: [2m, 1m]}", "timing.stage_s: range min 120.0 is above max 60.0"),
+        (
+            "turnbacks: {per_hour: -1}",
+            "turnbacks.per_hour: Input should be greater than or equal to 0 (got -1)",
+        ),
+        ("turnbacks: {every: 3}", "turnbacks.every: unknown field"),
+        (
+            "radio: {zone_bleed_m: -2}",
+            "radio.zone_bleed_m: Input should be greater than or equal to 0 (got -2)",
+        ),
         ("- a list", "a scenario is a YAML mapping, got list"),
         ("speed: [", "not valid YAML"),
     ],
@@ -103,6 +117,26 @@ def test_names_are_checked_against_the_layout(text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match="scenario: ") as err:
         check_scenario(parse_scenario(text), load_layout(None))
     assert message in str(err.value)
+
+
+def test_the_harder_world_is_off_by_default_but_zone_bleed_is_on() -> None:
+    scenario = parse_scenario("")
+    assert scenario.timing.stage_share == 0 and scenario.turnbacks.per_hour == 0
+    assert scenario.radio.zone_bleed_m > 0 and scenario.radio.zone_bleed_db > 0
+    parsed = parse_scenario(
+        "timing: {stage_share: 0.3, stage_s: [10s, 1m]}\nturnbacks: {per_hour: 6, pause_s: 2}"
+    )
+    assert parsed.timing.stage_share == 0.3 and parsed.timing.stage_s == (10.0, 60.0)
+    assert parsed.turnbacks.per_hour == 6 and parsed.turnbacks.pause_s == (2.0, 2.0)
+
+
+def test_bundled_traffic_scenarios_stage_and_turn_back_and_every_one_bleeds() -> None:
+    for name in bundled_scenario_names():
+        radio = load_scenario(name).radio
+        assert radio.zone_bleed_m > 0 and radio.zone_bleed_db > 0, name
+    for name in ("demo", "dock-rush", "reader-faults"):
+        scenario = load_scenario(name)
+        assert scenario.timing.stage_share > 0 and scenario.turnbacks.per_hour > 0, name
 
 
 def test_every_bundled_scenario_loads_and_fits_the_demo_layout() -> None:

@@ -125,8 +125,8 @@ def test_neighbouring_doors_hear_weak_stray_reads_and_far_doors_none() -> None:
     assert not any(far.values())
 
 
-def test_shelved_stock_is_heard_by_its_zone_reader_only() -> None:
-    world = world_with(stock={"pallets_per_zone": 4}, radio={"miss_rate": 0.0})
+def test_without_zone_bleed_shelved_stock_is_heard_by_its_zone_reader_only() -> None:
+    world = world_with(stock={"pallets_per_zone": 4}, radio={"miss_rate": 0.0, "zone_bleed_m": 0})
     world.advance(START)
     in_zone_a = {
         e for e, tp in world.floor.pallets.items() if getattr(tp.placement, "zone", "") == "zone-a"
