@@ -27,6 +27,10 @@ TABLES = {
     "readers",
     "edges",
     "dead_letters",
+    "passages",
+    "zone_events",
+    "weights",
+    "tag_places",
 }
 
 
@@ -40,17 +44,26 @@ async def test_migrations_apply_once_and_a_second_run_changes_nothing(database_u
         "0004_batch_spool.sql",
         "0005_observations_chunks.plain.sql",
         "0006_dead_letter_bounds.sql",
+        "0007_events.sql",
     ]
     assert second == []
     tables = await rows(database_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert {t for (t,) in tables} == TABLES
     recorded = await rows(database_url, "SELECT version, variant FROM schema_migrations ORDER BY 1")
-    assert recorded == [(1, "all"), (2, "all"), (3, "plain"), (4, "all"), (5, "plain"), (6, "all")]
+    assert recorded == [
+        (1, "all"),
+        (2, "all"),
+        (3, "plain"),
+        (4, "all"),
+        (5, "plain"),
+        (6, "all"),
+        (7, "all"),
+    ]
 
 
 async def test_processes_starting_together_apply_each_migration_once(database_url):
     results = await asyncio.gather(*(apply_migrations(database_url) for _ in range(3)))
-    assert sorted(len(r) for r in results) == [0, 0, 6]
+    assert sorted(len(r) for r in results) == [0, 0, 7]
 
 
 async def test_plain_postgresql_is_detected_and_serves_the_same_queries(database_url):
@@ -93,7 +106,7 @@ def test_the_timescale_variant_is_planned_when_the_extension_is_available():
     assert without[5].filename == "0005_observations_chunks.plain.sql"
     # the shared steps are the same text on both paths
     shared = [v for v in with_ts if with_ts[v].variant == "all"]
-    assert shared == [1, 2, 4, 6]
+    assert shared == [1, 2, 4, 6, 7]
     assert [with_ts[v].sql for v in shared] == [without[v].sql for v in shared]
 
 
@@ -109,7 +122,7 @@ async def test_a_role_that_owns_its_database_but_is_no_superuser_can_migrate_it(
     application role has neither, and must not need it where TimescaleDB is absent."""
     with database_of_a_plain_role(pg_admin_url, owner=True) as url:
         applied = await apply_migrations(url)
-        assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6]
+        assert [m.version for m in applied] == [1, 2, 3, 4, 5, 6, 7]
         assert await apply_migrations(url) == []
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             assert await detect_timescale(conn) is False
@@ -143,7 +156,7 @@ async def test_batches_ingested_before_spools_existed_keep_their_keys(database_u
         " VALUES ('edge-1', 7, now(), 3) RETURNING 1",
     )
     applied = await apply_migrations(database_url)
-    assert [m.version for m in applied] == [4, 5, 6]
+    assert [m.version for m in applied] == [4, 5, 6, 7]
     assert await rows(database_url, "SELECT edge_id, spool, seq FROM ingested_batches") == [
         ("edge-1", "", 7)
     ]
@@ -173,6 +186,7 @@ def test_an_applied_variant_is_kept_even_when_the_other_is_now_possible():
             (4, "all"),
             (5, "plain"),
             (6, "all"),
+            (7, "all"),
         ]
     }
     assert plan_migrations(steps, applied, timescale=True) == []
