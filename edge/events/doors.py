@@ -1,0 +1,362 @@
+"""Dock-door passages from the reads of a door's outside and inside antennas.
+
+Per tag and door a *track* lasts while the door keeps hearing the tag (gaps under
+``door_hold_s``). Each read is a sample; at each sample the two sides are
+compared by their strongest read close in time (``door_window_s``). The side
+that wins by ``door_margin_db`` for ``door_confirm`` comparisons in a row is
+where the tag *is*. A passage is the tag being confirmed on one side and then
+on the other: direction from the side it was on first (outside -> inside is
+inbound), time where the comparison changed sign (the door's middle). So:
+
+- a pallet parked in the field (staged inside, waiting outside) stays on one
+  side: no passage; one that approaches and turns back never gets to the other
+  side: no passage;
+- stray reads from a neighbouring door are weak: a passage needs a peak of
+  ``door_min_peak_dbm`` on both sides, and a door that heard the tag
+  ``door_rival_margin_db`` weaker than another door meanwhile loses it;
+- cases (SGTIN-96) crossing with a pallet (SSCC-96) go into its passage; a case
+  crossing waits ``group_window_s`` of read time for a pallet before it becomes a
+  lone passage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from edge.events.model import (
+    Direction,
+    Passage,
+    PassageEvidence,
+    Side,
+    SideEvidence,
+    is_case,
+    is_pallet,
+)
+from edge.events.rules import EventRules
+
+__all__ = ["DoorPassages"]
+
+_CLAMP_DB = 20.0
+"""Level differences are clamped to this for finding the middle (a side not heard at
+all sits at the floor, which would pull the estimate toward it)."""
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+@dataclass(slots=True)
+class _SideStats:
+    reads: int = 0
+    peak: float | None = None
+    first: float | None = None
+    last: float | None = None
+
+    def add(self, t0: float, t1: float, rssi: float | None, count: int) -> None:
+        self.reads += count
+        if rssi is not None and (self.peak is None or rssi > self.peak):
+            self.peak = rssi
+        self.first = t0 if self.first is None else min(self.first, t0)
+        self.last = t1 if self.last is None else max(self.last, t1)
+
+    def evidence(self) -> SideEvidence:
+        return SideEvidence(
+            reads=self.reads,
+            peak_rssi_dbm=self.peak,
+            first_seen=None if self.first is None else _utc(self.first),
+            last_seen=None if self.last is None else _utc(self.last),
+        )
+
+
+@dataclass(slots=True)
+class _Crossing:
+    """A crossing found on a track, not yet published."""
+
+    track: _Track
+    direction: Direction
+    time: float
+    found_at: float
+    """Read time at which it was found (the newest read of the track then)."""
+    evidence: PassageEvidence
+    confidence: float
+
+
+@dataclass(slots=True)
+class _Track:
+    epc: str
+    door: str
+    first: float
+    last: float
+    samples: deque[tuple[float, float, Side, float]] = field(default_factory=deque)
+    stats: dict[Side, _SideStats] = field(
+        default_factory=lambda: {"outside": _SideStats(), "inside": _SideStats()}
+    )
+    confirmed: Side | None = None
+    streak_side: Side | None = None
+    streak: int = 0
+    favour: Side | None = None
+    last_favour_t: float = 0.0
+    """Read time of the last comparison."""
+    last_diff: float = 0.0
+    """Its inside-minus-outside level difference (dB, clamped)."""
+    flip_t: float | None = None
+    """Where the difference last changed sign away from the confirmed side (interpolated)."""
+    best_diff: float = 0.0
+    claimed: bool = False
+    """Its current crossing already went into a pallet's passage."""
+    crossed: tuple[Direction, float] | None = None
+    """Direction and time of its latest crossing (published or not)."""
+
+    def level(self, side: Side, t: float, window: float, floor: float) -> float:
+        best = floor
+        for t0, t1, s, rssi in self.samples:
+            if s == side and t0 - window <= t <= t1 + window and rssi > best:
+                best = rssi
+        return best
+
+
+class DoorPassages:
+    """Passages of every door, fed one read at a time; see the module docstring."""
+
+    def __init__(self, rules: EventRules) -> None:
+        self.rules = rules
+        self._tracks: dict[tuple[str, str], _Track] = {}
+        self._by_epc: dict[str, set[str]] = {}
+        self._door_time: dict[str, float] = {}
+        """Newest read time heard at each door (its reader's own evidence of time)."""
+        self._waiting: list[_Crossing] = []
+        """Case crossings waiting for a pallet to claim them."""
+        self._pending: list[tuple[float, _Track]] = []
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        epc: str,
+        door: str,
+        side: Side,
+        t0: float,
+        t1: float,
+        rssi: float | None,
+        count: int,
+    ) -> None:
+        """One read at a door; :meth:`decide` then weighs every read added."""
+        rules = self.rules
+        if t1 > self._door_time.get(door, -math.inf):
+            self._door_time[door] = t1
+        key = (epc, door)
+        track = self._tracks.get(key)
+        if track is not None and t0 > track.last + rules.door_hold_s:
+            self._end(track)
+            track = None
+        if track is None:
+            track = _Track(epc, door, t0, t1)
+            self._tracks[key] = track
+            self._by_epc.setdefault(epc, set()).add(door)
+        track.last = max(track.last, t1)
+        level = rssi if rssi is not None else rules.door_min_peak_dbm
+        track.samples.append((t0, t1, side, level))
+        track.stats[side].add(t0, t1, rssi, count)
+        self._pending.append(((t0 + t1) / 2, track))
+
+    def decide(self) -> list[Passage]:
+        """Compare the sides at each read added since the last call, in time order; the
+        passages that completes. Reads of one report are weighed together, so the order
+        of a report's entries does not matter."""
+        pending, self._pending = self._pending, []
+        pending.sort(key=lambda p: p[0])
+        passages: list[Passage] = []
+        window = 2 * self.rules.door_window_s + 1.0
+        for t, track in pending:
+            if self._tracks.get((track.epc, track.door)) is not track:
+                continue
+            crossing = self._compare(track, t)
+            if crossing is not None:
+                passages.extend(self._publish(crossing))
+        for _, track in pending:
+            horizon = track.last - window
+            while track.samples and track.samples[0][1] < horizon:
+                track.samples.popleft()
+        return passages
+
+    def _compare(self, track: _Track, t: float) -> _Crossing | None:
+        rules = self.rules
+        w, floor = rules.door_window_s, rules.door_floor_dbm
+        inside, outside = track.level("inside", t, w, floor), track.level("outside", t, w, floor)
+        diff = max(-_CLAMP_DB, min(_CLAMP_DB, inside - outside))
+        favour: Side | None = "inside" if diff > 0 else "outside" if diff < 0 else None
+        if favour is None:
+            return None
+        if track.confirmed is not None and favour != track.favour:
+            if track.favour == track.confirmed:
+                # the sign changed: the middle lies between the two comparisons
+                t0, d0 = track.last_favour_t, track.last_diff
+                track.flip_t = t0 + (t - t0) * (-d0 / (diff - d0)) if diff != d0 else t
+        track.favour, track.last_favour_t, track.last_diff = favour, t, diff
+        strong = inside if favour == "inside" else outside
+        if abs(diff) < rules.door_margin_db or strong < rules.door_min_peak_dbm:
+            # too close to call, or weak reads (strays, side lobes): no side
+            if favour != track.streak_side:
+                track.streak_side, track.streak = None, 0
+            return None
+        if favour == track.streak_side:
+            track.streak += 1
+        else:
+            track.streak_side, track.streak = favour, 1
+        if favour != track.confirmed:
+            track.best_diff = max(track.best_diff, abs(diff))
+        if favour == track.confirmed:
+            return None
+        if track.streak < rules.door_confirm and abs(diff) < rules.door_sure_margin_db:
+            return None
+        before = track.confirmed
+        track.confirmed = favour
+        if before is None:
+            track.best_diff = 0.0
+            track.flip_t = None
+            return None
+        return self._crossing(track, before, favour, t)
+
+    def _crossing(self, track: _Track, before: Side, after: Side, t: float) -> _Crossing | None:
+        rules = self.rules
+        crossed = track.flip_t if track.flip_t is not None else t
+        track.flip_t = None
+        claimed, track.claimed = track.claimed, False
+        best_diff, track.best_diff = track.best_diff, 0.0
+        out, ins = track.stats["outside"], track.stats["inside"]
+        evidence = PassageEvidence(out.evidence(), ins.evidence())
+        track.stats = {"outside": _SideStats(), "inside": _SideStats()}
+        direction: Direction = "inbound" if before == "outside" else "outbound"
+        track.crossed = (direction, crossed)
+        if claimed:
+            return None
+        peaks = (out.peak, ins.peak)
+        if any(p is None or p < rules.door_min_peak_dbm for p in peaks):
+            return None
+        peak = max(p for p in peaks if p is not None)
+        if self._outshone(track, peak, crossed):
+            return None
+        confidence = _confidence(out, ins, best_diff, rules)
+        return _Crossing(track, direction, crossed, t, evidence, confidence)
+
+    def _outshone(self, track: _Track, peak: float, crossed: float) -> bool:
+        """Another door heard this tag much more strongly around the same time."""
+        rules = self.rules
+        for door in self._by_epc.get(track.epc, ()):
+            if door == track.door:
+                continue
+            rival = self._tracks.get((track.epc, door))
+            if rival is None or rival.last < crossed - rules.door_hold_s:
+                continue
+            peaks = [s.peak for s in rival.stats.values() if s.peak is not None]
+            peaks.extend(sample[3] for sample in rival.samples)
+            if peaks and max(peaks) >= peak + rules.door_rival_margin_db:
+                return True
+        return False
+
+    # -- grouping ------------------------------------------------------------------------
+
+    def _publish(self, crossing: _Crossing) -> list[Passage]:
+        epc = crossing.track.epc
+        if is_pallet(epc):
+            return [self._pallet_passage(crossing)]
+        if is_case(epc):
+            self._waiting.append(crossing)
+            return []
+        return [_passage(crossing, ())]
+
+    def _pallet_passage(self, pallet: _Crossing) -> Passage:
+        rules = self.rules
+        door, window = pallet.track.door, rules.group_window_s
+        origin: Side = "outside" if pallet.direction == "inbound" else "inside"
+        cases: list[str] = []
+        still: list[_Crossing] = []
+        for waiting in self._waiting:
+            if (
+                waiting.track.door == door
+                and waiting.direction == pallet.direction
+                and abs(waiting.time - pallet.time) <= window
+            ):
+                cases.append(waiting.track.epc)
+            else:
+                still.append(waiting)
+        self._waiting = still
+        taken = set(cases)
+        for (epc, track_door), track in self._tracks.items():
+            if track_door != door or epc in taken or not is_case(epc) or track.claimed:
+                continue
+            if track.last < pallet.time - window or track.first > pallet.time + window:
+                continue
+            if track.confirmed not in (origin, None):
+                crossed = track.crossed
+                if crossed is None or crossed[0] != pallet.direction:
+                    continue
+                if abs(crossed[1] - pallet.time) > window:
+                    continue
+            if track.confirmed in (origin, None):
+                track.claimed = True  # its own crossing, when it comes, is this one
+            cases.append(epc)
+        return _passage(pallet, tuple(sorted(cases)))
+
+    # -- time ----------------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Passage]:
+        """Lone case passages whose wait is over; tracks the door stopped hearing end."""
+        rules = self.rules
+        out: list[Passage] = []
+        still: list[_Crossing] = []
+        for waiting in self._waiting:
+            door_time = self._door_time.get(waiting.track.door, -math.inf)
+            due = waiting.found_at + rules.group_window_s
+            if door_time >= due or now >= due + rules.report_lag_s:
+                out.append(_passage(waiting, ()))
+            else:
+                still.append(waiting)
+        self._waiting = still
+        for track in list(self._tracks.values()):
+            door_time = self._door_time.get(track.door, -math.inf)
+            quiet_since = track.last + rules.door_hold_s
+            if door_time > quiet_since or now > quiet_since + rules.report_lag_s:
+                self._end(track)
+        return out
+
+    def _end(self, track: _Track) -> None:
+        self._tracks.pop((track.epc, track.door), None)
+        doors = self._by_epc.get(track.epc)
+        if doors is not None:
+            doors.discard(track.door)
+            if not doors:
+                del self._by_epc[track.epc]
+
+    def __len__(self) -> int:
+        """Tracks open now (tags some door is hearing)."""
+        return len(self._tracks)
+
+
+def _saturating(x: float, scale: float) -> float:
+    return 1.0 - math.exp(-max(0.0, x) / scale)
+
+
+def _confidence(out: _SideStats, ins: _SideStats, best_diff: float, rules: EventRules) -> float:
+    """0..1 from the reads on each side, how far the weaker peak clears the minimum, and
+    how clearly the tag got to the other side."""
+    reads = _saturating(min(out.reads, ins.reads), 3.0)
+    weaker = min(p if p is not None else rules.door_floor_dbm for p in (out.peak, ins.peak))
+    signal = _saturating(weaker - rules.door_min_peak_dbm + 1.0, 6.0)
+    clear = _saturating(best_diff - rules.door_margin_db + 1.0, 6.0)
+    return round(reads * (0.5 + 0.5 * signal) * (0.5 + 0.5 * clear), 3)
+
+
+def _passage(crossing: _Crossing, cases: tuple[str, ...]) -> Passage:
+    return Passage(
+        door=crossing.track.door,
+        direction=crossing.direction,
+        time=_utc(crossing.time),
+        epc=crossing.track.epc,
+        cases=cases,
+        confidence=crossing.confidence,
+        evidence=crossing.evidence,
+    )
