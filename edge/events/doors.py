@@ -15,8 +15,8 @@ inbound), time where the comparison changed sign (the door's middle). So:
   ``door_min_peak_dbm`` on both sides, and a door that heard the tag
   ``door_rival_margin_db`` weaker than another door meanwhile loses it;
 - cases (SGTIN-96) crossing with a pallet (SSCC-96) go into its passage; a case
-  crossing waits ``group_window_s`` of read time for a pallet before it becomes a
-  lone passage.
+  crossing waits ``lone_case_wait_s`` of read time for a pallet before it becomes
+  a lone passage.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from edge.events.model import (
 )
 from edge.events.rules import EventRules
 
-__all__ = ["DoorPassages"]
+__all__ = ["DoorPassages", "passage_confidence"]
 
 _CLAMP_DB = 20.0
 """Level differences are clamped to this for finding the middle (a side not heard at
@@ -102,6 +102,9 @@ class _Track:
     """Read time of the last comparison."""
     last_diff: float = 0.0
     """Its inside-minus-outside level difference (dB, clamped)."""
+    hint: Side | None = None
+    """The side a track's first strong comparison favoured (where it came from when the
+    side was never clear before the tag was clearly on the other)."""
     flip_t: float | None = None
     """Where the difference last changed sign away from the confirmed side (interpolated)."""
     best_diff: float = 0.0
@@ -130,6 +133,8 @@ class DoorPassages:
         self._waiting: list[_Crossing] = []
         """Case crossings waiting for a pallet to claim them."""
         self._pending: list[tuple[float, _Track]] = []
+        self._recent: deque[tuple[str, Direction, float, str]] = deque()
+        """Pallet passages published lately: (door, direction, time, EPC)."""
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -190,13 +195,16 @@ class DoorPassages:
         favour: Side | None = "inside" if diff > 0 else "outside" if diff < 0 else None
         if favour is None:
             return None
-        if track.confirmed is not None and favour != track.favour:
-            if track.favour == track.confirmed:
+        strong = inside if favour == "inside" else outside
+        if track.hint is None and track.confirmed is None and strong >= rules.door_min_peak_dbm:
+            track.hint = favour
+        where = track.confirmed if track.confirmed is not None else track.hint
+        if where is not None and favour != track.favour:
+            if track.favour == where:
                 # the sign changed: the middle lies between the two comparisons
                 t0, d0 = track.last_favour_t, track.last_diff
                 track.flip_t = t0 + (t - t0) * (-d0 / (diff - d0)) if diff != d0 else t
         track.favour, track.last_favour_t, track.last_diff = favour, t, diff
-        strong = inside if favour == "inside" else outside
         if abs(diff) < rules.door_margin_db or strong < rules.door_min_peak_dbm:
             # too close to call, or weak reads (strays, side lobes): no side
             if favour != track.streak_side:
@@ -215,6 +223,9 @@ class DoorPassages:
         before = track.confirmed
         track.confirmed = favour
         if before is None:
+            if track.hint is not None and track.hint != favour:
+                # first heard on the other side, though not clearly: where it came from
+                return self._crossing(track, track.hint, favour, t)
             track.best_diff = 0.0
             track.flip_t = None
             return None
@@ -239,7 +250,8 @@ class DoorPassages:
         peak = max(p for p in peaks if p is not None)
         if self._outshone(track, peak, crossed):
             return None
-        confidence = _confidence(out, ins, best_diff, rules)
+        weaker = min(p if p is not None else rules.door_floor_dbm for p in peaks)
+        confidence = passage_confidence(min(out.reads, ins.reads), weaker, best_diff, rules)
         return _Crossing(track, direction, crossed, t, evidence, confidence)
 
     def _outshone(self, track: _Track, peak: float, crossed: float) -> bool:
@@ -264,9 +276,22 @@ class DoorPassages:
         if is_pallet(epc):
             return [self._pallet_passage(crossing)]
         if is_case(epc):
-            self._waiting.append(crossing)
+            if self._pallet_near(crossing) is None:
+                self._waiting.append(crossing)
+            # else: it crossed with a pallet whose passage is out already (a late case)
             return []
         return [_passage(crossing, ())]
+
+    def _pallet_near(self, case: _Crossing) -> str | None:
+        """The pallet whose passage, already published, this case crossed with."""
+        for door, direction, t, epc in self._recent:
+            if (
+                door == case.track.door
+                and direction == case.direction
+                and abs(t - case.time) <= self.rules.group_window_s
+            ):
+                return epc
+        return None
 
     def _pallet_passage(self, pallet: _Crossing) -> Passage:
         rules = self.rules
@@ -299,6 +324,7 @@ class DoorPassages:
             if track.confirmed in (origin, None):
                 track.claimed = True  # its own crossing, when it comes, is this one
             cases.append(epc)
+        self._recent.append((door, pallet.direction, pallet.time, pallet.track.epc))
         return _passage(pallet, tuple(sorted(cases)))
 
     # -- time ----------------------------------------------------------------------------
@@ -310,12 +336,17 @@ class DoorPassages:
         still: list[_Crossing] = []
         for waiting in self._waiting:
             door_time = self._door_time.get(waiting.track.door, -math.inf)
-            due = waiting.found_at + rules.group_window_s
+            due = waiting.found_at + rules.lone_case_wait_s
             if door_time >= due or now >= due + rules.report_lag_s:
                 out.append(_passage(waiting, ()))
             else:
                 still.append(waiting)
         self._waiting = still
+        while (
+            self._recent
+            and self._recent[0][2] < now - 4 * rules.group_window_s - rules.report_lag_s
+        ):
+            self._recent.popleft()
         for track in list(self._tracks.values()):
             door_time = self._door_time.get(track.door, -math.inf)
             quiet_since = track.last + rules.door_hold_s
@@ -340,13 +371,14 @@ def _saturating(x: float, scale: float) -> float:
     return 1.0 - math.exp(-max(0.0, x) / scale)
 
 
-def _confidence(out: _SideStats, ins: _SideStats, best_diff: float, rules: EventRules) -> float:
-    """0..1 from the reads on each side, how far the weaker peak clears the minimum, and
-    how clearly the tag got to the other side."""
-    reads = _saturating(min(out.reads, ins.reads), 3.0)
-    weaker = min(p if p is not None else rules.door_floor_dbm for p in (out.peak, ins.peak))
-    signal = _saturating(weaker - rules.door_min_peak_dbm + 1.0, 6.0)
-    clear = _saturating(best_diff - rules.door_margin_db + 1.0, 6.0)
+def passage_confidence(
+    fewer_reads: int, weaker_peak_dbm: float, best_margin_db: float, rules: EventRules
+) -> float:
+    """0..1 from the reads of the side that heard fewer, how far that side's peak clears
+    ``door_min_peak_dbm``, and by how much the tag got clear of the other side."""
+    reads = _saturating(fewer_reads, 3.0)
+    signal = _saturating(weaker_peak_dbm - rules.door_min_peak_dbm + 1.0, 6.0)
+    clear = _saturating(best_margin_db - rules.door_margin_db + 1.0, 6.0)
     return round(reads * (0.5 + 0.5 * signal) * (0.5 + 0.5 * clear), 3)
 
 

@@ -36,6 +36,9 @@ class EventRules:
     """A door loses a tag to another door that heard it this much stronger meanwhile."""
     group_window_s: float = 3.0
     """Cases whose crossing is this close to their pallet's travel with the pallet."""
+    lone_case_wait_s: float = 8.0
+    """How long (read time) a case's crossing waits for its pallet's before it is a
+    passage of its own (the pallet's label may be decided a report or two later)."""
     # -- zones ---------------------------------------------------------------------------
     zone_hold_s: float = 3.0
     """A tag departs its zone once the zone's readers heard on this long without it."""
