@@ -74,9 +74,9 @@ class _Tag:
     """Reads at or before this time are spent (the tag departed after them)."""
     waiting_since: float | None = None
     """``now`` when the tag, in no zone, was first heard."""
-    unknown_seen: float = _NONE
-    """Its last read in its zone when the zone became unknown."""
     recovered_at: float | None = None
+    back_t: float | None = None
+    """While unknown: its first read in its zone since a reader of the zone is live."""
 
     def claim(self, zone: str, since: float) -> float:
         best = _NONE
@@ -126,6 +126,9 @@ class ZonePresence:
         while reads and reads[0][0] < t - self.rules.zone_window_s:
             reads.popleft()
         tag.last_seen[zone] = max(tag.last_seen.get(zone, _NONE), t)
+        if tag.status is _Status.UNKNOWN and zone == tag.zone and self._evidence_t(zone) is not None:
+            # heard in its zone while a reader of it is live again (not a read in flight)
+            tag.back_t = t if tag.back_t is None else min(tag.back_t, t)
         self._dirty.add(epc)
 
     def reader_up(self, reader_id: str, up: bool, now: float) -> None:
@@ -178,8 +181,8 @@ class ZonePresence:
                 tag = self._tags[epc]
                 if not live and tag.status is _Status.PRESENT:
                     tag.status = _Status.UNKNOWN
-                    tag.unknown_seen = tag.last_seen.get(zone, _NONE)
                     tag.recovered_at = None
+                    tag.back_t = None
                     heard = max((self._readers[r].heard_t for r in readers), default=_NONE)
                     at = heard if heard != _NONE else now
                     events.append(ZoneEvent(ZoneEventKind.UNKNOWN, epc, zone, _utc(at)))
@@ -244,16 +247,29 @@ class ZonePresence:
         evidence = self._evidence_t(zone)
         last = tag.last_seen.get(zone, _NONE)
         if evidence is not None and evidence >= last + rules.zone_hold_s:
+            later = {
+                z: [t for t, _ in reads if t > last]
+                for z, reads in tag.reads.items()
+                if z != zone
+            }
+            later = {z: ts for z, ts in later.items() if len(ts) >= 2}
+            if later:
+                # gone from here, and heard since (more than a stray read) in another zone
+                other = max(later, key=lambda z: tag.claim(z, last + 1e-6))
+                self._place(tag, other)
+                when = _utc(min(later[other]))
+                events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, when, zone))
+                return
             self._depart(tag, zone, last, events)
 
     def _maybe_recover(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
         zone = tag.zone
         assert zone is not None
         last = tag.last_seen.get(zone, _NONE)
-        if last > tag.unknown_seen:
+        if tag.back_t is not None:
             tag.status = _Status.PRESENT
             tag.recovered_at = None
-            heard_again = min(t for t, _ in tag.reads[zone] if t > tag.unknown_seen)
+            heard_again, tag.back_t = tag.back_t, None
             events.append(ZoneEvent(ZoneEventKind.PRESENT, tag.epc, zone, _utc(heard_again)))
             self._maybe_move_or_depart(tag, events)
             return
@@ -262,7 +278,7 @@ class ZonePresence:
         evidence = self._evidence_t(zone)
         due = tag.recovered_at + self.rules.recovery_hold_s
         if evidence is not None and evidence >= due and now >= due:
-            self._depart(tag, zone, tag.unknown_seen if tag.unknown_seen != _NONE else last, events)
+            self._depart(tag, zone, last, events)
 
     def _place(self, tag: _Tag, zone: str) -> None:
         if tag.zone is not None:

@@ -118,9 +118,16 @@ def shelf_reads(
 class Replay:
     """Feeds reads to a core in reports of ``report_s`` (by read time), ticking between."""
 
-    def __init__(self, rules: EventRules | None = None, report_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        rules: EventRules | None = None,
+        report_s: float = 0.25,
+        late: dict[str, float] | None = None,
+    ) -> None:
         self.core = EventCore(LAYOUT, rules)
         self.report_s = report_s
+        self.late = late or {}
+        """Per reader: how much later than the others its reports arrive."""
         self.events: list[tuple[float, Event]] = []
         self.now = 0.0
 
@@ -132,10 +139,11 @@ class Replay:
     ) -> Replay:
         """Deliver every read by report (a reader's reads of each ``report_s``), in time
         order, with ``now`` at the report's end; call ``at_times`` hooks when due."""
-        by_report: dict[tuple[int, str], list[TagRead]] = {}
+        by_report: dict[int, dict[str, list[TagRead]]] = {}
         for r in reads:
-            s = (r.last_seen - T0).total_seconds()
-            by_report.setdefault((int(s // self.report_s), r.reader_id), []).append(r)
+            s = (r.last_seen - T0).total_seconds() + self.late.get(r.reader_id, 0.0)
+            slot = by_report.setdefault(int(s // self.report_s), {})
+            slot.setdefault(r.reader_id, []).append(r)
         hooks = sorted((at_times or {}).items())
         k = int(self.now // self.report_s)
         end = int(until_s // self.report_s)
@@ -144,9 +152,8 @@ class Replay:
             while hooks and hooks[0][0] <= now_s:
                 when, hook = hooks.pop(0)
                 self._note(when, hook(self.core, at(when)))
-            for (slot, _reader), batch in sorted(by_report.items()):
-                if slot == k:
-                    self._note(now_s, self.core.feed(batch, at(now_s)))
+            for _reader, batch in sorted(by_report.get(k, {}).items()):
+                self._note(now_s, self.core.feed(batch, at(now_s)))
             self._note(now_s, self.core.tick(at(now_s)))
             k += 1
         self.now = (end + 1) * self.report_s
