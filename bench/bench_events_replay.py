@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import statistics
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class Run:
     truth: list[TruthEvent] = field(default_factory=list)
     decided: list[Decided] = field(default_factory=list)
     reads: int = 0
+    core_s: float = 0.0
+    """CPU time spent in the core (feed and tick)."""
 
 
 def replay(
@@ -141,10 +144,14 @@ def replay(
             ]
             tally.clear()
             run.reads += len(reads)
-            for e in core.feed(reads, _dt(now)):
-                run.decided.append(Decided(e, now))
-        for e in core.tick(_dt(now)):
-            run.decided.append(Decided(e, now))
+            started = time.process_time()
+            decided = core.feed(reads, _dt(now))
+            run.core_s += time.process_time() - started
+            run.decided.extend(Decided(e, now) for e in decided)
+        started = time.process_time()
+        decided = core.tick(_dt(now))
+        run.core_s += time.process_time() - started
+        run.decided.extend(Decided(e, now) for e in decided)
     return run
 
 
@@ -353,6 +360,8 @@ def main(argv: Iterable[str] | None = None) -> int:
             radio,
         )
         print(f"== {args.scenario} seed {seed}: {args.minutes:g} min, {run.reads} tag reads")
+        per_read = 1e6 * run.core_s / max(1, run.reads)
+        print(f"  core CPU              {run.core_s:.1f} s, {per_read:.1f} us per report entry")
         read_zones = {r.zone for r in layout.readers if r.zone is not None}
         for line in report(score(run, args.minutes * 60, read_zones), args.verbose):
             print("  " + line)

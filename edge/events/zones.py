@@ -126,7 +126,11 @@ class ZonePresence:
         while reads and reads[0][0] < t - self.rules.zone_window_s:
             reads.popleft()
         tag.last_seen[zone] = max(tag.last_seen.get(zone, _NONE), t)
-        if tag.status is _Status.UNKNOWN and zone == tag.zone and self._evidence_t(zone) is not None:
+        if (
+            tag.status is _Status.UNKNOWN
+            and zone == tag.zone
+            and self._evidence_t(zone) is not None
+        ):
             # heard in its zone while a reader of it is live again (not a read in flight)
             tag.back_t = t if tag.back_t is None else min(tag.back_t, t)
         self._dirty.add(epc)
@@ -248,9 +252,7 @@ class ZonePresence:
         last = tag.last_seen.get(zone, _NONE)
         if evidence is not None and evidence >= last + rules.zone_hold_s:
             later = {
-                z: [t for t, _ in reads if t > last]
-                for z, reads in tag.reads.items()
-                if z != zone
+                z: [t for t, _ in reads if t > last] for z, reads in tag.reads.items() if z != zone
             }
             later = {z: ts for z, ts in later.items() if len(ts) >= 2}
             if later:

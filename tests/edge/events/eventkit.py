@@ -53,7 +53,9 @@ def door_reads(
     """Every read of one crossing of ``door-<door>`` whose middle is at ``middle_s``."""
     first_side, second_side = (OUTSIDE, INSIDE) if direction == "inbound" else (INSIDE, OUTSIDE)
     peaks = {a: middle_s - lead_s for a in first_side} | {a: middle_s + lead_s for a in second_side}
-    return _profile(epc, f"reader-door-{door}", peaks, middle_s, peak, round_s, slope, span_s, miss, rng)
+    return _profile(
+        epc, f"reader-door-{door}", peaks, middle_s, peak, round_s, slope, span_s, miss, rng
+    )
 
 
 def _profile(

@@ -42,7 +42,9 @@ def test_a_passage_carries_its_evidence_per_side_up_to_the_decision():
     assert out.first_seen is not None and ins.first_seen is not None
     assert out.first_seen < ins.first_seen  # outside heard it first: inbound
     assert p.evidence.first_seen == out.first_seen
-    assert p.evidence.last_seen is not None and seconds(p.evidence.last_seen) <= replay.decided_at(p)
+    assert p.evidence.last_seen is not None and seconds(p.evidence.last_seen) <= replay.decided_at(
+        p
+    )
 
 
 def test_stray_reads_at_the_neighbouring_door_make_no_passage_there():
@@ -210,6 +212,10 @@ def test_a_door_track_ends_after_the_door_hold_so_a_later_visit_starts_afresh():
 
 def test_reads_from_an_antenna_the_layout_does_not_map_are_ignored():
     reads = door_reads(PALLET, 1, "inbound", 10.0)
-    unmapped = [r.__class__(r.reader_id, 9, r.epc, r.rssi_dbm, r.first_seen, r.last_seen, 1) for r in reads]
-    stranger = [r.__class__("reader-x", 1, r.epc, r.rssi_dbm, r.first_seen, r.last_seen, 1) for r in reads]
+    unmapped = [
+        r.__class__(r.reader_id, 9, r.epc, r.rssi_dbm, r.first_seen, r.last_seen, 1) for r in reads
+    ]
+    stranger = [
+        r.__class__("reader-x", 1, r.epc, r.rssi_dbm, r.first_seen, r.last_seen, 1) for r in reads
+    ]
     assert Replay().run(unmapped + stranger, until_s=30).passages == []

@@ -31,7 +31,11 @@ def test_a_tag_put_on_a_shelf_arrives_in_that_zone_at_its_first_read():
     reads = background(60) + shelf_reads(PALLET, A, 10.0, 60.0, -50)
     replay = Replay().run(reads, until_s=60)
     [arrived] = replay.zone_events(PALLET)
-    assert (arrived.kind, arrived.zone, seconds(arrived.time)) == (ZoneEventKind.ARRIVED, "zone-a", 10.0)
+    assert (arrived.kind, arrived.zone, seconds(arrived.time)) == (
+        ZoneEventKind.ARRIVED,
+        "zone-a",
+        10.0,
+    )
     assert replay.decided_at(arrived) <= 12.0
     assert replay.core.zone_of(PALLET) == "zone-a"
 
