@@ -9,8 +9,10 @@ on the other: direction from the side it was on first (outside -> inside is
 inbound), time where the comparison changed sign (the door's middle). So:
 
 - a pallet parked in the field (staged inside, waiting outside) stays on one
-  side: no passage; one that approaches and turns back never gets to the other
-  side: no passage;
+  side: no passage; one parked where both sides hear it alike may flip sides by
+  noise, but a side that has heard it well for over ``door_rise_s`` makes no
+  crossing (in a real one the far side's signal is new); one that approaches
+  and turns back never gets to the other side: no passage;
 - stray reads from a neighbouring door are weak: a passage needs a peak of
   ``door_min_peak_dbm`` on both sides, and a door that heard the tag
   ``door_rival_margin_db`` weaker than another door meanwhile loses it;
@@ -54,9 +56,15 @@ class _SideStats:
     peak: float | None = None
     first: float | None = None
     last: float | None = None
+    strong_first: float | None = None
+    strong_last: float | None = None
+    """The first and last read at or above ``door_min_peak_dbm``."""
 
-    def add(self, t0: float, t1: float, rssi: float | None, count: int) -> None:
+    def add(self, t0: float, t1: float, rssi: float | None, count: int, strong: bool) -> None:
         self.reads += count
+        if strong:
+            self.strong_last = t1 if self.strong_last is None else max(self.strong_last, t1)
+            self.strong_first = t0 if self.strong_first is None else min(self.strong_first, t0)
         if rssi is not None and (self.peak is None or rssi > self.peak):
             self.peak = rssi
         self.first = t0 if self.first is None else min(self.first, t0)
@@ -164,7 +172,8 @@ class DoorPassages:
         track.last = max(track.last, t1)
         level = rssi if rssi is not None else rules.door_min_peak_dbm
         track.samples.append((t0, t1, side, level))
-        track.stats[side].add(t0, t1, rssi, count)
+        strong = rssi is not None and rssi >= rules.door_min_peak_dbm
+        track.stats[side].add(t0, t1, rssi, count, strong)
         self._pending.append(((t0 + t1) / 2, track))
 
     def decide(self) -> list[Passage]:
@@ -238,9 +247,15 @@ class DoorPassages:
         claimed, track.claimed = track.claimed, False
         best_diff, track.best_diff = track.best_diff, 0.0
         out, ins = track.stats["outside"], track.stats["inside"]
+        direction: Direction = "inbound" if before == "outside" else "outbound"
+        arrived = track.stats[after].strong_first
+        if arrived is not None and t - arrived > rules.door_rise_s:
+            # the side it is now on has heard it well for long: a tag parked where both
+            # sides hear it alike, whose comparison noise flipped; not a crossing
+            track.claimed = claimed
+            return None
         evidence = PassageEvidence(out.evidence(), ins.evidence())
         track.stats = {"outside": _SideStats(), "inside": _SideStats()}
-        direction: Direction = "inbound" if before == "outside" else "outbound"
         track.crossed = (direction, crossed)
         if claimed:
             return None
@@ -333,6 +348,14 @@ class DoorPassages:
         """Lone case passages whose wait is over; tracks the door stopped hearing end."""
         rules = self.rules
         out: list[Passage] = []
+        for track in list(self._tracks.values()):
+            door_time = self._door_time.get(track.door, -math.inf)
+            quiet_since = track.last + rules.door_hold_s
+            if door_time > quiet_since or now > quiet_since + rules.report_lag_s:
+                crossing = self._last_word(track)
+                self._end(track)
+                if crossing is not None:
+                    out.extend(self._publish(crossing))
         still: list[_Crossing] = []
         for waiting in self._waiting:
             door_time = self._door_time.get(waiting.track.door, -math.inf)
@@ -347,12 +370,21 @@ class DoorPassages:
             and self._recent[0][2] < now - 4 * rules.group_window_s - rules.report_lag_s
         ):
             self._recent.popleft()
-        for track in list(self._tracks.values()):
-            door_time = self._door_time.get(track.door, -math.inf)
-            quiet_since = track.last + rules.door_hold_s
-            if door_time > quiet_since or now > quiet_since + rules.report_lag_s:
-                self._end(track)
         return out
+
+    def _last_word(self, track: _Track) -> _Crossing | None:
+        """A track that ends with the tag on its way to the other side: the last strong
+        reads were the other side's, after the first side's had stopped. (A tag leaving
+        the field just past the middle may give too few comparisons to confirm it.)"""
+        before = track.confirmed
+        if before is None or track.favour is None or track.favour == before:
+            return None
+        after = track.favour
+        there, here = track.stats[after].strong_last, track.stats[before].strong_last
+        if there is None or (here is not None and there <= here + self.rules.door_window_s / 2):
+            return None
+        track.confirmed = after
+        return self._crossing(track, before, after, track.last_favour_t)
 
     def _end(self, track: _Track) -> None:
         self._tracks.pop((track.epc, track.door), None)

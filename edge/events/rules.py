@@ -20,7 +20,7 @@ class EventRules:
     # -- doors ---------------------------------------------------------------------------
     door_hold_s: float = 3.0
     """A door ends its track of a tag this long after it last heard it (read time)."""
-    door_window_s: float = 1.0
+    door_window_s: float = 0.5
     """Reads this close in time count as simultaneous when the two sides are compared."""
     door_margin_db: float = 3.0
     """A side is where the tag is once it is this much stronger than the other side."""
@@ -28,6 +28,8 @@ class EventRules:
     """Comparisons in a row that must agree before the tag counts as on the other side."""
     door_sure_margin_db: float = 10.0
     """One comparison won by this much is enough (a tag leaving the field fades fast)."""
+    door_rise_s: float = 10.0
+    """A crossing's far side must have begun to hear the tag well at most this long ago."""
     door_min_peak_dbm: float = -58.0
     """A passage needs a peak at least this strong on both sides (strays are weaker)."""
     door_floor_dbm: float = -90.0

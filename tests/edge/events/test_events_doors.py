@@ -9,18 +9,21 @@ import pytest
 from eventkit import (
     CASES,
     INSIDE,
+    LAYOUT,
     LONE_CASE,
     OUTSIDE,
     PALLET,
     PALLET_2,
     Replay,
+    at,
     door_reads,
     one_side_reads,
     seconds,
 )
 
-from edge.events import EventRules
+from edge.events import EventCore, EventRules
 from edge.events.doors import passage_confidence
+from edge.reads import TagRead
 
 
 @pytest.mark.parametrize("direction", ["inbound", "outbound"])
@@ -219,3 +222,47 @@ def test_reads_from_an_antenna_the_layout_does_not_map_are_ignored():
         r.__class__("reader-x", 1, r.epc, r.rssi_dbm, r.first_seen, r.last_seen, 1) for r in reads
     ]
     assert Replay().run(unmapped + stranger, until_s=30).passages == []
+
+
+def test_a_tag_that_leaves_the_field_just_past_the_middle_still_makes_its_passage():
+    # from a replay at speed-10 cadence: the last report has one clear inside read
+    # (outside already faint), then the pallet is off on a forklift and never heard
+    def entry(antenna, t0, t1, rssi):
+        return TagRead("reader-door-3", antenna, PALLET, rssi, at(t0), at(t1), 1 + int(t1 - t0))
+
+    reports = [
+        [entry(1, 339, 340, -48), entry(2, 339, 340, -49)],
+        [entry(1, 341, 342, -43), entry(2, 341, 342, -43), entry(3, 341, 341, -67)],
+        [entry(4, 342, 342, -54)],
+        [entry(1, 343, 344, -47), entry(2, 343, 345, -46)],
+        [entry(3, 343, 345, -45), entry(4, 343, 345, -44)],
+        [entry(1, 346, 346, -70), entry(3, 346, 346, -49), entry(4, 346, 346, -50)],
+    ]
+    core = EventCore(LAYOUT)
+    events = []
+    for i, report in enumerate(reports):
+        events += core.feed(report, at(340 + 2.5 * i))
+    for now in range(352, 360):
+        events += core.tick(at(now))
+    [p] = events
+    assert (p.door, p.direction) == ("door-3", "inbound")
+    assert 342.0 <= seconds(p.time) <= 346.0
+
+
+def test_a_pallet_parked_at_the_door_s_middle_makes_no_passage_when_it_leaves_the_field():
+    rng = random.Random(3)
+    out = one_side_reads(PALLET, 1, OUTSIDE, 0.0, 120.0, -45)
+    ins = one_side_reads(PALLET, 1, INSIDE, 0.0, 120.0, -45)
+    noisy = [
+        r.__class__(
+            r.reader_id,
+            r.antenna,
+            r.epc,
+            (r.rssi_dbm or 0) + rng.gauss(0, 1.5),
+            r.first_seen,
+            r.last_seen,
+            1,
+        )
+        for r in out + ins
+    ]
+    assert Replay().run(noisy, until_s=140).passages == []
