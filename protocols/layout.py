@@ -9,6 +9,8 @@ the map and names places with it. ``parse_layout`` refuses a wrong file with a
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +30,35 @@ DoorSide = Literal["outside", "inside"]
 
 class LayoutError(ValueError):
     """The layout file is wrong; the message names the field and the value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPoint:
+    """What an antenna covers, typed: one side of a dock door, or a spot in a zone.
+
+    ``name`` is the layout's string (``door-2/inside``, ``zone-a/shelf``); ``place`` is
+    the door or zone id, ``spot`` the part after the slash. For a door, ``side`` is
+    ``outside`` or ``inside``; for a zone it is None.
+    """
+
+    name: str
+    kind: Literal["door", "zone"]
+    place: str
+    spot: str
+
+    @property
+    def door(self) -> str | None:
+        return self.place if self.kind == "door" else None
+
+    @property
+    def zone(self) -> str | None:
+        return self.place if self.kind == "zone" else None
+
+    @property
+    def side(self) -> DoorSide | None:
+        if self.kind != "door":
+            return None
+        return "outside" if self.spot == "outside" else "inside"
 
 
 class _Strict(BaseModel):
@@ -142,36 +173,74 @@ class Layout(_Strict):
                 raise ValueError(f"scales[{i}].zone: {s.zone!r} is not a zone of the layout")
         return self
 
-    # -- lookups ---------------------------------------------------------------------
+    # -- lookups (indexed once: the edge asks for every read) -----------------------------
+
+    @cached_property
+    def _index(self) -> _LayoutIndex:
+        return _LayoutIndex.of(self)
 
     def reader(self, reader_id: str) -> Reader:
-        for r in self.readers:
-            if r.id == reader_id:
-                return r
-        raise KeyError(reader_id)
+        return self._index.readers[reader_id]
 
     def read_point(self, reader_id: str, antenna_id: int) -> str | None:
-        """The read point an antenna covers, or None for an antenna the layout does not map."""
-        for a in self.reader(reader_id).antennas:
-            if a.id == antenna_id:
-                return a.read_point
-        return None
+        """The read point an antenna covers, or None for an antenna the layout does not map.
+
+        Raises KeyError for a reader the layout does not have."""
+        point = self.read_point_of(reader_id, antenna_id)
+        return None if point is None else point.name
+
+    def read_point_of(self, reader_id: str, antenna_id: int) -> ReadPoint | None:
+        """The typed :class:`ReadPoint` of an antenna, or None for an antenna not mapped.
+
+        Raises KeyError for a reader the layout does not have."""
+        index = self._index
+        point = index.points.get((reader_id, antenna_id))
+        if point is None and reader_id not in index.readers:
+            raise KeyError(reader_id)
+        return point
+
+    def readers_at(self, place: str) -> list[Reader]:
+        """The readers standing at a door or a zone (layout order); empty for none."""
+        return list(self._index.at_place.get(place, ()))
 
     def readers_of_edge(self, edge_id: str) -> list[Reader]:
         return [r for r in self.readers if r.edge == edge_id]
 
     def reader_port(self, reader_id: str, port_base: int) -> int:
         """The TCP port of a reader: its own ``port`` or ``port_base`` + layout position."""
-        for i, r in enumerate(self.readers):
-            if r.id == reader_id:
-                return r.port if r.port is not None else port_base + i
-        raise KeyError(reader_id)
+        r = self.reader(reader_id)
+        return r.port if r.port is not None else port_base + self._index.reader_pos[reader_id]
 
     def scale_port(self, scale_id: str, port_base: int) -> int:
         for i, s in enumerate(self.scales):
             if s.id == scale_id:
                 return s.port if s.port is not None else port_base + i
         raise KeyError(scale_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _LayoutIndex:
+    readers: dict[str, Reader]
+    reader_pos: dict[str, int]
+    points: dict[tuple[str, int], ReadPoint]
+    at_place: dict[str, tuple[Reader, ...]]
+
+    @classmethod
+    def of(cls, layout: Layout) -> _LayoutIndex:
+        points: dict[tuple[str, int], ReadPoint] = {}
+        at_place: dict[str, list[Reader]] = {}
+        for r in layout.readers:
+            at_place.setdefault(r.door or r.zone or "", []).append(r)
+            for a in r.antennas:
+                place, spot = split_read_point(a.read_point)
+                kind: Literal["door", "zone"] = "door" if r.door is not None else "zone"
+                points[(r.id, a.id)] = ReadPoint(a.read_point, kind, place, spot)
+        return cls(
+            readers={r.id: r for r in layout.readers},
+            reader_pos={r.id: i for i, r in enumerate(layout.readers)},
+            points=points,
+            at_place={k: tuple(v) for k, v in at_place.items()},
+        )
 
 
 def split_read_point(read_point: str) -> tuple[str, str]:

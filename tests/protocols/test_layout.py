@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from protocols.layout import LayoutError, load_layout, parse_layout
+from protocols.layout import LayoutError, ReadPoint, load_layout, parse_layout
 
 DEMO = load_layout(None)
 
@@ -42,6 +42,56 @@ def test_read_points_and_ports_follow_the_layout():
     assert DEMO.scale_port("scale-2", 5184) == 5185
     assert [r.id for r in DEMO.readers_of_edge("edge-1")] == [r.id for r in DEMO.readers]
     assert DEMO.readers_of_edge("edge-9") == []
+
+
+def test_an_antenna_s_read_point_is_typed_door_side_or_zone_spot():
+    door = DEMO.read_point_of("reader-door-2", 1)
+    assert door == ReadPoint("door-2/outside", "door", "door-2", "outside")
+    assert (door.door, door.zone, door.side) == ("door-2", None, "outside")
+    inside = DEMO.read_point_of("reader-door-2", 4)
+    assert inside is not None and inside.side == "inside"
+    shelf = DEMO.read_point_of("reader-zone-b", 3)
+    assert shelf == ReadPoint("zone-b/shelf", "zone", "zone-b", "shelf")
+    assert (shelf.door, shelf.zone, shelf.side) == (None, "zone-b", None)
+    assert DEMO.read_point_of("reader-zone-b", 9) is None
+
+
+def test_the_typed_read_point_names_the_same_point_as_the_string_lookup():
+    for r in DEMO.readers:
+        for a in r.antennas:
+            point = DEMO.read_point_of(r.id, a.id)
+            assert point is not None and point.name == DEMO.read_point(r.id, a.id) == a.read_point
+
+
+def test_lookups_of_a_reader_the_layout_does_not_have_raise_key_error():
+    for lookup in (
+        lambda: DEMO.reader("reader-x"),
+        lambda: DEMO.read_point("reader-x", 1),
+        lambda: DEMO.read_point_of("reader-x", 1),
+        lambda: DEMO.reader_port("reader-x", 5084),
+        lambda: DEMO.scale_port("scale-x", 5184),
+    ):
+        with pytest.raises(KeyError):
+            lookup()
+
+
+def test_readers_at_a_place_and_explicit_ports_follow_the_layout():
+    assert [r.id for r in DEMO.readers_at("door-4")] == ["reader-door-4"]
+    assert [r.id for r in DEMO.readers_at("zone-a")] == ["reader-zone-a"]
+    assert DEMO.readers_at("packing") == []
+    text = demo_with(lambda d: d["readers"][2].update(port=6000))
+    layout = parse_layout(text)
+    assert layout.reader_port("reader-door-3", 5084) == 6000
+    assert layout.reader_port("reader-door-4", 5084) == 5087
+    assert layout.reader("reader-door-3").port == 6000
+
+
+def test_the_lookup_index_leaves_the_layout_equal_and_serialisable():
+    fresh = load_layout(None)
+    assert fresh.read_point("reader-door-1", 1) == "door-1/outside"  # builds the index
+    assert fresh == load_layout(None)
+    assert fresh.model_dump() == load_layout(None).model_dump()
+    assert "_index" not in fresh.model_dump_json()
 
 
 @pytest.mark.parametrize(

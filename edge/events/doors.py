@@ -1,0 +1,426 @@
+"""Dock-door passages from the reads of a door's outside and inside antennas.
+
+Per tag and door a *track* lasts while the door keeps hearing the tag (gaps under
+``door_hold_s``). Each read is a sample; at each sample the two sides are
+compared by their strongest read close in time (``door_window_s``). The side
+that wins by ``door_margin_db`` for ``door_confirm`` comparisons in a row is
+where the tag *is*. A passage is the tag being confirmed on one side and then
+on the other: direction from the side it was on first (outside -> inside is
+inbound), time where the comparison changed sign (the door's middle). So:
+
+- a pallet parked in the field (staged inside, waiting outside) stays on one
+  side: no passage; one parked where both sides hear it alike may flip sides by
+  noise, but a side that has heard it well for over ``door_rise_s`` makes no
+  crossing (in a real one the far side's signal is new); one that approaches
+  and turns back never gets to the other side: no passage;
+- stray reads from a neighbouring door are weak: a passage needs a peak of
+  ``door_min_peak_dbm`` on both sides, and a door that heard the tag
+  ``door_rival_margin_db`` weaker than another door meanwhile loses it;
+- cases (SGTIN-96) crossing with a pallet (SSCC-96) go into its passage; a case
+  crossing waits ``lone_case_wait_s`` of read time for a pallet before it becomes
+  a lone passage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from edge.events.model import (
+    Direction,
+    Passage,
+    PassageEvidence,
+    Side,
+    SideEvidence,
+    is_case,
+    is_pallet,
+)
+from edge.events.rules import EventRules
+
+__all__ = ["DoorPassages", "passage_confidence"]
+
+_CLAMP_DB = 20.0
+"""Level differences are clamped to this for finding the middle (a side not heard at
+all sits at the floor, which would pull the estimate toward it)."""
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+@dataclass(slots=True)
+class _SideStats:
+    reads: int = 0
+    peak: float | None = None
+    first: float | None = None
+    last: float | None = None
+    strong_first: float | None = None
+    strong_last: float | None = None
+    """The first and last read at or above ``door_min_peak_dbm``."""
+
+    def add(self, t0: float, t1: float, rssi: float | None, count: int, strong: bool) -> None:
+        self.reads += count
+        if strong:
+            self.strong_last = t1 if self.strong_last is None else max(self.strong_last, t1)
+            self.strong_first = t0 if self.strong_first is None else min(self.strong_first, t0)
+        if rssi is not None and (self.peak is None or rssi > self.peak):
+            self.peak = rssi
+        self.first = t0 if self.first is None else min(self.first, t0)
+        self.last = t1 if self.last is None else max(self.last, t1)
+
+    def evidence(self) -> SideEvidence:
+        return SideEvidence(
+            reads=self.reads,
+            peak_rssi_dbm=self.peak,
+            first_seen=None if self.first is None else _utc(self.first),
+            last_seen=None if self.last is None else _utc(self.last),
+        )
+
+
+@dataclass(slots=True)
+class _Crossing:
+    """A crossing found on a track, not yet published."""
+
+    track: _Track
+    direction: Direction
+    time: float
+    found_at: float
+    """Read time at which it was found (the newest read of the track then)."""
+    evidence: PassageEvidence
+    confidence: float
+
+
+@dataclass(slots=True)
+class _Track:
+    epc: str
+    door: str
+    first: float
+    last: float
+    samples: deque[tuple[float, float, Side, float]] = field(default_factory=deque)
+    stats: dict[Side, _SideStats] = field(
+        default_factory=lambda: {"outside": _SideStats(), "inside": _SideStats()}
+    )
+    confirmed: Side | None = None
+    streak_side: Side | None = None
+    streak: int = 0
+    favour: Side | None = None
+    last_favour_t: float = 0.0
+    """Read time of the last comparison."""
+    last_diff: float = 0.0
+    """Its inside-minus-outside level difference (dB, clamped)."""
+    hint: Side | None = None
+    """The side a track's first strong comparison favoured (where it came from when the
+    side was never clear before the tag was clearly on the other)."""
+    flip_t: float | None = None
+    """Where the difference last changed sign away from the confirmed side (interpolated)."""
+    best_diff: float = 0.0
+    claimed: bool = False
+    """Its current crossing already went into a pallet's passage."""
+    crossed: tuple[Direction, float] | None = None
+    """Direction and time of its latest crossing (published or not)."""
+
+    def level(self, side: Side, t: float, window: float, floor: float) -> float:
+        best = floor
+        for t0, t1, s, rssi in self.samples:
+            if s == side and t0 - window <= t <= t1 + window and rssi > best:
+                best = rssi
+        return best
+
+
+class DoorPassages:
+    """Passages of every door, fed one read at a time; see the module docstring."""
+
+    def __init__(self, rules: EventRules) -> None:
+        self.rules = rules
+        self._tracks: dict[tuple[str, str], _Track] = {}
+        self._by_epc: dict[str, set[str]] = {}
+        self._door_time: dict[str, float] = {}
+        """Newest read time heard at each door (its reader's own evidence of time)."""
+        self._waiting: list[_Crossing] = []
+        """Case crossings waiting for a pallet to claim them."""
+        self._pending: list[tuple[float, _Track]] = []
+        self._recent: deque[tuple[str, Direction, float, str]] = deque()
+        """Pallet passages published lately: (door, direction, time, EPC)."""
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        epc: str,
+        door: str,
+        side: Side,
+        t0: float,
+        t1: float,
+        rssi: float | None,
+        count: int,
+    ) -> None:
+        """One read at a door; :meth:`decide` then weighs every read added."""
+        rules = self.rules
+        if t1 > self._door_time.get(door, -math.inf):
+            self._door_time[door] = t1
+        key = (epc, door)
+        track = self._tracks.get(key)
+        if track is not None and t0 > track.last + rules.door_hold_s:
+            self._end(track)
+            track = None
+        if track is None:
+            track = _Track(epc, door, t0, t1)
+            self._tracks[key] = track
+            self._by_epc.setdefault(epc, set()).add(door)
+        track.last = max(track.last, t1)
+        level = rssi if rssi is not None else rules.door_min_peak_dbm
+        track.samples.append((t0, t1, side, level))
+        strong = rssi is not None and rssi >= rules.door_min_peak_dbm
+        track.stats[side].add(t0, t1, rssi, count, strong)
+        self._pending.append(((t0 + t1) / 2, track))
+
+    def decide(self) -> list[Passage]:
+        """Compare the sides at each read added since the last call, in time order; the
+        passages that completes. Reads of one report are weighed together, so the order
+        of a report's entries does not matter."""
+        pending, self._pending = self._pending, []
+        pending.sort(key=lambda p: p[0])
+        passages: list[Passage] = []
+        window = 2 * self.rules.door_window_s + 1.0
+        for t, track in pending:
+            if self._tracks.get((track.epc, track.door)) is not track:
+                continue
+            crossing = self._compare(track, t)
+            if crossing is not None:
+                passages.extend(self._publish(crossing))
+        for _, track in pending:
+            horizon = track.last - window
+            while track.samples and track.samples[0][1] < horizon:
+                track.samples.popleft()
+        return passages
+
+    def _compare(self, track: _Track, t: float) -> _Crossing | None:
+        rules = self.rules
+        w, floor = rules.door_window_s, rules.door_floor_dbm
+        inside, outside = track.level("inside", t, w, floor), track.level("outside", t, w, floor)
+        diff = max(-_CLAMP_DB, min(_CLAMP_DB, inside - outside))
+        favour: Side | None = "inside" if diff > 0 else "outside" if diff < 0 else None
+        if favour is None:
+            return None
+        strong = inside if favour == "inside" else outside
+        if track.hint is None and track.confirmed is None and strong >= rules.door_min_peak_dbm:
+            track.hint = favour
+        where = track.confirmed if track.confirmed is not None else track.hint
+        if where is not None and favour != track.favour:
+            if track.favour == where:
+                # the sign changed: the middle lies between the two comparisons
+                t0, d0 = track.last_favour_t, track.last_diff
+                track.flip_t = t0 + (t - t0) * (-d0 / (diff - d0)) if diff != d0 else t
+        track.favour, track.last_favour_t, track.last_diff = favour, t, diff
+        if abs(diff) < rules.door_margin_db or strong < rules.door_min_peak_dbm:
+            # too close to call, or weak reads (strays, side lobes): no side
+            if favour != track.streak_side:
+                track.streak_side, track.streak = None, 0
+            return None
+        if favour == track.streak_side:
+            track.streak += 1
+        else:
+            track.streak_side, track.streak = favour, 1
+        if favour != track.confirmed:
+            track.best_diff = max(track.best_diff, abs(diff))
+        if favour == track.confirmed:
+            return None
+        if track.streak < rules.door_confirm and abs(diff) < rules.door_sure_margin_db:
+            return None
+        before = track.confirmed
+        track.confirmed = favour
+        if before is None:
+            if track.hint is not None and track.hint != favour:
+                # first heard on the other side, though not clearly: where it came from
+                return self._crossing(track, track.hint, favour, t)
+            track.best_diff = 0.0
+            track.flip_t = None
+            return None
+        return self._crossing(track, before, favour, t)
+
+    def _crossing(self, track: _Track, before: Side, after: Side, t: float) -> _Crossing | None:
+        rules = self.rules
+        crossed = track.flip_t if track.flip_t is not None else t
+        track.flip_t = None
+        claimed, track.claimed = track.claimed, False
+        best_diff, track.best_diff = track.best_diff, 0.0
+        out, ins = track.stats["outside"], track.stats["inside"]
+        direction: Direction = "inbound" if before == "outside" else "outbound"
+        arrived = track.stats[after].strong_first
+        if arrived is not None and t - arrived > rules.door_rise_s:
+            # the side it is now on has heard it well for long: a tag parked where both
+            # sides hear it alike, whose comparison noise flipped; not a crossing
+            track.claimed = claimed
+            return None
+        evidence = PassageEvidence(out.evidence(), ins.evidence())
+        track.stats = {"outside": _SideStats(), "inside": _SideStats()}
+        track.crossed = (direction, crossed)
+        if claimed:
+            return None
+        peaks = (out.peak, ins.peak)
+        if any(p is None or p < rules.door_min_peak_dbm for p in peaks):
+            return None
+        peak = max(p for p in peaks if p is not None)
+        if self._outshone(track, peak, crossed):
+            return None
+        weaker = min(p if p is not None else rules.door_floor_dbm for p in peaks)
+        confidence = passage_confidence(min(out.reads, ins.reads), weaker, best_diff, rules)
+        return _Crossing(track, direction, crossed, t, evidence, confidence)
+
+    def _outshone(self, track: _Track, peak: float, crossed: float) -> bool:
+        """Another door heard this tag much more strongly around the same time."""
+        rules = self.rules
+        for door in self._by_epc.get(track.epc, ()):
+            if door == track.door:
+                continue
+            rival = self._tracks.get((track.epc, door))
+            if rival is None or rival.last < crossed - rules.door_hold_s:
+                continue
+            peaks = [s.peak for s in rival.stats.values() if s.peak is not None]
+            peaks.extend(sample[3] for sample in rival.samples)
+            if peaks and max(peaks) >= peak + rules.door_rival_margin_db:
+                return True
+        return False
+
+    # -- grouping ------------------------------------------------------------------------
+
+    def _publish(self, crossing: _Crossing) -> list[Passage]:
+        epc = crossing.track.epc
+        if is_pallet(epc):
+            return [self._pallet_passage(crossing)]
+        if is_case(epc):
+            if self._pallet_near(crossing) is None:
+                self._waiting.append(crossing)
+            # else: it crossed with a pallet whose passage is out already (a late case)
+            return []
+        return [_passage(crossing, ())]
+
+    def _pallet_near(self, case: _Crossing) -> str | None:
+        """The pallet whose passage, already published, this case crossed with."""
+        for door, direction, t, epc in self._recent:
+            if (
+                door == case.track.door
+                and direction == case.direction
+                and abs(t - case.time) <= self.rules.group_window_s
+            ):
+                return epc
+        return None
+
+    def _pallet_passage(self, pallet: _Crossing) -> Passage:
+        rules = self.rules
+        door, window = pallet.track.door, rules.group_window_s
+        origin: Side = "outside" if pallet.direction == "inbound" else "inside"
+        cases: list[str] = []
+        still: list[_Crossing] = []
+        for waiting in self._waiting:
+            if (
+                waiting.track.door == door
+                and waiting.direction == pallet.direction
+                and abs(waiting.time - pallet.time) <= window
+            ):
+                cases.append(waiting.track.epc)
+            else:
+                still.append(waiting)
+        self._waiting = still
+        taken = set(cases)
+        for (epc, track_door), track in self._tracks.items():
+            if track_door != door or epc in taken or not is_case(epc) or track.claimed:
+                continue
+            if track.last < pallet.time - window or track.first > pallet.time + window:
+                continue
+            if track.confirmed not in (origin, None):
+                crossed = track.crossed
+                if crossed is None or crossed[0] != pallet.direction:
+                    continue
+                if abs(crossed[1] - pallet.time) > window:
+                    continue
+            if track.confirmed in (origin, None):
+                track.claimed = True  # its own crossing, when it comes, is this one
+            cases.append(epc)
+        self._recent.append((door, pallet.direction, pallet.time, pallet.track.epc))
+        return _passage(pallet, tuple(sorted(cases)))
+
+    # -- time ----------------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Passage]:
+        """Lone case passages whose wait is over; tracks the door stopped hearing end."""
+        rules = self.rules
+        out: list[Passage] = []
+        for track in list(self._tracks.values()):
+            door_time = self._door_time.get(track.door, -math.inf)
+            quiet_since = track.last + rules.door_hold_s
+            if door_time > quiet_since or now > quiet_since + rules.report_lag_s:
+                crossing = self._last_word(track)
+                self._end(track)
+                if crossing is not None:
+                    out.extend(self._publish(crossing))
+        still: list[_Crossing] = []
+        for waiting in self._waiting:
+            door_time = self._door_time.get(waiting.track.door, -math.inf)
+            due = waiting.found_at + rules.lone_case_wait_s
+            if door_time >= due or now >= due + rules.report_lag_s:
+                out.append(_passage(waiting, ()))
+            else:
+                still.append(waiting)
+        self._waiting = still
+        while (
+            self._recent
+            and self._recent[0][2] < now - 4 * rules.group_window_s - rules.report_lag_s
+        ):
+            self._recent.popleft()
+        return out
+
+    def _last_word(self, track: _Track) -> _Crossing | None:
+        """A track that ends with the tag on its way to the other side: the last strong
+        reads were the other side's, after the first side's had stopped. (A tag leaving
+        the field just past the middle may give too few comparisons to confirm it.)"""
+        before = track.confirmed
+        if before is None or track.favour is None or track.favour == before:
+            return None
+        after = track.favour
+        there, here = track.stats[after].strong_last, track.stats[before].strong_last
+        if there is None or (here is not None and there <= here + self.rules.door_window_s / 2):
+            return None
+        track.confirmed = after
+        return self._crossing(track, before, after, track.last_favour_t)
+
+    def _end(self, track: _Track) -> None:
+        self._tracks.pop((track.epc, track.door), None)
+        doors = self._by_epc.get(track.epc)
+        if doors is not None:
+            doors.discard(track.door)
+            if not doors:
+                del self._by_epc[track.epc]
+
+    def __len__(self) -> int:
+        """Tracks open now (tags some door is hearing)."""
+        return len(self._tracks)
+
+
+def _saturating(x: float, scale: float) -> float:
+    return 1.0 - math.exp(-max(0.0, x) / scale)
+
+
+def passage_confidence(
+    fewer_reads: int, weaker_peak_dbm: float, best_margin_db: float, rules: EventRules
+) -> float:
+    """0..1 from the reads of the side that heard fewer, how far that side's peak clears
+    ``door_min_peak_dbm``, and by how much the tag got clear of the other side."""
+    reads = _saturating(fewer_reads, 3.0)
+    signal = _saturating(weaker_peak_dbm - rules.door_min_peak_dbm + 1.0, 6.0)
+    clear = _saturating(best_margin_db - rules.door_margin_db + 1.0, 6.0)
+    return round(reads * (0.5 + 0.5 * signal) * (0.5 + 0.5 * clear), 3)
+
+
+def _passage(crossing: _Crossing, cases: tuple[str, ...]) -> Passage:
+    return Passage(
+        door=crossing.track.door,
+        direction=crossing.direction,
+        time=_utc(crossing.time),
+        epc=crossing.track.epc,
+        cases=cases,
+        confidence=crossing.confidence,
+        evidence=crossing.evidence,
+    )

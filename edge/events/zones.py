@@ -1,0 +1,310 @@
+"""Which zone each tag is in: arrived, moved, departed, unknown, present again.
+
+A zone's *claim* on a tag is its strongest read of the tag over the last
+``zone_window_s`` (read time). Rules, per tag:
+
+- **arrived**: a tag in no zone is heard; once every live zone reader has reported
+  past the tag's first read (or ``zone_settle_s`` passed), the strongest claim wins.
+  Waiting for the others keeps a weak read from a neighbouring zone's antennas,
+  reported first, from placing the tag there.
+- **moved**: another zone's claim beats the current zone's by ``zone_margin_db``
+  (hysteresis: edge-of-zone bleed never makes a tag flap).
+- **departed**: the zone's live readers reported reads ``zone_hold_s`` past the tag's
+  last read there, without it. Departures are decided only on the readers' own
+  evidence, never on the clock alone: a reader that says nothing cannot make stock
+  vanish. ``time`` is the tag's last read in the zone.
+- **unknown**: every reader of the zone is down or silent (told by the caller, or
+  holding tags yet reporting nothing for ``reader_silent_s``). The tag stays where
+  it was, unknown; reads elsewhere do not move it (a neighbouring zone's bleed is no
+  evidence while its own reader is out).
+- **present**: after the reader is back, the tag is heard in its zone again. Not
+  heard within ``recovery_hold_s`` of the recovery (while the reader reports):
+  departed, at its last read before the outage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+
+from edge.events.model import ZoneEvent, ZoneEventKind
+from edge.events.rules import EventRules
+
+__all__ = ["ZonePresence"]
+
+_NONE = -math.inf
+
+
+def _utc(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+class _Status(Enum):
+    NOWHERE = 0
+    PRESENT = 1
+    UNKNOWN = 2
+
+
+@dataclass(slots=True)
+class _ReaderLive:
+    zones: tuple[str, ...]
+    up: bool = True
+    silent: bool = False
+    heard_t: float = _NONE
+    """The newest read time this reader reported (its own evidence of time)."""
+
+    @property
+    def live(self) -> bool:
+        return self.up and not self.silent
+
+
+@dataclass(slots=True)
+class _Tag:
+    epc: str
+    status: _Status = _Status.NOWHERE
+    zone: str | None = None
+    reads: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    """Per zone: (read time, RSSI) over the last window."""
+    last_seen: dict[str, float] = field(default_factory=dict)
+    left_at: float = _NONE
+    """Reads at or before this time are spent (the tag departed after them)."""
+    waiting_since: float | None = None
+    """``now`` when the tag, in no zone, was first heard."""
+    recovered_at: float | None = None
+    back_t: float | None = None
+    """While unknown: its first read in its zone since a reader of the zone is live."""
+
+    def claim(self, zone: str, since: float) -> float:
+        best = _NONE
+        for t, rssi in self.reads.get(zone, ()):
+            if t >= since and rssi > best:
+                best = rssi
+        return best
+
+    def newest(self) -> float:
+        return max(self.last_seen.values(), default=_NONE)
+
+
+class ZonePresence:
+    """Zone state of every tag heard by zone antennas; see the module docstring."""
+
+    def __init__(self, rules: EventRules, readers_of_zone: Mapping[str, Iterable[str]]) -> None:
+        self.rules = rules
+        self._zone_readers = {z: tuple(rs) for z, rs in readers_of_zone.items()}
+        zones_of: dict[str, list[str]] = {}
+        for zone, readers in self._zone_readers.items():
+            for r in readers:
+                zones_of.setdefault(r, []).append(zone)
+        self._readers = {r: _ReaderLive(tuple(zs)) for r, zs in zones_of.items()}
+        self._tags: dict[str, _Tag] = {}
+        self._in_zone: dict[str, set[str]] = {z: set() for z in self._zone_readers}
+        self._dirty: set[str] = set()
+        self._waiting: set[str] = set()
+        self._purge_at = _NONE
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def add(self, epc: str, zone: str, reader_id: str, t: float, rssi: float | None) -> None:
+        """One read by a zone antenna (``t``: its last-seen time)."""
+        reader = self._readers.get(reader_id)
+        if reader is not None:
+            reader.heard_t = max(reader.heard_t, t)
+            reader.silent = False
+        tag = self._tags.get(epc)
+        if tag is None:
+            tag = self._tags[epc] = _Tag(epc)
+        elif t <= tag.left_at:
+            return  # reported late, from before the tag departed
+        reads = tag.reads.get(zone)
+        if reads is None:
+            reads = tag.reads[zone] = deque()
+        reads.append((t, rssi if rssi is not None else -100.0))
+        while reads and reads[0][0] < t - self.rules.zone_window_s:
+            reads.popleft()
+        tag.last_seen[zone] = max(tag.last_seen.get(zone, _NONE), t)
+        if (
+            tag.status is _Status.UNKNOWN
+            and zone == tag.zone
+            and self._evidence_t(zone) is not None
+        ):
+            # heard in its zone while a reader of it is live again (not a read in flight)
+            tag.back_t = t if tag.back_t is None else min(tag.back_t, t)
+        self._dirty.add(epc)
+
+    def reader_up(self, reader_id: str, up: bool, now: float) -> None:
+        """The caller's word on a zone reader: up (inventorying) or down/silent."""
+        reader = self._readers.get(reader_id)
+        if reader is not None:
+            reader.up = up
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def evaluate(self, now: float) -> list[ZoneEvent]:
+        """Every decision the reads so far and ``now`` allow."""
+        events: list[ZoneEvent] = []
+        self._outages(now, events)
+        dirty, self._dirty = self._dirty | self._waiting, set()
+        self._waiting = set()
+        for epc in dirty:
+            self._judge(self._tags[epc], now, events)
+        for zone, epcs in self._in_zone.items():
+            evidence = self._evidence_t(zone)
+            if evidence is None:
+                continue
+            for epc in list(epcs):
+                if epc not in dirty:
+                    self._judge(self._tags[epc], now, events)
+        if now >= self._purge_at:
+            self._purge(now)
+        return events
+
+    def _purge(self, now: float) -> None:
+        """Forget tags gone from every zone for a while (their late reads are stale)."""
+        keep_s = 10 * (self.rules.zone_window_s + self.rules.zone_hold_s + self.rules.report_lag_s)
+        for epc in [
+            e
+            for e, tag in self._tags.items()
+            if tag.status is _Status.NOWHERE and not tag.reads and tag.left_at < now - keep_s
+        ]:
+            del self._tags[epc]
+        self._purge_at = now + keep_s
+
+    def _outages(self, now: float, events: list[ZoneEvent]) -> None:
+        rules = self.rules
+        for reader in self._readers.values():
+            if reader.live and any(self._in_zone.get(z) for z in reader.zones):
+                if reader.heard_t != _NONE and now - reader.heard_t > rules.reader_silent_s:
+                    reader.silent = True
+        for zone, readers in self._zone_readers.items():
+            live = any(self._readers[r].live for r in readers)
+            for epc in list(self._in_zone[zone]):
+                tag = self._tags[epc]
+                if not live and tag.status is _Status.PRESENT:
+                    tag.status = _Status.UNKNOWN
+                    tag.recovered_at = None
+                    tag.back_t = None
+                    heard = max((self._readers[r].heard_t for r in readers), default=_NONE)
+                    at = heard if heard != _NONE else now
+                    events.append(ZoneEvent(ZoneEventKind.UNKNOWN, epc, zone, _utc(at)))
+                elif live and tag.status is _Status.UNKNOWN and tag.recovered_at is None:
+                    tag.recovered_at = now
+
+    def _evidence_t(self, zone: str) -> float | None:
+        """The newest read time a live reader of ``zone`` reported; None if none is live."""
+        times = [
+            self._readers[r].heard_t
+            for r in self._zone_readers.get(zone, ())
+            if self._readers[r].live
+        ]
+        return max(times) if times else None
+
+    def _judge(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
+        if tag.status is _Status.NOWHERE:
+            self._maybe_arrive(tag, now, events)
+        elif tag.status is _Status.PRESENT:
+            self._maybe_move_or_depart(tag, events)
+        else:
+            self._maybe_recover(tag, now, events)
+
+    def _maybe_arrive(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
+        rules = self.rules
+        newest = tag.newest()
+        if newest <= tag.left_at:
+            return
+        since = max(tag.left_at + 1e-6, newest - rules.zone_window_s)
+        claims = {z: tag.claim(z, since) for z in tag.reads}
+        zone = max(claims, key=lambda z: claims[z])
+        if claims[zone] == _NONE:
+            return
+        first = min(t for t, _ in tag.reads[zone] if t >= since)
+        if tag.waiting_since is None:
+            tag.waiting_since = now
+        if now < tag.waiting_since + rules.zone_settle_s:
+            for reader in self._readers.values():
+                if reader.live and reader.heard_t != _NONE and reader.heard_t < first:
+                    self._waiting.add(tag.epc)
+                    return  # a zone reader has not yet had its say about that moment
+        tag.waiting_since = None
+        self._place(tag, zone)
+        events.append(ZoneEvent(ZoneEventKind.ARRIVED, tag.epc, zone, _utc(first)))
+
+    def _maybe_move_or_depart(self, tag: _Tag, events: list[ZoneEvent]) -> None:
+        rules = self.rules
+        zone = tag.zone
+        assert zone is not None
+        newest = tag.newest()
+        since = newest - rules.zone_window_s
+        here = tag.claim(zone, since)
+        for other in tag.reads:
+            if other == zone:
+                continue
+            there = tag.claim(other, since)
+            if there != _NONE and there >= here + rules.zone_margin_db:
+                first = min(t for t, r in tag.reads[other] if t >= since and r >= here)
+                self._place(tag, other)
+                events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, _utc(first), zone))
+                return
+        evidence = self._evidence_t(zone)
+        last = tag.last_seen.get(zone, _NONE)
+        if evidence is not None and evidence >= last + rules.zone_hold_s:
+            later = {
+                z: [t for t, _ in reads if t > last] for z, reads in tag.reads.items() if z != zone
+            }
+            later = {z: ts for z, ts in later.items() if len(ts) >= 2}
+            if later:
+                # gone from here, and heard since (more than a stray read) in another zone
+                other = max(later, key=lambda z: tag.claim(z, last + 1e-6))
+                self._place(tag, other)
+                when = _utc(min(later[other]))
+                events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, when, zone))
+                return
+            self._depart(tag, zone, last, events)
+
+    def _maybe_recover(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
+        zone = tag.zone
+        assert zone is not None
+        last = tag.last_seen.get(zone, _NONE)
+        if tag.back_t is not None:
+            tag.status = _Status.PRESENT
+            tag.recovered_at = None
+            heard_again, tag.back_t = tag.back_t, None
+            events.append(ZoneEvent(ZoneEventKind.PRESENT, tag.epc, zone, _utc(heard_again)))
+            self._maybe_move_or_depart(tag, events)
+            return
+        if tag.recovered_at is None:
+            return
+        evidence = self._evidence_t(zone)
+        due = tag.recovered_at + self.rules.recovery_hold_s
+        if evidence is not None and evidence >= due and now >= due:
+            self._depart(tag, zone, last, events)
+
+    def _place(self, tag: _Tag, zone: str) -> None:
+        if tag.zone is not None:
+            self._in_zone[tag.zone].discard(tag.epc)
+        tag.zone = zone
+        tag.status = _Status.PRESENT
+        self._in_zone.setdefault(zone, set()).add(tag.epc)
+
+    def _depart(self, tag: _Tag, zone: str, last: float, events: list[ZoneEvent]) -> None:
+        self._in_zone[zone].discard(tag.epc)
+        tag.zone = None
+        tag.status = _Status.NOWHERE
+        tag.recovered_at = None
+        tag.left_at = max(tag.newest(), last)
+        tag.reads.clear()
+        tag.last_seen.clear()  # it keeps ``left_at``: reads older than that are spent
+        events.append(ZoneEvent(ZoneEventKind.DEPARTED, tag.epc, zone, _utc(last)))
+
+    # -- inspection ----------------------------------------------------------------------
+
+    def zone_of(self, epc: str) -> str | None:
+        """The zone a tag is in now (None: in no zone, or unknown)."""
+        tag = self._tags.get(epc)
+        return tag.zone if tag is not None and tag.status is _Status.PRESENT else None
+
+    def tags_in(self, zone: str) -> set[str]:
+        return {e for e in self._in_zone.get(zone, ()) if self._tags[e].status is _Status.PRESENT}

@@ -1,0 +1,195 @@
+"""Zone events from constructed read sequences: arrive, move with neighbour bleed, depart
+on the readers' evidence only, unknown while a reader is out, present again after it."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from eventkit import PALLET, PALLET_2, Replay, read, seconds, shelf_reads
+
+from edge.events import EventRules, EventRulesError, ReaderStatus, ZoneEventKind
+
+A, B, C = "reader-zone-a", "reader-zone-b", "reader-zone-c"
+OTHER = "3114257BF400EBA5FF000000"  # keeps a reader reporting
+
+
+def kinds(replay: Replay, epc: str = PALLET) -> list[tuple[str, str, str | None]]:
+    return [(e.kind.value, e.zone, e.from_zone) for e in replay.zone_events(epc)]
+
+
+def background(until_s: float) -> list:
+    """Tags on every zone's shelves the whole time: every reader keeps reporting."""
+    return [
+        r
+        for i, reader in enumerate((A, B, C))
+        for r in shelf_reads(f"3114257BF400EBA5F{i}000000", reader, 0.0, until_s, -52)
+    ]
+
+
+def test_a_tag_put_on_a_shelf_arrives_in_that_zone_at_its_first_read():
+    reads = background(60) + shelf_reads(PALLET, A, 10.0, 60.0, -50)
+    replay = Replay().run(reads, until_s=60)
+    [arrived] = replay.zone_events(PALLET)
+    assert (arrived.kind, arrived.zone, seconds(arrived.time)) == (
+        ZoneEventKind.ARRIVED,
+        "zone-a",
+        10.0,
+    )
+    assert replay.decided_at(arrived) <= 12.0
+    assert replay.core.zone_of(PALLET) == "zone-a"
+
+
+def test_a_neighbour_zone_s_weak_bleed_reported_first_does_not_place_the_tag_there():
+    # zone B's antennas catch the edge of zone A weakly and report before zone A does
+    bleed = shelf_reads(PALLET, B, 10.0, 60.0, -66, every=3)
+    own = shelf_reads(PALLET, A, 10.0, 60.0, -50)
+    replay = Replay(late={A: 0.5}).run(background(60) + bleed + own, until_s=60)
+    assert kinds(replay) == [("arrived", "zone-a", None)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bleed_and_missed_reads_never_make_a_shelved_tag_flap(seed):
+    rng = random.Random(seed)
+    own = [r for r in shelf_reads(PALLET, A, 1.0, 300.0, -52) if rng.random() > 0.1]
+    bleed = [r for r in shelf_reads(PALLET, B, 1.0, 300.0, -62) if rng.random() > 0.5]
+    replay = Replay().run(background(300) + own + bleed, until_s=300)
+    assert kinds(replay) == [("arrived", "zone-a", None)]
+
+
+def test_a_tag_carried_straight_into_the_next_zone_moves_there():
+    reads = background(60) + shelf_reads(PALLET, A, 1.0, 30.0, -50)
+    reads += shelf_reads(PALLET, B, 30.5, 60.0, -48)
+    replay = Replay().run(reads, until_s=60)
+    assert kinds(replay) == [("arrived", "zone-a", None), ("moved", "zone-b", "zone-a")]
+    assert abs(seconds(replay.zone_events(PALLET)[1].time) - 30.5) <= 0.5
+
+
+def test_a_picked_pallet_departs_at_its_last_read_within_the_hold_of_the_truth():
+    rules = EventRules(zone_hold_s=2.0)
+    reads = background(60) + shelf_reads(PALLET, A, 1.0, 30.0, -50)
+    replay = Replay(rules).run(reads, until_s=60)
+    assert kinds(replay) == [("arrived", "zone-a", None), ("departed", "zone-a", None)]
+    departed = replay.zone_events(PALLET)[1]
+    assert seconds(departed.time) == 30.0  # the truth, as far as the reads show
+    assert 32.0 <= replay.decided_at(departed) <= 32.0 + 0.5
+
+
+@pytest.mark.parametrize("hold", [1.0, 3.0, 10.0])
+def test_the_zone_hold_time_is_configurable(hold):
+    rules = EventRules(zone_hold_s=hold)
+    reads = background(60) + shelf_reads(PALLET, A, 1.0, 30.0, -50)
+    replay = Replay(rules).run(reads, until_s=60)
+    departed = replay.zone_events(PALLET)[-1]
+    assert departed.kind is ZoneEventKind.DEPARTED
+    assert 30.0 + hold <= replay.decided_at(departed) <= 30.0 + hold + 0.5
+
+
+def test_the_pallet_heard_again_in_another_zone_after_a_departure_arrives_there():
+    reads = background(120) + shelf_reads(PALLET, A, 1.0, 30.0, -50)
+    reads += shelf_reads(PALLET, C, 60.0, 120.0, -50)
+    replay = Replay().run(reads, until_s=120)
+    assert kinds(replay) == [
+        ("arrived", "zone-a", None),
+        ("departed", "zone-a", None),
+        ("arrived", "zone-c", None),
+    ]
+
+
+def test_a_reader_that_reports_nothing_cannot_make_its_tags_depart():
+    # the only tags in zone A go quiet together: the reader may as well be dead
+    rules = EventRules(zone_hold_s=2.0, reader_silent_s=10.0)
+    reads = shelf_reads(PALLET, A, 1.0, 30.0, -50) + shelf_reads(PALLET_2, A, 1.0, 30.0, -51)
+    replay = Replay(rules).run(reads, until_s=120)
+    for epc in (PALLET, PALLET_2):
+        assert kinds(replay, epc) == [("arrived", "zone-a", None), ("unknown", "zone-a", None)]
+        assert replay.decided_at(replay.zone_events(epc)[1]) >= 40.0
+
+
+def down_at(reader: str, at_s: float, status: ReaderStatus = ReaderStatus.DOWN):
+    return {at_s: lambda core, now: core.reader_status(reader, status, now)}
+
+
+def test_a_reader_down_makes_its_zone_s_tags_unknown_never_departed():
+    reads = background(20) + shelf_reads(PALLET, A, 1.0, 20.0, -50)  # A says nothing after 20
+    replay = Replay().run(reads, until_s=300, at_times=down_at(A, 20.0))
+    assert kinds(replay) == [("arrived", "zone-a", None), ("unknown", "zone-a", None)]
+    assert replay.core.zone_of(PALLET) is None
+
+
+@pytest.mark.parametrize("status", [ReaderStatus.DOWN, ReaderStatus.SILENT])
+def test_a_recovered_reader_that_hears_the_tag_makes_it_present_again_without_churn(status):
+    hooks = down_at(A, 20.0, status) | down_at(A, 80.0, ReaderStatus.UP)
+    reads = background(200) + shelf_reads(PALLET, A, 1.0, 20.0, -50)
+    reads += shelf_reads(PALLET, A, 80.25, 200.0, -50)
+    reads = [r for r in reads if not (r.reader_id == A and 20.0 < seconds(r.last_seen) < 80.0)]
+    replay = Replay().run(reads, until_s=200, at_times=hooks)
+    assert kinds(replay) == [
+        ("arrived", "zone-a", None),
+        ("unknown", "zone-a", None),
+        ("present", "zone-a", None),
+    ]
+    assert replay.core.zone_of(PALLET) == "zone-a"
+
+
+def test_a_tag_not_heard_after_its_reader_recovers_departs_after_the_recovery_hold():
+    rules = EventRules(recovery_hold_s=5.0)
+    hooks = down_at(A, 20.0) | down_at(A, 80.0, ReaderStatus.UP)
+    reads = [
+        r
+        for r in background(200) + shelf_reads(PALLET, A, 1.0, 20.0, -50)
+        if not (r.reader_id == A and 20.0 < seconds(r.last_seen) < 80.0)
+    ]
+    replay = Replay(rules).run(reads, until_s=200, at_times=hooks)
+    assert kinds(replay) == [
+        ("arrived", "zone-a", None),
+        ("unknown", "zone-a", None),
+        ("departed", "zone-a", None),
+    ]
+    departed = replay.zone_events(PALLET)[-1]
+    assert seconds(departed.time) == 20.0  # its last read before the outage
+    assert 85.0 <= replay.decided_at(departed) <= 86.0
+
+
+def test_while_its_reader_is_out_a_tag_is_not_moved_by_a_neighbour_zone_s_bleed():
+    reads = background(20) + shelf_reads(PALLET, A, 1.0, 20.0, -50)
+    reads += shelf_reads(PALLET, B, 1.0, 120.0, -64, every=2)
+    reads += [r for r in background(120) if r.reader_id != A]
+    replay = Replay().run(reads, until_s=120, at_times=down_at(A, 20.0))
+    assert kinds(replay) == [("arrived", "zone-a", None), ("unknown", "zone-a", None)]
+
+
+def test_a_reader_with_another_zone_up_does_not_make_other_zones_unknown():
+    reads = background(60) + shelf_reads(PALLET, B, 1.0, 60.0, -50)
+    reads = [r for r in reads if not (r.reader_id == A and seconds(r.last_seen) > 20.0)]
+    replay = Replay().run(reads, until_s=60, at_times=down_at(A, 20.0))
+    assert kinds(replay) == [("arrived", "zone-b", None)]
+
+
+def test_a_tag_read_only_at_a_door_is_in_no_zone():
+    replay = Replay().run([read("reader-door-1", 3, PALLET, 1.0, -45)], until_s=10)
+    assert replay.zone_events() == [] and replay.core.zone_of(PALLET) is None
+
+
+def test_hold_times_are_per_read_point_kind():
+    rules = EventRules(door_hold_s=2.5, zone_hold_s=4.0)
+    assert (rules.hold_s("door"), rules.hold_s("zone")) == (2.5, 4.0)
+    with pytest.raises(EventRulesError, match="read-point kind 'dock'"):
+        rules.hold_s("dock")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("zone_hold_s", 0.0, "zone_hold_s: 0.0 must be positive"),
+        ("door_hold_s", -1.0, "door_hold_s: -1.0 must be positive"),
+        ("door_min_peak_dbm", 5.0, "door_min_peak_dbm: 5.0 is not between -128 and 0 dBm"),
+        ("door_confirm", 1.5, "door_confirm: 1.5 is not a whole number"),
+        ("zone_window_s", float("nan"), "zone_window_s: nan is not a finite number"),
+        ("recovery_hold_s", "5", "recovery_hold_s: '5' is not a number"),
+        ("door_floor_dbm", -50.0, "door_floor_dbm: -50.0 must be below door_min_peak_dbm"),
+    ],
+)
+def test_bad_rules_are_refused_naming_the_field_and_value(field, value, named):
+    with pytest.raises(EventRulesError, match=named.replace("(", r"\(")):
+        EventRules(**{field: value})
