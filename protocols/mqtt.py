@@ -126,7 +126,7 @@ class ObservationBatch(_Payload):
 
     edge_id: DeviceId
     spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=2**63 - 1)
     sent_at: AwareDatetime
     observations: list[Observation] = Field(min_length=1, max_length=MAX_BATCH_OBSERVATIONS)
 
@@ -255,7 +255,7 @@ class EventBatch(_Payload):
 
     edge_id: DeviceId
     spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=2**63 - 1)
     sent_at: AwareDatetime
     events: list[EventMessage] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 

@@ -1,7 +1,8 @@
 """The live hub: a snapshot plus sequence-numbered deltas, so pages resync without gaps.
 
 The ingester hands :meth:`LiveHub.publish` what each committed transaction changed
-(reads, tag moves, reader health, edge status). The hub numbers it (``seq`` rises
+(reads, tag moves, reader health, edge status, and the edges' events: passages, zone
+events, weights, the tag places they change). The hub numbers it (``seq`` rises
 by one per delta), applies it to a small in-memory view (recent reads, the most
 recently seen tag locations, the most recently updated readers and edges, each
 capped), keeps the encoded delta in a ring buffer and offers it to every subscriber.
@@ -14,7 +15,11 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   of delta N. Deltas N+1, N+2, ... follow.
 - ``{"type": "delta", "seq": N, "stream": S, "reads": [...], "read_count": n,
   "locations": [...], "location_count": n, "moves": [...], "move_count": n,
-  "readers": [...], "edges": [...]}``. ``reads`` and ``moves`` are capped at
+  "readers": [...], "edges": [...], "passages": [...], "passage_count": n,
+  "zone_events": [...], "zone_event_count": n, "weights": [...], "places": [...],
+  "place_count": n}``. ``reads``, ``moves``, ``passages``, ``zone_events`` and
+  ``weights`` are capped at ``recent_reads`` and ``places`` at ``tag_locations``;
+  ``reads`` and ``moves`` are capped at
   ``recent_reads``, ``locations`` (the new current location of every tag the commit
   touched) at ``tag_locations``, the size of the snapshot's tag view, newest first;
   the counts are of all. ``readers`` and ``edges`` are the last ``max_readers`` of

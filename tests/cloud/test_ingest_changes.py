@@ -394,6 +394,12 @@ CLASSIFY_CASES = [
     ("health of its own reader", HEALTH_TOPIC, _health(b"reader-zone-a"), None),
     # -- bounds ----------------------------------------------------------------------
     (
+        "a seq past a bigint",
+        OBS_TOPIC,
+        GOOD_BATCH.replace(b'"seq":4', b'"seq":9223372036854775808'),
+        "ObservationBatch.seq: Input should be less than or equal to 9223372036854775807",
+    ),
+    (
         "a reader id of a megabyte",
         HEALTH_TOPIC,
         _health(b"r" * 1_000_000),
