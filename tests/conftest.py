@@ -60,18 +60,24 @@ def pg_admin_url() -> Iterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of ``admin_url``; dropped afterwards."""
+    name = f"{prefix}_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def database_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh, empty database for one test; dropped after it."""
-    name = f"rfidwms_t_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(pg_admin_url, dbname=name)
-    try:
+    with fresh_database(pg_admin_url, "rfidwms_t") as url:
         yield url
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -85,15 +91,8 @@ def timescale_url() -> Iterator[str]:
             "RFIDWMS_TEST_TIMESCALE_URL is not set: the TimescaleDB tests need a PostgreSQL "
             "with the timescaledb extension preloaded (e.g. ../shared/tools/timescaledb start)"
         )
-    name = f"rfidwms_ts_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(admin, dbname=name)
-    try:
+    with fresh_database(admin, "rfidwms_ts") as url:
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def mosquitto_binary() -> str:

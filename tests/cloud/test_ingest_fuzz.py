@@ -13,6 +13,7 @@ import json
 import re
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ import paho.mqtt.client as paho
 import psutil
 import psycopg
 import pytest
+from conftest import fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from running import RunningProcess, get_json
@@ -76,12 +78,11 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud(pg_admin_url: str, mqtt_url: str) -> Iterator[Cloud]:
-    import uuid
+    with fresh_database(pg_admin_url, "rfidwms_fuzz") as database_url:
+        yield from _running_cloud(database_url, mqtt_url)
 
-    name = f"rfidwms_fuzz_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
-    database_url = psycopg.conninfo.make_conninfo(pg_admin_url, dbname=name)
+
+def _running_cloud(database_url: str, mqtt_url: str) -> Iterator[Cloud]:
     site = f"fuzz{uuid.uuid4().hex[:10]}"
     proc = RunningProcess(
         ["cloud", "--http-port", "0"],
@@ -115,8 +116,6 @@ def cloud(pg_admin_url: str, mqtt_url: str) -> Iterator[Cloud]:
         client.disconnect()
         proc.stop(signal.SIGTERM)
         proc.stop(signal.SIGKILL)
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 # -- what is published ----------------------------------------------------------------
