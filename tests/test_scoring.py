@@ -382,8 +382,8 @@ def test_a_run_is_scored_inside_its_window_with_every_figure() -> None:
     assert figures["p95 passage latency"] == (pytest.approx(4.0), 3)  # 2.0, 4.0, 1.5
     assert figures["p95 put-away latency"] == (pytest.approx(1.0), 1)
     assert figures["false departures"] == (2, 3)
-    assert figures["departed while reader down"] == (1, 1)
-    assert figures["unknown while reader down"] == (1, 1)
+    assert figures["pallets departed, reader down"] == (1, 1)
+    assert figures["unknown events, reader down"] == (1, 1)
     assert figures["weights found"] == (pytest.approx(100), 1)
     assert figures["p95 weight error"] == (pytest.approx(1.5), 1)
     assert report.false_causes == {"staged": 1, "turn-back": 1, "wrong-door": 1}
@@ -411,7 +411,7 @@ def test_a_run_is_scored_inside_its_window_with_every_figure() -> None:
         "false passages",
         "zone right",
         "p95 passage latency",
-        "departed while reader down",
+        "pallets departed, reader down",
     }
 
 
@@ -461,7 +461,7 @@ def test_a_cloud_that_concluded_the_truth_meets_every_requirement() -> None:
     assert report.failures() == []
     assert report.figure("passages found").value == 100.0
     assert report.figure("false passages").value == 0.0
-    assert report.figure("departed while reader down").value == 0
+    assert report.figure("pallets departed, reader down").value == 0
     assert report.figure("p95 passage latency").value == pytest.approx(1.2)
 
 
@@ -474,7 +474,7 @@ def test_nothing_scored_fails_the_requirements_rather_than_passing_them() -> Non
     names = {f.name for f in report.failures()}
     assert {"passages found", "zone right", "p95 passage latency"} <= names
     # no outage in the run: that requirement does not apply
-    assert report.figure("departed while reader down").ok() is None
+    assert report.figure("pallets departed, reader down").ok() is None
 
 
 def test_the_end_of_the_run_can_be_given() -> None:

@@ -307,13 +307,13 @@ def score(
         Figure("p95 put-away latency", percentile(put_latency, 95), "s", len(put_latency), "<= 2"),
         Figure("false departures", false_departures, "", len(departures)),
         Figure(
-            "departed while reader down",
+            "pallets departed, reader down",
             len(while_down),
-            "pallets",
+            "",
             len(outages),
             "== 0" if outages else None,
         ),
-        Figure("unknown while reader down", unknown_while_down, "events", len(outages)),
+        Figure("unknown events, reader down", unknown_while_down, "", len(outages)),
         Figure("weights found", _share(len(weight_errors), len(weighs)), "%", len(weighs)),
         Figure("p95 weight error", percentile(weight_errors, 95), "kg", len(weight_errors)),
     ]
