@@ -148,6 +148,7 @@ def test_score_writes_the_figures_as_json(
     assert doc["truth_events"]["stock"] == {"in_file": 2, "scored": None}
     assert doc["misses"]["counts"]["false passage"] == 3
     assert doc["misses"]["first"][0]["t"].startswith("2025-01-06T08:")
+    assert doc["not_served"] == []
 
 
 def test_require_exits_1_naming_the_failing_figures_and_the_options_change_the_window(
@@ -199,7 +200,7 @@ def test_require_exits_0_when_the_cloud_concluded_the_truth(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "FAIL" not in out
-    assert "0 weights" in out
+    assert "0 weights; not served by the API (404): /api/weights" in out
 
 
 def test_an_api_that_cannot_be_reached_exits_3_naming_the_url(

@@ -120,8 +120,11 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def fetch_all(api: str, name: str, since: float, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Every item of the paged list ``/api/<name>`` since ``since`` (a 404: none, logged)."""
+def fetch_all(
+    api: str, name: str, since: float, timeout: float = 30.0
+) -> list[dict[str, Any]] | None:
+    """Every item of the paged list ``/api/<name>`` since ``since``; None when the API
+    does not serve that list (404)."""
     base = urllib.parse.urljoin(api if api.endswith("/") else api + "/", f"api/{name}")
     query: dict[str, str] = {"since": iso_utc(since), "limit": str(PAGE_LIMIT)}
     items: list[dict[str, Any]] = []
@@ -134,7 +137,7 @@ def fetch_all(api: str, name: str, since: float, timeout: float = 30.0) -> list[
         except urllib.error.HTTPError as e:
             if e.code == 404 and not items:
                 log.warning("%s: 404, the API does not serve %s; scored as none", base, name)
-                return []
+                return None
             raise ApiError(f"{url}: HTTP {e.code}") from None
         except (OSError, ValueError) as e:
             raise ApiError(f"{url}: {e}") from None
@@ -169,21 +172,22 @@ def run(args: argparse.Namespace) -> int:
         raw = {name: fetch_all(args.api, name, truth.start) for name in LISTS}
         report = score(
             truth,
-            parse_passages(raw["passages"]),
-            parse_zone_events(raw["zone-events"]),
-            parse_weights(raw["weights"]),
+            parse_passages(raw["passages"] or []),
+            parse_zone_events(raw["zone-events"] or []),
+            parse_weights(raw["weights"] or []),
             options,
         )
+        unserved = [f"/api/{name}" for name, items in raw.items() if items is None]
     except ApiError as e:
         log.error("the cloud API: %s", e)
         return 3
     except ScoreInputError as e:
         log.error("the cloud API at %s: %s", args.api, e)
         return 2
-    sys.stdout.write(format_report(report, str(args.truth), args.api))
+    sys.stdout.write(format_report(report, str(args.truth), args.api, unserved))
     sys.stdout.flush()
     if args.json is not None:
-        document = report_json(report, str(args.truth), args.api)
+        document = report_json(report, str(args.truth), args.api, unserved)
         args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     failing = report.failures()
     if args.require and failing:
@@ -204,7 +208,7 @@ def _value(value: float | None, unit: str) -> str:
     return f"{value:g}" + (f" {unit}" if unit else "")
 
 
-def format_report(report: Report, truth: str, api: str) -> str:
+def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> str:
     o = report.options
     lo, hi = report.window
     lines = [
@@ -230,15 +234,17 @@ def format_report(report: Report, truth: str, api: str) -> str:
     lines.append(
         f"cloud: {c['passages']} passages ({c['passages in window']} in the window), "
         f"{c['zone events']} zone events, {c['weights']} weights"
+        + (f"; not served by the API (404): {', '.join(unserved)}" if unserved else "")
     )
     lines.append("")
-    lines.append(f"{'figure':<28} {'value':>12} {'over':>7}   {'need':<10} result")
+    lines.append(f"{'figure':<30} {'value':>12} {'over':>7}   {'need':<10} result")
     for f in report.figures:
         need = f.need or ""
         if f.need and f.unit in ("%", "s"):
             need += f" {f.unit}"
         ok = {True: "ok", False: "FAIL", None: ""}[f.ok()]
-        lines.append(f"{f.name:<28} {_value(f.value, f.unit):>12} {f.n:>7}   {need:<10} {ok}")
+        row = f"{f.name:<30} {_value(f.value, f.unit):>12} {f.n:>7}   {need:<10} {ok}"
+        lines.append(row.rstrip())
     if report.false_causes:
         causes = ", ".join(f"{k} {n}" for k, n in report.false_causes.items())
         lines.append(f"false passages by cause: {causes}")
@@ -252,11 +258,12 @@ def format_report(report: Report, truth: str, api: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report_json(report: Report, truth: str, api: str) -> dict[str, Any]:
+def report_json(report: Report, truth: str, api: str, unserved: list[str]) -> dict[str, Any]:
     o = report.options
     return {
         "truth": truth,
         "api": api,
+        "not_served": unserved,
         "start": iso_utc(report.start),
         "end": iso_utc(report.end),
         "window": {
