@@ -23,13 +23,16 @@ class SimClock:
         start: float | None = None,
         speed: float = 1.0,
         wall: Callable[[], float] = time.monotonic,
+        origin: float | None = None,
     ) -> None:
+        """``origin``: the ``wall()`` reading at which the clock read ``start`` (default:
+        now); with ``wall=time.time`` it puts this clock on a shared ``RFIDWMS_CLOCK``."""
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
         self.start = time.time() if start is None else start
         self.speed = speed
         self._wall = wall
-        self._wall0 = wall()
+        self._wall0 = wall() if origin is None else origin
 
     def __call__(self) -> float:
         return self.start + self.speed * (self._wall() - self._wall0)

@@ -6,6 +6,12 @@ Starts an embedded PostgreSQL when ``RFIDWMS_DATABASE_URL`` is unset (data under
 each as its own process started the way a user starts it (``rfidwms sim``,
 ``rfidwms cloud``, ``rfidwms edge``). Prints ``dashboard: <url>`` once the API
 answers. SIGINT or SIGTERM stops every part, in reverse order.
+
+Every part runs on one clock: the demo makes a simulated clock (``--start`` or
+now, from the moment it starts the parts, at ``--speed``) and hands it to all
+three as ``RFIDWMS_CLOCK`` (:mod:`protocols.clock`). With ``--duration`` the
+simulator stops at that simulated time and the rest keeps serving until Ctrl-C,
+so a scored run (``--truth``, ``--fault``) can be scored with ``rfidwms score``.
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import field_validator
 
+from firmware_sim.world import FaultError, parse_duration, parse_fault, parse_iso_utc
+from protocols.clock import ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
 from rfidwms.embedded import (
@@ -54,15 +63,79 @@ class DemoSettings(CommonSettings):
         return None if v == "" else v
 
 
+MAX_SPEED = 1000.0  # what RFIDWMS_CLOCK accepts; the parts are tested up to 10
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed: {text!r} is not a number") from None
+    if not 0 < value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"--speed: {text!r} must be above 0, at most 1000")
+    return value
+
+
+def _start(text: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(parse_iso_utc(text), UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--start: {text!r} is not an ISO-8601 time") from None
+
+
+def _duration(text: str) -> str:
+    try:
+        value = parse_duration(text, "--duration")
+    except FaultError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--duration: {text!r} must be more than 0")
+    return text
+
+
+def _fault(text: str) -> str:
+    try:
+        parse_fault(text)
+    except FaultError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "demo", help="run everything: (embedded services,) simulator, edge, cloud, dashboards"
     )
     p.add_argument("--layout", type=Path, help="layout YAML (default: the bundled demo site)")
-    p.add_argument("--scenario", type=Path, help="simulator scenario (default: the demo)")
+    p.add_argument(
+        "--scenario", help="simulator scenario, a file or a bundled name (default: demo)"
+    )
     p.add_argument("--http-port", type=int, help="dashboard port (default 8080, or a free one)")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
+    p.add_argument(
+        "--speed", type=_speed, default=1.0, help="simulated seconds per real second (default 1)"
+    )
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--start", type=_start, help="simulated UTC start, ISO-8601 (default: the wall clock now)"
+    )
+    p.add_argument(
+        "--duration",
+        type=_duration,
+        help="the simulator stops after this much simulated time (e.g. 60m); "
+        "edge, cloud and dashboards keep serving until Ctrl-C",
+    )
+    p.add_argument(
+        "--truth",
+        type=Path,
+        help="write the ground truth here (default: ground-truth.jsonl in the data directory)",
+    )
+    p.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="TARGET:KIND[=VALUE][@AT][+FOR]",
+        help="inject a device fault in the simulator, as `rfidwms sim --fault` (repeatable)",
+    )
     p.set_defaults(func=run)
 
 
@@ -219,12 +292,22 @@ def _run_parts(
         env["RFIDWMS_LAYOUT"] = str(settings.layout)
         layout_args = ["--layout", str(settings.layout)]
     sim_args = ["sim", *layout_args, "--llrp-port-base", str(llrp_base)]
-    sim_args += ["--scale-port-base", str(scale_base)]
-    sim_args += ["--speed", str(args.speed), "--seed", str(args.seed)]
+    sim_args += ["--scale-port-base", str(scale_base), "--seed", str(args.seed)]
     if args.scenario is not None:
         sim_args += ["--scenario", str(args.scenario)]
-    sim_args += ["--truth", str(settings.data_dir / "ground-truth.jsonl")]
+    truth = args.truth if args.truth is not None else settings.data_dir / "ground-truth.jsonl"
+    sim_args += ["--truth", str(truth)]
+    if args.duration is not None:
+        sim_args += ["--duration", args.duration]
+    for fault in args.fault:
+        sim_args += ["--fault", fault]
 
+    # One clock for all three parts, from now (the sim's start) on; it carries the
+    # start and the speed, so the simulator is not given --start or --speed.
+    start = args.start if args.start is not None else datetime.now(UTC)
+    clock = ScaledClock(start, time.time(), args.speed)
+    env["RFIDWMS_CLOCK"] = clock.spec()
+    print(f"clock: {clock.spec()}", flush=True)
     children: list[Child] = []
     try:
         cloud = Child("cloud", ["cloud"], env)
@@ -238,15 +321,22 @@ def _run_parts(
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
         print(f"dashboard: {url}", flush=True)
         print("Ctrl-C stops the demo.", flush=True)
+        watched = list(children)
         while not stop.wait(0.5):
-            for child in children:
-                if child.proc.poll() is not None:
-                    log.error(
-                        "%s exited with code %d; stopping the demo",
-                        child.name,
-                        child.proc.returncode,
+            for child in list(watched):
+                code = child.proc.poll()
+                if code is None:
+                    continue
+                if child is sim and code == 0 and args.duration is not None:
+                    print(
+                        f"simulation ended after {args.duration} simulated; "
+                        "edge, cloud and dashboards keep serving until Ctrl-C",
+                        flush=True,
                     )
-                    return 1
+                    watched.remove(child)
+                    continue
+                log.error("%s exited with code %d; stopping the demo", child.name, code)
+                return 1
         return 0
     finally:
         for child in reversed(children):

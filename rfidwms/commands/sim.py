@@ -3,7 +3,9 @@
 On start it prints one line per reader (``<reader-id> llrp://<host>:<port>``) and
 one per scale (``<scale-id> mtsics://<host>:<port>``) on stdout, then serves
 until SIGINT/SIGTERM or, with ``--duration``, until that much simulated time has
-passed. See ``docs/simulator.md``.
+passed. With ``RFIDWMS_CLOCK`` set to a simulated clock (``rfidwms demo`` sets it
+for every part of a run) the world runs on exactly that clock. See
+``docs/simulator.md``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from contextlib import ExitStack
 from typing import Any
 
@@ -31,6 +34,7 @@ from firmware_sim.world import (
     parse_fault,
     parse_iso_utc,
 )
+from protocols.clock import Clock, ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
 
@@ -123,7 +127,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario]:
+def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario, Clock]:
     settings = load_settings(CommonSettings, layout=args.layout)  # --layout or RFIDWMS_LAYOUT
     layout = load_layout(settings.layout)
     scenario = load_scenario(args.scenario)
@@ -134,25 +138,53 @@ def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario]:
         update["speed"] = args.speed
     if args.duration is not None:
         update["duration_s"] = args.duration
-    return layout, scenario.model_copy(update=update)
+    return layout, scenario.model_copy(update=update), settings.now_clock()
+
+
+class ClockMismatchError(ValueError):
+    """``--start`` or ``--speed`` disagrees with the shared ``RFIDWMS_CLOCK``."""
+
+
+def sim_clock(
+    shared: Clock, start: float | None, speed: float | None, scenario: Scenario
+) -> SimClock:
+    """The world's clock: the shared simulated clock when there is one (same start,
+    wall origin and speed; ``start``/``speed`` from the command line must agree with
+    it), else ``start`` (or the scenario's, or now) at ``speed`` (or the scenario's)."""
+    if isinstance(shared, ScaledClock):
+        t0 = shared.start.timestamp()
+        if start is not None and abs(start - t0) > 0.001:
+            raise ClockMismatchError(
+                f"--start {start!r} disagrees with RFIDWMS_CLOCK {shared.spec()!r}"
+            )
+        if speed is not None and speed != shared.speed:
+            raise ClockMismatchError(
+                f"--speed {speed:g} disagrees with RFIDWMS_CLOCK {shared.spec()!r}"
+            )
+        return SimClock(t0, shared.speed, wall=time.time, origin=shared.origin)
+    if start is None and scenario.start is not None:
+        start = scenario.start.timestamp()
+    return SimClock(start, scenario.speed if speed is None else speed)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        layout, scenario = _prepare(args)
-        if args.start is not None:
-            start = args.start
-        elif scenario.start is not None:
-            start = scenario.start.timestamp()
-        else:
-            start = None
-        clock = SimClock(start, scenario.speed)
+        layout, scenario, shared = _prepare(args)
+        clock = sim_clock(shared, args.start, args.speed, scenario)
         with ExitStack() as stack:
             truth = stack.enter_context(TruthWriter(args.truth)) if args.truth else None
             end = None if scenario.duration_s is None else clock.start + scenario.duration_s
             world = WarehouseWorld(layout, scenario, start=clock.start, truth=truth, end=end)
             asyncio.run(_serve(args, layout, world, clock, scenario.duration_s))
-    except (SettingsError, LayoutError, ScenarioError, FaultError, FleetError, OSError) as e:
+    except (
+        SettingsError,
+        LayoutError,
+        ScenarioError,
+        FaultError,
+        ClockMismatchError,
+        FleetError,
+        OSError,
+    ) as e:
         sys.stderr.write(f"rfidwms sim: error: {e}\n")
         return 1 if isinstance(e, FleetError | OSError) else 2
     return 0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from brokerkit import forget_session
@@ -88,3 +91,90 @@ def test_demo_uses_the_configured_database_and_broker(database_url, mqtt_url, si
         client_id = CloudSettings(database_url=database_url, site=site).mqtt_client_id()
         asyncio.run(forget_session(mqtt_url, client_id))
     assert code == 0, demo.output()[-3000:]
+
+
+CLOCK = re.compile(r"^clock: (sim:\S+)$")
+
+
+def _children_clocks(pid: int) -> dict[int, str | None]:
+    """RFIDWMS_CLOCK of each live child process of ``pid`` (from /proc)."""
+    found: dict[int, str | None] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid:
+                continue
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        values = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"RFIDWMS_CLOCK=")]
+        found[int(stat.parent.name)] = values[0] if values else None
+    return found
+
+
+def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_duration(
+    database_url, mqtt_url, site, tmp_path
+):
+    truth = tmp_path / "t.jsonl"
+    env = {
+        "RFIDWMS_DATABASE_URL": database_url,
+        "RFIDWMS_MQTT_URL": mqtt_url,
+        "RFIDWMS_SITE": site,
+        "RFIDWMS_HTTP_PORT": str(free_port()),
+        "RFIDWMS_CLOCK": "wall",  # the demo's own clock replaces it
+    }
+    argv = ["demo", "--scenario", "one-truck", "--seed", "3", "--speed", "10"]
+    # A start near now: the edge on main does not read RFIDWMS_CLOCK yet and refuses
+    # reader clocks years off its own (clock_offset_s); a start in 2025 waits for that.
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    start_iso = start.isoformat().replace("+00:00", "Z")
+    argv += ["--start", start_iso, "--duration", "3m", "--truth", str(truth)]
+    argv += ["--fault", "reader-door-2:silent@10s+20s", "--fault", "scale-1:overload@1m+15s"]
+    demo = RunningProcess(argv, env, cwd=tmp_path)
+    try:
+        spec = demo.wait_for(
+            lambda ls: next((CLOCK.match(x) for x in ls if CLOCK.match(x)), None), 60
+        )[1]
+        assert spec.startswith(f"sim:{start_iso}@") and spec.endswith("x10")
+        # sim, cloud and edge: each started with exactly that clock
+        deadline = time.monotonic() + 60
+        seen: dict[int, str | None] = {}
+        while time.monotonic() < deadline and len(seen) < 3:
+            seen.update(_children_clocks(demo.proc.pid))
+            time.sleep(0.1)
+        assert list(seen.values()) == [spec] * 3, seen
+        url = dashboard_url(demo)
+        # 3 simulated minutes at speed 10: the simulator ends ~18 s after the clock started
+        demo.wait_for(lambda ls: any("simulation ended after 3m" in x for x in ls), timeout=90)
+        time.sleep(3)
+        assert demo.proc.poll() is None, demo.output()[-3000:]
+        status, health = get_json(url + "api/health")
+        assert status == 200, health
+    finally:
+        code = demo.stop(signal.SIGINT, timeout=60)
+        client_id = CloudSettings(database_url=database_url, site=site).mqtt_client_id()
+        asyncio.run(forget_session(mqtt_url, client_id))
+    assert code == 0, demo.output()[-3000:]
+    records = [json.loads(x) for x in truth.read_text().splitlines()]
+    starts = {
+        datetime.fromisoformat(r["t"].replace("Z", "+00:00")) - timedelta(seconds=r["sim_s"])
+        for r in records
+    }
+    assert starts == {start}, starts
+    assert max(r["sim_s"] for r in records) <= 180
+    assert any(r["event"] == "arrival" for r in records)
+    faults = [(r["target"], r["phase"], r["sim_s"]) for r in records if r["event"] == "fault"]
+    assert ("reader-door-2", "start", 10.0) in faults and ("reader-door-2", "end", 30.0) in faults
+    assert ("scale-1", "start", 60.0) in faults
+
+
+def test_demo_refuses_bad_scored_run_options_by_name(tmp_path):
+    for bad, named in [
+        (["--start", "soon"], "--start: 'soon' is not an ISO-8601 time"),
+        (["--duration", "0"], "--duration: '0' must be more than 0"),
+        (["--fault", "reader-door-2:silnt@30s"], "unknown kind 'silnt'"),
+        (["--speed", "0"], "--speed: '0' must be above 0"),
+    ]:
+        demo = RunningProcess(["demo", *bad], {}, cwd=tmp_path)
+        assert demo.proc.wait(30) == 2
+        assert named in demo.output(), demo.output()

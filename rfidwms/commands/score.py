@@ -1,0 +1,302 @@
+"""``rfidwms score``: a run's ground truth against what the cloud concluded.
+
+Reads the simulator's truth file (``rfidwms demo --truth`` / ``rfidwms sim
+--truth``), fetches every page of the cloud's passages, zone events and weights
+since the run's start, and prints the figures of ``docs/accuracy.md`` (the
+decisions are in :mod:`rfidwms.scoring`). Exit 0; 1 when ``--require`` is given
+and a requirement fails; 2 for bad input (options, truth, API items); 3 when the
+API cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from firmware_sim.world import FaultError, parse_duration, parse_iso_utc
+from firmware_sim.world.clock import iso_utc
+from firmware_sim.world.truth import read_truth
+from rfidwms.scoring import (
+    Report,
+    ScoreInputError,
+    ScoreOptions,
+    parse_passages,
+    parse_truth,
+    parse_weights,
+    parse_zone_events,
+    score,
+)
+
+log = logging.getLogger("rfidwms.score")
+
+PAGE_LIMIT = 1000
+LISTS = ("passages", "zone-events", "weights")
+
+
+class ApiError(Exception):
+    """The cloud API did not answer as its contract says; the message names the URL."""
+
+
+def _seconds(name: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = parse_duration(text, name)
+        except FaultError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} must not be negative")
+        return value
+
+    return parse
+
+
+def _time(text: str) -> float:
+    try:
+        return parse_iso_utc(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
+
+
+def add_parser(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "score",
+        help="score a run: the simulator's ground truth against the cloud's passages and zones",
+        description="Compare what the cloud concluded (passages, zone events, weights from its "
+        "API) with the simulator's ground truth and print the figures (docs/accuracy.md).",
+    )
+    p.add_argument("--truth", type=Path, required=True, help="the run's ground truth (JSON lines)")
+    p.add_argument(
+        "--api",
+        default="http://127.0.0.1:8080/",
+        help="the cloud's base URL (default http://127.0.0.1:8080/)",
+    )
+    p.add_argument(
+        "--window",
+        type=_seconds("--window"),
+        default=5.0,
+        help="a passage finds a crossing of its EPC and door this close in time (default 5s)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_seconds("--warmup"),
+        default=120.0,
+        help="do not score truth events this soon after the run's start (default 2m)",
+    )
+    p.add_argument(
+        "--margin",
+        type=_seconds("--margin"),
+        default=60.0,
+        help="nor those this close to the run's end (default 1m)",
+    )
+    p.add_argument(
+        "--zone-after",
+        type=_seconds("--zone-after"),
+        default=2.0,
+        help="judge a pallet's zone this long after its put-away (default 2s)",
+    )
+    p.add_argument(
+        "--drop-down",
+        type=_seconds("--drop-down"),
+        default=60.0,
+        help="a dropped reader counts as down this long (default 60s)",
+    )
+    p.add_argument(
+        "--end", type=_time, help="the run's end, ISO-8601 (default: the truth's last line)"
+    )
+    p.add_argument("--examples", type=int, default=5, help="misses listed per kind (default 5)")
+    p.add_argument("--json", type=Path, help="also write the figures to this file as JSON")
+    p.add_argument(
+        "--require",
+        action="store_true",
+        help="exit 1 unless every requirement of docs/accuracy.md holds",
+    )
+    p.set_defaults(func=run)
+
+
+def fetch_all(
+    api: str, name: str, since: float, timeout: float = 30.0
+) -> list[dict[str, Any]] | None:
+    """Every item of the paged list ``/api/<name>`` since ``since``; None when the API
+    does not serve that list (404)."""
+    base = urllib.parse.urljoin(api if api.endswith("/") else api + "/", f"api/{name}")
+    query: dict[str, str] = {"since": iso_utc(since), "limit": str(PAGE_LIMIT)}
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while True:
+        url = f"{base}?{urllib.parse.urlencode(query)}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:
+                page = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            if e.code == 404 and not items:
+                log.warning("%s: 404, the API does not serve %s; scored as none", base, name)
+                return None
+            raise ApiError(f"{url}: HTTP {e.code}") from None
+        except (OSError, ValueError) as e:
+            raise ApiError(f"{url}: {e}") from None
+        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+            raise ApiError(f"{url}: not a page {{'items': [...], 'next': ...}}")
+        items.extend(page["items"])
+        cursor = page.get("next")
+        if cursor is None:
+            return items
+        if not isinstance(cursor, str) or cursor in seen:
+            raise ApiError(f"{url}: next cursor {cursor!r:.60} is not a new cursor")
+        seen.add(cursor)
+        query["cursor"] = cursor
+
+
+def run(args: argparse.Namespace) -> int:
+    options = ScoreOptions(
+        window_s=args.window,
+        warmup_s=args.warmup,
+        margin_s=args.margin,
+        zone_after_s=args.zone_after,
+        drop_down_s=args.drop_down,
+        end=args.end,
+        examples=max(0, args.examples),
+    )
+    try:
+        truth = parse_truth(read_truth(args.truth))
+    except (OSError, ValueError) as e:  # ScoreInputError and JSON errors are ValueErrors
+        log.error("--truth %s: %s", args.truth, e)
+        return 2
+    try:
+        raw = {name: fetch_all(args.api, name, truth.start) for name in LISTS}
+        report = score(
+            truth,
+            parse_passages(raw["passages"] or []),
+            parse_zone_events(raw["zone-events"] or []),
+            parse_weights(raw["weights"] or []),
+            options,
+        )
+        unserved = [f"/api/{name}" for name, items in raw.items() if items is None]
+    except ApiError as e:
+        log.error("the cloud API: %s", e)
+        return 3
+    except ScoreInputError as e:
+        log.error("the cloud API at %s: %s", args.api, e)
+        return 2
+    sys.stdout.write(format_report(report, str(args.truth), args.api, unserved))
+    sys.stdout.flush()
+    if args.json is not None:
+        document = report_json(report, str(args.truth), args.api, unserved)
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    failing = report.failures()
+    if args.require and failing:
+        log.error("requirements not met: %s", ", ".join(f.name for f in failing))
+        return 1
+    return 0
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "%":
+        return f"{value:.2f} %"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "kg":
+        return f"{value:.2f} kg"
+    return f"{value:g}" + (f" {unit}" if unit else "")
+
+
+def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> str:
+    o = report.options
+    lo, hi = report.window
+    lines = [
+        f"scored run: {iso_utc(report.start)} to {iso_utc(report.end)} "
+        f"({report.end - report.start:.0f} s simulated); truth {truth}; API {api}",
+        f"scored window: {iso_utc(lo)} to {iso_utc(hi)} (warm-up {o.warmup_s:g} s, "
+        f"end margin {o.margin_s:g} s); passages matched within {o.window_s:g} s; "
+        f"zones judged {o.zone_after_s:g} s after each put-away",
+    ]
+    scored = [
+        f"{kind} {n} of {report.truth_kinds.get(kind, 0)}"
+        for kind, n in report.scored_kinds.items()
+        if kind != "fault"
+    ]
+    scored.append(
+        f"fault: {report.scored_kinds['fault']} zone-reader outages "
+        f"(of {report.truth_kinds.get('fault', 0)} fault lines)"
+    )
+    lines.append("truth events scored (of all in the file): " + ", ".join(scored))
+    others = [f"{k} {n}" for k, n in report.truth_kinds.items() if k not in report.scored_kinds]
+    lines.append("truth events not scored: " + (", ".join(others) or "none"))
+    c = report.cloud_counts
+    lines.append(
+        f"cloud: {c['passages']} passages ({c['passages in window']} in the window), "
+        f"{c['zone events']} zone events, {c['weights']} weights"
+        + (f"; not served by the API (404): {', '.join(unserved)}" if unserved else "")
+    )
+    lines.append("")
+    lines.append(f"{'figure':<30} {'value':>12} {'over':>7}   {'need':<10} result")
+    for f in report.figures:
+        need = f.need or ""
+        if f.need and f.unit in ("%", "s"):
+            need += f" {f.unit}"
+        ok = {True: "ok", False: "FAIL", None: ""}[f.ok()]
+        row = f"{f.name:<30} {_value(f.value, f.unit):>12} {f.n:>7}   {need:<10} {ok}"
+        lines.append(row.rstrip())
+    if report.false_causes:
+        causes = ", ".join(f"{k} {n}" for k, n in report.false_causes.items())
+        lines.append(f"false passages by cause: {causes}")
+    if report.misses:
+        counts = ", ".join(f"{k} {n}" for k, n in report.miss_counts.items())
+        lines += ["", f"misses: {counts}; the first {o.examples} of each:"]
+        for m in report.misses:
+            where = m.door or m.zone or "-"
+            detail = f"  ({m.detail})" if m.detail else ""
+            lines.append(f"  {m.what:<27} {m.epc}  {where:<8} {iso_utc(m.t)}{detail}")
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: Report, truth: str, api: str, unserved: list[str]) -> dict[str, Any]:
+    o = report.options
+    return {
+        "truth": truth,
+        "api": api,
+        "not_served": unserved,
+        "start": iso_utc(report.start),
+        "end": iso_utc(report.end),
+        "window": {
+            "from": iso_utc(report.window[0]),
+            "to": iso_utc(report.window[1]),
+            "warmup_s": o.warmup_s,
+            "margin_s": o.margin_s,
+            "match_window_s": o.window_s,
+            "zone_after_s": o.zone_after_s,
+            "drop_down_s": o.drop_down_s,
+        },
+        "truth_events": {
+            kind: {"in_file": n, "scored": report.scored_kinds.get(kind)}
+            for kind, n in report.truth_kinds.items()
+        },
+        "cloud": report.cloud_counts,
+        "figures": {
+            f.name: {"value": f.value, "unit": f.unit, "n": f.n, "need": f.need, "ok": f.ok()}
+            for f in report.figures
+        },
+        "false_causes": report.false_causes,
+        "misses": {
+            "counts": report.miss_counts,
+            "first": [
+                {
+                    "what": m.what,
+                    "epc": m.epc,
+                    "t": iso_utc(m.t),
+                    "door": m.door,
+                    "zone": m.zone,
+                    "detail": m.detail,
+                }
+                for m in report.misses
+            ],
+        },
+    }

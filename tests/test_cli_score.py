@@ -1,0 +1,249 @@
+"""``rfidwms score`` end to end against a test double of the cloud API's contract.
+
+The double is a small HTTP server on 127.0.0.1 serving ``/api/passages``,
+``/api/zone-events`` and ``/api/weights`` as the contract says (paged
+``{"items", "next"}``, ``since``, ``limit``, ``cursor``), in pages of 3 so the
+command must follow cursors. The figures themselves are proven in test_scoring.py;
+here: the pages, the options, the text, the JSON and the exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_scoring import START, run_passages, run_truth, run_weights, run_zone_events
+
+from firmware_sim.world import parse_iso_utc
+from rfidwms.cli import main
+from rfidwms.embedded import free_port
+
+PAGE = 3
+
+
+class FakeApi:
+    """Serves ``lists`` (name -> items) the way the cloud's contract says."""
+
+    def __init__(self, lists: dict[str, list[dict[str, Any]]], status: int = 200) -> None:
+        self.lists = lists
+        self.status = status
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                api.requests.append((url.path, query))
+                name = url.path.removeprefix("/api/")
+                if api.status != 200 or name not in api.lists:
+                    code = api.status if api.status != 200 else 404
+                    self._send(code, {"detail": "no"})
+                    return
+                since = parse_iso_utc(query["since"])
+                items = [i for i in api.lists[name] if parse_iso_utc(i["time"]) >= since]
+                offset = int(query.get("cursor", "0"))
+                limit = min(int(query.get("limit", "100")), PAGE)
+                page = items[offset : offset + limit]
+                more = offset + limit < len(items)
+                self._send(200, {"items": page, "next": str(offset + limit) if more else None})
+
+            def _send(self, code: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_truth(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def truth_file(tmp_path: Path) -> Path:
+    return write_truth(tmp_path / "t.jsonl", run_truth())
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    lists = {
+        "passages": run_passages(),
+        "zone-events": run_zone_events(),
+        "weights": run_weights(),
+    }
+    with FakeApi(lists) as fake:
+        yield fake
+
+
+def test_score_follows_every_page_and_prints_the_figures_and_first_misses(
+    truth_file: Path, api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["score", "--truth", str(truth_file), "--api", api.url])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    # 8 passages in pages of 3: three requests, the later ones with the cursor given
+    passages = [q for path, q in api.requests if path == "/api/passages"]
+    assert [q.get("cursor") for q in passages] == [None, "3", "6"]
+    assert all(q["limit"] == "1000" for q in passages)
+    assert all(parse_iso_utc(q["since"]) == START for q in passages)
+    assert {path for path, _ in api.requests} == {
+        "/api/passages",
+        "/api/zone-events",
+        "/api/weights",
+    }
+    assert "scored window: 2025-01-06T08:02:00.000Z to 2025-01-06T08:16:10.000Z" in out
+    assert "warm-up 120 s, end margin 60 s" in out
+    assert "arrival 3 of 5, outbound 1 of 1, putaway 2 of 3" in out
+    assert "fault: 1 zone-reader outages (of 2 fault lines)" in out
+    assert "truth events not scored: pick 1, stock 2" in out
+    assert "cloud: 8 passages (6 in the window), 8 zone events, 1 weights" in out
+    lines = {ln.split("  ")[0]: ln for ln in out.splitlines()}
+    assert "75.00 %" in lines["passages found"] and "FAIL" in lines["passages found"]
+    assert "100.00 %" in lines["cases right"]
+    assert "false passages by cause: staged 1, turn-back 1, wrong-door 1" in out
+    assert "missed passage" in out and "3074257BF7194E4000000002  door-4" in out
+    assert "2025-01-06T08:05:30.000Z  (inbound)" in out
+
+
+def test_score_writes_the_figures_as_json(
+    truth_file: Path, api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "figures.json"
+    assert main(["score", "--truth", str(truth_file), "--api", api.url, "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["figures"]["passages found"] == {
+        "value": 75.0,
+        "unit": "%",
+        "n": 4,
+        "need": ">= 99.9",
+        "ok": False,
+    }
+    assert doc["figures"]["cases right"]["ok"] is None
+    assert doc["window"]["warmup_s"] == 120 and doc["window"]["match_window_s"] == 5
+    assert doc["truth_events"]["arrival"] == {"in_file": 5, "scored": 3}
+    assert doc["truth_events"]["stock"] == {"in_file": 2, "scored": None}
+    assert doc["misses"]["counts"]["false passage"] == 3
+    assert doc["misses"]["first"][0]["t"].startswith("2025-01-06T08:")
+    assert doc["not_served"] == []
+
+
+def test_require_exits_1_naming_the_failing_figures_and_the_options_change_the_window(
+    truth_file: Path, api: FakeApi, capsys: pytest.CaptureFixture[str], caplog: Any
+) -> None:
+    argv = ["score", "--truth", str(truth_file), "--api", api.url, "--require"]
+    assert main([*argv, "--warmup", "4m10s", "--margin", "0", "--window", "2s"]) == 1
+    out = capsys.readouterr().out
+    assert "scored window: 2025-01-06T08:04:10.000Z to 2025-01-06T08:17:10.000Z" in out
+    assert "passages matched within 2 s" in out
+    assert "requirements not met: passages found" in caplog.text
+
+
+def test_require_exits_0_when_the_cloud_concluded_the_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = run_truth()
+    crossings = [r for r in records if r["event"] in ("arrival", "outbound")]
+    puts = [r for r in records if r["event"] == "putaway"]
+    lists = {
+        "passages": [
+            {
+                "time": r["t"],
+                "door": r["door"],
+                "direction": r["direction"],
+                "epc": r["epc"],
+                "cases": r.get("cases", []),
+                "confidence": 1.0,
+                "stored_at": r["t"],
+                "edge_id": "edge-1",
+            }
+            for r in crossings
+        ],
+        "zone-events": [
+            {
+                "time": r["t"],
+                "kind": "arrived",
+                "epc": r["epc"],
+                "zone": r["zone"],
+                "from_zone": None,
+                "stored_at": r["t"],
+            }
+            for r in puts
+        ],
+    }  # no /api/weights: a 404 is scored as none
+    truth = write_truth(tmp_path / "t.jsonl", records)
+    with FakeApi(lists) as fake:
+        code = main(["score", "--truth", str(truth), "--api", fake.url.rstrip("/"), "--require"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "FAIL" not in out
+    assert "0 weights; not served by the API (404): /api/weights" in out
+
+
+def test_an_api_that_cannot_be_reached_exits_3_naming_the_url(
+    truth_file: Path, caplog: Any
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/"
+    assert main(["score", "--truth", str(truth_file), "--api", url]) == 3
+    assert f"{url}api/passages?since=" in caplog.text
+
+
+def test_an_api_error_exits_3(truth_file: Path, caplog: Any) -> None:
+    with FakeApi({"passages": []}, status=500) as fake:
+        assert main(["score", "--truth", str(truth_file), "--api", fake.url]) == 3
+    assert "HTTP 500" in caplog.text
+
+
+def test_an_api_item_against_the_contract_exits_2_naming_it(truth_file: Path, caplog: Any) -> None:
+    bad = [{**run_passages()[0], "direction": "sideways"}]
+    with FakeApi({"passages": bad, "zone-events": [], "weights": []}) as fake:
+        assert main(["score", "--truth", str(truth_file), "--api", fake.url]) == 2
+    assert "passages[0].direction: 'sideways'" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "No such file"),
+        ("{not json\n", "Expecting property name"),
+        ('{"t": "2025-01-06T08:00:00Z", "event": "stock"}\n', "truth line 1.sim_s: None"),
+    ],
+)
+def test_a_truth_file_that_cannot_be_read_exits_2_naming_it(
+    tmp_path: Path, content: str | None, message: str, caplog: Any
+) -> None:
+    path = tmp_path / "t.jsonl"
+    if content is not None:
+        path.write_text(content)
+    assert main(["score", "--truth", str(path), "--api", "http://127.0.0.1:9/"]) == 2
+    assert f"--truth {path}" in caplog.text and message in caplog.text
+
+
+def test_bad_options_are_refused_by_name(truth_file: Path, capsys: Any) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["score", "--truth", str(truth_file), "--warmup", "soon"])
+    assert e.value.code == 2
+    assert "--warmup: 'soon' is not a duration" in capsys.readouterr().err
