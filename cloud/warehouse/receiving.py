@@ -118,13 +118,19 @@ def inbound_passage(msg: PassageMessage, *, site: str, ref: str) -> InboundPassa
     """An edge's inbound passage as a receiving passage: its EPC decoded to the SSCC."""
     if msg.direction != "inbound":
         raise ReceivingError(f"direction: receiving takes inbound passages, got {msg.direction!r}")
+    return InboundPassage(ref, site, msg.door, msg.time, pallet_sscc(msg.epc), frozenset(msg.cases))
+
+
+def pallet_sscc(epc_hex: str) -> str:
+    """The 18-digit SSCC of a pallet's SSCC-96 EPC; :class:`ReceivingError` for anything
+    else."""
     try:
-        epc = decode_hex(msg.epc)
+        epc = decode_hex(epc_hex)
     except EPCError as e:
-        raise ReceivingError(f"epc: {msg.epc!r} is not an EPC: {e}") from None
+        raise ReceivingError(f"epc: {epc_hex!r} is not an EPC: {e}") from None
     if not isinstance(epc, Sscc96):
-        raise ReceivingError(f"epc: {msg.epc!r} is a {epc.scheme}, not a pallet's SSCC-96")
-    return InboundPassage(ref, site, msg.door, msg.time, epc.sscc, frozenset(msg.cases))
+        raise ReceivingError(f"epc: {epc_hex!r} is a {epc.scheme}, not a pallet's SSCC-96")
+    return epc.sscc
 
 
 class Outcome(StrEnum):
