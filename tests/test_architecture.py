@@ -59,3 +59,27 @@ def test_the_command_line_package_holds_no_domain_logic():
         "inputs.py",
         "figures.py",
     }
+
+
+def test_the_warehouse_domain_imports_only_the_standard_library_protocols_and_itself():
+    """cloud/warehouse is pure: no database, web or broker client, nothing else of cloud."""
+    import sys
+
+    wrong: dict[str, str] = {}
+    for path in (ROOT / "cloud" / "warehouse").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                ours = name == "cloud.warehouse" or name.startswith("cloud.warehouse.")
+                if not (ours or top == "protocols" or top in sys.stdlib_module_names):
+                    wrong[name] = str(path.relative_to(ROOT))
+    assert (ROOT / "cloud" / "warehouse" / "ledger.py").exists()
+    assert not wrong, (
+        f"cloud/warehouse must import only the standard library, protocols and itself: {wrong}"
+    )
