@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timedelta
 
+from protocols.clock import Clock, ScaledClock
+
 
 class ClockOffset:
     def __init__(self, tolerance_s: float = 2.0, window: int = 20) -> None:
@@ -33,9 +35,23 @@ class ClockOffset:
         return min(self._samples) if self._samples else None
 
     @property
+    def uncorrected_s(self) -> float:
+        """The part of the offset left in the (corrected) read times: the offset while it is
+        within the tolerance, 0 once corrected or before the first report."""
+        offset = self.offset_s
+        if offset is None or abs(offset) > self._tolerance:
+            return 0.0
+        return offset
+
+    @property
     def correction(self) -> timedelta:
         """What to add to the reader's timestamps: zero within the tolerance."""
         offset = self.offset_s
         if offset is None or abs(offset) <= self._tolerance:
             return timedelta(0)
         return timedelta(seconds=offset)
+
+
+def clock_speed(clock: Clock) -> float:
+    """Clock seconds per wall second: a reader's wall-time intervals in clock time."""
+    return clock.speed if isinstance(clock, ScaledClock) else 1.0

@@ -31,6 +31,7 @@ from firmware_sim.world import (
     parse_fault,
     parse_iso_utc,
 )
+from protocols.clock import Clock, ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
 
@@ -123,7 +124,7 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario]:
+def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario, Clock]:
     settings = load_settings(CommonSettings, layout=args.layout)  # --layout or RFIDWMS_LAYOUT
     layout = load_layout(settings.layout)
     scenario = load_scenario(args.scenario)
@@ -134,19 +135,23 @@ def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario]:
         update["speed"] = args.speed
     if args.duration is not None:
         update["duration_s"] = args.duration
-    return layout, scenario.model_copy(update=update)
+    return layout, scenario.model_copy(update=update), settings.now_clock()
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        layout, scenario = _prepare(args)
+        layout, scenario, shared = _prepare(args)
         if args.start is not None:
             start = args.start
         elif scenario.start is not None:
             start = scenario.start.timestamp()
         else:
             start = None
-        clock = SimClock(start, scenario.speed)
+        if isinstance(shared, ScaledClock):  # RFIDWMS_CLOCK: the run's clock, shared by all
+            clock = SimClock(shared().timestamp(), shared.speed)
+            scenario = scenario.model_copy(update={"speed": shared.speed})
+        else:
+            clock = SimClock(start, scenario.speed)
         with ExitStack() as stack:
             truth = stack.enter_context(TruthWriter(args.truth)) if args.truth else None
             end = None if scenario.duration_s is None else clock.start + scenario.duration_s

@@ -6,9 +6,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from edge.agent import reader_status
 from edge.event_messages import event_message, weight_message
-from edge.events import Passage, PassageEvidence, SideEvidence, ZoneEvent, ZoneEventKind
+from edge.events import (
+    Passage,
+    PassageEvidence,
+    ReaderStatus,
+    SideEvidence,
+    ZoneEvent,
+    ZoneEventKind,
+)
 from protocols import mqtt
+from protocols.mqtt import ReaderState
 
 T = datetime(2025, 1, 6, 8, 0, 1, 250000, tzinfo=UTC)
 PALLET = "3114257BF400EBA58A000000"
@@ -83,3 +92,18 @@ def test_a_stable_weight_becomes_a_weight_message_with_or_without_its_pallet(epc
 def test_anything_else_is_refused_by_type():
     with pytest.raises(TypeError, match="neither a ZoneEvent nor a Passage"):
         event_message("arrived")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("state", "silent", "status"),
+    [
+        (ReaderState.INVENTORYING, False, ReaderStatus.UP),
+        (ReaderState.INVENTORYING, True, ReaderStatus.SILENT),
+        (ReaderState.CONNECTED, False, ReaderStatus.DOWN),
+        (ReaderState.CONNECTING, False, ReaderStatus.DOWN),
+        (ReaderState.DISCONNECTED, False, ReaderStatus.DOWN),
+        (ReaderState.DISCONNECTED, True, ReaderStatus.DOWN),
+    ],
+)
+def test_the_core_hears_a_reader_up_only_while_it_inventories_and_speaks(state, silent, status):
+    assert reader_status(state, silent) is status
