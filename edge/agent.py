@@ -16,6 +16,7 @@ far are spooled on disk in one transaction, numbered in one sequence, and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +122,7 @@ class EdgeAgent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.publisher: SpoolPublisher | None = None
         self._background: set[asyncio.Future[None]] = set()
+        self._events_waiting = asyncio.Event()
 
     async def __aenter__(self) -> EdgeAgent:
         self._loop = asyncio.get_running_loop()
@@ -238,6 +240,7 @@ class EdgeAgent:
         for event in events:
             message = event_message(event)
             self._events.append(message)
+            self._events_waiting.set()
             self.events_decided += 1
             if self.on_event is not None:
                 self.on_event(message)
@@ -256,6 +259,7 @@ class EdgeAgent:
                 "scale %s: %.2f kg at %s, pallet %s", load.scale, load.weight_kg, load.time, epc
             )
             self._events.append(message)
+            self._events_waiting.set()
             self.events_decided += 1
             if self.on_event is not None:
                 self.on_event(message)
@@ -336,8 +340,17 @@ class EdgeAgent:
             task.add_done_callback(self._background.discard)
 
     async def _flush_forever(self) -> None:
+        """Flush every ``flush_interval_s``, and sooner when events wait: an event is
+        spooled at most ``event_flush_s`` after it was decided (observations go with it)."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.settings.flush_interval_s)
+            last = loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events_waiting.wait(), self.settings.flush_interval_s)
+            pause = last + self.settings.event_flush_s - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            self._events_waiting.clear()
             await self._flush()
 
     async def _tick_forever(self) -> None:
