@@ -28,10 +28,11 @@ and a report follows each end). So every message from an inventorying reader is
 also a *heartbeat*: by the time a report or a keepalive arrives, the reader has
 reported every read it made more than a report interval (and one inventory round
 of slack) before. ``on_heard(reader, through)`` passes that time, on the reads'
-clock, for each report (with tags or without: a reader that ends a report period
-with nothing to say may send an empty report, and sllurp passes it on) and each
-keepalive. Times come from ``clock`` (the process clock, ``RFIDWMS_CLOCK``), whose
-``speed`` turns the reader's wall-time report interval into clock time.
+clock, for each keepalive and each empty report (a reader that ends a report period
+with nothing to say may send one, and sllurp passes it on); a report with tags needs
+no heartbeat, its newest read says as much. Times come from ``clock`` (the process
+clock, ``RFIDWMS_CLOCK``), whose ``speed`` turns the reader's wall-time report
+interval into clock time.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from typing import Any
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
 
 from edge.backoff import next_backoff
-from edge.clock_offset import ClockOffset, clock_speed
+from edge.clock_offset import ClockOffset, clock_speed, reported_through
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 from protocols.clock import Clock, wall_clock
 from protocols.mqtt import ReaderState
@@ -158,6 +159,8 @@ class ReaderLink:
             seconds=(report_timeout_ms / 1000 + REPORT_SLACK_S) * clock_speed(clock)
         )
         self._silent = False
+        self._last_delay_s = 0.0
+        """How late the last report with tags came (arrival minus its newest read)."""
         self._report_n = report_every_n_tags
         self._report_timeout_ms = report_timeout_ms
         self._keepalive_ms = keepalive_ms
@@ -245,8 +248,10 @@ class ReaderLink:
         """Every read made a report interval before ``arrived`` has been reported."""
         if self._on_heard is None or not self._inventorying:
             return
-        uncorrected = timedelta(seconds=self._clock.uncorrected_s)
-        self._on_heard(self.reader_id, arrived - self._heartbeat_lag - uncorrected)
+        through = reported_through(
+            arrived, self._heartbeat_lag, self._clock.uncorrected_s, self._last_delay_s
+        )
+        self._on_heard(self.reader_id, through)
 
     def _set_silent(self, silent: bool) -> None:
         self._silent = silent
@@ -294,9 +299,9 @@ class ReaderLink:
                 reads.append(tag_read_from_sllurp(self.reader_id, report, now))
             except BadTagReport as e:
                 log.warning("reader %s: dropped a tag report: %s", self.reader_id, e)
-        if reads:
+        if reads:  # its newest read says as much as a heartbeat would, and costs less
             self._take_reads(reads, now)
-        if client is self._attempt:
+        elif client is self._attempt:
             self._heartbeat(now)
 
     def _take_reads(self, reads: list[TagRead], now: datetime) -> None:
@@ -317,6 +322,8 @@ class ReaderLink:
                 replace(r, first_seen=r.first_seen + shift, last_seen=r.last_seen + shift)
                 for r in reads
             ]
+        newest = max(r.last_seen for r in reads)
+        self._last_delay_s = (now - newest).total_seconds() - self._clock.uncorrected_s
         self._on_reads(reads)
 
     def _run(self) -> None:
@@ -330,6 +337,7 @@ class ReaderLink:
             if self._silent:
                 self._set_silent(False)  # the connection ends: the state says the rest
             self._clock = ClockOffset()  # a reconnected reader may have been reset
+            self._last_delay_s = 0.0
             client = _LLRPClient(self.host, self.port, self._config(), timeout=5.0)
             self._attempt = client
             client.add_tag_report_callback(self._tag_reports)  # before the message hooks below

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.clock_offset import ClockOffset, clock_speed
+from edge.clock_offset import ClockOffset, clock_speed, reported_through
 from protocols.clock import ScaledClock, wall_clock
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -69,3 +69,18 @@ def test_the_offset_left_in_read_times_is_zero_once_corrected(skew_s, uncorrecte
 def test_the_clock_speed_turns_wall_intervals_into_clock_time():
     assert clock_speed(wall_clock) == 1.0
     assert clock_speed(ScaledClock(T0, 0.0, 10.0)) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("uncorrected_s", "last_delay_s", "through_s"),
+    [
+        (0.0, 0.0, -2.5),  # in step: everything up to a report interval (and slack) ago
+        (0.0, 2.0, -2.5),  # the last report came within the interval: no backlog
+        (0.0, 12.5, -12.5),  # reports come 10 s late: so is this one, claim 10 s less
+        (1.5, 0.0, -4.0),  # the reader's clock is 1.5 s behind, uncorrected: its time
+        (-1.0, 0.0, -1.5),  # ... or 1 s ahead
+    ],
+)
+def test_a_heartbeat_claims_only_reads_the_edge_has_had(uncorrected_s, last_delay_s, through_s):
+    through = reported_through(T0, s(2.5), uncorrected_s, last_delay_s)
+    assert (through - T0).total_seconds() == pytest.approx(through_s)

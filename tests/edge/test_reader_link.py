@@ -288,11 +288,11 @@ async def test_under_a_simulated_clock_far_in_the_past_read_times_stay_uncorrect
     ) as server:
         link = ReaderLink(
             "r1", "127.0.0.1", server.port, [1], rec.on_reads, rec.on_state,
-            report_timeout_ms=150, clock=clock, on_heard=beats.on_heard,
+            report_timeout_ms=150, keepalive_ms=300, clock=clock, on_heard=beats.on_heard,
         )  # fmt: skip
         link.start()
         try:
-            await eventually(lambda: len(rec.reads) >= 10, 10, "reads")
+            await eventually(lambda: len(rec.reads) >= 10 and beats.through, 10, "reads")
         finally:
             await asyncio.to_thread(link.stop)
     offset = link.clock_offset_s
