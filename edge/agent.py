@@ -107,9 +107,6 @@ class EdgeAgent:
         self._silent: set[str] = set()
         self._states: dict[str, ReaderState] = {}
         self._events: list[EventMessage] = []
-        self.events_decided = 0
-        self.on_event: Callable[[EventMessage], None] | None = None
-        """Called with each event as it is decided (for measurements); None: nothing."""
         self._report_lag = timedelta(
             seconds=(settings.llrp_report_interval_ms / 1000 + REPORT_SLACK_S)
             * clock_speed(self.clock)
@@ -241,9 +238,6 @@ class EdgeAgent:
             message = event_message(event)
             self._events.append(message)
             self._events_waiting.set()
-            self.events_decided += 1
-            if self.on_event is not None:
-                self.on_event(message)
 
     def _tick(self) -> None:
         now = self.clock()
@@ -260,9 +254,6 @@ class EdgeAgent:
             )
             self._events.append(message)
             self._events_waiting.set()
-            self.events_decided += 1
-            if self.on_event is not None:
-                self.on_event(message)
 
     async def _flush(self) -> None:
         """Fold the window into batches and spool them (on the spool's thread: the loop

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,22 +206,11 @@ def test_passages_zones_and_weights_the_cloud_serves_match_the_simulator_s_truth
         [w] = [x for x in weights if x["scale"] == true["scale"]]
         assert abs(w["weight_kg"] - true["weight_kg"]) <= resolution[true["scale"]] + 0.15, w
         assert w["epc"] == true["epc"], (w, true)
-        assert when(true["t"]) <= when(w["time"]) <= true_until(true, world_start)
+        on_scale_s = true["until_s"] - true["sim_s"]
+        assert when(true["t"]) <= when(w["time"]) <= when(true["t"]) + timedelta(seconds=on_scale_s)
 
     assert world_start is not None and START <= world_start < clock()
     log.info(
         "passage latency (true crossing -> stored), simulated s: %s",
         sorted(round(x, 2) for x in latencies),
-    )
-
-
-def true_until(weigh: dict[str, Any], world_start: datetime | None) -> datetime:
-    assert world_start is not None
-    return (
-        world_start
-        + (when(weigh["t"]) - world_start)
-        + (
-            datetime.fromtimestamp(weigh["until_s"], UTC)
-            - datetime.fromtimestamp(weigh["sim_s"], UTC)
-        )
     )
