@@ -1,31 +1,47 @@
-"""The edge agent: readers in, clean observations out over MQTT.
+"""The edge agent: readers and scales in, observations and events out over MQTT.
 
 ``async with EdgeAgent(settings, layout) as agent: await agent.run()`` connects
-to every reader of the layout assigned to this edge, folds their reads into
-observations every ``flush_interval_s``, spools each batch on disk with the
-next sequence number and lets the :class:`SpoolPublisher` deliver it.
+to every reader and scale of the layout assigned to this edge. Every reader
+report is folded into observations and fed to the event core (one ``feed`` per
+report, after clock correction); every report or keepalive is the reader's
+heartbeat, and its link state its status (inventorying: up; silent; else down).
+A tick every ``event_tick_s`` makes the core's time-based decisions. Each scale
+is polled; each new load at rest becomes a weight with the pallet its read point
+heard strongest. Every ``flush_interval_s`` the observations and the events so
+far are spooled on disk in one transaction, numbered in one sequence, and the
+:class:`SpoolPublisher` delivers them. Every time comes from the process clock
+(``RFIDWMS_CLOCK``), so under a simulated clock the events are in simulated time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from edge.aggregation import ObservationWindow
+from edge.backoff import next_backoff
+from edge.clock_offset import clock_speed
+from edge.event_messages import event_message, weight_message
+from edge.events import Event, EventCore, ReaderStatus
 from edge.publisher import SpoolPublisher
 from edge.rates import ReadRateMeter
-from edge.reader_link import ReaderLink
+from edge.reader_link import REPORT_SLACK_S, ReaderLink
 from edge.reads import TagRead
+from edge.scale_client import ScaleClient, ScaleError
+from edge.scale_watch import LoadWatch, ReadPointLog, ScaleRead, StableLoad, pallet_on_scale
 from edge.settings import EdgeSettings
 from edge.spool import Spool
-from protocols.layout import Layout
+from protocols.layout import Layout, Scale
 from protocols.mqtt import (
     EdgeHealth,
+    EventBatch,
+    EventMessage,
     Observation,
     ObservationBatch,
     ReaderHealth,
@@ -34,6 +50,7 @@ from protocols.mqtt import (
     encode,
     topic,
 )
+from protocols.mtsics import Stability
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +77,49 @@ async def cancel_until_done(
         log.error("task %s did not end after repeated cancellation", task.get_name())
 
 
+def reader_status(state: ReaderState, silent: bool) -> ReaderStatus:
+    """What the event core is told of a reader: up only while inventorying and speaking."""
+    if state is not ReaderState.INVENTORYING:
+        return ReaderStatus.DOWN
+    return ReaderStatus.SILENT if silent else ReaderStatus.UP
+
+
+EVENTS_PER_BATCH = 1000
+PALLET_BEFORE_S = 0.5
+PALLET_AFTER_S = 2.0
+"""The pallet on a scale is looked for in its read point's reads from this long before the
+weight settled to this long after (clock seconds)."""
+
+
 class EdgeAgent:
     def __init__(self, settings: EdgeSettings, layout: Layout) -> None:
         self.settings = settings
         self.layout = layout
+        self.clock = settings.now_clock()
         self.readers = layout.readers_of_edge(settings.edge_id)
+        self.scales = [s for s in layout.scales if s.edge == settings.edge_id]
         self.window = ObservationWindow(layout.read_point, settings.rssi_floor_dbm)
+        self.core = EventCore(layout)
         self.rates = ReadRateMeter()
         self.spool = Spool(settings.spool_dir / f"{settings.site}-{settings.edge_id}.spool.sqlite")
         self._links: list[ReaderLink] = []
         self._last_report: dict[str, datetime] = {}
+        self._silent: set[str] = set()
+        self._states: dict[str, ReaderState] = {}
+        self._events: list[EventMessage] = []
+        self._report_lag = timedelta(
+            seconds=(settings.llrp_report_interval_ms / 1000 + REPORT_SLACK_S)
+            * clock_speed(self.clock)
+        )
+        self._scale_points = {s.read_point: s.id for s in self.scales if s.read_point}
+        self._point_logs = {s.id: ReadPointLog() for s in self.scales}
+        self._loads: list[StableLoad] = []
+        self.scale_states: dict[str, str] = {}
+        """Per scale: ``online``, or why it gives no weight (``offline: ...``, ``overload``)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self.publisher: SpoolPublisher | None = None
         self._background: set[asyncio.Future[None]] = set()
+        self._events_waiting = asyncio.Event()
 
     async def __aenter__(self) -> EdgeAgent:
         self._loop = asyncio.get_running_loop()
@@ -83,6 +130,7 @@ class EdgeAgent:
             self.settings.edge_id,
             self.spool,
             reconnect_max_s=self.settings.reconnect_max_s,
+            clock=self.clock,
         )
         if not self.readers:
             log.warning(
@@ -97,7 +145,11 @@ class EdgeAgent:
                 self._reads_from_thread,
                 self._state_from_thread,
                 keepalive_ms=round(self.settings.llrp_keepalive_s * 1000),
+                report_timeout_ms=self.settings.llrp_report_interval_ms,
                 reconnect_max_s=self.settings.reconnect_max_s,
+                clock=self.clock,
+                on_heard=self._heard_from_thread,
+                on_silence=self._silence_from_thread,
             )
             self._links.append(link)
             link.start()
@@ -134,7 +186,15 @@ class EdgeAgent:
 
     def _state_from_thread(self, reader_id: str, state: ReaderState) -> None:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._send_health_soon)
+        self._loop.call_soon_threadsafe(self._take_state, reader_id, state)
+
+    def _silence_from_thread(self, reader_id: str, silent: bool) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._take_silence, reader_id, silent)
+
+    def _heard_from_thread(self, reader_id: str, through: datetime) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._take_heartbeat, reader_id, through)
 
     # -- on the event loop -------------------------------------------------------------
 
@@ -144,6 +204,56 @@ class EdgeAgent:
             self.window.add(read)
             self.rates.count(read.reader_id, read.antenna, read.seen_count, now)
             self._last_report[read.reader_id] = read.last_seen
+            if self._scale_points:
+                point = self.layout.read_point(read.reader_id, read.antenna)
+                scale = self._scale_points.get(point) if point else None
+                if scale is not None:
+                    self._point_logs[scale].add(
+                        ScaleRead(read.last_seen, read.epc, read.rssi_dbm, read.seen_count)
+                    )
+        self._decided(self.core.feed(reads, self.clock()))
+
+    def _take_heartbeat(self, reader_id: str, through: datetime) -> None:
+        self._decided(self.core.reader_heard_through(reader_id, through, self.clock()))
+
+    def _take_state(self, reader_id: str, state: ReaderState) -> None:
+        self._states[reader_id] = state
+        self._tell_core(reader_id)
+        self._send_health_soon()
+
+    def _take_silence(self, reader_id: str, silent: bool) -> None:
+        if silent:
+            self._silent.add(reader_id)
+        else:
+            self._silent.discard(reader_id)
+        self._tell_core(reader_id)
+
+    def _tell_core(self, reader_id: str) -> None:
+        state = self._states.get(reader_id, ReaderState.DISCONNECTED)
+        status = reader_status(state, reader_id in self._silent)
+        self._decided(self.core.reader_status(reader_id, status, self.clock()))
+
+    def _decided(self, events: Sequence[Event]) -> None:
+        for event in events:
+            message = event_message(event)
+            self._events.append(message)
+            self._events_waiting.set()
+
+    def _tick(self) -> None:
+        now = self.clock()
+        self._decided(self.core.tick(now))
+        due = now - self._report_lag - timedelta(seconds=PALLET_AFTER_S)
+        for load in [x for x in self._loads if x.time <= due]:
+            self._loads.remove(load)
+            epc = pallet_on_scale(
+                self._point_logs[load.scale], load.time, PALLET_BEFORE_S, PALLET_AFTER_S
+            )
+            message = weight_message(load.scale, load.weight_kg, epc, load.time)
+            log.info(
+                "scale %s: %.2f kg at %s, pallet %s", load.scale, load.weight_kg, load.time, epc
+            )
+            self._events.append(message)
+            self._events_waiting.set()
 
     async def _flush(self) -> None:
         """Fold the window into batches and spool them (on the spool's thread: the loop
@@ -156,36 +266,52 @@ class EdgeAgent:
                 stats.below_floor,
                 stats.unmapped,
             )
-        observations_topic = topic(
-            self.settings.site, self.settings.edge_id, TopicKind.OBSERVATIONS
-        )
+        site, edge_id = self.settings.site, self.settings.edge_id
+        observations_topic = topic(site, edge_id, TopicKind.OBSERVATIONS)
+        events_topic = topic(site, edge_id, TopicKind.EVENTS)
         size = self.settings.max_batch_observations
-        builders = []
+        builders: list[tuple[str, Callable[[int], bytes]]] = []
         for start in range(0, len(observations), size):
             chunk = observations[start : start + size]
 
             def payload(seq: int, chunk: list[Observation] = chunk) -> bytes:
                 return encode(
                     ObservationBatch(
-                        edge_id=self.settings.edge_id,
+                        edge_id=edge_id,
                         spool=self.spool.spool_id,
                         seq=seq,
-                        sent_at=datetime.now(UTC),
+                        sent_at=self.clock(),
                         observations=chunk,
                     )
                 )
 
-            builders.append(payload)
+            builders.append((observations_topic, payload))
+        events, self._events = self._events, []
+        for start in range(0, len(events), EVENTS_PER_BATCH):
+            events_chunk = events[start : start + EVENTS_PER_BATCH]
+
+            def events_payload(seq: int, chunk: list[EventMessage] = events_chunk) -> bytes:
+                return encode(
+                    EventBatch(
+                        edge_id=edge_id,
+                        spool=self.spool.spool_id,
+                        seq=seq,
+                        sent_at=self.clock(),
+                        events=chunk,
+                    )
+                )
+
+            builders.append((events_topic, events_payload))
         if builders:  # one transaction: a cancelled flush still stores the whole window
-            await self.spool.append_all(observations_topic, builders)
-        if observations and self.publisher is not None:
-            self.publisher.notify()
+            await self.spool.append_topics(builders)
+            if self.publisher is not None:
+                self.publisher.notify()
 
     def health(self) -> EdgeHealth:
         now = time.monotonic()
         return EdgeHealth(
             edge_id=self.settings.edge_id,
-            at=datetime.now(UTC),
+            at=self.clock(),
             readers=[
                 ReaderHealth(
                     reader_id=link.reader_id,
@@ -205,9 +331,68 @@ class EdgeAgent:
             task.add_done_callback(self._background.discard)
 
     async def _flush_forever(self) -> None:
+        """Flush every ``flush_interval_s``, and sooner when events wait: an event is
+        spooled at most ``event_flush_s`` after it was decided (observations go with it)."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.settings.flush_interval_s)
+            last = loop.time()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events_waiting.wait(), self.settings.flush_interval_s)
+            pause = last + self.settings.event_flush_s - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            self._events_waiting.clear()
             await self._flush()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.event_tick_s)
+            self._tick()
+
+    async def _scale_forever(self, scale: Scale) -> None:
+        """Poll one scale for ever; each new load at rest waits in ``_loads`` for its pallet.
+        A scale offline or overloaded is logged and kept in ``scale_states``: no weight."""
+        settings = self.settings
+        watch = LoadWatch(scale.id, settings.scale_min_load_kg, scale.resolution_kg)
+        host = scale.host or settings.scale_host
+        port = self.layout.scale_port(scale.id, settings.scale_port_base)
+        backoff = 0.0
+        while True:
+            client = ScaleClient(host, port, scale_id=scale.id, reply_timeout=2.0)
+            try:
+                async with client:
+                    backoff = 0.0
+                    while True:
+                        try:
+                            reply = await client.weight_immediately()
+                        except ScaleError as e:
+                            if not client.connected:
+                                raise
+                            watch.interrupted()
+                            self._scale_state(scale.id, f"no weight: {e}")
+                        else:
+                            self._scale_state(scale.id, "online")
+                            load = watch.reading(
+                                float(reply.value),
+                                reply.stability is Stability.STABLE,
+                                self.clock(),
+                            )
+                            if load is not None:
+                                self._loads.append(load)
+                        await asyncio.sleep(settings.scale_poll_s)
+            except ScaleError as e:
+                watch.interrupted()
+                self._scale_state(scale.id, f"offline: {e}")
+                backoff = next_backoff(backoff, settings.reconnect_max_s)
+                await asyncio.sleep(backoff)
+
+    def _scale_state(self, scale_id: str, state: str) -> None:
+        if self.scale_states.get(scale_id) != state:
+            self.scale_states[scale_id] = state
+            if state == "online":
+                log.info("scale %s: online", scale_id)
+            else:
+                log.warning("scale %s: %s", scale_id, state)
 
     async def _health_forever(self) -> None:
         assert self.publisher is not None
@@ -223,7 +408,12 @@ class EdgeAgent:
         publisher = asyncio.create_task(self.publisher.run(), name="edge-publisher")
         workers = [
             asyncio.create_task(self._flush_forever(), name="edge-flush"),
+            asyncio.create_task(self._tick_forever(), name="edge-events-tick"),
             asyncio.create_task(self._health_forever(), name="edge-health"),
+            *(
+                asyncio.create_task(self._scale_forever(s), name=f"edge-scale-{s.id}")
+                for s in self.scales
+            ),
         ]
         tasks = {publisher, *workers}
         try:

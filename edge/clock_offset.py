@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timedelta
 
+from protocols.clock import Clock, ScaledClock
+
 
 class ClockOffset:
     def __init__(self, tolerance_s: float = 2.0, window: int = 20) -> None:
@@ -33,9 +35,41 @@ class ClockOffset:
         return min(self._samples) if self._samples else None
 
     @property
+    def uncorrected_s(self) -> float:
+        """The part of the offset left in the (corrected) read times: the offset while it is
+        within the tolerance, 0 once corrected or before the first report."""
+        offset = self.offset_s
+        if offset is None or abs(offset) > self._tolerance:
+            return 0.0
+        return offset
+
+    @property
     def correction(self) -> timedelta:
         """What to add to the reader's timestamps: zero within the tolerance."""
         offset = self.offset_s
         if offset is None or abs(offset) <= self._tolerance:
             return timedelta(0)
         return timedelta(seconds=offset)
+
+
+def clock_speed(clock: Clock) -> float:
+    """Clock seconds per wall second: a reader's wall-time intervals in clock time."""
+    return clock.speed if isinstance(clock, ScaledClock) else 1.0
+
+
+def reported_through(
+    arrived: datetime, lag: timedelta, uncorrected_s: float, last_delay_s: float
+) -> datetime:
+    """Up to when a reader has reported every read, told by a message arriving at
+    ``arrived`` (edge clock) with nothing newer to say (a keepalive, an empty report).
+
+    ``lag``: the report interval (and a round of slack) in clock time: a reader reports
+    its reads at most that long after it made them. ``uncorrected_s``: the reader clock's
+    offset left in its read times. ``last_delay_s``: how late its last report with tags
+    came (arrival minus its newest read, less the offset): a delay beyond ``lag`` is a
+    backlog (reports waiting in the socket, an edge falling behind), and messages are
+    delivered in order, so this one is taken as that late too. Never claims reads the
+    edge has not yet had: an edge that falls behind must not depart tags still there.
+    """
+    backlog_s = max(0.0, last_delay_s - lag.total_seconds())
+    return arrived - lag - timedelta(seconds=uncorrected_s + backlog_s)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from datetime import UTC, datetime
 
 import aiomqtt
 
 from edge.backoff import next_backoff
 from edge.spool import AckWindow, Spool, SpooledBatch
+from protocols.clock import Clock, wall_clock
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
@@ -43,6 +43,7 @@ class SpoolPublisher:
         *,
         reconnect_max_s: float = 30.0,
         max_in_flight: int = 20,
+        clock: Clock = wall_clock,
     ) -> None:
         self._url = parse_mqtt_url(mqtt_url)
         self._site = site
@@ -50,6 +51,7 @@ class SpoolPublisher:
         self._spool = spool
         self._reconnect_max = reconnect_max_s
         self._max_in_flight = max_in_flight
+        self._now = clock
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._client: aiomqtt.Client | None = None
@@ -60,7 +62,7 @@ class SpoolPublisher:
         self._wake.set()
 
     def _status(self, state: str) -> bytes:
-        at = datetime.now(UTC) if state == "online" else None
+        at = self._now() if state == "online" else None
         return encode(EdgeStatus(edge_id=self._edge_id, state=state, at=at))  # type: ignore[arg-type]
 
     def _client_for(self) -> aiomqtt.Client:

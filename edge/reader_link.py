@@ -16,10 +16,23 @@ reader that refuses the session (another client holds it) is reported as that.
 Until then the link's state stays ``connecting``, never ``connected``.
 
 A reader can die with its TCP connection still up. The link asks the reader
-for a keepalive every ``keepalive_ms`` and treats three intervals without any
-message (keepalive, report or event) as a lost connection. The backoff starts
+for a keepalive every ``keepalive_ms``; two intervals without any message
+(keepalive, report or event) make it *silent* (``on_silence(reader, True)``, and
+``False`` once it speaks again), three a lost connection. The backoff starts
 over only once a connection got as far as inventorying, so a reader that
 accepts TCP and then refuses the configuration is not hammered.
+
+The ROSpec asks for a report every ``report_interval_ms`` (sllurp's report
+timeout: the AISpec ends after that long, or after ``report_every_n_tags`` tags,
+and a report follows each end). So every message from an inventorying reader is
+also a *heartbeat*: by the time a report or a keepalive arrives, the reader has
+reported every read it made more than a report interval (and one inventory round
+of slack) before. ``on_heard(reader, through)`` passes that time, on the reads'
+clock, for each keepalive and each empty report (a reader that ends a report period
+with nothing to say may send one, and sllurp passes it on); a report with tags needs
+no heartbeat, its newest read says as much. Times come from ``clock`` (the process
+clock, ``RFIDWMS_CLOCK``), whose ``speed`` turns the reader's wall-time report
+interval into clock time.
 """
 
 from __future__ import annotations
@@ -30,14 +43,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
 
 from edge.backoff import next_backoff
-from edge.clock_offset import ClockOffset
+from edge.clock_offset import ClockOffset, clock_speed, reported_through
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
+from protocols.clock import Clock, wall_clock
 from protocols.mqtt import ReaderState
 
 log = logging.getLogger(__name__)
@@ -56,6 +70,13 @@ logging.getLogger("sllurp.llrp").addFilter(_ClosedSocketNoise())
 
 ReadsCallback = Callable[[list[TagRead]], None]
 StateCallback = Callable[[str, ReaderState], None]
+HeardCallback = Callable[[str, datetime], None]
+"""(reader id, through): the reader has reported every read it made before ``through``."""
+SilenceCallback = Callable[[str, bool], None]
+"""(reader id, silent): the connected reader stopped saying anything, or spoke again."""
+
+REPORT_SLACK_S = 0.1
+"""A reader ends a report period at the end of an inventory round: up to one round late."""
 
 TAG_CONTENT = {
     "EnableROSpecID": False,
@@ -121,6 +142,9 @@ class ReaderLink:
         keepalive_ms: int = 5000,
         reconnect_max_s: float = 30.0,
         hello_timeout_s: float = 5.0,
+        clock: Clock = wall_clock,
+        on_heard: HeardCallback | None = None,
+        on_silence: SilenceCallback | None = None,
     ) -> None:
         self.reader_id = reader_id
         self.host = host
@@ -128,6 +152,15 @@ class ReaderLink:
         self.antennas = antennas
         self._on_reads = on_reads
         self._on_state = on_state
+        self._on_heard = on_heard
+        self._on_silence = on_silence
+        self._now = clock
+        self._heartbeat_lag = timedelta(
+            seconds=(report_timeout_ms / 1000 + REPORT_SLACK_S) * clock_speed(clock)
+        )
+        self._silent = False
+        self._last_delay_s = 0.0
+        """How late the last report with tags came (arrival minus its newest read)."""
         self._report_n = report_every_n_tags
         self._report_timeout_ms = report_timeout_ms
         self._keepalive_ms = keepalive_ms
@@ -194,10 +227,40 @@ class ReaderLink:
         """How long a connected reader may say nothing before it counts as lost."""
         return 3 * self._keepalive_ms / 1000
 
+    @property
+    def silent_after_s(self) -> float:
+        """How long a connected reader may say nothing before it counts as silent."""
+        return 2 * self._keepalive_ms / 1000
+
     def _heard(self, client: object, *_: object) -> None:
         if client is self._attempt:
             self._heard_at = time.monotonic()
             self._spoke = True
+            if self._silent:
+                self._set_silent(False)
+
+    def _keepalive(self, client: object, *_: object) -> None:
+        self._heard(client)
+        if client is self._attempt:
+            self._heartbeat(self._now())
+
+    def _heartbeat(self, arrived: datetime) -> None:
+        """Every read made a report interval before ``arrived`` has been reported."""
+        if self._on_heard is None or not self._inventorying:
+            return
+        through = reported_through(
+            arrived, self._heartbeat_lag, self._clock.uncorrected_s, self._last_delay_s
+        )
+        self._on_heard(self.reader_id, through)
+
+    def _set_silent(self, silent: bool) -> None:
+        self._silent = silent
+        if silent:
+            log.warning("reader %s: silent with the connection up", self.reader_id)
+        else:
+            log.info("reader %s: speaking again", self.reader_id)
+        if self._on_silence is not None:
+            self._on_silence(self.reader_id, silent)
 
     def _event(self, client: object, message: Any) -> None:
         if client is not self._attempt:
@@ -228,16 +291,20 @@ class ReaderLink:
         offset = self._clock.offset_s
         return None if offset is None else round(offset, 3)
 
-    def _tag_reports(self, _client: Any, reports: list[dict[str, Any]]) -> None:
-        now = datetime.now(UTC)
+    def _tag_reports(self, client: Any, reports: list[dict[str, Any]]) -> None:
+        now = self._now()
         reads: list[TagRead] = []
         for report in reports:
             try:
                 reads.append(tag_read_from_sllurp(self.reader_id, report, now))
             except BadTagReport as e:
                 log.warning("reader %s: dropped a tag report: %s", self.reader_id, e)
-        if not reads:
-            return
+        if reads:  # its newest read says as much as a heartbeat would, and costs less
+            self._take_reads(reads, now)
+        elif client is self._attempt:
+            self._heartbeat(now)
+
+    def _take_reads(self, reads: list[TagRead], now: datetime) -> None:
         self._clock.observe(now, max(r.last_seen for r in reads))
         shift = self._clock.correction
         if bool(shift) != self._correcting:
@@ -255,6 +322,8 @@ class ReaderLink:
                 replace(r, first_seen=r.first_seen + shift, last_seen=r.last_seen + shift)
                 for r in reads
             ]
+        newest = max(r.last_seen for r in reads)
+        self._last_delay_s = (now - newest).total_seconds() - self._clock.uncorrected_s
         self._on_reads(reads)
 
     def _run(self) -> None:
@@ -265,12 +334,15 @@ class ReaderLink:
             self._hello_status = None
             self._spoke = False
             self._inventorying = False
+            if self._silent:
+                self._set_silent(False)  # the connection ends: the state says the rest
             self._clock = ClockOffset()  # a reconnected reader may have been reset
+            self._last_delay_s = 0.0
             client = _LLRPClient(self.host, self.port, self._config(), timeout=5.0)
             self._attempt = client
             client.add_tag_report_callback(self._tag_reports)  # before the message hooks below
-            for message in ("KEEPALIVE", "RO_ACCESS_REPORT"):
-                client.add_message_callback(message, self._heard)
+            client.add_message_callback("RO_ACCESS_REPORT", self._heard)
+            client.add_message_callback("KEEPALIVE", self._keepalive)
             client.add_message_callback("READER_EVENT_NOTIFICATION", self._event)
             client.add_disconnected_callback(self._gone)
             client.add_state_callback(LLRPReaderState.STATE_INVENTORYING, self._now_inventorying)
@@ -342,12 +414,14 @@ class ReaderLink:
 
     def _watch(self, client: LLRPReaderClient) -> str:
         """Wait until the connection ends; say why."""
-        while not self._lost.wait(0.5):
+        while not self._lost.wait(min(0.5, self.silent_after_s / 4)):
             if not client.is_alive():
                 return "connection closed"
             silent_for = time.monotonic() - self._heard_at
             if silent_for > self.silence_limit_s:
                 return f"silent for {silent_for:.1f} s with the connection up"
+            if silent_for > self.silent_after_s and not self._silent and self._inventorying:
+                self._set_silent(True)
         return "stopping" if self._stop.is_set() else "connection lost"
 
     def _disconnect(self, client: LLRPReaderClient, *, politely: bool) -> None:

@@ -21,11 +21,29 @@ class EdgeSettings(CommonSettings):
     """Where the on-disk spool keeps batches until the broker has acknowledged them."""
     flush_interval_s: float = Field(default=0.5, gt=0, le=60)
     """How often reads are summarised into observations and published."""
+    event_flush_s: float = Field(default=0.05, ge=0, le=60)
+    """Events are spooled (with the observations so far) this soon after they are decided,
+    without waiting for the next flush; also the least time between two flushes."""
     rssi_floor_dbm: float = Field(default=-90.0, ge=-128, le=0)
     """Reads weaker than this are dropped as noise."""
     health_interval_s: float = Field(default=5.0, gt=0, le=600)
-    llrp_keepalive_s: float = Field(default=5.0, ge=0.2, le=600)
-    """Keepalive interval asked of every reader; three without a word mean it is lost."""
+    llrp_keepalive_s: float = Field(default=1.0, ge=0.05, le=600)
+    """Keepalive interval asked of every reader; two without a word make it silent, three
+    mean it is lost. A keepalive is also a heartbeat (the reader has reported everything
+    up to a report interval ago), so it bounds how soon the last tag of a zone departs."""
+    llrp_report_interval_ms: int = Field(default=150, ge=10, le=60_000)
+    """How often each reader reports (sllurp's report timeout: the ROSpec's AISpec ends
+    after this long and a report follows). Read times reach the edge up to this late."""
+    event_tick_s: float = Field(default=0.2, gt=0, le=10)
+    """How often the event core makes its time-based decisions."""
+    scale_host: str = "127.0.0.1"
+    """Host of scales whose layout entry has no ``host``."""
+    scale_port_base: int = Field(default=5184, ge=1, le=65535)
+    """Port of the first scale without a ``port``; later ones count up in layout order."""
+    scale_poll_s: float = Field(default=0.2, gt=0, le=60)
+    """How often each scale is asked for its weight (MT-SICS ``SI``)."""
+    scale_min_load_kg: float = Field(default=5.0, gt=0)
+    """A load lighter than this is an empty platform: a new load must rise above it."""
     max_batch_observations: int = Field(default=1000, ge=1, le=MAX_BATCH_OBSERVATIONS)
     """Observations per MQTT message (1,000 are about 220 kB, within every broker's limits)."""
 

@@ -110,14 +110,14 @@ class _SpoolFile:
         return int(self.db.execute("SELECT next_seq FROM counter WHERE id = 1").fetchone()[0])
 
     def append_all(
-        self, topic: str, make_payloads: Sequence[Callable[[int], bytes]]
+        self, topic_payloads: Sequence[tuple[str, Callable[[int], bytes]]]
     ) -> list[SpooledBatch]:
         db = self.db
         batches: list[SpooledBatch] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             seq = self.next_seq()
-            for make_payload in make_payloads:
+            for topic, make_payload in topic_payloads:
                 payload = make_payload(seq)
                 db.execute(
                     "INSERT INTO batches (seq, topic, payload) VALUES (?, ?, ?)",
@@ -235,7 +235,16 @@ class Spool:
         The work is queued before this first yields to the loop, so a caller cancelled
         while waiting still has every batch stored.
         """
-        return await self._on_thread(lambda: self._spool_file.append_all(topic, make_payloads))
+        return await self.append_topics([(topic, make) for make in make_payloads])
+
+    async def append_topics(
+        self, topic_payloads: Sequence[tuple[str, Callable[[int], bytes]]]
+    ) -> list[SpooledBatch]:
+        """Like :meth:`append_all` for batches of several topics (observations and events of
+        one flush), numbered in the given order, in one transaction: all or none, and
+        queued before this first yields, so a cancelled caller loses nothing."""
+        items = list(topic_payloads)
+        return await self._on_thread(lambda: self._spool_file.append_all(items))
 
     async def pending(self, limit: int = 100, *, after: int = -1) -> list[SpooledBatch]:
         """Unacknowledged batches with a sequence number above ``after``, oldest first."""

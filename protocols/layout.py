@@ -123,9 +123,14 @@ class Reader(_Strict):
 
 
 class Scale(_Strict):
+    """A platform scale. ``read_point`` names the zone antenna over its platform
+    (e.g. ``packing/scale-1``): the pallet a weight belongs to is the one that read
+    point hears strongest when the weight settles. Without it a weight has no pallet."""
+
     id: str = Field(pattern=_ID)
     edge: str = Field(default="edge-1", pattern=_ID)
     zone: str
+    read_point: str | None = Field(default=None, pattern=_READ_POINT.pattern)
     capacity_kg: float = Field(default=1500.0, gt=0)
     resolution_kg: float = Field(default=0.5, gt=0)
     host: str | None = None
@@ -168,9 +173,21 @@ class Layout(_Strict):
                     raise ValueError(
                         f"{where}: {a.read_point!r} must start with the reader's zone '{r.zone}/'"
                     )
+        zone_points = {a.read_point for r in self.readers if r.zone is not None for a in r.antennas}
         for i, s in enumerate(self.scales):
             if s.zone not in zones:
                 raise ValueError(f"scales[{i}].zone: {s.zone!r} is not a zone of the layout")
+            if s.read_point is not None:
+                if split_read_point(s.read_point)[0] != s.zone:
+                    raise ValueError(
+                        f"scales[{i}].read_point: {s.read_point!r} must start with the "
+                        f"scale's zone '{s.zone}/'"
+                    )
+                if s.read_point not in zone_points:
+                    raise ValueError(
+                        f"scales[{i}].read_point: {s.read_point!r} is not the read point of "
+                        "any antenna of the layout's zone readers"
+                    )
         return self
 
     # -- lookups (indexed once: the edge asks for every read) -----------------------------

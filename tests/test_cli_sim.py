@@ -85,10 +85,11 @@ async def greeting(port: int) -> int:
 
 
 async def test_sim_prints_each_device_on_consecutive_ports_and_stops_on_sigterm() -> None:
-    llrp_base, scale_base = free_port_base(7), free_port_base(2)
+    layout = load_layout(None)
+    readers, scales = len(layout.readers), len(layout.scales)
+    llrp_base, scale_base = free_port_base(readers), free_port_base(scales)
     async with sim("--llrp-port-base", str(llrp_base), "--scale-port-base", str(scale_base)) as p:
-        lines = await p.read_endpoints(9)
-        layout = load_layout(None)
+        lines = await p.read_endpoints(readers + scales)
         expected = [
             f"{r.id} llrp://127.0.0.1:{llrp_base + i}" for i, r in enumerate(layout.readers)
         ]
@@ -97,7 +98,7 @@ async def test_sim_prints_each_device_on_consecutive_ports_and_stops_on_sigterm(
         ]
         assert lines == expected
         ports = [port for scheme, port in p.endpoints.values() if scheme == "llrp"]
-        assert await asyncio.gather(*(greeting(port) for port in ports)) == [63] * 7
+        assert await asyncio.gather(*(greeting(port) for port in ports)) == [63] * readers
         assert await p.stop(signal.SIGTERM) == 0
         assert p.proc.stdout is not None
         assert await p.proc.stdout.read() == b""  # nothing but the device lines on stdout

@@ -5,6 +5,7 @@
     core = EventCore(layout)                 # rules: EventRules() unless given
     events = core.feed(reads, now)           # a reader's report (edge.reads.TagRead)
     events += core.reader_status("reader-zone-a", ReaderStatus.DOWN, now)
+    events += core.reader_heard_through("reader-zone-a", through, now)  # a heartbeat
     events += core.tick(now)                 # call every few hundred ms: time-based rules
 
 Pure and clock-injected: no I/O, no clock of its own. ``now`` must be on the clock
@@ -86,6 +87,14 @@ class EventCore:
         """The edge's word on a reader; a zone whose every reader is out makes its tags
         unknown (never departed)."""
         self.zones.reader_up(reader_id, status is ReaderStatus.UP, now.timestamp())
+        return list(self.zones.evaluate(now.timestamp()))
+
+    def reader_heard_through(self, reader_id: str, through: datetime, now: datetime) -> list[Event]:
+        """A reader's heartbeat: it has reported every read it made before ``through`` (on
+        the reads' clock), told by a report or a keepalive that came with nothing to say.
+        Counts like a report for departures: the last tag to leave a zone departs although
+        its reader has nothing left to report."""
+        self.zones.heard_through(reader_id, through.timestamp())
         return list(self.zones.evaluate(now.timestamp()))
 
     def tick(self, now: datetime) -> list[Event]:

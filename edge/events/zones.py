@@ -12,7 +12,10 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
 - **departed**: the zone's live readers reported reads ``zone_hold_s`` past the tag's
   last read there, without it. Departures are decided only on the readers' own
   evidence, never on the clock alone: a reader that says nothing cannot make stock
-  vanish. ``time`` is the tag's last read in the zone.
+  vanish. ``time`` is the tag's last read in the zone. A reader's *heartbeat*
+  (:meth:`ZonePresence.heard_through`: it has reported every read it made before a
+  time, told by an empty report or a keepalive) counts like a report, so the last
+  tag to leave a zone departs although its reader then has nothing to report.
 - **unknown**: every reader of the zone is down or silent (told by the caller, or
   holding tags yet reporting nothing for ``reader_silent_s``). The tag stays where
   it was, unknown; reads elsewhere do not move it (a neighbouring zone's bleed is no
@@ -134,6 +137,14 @@ class ZonePresence:
             # heard in its zone while a reader of it is live again (not a read in flight)
             tag.back_t = t if tag.back_t is None else min(tag.back_t, t)
         self._dirty.add(epc)
+
+    def heard_through(self, reader_id: str, through: float) -> None:
+        """A zone reader's heartbeat: it has reported every read it made before ``through``
+        (read time). Evidence of time like a report, without a tag; never moves backward."""
+        reader = self._readers.get(reader_id)
+        if reader is not None and through > reader.heard_t:
+            reader.heard_t = through
+            reader.silent = False
 
     def reader_up(self, reader_id: str, up: bool, now: float) -> None:
         """The caller's word on a zone reader: up (inventorying) or down/silent."""

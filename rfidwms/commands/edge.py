@@ -1,4 +1,4 @@
-"""``rfidwms edge``: the edge agent for the readers of one edge id."""
+"""``rfidwms edge``: the edge agent for the readers and scales of one edge id."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ log = logging.getLogger("rfidwms.edge")
 
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "edge", help="run the edge agent: LLRP readers in (sllurp), observations out (MQTT)"
+        "edge",
+        help="run the edge agent: LLRP readers and MT-SICS scales in, observations and events "
+        "(zone events, door passages, weights) out over MQTT",
     )
     p.add_argument("--layout", type=Path, help="layout YAML (default: RFIDWMS_LAYOUT or the demo)")
     p.add_argument("--edge-id", help="this agent's id (default: RFIDWMS_EDGE_ID or edge-1)")
@@ -95,9 +97,10 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop)
         async with EdgeAgent(settings, layout) as agent:
             log.info(
-                "edge %s: %d readers, publishing to %s as site %s",
+                "edge %s: %d readers, %d scales, publishing to %s as site %s",
                 settings.edge_id,
                 len(agent.readers),
+                len(agent.scales),
                 redact_url(settings.mqtt_url),
                 settings.site,
             )

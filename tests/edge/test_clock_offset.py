@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.clock_offset import ClockOffset
+from edge.clock_offset import ClockOffset, clock_speed, reported_through
+from protocols.clock import ScaledClock, wall_clock
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -47,3 +48,39 @@ def test_a_clock_set_right_is_trusted_again_once_old_samples_leave_the_window():
     for i in range(3, 6):
         clock.observe(T0 + s(i) + s(0.1), T0 + s(i))
     assert clock.correction == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("skew_s", "uncorrected_s"),
+    [
+        (0.0, 0.1),  # in sync: the shortest delay is all that is left
+        (-1.5, 1.6),  # within the tolerance: the read times keep the offset
+        (-90.0, 0.0),  # corrected: the corrected read times are on the edge's clock
+    ],
+)
+def test_the_offset_left_in_read_times_is_zero_once_corrected(skew_s, uncorrected_s):
+    clock = ClockOffset(tolerance_s=2.0)
+    assert clock.uncorrected_s == 0.0  # no report yet: taken as in sync
+    for i in range(3):
+        clock.observe(T0 + s(i + 0.1), T0 + s(i) + s(skew_s))
+    assert clock.uncorrected_s == pytest.approx(uncorrected_s)
+
+
+def test_the_clock_speed_turns_wall_intervals_into_clock_time():
+    assert clock_speed(wall_clock) == 1.0
+    assert clock_speed(ScaledClock(T0, 0.0, 10.0)) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("uncorrected_s", "last_delay_s", "through_s"),
+    [
+        (0.0, 0.0, -2.5),  # in step: everything up to a report interval (and slack) ago
+        (0.0, 2.0, -2.5),  # the last report came within the interval: no backlog
+        (0.0, 12.5, -12.5),  # reports come 10 s late: so is this one, claim 10 s less
+        (1.5, 0.0, -4.0),  # the reader's clock is 1.5 s behind, uncorrected: its time
+        (-1.0, 0.0, -1.5),  # ... or 1 s ahead
+    ],
+)
+def test_a_heartbeat_claims_only_reads_the_edge_has_had(uncorrected_s, last_delay_s, through_s):
+    through = reported_through(T0, s(2.5), uncorrected_s, last_delay_s)
+    assert (through - T0).total_seconds() == pytest.approx(through_s)

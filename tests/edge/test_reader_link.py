@@ -16,6 +16,7 @@ from edge.reader_link import ReaderLink, no_llrp_cause
 from edge.reads import TagRead
 from firmware_sim.llrp_reader import LLRPReaderServer
 from firmware_sim.world_view import Sighting
+from protocols.clock import ScaledClock
 from protocols.mqtt import ReaderState
 
 EPC = "3034257BF7194E4000001A85"
@@ -229,3 +230,77 @@ async def test_a_reader_that_refuses_the_session_is_not_connected(caplog):
 )
 def test_the_cause_of_a_missing_greeting_says_what_the_peer_did(received, closed, spoke, cause):
     assert no_llrp_cause(received, 5.0, closed, spoke) == cause
+
+
+class NoTags:
+    def sightings(self, reader_id: str, antenna_id: int, now: float) -> list[Sighting]:
+        return []
+
+
+class Heartbeats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.through: list[tuple[float, datetime]] = []
+        self.silences: list[bool] = []
+
+    def on_heard(self, _reader_id: str, through: datetime) -> None:
+        with self.lock:
+            self.through.append((time.monotonic(), through))
+
+    def on_silence(self, _reader_id: str, silent: bool) -> None:
+        with self.lock:
+            self.silences.append(silent)
+
+
+async def test_a_reader_with_nothing_to_report_still_gives_heartbeats_from_its_keepalives():
+    rec, beats = Recorder(), Heartbeats()
+    async with LLRPReaderServer("r1", [1], NoTags(), port=0) as server:
+        link = ReaderLink(
+            "r1", "127.0.0.1", server.port, [1], rec.on_reads, rec.on_state,
+            keepalive_ms=200, report_timeout_ms=100,
+            on_heard=beats.on_heard, on_silence=beats.on_silence,
+        )  # fmt: skip
+        link.start()
+        try:
+            await eventually(lambda: len(beats.through) >= 4, 10, "heartbeats")
+            server.go_silent(True)
+            await eventually(lambda: beats.silences == [True], 10, "silence")
+            assert rec.count(ReaderState.DISCONNECTED) == 0  # silent first, lost later
+        finally:
+            server.go_silent(False)
+            await asyncio.to_thread(link.stop)
+    assert rec.reads == []
+    now = datetime.now(UTC)
+    gaps = [b[0] - a[0] for a, b in zip(beats.through, beats.through[1:], strict=False)]
+    assert all(0.1 < gap < 0.4 for gap in gaps[:3]), gaps  # one per keepalive
+    for _, through in beats.through:  # a report interval and a round before the arrival
+        assert 0.15 <= (now - through).total_seconds() < 10
+
+
+async def test_under_a_simulated_clock_far_in_the_past_read_times_stay_uncorrected():
+    """A scored run: the reader stamps with the run's clock (years ago, 10x), the edge reads
+    the same clock, so the offset is only the report delay and nothing is corrected."""
+    start = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+    clock = ScaledClock(start, time.time(), 10.0)
+    rec, beats = Recorder(), Heartbeats()
+    async with LLRPReaderServer(
+        "r1", [1], OneTag(), lambda: clock().timestamp(), port=0, round_interval_s=0.1
+    ) as server:
+        link = ReaderLink(
+            "r1", "127.0.0.1", server.port, [1], rec.on_reads, rec.on_state,
+            report_timeout_ms=150, keepalive_ms=300, clock=clock, on_heard=beats.on_heard,
+        )  # fmt: skip
+        link.start()
+        try:
+            await eventually(lambda: len(rec.reads) >= 10 and beats.through, 10, "reads")
+        finally:
+            await asyncio.to_thread(link.stop)
+    offset = link.clock_offset_s
+    assert offset is not None and 0 <= offset < 2.0, offset  # report delay, in clock seconds
+    assert not link._correcting
+    now = clock()
+    for read in rec.reads:
+        assert start <= read.last_seen <= now  # simulated time, as the reader stamped it
+    # the heartbeat lag is the report interval and a round, in clock time (x10)
+    _, through = beats.through[-1]
+    assert (now - through).total_seconds() >= 10 * (0.15 + 0.1)

@@ -73,6 +73,38 @@ async def test_a_caller_cancelled_while_its_batches_are_written_still_has_them_s
         assert [b.seq for b in await spool.pending()] == [0, 1]
 
 
+async def test_batches_of_several_topics_are_numbered_in_order_in_one_transaction(tmp_path):
+    async with Spool(tmp_path / "s.sqlite") as spool:
+
+        def fails(seq: int) -> bytes:
+            raise ValueError("no payload")
+
+        with pytest.raises(ValueError):
+            await spool.append_topics([("obs", lambda seq: b"o"), ("events", fails)])
+        assert await spool.pending() == []
+        await spool.append_topics(
+            [("obs", lambda seq: f"o{seq}".encode()), ("events", lambda seq: f"e{seq}".encode())]
+        )
+        assert [(b.seq, b.topic, b.payload) for b in await spool.pending()] == [
+            (0, "obs", b"o0"),
+            (1, "events", b"e1"),
+        ]
+
+
+async def test_a_caller_cancelled_while_batches_of_several_topics_are_written_keeps_them(
+    tmp_path,
+):
+    async with Spool(tmp_path / "s.sqlite") as spool:
+        writing = asyncio.create_task(
+            spool.append_topics([("obs", lambda seq: b"o"), ("events", lambda seq: b"e")])
+        )
+        await asyncio.sleep(0)  # queued on the spool's thread, not yet written
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        assert [b.topic for b in await spool.pending()] == ["obs", "events"]
+
+
 async def test_a_spool_keeps_its_id_and_a_new_spool_gets_another(tmp_path):
     async with Spool(tmp_path / "a.sqlite") as spool:
         first = spool.spool_id

@@ -70,9 +70,10 @@ def test_the_truth_opens_with_a_radio_line_naming_who_hears_whom() -> None:
     )
     assert [radio[k] for k in ("epc", "door", "direction", "zone")] == [None] * 4
     assert radio["zone_bleed"] == {
-        "zone-a": ["zone-b"],
-        "zone-b": ["zone-a", "zone-c"],
+        "zone-a": ["zone-b", "packing"],
+        "zone-b": ["zone-a", "zone-c", "packing"],
         "zone-c": ["zone-b"],
+        "packing": ["zone-a", "zone-b"],
     }
     assert radio["stray_doors"] == {
         "door-1": ["door-2"],
@@ -85,7 +86,7 @@ def test_the_truth_opens_with_a_radio_line_naming_who_hears_whom() -> None:
     assert sum(1 for r in records if r["event"] == "radio") == 1
 
     _, without = world_of(scenario_with("demo", radio={"zone_bleed_m": 0}), seed=1)
-    assert without[0]["zone_bleed"] == {"zone-a": [], "zone-b": [], "zone-c": []}
+    assert without[0]["zone_bleed"] == {"zone-a": [], "zone-b": [], "zone-c": [], "packing": []}
 
 
 def test_with_staging_and_turnbacks_off_the_truth_is_what_it_was_before_they_existed() -> None:

@@ -28,9 +28,26 @@ def test_the_bundled_demo_is_one_warehouse_with_4_doors_3_storage_zones_and_2_sc
             3: "inside",
             4: "inside",
         }
-    assert sorted(r.zone for r in zone_readers) == ["zone-a", "zone-b", "zone-c"]
+    assert sorted(r.zone for r in zone_readers) == ["packing", "zone-a", "zone-b", "zone-c"]
     assert len([z for z in DEMO.zones if z.kind == "storage"]) == 3
     assert [s.id for s in DEMO.scales] == ["scale-1", "scale-2"]
+
+
+def test_the_demo_packing_reader_hangs_an_antenna_over_each_scale_and_comes_last():
+    packing = DEMO.readers[-1]
+    assert (packing.id, packing.zone) == ("reader-packing", "packing")
+    assert {s.id: s.read_point for s in DEMO.scales} == {
+        "scale-1": "packing/scale-1",
+        "scale-2": "packing/scale-2",
+    }
+    assert DEMO.read_point("reader-packing", 1) == "packing/scale-1"
+    assert DEMO.read_point("reader-packing", 2) == "packing/scale-2"
+    assert DEMO.reader_port("reader-packing", 5084) == 5091  # after every older reader
+
+
+def test_a_scale_without_a_read_point_is_still_a_scale():
+    layout = parse_layout(demo_with(lambda d: [s.pop("read_point") for s in d["scales"]]))
+    assert [s.read_point for s in layout.scales] == [None, None]
 
 
 def test_read_points_and_ports_follow_the_layout():
@@ -78,7 +95,7 @@ def test_lookups_of_a_reader_the_layout_does_not_have_raise_key_error():
 def test_readers_at_a_place_and_explicit_ports_follow_the_layout():
     assert [r.id for r in DEMO.readers_at("door-4")] == ["reader-door-4"]
     assert [r.id for r in DEMO.readers_at("zone-a")] == ["reader-zone-a"]
-    assert DEMO.readers_at("packing") == []
+    assert DEMO.readers_at("staging") == []
     text = demo_with(lambda d: d["readers"][2].update(port=6000))
     layout = parse_layout(text)
     assert layout.reader_port("reader-door-3", 5084) == 6000
@@ -126,6 +143,18 @@ def test_the_lookup_index_leaves_the_layout_equal_and_serialisable():
         (
             lambda d: d["scales"][0].update(zone="dock"),
             "scales[0].zone: 'dock' is not a zone of the layout",
+        ),
+        (
+            lambda d: d["scales"][0].update(read_point="zone-a/shelf"),
+            "scales[0].read_point: 'zone-a/shelf' must start with the scale's zone 'packing/'",
+        ),
+        (
+            lambda d: d["scales"][1].update(read_point="packing/scale-9"),
+            "scales[1].read_point: 'packing/scale-9' is not the read point of any antenna",
+        ),
+        (
+            lambda d: d["scales"][1].update(read_point="packing scale"),
+            "scales.1.read_point: String should match",
         ),
         (lambda d: d.update(readerz=[]), "readerz: unknown field"),
         (lambda d: d.update(site="demo"), "site: unknown field"),

@@ -1,0 +1,115 @@
+"""Scale readings into weights of loads, and the pallet each load is: pure, clock-injected.
+
+:class:`LoadWatch` takes one scale's readings (``SI``: weight, at rest or not) and
+says once per load when its weight is known: the platform goes from empty (under
+``min_load_kg``) to a weight at rest, and two readings at rest in a row agree
+within a division. A load swapped for another without the platform emptying (the
+next pallet rolled on as the last rolled off) is a new load once it settles more
+than ``min_load_kg`` away from the last. A reading that is not a weight (offline,
+overload) interrupts the wait but never ends a load: the same pallet is not weighed
+twice because the scale was briefly unreachable.
+
+:func:`pallet_on_scale` picks the pallet a weight belongs to: the SSCC the scale's
+read point heard strongest around the moment the weight settled.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from edge.events import is_pallet
+
+__all__ = ["LoadWatch", "ReadPointLog", "ScaleRead", "StableLoad", "pallet_on_scale"]
+
+
+@dataclass(frozen=True, slots=True)
+class StableLoad:
+    scale: str
+    weight_kg: float
+    time: datetime
+    """When the load came to rest (the first of the readings that agreed)."""
+
+
+class LoadWatch:
+    """One scale: readings in, each load's weight out once (see the module docstring)."""
+
+    def __init__(self, scale: str, min_load_kg: float, resolution_kg: float) -> None:
+        self.scale = scale
+        self._min = min_load_kg
+        self._tolerance = resolution_kg * 1.01  # one division, whatever the rounding
+        self._weighed: float | None = None
+        """The weight published for the load on the platform now; None while empty."""
+        self._candidate: tuple[float, datetime] | None = None
+
+    def reading(self, weight_kg: float, at_rest: bool, at: datetime) -> StableLoad | None:
+        """One reading; the load's weight when this reading settles a new load."""
+        if weight_kg < self._min:
+            self._weighed = None
+            self._candidate = None
+            return None
+        if not at_rest:
+            self._candidate = None
+            return None
+        if self._weighed is not None and abs(weight_kg - self._weighed) <= self._min:
+            self._candidate = None
+            return None  # the load already weighed
+        candidate = self._candidate
+        if candidate is None or abs(weight_kg - candidate[0]) > self._tolerance:
+            self._candidate = (weight_kg, at)
+            return None
+        self._candidate = None
+        self._weighed = weight_kg
+        return StableLoad(self.scale, weight_kg, candidate[1])
+
+    def interrupted(self) -> None:
+        """No usable reading (offline, overload): the readings before do not count on."""
+        self._candidate = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleRead:
+    """A read at a scale's read point."""
+
+    time: datetime
+    epc: str
+    rssi_dbm: float | None
+    count: int = 1
+
+
+def pallet_on_scale(
+    reads: Iterable[ScaleRead], at: datetime, before_s: float = 0.5, after_s: float = 2.0
+) -> str | None:
+    """The SSCC heard strongest (then most often) from ``before_s`` before ``at`` to
+    ``after_s`` after it; None when no pallet was heard then. Only after: the pallet that
+    was on the platform until this load rolled on is heard strongly right before it."""
+    start, end = at - timedelta(seconds=before_s), at + timedelta(seconds=after_s)
+    best: dict[str, tuple[float, int]] = {}
+    for r in reads:
+        if not (start <= r.time <= end) or not is_pallet(r.epc):
+            continue
+        rssi = r.rssi_dbm if r.rssi_dbm is not None else -128.0
+        peak, count = best.get(r.epc, (-129.0, 0))
+        best[r.epc] = (max(peak, rssi), count + r.count)
+    if not best:
+        return None
+    return max(best, key=lambda epc: best[epc])
+
+
+class ReadPointLog:
+    """Recent reads at one read point, kept for ``keep_s`` (read time)."""
+
+    def __init__(self, keep_s: float = 30.0) -> None:
+        self._keep = timedelta(seconds=keep_s)
+        self._reads: deque[ScaleRead] = deque()
+
+    def add(self, read: ScaleRead) -> None:
+        self._reads.append(read)
+        newest = read.time
+        while self._reads and self._reads[0].time < newest - self._keep:
+            self._reads.popleft()
+
+    def __iter__(self) -> Iterator[ScaleRead]:
+        return iter(self._reads)

@@ -1,0 +1,101 @@
+"""Scale readings become one weight per load; the pallet is the SSCC its read point heard
+strongest as the weight settled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from edge.scale_watch import LoadWatch, ReadPointLog, ScaleRead, StableLoad, pallet_on_scale
+
+T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+P1 = "3114257BF400EBA58A000000"
+P2 = "3114257BF400EBA58B000000"
+CASE = "3074257BF7194E4000001A85"
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+# (weight, at rest) every second from t=0; the indexes of readings that yield a weight
+@pytest.mark.parametrize(
+    ("readings", "weighed"),
+    [
+        # empty, a pallet rolls on and settles: one weight, dated at the first reading at rest
+        ([(0, True), (300, False), (412.5, True), (412.5, True), (412.5, True)],
+         {3: (412.5, 2)}),
+        # at rest but not yet agreeing within a division: waits
+        ([(0, True), (410, True), (412.5, True), (412.5, True)], {3: (412.5, 2)}),
+        # a division apart still agrees
+        ([(0, True), (412.5, True), (413.0, True)], {2: (413.0, 1)}),
+        # dynamic in between: starts over
+        ([(412.5, True), (420, False), (412.5, True), (412.5, True)], {3: (412.5, 2)}),
+        # the same load at rest for a long time: weighed once
+        ([(412.5, True)] * 8, {1: (412.5, 0)}),
+        # unloaded and loaded again: two weights
+        ([(412.5, True), (412.5, True), (0.5, True), (398, True), (398, True)],
+         {1: (412.5, 0), 4: (398.0, 3)}),
+        # swapped for another pallet without the platform emptying: a new load
+        ([(412.5, True), (412.5, True), (600, False), (380, True), (380, True)],
+         {1: (412.5, 0), 4: (380.0, 3)}),
+        # noise on the same load (within min load) is not a new load
+        ([(412.5, True), (412.5, True), (414, True), (414, True)], {1: (412.5, 0)}),
+        # lighter than the least load: an empty platform, never a weight
+        ([(3.0, True)] * 4, {}),
+    ],
+)  # fmt: skip
+def test_one_weight_per_load_once_it_settles(readings, weighed):
+    watch = LoadWatch("scale-1", min_load_kg=5.0, resolution_kg=0.5)
+    got = {}
+    for i, (kg, rest) in enumerate(readings):
+        load = watch.reading(float(kg), rest, at(i))
+        if load is not None:
+            got[i] = (load.weight_kg, (load.time - T0).total_seconds())
+            assert load.scale == "scale-1"
+    assert got == weighed
+
+
+def test_an_interruption_restarts_the_wait_but_never_weighs_a_load_twice():
+    watch = LoadWatch("scale-1", min_load_kg=5.0, resolution_kg=0.5)
+    assert watch.reading(412.5, True, at(0)) is None
+    watch.interrupted()  # offline or overloaded between the two readings
+    assert watch.reading(412.5, True, at(1)) is None
+    assert watch.reading(412.5, True, at(2)) == StableLoad("scale-1", 412.5, at(1))
+    watch.interrupted()
+    assert [watch.reading(412.5, True, at(3 + i)) for i in range(3)] == [None] * 3
+
+
+@pytest.mark.parametrize(
+    ("reads", "expected"),
+    [
+        # the pallet under the antenna is heard strongest
+        ([(10.5, P1, -45), (10.6, P2, -60), (11.0, P1, -44)], P1),
+        # cases are never the pallet, however strong
+        ([(10.5, CASE, -30), (10.6, P2, -60)], P2),
+        # the pallet that was on the platform until just before is not this load's
+        ([(9.0, P1, -40), (10.2, P2, -50), (11.0, P2, -49)], P2),
+        # after the window: not counted
+        ([(13.0, P1, -40), (10.2, P2, -55)], P2),
+        # equal peaks: heard more often wins
+        ([(10.1, P1, -50), (10.2, P2, -50), (10.3, P2, -52)], P2),
+        # no RSSI counts as weakest
+        ([(10.1, P1, None), (10.2, P2, -70)], P2),
+        # nothing heard: no pallet
+        ([(10.1, CASE, -40)], None),
+        ([], None),
+    ],
+)
+def test_the_pallet_on_the_scale_is_the_sscc_heard_strongest_as_the_weight_settled(reads, expected):
+    log = ReadPointLog()
+    for t, epc, rssi in reads:
+        log.add(ScaleRead(at(t), epc, rssi))
+    assert pallet_on_scale(log, at(10.0), before_s=0.5, after_s=2.0) == expected
+
+
+def test_the_read_point_log_keeps_only_recent_reads():
+    log = ReadPointLog(keep_s=5.0)
+    for t in range(20):
+        log.add(ScaleRead(at(t), P1, -50))
+    assert [(r.time - T0).total_seconds() for r in log] == [14, 15, 16, 17, 18, 19]
