@@ -56,15 +56,22 @@ class _SideStats:
     peak: float | None = None
     first: float | None = None
     last: float | None = None
-    strong_first: float | None = None
+    strong_since: float | None = None
+    """When the side's current run of reads at or above ``door_min_peak_dbm`` began (a
+    gap over ``door_hold_s`` without one starts a new run)."""
     strong_last: float | None = None
-    """The first and last read at or above ``door_min_peak_dbm``."""
+    """The last read at or above ``door_min_peak_dbm``."""
 
-    def add(self, t0: float, t1: float, rssi: float | None, count: int, strong: bool) -> None:
+    def add(
+        self, t0: float, t1: float, rssi: float | None, count: int, strong: bool, gap: float
+    ) -> None:
         self.reads += count
         if strong:
+            if self.strong_last is None or t0 > self.strong_last + gap:
+                self.strong_since = t0
+            elif self.strong_since is not None and t0 < self.strong_since:
+                self.strong_since = t0
             self.strong_last = t1 if self.strong_last is None else max(self.strong_last, t1)
-            self.strong_first = t0 if self.strong_first is None else min(self.strong_first, t0)
         if rssi is not None and (self.peak is None or rssi > self.peak):
             self.peak = rssi
         self.first = t0 if self.first is None else min(self.first, t0)
@@ -173,7 +180,7 @@ class DoorPassages:
         level = rssi if rssi is not None else rules.door_min_peak_dbm
         track.samples.append((t0, t1, side, level))
         strong = rssi is not None and rssi >= rules.door_min_peak_dbm
-        track.stats[side].add(t0, t1, rssi, count, strong)
+        track.stats[side].add(t0, t1, rssi, count, strong, rules.door_hold_s)
         self._pending.append(((t0 + t1) / 2, track))
 
     def decide(self) -> list[Passage]:
@@ -227,7 +234,9 @@ class DoorPassages:
             track.best_diff = max(track.best_diff, abs(diff))
         if favour == track.confirmed:
             return None
-        if track.streak < rules.door_confirm and abs(diff) < rules.door_sure_margin_db:
+        sure = abs(diff) >= rules.door_sure_margin_db and min(inside, outside) > floor
+        # (a side not heard at all is no sure loss: both its antennas may have missed)
+        if track.streak < rules.door_confirm and not sure:
             return None
         before = track.confirmed
         track.confirmed = favour
@@ -248,10 +257,11 @@ class DoorPassages:
         best_diff, track.best_diff = track.best_diff, 0.0
         out, ins = track.stats["outside"], track.stats["inside"]
         direction: Direction = "inbound" if before == "outside" else "outbound"
-        arrived = track.stats[after].strong_first
+        arrived = track.stats[after].strong_since
         if arrived is not None and t - arrived > rules.door_rise_s:
-            # the side it is now on has heard it well for long: a tag parked where both
-            # sides hear it alike, whose comparison noise flipped; not a crossing
+            # the side it is now on has heard it well, without a break, for long: a tag
+            # parked where both sides hear it alike, whose comparison noise flipped; not a
+            # crossing (a tag that came close and turned back before crossing has a break)
             track.claimed = claimed
             return None
         evidence = PassageEvidence(out.evidence(), ins.evidence())
