@@ -260,6 +260,8 @@ class Score:
     staged_passed: int = 0
     cases_true: int = 0
     cases_grouped: int = 0
+    cases_wrong: int = 0
+    """Cases a found passage carried that were not on its pallet."""
     time_err: list[float] = field(default_factory=list)
     latency: list[float] = field(default_factory=list)
     latency_by: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -337,6 +339,16 @@ def score(run: Run, seconds: float, read_zones: set[str]) -> Score:
         true_cases = set(truth.extra.get("cases", ()))
         sc.cases_true += len(true_cases)
         sc.cases_grouped += len(true_cases & set(p.cases))
+        wrong = set(p.cases) - true_cases
+        sc.cases_wrong += len(wrong)
+        for case in sorted(wrong)[:1]:
+            pallet = truths.pallet_of.get(case)
+            crossed = truths.crossed.get(pallet or "", ())
+            crossings = [f"{c.door} {c.direction} {c.sim_s:.1f}" for c in crossed]
+            sc.misses.append(
+                f"case {case} of {pallet} (crossed {crossings}) in {p.epc}'s passage "
+                f"{p.door} {p.direction} at {p.time.timestamp() - T0:.1f} (+{len(wrong) - 1})"
+            )
     counted = [(i, p) for i, _d, p in passages if p.time.timestamp() <= end - 2 * MATCH_S]
     # (a passage later than that may match a truth past the end crossings are counted to)
     for i, p in counted:
@@ -457,6 +469,7 @@ def report(sc: Score, verbose: bool) -> list[str]:
         f"turn-backs passed     {_pct(sc.turnbacks_passed, sc.turnbacks)}",
         f"staged, passed again  {_pct(sc.staged_passed, sc.staged)}",
         f"cases grouped         {_pct(sc.cases_grouped, sc.cases_true)}",
+        f"  not its cases       {sc.cases_wrong}",
         f"passage time error    {_p95([abs(x) for x in sc.time_err])}",
         f"passage latency       {_p95(sc.latency)}",
         f"  decided by          {via}",

@@ -212,7 +212,13 @@ class DoorPassages:
         if favour is None:
             return None
         strong = inside if favour == "inside" else outside
-        if track.hint is None and track.confirmed is None and strong >= rules.door_min_peak_dbm:
+        if strong < rules.door_min_peak_dbm:
+            # weak reads only (strays, side lobes, a tag far out): no side, and no say in
+            # where the middle is
+            if favour != track.streak_side:
+                track.streak_side, track.streak = None, 0
+            return None
+        if track.hint is None and track.confirmed is None:
             track.hint = favour
         where = track.confirmed if track.confirmed is not None else track.hint
         if where is not None and favour != track.favour:
@@ -221,8 +227,8 @@ class DoorPassages:
                 t0, d0 = track.last_favour_t, track.last_diff
                 track.flip_t = t0 + (t - t0) * (-d0 / (diff - d0)) if diff != d0 else t
         track.favour, track.last_favour_t, track.last_diff = favour, t, diff
-        if abs(diff) < rules.door_margin_db or strong < rules.door_min_peak_dbm:
-            # too close to call, or weak reads (strays, side lobes): no side
+        if abs(diff) < rules.door_margin_db:
+            # too close to call: no side
             if favour != track.streak_side:
                 track.streak_side, track.streak = None, 0
             return None
@@ -340,13 +346,24 @@ class DoorPassages:
                 continue
             if track.last < pallet.time - window or track.first > pallet.time + window:
                 continue
+            peak = max(
+                (st.peak for st in track.stats.values() if st.peak is not None), default=None
+            )
+            if track.crossed is None and (peak is None or peak < rules.door_min_peak_dbm):
+                continue  # only weak reads here: strays of a case at another door
+            if peak is not None and self._outshone(track, peak, pallet.time):
+                continue  # heard much better at another door meanwhile
             if track.confirmed not in (origin, None):
                 crossed = track.crossed
                 if crossed is None or crossed[0] != pallet.direction:
                     continue
                 if abs(crossed[1] - pallet.time) > window:
                     continue
-            if track.confirmed in (origin, None):
+            else:
+                # not across yet: it goes with the pallet if the door began hearing both
+                # together (a case parked at the door, on a staged pallet, began long before)
+                if abs(track.first - pallet.track.first) > window:
+                    continue
                 track.claimed = True  # its own crossing, when it comes, is this one
             cases.append(epc)
         self._recent.append((door, pallet.direction, pallet.time, pallet.track.epc))
