@@ -46,6 +46,10 @@ _CLAMP_DB = 20.0
 all sits at the floor, which would pull the estimate toward it)."""
 
 
+_SAME_TIME_S = 1e-3
+"""Comparisons this close in read time are one moment."""
+
+
 def _utc(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
@@ -112,6 +116,10 @@ class _Track:
     confirmed: Side | None = None
     streak_side: Side | None = None
     streak: int = 0
+    """Comparisons in a row won by ``streak_side``. Wins over a side that heard nothing
+    count once per read time: two antennas of a side hearing the tag in the same round
+    while the other side's antennas both missed it are one piece of evidence."""
+    streak_t: float = -math.inf
     favour: Side | None = None
     last_favour_t: float = 0.0
     """Read time of the last comparison."""
@@ -232,15 +240,16 @@ class DoorPassages:
             if favour != track.streak_side:
                 track.streak_side, track.streak = None, 0
             return None
-        if favour == track.streak_side:
-            track.streak += 1
-        else:
-            track.streak_side, track.streak = favour, 1
+        heard_both = min(inside, outside) > floor
+        if favour != track.streak_side:
+            track.streak_side, track.streak, track.streak_t = favour, 1, t
+        elif heard_both or t > track.streak_t + _SAME_TIME_S:
+            track.streak, track.streak_t = track.streak + 1, t
         if favour != track.confirmed:
             track.best_diff = max(track.best_diff, abs(diff))
         if favour == track.confirmed:
             return None
-        sure = abs(diff) >= rules.door_sure_margin_db and min(inside, outside) > floor
+        sure = abs(diff) >= rules.door_sure_margin_db and heard_both
         # (a side not heard at all is no sure loss: both its antennas may have missed)
         if track.streak < rules.door_confirm and not sure:
             return None
@@ -401,14 +410,23 @@ class DoorPassages:
 
     def _last_word(self, track: _Track) -> _Crossing | None:
         """A track that ends with the tag on its way to the other side: the last strong
-        reads were the other side's, after the first side's had stopped. (A tag leaving
-        the field just past the middle may give too few comparisons to confirm it.)"""
+        reads were the other side's, after the first side's had stopped, and that side
+        heard it about as well as the first did. (A tag leaving the field just past the
+        middle may give too few comparisons to confirm it; a tag parked well inside one
+        side, whose last reads were the other side's back lobe while the near antennas
+        missed it, is not on its way: its far side's best is far below its near side's.)"""
+        rules = self.rules
         before = track.confirmed
         if before is None or track.favour is None or track.favour == before:
             return None
         after = track.favour
         there, here = track.stats[after].strong_last, track.stats[before].strong_last
-        if there is None or (here is not None and there <= here + self.rules.door_window_s / 2):
+        if there is None or (here is not None and there <= here + rules.door_window_s / 2):
+            return None
+        best_there, best_here = track.stats[after].peak, track.stats[before].peak
+        if best_there is None or (
+            best_here is not None and best_there < best_here - rules.door_sure_margin_db
+        ):
             return None
         track.confirmed = after
         return self._crossing(track, before, after, track.last_favour_t)
