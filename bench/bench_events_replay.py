@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
+import math
 import sys
 import time
 from collections import Counter, defaultdict
@@ -47,6 +47,10 @@ from protocols.layout import Layout, load_layout
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC).timestamp()
 MATCH_S = 5.0
 """A passage matches a truth crossing of its EPC and door this close in time."""
+TAIL_S = 15.0
+"""Crossings, turn-backs and stays in the last this much of a run are not counted: the
+core may decide them after the run's end (a track's last word waits for the door to
+fall quiet). Passages are counted up to ``MATCH_S`` earlier still."""
 EPS = 1e-9
 
 
@@ -68,8 +72,15 @@ class Cadence:
         return self.round_ms / 1000.0 * self.speed
 
     @property
+    def rounds_per_report(self) -> int:
+        """A reader reports at the end of the round that completes the report interval
+        (sllurp's report timeout is an AISpec stop trigger, checked after each round)."""
+        return max(1, math.ceil(self.report_ms / self.round_ms - 1e-9))
+
+    @property
     def report_s(self) -> float:
-        return self.report_ms / 1000.0 * self.speed
+        """Simulated seconds between a reader's reports."""
+        return self.rounds_per_report * self.round_s
 
     @property
     def tick_s(self) -> float:
@@ -77,9 +88,9 @@ class Cadence:
 
     def describe(self) -> str:
         return (
-            f"speed {self.speed:g}: round {self.round_ms:g} ms, report {self.report_ms:g} ms, "
-            f"tick {self.tick_ms:g} ms wall (simulated {self.round_s:g} / {self.report_s:g} / "
-            f"{self.tick_s:g} s)"
+            f"speed {self.speed:g}: round {self.round_ms:g} ms, report {self.report_ms:g} ms "
+            f"(every {self.rounds_per_report} rounds), tick {self.tick_ms:g} ms wall "
+            f"(simulated {self.round_s:g} / {self.report_s:g} / {self.tick_s:g} s)"
         )
 
 
@@ -139,20 +150,21 @@ def replay(
         layout, scenario, start=T0, seed=seed, truth=run.truth.append, on_fault=on_fault
     )
     core = EventCore(layout, rules)
-    round_s, report_s, tick_s = cadence.round_s, cadence.report_s, cadence.tick_s
+    round_s, tick_s, per_report = cadence.round_s, cadence.tick_s, cadence.rounds_per_report
     readers = [(r.id, [a.id for a in r.antennas]) for r in layout.readers]
     tallies: dict[str, dict[tuple[str, int], list[float]]] = {r: {} for r, _ in readers}
-    phase = {r: (i * 0.37 * report_s) % report_s for i, (r, _) in enumerate(readers)}
-    reports = dict.fromkeys(phase, 1)
-    rounds = ticks = 1
+    phase = {r: (i * 0.37 % 1.0) * round_s for i, (r, _) in enumerate(readers)}
+    rounds = dict.fromkeys(phase, 1)
+    """Per reader: the number of its next round (rounds are staggered between readers)."""
+    ticks = 1
     end = T0 + seconds
 
     def note(events: Iterable[ZoneEvent | Passage], now: float, via: str) -> None:
         run.decided.extend(Decided(e, now, via) for e in events)
 
     while True:
-        next_report = {r: T0 + phase[r] + k * report_s for r, k in reports.items()}
-        now = min(T0 + rounds * round_s, T0 + ticks * tick_s, *next_report.values())
+        next_round = {r: T0 + phase[r] + k * round_s for r, k in rounds.items()}
+        now = min(T0 + ticks * tick_s, *next_round.values())
         if now > end + EPS:
             break
         clock["now"] = now
@@ -165,27 +177,26 @@ def replay(
             if now >= at:
                 tell.remove((at, reader_id, status))
                 note(core.reader_status(reader_id, status, _dt(now)), now, "status")
-        if now + EPS >= T0 + rounds * round_s:
-            rounds += 1
-            for reader_id, antennas in readers:
-                if muted.get(reader_id):
-                    tallies[reader_id].clear()
-                    continue
-                tally = tallies[reader_id]
-                for ant in antennas:
-                    for s in world.sightings(reader_id, ant, now):
-                        entry = tally.get((s.epc_hex, ant))
-                        if entry is None:
-                            tally[(s.epc_hex, ant)] = [now, now, s.rssi_dbm, 1]
-                        else:
-                            entry[1] = now
-                            entry[2] = max(entry[2], s.rssi_dbm)
-                            entry[3] += 1
-        for reader_id, _ in readers:
-            if now + EPS < next_report[reader_id]:
+        for reader_id, antennas in readers:
+            if now + EPS < next_round[reader_id]:
                 continue
-            reports[reader_id] += 1
+            rounds[reader_id] += 1
             tally = tallies[reader_id]
+            if muted.get(reader_id):
+                tally.clear()
+                continue
+            for ant in antennas:
+                for s in world.sightings(reader_id, ant, now):
+                    entry = tally.get((s.epc_hex, ant))
+                    if entry is None:
+                        tally[(s.epc_hex, ant)] = [now, now, s.rssi_dbm, 1]
+                    else:
+                        entry[1] = now
+                        entry[2] = max(entry[2], s.rssi_dbm)
+                        entry[3] += 1
+            if (rounds[reader_id] - 1) % per_report:
+                continue
+            # the report interval is over at the end of this round: the reader reports
             reads = [
                 TagRead(reader_id, ant, epc, float(round(v[2])), _dt(v[0]), _dt(v[1]), int(v[3]))
                 for (epc, ant), v in tally.items()
@@ -231,10 +242,10 @@ class Truths:
                 crossed[t.epc].append(t)
         return cls(
             crossings=[
-                t for t in truth if t.event in ("arrival", "outbound") and t.t < end - MATCH_S
+                t for t in truth if t.event in ("arrival", "outbound") and t.t < end - TAIL_S
             ],
-            turnbacks=[t for t in truth if t.event == "turnback" and _until(t) < end - MATCH_S],
-            stages=[t for t in truth if t.event == "stage" and _until(t) < end - MATCH_S],
+            turnbacks=[t for t in truth if t.event == "turnback" and _until(t) < end - TAIL_S],
+            stages=[t for t in truth if t.event == "stage" and _until(t) < end - TAIL_S],
             pallet_of=pallet_of,
             crossed=crossed,
         )
@@ -349,8 +360,9 @@ def score(run: Run, seconds: float, read_zones: set[str]) -> Score:
                 f"case {case} of {pallet} (crossed {crossings}) in {p.epc}'s passage "
                 f"{p.door} {p.direction} at {p.time.timestamp() - T0:.1f} (+{len(wrong) - 1})"
             )
-    counted = [(i, p) for i, _d, p in passages if p.time.timestamp() <= end - 2 * MATCH_S]
-    # (a passage later than that may match a truth past the end crossings are counted to)
+    counted = [
+        (i, p) for i, _d, p in passages if p.time.timestamp() <= end - TAIL_S - MATCH_S
+    ]  # (a passage later than that may match a truth past the end crossings are counted to)
     for i, p in counted:
         sc.passages += 1
         if i in used:
@@ -447,14 +459,15 @@ def _pct(a: int, b: int) -> str:
 
 
 def _quantile(xs: list[float], q: float) -> float:
+    """The nearest-rank quantile: the smallest value with at least ``q`` of them at or below."""
     xs = sorted(xs)
-    return xs[int(q * (len(xs) - 1))]
+    return xs[max(0, math.ceil(q * len(xs)) - 1)]
 
 
 def _p95(xs: list[float]) -> str:
     if not xs:
         return "n/a"
-    return f"p50 {statistics.median(xs):+.2f} s, p95 {_quantile(xs, 0.95):+.2f} s"
+    return f"p50 {_quantile(xs, 0.5):+.2f} s, p95 {_quantile(xs, 0.95):+.2f} s"
 
 
 def report(sc: Score, verbose: bool) -> list[str]:
