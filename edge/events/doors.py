@@ -3,22 +3,28 @@
 Per tag and door a *track* lasts while the door keeps hearing the tag (gaps under
 ``door_hold_s``). Each read is a sample; at each sample the two sides are
 compared by their strongest read close in time (``door_window_s``). The side
-that wins by ``door_margin_db`` for ``door_confirm`` comparisons in a row is
-where the tag *is*. A passage is the tag being confirmed on one side and then
-on the other: direction from the side it was on first (outside -> inside is
-inbound), time where the comparison changed sign (the door's middle). So:
+that wins by ``door_margin_db`` for ``door_confirm`` comparisons in a row (or
+once by ``door_sure_margin_db``) is where the tag *is*; a win over a side that
+heard nothing counts once per read time and is never a sure one (both of its
+antennas may have missed the tag that round). A passage is the tag being
+confirmed on one side and then on the other: direction from the side it was on
+first (outside -> inside is inbound), time where the comparison changed sign
+(the door's middle), among comparisons with a strong read. So:
 
 - a pallet parked in the field (staged inside, waiting outside) stays on one
   side: no passage; one parked where both sides hear it alike may flip sides by
-  noise, but a side that has heard it well for over ``door_rise_s`` makes no
-  crossing (in a real one the far side's signal is new); one that approaches
-  and turns back never gets to the other side: no passage;
+  noise, but a side that has heard it well, without a break, for over
+  ``door_rise_s`` makes no crossing (in a real one the far side's signal is
+  new); one that approaches and turns back never gets to the other side: no
+  passage (and its close approach does not hide the crossing that follows);
 - stray reads from a neighbouring door are weak: a passage needs a peak of
   ``door_min_peak_dbm`` on both sides, and a door that heard the tag
   ``door_rival_margin_db`` weaker than another door meanwhile loses it;
 - cases (SGTIN-96) crossing with a pallet (SSCC-96) go into its passage; a case
   crossing waits ``lone_case_wait_s`` of read time for a pallet before it becomes
-  a lone passage.
+  a lone passage. A pallet takes no case heard only faintly at its door or much
+  better at another, and no case not yet across that its door began hearing long
+  before the pallet (one on a pallet staged there).
 """
 
 from __future__ import annotations
