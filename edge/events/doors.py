@@ -3,22 +3,28 @@
 Per tag and door a *track* lasts while the door keeps hearing the tag (gaps under
 ``door_hold_s``). Each read is a sample; at each sample the two sides are
 compared by their strongest read close in time (``door_window_s``). The side
-that wins by ``door_margin_db`` for ``door_confirm`` comparisons in a row is
-where the tag *is*. A passage is the tag being confirmed on one side and then
-on the other: direction from the side it was on first (outside -> inside is
-inbound), time where the comparison changed sign (the door's middle). So:
+that wins by ``door_margin_db`` for ``door_confirm`` comparisons in a row (or
+once by ``door_sure_margin_db``) is where the tag *is*; a win over a side that
+heard nothing counts once per read time and is never a sure one (both of its
+antennas may have missed the tag that round). A passage is the tag being
+confirmed on one side and then on the other: direction from the side it was on
+first (outside -> inside is inbound), time where the comparison changed sign
+(the door's middle), among comparisons with a strong read. So:
 
 - a pallet parked in the field (staged inside, waiting outside) stays on one
   side: no passage; one parked where both sides hear it alike may flip sides by
-  noise, but a side that has heard it well for over ``door_rise_s`` makes no
-  crossing (in a real one the far side's signal is new); one that approaches
-  and turns back never gets to the other side: no passage;
+  noise, but a side that has heard it well, without a break, for over
+  ``door_rise_s`` makes no crossing (in a real one the far side's signal is
+  new); one that approaches and turns back never gets to the other side: no
+  passage (and its close approach does not hide the crossing that follows);
 - stray reads from a neighbouring door are weak: a passage needs a peak of
   ``door_min_peak_dbm`` on both sides, and a door that heard the tag
   ``door_rival_margin_db`` weaker than another door meanwhile loses it;
 - cases (SGTIN-96) crossing with a pallet (SSCC-96) go into its passage; a case
   crossing waits ``lone_case_wait_s`` of read time for a pallet before it becomes
-  a lone passage.
+  a lone passage. A pallet takes no case heard only faintly at its door or much
+  better at another, and no case not yet across that its door began hearing long
+  before the pallet (one on a pallet staged there).
 """
 
 from __future__ import annotations
@@ -46,6 +52,10 @@ _CLAMP_DB = 20.0
 all sits at the floor, which would pull the estimate toward it)."""
 
 
+_SAME_TIME_S = 1e-3
+"""Comparisons this close in read time are one moment."""
+
+
 def _utc(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
@@ -56,15 +66,22 @@ class _SideStats:
     peak: float | None = None
     first: float | None = None
     last: float | None = None
-    strong_first: float | None = None
+    strong_since: float | None = None
+    """When the side's current run of reads at or above ``door_min_peak_dbm`` began (a
+    gap over ``door_hold_s`` without one starts a new run)."""
     strong_last: float | None = None
-    """The first and last read at or above ``door_min_peak_dbm``."""
+    """The last read at or above ``door_min_peak_dbm``."""
 
-    def add(self, t0: float, t1: float, rssi: float | None, count: int, strong: bool) -> None:
+    def add(
+        self, t0: float, t1: float, rssi: float | None, count: int, strong: bool, gap: float
+    ) -> None:
         self.reads += count
         if strong:
+            if self.strong_last is None or t0 > self.strong_last + gap:
+                self.strong_since = t0
+            elif self.strong_since is not None and t0 < self.strong_since:
+                self.strong_since = t0
             self.strong_last = t1 if self.strong_last is None else max(self.strong_last, t1)
-            self.strong_first = t0 if self.strong_first is None else min(self.strong_first, t0)
         if rssi is not None and (self.peak is None or rssi > self.peak):
             self.peak = rssi
         self.first = t0 if self.first is None else min(self.first, t0)
@@ -105,6 +122,10 @@ class _Track:
     confirmed: Side | None = None
     streak_side: Side | None = None
     streak: int = 0
+    """Comparisons in a row won by ``streak_side``. Wins over a side that heard nothing
+    count once per read time: two antennas of a side hearing the tag in the same round
+    while the other side's antennas both missed it are one piece of evidence."""
+    streak_t: float = -math.inf
     favour: Side | None = None
     last_favour_t: float = 0.0
     """Read time of the last comparison."""
@@ -173,7 +194,7 @@ class DoorPassages:
         level = rssi if rssi is not None else rules.door_min_peak_dbm
         track.samples.append((t0, t1, side, level))
         strong = rssi is not None and rssi >= rules.door_min_peak_dbm
-        track.stats[side].add(t0, t1, rssi, count, strong)
+        track.stats[side].add(t0, t1, rssi, count, strong, rules.door_hold_s)
         self._pending.append(((t0 + t1) / 2, track))
 
     def decide(self) -> list[Passage]:
@@ -205,7 +226,13 @@ class DoorPassages:
         if favour is None:
             return None
         strong = inside if favour == "inside" else outside
-        if track.hint is None and track.confirmed is None and strong >= rules.door_min_peak_dbm:
+        if strong < rules.door_min_peak_dbm:
+            # weak reads only (strays, side lobes, a tag far out): no side, and no say in
+            # where the middle is
+            if favour != track.streak_side:
+                track.streak_side, track.streak = None, 0
+            return None
+        if track.hint is None and track.confirmed is None:
             track.hint = favour
         where = track.confirmed if track.confirmed is not None else track.hint
         if where is not None and favour != track.favour:
@@ -214,20 +241,23 @@ class DoorPassages:
                 t0, d0 = track.last_favour_t, track.last_diff
                 track.flip_t = t0 + (t - t0) * (-d0 / (diff - d0)) if diff != d0 else t
         track.favour, track.last_favour_t, track.last_diff = favour, t, diff
-        if abs(diff) < rules.door_margin_db or strong < rules.door_min_peak_dbm:
-            # too close to call, or weak reads (strays, side lobes): no side
+        if abs(diff) < rules.door_margin_db:
+            # too close to call: no side
             if favour != track.streak_side:
                 track.streak_side, track.streak = None, 0
             return None
-        if favour == track.streak_side:
-            track.streak += 1
-        else:
-            track.streak_side, track.streak = favour, 1
+        heard_both = min(inside, outside) > floor
+        if favour != track.streak_side:
+            track.streak_side, track.streak, track.streak_t = favour, 1, t
+        elif heard_both or t > track.streak_t + _SAME_TIME_S:
+            track.streak, track.streak_t = track.streak + 1, t
         if favour != track.confirmed:
             track.best_diff = max(track.best_diff, abs(diff))
         if favour == track.confirmed:
             return None
-        if track.streak < rules.door_confirm and abs(diff) < rules.door_sure_margin_db:
+        sure = abs(diff) >= rules.door_sure_margin_db and heard_both
+        # (a side not heard at all is no sure loss: both its antennas may have missed)
+        if track.streak < rules.door_confirm and not sure:
             return None
         before = track.confirmed
         track.confirmed = favour
@@ -248,10 +278,11 @@ class DoorPassages:
         best_diff, track.best_diff = track.best_diff, 0.0
         out, ins = track.stats["outside"], track.stats["inside"]
         direction: Direction = "inbound" if before == "outside" else "outbound"
-        arrived = track.stats[after].strong_first
+        arrived = track.stats[after].strong_since
         if arrived is not None and t - arrived > rules.door_rise_s:
-            # the side it is now on has heard it well for long: a tag parked where both
-            # sides hear it alike, whose comparison noise flipped; not a crossing
+            # the side it is now on has heard it well, without a break, for long: a tag
+            # parked where both sides hear it alike, whose comparison noise flipped; not a
+            # crossing (a tag that came close and turned back before crossing has a break)
             track.claimed = claimed
             return None
         evidence = PassageEvidence(out.evidence(), ins.evidence())
@@ -330,13 +361,24 @@ class DoorPassages:
                 continue
             if track.last < pallet.time - window or track.first > pallet.time + window:
                 continue
+            peak = max(
+                (st.peak for st in track.stats.values() if st.peak is not None), default=None
+            )
+            if track.crossed is None and (peak is None or peak < rules.door_min_peak_dbm):
+                continue  # only weak reads here: strays of a case at another door
+            if peak is not None and self._outshone(track, peak, pallet.time):
+                continue  # heard much better at another door meanwhile
             if track.confirmed not in (origin, None):
                 crossed = track.crossed
                 if crossed is None or crossed[0] != pallet.direction:
                     continue
                 if abs(crossed[1] - pallet.time) > window:
                     continue
-            if track.confirmed in (origin, None):
+            else:
+                # not across yet: it goes with the pallet if the door began hearing both
+                # together (a case parked at the door, on a staged pallet, began long before)
+                if abs(track.first - pallet.track.first) > window:
+                    continue
                 track.claimed = True  # its own crossing, when it comes, is this one
             cases.append(epc)
         self._recent.append((door, pallet.direction, pallet.time, pallet.track.epc))
@@ -374,14 +416,23 @@ class DoorPassages:
 
     def _last_word(self, track: _Track) -> _Crossing | None:
         """A track that ends with the tag on its way to the other side: the last strong
-        reads were the other side's, after the first side's had stopped. (A tag leaving
-        the field just past the middle may give too few comparisons to confirm it.)"""
+        reads were the other side's, after the first side's had stopped, and that side
+        heard it about as well as the first did. (A tag leaving the field just past the
+        middle may give too few comparisons to confirm it; a tag parked well inside one
+        side, whose last reads were the other side's back lobe while the near antennas
+        missed it, is not on its way: its far side's best is far below its near side's.)"""
+        rules = self.rules
         before = track.confirmed
         if before is None or track.favour is None or track.favour == before:
             return None
         after = track.favour
         there, here = track.stats[after].strong_last, track.stats[before].strong_last
-        if there is None or (here is not None and there <= here + self.rules.door_window_s / 2):
+        if there is None or (here is not None and there <= here + rules.door_window_s / 2):
+            return None
+        best_there, best_here = track.stats[after].peak, track.stats[before].peak
+        if best_there is None or (
+            best_here is not None and best_there < best_here - rules.door_sure_margin_db
+        ):
             return None
         track.confirmed = after
         return self._crossing(track, before, after, track.last_favour_t)

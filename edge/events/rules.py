@@ -27,9 +27,12 @@ class EventRules:
     door_confirm: int = 2
     """Comparisons in a row that must agree before the tag counts as on the other side."""
     door_sure_margin_db: float = 10.0
-    """One comparison won by this much is enough (a tag leaving the field fades fast)."""
+    """One comparison won by this much is enough (a tag leaving the field fades fast), if
+    the losing side heard the tag at all."""
     door_rise_s: float = 10.0
-    """A crossing's far side must have begun to hear the tag well at most this long ago."""
+    """A crossing's far side must have begun to hear the tag well at most this long ago
+    (its strong reads without a break over ``door_hold_s``: a turn-back's close approach
+    before the crossing is another run)."""
     door_min_peak_dbm: float = -58.0
     """A passage needs a peak at least this strong on both sides (strays are weaker)."""
     door_floor_dbm: float = -90.0

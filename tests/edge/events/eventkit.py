@@ -179,3 +179,45 @@ class Replay:
 
 def seconds(t: datetime) -> float:
     return (t - T0).total_seconds()
+
+
+Entry = tuple[int, int, int, float, float, float]
+"""A reader's report entry: (door, antenna, EPC index, first seen, last seen, peak RSSI);
+the EPC index is into :data:`EPCS`."""
+
+EPCS = (PALLET, PALLET_2, *CASES)
+
+
+def feed_reports(
+    reports: Iterable[tuple[float, list[Entry]]], until_s: float, rules: EventRules | None = None
+) -> list[tuple[float, Event]]:
+    """Feed each report (its delivery time, its entries) as a door reader would send it,
+    ticking the core every simulated second; every event with when it was decided.
+    Reports delivered at the same time are fed in one call.
+    Entries keep their spans (first..last seen over a few rounds), as at speed 10."""
+    core = EventCore(LAYOUT, rules)
+    merged: dict[float, list[Entry]] = {}
+    for when, entries in reports:  # reports delivered at the same time: one feed
+        merged.setdefault(when, []).extend(entries)
+    by_time = sorted(merged.items())
+    events: list[tuple[float, Event]] = []
+    now = 0.0
+    while now <= until_s:
+        while by_time and by_time[0][0] <= now:
+            when, entries = by_time.pop(0)
+            reads = [
+                TagRead(
+                    f"reader-door-{door}",
+                    antenna,
+                    EPCS[epc],
+                    rssi,
+                    at(t0),
+                    at(t1),
+                    1 + int(t1 - t0),
+                )
+                for door, antenna, epc, t0, t1, rssi in entries
+            ]
+            events += [(when, e) for e in core.feed(reads, at(when))]
+        events += [(now, e) for e in core.tick(at(now))]
+        now += 1.0
+    return events

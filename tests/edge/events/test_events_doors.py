@@ -1,5 +1,6 @@
 """Door passages from constructed read sequences: direction, strays, parking, turn-backs,
-missed reads, pallets with their cases, lone cases, confidence."""
+missed reads, pallets with their cases, lone cases, confidence; and report sequences
+taken from replays of the simulated world at speed-10 cadence (regressions)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 import pytest
 from eventkit import (
     CASES,
+    EPCS,
     INSIDE,
     LAYOUT,
     LONE_CASE,
@@ -17,6 +19,7 @@ from eventkit import (
     Replay,
     at,
     door_reads,
+    feed_reports,
     one_side_reads,
     seconds,
 )
@@ -266,3 +269,138 @@ def test_a_pallet_parked_at_the_door_s_middle_makes_no_passage_when_it_leaves_th
         for r in out + ins
     ]
     assert Replay().run(noisy, until_s=140).passages == []
+
+
+# Report sequences from replays of the simulated world (dock-rush, miss 0.1, stray 0.5,
+# speed-10 cadence: a round each second, a report every 2.5 s), shifted to start near 0.
+# Entries: (door, antenna, EPC index into eventkit.EPCS, first seen, last seen, peak RSSI);
+# EPC 0 is the pallet, 2 a case on it. Expected: (EPC index, door, direction, true middle,
+# case indexes) of every passage; each found within 1.5 s of the true middle.
+REPLAYED = {
+    "the middle is not set by faint reads as the pallet leaves, so its case goes with it": (
+        # seed 3 door-3 at 2288 s before the harder world: the middle came out 3 s late,
+        # between two faint reads, and the case (crossing at the true middle) went alone
+        [
+            (5.0, [(3, 3, 0, 5, 5, -50), (3, 4, 0, 5, 5, -52)]),
+            (5.0, [(3, 3, 2, 5, 5, -53), (3, 4, 2, 5, 5, -53)]),
+            (7.0, [(3, 1, 0, 6, 7, -60), (3, 2, 0, 6, 7, -60), (3, 3, 0, 6, 7, -44)]),
+            (7.0, [(3, 4, 0, 6, 7, -43), (3, 1, 2, 7, 7, -63), (3, 2, 2, 7, 7, -64)]),
+            (7.0, [(3, 3, 2, 6, 7, -45), (3, 4, 2, 6, 7, -48)]),
+            (10.0, [(3, 1, 0, 8, 10, -44), (3, 2, 0, 8, 10, -45), (3, 3, 0, 8, 9, -45)]),
+            (10.0, [(3, 4, 0, 8, 10, -44), (3, 1, 2, 8, 9, -44), (3, 2, 2, 9, 10, -46)]),
+            (10.0, [(3, 3, 2, 8, 10, -47), (3, 4, 2, 8, 10, -47)]),
+            (12.0, [(3, 1, 0, 12, 12, -51), (3, 2, 0, 12, 12, -53), (3, 3, 0, 11, 11, -69)]),
+            (12.0, [(3, 4, 0, 11, 11, -68), (3, 1, 2, 11, 12, -50), (3, 2, 2, 11, 12, -50)]),
+        ],
+        [(0, "door-3", "outbound", 8.41, (2,))],
+    ),
+    "a turn-back before the crossing does not hide the crossing": (
+        # seed 1 door-4 at 235 s: the forklift came within a metre of the middle (the
+        # inside antennas heard it well), backed out, and came through 10 s later; the
+        # inside's strong reads of the turn made the crossing look like a parked tag's
+        [
+            (2.8, [(4, 1, 0, 2, 2, -53), (4, 2, 0, 2, 2, -52)]),
+            (5.3, [(4, 1, 0, 3, 3, -48), (4, 2, 0, 3, 5, -44), (4, 3, 0, 3, 4, -63)]),
+            (5.3, [(4, 4, 0, 3, 5, -57)]),
+            (7.8, [(4, 1, 0, 7, 7, -45), (4, 2, 0, 6, 7, -44), (4, 3, 0, 6, 6, -58)]),
+            (7.8, [(4, 4, 0, 6, 6, -54)]),
+            (10.3, [(4, 1, 0, 8, 8, -49), (4, 2, 0, 8, 8, -51)]),
+            (12.8, [(4, 1, 0, 11, 12, -49), (4, 2, 0, 11, 12, -49)]),
+            (15.3, [(4, 1, 0, 13, 15, -43), (4, 2, 0, 13, 15, -42), (4, 3, 0, 13, 15, -47)]),
+            (15.3, [(4, 4, 0, 13, 15, -46)]),
+            (17.8, [(4, 1, 0, 16, 17, -56), (4, 2, 0, 16, 17, -56), (4, 3, 0, 16, 17, -46)]),
+            (17.8, [(4, 4, 0, 16, 17, -43)]),
+            (20.3, [(4, 1, 0, 18, 18, -69), (4, 3, 0, 18, 18, -51), (4, 4, 0, 18, 18, -51)]),
+        ],
+        [(0, "door-4", "inbound", 14.96, ())],
+    ),
+    "both outside antennas missing a round is no sure sign the tag is inside": (
+        # seed 3 door-4 at 1615 s: in the report of 13-15 s the outside antennas missed it
+        # at 13 s; the inside's -52 against nothing counted as a sure win, a passage 3 s
+        # early, and the true crossing made a second one
+        [
+            (12.8, [(4, 1, 0, 12, 12, -53), (4, 2, 0, 12, 12, -49)]),
+            (14.3, [(3, 1, 0, 14, 14, -66), (3, 2, 0, 13, 14, -66)]),
+            (15.3, [(4, 1, 0, 14, 15, -43), (4, 2, 0, 14, 15, -44), (4, 3, 0, 13, 15, -52)]),
+            (15.3, [(4, 4, 0, 13, 13, -67)]),
+            (16.8, [(3, 1, 0, 15, 15, -63), (3, 2, 0, 15, 15, -66), (3, 3, 0, 16, 16, -65)]),
+            (17.8, [(4, 1, 0, 16, 17, -52), (4, 2, 0, 16, 17, -52), (4, 3, 0, 16, 17, -41)]),
+            (17.8, [(4, 4, 0, 16, 17, -42)]),
+            (20.3, [(4, 3, 0, 18, 19, -48), (4, 4, 0, 18, 19, -49)]),
+        ],
+        [(0, "door-4", "inbound", 15.48, ())],
+    ),
+    "a report in which every far-side antenna wins at once confirms the crossing": (
+        # seed 2 door-4 at 908 s: the only reads past the middle are one report's, all
+        # with the same span; each antenna's comparison counts, both sides being heard
+        # (only wins over a side that heard nothing count once per read time)
+        [
+            (5.3, [(4, 2, 0, 5, 5, -70), (4, 3, 0, 4, 5, -48), (4, 4, 0, 5, 5, -49)]),
+            (7.8, [(4, 1, 0, 6, 6, -64), (4, 2, 0, 6, 7, -54), (4, 3, 0, 6, 6, -45)]),
+            (7.8, [(4, 4, 0, 6, 7, -43)]),
+            (10.3, [(4, 1, 0, 8, 10, -41), (4, 2, 0, 8, 10, -44), (4, 3, 0, 8, 10, -47)]),
+            (10.3, [(4, 4, 0, 8, 10, -47)]),
+        ],
+        [(0, "door-4", "outbound", 7.99, ())],
+    ),
+    "a staged case whose inside antennas miss a round while its back lobe peaks: none": (
+        # seed 2 door-3 at 1172 s: a case staged inside (-41 inside, -58..-66 outside);
+        # in its last round both inside antennas missed it and two outside antennas
+        # heard it (one at -58): counted twice, that made an outbound passage
+        [
+            (
+                1.8 + 2.5 * k,
+                [(3, 1, 2, 2.5 * k, 2.5 * k + 1, -63), (3, 2, 2, 2.5 * k, 2.5 * k + 1, -59)],
+            )
+            for k in range(8)
+        ]
+        + [
+            (
+                1.8 + 2.5 * k,
+                [(3, 3, 2, 2.5 * k, 2.5 * k + 1, -41), (3, 4, 2, 2.5 * k, 2.5 * k + 1, -46)],
+            )
+            for k in range(8)
+        ]
+        + [(21.8, [(3, 1, 2, 20, 20, -63), (3, 2, 2, 20, 20, -58)])],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLAYED))
+def test_replayed_report_sequences_make_exactly_the_true_passages(case):
+    reports, expected = REPLAYED[case]
+    passages = [e for _, e in feed_reports(reports, until_s=40.0)]
+    assert [(p.epc, p.door, p.direction) for p in passages] == [
+        (EPCS[epc], door, direction) for epc, door, direction, _, _ in expected
+    ]
+    for p, (_, _, _, middle, cases) in zip(passages, expected, strict=True):
+        assert abs(seconds(p.time) - middle) <= 1.5
+        assert p.cases == tuple(sorted(EPCS[c] for c in cases))
+
+
+def test_a_case_heard_only_as_a_stray_at_a_neighbouring_door_stays_with_its_own_pallet():
+    # the case crosses door-3 on its pallet; door-4, next to it, hears it faintly while
+    # another pallet comes through door-4: that pallet must not take it
+    reads = door_reads(PALLET, 3, "outbound", 10.0) + door_reads(CASES[0], 3, "outbound", 10.0)
+    reads += door_reads(PALLET_2, 4, "inbound", 10.5)
+    reads += [r for r in door_reads(CASES[0], 4, "outbound", 10.0, peak=-42 - 22)]
+    passages = Replay().run(reads, until_s=60).passages
+    assert sorted((p.door, p.epc, p.cases) for p in passages) == [
+        ("door-3", PALLET, (CASES[0],)),
+        ("door-4", PALLET_2, ()),
+    ]
+
+
+def test_a_staged_pallet_s_cases_stay_out_of_a_passage_through_its_door():
+    # pallet 1 and its case come in and wait inside door-1; pallet 2 and its case leave
+    # through door-1 meanwhile, past them
+    staged = door_reads(PALLET, 1, "inbound", 10.0) + door_reads(CASES[0], 1, "inbound", 10.0)
+    staged += one_side_reads(PALLET, 1, INSIDE, 15.0, 80.0, -44)
+    staged += one_side_reads(CASES[0], 1, INSIDE, 15.0, 80.0, -46)
+    leaving = door_reads(PALLET_2, 1, "outbound", 40.0) + door_reads(CASES[1], 1, "outbound", 40.0)
+    passages = Replay().run(staged + leaving, until_s=100).passages
+    assert [(p.epc, p.direction, p.cases) for p in passages] == [
+        (PALLET, "inbound", (CASES[0],)),
+        (PALLET_2, "outbound", (CASES[1],)),
+    ]
