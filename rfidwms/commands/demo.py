@@ -315,7 +315,11 @@ def _run_parts(
         sim = Child("sim", sim_args, env)
         children.append(sim)
         sim.wait_for_lines(len(layout.readers), " llrp://", timeout=60, stop=stop)
-        edge = Child("edge", ["edge", "--llrp-port-base", str(llrp_base)], env)
+        edge = Child(
+            "edge",
+            ["edge", "--llrp-port-base", str(llrp_base), "--scale-port-base", str(scale_base)],
+            env,
+        )
         children.append(edge)
         url = f"http://127.0.0.1:{http_port}/"
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)

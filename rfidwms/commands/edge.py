@@ -34,6 +34,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--edge-id", help="this agent's id (default: RFIDWMS_EDGE_ID or edge-1)")
     p.add_argument("--llrp-host", help="host of readers without one in the layout")
     p.add_argument("--llrp-port-base", type=int, help="port of the first reader (default 5084)")
+    p.add_argument("--scale-port-base", type=int, help="port of the first scale (default 5184)")
     p.set_defaults(func=run)
 
 
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             edge_id=args.edge_id,
             llrp_host=args.llrp_host,
             llrp_port_base=args.llrp_port_base,
+            scale_port_base=args.scale_port_base,
         )
         layout = load_layout(settings.layout)
     except (SettingsError, LayoutError) as e:

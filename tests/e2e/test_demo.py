@@ -58,6 +58,8 @@ def test_demo_on_a_machine_with_no_services_shows_reads_live(tmp_path):
             )
         status, health = get_json(url + "api/health")
         assert status == 200, health
+        status, passages = get_json(url + "api/passages?limit=1000")
+        assert status == 200, passages
     finally:
         code = demo.stop(signal.SIGINT, timeout=60)
     assert code == 0, demo.output()[-3000:]
@@ -96,20 +98,25 @@ def test_demo_uses_the_configured_database_and_broker(database_url, mqtt_url, si
 CLOCK = re.compile(r"^clock: (sim:\S+)$")
 
 
-def _children_clocks(pid: int) -> dict[int, str | None]:
-    """RFIDWMS_CLOCK of each live child process of ``pid`` (from /proc)."""
-    found: dict[int, str | None] = {}
+def _children(pid: int) -> dict[int, tuple[str | None, list[str]]]:
+    """RFIDWMS_CLOCK and argv of each live child process of ``pid`` (from /proc)."""
+    found: dict[int, tuple[str | None, list[str]]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(fields[1]) != pid:
                 continue
             environ = (stat.parent / "environ").read_bytes().split(b"\0")
+            argv = (stat.parent / "cmdline").read_bytes().decode().split("\0")
         except (OSError, IndexError, ValueError):
             continue
         values = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"RFIDWMS_CLOCK=")]
-        found[int(stat.parent.name)] = values[0] if values else None
+        found[int(stat.parent.name)] = (values[0] if values else None, argv)
     return found
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv else None
 
 
 def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_duration(
@@ -124,9 +131,7 @@ def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_dur
         "RFIDWMS_CLOCK": "wall",  # the demo's own clock replaces it
     }
     argv = ["demo", "--scenario", "one-truck", "--seed", "3", "--speed", "10"]
-    # A start near now: the edge on main does not read RFIDWMS_CLOCK yet and refuses
-    # reader clocks years off its own (clock_offset_s); a start in 2025 waits for that.
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+    start = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)  # far from the wall clock
     start_iso = start.isoformat().replace("+00:00", "Z")
     argv += ["--start", start_iso, "--duration", "3m", "--truth", str(truth)]
     argv += ["--fault", "reader-door-2:silent@10s+20s", "--fault", "scale-1:overload@1m+15s"]
@@ -138,11 +143,17 @@ def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_dur
         assert spec.startswith(f"sim:{start_iso}@") and spec.endswith("x10")
         # sim, cloud and edge: each started with exactly that clock
         deadline = time.monotonic() + 60
-        seen: dict[int, str | None] = {}
+        seen: dict[int, tuple[str | None, list[str]]] = {}
         while time.monotonic() < deadline and len(seen) < 3:
-            seen.update(_children_clocks(demo.proc.pid))
+            seen.update(_children(demo.proc.pid))
             time.sleep(0.1)
-        assert list(seen.values()) == [spec] * 3, seen
+        assert [clock for clock, _ in seen.values()] == [spec] * 3, seen
+        by_part = {
+            next(a for a in argv if a in ("sim", "edge", "cloud")): argv
+            for _, argv in seen.values()
+        }
+        for option in ("--llrp-port-base", "--scale-port-base"):  # the edge finds every device
+            assert _option(by_part["edge"], option) == _option(by_part["sim"], option), option
         url = dashboard_url(demo)
         # 3 simulated minutes at speed 10: the simulator ends ~18 s after the clock started
         demo.wait_for(lambda ls: any("simulation ended after 3m" in x for x in ls), timeout=90)
@@ -150,6 +161,8 @@ def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_dur
         assert demo.proc.poll() is None, demo.output()[-3000:]
         status, health = get_json(url + "api/health")
         assert status == 200, health
+        status, passages = get_json(url + "api/passages?limit=1000")
+        assert status == 200, passages
     finally:
         code = demo.stop(signal.SIGINT, timeout=60)
         client_id = CloudSettings(database_url=database_url, site=site).mqtt_client_id()
@@ -166,6 +179,11 @@ def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_dur
     faults = [(r["target"], r["phase"], r["sim_s"]) for r in records if r["event"] == "fault"]
     assert ("reader-door-2", "start", 10.0) in faults and ("reader-door-2", "end", 30.0) in faults
     assert ("scale-1", "start", 60.0) in faults
+    # the truck's pallets crossed door-1 inbound, and the cloud says so, in simulated time
+    arrivals = {(r["epc"], r["door"]) for r in records if r["event"] == "arrival"}
+    found = {(p["epc"], p["door"]) for p in passages["items"] if p["direction"] == "inbound"}
+    assert arrivals and arrivals <= found, (arrivals, passages["items"])
+    assert all(p["time"].startswith("2025-01-06T08:") for p in passages["items"])
 
 
 def test_demo_refuses_bad_scored_run_options_by_name(tmp_path):
