@@ -31,7 +31,7 @@ class EdgeSettings(CommonSettings):
     """Keepalive interval asked of every reader; two without a word make it silent, three
     mean it is lost. A keepalive is also a heartbeat (the reader has reported everything
     up to a report interval ago), so it bounds how soon the last tag of a zone departs."""
-    llrp_report_interval_ms: int = Field(default=150, ge=10, le=60_000)
+    llrp_report_interval_ms: int = Field(default=100, ge=10, le=60_000)
     """How often each reader reports (sllurp's report timeout: the ROSpec's AISpec ends
     after this long and a report follows). Read times reach the edge up to this late."""
     event_tick_s: float = Field(default=0.2, gt=0, le=10)

@@ -23,10 +23,21 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
 - **present**: after the reader is back, the tag is heard in its zone again. Not
   heard within ``recovery_hold_s`` of the recovery (while the reader reports):
   departed, at its last read before the outage.
+
+Cost: a call judges the tags it can change, not every tag in every zone. Those are the
+tags with new reads (or waiting to arrive); the tags whose last judgement changed them
+(judged once more, as a full scan would); the unknown tags of live zones (time rules);
+and, of the tags present in a zone, those due to depart: the zone's evidence reached
+their last read there plus ``zone_hold_s`` (a heap per zone by that time). A present tag
+with no new read and not due is left alone: judging it again would decide nothing, its
+claims are the same and only the evidence gates a departure. A zone whose readers'
+evidence went missing or back (a reader down, up) has every tag judged.
+:attr:`ZonePresence.judgements` counts judgements.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -108,6 +119,16 @@ class ZonePresence:
         self._dirty: set[str] = set()
         self._waiting: set[str] = set()
         self._purge_at = _NONE
+        self._unknown_in: dict[str, set[str]] = {z: set() for z in self._zone_readers}
+        """Per zone: its tags whose status is unknown."""
+        self._recheck: dict[str, set[str]] = {}
+        """Per zone: tags a judgement changed, judged again at the zone's next turn."""
+        self._due: dict[str, list[tuple[float, str]]] = {}
+        """Per zone: heap of (last read there + hold, EPC) of its present tags."""
+        self._judged_evidence: dict[str, float | None] = {}
+        """Per zone: its evidence at its last turn (None: no live reader then)."""
+        self.judgements = 0
+        """How many tag judgements were made (the cost of the calls; for tests)."""
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -164,14 +185,41 @@ class ZonePresence:
             self._judge(self._tags[epc], now, events)
         for zone, epcs in self._in_zone.items():
             evidence = self._evidence_t(zone)
+            judged_at = self._judged_evidence.get(zone)
+            self._judged_evidence[zone] = evidence
             if evidence is None:
                 continue
-            for epc in list(epcs):
-                if epc not in dirty:
+            pending = self._recheck.pop(zone, set())
+            if judged_at is None or evidence < judged_at:
+                todo: Iterable[str] = list(epcs)  # its readers changed: judge every tag
+            else:
+                todo = pending | self._unknown_in.get(zone, set()) | self._due_by(zone, evidence)
+            for epc in todo:
+                if epc in dirty:
+                    if epc in pending:  # judged already in this call; again at the next
+                        self._recheck.setdefault(zone, set()).add(epc)
+                elif epc in epcs:
                     self._judge(self._tags[epc], now, events)
         if now >= self._purge_at:
             self._purge(now)
         return events
+
+    def _due_by(self, zone: str, evidence: float) -> set[str]:
+        """The present tags of ``zone`` whose departure the evidence now allows."""
+        heap = self._due.get(zone)
+        due: set[str] = set()
+        hold = self.rules.zone_hold_s
+        while heap and heap[0][0] <= evidence:
+            _, epc = heapq.heappop(heap)
+            tag = self._tags.get(epc)
+            if (
+                tag is not None
+                and tag.zone == zone
+                and tag.status is _Status.PRESENT
+                and tag.last_seen.get(zone, _NONE) + hold <= evidence
+            ):
+                due.add(epc)
+        return due
 
     def _purge(self, now: float) -> None:
         """Forget tags gone from every zone for a while (their late reads are stale)."""
@@ -192,17 +240,23 @@ class ZonePresence:
                     reader.silent = True
         for zone, readers in self._zone_readers.items():
             live = any(self._readers[r].live for r in readers)
-            for epc in list(self._in_zone[zone]):
-                tag = self._tags[epc]
-                if not live and tag.status is _Status.PRESENT:
-                    tag.status = _Status.UNKNOWN
-                    tag.recovered_at = None
-                    tag.back_t = None
-                    heard = max((self._readers[r].heard_t for r in readers), default=_NONE)
-                    at = heard if heard != _NONE else now
-                    events.append(ZoneEvent(ZoneEventKind.UNKNOWN, epc, zone, _utc(at)))
-                elif live and tag.status is _Status.UNKNOWN and tag.recovered_at is None:
-                    tag.recovered_at = now
+            in_zone, unknown = self._in_zone[zone], self._unknown_in[zone]
+            if not live and len(in_zone) > len(unknown):  # a tag present in a dead zone
+                for epc in list(in_zone):
+                    tag = self._tags[epc]
+                    if tag.status is _Status.PRESENT:
+                        tag.status = _Status.UNKNOWN
+                        unknown.add(epc)
+                        tag.recovered_at = None
+                        tag.back_t = None
+                        heard = max((self._readers[r].heard_t for r in readers), default=_NONE)
+                        at = heard if heard != _NONE else now
+                        events.append(ZoneEvent(ZoneEventKind.UNKNOWN, epc, zone, _utc(at)))
+            elif live:
+                for epc in unknown:
+                    tag = self._tags[epc]
+                    if tag.recovered_at is None:
+                        tag.recovered_at = now
 
     def _evidence_t(self, zone: str) -> float | None:
         """The newest read time a live reader of ``zone`` reported; None if none is live."""
@@ -214,12 +268,22 @@ class ZonePresence:
         return max(times) if times else None
 
     def _judge(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
+        self.judgements += 1
+        decided = len(events)
         if tag.status is _Status.NOWHERE:
             self._maybe_arrive(tag, now, events)
         elif tag.status is _Status.PRESENT:
             self._maybe_move_or_depart(tag, events)
         else:
             self._maybe_recover(tag, now, events)
+        zone = tag.zone
+        if zone is None:
+            return
+        if len(events) > decided:  # changed: a full scan would judge it again
+            self._recheck.setdefault(zone, set()).add(tag.epc)
+        if tag.status is _Status.PRESENT:
+            due = tag.last_seen.get(zone, _NONE) + self.rules.zone_hold_s
+            heapq.heappush(self._due.setdefault(zone, []), (due, tag.epc))
 
     def _maybe_arrive(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
         rules = self.rules
@@ -281,6 +345,7 @@ class ZonePresence:
         last = tag.last_seen.get(zone, _NONE)
         if tag.back_t is not None:
             tag.status = _Status.PRESENT
+            self._unknown_in.setdefault(zone, set()).discard(tag.epc)
             tag.recovered_at = None
             heard_again, tag.back_t = tag.back_t, None
             events.append(ZoneEvent(ZoneEventKind.PRESENT, tag.epc, zone, _utc(heard_again)))
@@ -296,12 +361,14 @@ class ZonePresence:
     def _place(self, tag: _Tag, zone: str) -> None:
         if tag.zone is not None:
             self._in_zone[tag.zone].discard(tag.epc)
+            self._unknown_in.setdefault(tag.zone, set()).discard(tag.epc)
         tag.zone = zone
         tag.status = _Status.PRESENT
         self._in_zone.setdefault(zone, set()).add(tag.epc)
 
     def _depart(self, tag: _Tag, zone: str, last: float, events: list[ZoneEvent]) -> None:
         self._in_zone[zone].discard(tag.epc)
+        self._unknown_in.setdefault(zone, set()).discard(tag.epc)
         tag.zone = None
         tag.status = _Status.NOWHERE
         tag.recovered_at = None

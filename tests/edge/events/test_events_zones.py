@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from eventkit import PALLET, PALLET_2, Replay, read, seconds, shelf_reads
+from eventkit import PALLET, PALLET_2, Replay, at, read, seconds, shelf_reads
 
 from edge.events import EventRules, EventRulesError, ReaderStatus, ZoneEventKind
 
@@ -193,3 +193,43 @@ def test_hold_times_are_per_read_point_kind():
 def test_bad_rules_are_refused_naming_the_field_and_value(field, value, named):
     with pytest.raises(EventRulesError, match=named.replace("(", r"\(")):
         EventRules(**{field: value})
+
+
+def shelved_elsewhere(count: int, until_s: float) -> list:
+    """``count`` tags on zone B's and zone C's shelves, read every second by their readers."""
+    return [
+        r
+        for i in range(count)
+        for r in shelf_reads(f"3114257BF400EBA5E1{i:06X}", (B, C)[i % 2], 0.0, until_s, -55, 1.0)
+    ]
+
+
+@pytest.mark.parametrize("unrelated", [10, 400])
+def test_a_report_judges_the_tags_it_mentions_whatever_the_other_zones_hold(unrelated):
+    shelved = background(30) + shelf_reads(PALLET, A, 1.0, 30.0, -50)
+    replay = Replay().run(shelved + shelved_elsewhere(unrelated, 30), until_s=30)
+    core, zones = replay.core, replay.core.zones
+    assert len(zones.tags_in("zone-b") | zones.tags_in("zone-c")) == unrelated + 2
+    report = [read(A, 1, PALLET, 30.25, -50), read(A, 1, "3114257BF400EBA5F0000000", 30.25, -52)]
+    before = zones.judgements
+    assert core.feed(report, at(30.5)) == []
+    assert zones.judgements - before == 2  # the two tags it mentioned, nothing else
+    before = zones.judgements
+    assert core.tick(at(30.75)) == []
+    assert zones.judgements - before == 0  # no decision pending: the clock judges nothing
+    assert zones.tags_in("zone-a") == {PALLET, "3114257BF400EBA5F0000000"}
+
+
+def test_a_report_judges_a_silent_tag_of_its_zone_only_once_its_hold_is_over():
+    rules = EventRules(zone_hold_s=2.0)
+    reads = background(60) + shelf_reads(PALLET, A, 1.0, 30.0, -50)
+    replay = Replay(rules).run(reads, until_s=31.0)
+    zones = replay.core.zones
+    before = zones.judgements
+    replay.run(reads, until_s=31.75)  # reader A reports without the pallet, not yet due
+    assert zones.judgements - before == 3 * 3  # per report: each reader's shelf tag
+    before = zones.judgements
+    replay.run(reads, until_s=32.0)  # reader A reports 32.0: the pallet's hold is over
+    assert zones.judgements - before == 3 + 1
+    replay.run(reads, until_s=33.0)
+    assert kinds(replay) == [("arrived", "zone-a", None), ("departed", "zone-a", None)]
