@@ -316,7 +316,12 @@ class Ingester:
         while True:
             try:
                 async with self._pool.connection() as conn:
-                    result = await write_group(conn, [r.item for r in group], now=self._now())
+                    result = await write_group(
+                        conn,
+                        [r.item for r in group],
+                        now=self._now(),
+                        reads_kept=self._settings.live_recent_reads,
+                    )
             except Exception as e:
                 failure = failure_of(e)
                 failures += 1
