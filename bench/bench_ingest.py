@@ -330,11 +330,15 @@ def check_ingest(conn: psycopg.Connection[Any], w: Workload) -> dict[str, int]:
     wrong += len(set(stored) - set(w.newest))
     dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
     batches = conn.execute("SELECT count(*) FROM ingested_batches").fetchone()
+    transactions = conn.execute(
+        "SELECT count(DISTINCT ingested_at) FROM ingested_batches"
+    ).fetchone()
     return {
         **counts,
         "tag locations wrong": wrong,
         "dead letters": int(dead[0]) if dead else -1,
         "batches claimed": int(batches[0]) if batches else -1,
+        "transactions": int(transactions[0]) if transactions else -1,
     }
 
 
@@ -661,7 +665,8 @@ def main() -> int:
             )
     if args.profile:
         out = benchkit.RESULTS / "ingest-profile.txt"
-        raw = Path(tempfile.mkdtemp()) / "profile.txt"
+        raw = Path(tempfile.mkdtemp(prefix="bench-ingest-")) / "profile-stacks.txt"
+        log.info("py-spy's collapsed stacks: %s", raw)
         r = ingest(args.database_url, args.mqtt_url, w, 1, profile=raw)
         lines = [f"profiled run: {r.rate:.0f} observations/s", *summarise_profile(raw)]
         benchkit.RESULTS.mkdir(parents=True, exist_ok=True)
