@@ -576,25 +576,35 @@ def naive(admin_url: str, mqtt_url: str, w: Workload, batches: int) -> Run:
 # -- the profile -------------------------------------------------------------------------
 
 
+_FRAMEWORK = ("runners.py", "base_events.py", "events.py", "<frozen runpy>", "__main__.py")
+
+
+def _frame(f: str) -> str:
+    """``func (path/file.py:line)`` -> ``func (file.py)``."""
+    name, _, where = f.partition(" (")
+    return f"{name} ({where.split(':')[0].rsplit('/', 1)[-1]})"
+
+
 def summarise_profile(path: Path, top: int = 25) -> list[str]:
-    """Inclusive and self shares of the functions in py-spy's collapsed stacks."""
+    """Inclusive and self shares of the functions in py-spy's collapsed stacks, of the
+    main thread (other threads only wait) without the event loop's own frames."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
-        if not stack:
+        if not stack or "threading.py" in stack.split(";", 1)[0]:
             continue
         count = int(n)
         total += count
-        frames = [
-            f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] + ")"
-            for f in stack.split(";")
-        ]
+        frames = [_frame(f) for f in stack.split(";")]
         for f in set(frames):
-            inclusive[f] += count
+            if f.rsplit(" (", 1)[-1][:-1] not in _FRAMEWORK and not f.startswith(
+                ("main (", "run (")
+            ):
+                inclusive[f] += count
         own[frames[-1]] += count
-    lines = [f"{total} samples; inclusive (a function and what it calls):"]
+    lines = [f"{total} samples of the main thread; inclusive (a function and what it calls):"]
     lines += [f"  {100 * n / total:5.1f} %  {f}" for f, n in inclusive.most_common(top)]
     lines.append("self (the function's own code):")
     lines += [f"  {100 * n / total:5.1f} %  {f}" for f, n in own.most_common(top)]

@@ -10,6 +10,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from cloud.model import EdgeState, Read, ReaderStatus, TagLocation, TagMove
 from protocols.mqtt import EdgeHealth, EdgeStatus, Observation, ObservationBatch
@@ -90,8 +91,20 @@ def newest_per_epc(reads: Iterable[Read]) -> dict[str, Read]:
     return best
 
 
+class Whereabouts(Protocol):
+    """What :func:`locate_tags` needs of a tag's current location (a
+    :class:`~cloud.model.TagLocation` has it; the store reads only these columns)."""
+
+    @property
+    def read_point(self) -> str: ...
+    @property
+    def last_seen(self) -> datetime: ...
+    @property
+    def arrived_at(self) -> datetime: ...
+
+
 def locate_tags(
-    reads: Iterable[Read], current: Mapping[str, TagLocation]
+    reads: Iterable[Read], current: Mapping[str, Whereabouts]
 ) -> tuple[list[TagLocation], list[TagMove]]:
     """New locations for the tags in ``reads`` and the moves among them (sorted by EPC).
 

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import TupleRow
@@ -104,9 +105,20 @@ _LOCATION_TABLES = (
 """Per connection, emptied at each commit: the tags of a group, and their new rows."""
 _COPY_EPCS = "COPY ingest_epcs (epc) FROM STDIN (FORMAT BINARY)"
 _LOCK_LOCATIONS = (
-    f"SELECT {', '.join('t.' + c for c in _LOCATION_COLUMNS.split(', '))}"
+    "SELECT t.epc, t.read_point, t.last_seen, t.arrived_at"
     " FROM tag_locations t JOIN ingest_epcs k USING (epc) ORDER BY t.epc FOR UPDATE OF t"
 )
+
+
+class _Here(NamedTuple):
+    """A tag's current location as far as locating it needs."""
+
+    epc: str
+    read_point: str
+    last_seen: datetime
+    arrived_at: datetime
+
+
 _COPY_LOCATIONS = f"COPY ingest_locations ({_LOCATION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _LOCATION_TYPES = ["text", "text", "text", "int4", "text", "float4", "timestamptz", "timestamptz"]
 _UPSERT_LOCATIONS = (
@@ -476,7 +488,7 @@ async def _locate(
         for epc in epcs:
             await copy.write_row((epc,))
     await cur.execute(_LOCK_LOCATIONS, binary=True)
-    current = {row[0]: TagLocation(*row) for row in await cur.fetchall()}
+    current = {row[0]: _Here(*row) for row in await cur.fetchall()}
     locations, moves = locate_tags((candidates[e] for e in epcs), current)
     if locations:
         async with cur.copy(_COPY_LOCATIONS) as copy:
