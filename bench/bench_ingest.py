@@ -66,6 +66,7 @@ import aiomqtt
 import benchkit
 import paho.mqtt.client as paho
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 from psycopg import sql
 
 from cloud.db.migrate import apply_migrations
@@ -212,7 +213,7 @@ def free_port() -> int:
 def forget_session(mqtt_url: str, client_id: str) -> None:
     """End a persistent session so the broker stops keeping it."""
     u = parse_mqtt_url(mqtt_url)
-    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
     if u.username:
         c.username_pw_set(u.username, u.password)
     c.connect(u.host, u.port)
@@ -512,7 +513,7 @@ def naive(admin_url: str, mqtt_url: str, w: Workload, batches: int) -> Run:
         failures: list[BaseException] = []
         subscribed = threading.Event()
         u = parse_mqtt_url(mqtt_url)
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"{site}-naive")
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{site}-naive")
         if u.username:
             client.username_pw_set(u.username, u.password)
 
@@ -766,7 +767,19 @@ def write_result(args: argparse.Namespace, w: Workload, runs: dict[str, list[Run
     for p in ("copy", "ingest", "ingest2"):
         med = sorted(runs[p], key=lambda r: r.rate)[len(runs[p]) // 2]
         parts = ", ".join(f"{k} {v:.2f}" for k, v in med.cpu.items())
-        result.notes.append(f"CPU in the median run of {names[p]} (cores): {parts}.")
+        per = ", ".join(
+            f"{k} {v * med.seconds / w.observations * 1e6:.1f}"
+            for k, v in med.cpu.items()
+            if not k.startswith("whole machine")
+        )
+        result.notes.append(
+            f"CPU in the median run of {names[p]}: {parts} (cores); per observation: {per} (µs)."
+        )
+    result.notes.append(
+        "The whole machine near 2 cores busy means other work shared it during the run: "
+        "every process then gets less than a core, the bare COPY (one process) and "
+        "ingest (a cloud and a database process, in turn) alike."
+    )
     benchkit.write(result)
 
 

@@ -45,6 +45,10 @@ class Figure:
     """What is asked of it, in words (e.g. ``>= 0.75x bare COPY``)."""
     goal_ratio: float | None = None
     """The ratio to the reference that meets the goal (met when the median reaches it)."""
+    goal_min: float | None = None
+    """The value the median must reach (higher is better)."""
+    goal_max: float | None = None
+    """The value the median must not pass (lower is better)."""
     note: str = ""
 
     def summary(self) -> tuple[float, float, float]:
@@ -103,6 +107,10 @@ def write(result: Result) -> Path:
     for f, d in zip(result.figures, data["figures"], strict=True):
         lo, med, hi = f.summary()
         d["min"], d["median"], d["max"] = lo, med, hi
+        if f.goal_min is not None:
+            d["goal_met"] = med >= f.goal_min
+        if f.goal_max is not None:
+            d["goal_met"] = med <= f.goal_max
         r = result.ratios(f)
         if r is not None:
             d["ratios"] = r
