@@ -29,8 +29,8 @@ Tags: ``--tags`` EPCs in rotation, each batch reading ``per-batch / 2`` of them 
 two antennas of one read point; every tag moves to another read point every 100
 batches (so arrivals, refreshes and moves all happen).
 
-``--profile`` runs one more 1-ingester run under py-spy and prints where the cloud's
-time goes (py-spy must be installed: ``pip install py-spy``).
+``--profile`` (the default when py-spy is installed: ``pip install py-spy``) runs one more
+1-ingester run under py-spy and keeps where the cloud's time goes in the results.
 
 Targets only 127.0.0.1 (PostgreSQL on 5432, Mosquitto on 1883; ``--database-url`` and
 ``--mqtt-url`` change them) and stops by itself (every wait is bounded).
@@ -624,7 +624,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
-    parser.add_argument("--profile", action="store_true", help="also profile one ingest run")
+    parser.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also profile one ingest run with py-spy (default: when py-spy is installed)",
+    )
     parser.add_argument(
         "--only",
         choices=("copy", "ingest", "ingest2", "naive"),
@@ -674,15 +679,14 @@ def main() -> int:
                 r.checks,
                 r.cpu,
             )
-    if args.profile:
-        out = benchkit.RESULTS / "ingest-profile.txt"
+    profile: list[str] = []
+    spy = Path(sys.executable).parent / "py-spy"
+    if args.profile or (args.profile is None and spy.exists()):
         raw = Path(tempfile.mkdtemp(prefix="bench-ingest-")) / "profile-stacks.txt"
         log.info("py-spy's collapsed stacks: %s", raw)
         r = ingest(args.database_url, args.mqtt_url, w, 1, profile=raw)
-        lines = [f"profiled run: {r.rate:.0f} observations/s", *summarise_profile(raw)]
-        benchkit.RESULTS.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n")
-        log.info("%s", "\n".join(lines))
+        profile = [f"profiled run: {r.rate:.0f} observations/s", *summarise_profile(raw)]
+        log.info("%s", "\n".join(profile))
     bad = {
         p: [r.checks for r in rs]
         for p, rs in runs.items()
@@ -696,11 +700,13 @@ def main() -> int:
         log.error("runs that lost, duplicated or misplaced something: %s", bad)
     if args.only:
         return 1 if bad else 0
-    write_result(args, w, runs)
+    write_result(args, w, runs, profile)
     return 1 if bad else 0
 
 
-def write_result(args: argparse.Namespace, w: Workload, runs: dict[str, list[Run]]) -> None:
+def write_result(
+    args: argparse.Namespace, w: Workload, runs: dict[str, list[Run]], profile: list[str]
+) -> None:
     result = benchkit.Result(
         name="ingest",
         title="Ingest: MQTT -> PostgreSQL",
@@ -780,6 +786,11 @@ def write_result(args: argparse.Namespace, w: Workload, runs: dict[str, list[Run
         "every process then gets less than a core, the bare COPY (one process) and "
         "ingest (a cloud and a database process, in turn) alike."
     )
+    if profile:
+        result.attachments[
+            "Where the cloud's time goes (py-spy, one more 1-ingester run; the main thread, "
+            "where all of ingest runs)"
+        ] = "\n".join(profile)
     benchkit.write(result)
 
 

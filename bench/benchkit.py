@@ -67,6 +67,8 @@ class Result:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     """Anything else worth keeping (CPU use, parameters); stored, not tabled."""
+    attachments: dict[str, str] = field(default_factory=dict)
+    """Titled texts shown below the table as they are (e.g. a profile's summary)."""
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
@@ -177,6 +179,8 @@ def _section(data: dict[str, Any]) -> list[str]:
         lines += [f"- {n}"]
     if data.get("notes"):
         lines.append("")
+    for title, text in data.get("attachments", {}).items():
+        lines += [f"{title}:", "", "```", *text.rstrip().splitlines(), "```", ""]
     if "output" in data:
         lines += ["Its printed output (it keeps no figures of its own):", "", "```"]
         lines += data["output"].rstrip().splitlines()
