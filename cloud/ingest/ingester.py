@@ -134,7 +134,7 @@ class _Pending:
         self.size = 0
         self.changed = asyncio.Condition()
         self.writing = 0
-        """Messages of the groups being written (unacknowledged)."""
+        """Messages of the group being written (unacknowledged)."""
         self.idle = False
         """The receiver waits for the broker: every message received is in the group."""
         self.blocked = False
@@ -319,15 +319,16 @@ class Ingester:
 
         Two tasks: the receiver classifies messages as they arrive into the next group
         while the writer stores the one before, so parsing overlaps the database's work
-        (and the database's the parsing). Groups are written at most two at a time, each
-        on its own connection, and acknowledged in the order received, as MQTT
-        requires. In hand: the groups being written, the next one, and one message
-        waiting for it to be taken.
+        (and the database's the parsing). Groups are written one at a time, in the order
+        received, and acknowledged in that order, as MQTT requires (two writers at once
+        were tried: no faster, as consecutive groups lock the same tags, and dead
+        letters lost the order received). In hand: the group being written, the next
+        one, and one message waiting for it to be taken.
 
         The writer takes the next group when the receiver can add nothing to it now
         (it waits for the broker, or the group is full). The broker hands a session at
         most a window of unacknowledged messages (Mosquitto: ``max_inflight_messages``);
-        a group takes at most a third of it (two groups written, one arriving). With
+        a group takes at most half of it, so the other half can arrive meanwhile. With
         ``ingest_flush_interval_s`` set, a group takes all it has instead."""
         pending = _Pending(
             self._settings.ingest_max_messages,
@@ -367,65 +368,37 @@ class Ingester:
                 pending.changed.notify_all()
 
     async def _write_from(self, client: aiomqtt.Client, pending: _Pending) -> None:
-        """Take groups from ``pending`` and write them, two at a time at most, each on its
-        own connection: while one waits for the database (locking, upserting,
-        committing), the next one's rows are formatted and copied. Each group is
-        acknowledged, counted and published only after the one before it, so
-        acknowledgements keep the order received and live deltas the order of the
-        groups."""
+        """Take groups from ``pending``, write each, then acknowledge its messages in the
+        order received and publish what it changed."""
         flush = self._settings.ingest_flush_interval_s
-        writing: set[asyncio.Task[None]] = set()
-        before: asyncio.Task[None] | None = None
-        try:
-            while True:
-                async with pending.changed:
-                    await pending.changed.wait_for(pending.ready)
-                if flush > 0 and not pending.full():
-                    await asyncio.sleep(flush)  # let more arrive: fewer, larger transactions
-                async with pending.changed:
-                    # A third of the broker's window: two groups being written, the next
-                    # one arriving (all of it when larger groups are asked for).
-                    group = pending.take(
-                        len(pending.group) if flush > 0 else max(1, pending.window // 3)
-                    )
-                    pending.writing += len(group)
-                    pending.changed.notify_all()
-                task = asyncio.create_task(self._write_in_turn(client, pending, group, before))
-                writing.add(task)
-                task.add_done_callback(writing.discard)
-                if before is not None:
-                    await before  # at most two groups in hand; a bug in one ends the session
-                before = task
-        finally:
-            for task in list(writing):
-                task.cancel()
-            await asyncio.gather(*writing, return_exceptions=True)
-
-    async def _write_in_turn(
-        self,
-        client: aiomqtt.Client,
-        pending: _Pending,
-        group: list[_Received],
-        before: asyncio.Task[None] | None,
-    ) -> None:
-        result = await self._store(group)
-        if before is not None:
-            await before  # its acknowledgements and delta come first
-        self._committed(len(group), result)
-        for r in group:  # in the order received, as MQTT requires
-            m = r.message
-            rc = client._client.ack(m.mid, m.qos)
-            if rc != paho.MQTT_ERR_SUCCESS:
-                log.warning(
-                    "ingester %s: acknowledging message %d on %s failed (%s); the broker "
-                    "will redeliver it and it will be skipped as a duplicate",
-                    self.client_id,
-                    m.mid,
-                    m.topic,
-                    paho.error_string(rc),
+        while True:
+            async with pending.changed:
+                await pending.changed.wait_for(pending.ready)
+            if flush > 0 and not pending.full():
+                await asyncio.sleep(flush)  # let more arrive: fewer, larger transactions
+            async with pending.changed:
+                # Half the broker's window, so the other half arrives and is classified
+                # while this half is written (all of it when larger groups are asked for).
+                group = pending.take(
+                    len(pending.group) if flush > 0 else max(1, pending.window // 2)
                 )
-        async with pending.changed:
-            pending.writing -= len(group)
+                pending.writing = len(group)
+                pending.changed.notify_all()
+            result = await self._store(group)
+            self._committed(len(group), result)
+            for r in group:  # in the order received, as MQTT requires
+                m = r.message
+                rc = client._client.ack(m.mid, m.qos)
+                if rc != paho.MQTT_ERR_SUCCESS:
+                    log.warning(
+                        "ingester %s: acknowledging message %d on %s failed (%s); the broker "
+                        "will redeliver it and it will be skipped as a duplicate",
+                        self.client_id,
+                        m.mid,
+                        m.topic,
+                        paho.error_string(rc),
+                    )
+            pending.writing = 0
 
     def _committed(self, messages: int, result: GroupResult) -> None:
         """Count what a committed group wrote, log its transitions, publish its delta."""
