@@ -4,10 +4,15 @@ Per group: each observation or event batch is claimed in ``ingested_batches`` by
 its (edge, spool, seq) (a batch already there with the same content is a duplicate and
 skipped; with other content it is a dead letter: the edge is broken); dead letters
 are stored (bounded, a retained one once); the claimed batches' observations go in
-with one ``COPY``, the claimed event batches' passages, zone events and weights
+with one binary ``COPY``, the claimed event batches' passages, zone events and weights
 with one statement each, and the tags they move get their new place
 (:mod:`cloud.ingest.places`); tag locations, readers and edges are read ``FOR UPDATE``,
-changed through :mod:`cloud.ingest.changes`, and upserted. The caller
+changed through :mod:`cloud.ingest.changes`, and upserted. Tag locations, the one
+state that grows with the observations, go through per-connection temporary tables:
+the group's EPCs and then their new rows are copied in (binary ``COPY``), joined to
+lock and read the current rows and upserted with one ``INSERT ... SELECT``; nothing is
+adapted to an array, and reads become objects only where they are needed (one per
+EPC to locate it, the newest few for the live feed). The caller
 acknowledges the messages only after this commits, and logs what changed only
 then (:attr:`GroupResult.transitions`): a transaction can still roll back.
 """
