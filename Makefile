@@ -38,8 +38,10 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit
 
+# Every bench/bench_*.py; each writes bench/results/<name>.json, then docs/benchmarks.md
+# is rebuilt from them all. Benches target only 127.0.0.1 and stop by themselves.
 bench: $(STAMP)
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .rfidwms .pytest_cache .mypy_cache .ruff_cache

@@ -6,30 +6,75 @@ current rows, calls these, and writes what they return.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from cloud.model import EdgeState, Read, ReaderStatus, TagLocation, TagMove
-from protocols.mqtt import EdgeHealth, EdgeStatus, ObservationBatch
+from protocols.mqtt import EdgeHealth, EdgeStatus, Observation, ObservationBatch
 
 
 def reads_of_batch(batch: ObservationBatch) -> list[Read]:
     """The batch's observations as reads (``time`` is each observation's last_seen)."""
-    return [
-        Read(
-            time=o.last_seen,
-            epc=o.epc,
-            read_point=o.read_point,
-            reader_id=o.reader_id,
-            antenna=o.antenna,
-            rssi_dbm=o.rssi_dbm,
-            seen_count=o.seen_count,
-            edge_id=batch.edge_id,
-            first_seen=o.first_seen,
-        )
-        for o in batch.observations
+    return [_read(o, batch.edge_id) for o in batch.observations]
+
+
+def _read(o: Observation, edge_id: str) -> Read:
+    return Read(
+        time=o.last_seen,
+        epc=o.epc,
+        read_point=o.read_point,
+        reader_id=o.reader_id,
+        antenna=o.antenna,
+        rssi_dbm=o.rssi_dbm,
+        seen_count=o.seen_count,
+        edge_id=edge_id,
+        first_seen=o.first_seen,
+    )
+
+
+def _last_seen(o: Observation) -> datetime:
+    return o.last_seen
+
+
+def newest_reads(batches: Sequence[ObservationBatch], most: int | None) -> list[Read]:
+    """The ``most`` newest reads of the batches, newest first, equal times in the
+    batches' order (what ``heapq.nlargest`` over every read gives); every read, in
+    the batches' order, when ``most`` is None. Only these become :class:`Read` objects:
+    a live feed that shows the newest few needs no object for the rest."""
+    if most is None:
+        return [r for b in batches for r in reads_of_batch(b)]
+    top = [
+        (o, b.edge_id)
+        for b in batches
+        for o in heapq.nlargest(most, b.observations, key=_last_seen)
     ]
+    return [_read(o, e) for o, e in heapq.nlargest(most, top, key=lambda p: p[0].last_seen)]
+
+
+def newest_read_per_epc(batches: Iterable[ObservationBatch]) -> dict[str, Read]:
+    """:func:`newest_per_epc` of the batches' reads, without a :class:`Read` for every
+    observation: one per EPC."""
+    best: dict[str, tuple[Observation, str]] = {}
+    for b in batches:
+        edge_id = b.edge_id
+        for o in b.observations:
+            here = best.get(o.epc)
+            if here is None:
+                best[o.epc] = (o, edge_id)
+                continue
+            h = here[0]
+            if o.last_seen > h.last_seen or (
+                o.last_seen == h.last_seen and _obs_rssi(o) > _obs_rssi(h)
+            ):
+                best[o.epc] = (o, edge_id)
+    return {epc: _read(o, e) for epc, (o, e) in best.items()}
+
+
+def _obs_rssi(o: Observation) -> float:
+    return o.rssi_dbm if o.rssi_dbm is not None else float("-inf")
 
 
 def _rssi(r: Read) -> float:
@@ -46,8 +91,20 @@ def newest_per_epc(reads: Iterable[Read]) -> dict[str, Read]:
     return best
 
 
+class Whereabouts(Protocol):
+    """What :func:`locate_tags` needs of a tag's current location (a
+    :class:`~cloud.model.TagLocation` has it; the store reads only these columns)."""
+
+    @property
+    def read_point(self) -> str: ...
+    @property
+    def last_seen(self) -> datetime: ...
+    @property
+    def arrived_at(self) -> datetime: ...
+
+
 def locate_tags(
-    reads: Iterable[Read], current: Mapping[str, TagLocation]
+    reads: Iterable[Read], current: Mapping[str, Whereabouts]
 ) -> tuple[list[TagLocation], list[TagMove]]:
     """New locations for the tags in ``reads`` and the moves among them (sorted by EPC).
 

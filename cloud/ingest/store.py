@@ -4,10 +4,15 @@ Per group: each observation or event batch is claimed in ``ingested_batches`` by
 its (edge, spool, seq) (a batch already there with the same content is a duplicate and
 skipped; with other content it is a dead letter: the edge is broken); dead letters
 are stored (bounded, a retained one once); the claimed batches' observations go in
-with one ``COPY``, the claimed event batches' passages, zone events and weights
+with one binary ``COPY``, the claimed event batches' passages, zone events and weights
 with one statement each, and the tags they move get their new place
 (:mod:`cloud.ingest.places`); tag locations, readers and edges are read ``FOR UPDATE``,
-changed through :mod:`cloud.ingest.changes`, and upserted. The caller
+changed through :mod:`cloud.ingest.changes`, and upserted. Tag locations, the one
+state that grows with the observations, go through per-connection temporary tables:
+the group's EPCs and then their new rows are copied in (binary ``COPY``), joined to
+lock and read the current rows and upserted with one ``INSERT ... SELECT``; nothing is
+adapted to an array, and reads become objects only where they are needed (one per
+EPC to locate it, the newest few for the live feed). The caller
 acknowledges the messages only after this commits, and logs what changed only
 then (:attr:`GroupResult.transitions`): a transaction can still roll back.
 """
@@ -19,12 +24,19 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
-from cloud.ingest.changes import locate_tags, reads_of_batch, update_edge, update_readers
+from cloud.ingest.changes import (
+    locate_tags,
+    newest_read_per_epc,
+    newest_reads,
+    update_edge,
+    update_readers,
+)
 from cloud.ingest.classify import Accepted, DeadLetter
 from cloud.ingest.places import apply_events
 from cloud.model import (
@@ -55,8 +67,20 @@ log = logging.getLogger(__name__)
 
 _COPY_OBSERVATIONS = (
     "COPY observations (time, epc, reader_id, antenna, read_point, rssi_dbm,"
-    " first_seen, seen_count, edge_id, seq) FROM STDIN"
+    " first_seen, seen_count, edge_id, seq) FROM STDIN (FORMAT BINARY)"
 )
+_OBSERVATION_TYPES = [
+    "timestamptz",
+    "text",
+    "text",
+    "int4",
+    "text",
+    "float4",
+    "timestamptz",
+    "int4",
+    "text",
+    "int8",
+]
 _CLAIM_BATCHES = (
     "INSERT INTO ingested_batches (edge_id, spool, seq, sent_at, observations, digest, kind)"
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::timestamptz[],"
@@ -78,10 +102,33 @@ DEAD_LETTER_PREFIX_BYTES = 64 * 1024
 _MAX_TOPIC = 1024
 _MAX_REASON = 4000
 _LOCATION_COLUMNS = "epc, read_point, reader_id, antenna, edge_id, rssi_dbm, last_seen, arrived_at"
+_LOCATION_TABLES = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_epcs (epc text) ON COMMIT DELETE ROWS;"
+    " CREATE TEMPORARY TABLE IF NOT EXISTS ingest_locations"
+    " (LIKE tag_locations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+"""Per connection, emptied at each commit: the tags of a group, and their new rows."""
+_COPY_EPCS = "COPY ingest_epcs (epc) FROM STDIN (FORMAT BINARY)"
+_LOCK_LOCATIONS = (
+    "SELECT t.epc, t.read_point, t.last_seen, t.arrived_at"
+    " FROM tag_locations t JOIN ingest_epcs k USING (epc) ORDER BY t.epc FOR UPDATE OF t"
+)
+
+
+class _Here(NamedTuple):
+    """A tag's current location as far as locating it needs."""
+
+    epc: str
+    read_point: str
+    last_seen: datetime
+    arrived_at: datetime
+
+
+_COPY_LOCATIONS = f"COPY ingest_locations ({_LOCATION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_LOCATION_TYPES = ["text", "text", "text", "int4", "text", "float4", "timestamptz", "timestamptz"]
 _UPSERT_LOCATIONS = (
     f"INSERT INTO tag_locations ({_LOCATION_COLUMNS})"
-    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::integer[], %s::text[],"
-    " %s::real[], %s::timestamptz[], %s::timestamptz[])"
+    f" SELECT {_LOCATION_COLUMNS} FROM ingest_locations"
     " ON CONFLICT (epc) DO UPDATE SET read_point = excluded.read_point,"
     " reader_id = excluded.reader_id, antenna = excluded.antenna, edge_id = excluded.edge_id,"
     " rssi_dbm = excluded.rssi_dbm, last_seen = excluded.last_seen,"
@@ -167,10 +214,18 @@ class GroupResult:
 
 
 async def write_group(
-    conn: AsyncConnection[TupleRow], items: Sequence[Accepted | DeadLetter], *, now: datetime
+    conn: AsyncConnection[TupleRow],
+    items: Sequence[Accepted | DeadLetter],
+    *,
+    now: datetime,
+    reads_kept: int | None = None,
 ) -> GroupResult:
     """Write ``items`` in one transaction on ``conn`` (an autocommit connection); ``now``
-    (the cloud's clock) is when the events are stored."""
+    (the cloud's clock) is when the events are stored.
+
+    The result's ``change.reads`` holds the newest ``reads_kept`` reads, newest first
+    (every read when None): what a live feed that shows that many can use; its
+    ``read_count`` counts them all."""
     result = GroupResult()
     dead = [i for i in items if isinstance(i, DeadLetter)]
     accepted = [i for i in items if isinstance(i, Accepted)]
@@ -190,11 +245,13 @@ async def write_group(
             await _store_events(cur, event_batches, now, result.change)
             result.events = sum(len(b.events) for b in event_batches)
         if observation_batches:
-            reads = await _copy_observations(cur, observation_batches)
-            result.observations = len(reads)
-            result.change.reads = reads
-            result.change.read_count = len(reads)
-            result.change.locations, result.change.moves = await _locate(cur, reads)
+            n = await _copy_observations(cur, observation_batches)
+            result.observations = n
+            result.change.reads = newest_reads(observation_batches, reads_kept)
+            result.change.read_count = n
+            result.change.locations, result.change.moves = await _locate(
+                cur, newest_read_per_epc(observation_batches)
+            )
         if health:
             result.change.readers = await _update_readers(cur, health, result.transitions)
         if statuses:
@@ -397,12 +454,13 @@ def _columns(rows: list[tuple[object, ...]], width: int) -> tuple[list[object], 
     return tuple([r[i] for r in rows] for i in range(width))
 
 
-async def _copy_observations(
-    cur: AsyncCursor[TupleRow], batches: list[ObservationBatch]
-) -> list[Read]:
-    reads: list[Read] = []
+async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[ObservationBatch]) -> int:
+    """One binary ``COPY`` of every observation of ``batches``; return how many."""
+    n = 0
     async with cur.copy(_COPY_OBSERVATIONS) as copy:
+        copy.set_types(_OBSERVATION_TYPES)
         for b in batches:
+            edge_id, seq = b.edge_id, b.seq
             for o in b.observations:
                 await copy.write_row(
                     (
@@ -414,39 +472,46 @@ async def _copy_observations(
                         o.rssi_dbm,
                         o.first_seen,
                         o.seen_count,
-                        b.edge_id,
-                        b.seq,
+                        edge_id,
+                        seq,
                     )
                 )
-            reads.extend(reads_of_batch(b))
-    return reads
+            n += len(b.observations)
+    return n
 
 
 async def _locate(
-    cur: AsyncCursor[TupleRow], reads: list[Read]
+    cur: AsyncCursor[TupleRow], candidates: dict[str, Read]
 ) -> tuple[list[TagLocation], list[TagMove]]:
-    epcs = sorted({r.epc for r in reads})
-    await cur.execute(
-        f"SELECT {_LOCATION_COLUMNS} FROM tag_locations WHERE epc = ANY(%s)"
-        " ORDER BY epc FOR UPDATE",
-        (epcs,),
-    )
-    current = {row[0]: TagLocation(*row) for row in await cur.fetchall()}
-    locations, moves = locate_tags(reads, current)
+    """Lock the current locations of the candidates' tags, decide (``locate_tags``), and
+    upsert what changed: the keys and the new rows go through binary ``COPY`` into
+    temporary tables, so no list is adapted to an array."""
+    await cur.execute(_LOCATION_TABLES)
+    epcs = sorted(candidates)
+    async with cur.copy(_COPY_EPCS) as copy:
+        copy.set_types(["text"])
+        for epc in epcs:
+            await copy.write_row((epc,))
+    await cur.execute(_LOCK_LOCATIONS, binary=True)
+    current = {row[0]: _Here(*row) for row in await cur.fetchall()}
+    locations, moves = locate_tags((candidates[e] for e in epcs), current)
     if locations:
-        await cur.execute(
-            _UPSERT_LOCATIONS,
-            (
-                [t.epc for t in locations],
-                [t.read_point for t in locations],
-                [t.reader_id for t in locations],
-                [t.antenna for t in locations],
-                [t.edge_id for t in locations],
-                [t.rssi_dbm for t in locations],
-                [t.last_seen for t in locations],
-                [t.arrived_at for t in locations],
-            ),
-        )
+        async with cur.copy(_COPY_LOCATIONS) as copy:
+            copy.set_types(_LOCATION_TYPES)
+            for t in locations:
+                await copy.write_row(
+                    (
+                        t.epc,
+                        t.read_point,
+                        t.reader_id,
+                        t.antenna,
+                        t.edge_id,
+                        t.rssi_dbm,
+                        t.last_seen,
+                        t.arrived_at,
+                    )
+                )
+        await cur.execute(_UPSERT_LOCATIONS)
     return locations, moves
 
 

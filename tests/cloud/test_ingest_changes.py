@@ -3,17 +3,32 @@ and which messages are dead letters."""
 
 from __future__ import annotations
 
+import heapq
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cloud.ingest.changes import locate_tags, newest_per_epc, update_edge, update_readers
+from cloud.ingest.changes import (
+    locate_tags,
+    newest_per_epc,
+    newest_read_per_epc,
+    newest_reads,
+    reads_of_batch,
+    update_edge,
+    update_readers,
+)
 from cloud.ingest.classify import Accepted, DeadLetter, classify
 from cloud.ingest.ownership import SiteDevices
 from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
 from cloud.settings import CloudSettings
 from protocols.layout import Layout, load_layout
-from protocols.mqtt import MAX_PAYLOAD_BYTES, EdgeHealth, EdgeStatus
+from protocols.mqtt import (
+    MAX_PAYLOAD_BYTES,
+    EdgeHealth,
+    EdgeStatus,
+    Observation,
+    ObservationBatch,
+)
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -482,3 +497,48 @@ def test_the_allowed_clock_skew_comes_from_the_settings():
     assert "allowed clock skew of 0 s" in strict.reason
     settings = CloudSettings(database_url="postgresql:///x", ingest_max_clock_skew_s=1.5)
     assert settings.max_clock_skew == timedelta(seconds=1.5)
+
+
+def _batches_with_ties() -> list[ObservationBatch]:
+    """Two batches whose reads tie on time and RSSI in every way the rules know."""
+    times = [3, 1, 3, 2, 3, 1, 2, 3]
+    rssis: list[float | None] = [-50, -40, -45, None, -45, -60, -30, None]
+    out = []
+    for b in range(2):
+        obs = [
+            Observation(
+                epc=f"3074257BF7194E40000{(i % 3) + b:05X}",
+                reader_id="reader-door-1",
+                antenna=1 + i % 2,
+                read_point="door-1/outside",
+                rssi_dbm=rssis[i],
+                first_seen=t(times[i] - 1),
+                last_seen=t(times[i] + b),
+                seen_count=1 + i,
+            )
+            for i in range(len(times))
+        ]
+        out.append(
+            ObservationBatch(
+                edge_id=f"edge-{b + 1}",
+                spool="5f0c6a3e9b2d4c7f8e1a2b3c4d5e6f70",
+                seq=b,
+                sent_at=t(9),
+                observations=obs,
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("most", [1, 2, 3, 5, 16, 100])
+def test_newest_reads_are_what_the_live_feed_would_pick_from_every_read(most):
+    batches = _batches_with_ties()
+    every = [r for b in batches for r in reads_of_batch(b)]
+    assert newest_reads(batches, most) == heapq.nlargest(most, every, key=lambda r: r.time)
+    assert newest_reads(batches, None) == every
+
+
+def test_newest_read_per_epc_is_newest_per_epc_of_every_read():
+    batches = _batches_with_ties()
+    every = [r for b in batches for r in reads_of_batch(b)]
+    assert newest_read_per_epc(batches) == newest_per_epc(every)

@@ -31,7 +31,8 @@ from cloudkit import (
 from cloud.db import queries
 from cloud.db.migrate import apply_migrations
 from cloud.db.pool import open_pool
-from cloud.ingest.ingester import Ingester
+from cloud.ingest.classify import DeadLetter
+from cloud.ingest.ingester import Ingester, _Pending, _Received
 from cloud.live.hub import LiveHub
 from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 
@@ -589,3 +590,35 @@ async def test_the_mqtt_password_is_never_logged(database_url, mqtt_url, site, c
     assert f":***@{u.host}:{u.port}" in caplog.text
     assert "MQTT connection to mqtt://rfidwms-cloud:***@127.0.0.1:9 failed" in caplog.text
     assert password not in caplog.text
+
+
+def _received(payload: bytes) -> _Received:
+    item = DeadLetter("t", payload, "test", datetime(2025, 1, 1, tzinfo=UTC))
+    return _Received(None, item, payload)  # type: ignore[arg-type]
+
+
+def test_a_pending_group_takes_what_fits_and_hands_over_a_part_keeping_its_counts():
+    pending = _Pending(most=3, most_observations=100, most_bytes=10)
+    big = _received(b"x" * 20)
+    assert pending.fits(big)  # a group always takes its first message, however large
+    pending.add(big)
+    assert not pending.fits(_received(b"y"))  # past the byte cap
+    assert pending.take(5) == [big]
+    parts = [_received(bytes([65 + i]) * 3) for i in range(3)]
+    for r in parts:
+        assert pending.fits(r)
+        pending.add(r)
+    assert pending.full() and not pending.fits(_received(b"z"))  # the message cap
+    assert pending.take(2) == parts[:2]
+    assert (pending.group, pending.size) == (parts[2:], 3)
+
+
+def test_the_window_is_the_most_messages_ever_in_hand():
+    pending = _Pending(most=100, most_observations=100, most_bytes=1000)
+    pending.writing = 4
+    pending.add(_received(b"a"))
+    pending.seen_in_hand(queued=5)
+    assert pending.window == 10
+    pending.writing = 0
+    pending.seen_in_hand(queued=0)
+    assert pending.window == 10
