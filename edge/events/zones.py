@@ -91,6 +91,8 @@ class _Tag:
     recovered_at: float | None = None
     back_t: float | None = None
     """While unknown: its first read in its zone since a reader of the zone is live."""
+    placed_t: float = _NONE
+    """Time of the event that put it in its zone: only reads after it can move it on."""
 
     def claim(self, zone: str, since: float) -> float:
         best = _NONE
@@ -304,7 +306,7 @@ class ZonePresence:
                     self._waiting.add(tag.epc)
                     return  # a zone reader has not yet had its say about that moment
         tag.waiting_since = None
-        self._place(tag, zone)
+        self._place(tag, zone, first)
         events.append(ZoneEvent(ZoneEventKind.ARRIVED, tag.epc, zone, _utc(first)))
 
     def _maybe_move_or_depart(self, tag: _Tag, events: list[ZoneEvent]) -> None:
@@ -314,28 +316,34 @@ class ZonePresence:
         newest = tag.newest()
         since = newest - rules.zone_window_s
         here = tag.claim(zone, since)
+        # another zone's reads count only from when the tag was placed here: the reads
+        # that placed it cannot also move it back (no flip-flop on the same evidence)
+        after = max(since, tag.placed_t)
         for other in tag.reads:
             if other == zone:
                 continue
-            there = tag.claim(other, since)
+            there = tag.claim(other, after)
             if there != _NONE and there >= here + rules.zone_margin_db:
-                first = min(t for t, r in tag.reads[other] if t >= since and r >= here)
-                self._place(tag, other)
+                first = min(t for t, r in tag.reads[other] if t >= after and r >= here)
+                self._place(tag, other, first)
                 events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, _utc(first), zone))
                 return
         evidence = self._evidence_t(zone)
         last = tag.last_seen.get(zone, _NONE)
         if evidence is not None and evidence >= last + rules.zone_hold_s:
+            since_last = max(last, tag.placed_t)
             later = {
-                z: [t for t, _ in reads if t > last] for z, reads in tag.reads.items() if z != zone
+                z: [t for t, _ in reads if t > since_last]
+                for z, reads in tag.reads.items()
+                if z != zone
             }
             later = {z: ts for z, ts in later.items() if len(ts) >= 2}
             if later:
                 # gone from here, and heard since (more than a stray read) in another zone
-                other = max(later, key=lambda z: tag.claim(z, last + 1e-6))
-                self._place(tag, other)
-                when = _utc(min(later[other]))
-                events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, when, zone))
+                other = max(later, key=lambda z: tag.claim(z, since_last + 1e-6))
+                first = min(later[other])
+                self._place(tag, other, first)
+                events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, _utc(first), zone))
                 return
             self._depart(tag, zone, last, events)
 
@@ -358,7 +366,8 @@ class ZonePresence:
         if evidence is not None and evidence >= due and now >= due:
             self._depart(tag, zone, last, events)
 
-    def _place(self, tag: _Tag, zone: str) -> None:
+    def _place(self, tag: _Tag, zone: str, t: float) -> None:
+        tag.placed_t = t
         if tag.zone is not None:
             self._in_zone[tag.zone].discard(tag.epc)
             self._unknown_in.setdefault(tag.zone, set()).discard(tag.epc)
