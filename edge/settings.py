@@ -21,7 +21,7 @@ class EdgeSettings(CommonSettings):
     """Where the on-disk spool keeps batches until the broker has acknowledged them."""
     flush_interval_s: float = Field(default=0.5, gt=0, le=60)
     """How often reads are summarised into observations and published."""
-    event_flush_s: float = Field(default=0.05, ge=0, le=60)
+    event_flush_s: float = Field(default=0.02, ge=0, le=60)
     """Events are spooled (with the observations so far) this soon after they are decided,
     without waiting for the next flush; also the least time between two flushes."""
     rssi_floor_dbm: float = Field(default=-90.0, ge=-128, le=0)
@@ -31,10 +31,10 @@ class EdgeSettings(CommonSettings):
     """Keepalive interval asked of every reader; two without a word make it silent, three
     mean it is lost. A keepalive is also a heartbeat (the reader has reported everything
     up to a report interval ago), so it bounds how soon the last tag of a zone departs."""
-    llrp_report_interval_ms: int = Field(default=100, ge=10, le=60_000)
+    llrp_report_interval_ms: int = Field(default=50, ge=10, le=60_000)
     """How often each reader reports (sllurp's report timeout: the ROSpec's AISpec ends
     after this long and a report follows). Read times reach the edge up to this late."""
-    event_tick_s: float = Field(default=0.2, gt=0, le=10)
+    event_tick_s: float = Field(default=0.1, gt=0, le=10)
     """How often the event core makes its time-based decisions."""
     scale_host: str = "127.0.0.1"
     """Host of scales whose layout entry has no ``host``."""
