@@ -33,10 +33,10 @@ from typing import Any
 
 from pydantic import field_validator
 
-from firmware_sim.world import FaultError, parse_duration, parse_fault, parse_iso_utc
 from protocols.clock import ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
+from rfidwms.commands.argtypes import checked, duration, fault, iso_time
 from rfidwms.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,
@@ -77,28 +77,7 @@ def _speed(text: str) -> float:
 
 
 def _start(text: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(parse_iso_utc(text), UTC)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--start: {text!r} is not an ISO-8601 time") from None
-
-
-def _duration(text: str) -> str:
-    try:
-        value = parse_duration(text, "--duration")
-    except FaultError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"--duration: {text!r} must be more than 0")
-    return text
-
-
-def _fault(text: str) -> str:
-    try:
-        parse_fault(text)
-    except FaultError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
+    return datetime.fromtimestamp(iso_time(text), UTC)
 
 
 def add_parser(sub: Any) -> None:
@@ -119,7 +98,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--duration",
-        type=_duration,
+        type=checked(duration("--duration")),
         help="the simulator stops after this much simulated time (e.g. 60m); "
         "edge, cloud and dashboards keep serving until Ctrl-C",
     )
@@ -130,7 +109,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--fault",
-        type=_fault,
+        type=checked(fault),
         action="append",
         default=[],
         metavar="TARGET:KIND[=VALUE][@AT][+FOR]",
@@ -299,8 +278,8 @@ def _run_parts(
     sim_args += ["--truth", str(truth)]
     if args.duration is not None:
         sim_args += ["--duration", args.duration]
-    for fault in args.fault:
-        sim_args += ["--fault", fault]
+    for spec in args.fault:
+        sim_args += ["--fault", spec]
 
     # One clock for all three parts, from now (the sim's start) on; it carries the
     # start and the speed, so the simulator is not given --start or --speed.

@@ -20,9 +20,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.world import FaultError, parse_duration, parse_iso_utc
 from firmware_sim.world.clock import iso_utc
 from firmware_sim.world.truth import read_truth
+from rfidwms.commands.argtypes import duration, iso_time
 from rfidwms.scoring import (
     Report,
     ScoreInputError,
@@ -44,26 +44,6 @@ class ApiError(Exception):
     """The cloud API did not answer as its contract says; the message names the URL."""
 
 
-def _seconds(name: str) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = parse_duration(text, name)
-        except FaultError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name}: {text!r} must not be negative")
-        return value
-
-    return parse
-
-
-def _time(text: str) -> float:
-    try:
-        return parse_iso_utc(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
-
-
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "score",
@@ -79,36 +59,36 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--window",
-        type=_seconds("--window"),
+        type=duration("--window", zero_ok=True),
         default=5.0,
         help="a passage finds a crossing of its EPC and door this close in time (default 5s)",
     )
     p.add_argument(
         "--warmup",
-        type=_seconds("--warmup"),
+        type=duration("--warmup", zero_ok=True),
         default=120.0,
         help="do not score truth events this soon after the run's start (default 2m)",
     )
     p.add_argument(
         "--margin",
-        type=_seconds("--margin"),
+        type=duration("--margin", zero_ok=True),
         default=60.0,
         help="nor those this close to the run's end (default 1m)",
     )
     p.add_argument(
         "--zone-after",
-        type=_seconds("--zone-after"),
+        type=duration("--zone-after", zero_ok=True),
         default=2.0,
         help="judge a pallet's zone this long after its put-away (default 2s)",
     )
     p.add_argument(
         "--drop-down",
-        type=_seconds("--drop-down"),
+        type=duration("--drop-down", zero_ok=True),
         default=60.0,
         help="a dropped reader counts as down this long (default 60s)",
     )
     p.add_argument(
-        "--end", type=_time, help="the run's end, ISO-8601 (default: the truth's last line)"
+        "--end", type=iso_time, help="the run's end, ISO-8601 (default: the truth's last line)"
     )
     p.add_argument("--examples", type=int, default=5, help="misses listed per kind (default 5)")
     p.add_argument("--json", type=Path, help="also write the figures to this file as JSON")

@@ -21,7 +21,6 @@ from typing import Any
 
 from firmware_sim.fleet import DEFAULT_LLRP_PORT_BASE, DEFAULT_SCALE_PORT_BASE, Fleet, FleetError
 from firmware_sim.world import (
-    Fault,
     FaultError,
     Scenario,
     ScenarioError,
@@ -30,32 +29,13 @@ from firmware_sim.world import (
     WarehouseWorld,
     bundled_scenario_names,
     load_scenario,
-    parse_duration,
-    parse_fault,
-    parse_iso_utc,
 )
 from protocols.clock import Clock, ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
+from rfidwms.commands.argtypes import duration, fault, iso_time
 
 logger = logging.getLogger("rfidwms.sim")
-
-
-def _fault(text: str) -> Fault:
-    try:
-        return parse_fault(text)
-    except FaultError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = parse_duration(text, "--duration")
-    except FaultError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"--duration: {text!r} must be more than 0")
-    return value
 
 
 def _positive(text: str) -> float:
@@ -66,13 +46,6 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
     return value
-
-
-def _start(text: str) -> float:
-    try:
-        return parse_iso_utc(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 time") from None
 
 
 def add_parser(sub: Any) -> None:
@@ -91,11 +64,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's, else 1)")
     p.add_argument("--speed", type=_positive, help="simulated seconds per real second (default 1)")
     p.add_argument(
-        "--start", type=_start, help="simulated UTC start, ISO-8601 (default: the wall clock now)"
+        "--start", type=iso_time, help="simulated UTC start, ISO-8601 (default: the wall clock now)"
     )
     p.add_argument(
         "--duration",
-        type=_seconds,
+        type=duration("--duration"),
         help="stop after this much simulated time, e.g. 60, 90s, 10m (default: run until stopped)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -116,7 +89,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--truth", help="write the ground truth (JSON lines) to this file")
     p.add_argument(
         "--fault",
-        type=_fault,
+        type=fault,
         action="append",
         default=[],
         metavar="TARGET:KIND[=VALUE][@AT][+FOR]",
