@@ -92,6 +92,7 @@ async def health(st: State, response: Response) -> schemas.Health:
             messages=s.messages if s else 0,
             batches=s.batches if s else 0,
             observations=s.observations if s else 0,
+            events=s.events if s else 0,
             duplicates=s.duplicates if s else 0,
             dead_letters=s.dead_letters if s else 0,
             poison=s.poison if s else 0,

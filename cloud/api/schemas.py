@@ -27,6 +27,7 @@ class IngestHealth(BaseModel):
     messages: int = Field(description="MQTT messages stored since start, dead letters included")
     batches: int
     observations: int
+    events: int = Field(default=0, description="zone events, passages and weights stored")
     duplicates: int = Field(
         description="batches skipped because their (edge, spool, seq) was stored"
     )

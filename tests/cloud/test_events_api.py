@@ -68,6 +68,7 @@ async def test_a_pallet_received_put_away_and_shipped_is_where_its_events_say(
             [CASE_1, CASE_2],
         )
         assert p["confidence"] == 0.9 and p["evidence"]["outside"]["reads"] == 4
+        assert (await client.get("/api/health")).json()["ingest"]["events"] == 3
         assert p["stored_at"] and p["edge_id"] == "edge-1"
 
         tag = (await client.get(f"/api/tags/{PALLET_1}")).json()
