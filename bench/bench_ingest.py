@@ -70,6 +70,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from psycopg import sql
 
 from cloud.db.migrate import apply_migrations
+from cloud.ingest.store import COPY_OBSERVATIONS, OBSERVATION_COPY_TYPES
 from protocols.layout import load_layout
 from protocols.mqtt import TopicKind, parse_mqtt_url, topic, utc_iso
 
@@ -83,22 +84,6 @@ WAIT_S = 600.0
 """The longest any one path may take before the bench gives up on it."""
 SPOOL = "be0c4a3e9b2d4c7f8e1a2b3c4d5e6f70"
 EDGE = "edge-1"
-_COPY = (
-    "COPY observations (time, epc, reader_id, antenna, read_point, rssi_dbm, first_seen,"
-    " seen_count, edge_id, seq) FROM STDIN (FORMAT BINARY)"
-)
-_COPY_TYPES = [
-    "timestamptz",
-    "text",
-    "text",
-    "int4",
-    "text",
-    "float4",
-    "timestamptz",
-    "int4",
-    "text",
-    "int8",
-]
 
 
 # -- the workload ------------------------------------------------------------------------
@@ -379,8 +364,8 @@ def bare_copy(admin_url: str, w: Workload) -> Run:
             start = time.monotonic()
             for i in range(0, len(w.rows), GROUP_ROWS):
                 with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy(_COPY) as copy:
-                        copy.set_types(_COPY_TYPES)
+                    with cur.copy(COPY_OBSERVATIONS) as copy:
+                        copy.set_types(OBSERVATION_COPY_TYPES)
                         for row in w.rows[i : i + GROUP_ROWS]:
                             copy.write_row(row)
             seconds = time.monotonic() - start

@@ -65,11 +65,11 @@ from protocols.mqtt import (
 
 log = logging.getLogger(__name__)
 
-_COPY_OBSERVATIONS = (
+COPY_OBSERVATIONS = (
     "COPY observations (time, epc, reader_id, antenna, read_point, rssi_dbm,"
     " first_seen, seen_count, edge_id, seq) FROM STDIN (FORMAT BINARY)"
 )
-_OBSERVATION_TYPES = [
+OBSERVATION_COPY_TYPES = [
     "timestamptz",
     "text",
     "text",
@@ -457,8 +457,8 @@ def _columns(rows: list[tuple[object, ...]], width: int) -> tuple[list[object], 
 async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[ObservationBatch]) -> int:
     """One binary ``COPY`` of every observation of ``batches``; return how many."""
     n = 0
-    async with cur.copy(_COPY_OBSERVATIONS) as copy:
-        copy.set_types(_OBSERVATION_TYPES)
+    async with cur.copy(COPY_OBSERVATIONS) as copy:
+        copy.set_types(OBSERVATION_COPY_TYPES)
         for b in batches:
             edge_id, seq = b.edge_id, b.seq
             for o in b.observations:
