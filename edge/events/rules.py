@@ -54,7 +54,9 @@ class EventRules:
     zone_margin_db: float = 6.0
     """A tag moves to another zone only when heard this much stronger there (hysteresis)."""
     zone_settle_s: float = 1.5
-    """A tag new to the zones waits at most this long for every live zone reader's say."""
+    """A tag new to the zones settles at most this long: until every live zone reader
+    has had its say, a stronger claim elsewhere moves it without the margin."""
+
     recovery_hold_s: float = 5.0
     """After a reader recovers, a tag it does not hear again within this is departed."""
     reader_silent_s: float = 10.0

@@ -3,12 +3,16 @@
 A zone's *claim* on a tag is its strongest read of the tag over the last
 ``zone_window_s`` (read time). Rules, per tag:
 
-- **arrived**: a tag in no zone is heard; once every live zone reader has reported
-  past the tag's first read (or ``zone_settle_s`` passed), the strongest claim wins.
-  Waiting for the others keeps a weak read from a neighbouring zone's antennas,
-  reported first, from placing the tag there.
-- **moved**: another zone's claim beats the current zone's by ``zone_margin_db``
-  (hysteresis: edge-of-zone bleed never makes a tag flap).
+- **arrived**: a tag in no zone is heard: it arrives at once in the zone of its
+  strongest claim, at its first read there. It then *settles* until every live zone
+  reader has reported past the reads that placed it (or ``zone_settle_s`` passed):
+  while it settles, a zone with a stronger claim takes it (``moved``, without the
+  margin). So a weak read from a neighbouring zone's antennas that happens to be
+  reported first is put right within a report round, and no arrival waits for the
+  slowest reader (at one inventory round per simulated second, waiting for every
+  zone reader cost about a second on each arrival).
+- **moved**: once settled, another zone's claim beats the current zone's by
+  ``zone_margin_db`` (hysteresis: edge-of-zone bleed never makes a tag flap).
 - **departed**: the zone's live readers reported reads ``zone_hold_s`` past the tag's
   last read there, without it. Departures are decided only on the readers' own
   evidence, never on the clock alone: a reader that says nothing cannot make stock
@@ -25,7 +29,7 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
   departed, at its last read before the outage.
 
 Cost: a call judges the tags it can change, not every tag in every zone. Those are the
-tags with new reads (or waiting to arrive); the tags whose last judgement changed them
+tags with new reads (or settling); the tags whose last judgement changed them
 (judged once more, as a full scan would); the unknown tags of live zones (time rules);
 and, of the tags present in a zone, those due to depart: the zone's evidence reached
 their last read there plus ``zone_hold_s`` (a heap per zone by that time). A present tag
@@ -86,8 +90,11 @@ class _Tag:
     last_seen: dict[str, float] = field(default_factory=dict)
     left_at: float = _NONE
     """Reads at or before this time are spent (the tag departed after them)."""
-    waiting_since: float | None = None
-    """``now`` when the tag, in no zone, was first heard."""
+    settle_from: float | None = None
+    """While it settles after arriving: the read time every live zone reader must
+    report past (None: settled)."""
+    settle_until: float = _NONE
+    """``now`` at which it settles whatever the readers said (``zone_settle_s``)."""
     recovered_at: float | None = None
     back_t: float | None = None
     """While unknown: its first read in its zone since a reader of the zone is live."""
@@ -119,7 +126,6 @@ class ZonePresence:
         self._tags: dict[str, _Tag] = {}
         self._in_zone: dict[str, set[str]] = {z: set() for z in self._zone_readers}
         self._dirty: set[str] = set()
-        self._waiting: set[str] = set()
         self._purge_at = _NONE
         self._unknown_in: dict[str, set[str]] = {z: set() for z in self._zone_readers}
         """Per zone: its tags whose status is unknown."""
@@ -181,8 +187,7 @@ class ZonePresence:
         """Every decision the reads so far and ``now`` allow."""
         events: list[ZoneEvent] = []
         self._outages(now, events)
-        dirty, self._dirty = self._dirty | self._waiting, set()
-        self._waiting = set()
+        dirty, self._dirty = self._dirty, set()
         for epc in dirty:
             self._judge(self._tags[epc], now, events)
         for zone, epcs in self._in_zone.items():
@@ -275,7 +280,7 @@ class ZonePresence:
         if tag.status is _Status.NOWHERE:
             self._maybe_arrive(tag, now, events)
         elif tag.status is _Status.PRESENT:
-            self._maybe_move_or_depart(tag, events)
+            self._maybe_move_or_depart(tag, now, events)
         else:
             self._maybe_recover(tag, now, events)
         zone = tag.zone
@@ -298,21 +303,46 @@ class ZonePresence:
         if claims[zone] == _NONE:
             return
         first = min(t for t, _ in tag.reads[zone] if t >= since)
-        if tag.waiting_since is None:
-            tag.waiting_since = now
-        if now < tag.waiting_since + rules.zone_settle_s:
-            for reader in self._readers.values():
-                if reader.live and reader.heard_t != _NONE and reader.heard_t < first:
-                    self._waiting.add(tag.epc)
-                    return  # a zone reader has not yet had its say about that moment
-        tag.waiting_since = None
         self._place(tag, zone, first)
+        tag.settle_from = min(t for reads in tag.reads.values() for t, _ in reads if t >= since)
+        tag.settle_until = now + rules.zone_settle_s
         events.append(ZoneEvent(ZoneEventKind.ARRIVED, tag.epc, zone, _utc(first)))
 
-    def _maybe_move_or_depart(self, tag: _Tag, events: list[ZoneEvent]) -> None:
+    def _settled(self, tag: _Tag, now: float) -> bool:
+        """Whether every live zone reader has had its say about the tag's arrival."""
+        first = tag.settle_from
+        if first is None:
+            return True
+        if now < tag.settle_until:
+            for reader in self._readers.values():
+                if reader.live and reader.heard_t < first:
+                    return False
+        tag.settle_from = None
+        return True
+
+    def _settle_move(self, tag: _Tag, events: list[ZoneEvent]) -> bool:
+        """While settling: a zone with a stronger claim since the arrival takes the tag."""
+        zone = tag.zone
+        first = tag.settle_from
+        assert zone is not None and first is not None
+        claims = {z: tag.claim(z, first) for z in tag.reads}
+        best = max(claims, key=lambda z: claims[z])
+        if best == zone or claims[best] <= claims[zone]:
+            return False
+        at = min(t for t, _ in tag.reads[best] if t >= first)
+        self._place(tag, best, at)
+        events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, best, _utc(at), zone))
+        return True
+
+    def _maybe_move_or_depart(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
         rules = self.rules
         zone = tag.zone
         assert zone is not None
+        if not self._settled(tag, now):
+            if self._settle_move(tag, events):
+                return
+            zone = tag.zone
+            assert zone is not None
         newest = tag.newest()
         since = newest - rules.zone_window_s
         here = tag.claim(zone, since)
@@ -357,7 +387,7 @@ class ZonePresence:
             tag.recovered_at = None
             heard_again, tag.back_t = tag.back_t, None
             events.append(ZoneEvent(ZoneEventKind.PRESENT, tag.epc, zone, _utc(heard_again)))
-            self._maybe_move_or_depart(tag, events)
+            self._maybe_move_or_depart(tag, now, events)
             return
         if tag.recovered_at is None:
             return
