@@ -5,12 +5,14 @@ says once per load when its weight is known: the platform goes from empty (under
 ``min_load_kg``) to a weight at rest, and two readings at rest in a row agree
 within a division. A load swapped for another without the platform emptying (the
 next pallet rolled on as the last rolled off) is a new load once it settles more
-than ``min_load_kg`` away from the last. A reading that is not a weight (offline,
+than ``min_load_kg`` away from the last, or, after the platform was in motion (a
+swap makes it swing), more than two divisions away: two pallets of nearly the same
+weight are two loads. A reading that is not a weight (offline,
 overload) interrupts the wait but never ends a load: the same pallet is not weighed
 twice because the scale was briefly unreachable.
 
 :func:`pallet_on_scale` picks the pallet a weight belongs to: the SSCC the scale's
-read point heard strongest around the moment the weight settled.
+read point heard strongest on average once the weight settled.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class LoadWatch:
         self._weighed: float | None = None
         """The weight published for the load on the platform now; None while empty."""
         self._candidate: tuple[float, datetime] | None = None
+        self._moved = False
+        """The platform was in motion since the load on it was weighed."""
 
     def reading(self, weight_kg: float, at_rest: bool, at: datetime) -> StableLoad | None:
         """One reading; the load's weight when this reading settles a new load."""
@@ -52,8 +56,10 @@ class LoadWatch:
             return None
         if not at_rest:
             self._candidate = None
+            self._moved = self._weighed is not None
             return None
-        if self._weighed is not None and abs(weight_kg - self._weighed) <= self._min:
+        same = 2 * self._tolerance if self._moved else self._min
+        if self._weighed is not None and abs(weight_kg - self._weighed) <= same:
             self._candidate = None
             return None  # the load already weighed
         candidate = self._candidate
@@ -62,6 +68,7 @@ class LoadWatch:
             return None
         self._candidate = None
         self._weighed = weight_kg
+        self._moved = False
         return StableLoad(self.scale, weight_kg, candidate[1])
 
     def interrupted(self) -> None:
@@ -82,20 +89,22 @@ class ScaleRead:
 def pallet_on_scale(
     reads: Iterable[ScaleRead], at: datetime, before_s: float = 0.5, after_s: float = 2.0
 ) -> str | None:
-    """The SSCC heard strongest (then most often) from ``before_s`` before ``at`` to
-    ``after_s`` after it; None when no pallet was heard then. Only after: the pallet that
-    was on the platform until this load rolled on is heard strongly right before it."""
-    start, end = at - timedelta(seconds=before_s), at + timedelta(seconds=after_s)
-    best: dict[str, tuple[float, int]] = {}
-    for r in reads:
-        if not (start <= r.time <= end) or not is_pallet(r.epc):
-            continue
+    """The SSCC heard strongest on average (then most often) from ``at`` to ``after_s``
+    after it; only when no pallet was heard then, the same from ``before_s`` before
+    ``at``. None when no pallet was heard at all. Average, not peak: the pallet that was
+    on the platform until this load rolled on may stand close by and one noisy read of
+    it can beat the pallet on the platform, but not all of them."""
+    window = [r for r in reads if is_pallet(r.epc) and at - timedelta(seconds=before_s) <= r.time]
+    after = [r for r in window if at <= r.time <= at + timedelta(seconds=after_s)]
+    chosen = after or [r for r in window if r.time < at]
+    heard: dict[str, tuple[float, int]] = {}
+    for r in chosen:
         rssi = r.rssi_dbm if r.rssi_dbm is not None else -128.0
-        peak, count = best.get(r.epc, (-129.0, 0))
-        best[r.epc] = (max(peak, rssi), count + r.count)
-    if not best:
+        total, count = heard.get(r.epc, (0.0, 0))
+        heard[r.epc] = (total + rssi * r.count, count + r.count)
+    if not heard:
         return None
-    return max(best, key=lambda epc: best[epc])
+    return max(heard, key=lambda epc: (heard[epc][0] / heard[epc][1], heard[epc][1]))
 
 
 class ReadPointLog:

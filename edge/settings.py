@@ -40,7 +40,7 @@ class EdgeSettings(CommonSettings):
     """Host of scales whose layout entry has no ``host``."""
     scale_port_base: int = Field(default=5184, ge=1, le=65535)
     """Port of the first scale without a ``port``; later ones count up in layout order."""
-    scale_poll_s: float = Field(default=0.2, gt=0, le=60)
+    scale_poll_s: float = Field(default=0.05, gt=0, le=60)
     """How often each scale is asked for its weight (MT-SICS ``SI``)."""
     scale_min_load_kg: float = Field(default=5.0, gt=0)
     """A load lighter than this is an empty platform: a new load must rise above it."""

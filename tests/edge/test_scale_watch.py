@@ -42,6 +42,12 @@ def at(s: float) -> datetime:
          {1: (412.5, 0), 4: (380.0, 3)}),
         # noise on the same load (within min load) is not a new load
         ([(412.5, True), (412.5, True), (414, True), (414, True)], {1: (412.5, 0)}),
+        # swapped for a pallet of nearly the same weight: the swing in between tells
+        ([(412.5, True), (412.5, True), (430, False), (410.0, True), (410.0, True)],
+         {1: (412.5, 0), 4: (410.0, 3)}),
+        # the same pallet swinging (someone leans on it) and settling back: weighed once
+        ([(412.5, True), (412.5, True), (430, False), (412.5, True), (412.5, True)],
+         {1: (412.5, 0)}),
         # lighter than the least load: an empty platform, never a weight
         ([(3.0, True)] * 4, {}),
     ],
@@ -78,8 +84,23 @@ def test_an_interruption_restarts_the_wait_but_never_weighs_a_load_twice():
         ([(9.0, P1, -40), (10.2, P2, -50), (11.0, P2, -49)], P2),
         # after the window: not counted
         ([(13.0, P1, -40), (10.2, P2, -55)], P2),
-        # equal peaks: heard more often wins
-        ([(10.1, P1, -50), (10.2, P2, -50), (10.3, P2, -52)], P2),
+        # equal averages: heard more often wins
+        ([(10.1, P1, -50), (10.2, P2, -50), (10.3, P2, -50)], P2),
+        # the last pallet, standing close by, peaks once above the pallet on the platform
+        # but is weaker on average
+        (
+            [
+                (10.2, P1, -42),
+                (10.4, P1, -55),
+                (10.6, P1, -56),
+                (10.3, P2, -47),
+                (10.5, P2, -46),
+                (10.7, P2, -48),
+            ],
+            P2,
+        ),
+        # nothing heard since the weight settled: the moments before count
+        ([(9.7, P2, -50), (9.8, P1, -60)], P2),
         # no RSSI counts as weakest
         ([(10.1, P1, None), (10.2, P2, -70)], P2),
         # nothing heard: no pallet
@@ -87,7 +108,9 @@ def test_an_interruption_restarts_the_wait_but_never_weighs_a_load_twice():
         ([], None),
     ],
 )
-def test_the_pallet_on_the_scale_is_the_sscc_heard_strongest_as_the_weight_settled(reads, expected):
+def test_the_pallet_on_the_scale_is_the_sscc_heard_strongest_once_the_weight_settled(
+    reads, expected
+):
     log = ReadPointLog()
     for t, epc, rssi in reads:
         log.add(ScaleRead(at(t), epc, rssi))
