@@ -59,7 +59,9 @@ CREATE TABLE pallets (
         CHECK (status IN ('announced', 'received', 'shipped')),
     received_at       timestamptz,
     received_door     text,
-    received_passage  bigint,
+    received_cause    text,
+    received_cases    integer     NOT NULL DEFAULT 0 CHECK (received_cases >= 0),
+    over_cases        integer     NOT NULL DEFAULT 0 CHECK (over_cases >= 0),
     created_at        timestamptz NOT NULL,
     updated_at        timestamptz NOT NULL,
     PRIMARY KEY (site, sscc),
@@ -71,7 +73,9 @@ CREATE INDEX pallets_asn_idx ON pallets (asn) WHERE asn IS NOT NULL;
 CREATE INDEX pallets_epc_idx ON pallets (epc) WHERE epc IS NOT NULL;
 COMMENT ON TABLE pallets IS
     'Pallets by SSCC: announced by a notice (asn), or come unannounced (asn null); '
-    'received through a door (received_*) or by a scan; shipped.';
+    'received through a door or by a scan (received_cause: passage:<id> or scan:<id>); '
+    'received_cases: announced cases booked; over_cases: cases heard or counted beyond '
+    'the announcement (reported, not booked); shipped.';
 
 CREATE TABLE pallet_cases (
     site       text        NOT NULL,
