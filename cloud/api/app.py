@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, events, live, routes
+from cloud.api import dead_letters, events, goods, live, routes, scans, stock
 from cloud.api.state import CloudState
 from cloud.db import events as events_db
 from cloud.db import queries
@@ -140,6 +140,9 @@ def create_app(
     app.include_router(dead_letters.router)
     app.include_router(events.router)
     app.include_router(live.router)
+    app.include_router(goods.router)
+    app.include_router(stock.router)
+    app.include_router(scans.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)
