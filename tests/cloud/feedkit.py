@@ -174,6 +174,14 @@ async def insert_zone_event(
     )
     row = await cur.fetchone()
     assert row is not None
+    placed = kind in ("arrived", "moved", "present")
+    await conn.execute(  # the tag's place, as ingest keeps it
+        "INSERT INTO tag_places (epc, state, zone, last_zone, changed_at, stored_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (epc) DO UPDATE SET state = excluded.state,"
+        " zone = excluded.zone, last_zone = excluded.last_zone, changed_at = excluded.changed_at"
+        " WHERE tag_places.changed_at <= excluded.changed_at",
+        [epc, "present" if placed else kind, zone if placed else None, zone, at, at],
+    )
     return int(row[0])
 
 
