@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, events, live, routes
+from cloud.api import dead_letters, events, goods, live, routes, scans, stock
 from cloud.api.state import CloudState
 from cloud.db import events as events_db
 from cloud.db import queries
@@ -29,6 +29,8 @@ from cloud.db.pool import Pool, open_pool
 from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.hub import LiveHub
+from cloud.operations.feed import Feed, FeedContext
+from cloud.operations.warehouse import warehouse_registry
 from cloud.settings import CloudSettings
 from protocols.layout import Layout, load_layout
 
@@ -110,6 +112,19 @@ def create_app(
                         clock=settings.now_clock(),
                     )
                 )
+                if settings.feed_enabled:  # the warehouse feed: goods and stock from events
+                    feed_pool = await stack.enter_async_context(
+                        open_pool(
+                            settings.database_url,
+                            max_size=1,
+                            timeout=settings.db_timeout_s,
+                            name="rfidwms-feed",
+                        )
+                    )
+                    context = FeedContext(settings, site_layout, settings.now_clock())
+                    app.state.feed = await stack.enter_async_context(
+                        Feed(feed_pool, warehouse_registry(), context)
+                    )
             yield
             log.info("cloud app stopping")
 
@@ -125,6 +140,9 @@ def create_app(
     app.include_router(dead_letters.router)
     app.include_router(events.router)
     app.include_router(live.router)
+    app.include_router(goods.router)
+    app.include_router(stock.router)
+    app.include_router(scans.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)
