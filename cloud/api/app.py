@@ -21,15 +21,19 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, events, live, routes
+from cloud.api import alerts, dead_letters, events, live, routes, stock_rules
 from cloud.api.state import CloudState
+from cloud.db import alerts as alerts_db
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
 from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
+from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
+from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.settings import CloudSettings
+from cloud.warehouse.fleet_alerts import FleetRules
 from protocols.layout import Layout, load_layout
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,7 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
                 edges=await queries.recent_edge_states(conn, settings.live_max_readers),
                 passages=await events_db.recent_passages(conn, settings.live_recent_reads),
                 places=await events_db.latest_places(conn, settings.live_tag_locations),
+                alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
             )
     except psycopg.Error as e:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
@@ -87,8 +92,18 @@ def create_app(
                 recent_reads=settings.live_recent_reads,
                 tag_locations=settings.live_tag_locations,
                 max_readers=settings.live_max_readers,
+                open_alerts=settings.live_open_alerts,
             )
             await _seed(hub, pool, settings)
+            await stack.enter_async_context(  # every node's page hears of every alert
+                AlertFeed(
+                    settings.database_url,
+                    pool,
+                    hub,
+                    open_alerts=settings.live_open_alerts,
+                    retry_max_s=settings.ingest_retry_max_s,
+                )
+            )
             ingester: Ingester | None = None
             if ingest:  # its own pool: a burst of API requests cannot starve ingest
                 ingest_pool = await stack.enter_async_context(
@@ -110,6 +125,17 @@ def create_app(
                         clock=settings.now_clock(),
                     )
                 )
+                await stack.enter_async_context(
+                    FleetAlertJob(  # the API's pool: the watch cannot slow ingest down
+                        pool,
+                        site=settings.site,
+                        rules=FleetRules(
+                            settings.reader_offline_after, settings.edge_offline_after
+                        ),
+                        clock=settings.now_clock(),
+                        every=settings.alerts_fleet_every_s,
+                    )
+                )
             yield
             log.info("cloud app stopping")
 
@@ -125,6 +151,8 @@ def create_app(
     app.include_router(dead_letters.router)
     app.include_router(events.router)
     app.include_router(live.router)
+    app.include_router(alerts.router)
+    app.include_router(stock_rules.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)
