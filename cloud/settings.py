@@ -100,6 +100,21 @@ class CloudSettings(CommonSettings):
     db_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
     """How long a request waits for a database connection before it fails."""
 
+    feed_enabled: bool = True
+    """Run the warehouse feed (passages, zone events, weights applied to goods and
+    stock: :mod:`cloud.operations.feed`) beside the ingester."""
+    feed_poll_interval_s: float = Field(default=0.1, gt=0.0, le=10.0)
+    """How often the feed looks for new events once it has caught up."""
+    feed_batch: int = Field(default=500, ge=1, le=100_000)
+    """Most events of one table the feed applies in one transaction."""
+    feed_max_attempts: int = Field(default=3, ge=1, le=100)
+    """Tries of an event whose handlers fail before it is skipped (``feed_failures``)."""
+    feed_gap_wait_s: float = Field(default=1.0, ge=0.0, le=600.0)
+    """How long a missing event id holds its table back (a transaction not committed
+    yet) before the feed takes it as rolled back."""
+    short_receipt_grace_min: float = Field(default=30.0, ge=0.0, le=7 * 24 * 60)
+    """Minutes after a notice's ``expected_at`` before pallets not come are short."""
+
     live_buffer: int = Field(default=1000, ge=1)
     """Deltas kept for clients resuming with ``?since=``; older ones get a snapshot."""
     live_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
@@ -191,6 +206,10 @@ class CloudSettings(CommonSettings):
     @property
     def edge_offline_after(self) -> timedelta:
         return timedelta(seconds=self.alerts_edge_offline_after_s)
+
+    @property
+    def short_receipt_grace(self) -> timedelta:
+        return timedelta(minutes=self.short_receipt_grace_min)
 
     @property
     def max_clock_skew(self) -> timedelta:
