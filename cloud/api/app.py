@@ -33,6 +33,7 @@ from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
+from cloud.operations.stock_alerts_job import StockAlertJob
 from cloud.operations.warehouse import warehouse_registry
 from cloud.settings import CloudSettings
 from cloud.warehouse.fleet_alerts import FleetRules
@@ -136,6 +137,14 @@ def create_app(
                         ),
                         clock=settings.now_clock(),
                         every=settings.alerts_fleet_every_s,
+                    )
+                )
+                await stack.enter_async_context(
+                    StockAlertJob(
+                        pool,
+                        site=settings.site,
+                        clock=settings.now_clock(),
+                        every=settings.alerts_stock_every_s,
                     )
                 )
                 if settings.feed_enabled:  # the warehouse feed: goods and stock from events

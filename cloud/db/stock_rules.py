@@ -1,4 +1,5 @@
-"""Stock rules in the database (table ``stock_rules``, migration 0012)."""
+"""Stock rules in the database (table ``stock_rules``, migration 0012), and the
+balances they are judged on (read from the stock ledger's ``stock_positions``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
-from cloud.warehouse.stock_alerts import StockRule
+from cloud.warehouse.stock_alerts import Balance, StockRule
 
 Conn = AsyncConnection[TupleRow]
 
@@ -76,3 +77,18 @@ async def rules_of_site(conn: Conn, site: str) -> list[StockRule]:
         f"SELECT {_COLUMNS} FROM stock_rules WHERE site = %s ORDER BY sku", [site]
     )
     return [_stored(row).rule for row in await cur.fetchall()]
+
+
+async def balances_under_rules(conn: Conn, site: str) -> list[Balance]:
+    """The stock of ``site``'s items that have a rule, per lot (with its expiry) and
+    state, every location added up (``stock_positions`` of the stock ledger, ``lots``)."""
+    cur = await conn.execute(
+        "SELECT sp.site, sp.sku, sp.lot, l.expiry, sp.state, sum(sp.qty)::int"
+        " FROM stock_positions sp LEFT JOIN lots l ON l.sku = sp.sku AND l.lot = sp.lot"
+        " WHERE sp.site = %s AND sp.qty > 0 AND EXISTS"
+        " (SELECT 1 FROM stock_rules r WHERE r.site = sp.site AND r.sku = sp.sku)"
+        " GROUP BY sp.site, sp.sku, sp.lot, l.expiry, sp.state"
+        " ORDER BY sp.site, sp.sku, sp.lot, sp.state",
+        [site],
+    )
+    return [Balance(*row) for row in await cur.fetchall()]
