@@ -14,8 +14,11 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 import websockets
+from browser import CHROMIUM_ARGS
 from cloudkit import running_app, settings_for, until
+from conftest import require_system_tool
 
 from cloud.db import alerts as db
 from cloud.db.migrate import apply_migrations
@@ -168,3 +171,51 @@ async def test_a_websocket_client_sees_alerts_raised_acknowledged_and_resolved(
         async with websockets.connect(ws_url) as ws:
             fresh = await recv(ws)
         assert [a["id"] for a in fresh["alerts"]] == [before]
+
+
+@pytest.mark.browser
+async def test_the_live_page_lists_unresolved_alerts_as_they_come_and_go(
+    database_url, mqtt_url, site
+):
+    executable = require_system_tool("chromium", "chromium")
+    from playwright.async_api import async_playwright, expect
+
+    await apply_migrations(database_url)
+    before = await _raise(database_url, "P0", site)
+    settings = settings_for(database_url, mqtt_url, site)
+    async with (
+        running_app(settings) as base,
+        async_playwright() as pw,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 800})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            warnings: list[str] = []
+            page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+            await page.goto(base)
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            await expect(page.locator(f'#alerts li[data-alert="{before}"]')).to_contain_text(
+                "pallet P0 on no order"
+            )
+            raised = await _raise(database_url, "P1", site)
+            item = page.locator(f'#alerts li[data-alert="{raised}"]')
+            await expect(item).to_contain_text("mis_shipment")
+            await expect(page.locator("#alerts li").first).to_have_attribute(
+                "data-alert", str(raised)
+            )
+            await expect(page.locator("#alert-count")).to_have_text("2")
+            ack = await client.post(f"api/alerts/{raised}/ack", headers={"X-Actor": "ann"})
+            assert ack.status_code == 200
+            await expect(item).to_contain_text("ack · ann")
+            done = await client.post(f"api/alerts/{raised}/resolve", headers={"X-Actor": "ann"})
+            assert done.status_code == 200
+            await expect(item).to_have_count(0)
+            await expect(page.locator("#alert-count")).to_have_text("1")
+            await expect(page.locator("#seq")).to_have_text("#3")
+            assert errors == []
+            assert not [w for w in warnings if "snapshot" in w], warnings  # no resync needed
+        finally:
+            await browser.close()
