@@ -130,6 +130,21 @@ class CloudSettings(CommonSettings):
     """Readers (and, apart, edges) the live view keeps, least recently updated dropped
     first; a snapshot carries at most this many of each, and so does a delta."""
 
+    live_open_alerts: int = Field(default=200, ge=1, le=100_000)
+    """Unresolved alerts the live view keeps and a snapshot carries, newest raised first."""
+
+    alerts_reader_offline_after_s: float = Field(default=30.0, gt=0.0, le=86_400.0)
+    """A reader not inventorying or connected for longer than this (on the cloud's clock)
+    raises ``reader_offline``."""
+    alerts_edge_offline_after_s: float = Field(default=120.0, gt=0.0, le=86_400.0)
+    """An edge last heard of (health, online status) longer ago than this (on the cloud's
+    clock) raises ``edge_offline``. Edges send health every 5 real seconds: 50 simulated
+    seconds at ``--speed 10``, hence the margin."""
+    alerts_fleet_every_s: float = Field(default=1.0, gt=0.0, le=3600.0)
+    """Real seconds between two looks of the fleet watch."""
+    alerts_stock_every_s: float = Field(default=10.0, gt=0.0, le=86_400.0)
+    """Real seconds between two looks of the stock rules job."""
+
     @field_validator("http_host")
     @classmethod
     def _http_host_not_blank(cls, v: str) -> str:
@@ -183,6 +198,14 @@ class CloudSettings(CommonSettings):
     @property
     def observations_retention(self) -> timedelta:
         return timedelta(hours=self.observations_retention_h)
+
+    @property
+    def reader_offline_after(self) -> timedelta:
+        return timedelta(seconds=self.alerts_reader_offline_after_s)
+
+    @property
+    def edge_offline_after(self) -> timedelta:
+        return timedelta(seconds=self.alerts_edge_offline_after_s)
 
     @property
     def short_receipt_grace(self) -> timedelta:

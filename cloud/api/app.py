@@ -21,17 +21,22 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, events, goods, live, routes, scans, stock
+from cloud.api import alerts, dead_letters, events, goods, live, routes, scans, stock, stock_rules
 from cloud.api.state import CloudState
+from cloud.db import alerts as alerts_db
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
 from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
+from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
 from cloud.operations.feed import Feed, FeedContext
+from cloud.operations.fleet_alerts import FleetAlertJob
+from cloud.operations.stock_alerts_job import StockAlertJob
 from cloud.operations.warehouse import warehouse_registry
 from cloud.settings import CloudSettings
+from cloud.warehouse.fleet_alerts import FleetRules
 from protocols.layout import Layout, load_layout
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
                 edges=await queries.recent_edge_states(conn, settings.live_max_readers),
                 passages=await events_db.recent_passages(conn, settings.live_recent_reads),
                 places=await events_db.latest_places(conn, settings.live_tag_locations),
+                alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
             )
     except psycopg.Error as e:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
@@ -89,8 +95,18 @@ def create_app(
                 recent_reads=settings.live_recent_reads,
                 tag_locations=settings.live_tag_locations,
                 max_readers=settings.live_max_readers,
+                open_alerts=settings.live_open_alerts,
             )
             await _seed(hub, pool, settings)
+            await stack.enter_async_context(  # every node's page hears of every alert
+                AlertFeed(
+                    settings.database_url,
+                    pool,
+                    hub,
+                    open_alerts=settings.live_open_alerts,
+                    retry_max_s=settings.ingest_retry_max_s,
+                )
+            )
             ingester: Ingester | None = None
             if ingest:  # its own pool: a burst of API requests cannot starve ingest
                 ingest_pool = await stack.enter_async_context(
@@ -110,6 +126,25 @@ def create_app(
                         ingest_pool,
                         settings.observations_retention,
                         clock=settings.now_clock(),
+                    )
+                )
+                await stack.enter_async_context(
+                    FleetAlertJob(  # the API's pool: the watch cannot slow ingest down
+                        pool,
+                        site=settings.site,
+                        rules=FleetRules(
+                            settings.reader_offline_after, settings.edge_offline_after
+                        ),
+                        clock=settings.now_clock(),
+                        every=settings.alerts_fleet_every_s,
+                    )
+                )
+                await stack.enter_async_context(
+                    StockAlertJob(
+                        pool,
+                        site=settings.site,
+                        clock=settings.now_clock(),
+                        every=settings.alerts_stock_every_s,
                     )
                 )
                 if settings.feed_enabled:  # the warehouse feed: goods and stock from events
@@ -143,6 +178,8 @@ def create_app(
     app.include_router(goods.router)
     app.include_router(stock.router)
     app.include_router(scans.router)
+    app.include_router(alerts.router)
+    app.include_router(stock_rules.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)

@@ -27,6 +27,16 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   oldest first to its tag view, keeping the ``tag_locations`` last applied, has the
   view a fresh snapshot would give it (and likewise for readers and edges, applied in
   order, keeping ``max_readers``).
+- ``{"type": "alert", "seq": N, "stream": S, "at": ..., "event": E, "alert": {...}}``:
+  an alert was raised (``event`` ``raised``), raised again while unresolved
+  (``raised_again``), ``acknowledged`` or ``resolved``; ``alert`` is the alert as
+  ``GET /api/alerts/{id}`` shows it, as it stood when the hub heard of it. Numbered in
+  the same sequence as the deltas, kept and resumed the same way. The snapshot's
+  ``alerts`` are the unresolved alerts (open or acknowledged), newest raised first, at
+  most ``open_alerts``: the newest raised the hub heard of (one that left the view for
+  the cap is not taken back when a newer one is resolved; ``GET
+  /api/alerts?status=unresolved`` lists them all). A client keeps its list by putting
+  each alert message's ``alert`` in (by ``id``) and taking a resolved one out.
 - A client reconnecting with ``?since=N&stream=S`` gets ``{"type": "resumed", ...}``
   and the deltas after N from the ring buffer; when N is older than the buffer
   (bounded by count and by bytes), S names another stream (the hub restarted, so
@@ -70,6 +80,7 @@ from cloud.model import (
     TagPlace,
     WeightRecord,
 )
+from cloud.warehouse.alerts import Alert, AlertEvent, AlertStatus, alert_document
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +202,7 @@ class LiveHub:
         recent_reads: int = 200,
         tag_locations: int = 2000,
         max_readers: int = 2000,
+        open_alerts: int = 200,
     ) -> None:
         self.stream = secrets.token_hex(6)
         """Names this hub's sequence; a hub started again numbers from 0 anew."""
@@ -213,6 +225,9 @@ class LiveHub:
         self._readers: OrderedDict[str, ReaderStatus] = OrderedDict()
         """Least recently updated first, like ``_edges`` and ``_tags``."""
         self._edges: OrderedDict[str, EdgeState] = OrderedDict()
+        self._max_alerts = open_alerts
+        self._alerts: dict[int, Alert] = {}
+        """Unresolved alerts by id, the ``open_alerts`` newest raised."""
         self._subscribers: set[Subscription] = set()
         self._snapshot: tuple[int, str] | None = None
         """The encoded snapshot of the current view, until the view changes."""
@@ -232,9 +247,13 @@ class LiveHub:
         edges: Iterable[EdgeState] = (),
         passages: Iterable[PassageRecord] = (),
         places: Iterable[TagPlace] = (),
+        alerts: Iterable[Alert] = (),
     ) -> None:
         """Start the view from the database (reads, locations, passages and places newest
-        first; readers and edges in any order, the most recently seen kept)."""
+        first; readers and edges in any order, the most recently seen kept; unresolved
+        alerts in any order)."""
+        for a in alerts:
+            self._hold_alert(a)
         for r in reversed(list(reads)):
             self._reads.append(r)
         self._passages.extend(reversed(list(passages)))
@@ -297,6 +316,41 @@ class LiveHub:
             sub._offer(self.seq, text)
         return self.seq
 
+    def _hold_alert(self, alert: Alert) -> None:
+        if alert.status is AlertStatus.RESOLVED:
+            self._alerts.pop(alert.id, None)
+            return
+        self._alerts[alert.id] = alert
+        if len(self._alerts) > self._max_alerts:
+            oldest = min(self._alerts.values(), key=lambda a: (a.raised_at, a.id))
+            del self._alerts[oldest.id]
+
+    @property
+    def alerts(self) -> dict[int, Alert]:
+        """The unresolved alerts the view holds, by id (a copy)."""
+        return dict(self._alerts)
+
+    def publish_alert(self, event: AlertEvent, alert: Alert) -> int:
+        """Apply what became of an alert (``alert`` as it stands now), number it and offer
+        it to every client; never waits."""
+        self._hold_alert(alert)
+        self._snapshot = None
+        self.seq += 1
+        text = _encode(
+            {
+                "type": "alert",
+                "seq": self.seq,
+                "stream": self.stream,
+                "at": _now(),
+                "event": event.value,
+                "alert": alert_document(alert),
+            }
+        )
+        self._keep(self.seq, text)
+        for sub in list(self._subscribers):
+            sub._offer(self.seq, text)
+        return self.seq
+
     def _keep(self, seq: int, text: str) -> None:
         """Add a delta to the ring buffer, dropping the oldest beyond its count or bytes
         (the newest is always kept)."""
@@ -328,6 +382,12 @@ class LiveHub:
             "passages": list(reversed(self._passages)),
             "weights": list(reversed(self._weights)),
             "places": list(reversed(self._places.values())),
+            "alerts": [
+                alert_document(a)
+                for a in sorted(
+                    self._alerts.values(), key=lambda a: (a.raised_at, a.id), reverse=True
+                )
+            ],
         }
 
     def snapshot_message(self) -> tuple[int, str]:

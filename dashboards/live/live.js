@@ -9,11 +9,13 @@
   const MAX_READERS = 2000; // readers the page loads from /api/readers
   const RATE_WINDOW_MS = 10000;
   const UP_STATES = new Set(["connected", "inventorying"]);
+  const MAX_ALERTS = 50; // unresolved alerts listed, newest raised first
 
   const $ = (id) => document.getElementById(id);
   const feed = { seq: null, stream: null, ws: null, attempt: 0, timer: null };
   const counts = { reads: 0, window: [] }; // window: [ms, reads] per delta
   const readers = new Map(); // reader_id -> row data
+  const alerts = new Map(); // id -> unresolved alert
   let tagCount = 0; // from /api/health, plus arrivals since
   let filterText = "";
 
@@ -109,11 +111,13 @@
         live();
         break;
       case "delta":
-        if (msg.stream !== feed.stream) return resnapshot(ws, "delta from another stream");
+      case "alert": // numbered in the same sequence as the deltas
+        if (msg.stream !== feed.stream) return resnapshot(ws, `${msg.type} from another stream`);
         if (msg.seq <= feed.seq) return; // already applied
         if (msg.seq !== feed.seq + 1) return resnapshot(ws, `gap: have #${feed.seq}, got #${msg.seq}`);
         feed.seq = msg.seq;
-        applyDelta(msg);
+        if (msg.type === "delta") applyDelta(msg);
+        else applyAlert(msg);
         $("seq").textContent = `#${feed.seq}`;
         break;
       default:
@@ -245,6 +249,48 @@
     $("readers-total").textContent = readers.size;
   }
 
+  // -- alerts ------------------------------------------------------------------
+
+  function applyAlert(msg) {
+    const a = msg.alert;
+    if (a.status === "resolved") alerts.delete(a.id);
+    else alerts.set(a.id, { ...a, fresh: true });
+    renderAlerts();
+  }
+
+  function renderAlerts() {
+    const list = $("alerts");
+    const shown = [...alerts.values()]
+      .sort((x, y) => (x.raised_at < y.raised_at ? 1 : x.raised_at > y.raised_at ? -1 : y.id - x.id))
+      .slice(0, MAX_ALERTS);
+    list.replaceChildren();
+    for (const a of shown) {
+      const li = document.createElement("li");
+      li.dataset.alert = a.id;
+      li.dataset.kind = a.kind;
+      li.className = `${a.severity}${a.fresh ? " fresh" : ""}`;
+      a.fresh = false;
+      const t = document.createElement("span");
+      t.className = "t";
+      t.textContent = clock(a.raised_at);
+      const kind = document.createElement("span");
+      kind.className = "kind";
+      kind.textContent = a.raised_count > 1 ? `${a.kind} ×${a.raised_count}` : a.kind;
+      const status = document.createElement("span");
+      status.className = "status";
+      status.textContent = a.status === "acknowledged" ? `ack · ${a.acknowledged_by}` : a.status;
+      const text = document.createElement("span");
+      text.className = "msg";
+      text.textContent = a.message;
+      li.append(t, kind, status, text);
+      list.append(li);
+    }
+    const count = $("alert-count");
+    count.textContent = alerts.size;
+    count.classList.toggle("hot", [...alerts.values()].some((a) => a.status === "open"));
+    $("alerts-empty").hidden = alerts.size > 0;
+  }
+
   // -- messages ----------------------------------------------------------------
 
   function renderSnapshot(msg) {
@@ -253,6 +299,9 @@
     $("moves").replaceChildren();
     $("moves-empty").hidden = false;
     updateReaders(msg.readers);
+    alerts.clear();
+    for (const a of msg.alerts || []) alerts.set(a.id, a);
+    renderAlerts();
   }
 
   function applyDelta(msg) {

@@ -4,6 +4,7 @@ at commit and none for a rolled-back decision."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import psycopg
@@ -69,7 +70,7 @@ async def test_the_alert_is_notified_at_commit_and_not_at_all_when_rolled_back(d
         gen = listener.notifies(timeout=5.0, stop_after=1)
         async for n in gen:
             heard.append(n.payload)
-        assert heard == [str(kept.id)]
+        assert [json.loads(p) for p in heard] == [{"id": kept.id, "event": "raised"}]
         await asyncio.sleep(0)
         count = await (await listener.execute("SELECT count(*) FROM alerts")).fetchone()
         assert count == (1,)

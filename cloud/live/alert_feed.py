@@ -1,0 +1,161 @@
+"""Alerts to the live hub: LISTEN on the alerts' channel, publish each change.
+
+Every change of an alert (raised, raised again, acknowledged, resolved) is notified
+on :data:`cloud.db.alerts.CHANNEL` when its transaction commits, by whichever
+process made it (the ingest side, a job, an API node). :class:`AlertFeed` listens on
+a connection of its own (``application_name`` ``rfidwms-alert-feed``), reads the
+alerts named (through the pool, several at once when they come together) and hands
+each to :meth:`LiveHub.publish_alert`. So every API node's live page hears of every
+alert, wherever it was raised.
+
+When the connection is lost it connects again with backoff; what changed while it
+was not listening is caught up by comparing the hub's unresolved alerts with the
+database's (:func:`cloud.warehouse.alerts.catch_up_event`), which it also does once
+at start (the hub was seeded a moment before). A connection that stays silent is
+checked every ``ping_s`` seconds, so a dead one is noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from types import TracebackType
+
+import psycopg
+from psycopg import AsyncConnection
+
+from cloud.db import alerts as db
+from cloud.db.pool import Pool
+from cloud.live.hub import LiveHub
+from cloud.warehouse.alerts import AlertEvent, AlertStatus, catch_up_event
+
+log = logging.getLogger(__name__)
+
+APPLICATION_NAME = "rfidwms-alert-feed"
+
+
+def parse_notification(payload: str) -> tuple[int, AlertEvent] | None:
+    """(alert id, event) of a notification, or None when it is not one of ours."""
+    try:
+        body = json.loads(payload)
+        return int(body["id"]), AlertEvent(body["event"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+class AlertFeed:
+    """Keeps the hub's alerts live; ``async with`` runs it."""
+
+    def __init__(
+        self,
+        database_url: str,
+        pool: Pool,
+        hub: LiveHub,
+        *,
+        open_alerts: int = 200,
+        retry_min_s: float = 0.25,
+        retry_max_s: float = 10.0,
+        ping_s: float = 30.0,
+    ) -> None:
+        self._url = database_url
+        self._pool = pool
+        self._hub = hub
+        self._open_alerts = open_alerts
+        self._retry_min_s = retry_min_s
+        self._retry_max_s = max(retry_min_s, retry_max_s)
+        self._ping_s = ping_s
+        self._task: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+        """Set while LISTENing (after catching up), cleared when the connection is lost."""
+        self.connects = 0
+        self.published = 0
+        self.caught_up = 0
+        """Of ``published``: changes found by comparing with the database."""
+
+    async def __aenter__(self) -> AlertFeed:
+        self._task = asyncio.create_task(self._run(), name="alert feed")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = self._retry_min_s
+        while True:
+            connects = self.connects
+            try:
+                await self._listen()
+            except (psycopg.Error, OSError) as e:
+                self.listening.clear()
+                if self.connects > connects:  # it had been listening: start the backoff anew
+                    delay = self._retry_min_s
+                log.warning(
+                    "alert feed: lost the database (%s); listening again in %.2f s",
+                    " ".join(str(e).split()) or type(e).__name__,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max_s)
+
+    async def _listen(self) -> None:
+        async with await AsyncConnection.connect(
+            self._url, autocommit=True, application_name=APPLICATION_NAME
+        ) as conn:
+            await conn.execute(f"LISTEN {db.CHANNEL}")
+            await self.catch_up()
+            self.connects += 1
+            self.listening.set()
+            log.info("alert feed: listening on %s", db.CHANNEL)
+            while True:
+                heard = [n.payload async for n in conn.notifies(timeout=self._ping_s, stop_after=1)]
+                if not heard:
+                    await conn.execute("SELECT 1")  # a dead connection raises here
+                    continue
+                heard += [n.payload async for n in conn.notifies(timeout=0)]
+                await self._publish(heard)
+
+    async def _publish(self, payloads: list[str]) -> None:
+        changes = [c for c in map(parse_notification, payloads) if c is not None]
+        if len(changes) < len(payloads):
+            log.warning("alert feed: ignored %d notifications not of alerts",
+                        len(payloads) - len(changes))  # fmt: skip
+        if not changes:
+            return
+        async with self._pool.connection() as conn:
+            found = await db.alerts_by_id(conn, {i for i, _ in changes})
+        for alert_id, event in changes:
+            alert = found.get(alert_id)
+            if alert is not None:
+                self._hub.publish_alert(event, alert)
+                self.published += 1
+
+    async def catch_up(self) -> int:
+        """Publish what the hub's alerts miss against the database; how many."""
+        held = self._hub.alerts
+        async with self._pool.connection() as conn:
+            unresolved = await db.unresolved_alerts(conn, self._open_alerts)
+            gone = set(held) - {a.id for a in unresolved}
+            others = await db.alerts_by_id(conn, gone) if gone else {}
+        n = 0
+        for alert in [*others.values(), *reversed(unresolved)]:
+            if alert.id in gone and alert.status is not AlertStatus.RESOLVED:
+                continue  # still unresolved, only older than what the view keeps
+            event = catch_up_event(alert, held.get(alert.id))
+            if event is not None:
+                self._hub.publish_alert(event, alert)
+                n += 1
+        if n:
+            log.info("alert feed: caught up %d alert changes", n)
+        self.published += n
+        self.caught_up += n
+        return n
