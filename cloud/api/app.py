@@ -22,6 +22,8 @@ from fastapi_offline import FastAPIOffline
 
 import dashboards
 from cloud.api import dead_letters, events, live, routes
+from cloud.api import orders as orders_api
+from cloud.api import tasks as tasks_api
 from cloud.api.state import CloudState
 from cloud.db import events as events_db
 from cloud.db import queries
@@ -125,6 +127,8 @@ def create_app(
     app.include_router(dead_letters.router)
     app.include_router(events.router)
     app.include_router(live.router)
+    app.include_router(orders_api.router)
+    app.include_router(tasks_api.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)
