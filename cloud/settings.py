@@ -101,6 +101,21 @@ class CloudSettings(CommonSettings):
     db_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
     """How long a request waits for a database connection before it fails."""
 
+    feed_enabled: bool = True
+    """Run the warehouse feed (passages, zone events, weights applied to goods and
+    stock: :mod:`cloud.operations.feed`) beside the ingester."""
+    feed_poll_interval_s: float = Field(default=0.1, gt=0.0, le=10.0)
+    """How often the feed looks for new events once it has caught up."""
+    feed_batch: int = Field(default=500, ge=1, le=100_000)
+    """Most events of one table the feed applies in one transaction."""
+    feed_max_attempts: int = Field(default=3, ge=1, le=100)
+    """Tries of an event whose handlers fail before it is skipped (``feed_failures``)."""
+    feed_gap_wait_s: float = Field(default=1.0, ge=0.0, le=600.0)
+    """How long a missing event id holds its table back (a transaction not committed
+    yet) before the feed takes it as rolled back."""
+    short_receipt_grace_min: float = Field(default=30.0, ge=0.0, le=7 * 24 * 60)
+    """Minutes after a notice's ``expected_at`` before pallets not come are short."""
+
     default_ship_door: str | None = Field(default=None, pattern=ID_PATTERN)
     """Door an order loads at when it names none; unset: the layout's door nearest the
     packing area."""
@@ -180,6 +195,10 @@ class CloudSettings(CommonSettings):
     @property
     def observations_retention(self) -> timedelta:
         return timedelta(hours=self.observations_retention_h)
+
+    @property
+    def short_receipt_grace(self) -> timedelta:
+        return timedelta(minutes=self.short_receipt_grace_min)
 
     @property
     def pack_tolerance(self) -> Tolerance:

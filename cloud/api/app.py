@@ -31,6 +31,8 @@ from cloud.db.pool import Pool, open_pool
 from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.hub import LiveHub
+from cloud.operations.feed import Feed, FeedContext
+from cloud.operations.warehouse import warehouse_registry
 from cloud.settings import CloudSettings
 from protocols.layout import Layout, load_layout
 
@@ -112,6 +114,19 @@ def create_app(
                         clock=settings.now_clock(),
                     )
                 )
+                if settings.feed_enabled:  # the warehouse feed: goods and stock from events
+                    feed_pool = await stack.enter_async_context(
+                        open_pool(
+                            settings.database_url,
+                            max_size=1,
+                            timeout=settings.db_timeout_s,
+                            name="rfidwms-feed",
+                        )
+                    )
+                    context = FeedContext(settings, site_layout, settings.now_clock())
+                    app.state.feed = await stack.enter_async_context(
+                        Feed(feed_pool, warehouse_registry(), context)
+                    )
             yield
             log.info("cloud app stopping")
 

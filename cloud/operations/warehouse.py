@@ -1,0 +1,17 @@
+"""The handlers and timers the cloud's warehouse feed runs, in one place.
+
+Each area adds its own with one ``register`` call here (inbound now; the orders' door
+check and weight check register theirs the same way).
+"""
+
+from __future__ import annotations
+
+from cloud.operations import inbound
+from cloud.operations.feed import Registry
+
+
+def warehouse_registry() -> Registry:
+    """Every handler and timer of the warehouse feed."""
+    registry = Registry()
+    inbound.register(registry)
+    return registry
