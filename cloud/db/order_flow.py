@@ -14,7 +14,9 @@ caller's transaction (the feed's, which advances its cursor in the same one):
   (:mod:`cloud.warehouse.door_check`): a pallet of an order loading at that door ships
   (``ship`` postings take its reserved cases out of the ledger; the order is
   ``shipped`` once all its pallets have left), anything else raises a ``mis_shipment``
-  alert and puts on hold the orders loading at that door and the pallet's own.
+  alert and puts on hold the orders loading at that door and the pallet's own. Either
+  way what the books hold on the pallet moves to that door first (where it was last
+  seen): a mis-shipped pallet's cases stay on the books there, for a person to settle.
 
 A pallet serves one order (:mod:`cloud.db.orders`); the functions find it by SSCC.
 """
@@ -49,6 +51,7 @@ from cloud.warehouse.door_check import (
     check_passage,
     ship_operations,
 )
+from cloud.warehouse.handling import moves_to
 from cloud.warehouse.ledger import (
     Bucket,
     Cause,
@@ -124,7 +127,7 @@ class Picked:
     order: str
     task: int | None
     cases: int
-    """Cases moved to packing through the ledger (0: they were there already)."""
+    """The order's cases on the pallet, now at packing."""
 
 
 async def pick_pallet(
@@ -144,27 +147,50 @@ async def pick_pallet(
     held = await _order_of_pallet(conn, site, sscc)
     if held is None:
         return None
-    moved = await _move_reserved(conn, site, sscc, zone, time=time, now=now, cause=cause)
+    await _move_reserved(conn, site, sscc, zone, time=time, now=now, cause=cause)
+    cur = await conn.execute(
+        "SELECT id, picked_at IS NOT NULL FROM pick_tasks WHERE order_id = %s AND pallet = %s"
+        " AND status <> 'cancelled' ORDER BY seq LIMIT 1",
+        [held.order.id, sscc],
+    )
+    row = await cur.fetchone()
+    task = int(row[0]) if row else None
+    cases = sum(r[5] for r in held.reservations)
+    if row is not None and row[1] and all(r[4] == zone for r in held.reservations):
+        return Picked(held.order.id, task, cases)  # heard there before: nothing new
     await conn.execute(
         "UPDATE reservations SET location = %s, picked = qty - released"
         " WHERE order_id = %s AND pallet = %s AND qty - shipped - released > 0",
         [zone, held.order.id, sscc],
     )
     await _update_line_counts(conn, held.order.id)
-    cur = await conn.execute(
+    await conn.execute(
         "UPDATE pick_tasks SET picked_at = COALESCE(picked_at, %s),"
         " status = CASE WHEN status = 'open' THEN 'done' ELSE status END"
-        " WHERE order_id = %s AND pallet = %s AND status <> 'cancelled' RETURNING id",
+        " WHERE order_id = %s AND pallet = %s AND status <> 'cancelled'",
         [time, held.order.id, sscc],
     )
-    row = await cur.fetchone()
-    task = int(row[0]) if row else None
-    detail = {"pallet": sscc, "zone": zone, "cases": moved, "pick_task": f"pick-{task}"}
+    detail = {"pallet": sscc, "zone": zone, "cases": cases, "pick_task": f"pick-{task}"}
     await _note(conn, held.order, "pallet_picked", time=time, now=now, cause=cause, detail=detail)
-    await sync(
-        conn, await lock_order(conn, held.order.id), floor=floor, time=time, now=now, cause=cause
-    )
-    return Picked(held.order.id, task, moved)
+    order = await lock_order(conn, held.order.id)
+    await sync(conn, order, floor=floor, time=time, now=now, cause=cause)
+    return Picked(held.order.id, task, cases)
+
+
+async def follow_reserved(conn: Conn, *, site: str, sscc: str) -> None:
+    """Keep the open reservations on a pallet at the location the ledger holds its
+    reserved cases at (the pallet was moved somewhere other than packing)."""
+    where = {
+        r.bucket.location
+        for r in await stock.pallet_positions(conn, site, sscc)
+        if r.bucket.state is StockState.RESERVED
+    }
+    if len(where) == 1:
+        await conn.execute(
+            "UPDATE reservations SET location = %s WHERE site = %s AND pallet = %s"
+            " AND qty - shipped - released > 0 AND location <> %s",
+            [next(iter(where)), site, sscc, next(iter(where))],
+        )
 
 
 async def _move_reserved(
@@ -333,6 +359,7 @@ async def door_passage(
         orders = [o for o in orders if o.order != own.id]
         orders.append(OrderPallets(own.id, site, frozenset({sscc}), own_door))
     check = check_passage(OutboundPassage(str(passage), site, door, time, sscc), orders)
+    await _to_the_door(conn, site, sscc, door, time=time, now=now, cause=cause, floor=floor)
     if check.verdict is Verdict.SHIP:
         assert held is not None
         shipped = await _ship(conn, held, check, time=time, now=now, cause=cause, floor=floor)
@@ -367,6 +394,25 @@ async def door_passage(
         detail={"alert": raised.id, "pallet": sscc, "door": door},
     )
     return Passed(check, 0, raised.id, held_now)
+
+
+async def _to_the_door(
+    conn: Conn,
+    site: str,
+    sscc: str,
+    door: str,
+    *,
+    time: datetime,
+    now: datetime,
+    cause: Cause,
+    floor: Floor,
+) -> None:
+    """What the books hold on the pallet goes to the door it was last seen at (a ship
+    then takes the reserved cases out from there; a mis-shipped pallet stays there)."""
+    held = [(r.position, r.qty) for r in await stock.pallet_positions(conn, site, sscc)]
+    for op in moves_to(held, door, doors=floor.doors, cause=cause, time=time):
+        await stock.post(conn, op, recorded_at=now)
+    await follow_reserved(conn, site=site, sscc=sscc)
 
 
 async def _ship(
