@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, events, live, routes
+from cloud.api import dead_letters, events, goods, live, routes, scans, stock
 from cloud.api import orders as orders_api
 from cloud.api import tasks as tasks_api
 from cloud.api.state import CloudState
@@ -142,6 +142,9 @@ def create_app(
     app.include_router(dead_letters.router)
     app.include_router(events.router)
     app.include_router(live.router)
+    app.include_router(goods.router)
+    app.include_router(stock.router)
+    app.include_router(scans.router)
     app.include_router(orders_api.router)
     app.include_router(tasks_api.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")

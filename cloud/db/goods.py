@@ -502,13 +502,17 @@ async def pallet_stock(
     return [PalletStock(*r) for r in await cur.fetchall()]
 
 
-async def inbound_pending(conn: Conn, *, site: str, sku: str) -> list[tuple[datetime, int]]:
-    """Announced pallets of ``sku`` at ``site`` not received yet: (expected_at, cases),
-    by expected time."""
+async def inbound_pending(
+    conn: Conn, *, site: str, sku: str, due_after: datetime
+) -> list[tuple[str, datetime, int]]:
+    """Announced pallets of ``sku`` at ``site`` not received yet, per notice expected
+    after ``due_after`` (older ones are short): (notice, expected_at, cases), by
+    expected time."""
     cur = await conn.execute(
-        "SELECT a.expected_at, sum(p.announced_cases)::int FROM pallets p"
+        "SELECT a.id, a.expected_at, sum(p.announced_cases)::int FROM pallets p"
         " JOIN asns a ON a.id = p.asn WHERE p.site = %s AND p.sku = %s"
-        " AND p.status = 'announced' GROUP BY a.expected_at ORDER BY a.expected_at",
-        [site, sku],
+        " AND p.status = 'announced' AND a.expected_at > %s"
+        " GROUP BY a.id, a.expected_at ORDER BY a.expected_at, a.id",
+        [site, sku, due_after],
     )
-    return [(r[0], int(r[1])) for r in await cur.fetchall()]
+    return [(r[0], r[1], int(r[2])) for r in await cur.fetchall()]

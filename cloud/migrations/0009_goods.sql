@@ -153,10 +153,10 @@ CREATE TABLE scans (
     location    text,
     qty         integer,
     time        timestamptz NOT NULL,
-    posting     bigint
+    postings    bigint[]    NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE scans IS
-    'Handheld barcode scans taken (the cause of what they post); posting null: nothing to post.';
+    'Handheld barcode scans taken: the cause (scan, id) of the ledger postings they made.';
 
 CREATE TABLE feed_cursors (
     consumer    text        NOT NULL,
