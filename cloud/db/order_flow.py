@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cloud.db import stock
+from cloud.db import goods, stock
 from cloud.db.alerts import raise_alert
 from cloud.db.orders import (
     Conn,
@@ -53,9 +53,9 @@ from cloud.warehouse.door_check import (
 )
 from cloud.warehouse.handling import moves_to
 from cloud.warehouse.ledger import (
+    ON_HAND_STATES,
     Bucket,
     Cause,
-    CauseKind,
     EntryKind,
     Position,
     StockState,
@@ -326,21 +326,23 @@ class Passed:
     shipped_cases: int
     alert: int | None
     held: list[str]
+    postings: list[int]
+    """The ledger postings made (moves to the door, ships)."""
 
 
 async def door_passage(
     conn: Conn,
     *,
     site: str,
-    passage: int,
+    cause: Cause,
     door: str,
     sscc: str,
     time: datetime,
     now: datetime,
     floor: Floor,
 ) -> Passed:
-    """An outbound passage of the pallet at ``door``: ship or mis-shipment (module doc)."""
-    cause = Cause(CauseKind.PASSAGE, str(passage))
+    """The pallet went out through ``door``: ship or mis-shipment (module doc).
+    ``cause`` is what saw it: an outbound passage, or a handheld ``ship`` scan."""
     held = await _order_of_pallet(conn, site, sscc)
     cur = await conn.execute(
         "SELECT id FROM orders WHERE site = %s AND ship_door = %s AND released_at IS NOT NULL"
@@ -358,12 +360,16 @@ async def door_passage(
         )
         orders = [o for o in orders if o.order != own.id]
         orders.append(OrderPallets(own.id, site, frozenset({sscc}), own_door))
-    check = check_passage(OutboundPassage(str(passage), site, door, time, sscc), orders)
-    await _to_the_door(conn, site, sscc, door, time=time, now=now, cause=cause, floor=floor)
+    check = check_passage(OutboundPassage(cause.ref, site, door, time, sscc), orders)
+    postings = await _to_the_door(
+        conn, site, sscc, door, time=time, now=now, cause=cause, floor=floor
+    )
     if check.verdict is Verdict.SHIP:
         assert held is not None
-        shipped = await _ship(conn, held, check, time=time, now=now, cause=cause, floor=floor)
-        return Passed(check, shipped, None, [])
+        shipped = await _ship(
+            conn, held, check, time=time, now=now, cause=cause, floor=floor, postings=postings
+        )
+        return Passed(check, shipped, None, [], postings)
     raised = await raise_alert(
         conn,
         site=site,
@@ -371,9 +377,9 @@ async def door_passage(
         subject=sscc,
         message=check.message,
         at=time,
-        dedupe_key=f"mis_shipment:passage:{passage}",
+        dedupe_key=f"mis_shipment:{cause.kind.value}:{cause.ref}",
         detail={
-            "passage": passage,
+            cause.kind.value: cause.ref,
             "door": door,
             "pallet": sscc,
             "reason": check.reason.value if check.reason else None,
@@ -382,7 +388,7 @@ async def door_passage(
             "loading_here": list(check.loading_here),
             "hold": list(check.hold),
         },
-        cause=("passage", str(passage)),
+        cause=(cause.kind.value, cause.ref),
     )
     held_now = await hold_orders(
         conn,
@@ -393,7 +399,7 @@ async def door_passage(
         cause=cause,
         detail={"alert": raised.id, "pallet": sscc, "door": door},
     )
-    return Passed(check, 0, raised.id, held_now)
+    return Passed(check, 0, raised.id, held_now, postings)
 
 
 async def _to_the_door(
@@ -406,13 +412,16 @@ async def _to_the_door(
     now: datetime,
     cause: Cause,
     floor: Floor,
-) -> None:
+) -> list[int]:
     """What the books hold on the pallet goes to the door it was last seen at (a ship
     then takes the reserved cases out from there; a mis-shipped pallet stays there)."""
     held = [(r.position, r.qty) for r in await stock.pallet_positions(conn, site, sscc)]
-    for op in moves_to(held, door, doors=floor.doors, cause=cause, time=time):
+    postings = [
         await stock.post(conn, op, recorded_at=now)
+        for op in moves_to(held, door, doors=floor.doors, cause=cause, time=time)
+    ]
     await follow_reserved(conn, site=site, sscc=sscc)
+    return postings
 
 
 async def _ship(
@@ -424,13 +433,18 @@ async def _ship(
     now: datetime,
     cause: Cause,
     floor: Floor,
+    postings: list[int],
 ) -> int:
     site, sscc = held.order.site, check.passage.pallet
     positions = {r.position: r.qty for r in await stock.pallet_positions(conn, site, sscc)}
     cases = 0
     for op in ship_operations(check, positions):
-        await stock.post(conn, op, recorded_at=now)
+        postings.append(await stock.post(conn, op, recorded_at=now))
         cases -= sum(line.qty for line in op.lines)
+    if not any(
+        r.bucket.state in ON_HAND_STATES for r in await stock.pallet_positions(conn, site, sscc)
+    ):
+        await goods.mark_shipped(conn, site, sscc, now=now)
     await conn.execute(
         "UPDATE reservations SET shipped = qty - released"
         " WHERE order_id = %s AND pallet = %s AND qty - shipped - released > 0",

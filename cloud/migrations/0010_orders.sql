@@ -154,3 +154,9 @@ CREATE TABLE order_timeline (
 CREATE INDEX order_timeline_order_idx ON order_timeline (order_id, id);
 COMMENT ON TABLE order_timeline IS
     'What happened to an order, in order: status (after the entry), event, cause, detail.';
+
+-- A handheld scan may ship a pallet through a door too: the same door check as an
+-- outbound passage (POST /api/scans with action 'ship').
+ALTER TABLE scans DROP CONSTRAINT scans_action_check;
+ALTER TABLE scans ADD CONSTRAINT scans_action_check
+    CHECK (action IN ('receive', 'move', 'count', 'ship'));

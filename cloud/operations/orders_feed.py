@@ -165,18 +165,16 @@ async def on_outbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> N
     sscc = pallet_sscc(ev.epc)
     if sscc is None:
         return
-    passed = await order_flow.door_passage(
+    await order_flow.door_passage(
         conn,
         site=ctx.site,
-        passage=ev.id,
+        cause=Cause(CauseKind.PASSAGE, str(ev.id)),
         door=ev.door,
         sscc=sscc,
         time=ev.time,
         now=ctx.now(),
         floor=floor_of(ctx),
     )
-    if passed.shipped_cases:
-        await goods.mark_shipped(conn, ctx.site, sscc, now=ctx.now())
 
 
 async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:

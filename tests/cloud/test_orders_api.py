@@ -9,10 +9,13 @@ from datetime import date
 import pytest
 from cloudkit import all_pages, api
 from feedkit import connect, settings_for
-from orderkit import ITEM_A, ITEM_B, add_pallet, gtin
+from orderkit import FLOOR, ITEM_A, ITEM_B, add_pallet, gtin, later
 
 from cloud.api import orders as orders_api
+from cloud.db import order_flow
 from cloud.db.migrate import apply_migrations
+from cloud.warehouse.ledger import Cause, CauseKind
+from cloud.warehouse.packing import Tolerance
 
 
 @pytest.fixture
@@ -177,3 +180,55 @@ async def test_the_openapi_document_describes_the_order_routes(client):
     for path in ["/api/orders", "/api/orders/{order_id}", "/api/orders/route-stats"]:
         assert path in doc["paths"], path
     assert "409" in doc["paths"]["/api/orders"]["post"]["responses"]
+
+
+async def test_a_ship_scan_at_the_door_is_the_same_door_check_as_a_passage(client, site):
+    o = (await client.post("/api/orders", json=body((ITEM_B, 10)))).json()
+    (task,) = o["pick_tasks"]
+    url = client.app.state.cloud.settings.database_url
+    async with await connect(url) as conn, conn.transaction():
+        await order_flow.weigh_pallet(
+            conn,
+            site=site,
+            sscc=task["pallet"],
+            weight_kg=125.0,
+            scale="scale-1",
+            zone="packing",
+            time=later(10),
+            now=later(10),
+            cause=Cause(CauseKind.WEIGHT, "1"),
+            floor=FLOOR,
+            tolerance=Tolerance(),
+        )
+    assert (await client.get(f"/api/orders/{o['id']}")).json()["status"] == "loading"
+    wrong = await client.post(
+        "/api/scans",
+        json={"barcode": f"(00){task['pallet']}", "action": "ship", "location": "door-4"},
+    )
+    assert wrong.status_code == 201, wrong.text
+    check = wrong.json()["door_check"]
+    assert (check["verdict"], check["reason"], check["order"], check["held"]) == (
+        "mis_shipment",
+        "wrong_door",
+        o["id"],
+        [o["id"]],
+    )
+    assert check["alert"] is not None
+    held = (await client.get(f"/api/orders/{o['id']}")).json()
+    assert held["status"] == "on_hold" and held["timeline"][-1]["cause"]["kind"] == "scan"
+    right = await client.post(
+        "/api/scans",
+        json={"barcode": f"(00){task['pallet']}", "action": "ship", "location": "door-1"},
+    )
+    assert right.status_code == 201, right.text
+    assert right.json()["door_check"]["verdict"] == "ship"
+    assert [(e["kind"], e["qty"]) for e in right.json()["entries"]] == [
+        ("pick", -10),
+        ("pick", 10),
+        ("ship", -10),
+    ]
+    bad = await client.post(
+        "/api/scans",
+        json={"barcode": f"(00){task['pallet']}", "action": "ship", "location": "zone-a"},
+    )
+    assert bad.status_code == 422 and "a ship scan is taken at a door" in bad.json()["detail"]

@@ -71,9 +71,7 @@ async def test_an_order_reserves_the_earliest_expiry_first_and_gets_a_pick_list(
         ("received", "received"),
         ("allocated", "allocated"),
     ]
-    assert d.timeline[1].detail["lines"] == [
-        {"line": 1, "sku": ITEM_A, "qty": 15, "allocated": 15}
-    ]
+    assert d.timeline[1].detail["lines"] == [{"line": 1, "sku": ITEM_A, "qty": 15, "allocated": 15}]
     # the reserve postings are in the ledger, caused by the order
     entries = await rows(
         url,

@@ -31,6 +31,7 @@ from orderkit import FLOOR, ITEM_A, ITEM_B, T0, add_pallet
 from cloud.db import order_flow
 from cloud.db import orders as db
 from cloud.db import tasks as tasks_db
+from cloud.warehouse.ledger import Cause, CauseKind
 
 _SEQ = iter(range(1, 1_000_000))
 
@@ -329,7 +330,7 @@ async def test_a_direct_door_check_without_the_feed_names_its_verdict(database_u
             passed = await order_flow.door_passage(
                 conn,
                 site=site,
-                passage=1,
+                cause=Cause(CauseKind.PASSAGE, "1"),
                 door="door-1",
                 sscc=p.sscc,
                 time=t(5),
