@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
 from cloud.api.state import CloudState, State
+from cloud.db import order_status
 from cloud.db import orders as db
 from cloud.warehouse.ledger import LedgerError, check_gtin14
 from cloud.warehouse.orders import OrderStatus
@@ -406,7 +407,7 @@ async def release_order(
     body = body or ActionIn()
     try:
         async with st.pool.connection() as conn:
-            detail = await db.release_order(
+            detail = await order_status.release_order(
                 conn,
                 order_id,
                 floor=floor_of(st),
@@ -435,7 +436,7 @@ async def cancel_order(
     body = body or ActionIn()
     try:
         async with st.pool.connection() as conn:
-            detail = await db.cancel_order(
+            detail = await order_status.cancel_order(
                 conn,
                 order_id,
                 now=st.settings.now_clock()(),

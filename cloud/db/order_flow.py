@@ -32,16 +32,8 @@ from typing import Any
 
 from cloud.db import goods, stock
 from cloud.db.alerts import raise_alert
-from cloud.db.orders import (
-    Conn,
-    Floor,
-    OrderRow,
-    hold_orders,
-    lock_order,
-    order_progress,
-    record,
-    sync,
-)
+from cloud.db.order_status import hold_orders, order_progress, sync
+from cloud.db.orders import Conn, Floor, OrderRow, lock_order, record
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.door_check import (
     DoorCheck,

@@ -11,6 +11,7 @@ import pytest
 from cloudkit import rows
 from orderkit import FLOOR, ITEM_A, ITEM_B, T0, gtin, later, positions, stock_pallets
 
+from cloud.db import order_status
 from cloud.db import orders as db
 from cloud.db.migrate import apply_migrations
 
@@ -210,7 +211,9 @@ async def test_cancelling_gives_the_cases_back_and_cancels_the_tasks(url):
     (p,) = await stock_pallets(url, [{}])
     d = (await create(url, order((ITEM_A, 4)))).detail
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        c = await db.cancel_order(conn, d.order.id, now=later(60), by="ops", note="customer asked")
+        c = await order_status.cancel_order(
+            conn, d.order.id, now=later(60), by="ops", note="customer asked"
+        )
     assert c.order.status == "cancelled"
     assert [t.status for t in c.pick_tasks] == ["cancelled"]
     assert [(r.qty, r.released) for r in c.reservations] == [(4, 4)]
@@ -218,7 +221,7 @@ async def test_cancelling_gives_the_cases_back_and_cancels_the_tasks(url):
     assert await positions(url) == {("zone-a", "available", p.sscc, "L1"): 10}
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         with pytest.raises(db.OrderConflict, match="cannot become cancelled"):
-            await db.cancel_order(conn, d.order.id, now=later(61), by=None, note=None)
+            await order_status.cancel_order(conn, d.order.id, now=later(61), by=None, note=None)
     # the pallet is free for the next order
     assert (await create(url, order((ITEM_A, 10)))).detail.order.status == "allocated"
 

@@ -28,7 +28,7 @@ from feedkit import (
 )
 from orderkit import FLOOR, ITEM_A, ITEM_B, T0, add_pallet
 
-from cloud.db import order_flow
+from cloud.db import order_flow, order_status
 from cloud.db import orders as db
 from cloud.db import tasks as tasks_db
 from cloud.warehouse.ledger import Cause, CauseKind
@@ -177,7 +177,7 @@ async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_re
         )
         assert d.pick_tasks[0].packed_at is None and d.pick_tasks[0].picked_at == t(100)
 
-        released = await db.release_order(
+        released = await order_status.release_order(
             conn, order.order.id, floor=FLOOR, now=t(300), by="ops", note="case added"
         )
         assert released.order.status == "picked" and released.timeline[-1].event == "released"
@@ -261,7 +261,7 @@ async def test_a_pallet_of_no_order_at_a_loading_door_holds_that_order_but_its_o
         assert len(await alerts(conn, "mis_shipment")) == 1
         d = await order_now(conn, order.order.id)
         assert d.order.status == "on_hold" and d.lines[0].shipped == 10
-        released = await db.release_order(
+        released = await order_status.release_order(
             conn, order.order.id, floor=FLOOR, now=t(90), by=None, note=None
         )
         assert released.order.status == "shipped"
