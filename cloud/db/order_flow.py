@@ -246,9 +246,13 @@ async def weigh_pallet(
         await pick_pallet(
             conn, site=site, sscc=sscc, zone=zone, time=time, now=now, cause=cause, floor=floor
         )
-    cases: dict[str, int] = {}
-    for _, _, sku, _, _, qty in held.reservations:
-        cases[sku] = cases.get(sku, 0) + qty
+    cases: dict[str, int] = {}  # the order's cases on it: its reserved stock in the books
+    for r in await stock.pallet_positions(conn, site, sscc):
+        if r.bucket.state is StockState.RESERVED:
+            cases[r.bucket.item] = cases.get(r.bucket.item, 0) + r.qty
+    if not cases:
+        for _, _, sku, _, _, qty in held.reservations:
+            cases[sku] = cases.get(sku, 0) + qty
     cur = await conn.execute(
         "SELECT sku, case_weight_kg, pallet_tare_kg FROM items WHERE sku = ANY(%s::text[])"
         " ORDER BY sku",

@@ -263,3 +263,18 @@ async def putaway_arrived(
     )
     rows = await cur.fetchall()
     return int(rows[0][0]) if rows else None
+
+
+async def reopen_unconfirmed_picks(conn: Conn, *, site: str, items: list[str]) -> list[str]:
+    """Pick tasks of ``items`` a worker reported done whose pallet never reached packing
+    (a wrong pallet came instead): open again, so the right one is fetched. Their ids."""
+    if not items:
+        return []
+    cur = await conn.execute(
+        "UPDATE pick_tasks t SET status = 'open' WHERE t.site = %s AND t.status = 'done'"
+        " AND t.reported_at IS NOT NULL AND t.picked_at IS NULL AND t.shipped_at IS NULL"
+        " AND EXISTS (SELECT 1 FROM reservations r WHERE r.task_id = t.id"
+        " AND r.sku = ANY(%s::text[])) RETURNING t.id",
+        [site, items],
+    )
+    return sorted(f"pick-{r[0]}" for r in await cur.fetchall())

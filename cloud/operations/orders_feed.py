@@ -9,7 +9,9 @@ stock there); each runs in the event's savepoint, in the feed's transaction.
   pallet of an order is picked (:func:`cloud.db.order_flow.pick_pallet`: its pick task
   done, the order ``picking`` / ``picked``); a pallet arriving there (``arrived`` or
   ``moved``) that holds nothing reserved for an open order is a **wrong pick**
-  (``wrong_pick`` alert, naming the orders still picking that item);
+  (``wrong_pick`` alert, naming the orders still picking that item), and the pick
+  tasks of that item a worker reported done but whose pallet never came are open
+  again;
 - **zone event** of a pallet in a **storage zone**: its open put-away task is done;
 - **weight** of a pallet on a scale in packing: the weight check
   (:func:`cloud.db.order_flow.weigh_pallet`): packed (and, once the order's last pallet
@@ -117,6 +119,7 @@ async def _wrong_pick(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str)
         [ctx.site, items],
     )
     picking = [r[0] for r in await cur.fetchall()]
+    reopened = await tasks.reopen_unconfirmed_picks(conn, site=ctx.site, items=items)
     what = f"{', '.join(items)}" if items else "nothing the books know of"
     waiting = f"; orders picking that item: {', '.join(picking)}" if picking else ""
     await raise_alert(
@@ -134,6 +137,7 @@ async def _wrong_pick(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str)
             "zone": ev.zone,
             "items": items,
             "orders_picking": picking,
+            "reopened": reopened,
         },
         cause=("zone_event", str(ev.id)),
     )

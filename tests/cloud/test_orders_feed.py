@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import psycopg
 from feedkit import (
@@ -343,3 +343,25 @@ async def test_a_direct_door_check_without_the_feed_names_its_verdict(database_u
         )
         assert passed.alert is not None and len(passed.held) == 1
         assert isinstance(conn, psycopg.AsyncConnection)
+
+
+async def test_a_wrong_pick_reopens_the_task_a_worker_reported_done(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        right = await add_pallet(conn, 1, expiry=date(2025, 5, 1), site=site)
+        wrong = await add_pallet(conn, 2, lot="L2", site=site)
+        order = await new_order(conn, site, (ITEM_A, 10))
+        (task,) = order.pick_tasks
+        assert task.pallet == right.sscc
+        _, changed = await tasks_db.report_task_done(
+            conn, f"pick-{task.id}", site=site, floor=FLOOR, now=t(30)
+        )
+        assert changed
+        await insert_zone_event(conn, wrong.epc, "packing", at=t(40))
+        await rig.drain()
+        ((_, message, detail),) = await alerts(conn, "wrong_pick")
+        assert detail["reopened"] == [f"pick-{task.id}"]
+        assert detail["orders_picking"] == [order.order.id]
+        assert f"orders picking that item: {order.order.id}" in message
+        again = await tasks_db.get_task(conn, f"pick-{task.id}", site=site, floor=FLOOR)
+        assert (again.status, again.confirmed_at) == ("open", None)
+        assert (await order_now(conn, order.order.id)).order.status == "allocated"
