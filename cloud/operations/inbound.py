@@ -8,12 +8,17 @@
   they happened), it is put away there at once;
   nobody announced it: its cases are received into quarantine at the door
   (:func:`cloud.warehouse.handling.unexpected_receipts`) and ``unexpected_receipt`` is
-  raised; a pallet received before: nothing changes (a repeated passage);
-- **inbound passage of a lone case** (SGTIN-96) announced on a pallet that came
-  without it: the case is received onto its pallet where the pallet is;
+  raised; a pallet received before: only announced cases it still lacked are booked
+  (a repeated passage changes nothing else);
+- **a case heard apart from its pallet** (a lone inbound passage, a zone event of the
+  case) that its notice listed on a pallet that came without it: received onto the
+  pallet where the pallet is; heard before its pallet came: remembered, and booked
+  with the pallet;
 - **zone event** ``arrived``, ``moved`` or ``present`` of a received pallet: its
   stock goes to the zone (``putaway`` from a door, ``move`` between zones, ``pick`` of
-  reserved stock), unless the ledger moved it later than the event;
+  reserved stock), unless the ledger moved it later than the event. Of an announced
+  pallet not received yet (its door passage was missed): received in the zone, with
+  the listed cases heard so far (or the announced count);
 - **short receipts** (a timer on the injected clock): a notice whose pallets have not
   all come by ``expected_at`` + ``short_receipt_grace_min`` raises ``short_receipt``
   once, naming them.
@@ -24,7 +29,7 @@ Every posting's cause is the event (passage or zone event id) or the notice.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cloud.db import feed as feed_db
 from cloud.db import goods, stock
@@ -64,7 +69,8 @@ def announced_pallet(p: goods.Pallet, cases: frozenset[str]) -> AsnPallet:
 
 async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
     if ev.epc.startswith(CASE_HEADER):
-        await _lone_case(conn, ctx, ev)
+        cause = Cause(CauseKind.PASSAGE, str(ev.id))
+        await _found_case(conn, ctx, ev.epc, at=ev.time, cause=cause, place=ev.door)
         return
     if not ev.epc.startswith(PALLET_HEADER):
         return
@@ -80,17 +86,15 @@ async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> No
         await _unexpected(conn, ctx, ev, sscc)
     elif pallet.status == "announced":
         await _receive(conn, ctx, ev, pallet)
-    else:
-        log.info("inbound passage %d of pallet %s received before: nothing changes", ev.id, sscc)
+    else:  # received before: only announced cases still missing from it count now
+        cause = Cause(CauseKind.PASSAGE, str(ev.id))
+        for case in sorted(set(ev.cases)):
+            await _found_case(conn, ctx, case, at=ev.time, cause=cause, place=ev.door)
 
 
 async def _receive(conn: Conn, ctx: FeedContext, ev: PassageRow, pallet: goods.Pallet) -> None:
     assert pallet.asn is not None
-    cur = await conn.execute(
-        "SELECT epc FROM pallet_cases WHERE site = %s AND pallet = %s AND announced",
-        [ctx.site, pallet.sscc],
-    )
-    listed = frozenset(r[0] for r in await cur.fetchall())
+    listed, heard_before = await _announced_cases(conn, ctx.site, pallet.sscc)
     header = await goods.asn_header(conn, pallet.asn)
     assert header is not None
     asn = Asn(
@@ -100,7 +104,7 @@ async def _receive(conn: Conn, ctx: FeedContext, ev: PassageRow, pallet: goods.P
         (announced_pallet(pallet, listed),),
     )
     passage = InboundPassage(
-        str(ev.id), ctx.site, ev.door, ev.time, pallet.sscc, frozenset(ev.cases)
+        str(ev.id), ctx.site, ev.door, ev.time, pallet.sscc, frozenset(ev.cases) | heard_before
     )
     report = match_receipts([asn], [passage], now=ev.time)
     (result,) = report.pallets
@@ -188,48 +192,126 @@ async def _unexpected(conn: Conn, ctx: FeedContext, ev: PassageRow, sscc: str) -
         await _place(conn, ctx, seen, sscc)
 
 
-async def _lone_case(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
-    """A case that crossed the door without its pallet: received onto the pallet when
-    the notice listed it there and the pallet came without it."""
-    known = await goods.announced_case(conn, ctx.site, ev.epc)
+async def _announced_cases(
+    conn: Conn, site: str, sscc: str
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The pallet's announced case EPCs, and those of them heard already."""
+    cur = await conn.execute(
+        "SELECT epc, heard_at IS NOT NULL FROM pallet_cases"
+        " WHERE site = %s AND pallet = %s AND announced",
+        [site, sscc],
+    )
+    found = await cur.fetchall()
+    return frozenset(r[0] for r in found), frozenset(r[0] for r in found if r[1])
+
+
+async def _found_case(
+    conn: Conn, ctx: FeedContext, epc: str, *, at: datetime, cause: Cause, place: str
+) -> None:
+    """A case heard apart from its pallet (a lone door passage, a zone event): when its
+    notice listed it on a pallet that came without it, it is received onto the pallet
+    where the pallet is (``place`` when its stock is nowhere); when the pallet has not
+    come yet, it is remembered as heard and booked with the pallet."""
+    known = await goods.announced_case(conn, ctx.site, epc)
     if known is None or known[1]:
         return
     sscc = known[0]
     pallet = await goods.pallet(conn, ctx.site, sscc, lock=True)
-    if pallet is None or pallet.status != "received" or pallet.asn is None:
-        return  # not come yet (the pallet's passage receives it), or gone
+    if pallet is None or pallet.asn is None or pallet.status == "shipped":
+        return
+    if pallet.status == "announced":
+        await goods.record_heard_cases(conn, ctx.site, sscc, [epc], at=at)
+        return
     try:
-        decoded = decode_hex(ev.epc)
+        decoded = decode_hex(epc)
     except EPCError:
         return
     if not isinstance(decoded, Sgtin96) or decoded.gtin != pallet.sku:
         return
     assert pallet.sku is not None and pallet.lot is not None
-    held = [r for r in await stock.pallet_positions(conn, ctx.site, sscc)]
+    held = await stock.pallet_positions(conn, ctx.site, sscc)
     on_hand = [r for r in held if r.bucket.state is not StockState.IN_TRANSIT]
-    if on_hand:  # where the pallet's stock mostly is, available
+    if on_hand:
         where = max(on_hand, key=lambda r: r.qty).bucket.location
-    else:
-        where = ev.door
+    else:  # none of its cases booked yet: where the edges last placed the pallet
+        where = await _pallet_zone(conn, pallet.epc) or place
     position = Position(Bucket(ctx.site, pallet.sku, pallet.lot, where, StockState.AVAILABLE), sscc)
     now = ctx.now()
-    await stock.post(
-        conn,
-        receipt(position, 1, cause=Cause(CauseKind.PASSAGE, str(ev.id)), time=ev.time),
-        recorded_at=now,
-    )
-    await goods.record_heard_cases(conn, ctx.site, sscc, [ev.epc], at=ev.time)
+    await stock.post(conn, receipt(position, 1, cause=cause, time=at), recorded_at=now)
+    await goods.record_heard_cases(conn, ctx.site, sscc, [epc], at=at)
     await goods.add_received_cases(conn, ctx.site, sscc, 1, now=now)
 
 
+async def _pallet_zone(conn: Conn, epc: str | None) -> str | None:
+    """The zone the edges' events last put the pallet in, if it is there now."""
+    if epc is None:
+        return None
+    cur = await conn.execute(
+        "SELECT zone FROM tag_places WHERE epc = %s AND state = 'present'", [epc]
+    )
+    row = await cur.fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+async def _receive_in_zone(
+    conn: Conn, ctx: FeedContext, ev: ZoneEventRow, pallet: goods.Pallet
+) -> None:
+    """An announced pallet first seen in a zone (its door passage was missed): received
+    there, with the announced cases heard so far (cases listed but not heard yet are
+    booked as their own events find them), or the announced count when the notice
+    gave only a count."""
+    assert pallet.sku is not None and pallet.lot is not None
+    assert pallet.announced_cases is not None
+    listed, heard = await _announced_cases(conn, ctx.site, pallet.sscc)
+    booked = len(heard) if listed else pallet.announced_cases
+    now = ctx.now()
+    if booked:
+        position = Position(
+            Bucket(ctx.site, pallet.sku, pallet.lot, ev.zone, StockState.AVAILABLE), pallet.sscc
+        )
+        op = receipt(position, booked, cause=Cause(CauseKind.ZONE_EVENT, str(ev.id)), time=ev.time)
+        await stock.post(conn, op, recorded_at=now)
+    await goods.mark_received(
+        conn,
+        ctx.site,
+        pallet.sscc,
+        epc=ev.epc,
+        at=ev.time,
+        door=None,
+        cause=f"zone_event:{ev.id}",
+        received_cases=booked,
+        over_cases=0,
+        now=now,
+    )
+    log.info(
+        "pallet %s of notice %s first seen in %s (zone event %d): received there, %d cases",
+        pallet.sscc,
+        pallet.asn,
+        ev.zone,
+        ev.id,
+        booked,
+    )
+
+
 async def on_zone_event(conn: Conn, ctx: FeedContext, ev: ZoneEventRow) -> None:
-    if ev.kind not in _PLACING or not ev.epc.startswith(PALLET_HEADER):
+    if ev.kind not in _PLACING or ev.zone not in ctx.zones:
+        return
+    if ev.epc.startswith(CASE_HEADER):
+        cause = Cause(CauseKind.ZONE_EVENT, str(ev.id))
+        await _found_case(conn, ctx, ev.epc, at=ev.time, cause=cause, place=ev.zone)
+        return
+    if not ev.epc.startswith(PALLET_HEADER):
         return
     try:
         decoded = decode_hex(ev.epc)
     except EPCError:
         return
-    if isinstance(decoded, Sscc96):
+    if not isinstance(decoded, Sscc96):
+        return
+    pallet = await goods.pallet(conn, ctx.site, decoded.sscc, lock=True)
+    if pallet is not None and pallet.status == "announced":
+        await _receive_in_zone(conn, ctx, ev, pallet)
+    else:
         await _place(conn, ctx, ev, decoded.sscc)
 
 

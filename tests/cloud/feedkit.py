@@ -5,6 +5,7 @@ the test sets."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from cloud.db.pool import Pool, open_pool
 from cloud.operations.feed import Feed, FeedContext, Registry
 from cloud.operations.warehouse import warehouse_registry
 from cloud.settings import CloudSettings
+from protocols.clock import ScaledClock
 from protocols.epc import Sgtin96, Sscc96
 from protocols.layout import load_layout
 
@@ -56,6 +58,11 @@ def settings_for(database_url: str, site: str, **kw: Any) -> CloudSettings:
         ingest_retry_max_s=0.5,
         **kw,
     )
+
+
+def app_settings(database_url: str, site: str, at: datetime = T0) -> CloudSettings:
+    """Settings of an API on a simulated clock that reads ``at`` now."""
+    return settings_for(database_url, site, clock=ScaledClock(at, time.time(), 1.0).spec())
 
 
 @dataclass
@@ -167,6 +174,14 @@ async def insert_zone_event(
     )
     row = await cur.fetchone()
     assert row is not None
+    placed = kind in ("arrived", "moved", "present")
+    await conn.execute(  # the tag's place, as ingest keeps it
+        "INSERT INTO tag_places (epc, state, zone, last_zone, changed_at, stored_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (epc) DO UPDATE SET state = excluded.state,"
+        " zone = excluded.zone, last_zone = excluded.last_zone, changed_at = excluded.changed_at"
+        " WHERE tag_places.changed_at <= excluded.changed_at",
+        [epc, "present" if placed else kind, zone if placed else None, zone, at, at],
+    )
     return int(row[0])
 
 

@@ -111,20 +111,51 @@ async def test_cases_beyond_the_notice_raise_over_receipt_and_are_not_booked(dat
         assert await fetch(conn, "SELECT received_cases, over_cases FROM pallets") == [(3, 2)]
 
 
-async def test_a_zone_arrival_read_before_the_passage_still_puts_the_pallet_away(
-    database_url, site
+@pytest.mark.parametrize("listed", [False, True])
+async def test_a_pallet_seen_in_a_zone_before_its_passage_is_received_there(
+    database_url, site, listed
 ):
-    """The zone event has a smaller id than the passage (stored first), a later time."""
+    """The zone event is stored first (the door passage was late, or missed)."""
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
         await add_item(conn)
-        await announce(conn, site, "ASN-3", announced(3, 2))
+        cases = (case_epc(1), case_epc(2))
+        await announce(conn, site, "ASN-3", announced(3, cases if listed else 2))
         epc, sscc = pallet_epc(3)
-        await insert_zone_event(conn, epc, "zone-a", at=T0 + timedelta(seconds=30))
-        await rig.drain()  # the zone event alone: nothing received yet, nothing to move
-        assert await held(conn, site) == {}
-        await insert_passage(conn, epc, [case_epc(1), case_epc(2)], at=T0)
+        zid = await insert_zone_event(conn, epc, "zone-a", at=T0 + timedelta(seconds=30))
+        await rig.drain()
+        # a count only: the notice's count; listed cases: those heard so far (none)
+        assert await held(conn, site) == ({} if listed else {at(site, sscc, "zone-a"): 2})
+        row = await fetch(conn, "SELECT status, received_cause FROM pallets")
+        assert row == [("received", f"zone_event:{zid}")]
+        await insert_passage(conn, epc, cases, at=T0)
         await rig.drain()
         assert await held(conn, site) == {at(site, sscc, "zone-a"): 2}
+        assert await fetch(conn, "SELECT received_cases FROM pallets") == [(2,)]
+
+
+async def test_listed_cases_heard_apart_from_their_pallet_are_booked_onto_it(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_item(conn)
+        cases = tuple(case_epc(i) for i in range(1, 6))
+        await announce(conn, site, "ASN-8", announced(8, cases))
+        epc, sscc = pallet_epc(8)
+        # case 1 crossed alone before its pallet; cases 4 and 5 were not heard at the door
+        await insert_passage(conn, cases[0], at=T0 - timedelta(seconds=2))
+        await insert_passage(conn, epc, cases[1:3], at=T0)
+        await insert_zone_event(conn, epc, "zone-b", at=T0 + timedelta(seconds=30))
+        await rig.drain()
+        assert await held(conn, site) == {at(site, sscc, "zone-b"): 3}
+        # the zone hears case 4 (twice) and a stranger case; a later passage brings case 5
+        await insert_zone_event(conn, cases[3], "zone-b", at=T0 + timedelta(seconds=31))
+        await insert_zone_event(conn, cases[3], "zone-b", kind="present",
+                                at=T0 + timedelta(seconds=40))  # fmt: skip
+        await insert_zone_event(conn, case_epc(77), "zone-b", at=T0 + timedelta(seconds=32))
+        await insert_passage(conn, epc, cases[4:], at=T0 + timedelta(minutes=2))
+        await rig.drain()
+        assert await held(conn, site) == {at(site, sscc, "zone-b"): 5}
+        assert await fetch(conn, "SELECT received_cases FROM pallets") == [(5,)]
+        causes = [e.cause.kind for e in await stock.entries(conn, pallet=sscc)]
+        assert causes.count(CauseKind.ZONE_EVENT) == 3  # a putaway (2 entries) and case 4
 
 
 async def test_a_lone_case_of_a_received_pallet_is_booked_onto_it(database_url, site):

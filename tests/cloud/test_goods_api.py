@@ -3,7 +3,6 @@ each pallet's status and the receipt's over/short figures as the feed receives t
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from cloudkit import all_pages, api
@@ -11,24 +10,18 @@ from feedkit import (
     GTIN,
     GTIN2,
     T0,
+    app_settings,
     case_epc,
     connect,
     feed_rig,
     fetch,
     insert_passage,
     pallet_epc,
-    settings_for,
 )
 
 from cloud.db.migrate import apply_migrations
-from protocols.clock import ScaledClock
 
 ITEM = {"sku": GTIN, "name": "Tea, 12 x 500 g", "case_weight_kg": 6.2, "shelf_life_days": 540}
-
-
-def app_settings(database_url: str, site: str, at=T0):
-    clock = ScaledClock(at, time.time(), 1.0).spec()
-    return settings_for(database_url, site, clock=clock)
 
 
 async def test_items_are_created_updated_read_and_listed_by_page(database_url, site):
