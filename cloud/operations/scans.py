@@ -345,7 +345,7 @@ class _Handling:
     # -- ship: the orders' door check, as for an outbound passage --------------------
 
     async def ship(self, scan: Scan, data: Gs1Data, layout: Layout) -> None:
-        door = _needs(scan, "")
+        door = _needs(scan, "at a door")
         if door not in self.doors:
             raise ScanError(
                 f"location: a ship scan is taken at a door ({', '.join(sorted(self.doors))}),"
