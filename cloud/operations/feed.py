@@ -225,13 +225,14 @@ class Feed:
             try:
                 more = await self.run_once()
                 await self.run_timers()
-            except (psycopg.Error, OSError) as e:
+            except Exception as e:  # the database, or a bug: the feed must go on
                 self.stats.last_error = str(e)
                 log.warning(
                     "feed %s: cannot read or apply events now (%s); retrying in %.1f s",
                     self._consumer,
                     " ".join(str(e).split()) or type(e).__name__,
                     pause,
+                    exc_info=not isinstance(e, (psycopg.Error, OSError)),
                 )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, self._retry_max)
