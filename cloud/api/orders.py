@@ -269,7 +269,12 @@ def order_out(d: db.OrderDetail) -> OrderOut:
 
 
 def floor_of(st: CloudState) -> db.Floor:
-    return db.Floor.of(st.layout, ship_door_setting=st.settings.default_ship_door)
+    """The site's floor for orders; 503 naming what the layout lacks (a packing zone,
+    a dock door, or the configured default ship door)."""
+    try:
+        return db.Floor.of(st.layout, ship_door_setting=st.settings.default_ship_door)
+    except LedgerError as e:
+        raise HTTPException(503, detail=f"orders cannot run on this site's layout: {e}") from None
 
 
 _404: dict[int | str, dict[str, Any]] = {

@@ -172,6 +172,14 @@ async def pick_pallet(
 async def follow_reserved(conn: Conn, *, site: str, sscc: str) -> None:
     """Keep the open reservations on a pallet at the location the ledger holds its
     reserved cases at (the pallet was moved somewhere other than packing)."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM reservations WHERE site = %s AND pallet = %s"
+        " AND qty - shipped - released > 0)",
+        [site, sscc],
+    )
+    row = await cur.fetchone()
+    if not (row and row[0]):
+        return
     where = {
         r.bucket.location
         for r in await stock.pallet_positions(conn, site, sscc)

@@ -132,6 +132,7 @@ CREATE TABLE putaway_tasks (
     arrived_zone   text
 );
 CREATE UNIQUE INDEX putaway_tasks_open_pallet ON putaway_tasks (site, pallet) WHERE status = 'open';
+CREATE INDEX putaway_tasks_pallet_idx ON putaway_tasks (site, pallet) WHERE arrived_at IS NULL;
 CREATE INDEX putaway_tasks_open_idx ON putaway_tasks (site, status, id);
 COMMENT ON TABLE putaway_tasks IS
     'Take a received pallet to a storage zone (rule: why that zone); arrived_*: where its '

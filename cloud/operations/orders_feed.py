@@ -33,7 +33,7 @@ from cloud.db.events import PassageRow, WeightRow, ZoneEventRow
 from cloud.db.orders import Floor
 from cloud.operations.feed import Conn, FeedContext, Registry
 from cloud.warehouse.alerts import AlertKind
-from cloud.warehouse.ledger import Cause, CauseKind
+from cloud.warehouse.ledger import Cause, CauseKind, LedgerError
 from protocols.epc import EPCError, Sscc96, decode_hex
 from protocols.layout import Layout
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 _PLACING = frozenset({"arrived", "moved", "present"})
 _ARRIVING = frozenset({"arrived", "moved"})
-_FLOORS: dict[tuple[int, str | None], Floor] = {}
+_FLOORS: dict[tuple[int, str | None], Floor | None] = {}
 
 
 def register(registry: Registry) -> None:
@@ -52,13 +52,18 @@ def register(registry: Registry) -> None:
     registry.on_inbound_passage(on_inbound_passage)
 
 
-def floor_of(ctx: FeedContext) -> Floor:
-    """The site's floor for orders (made once per layout)."""
+def floor_of(ctx: FeedContext) -> Floor | None:
+    """The site's floor for orders (made once per layout); None, logged once, for a
+    layout orders cannot run on (no packing zone or no door): the order handlers then
+    leave every event to the others."""
     key = (id(ctx.layout), ctx.settings.default_ship_door)
-    floor = _FLOORS.get(key)
-    if floor is None:
-        floor = _FLOORS[key] = Floor.of(ctx.layout, ship_door_setting=key[1])
-    return floor
+    if key not in _FLOORS:
+        try:
+            _FLOORS[key] = Floor.of(ctx.layout, ship_door_setting=key[1])
+        except LedgerError as e:
+            log.warning("orders: the layout has no floor for orders (%s); not following them", e)
+            _FLOORS[key] = None
+    return _FLOORS[key]
 
 
 def pallet_sscc(epc: str | None) -> str | None:
@@ -83,6 +88,8 @@ async def on_zone_event(conn: Conn, ctx: FeedContext, ev: ZoneEventRow) -> None:
     if sscc is None:
         return
     floor = floor_of(ctx)
+    if floor is None:
+        return
     cause = Cause(CauseKind.ZONE_EVENT, str(ev.id))
     if ev.zone in packing_zones(ctx.layout):
         picked = await order_flow.pick_pallet(
@@ -148,7 +155,8 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
     if sscc is None:
         return
     scale = next((s for s in ctx.layout.scales if s.id == ev.scale), None)
-    if scale is None or scale.zone not in packing_zones(ctx.layout):
+    floor = floor_of(ctx)
+    if scale is None or scale.zone not in packing_zones(ctx.layout) or floor is None:
         return
     await order_flow.weigh_pallet(
         conn,
@@ -160,14 +168,15 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
         time=ev.time,
         now=ctx.now(),
         cause=Cause(CauseKind.WEIGHT, str(ev.id)),
-        floor=floor_of(ctx),
+        floor=floor,
         tolerance=ctx.settings.pack_tolerance,
     )
 
 
 async def on_outbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
     sscc = pallet_sscc(ev.epc)
-    if sscc is None:
+    floor = floor_of(ctx)
+    if sscc is None or floor is None:
         return
     await order_flow.door_passage(
         conn,
@@ -177,13 +186,14 @@ async def on_outbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> N
         sscc=sscc,
         time=ev.time,
         now=ctx.now(),
-        floor=floor_of(ctx),
+        floor=floor,
     )
 
 
 async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
     sscc = pallet_sscc(ev.epc)
-    if sscc is None:
+    floor = floor_of(ctx)
+    if sscc is None or floor is None:
         return
     held = await stock.pallet_positions(conn, ctx.site, sscc)
     if any(r.bucket.location == ev.door for r in held):  # received here, not put away yet
@@ -192,6 +202,6 @@ async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> No
             site=ctx.site,
             sscc=sscc,
             from_location=ev.door,
-            floor=floor_of(ctx),
+            floor=floor,
             now=ctx.now(),
         )

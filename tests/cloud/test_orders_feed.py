@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import psycopg
 from feedkit import (
     GTIN,
+    ManualClock,
     announce,
     announced,
     case_epc,
@@ -19,6 +20,7 @@ from feedkit import (
     fetch,
     insert_passage,
     insert_zone_event,
+    settings_for,
 )
 from feedkit import (
     add_item as add_goods_item,
@@ -26,11 +28,14 @@ from feedkit import (
 from feedkit import (
     pallet_epc as goods_pallet_epc,
 )
-from orderkit import FLOOR, ITEM_A, ITEM_B, T0, add_pallet
+from orderkit import FLOOR, ITEM_A, ITEM_B, LAYOUT, T0, add_pallet
 
 from cloud.db import order_flow, order_status
 from cloud.db import orders as db
 from cloud.db import tasks as tasks_db
+from cloud.db.events import PassageRow
+from cloud.operations import orders_feed
+from cloud.operations.feed import FeedContext
 from cloud.warehouse.ledger import Cause, CauseKind
 
 _SEQ = iter(range(1, 1_000_000))
@@ -365,3 +370,17 @@ async def test_a_wrong_pick_reopens_the_task_a_worker_reported_done(database_url
         again = await tasks_db.get_task(conn, f"pick-{task.id}", site=site, floor=FLOOR)
         assert (again.status, again.confirmed_at) == ("open", None)
         assert (await order_now(conn, order.order.id)).order.status == "allocated"
+
+
+async def test_a_layout_without_packing_leaves_every_event_to_the_other_handlers(
+    database_url, site
+):
+    no_packing = LAYOUT.model_copy(
+        update={"zones": [z for z in LAYOUT.zones if z.kind != "packing"], "scales": []}
+    )
+    ctx = FeedContext(settings_for(database_url, site), no_packing, ManualClock())
+    epc, _ = goods_pallet_epc(5)
+    ev = PassageRow(1, T0, "door-1", "outbound", epc, [], 0.9, {}, "edge-1", T0)
+    async with feed_rig(database_url, site), await connect(database_url) as conn:
+        await orders_feed.on_outbound_passage(conn, ctx, ev)  # no error, nothing done
+        assert await alerts(conn, "mis_shipment") == []
