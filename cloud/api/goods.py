@@ -20,6 +20,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -368,6 +369,9 @@ async def post_asn(body: AsnIn, st: State) -> AsnOut:
                 await db.insert_asn(conn, notice, now=st.settings.now_clock()())
             except db.GoodsError as e:
                 raise HTTPException(e.status, detail=str(e)) from None
+            except psycopg.errors.UniqueViolation as e:  # a notice stored meanwhile
+                detail = e.diag.message_detail or str(e)
+                raise HTTPException(409, detail=f"asn: known already: {detail}") from None
         header = await db.asn_header(conn, asn_id)
         assert header is not None
         return await _asn_out(conn, st, header, with_pallets=True)

@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from cloudkit import eventually
 from feedkit import (
     GTIN,
     GTIN2,
@@ -309,3 +310,27 @@ async def test_leaving_a_zone_or_its_reader_going_quiet_moves_no_stock(database_
         await insert_zone_event(conn, epc, "zone-a", kind=kind, at=T0 + timedelta(seconds=99))
         await rig.drain()
         assert await held(conn, site) == {at(site, sscc, "zone-a"): 2}
+
+
+async def test_the_running_feed_goes_on_after_its_database_connection_is_killed(database_url, site):
+    async with feed_rig(database_url, site, feed_poll_interval_s=0.02) as rig:
+        async with await connect(database_url) as conn:
+            await add_item(conn)
+            await announce(conn, site, "ASN-9", announced(11, 2), announced(12, 2))
+            async with rig.feed:
+                await insert_passage(conn, pallet_epc(11)[0], [case_epc(1), case_epc(2)])
+                await eventually(lambda: _received(conn, 1), what="pallet 11 received")
+                killed = await fetch(
+                    conn,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                assert killed and all(ok for (ok,) in killed)
+                await insert_passage(conn, pallet_epc(12)[0], [case_epc(3), case_epc(4)])
+                await eventually(lambda: _received(conn, 2), what="pallet 12 received")
+            assert rig.feed.stats.events == 2
+
+
+async def _received(conn, n: int) -> bool:
+    rows = await fetch(conn, "SELECT count(*) FROM pallets WHERE status = 'received'")
+    return rows == [(n,)]

@@ -3,6 +3,7 @@ each pallet's status and the receipt's over/short figures as the feed receives t
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from cloudkit import all_pages, api
@@ -176,3 +177,18 @@ async def test_the_notice_reports_each_pallet_as_the_feed_receives_it(database_u
         "cases_expected": 9, "cases_received": 6, "cases_short": 3, "cases_over": 2,
         "complete": False,
     }  # fmt: skip
+
+
+async def test_the_same_notice_posted_at_once_is_stored_once(database_url, site):
+    await apply_migrations(database_url)
+    async with api(app_settings(database_url, site), ingest=False) as client:
+        await client.post("/api/items", json=ITEM)
+        codes = sorted(
+            r.status_code
+            for r in await asyncio.gather(
+                *(client.post("/api/asns", json=notice()) for _ in range(6))
+            )
+        )
+        assert codes == [201, 409, 409, 409, 409, 409]
+        async with await connect(database_url) as conn:
+            assert await fetch(conn, "SELECT count(*) FROM pallets") == [(2,)]
