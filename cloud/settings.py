@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from cloud.warehouse.packing import Tolerance
 from protocols.mqtt import redact_url
 from protocols.settings import CommonSettings
 from protocols.types import ID_PATTERN
@@ -115,6 +116,17 @@ class CloudSettings(CommonSettings):
     short_receipt_grace_min: float = Field(default=30.0, ge=0.0, le=7 * 24 * 60)
     """Minutes after a notice's ``expected_at`` before pallets not come are short."""
 
+    default_ship_door: str | None = Field(default=None, pattern=ID_PATTERN)
+    """Door an order loads at when it names none; unset: the layout's door nearest the
+    packing area."""
+    pack_tolerance_pct: float = Field(default=2.0, ge=0.0, le=100.0)
+    """Packing weight check: percent of the expected gross a reading may be off ..."""
+    pack_tolerance_kg: float = Field(default=5.0, ge=0.0, le=1000.0)
+    """... or this many kilograms, whichever is more ..."""
+    pack_tolerance_case_share: float | None = Field(default=0.5, gt=0.0, le=1.0)
+    """... but never more than this share of the pallet's lightest case, so one case
+    missing or over is always a mismatch (unset: no cap)."""
+
     live_buffer: int = Field(default=1000, ge=1)
     """Deltas kept for clients resuming with ``?since=``; older ones get a snapshot."""
     live_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
@@ -210,6 +222,13 @@ class CloudSettings(CommonSettings):
     @property
     def short_receipt_grace(self) -> timedelta:
         return timedelta(minutes=self.short_receipt_grace_min)
+
+    @property
+    def pack_tolerance(self) -> Tolerance:
+        """The packing weight check's tolerance (:mod:`cloud.warehouse.packing`)."""
+        return Tolerance(
+            self.pack_tolerance_pct, self.pack_tolerance_kg, self.pack_tolerance_case_share
+        )
 
     @property
     def max_clock_skew(self) -> timedelta:

@@ -22,6 +22,8 @@ from fastapi_offline import FastAPIOffline
 
 import dashboards
 from cloud.api import alerts, dead_letters, events, goods, live, routes, scans, stock, stock_rules
+from cloud.api import orders as orders_api
+from cloud.api import tasks as tasks_api
 from cloud.api.state import CloudState
 from cloud.db import alerts as alerts_db
 from cloud.db import events as events_db
@@ -180,6 +182,8 @@ def create_app(
     app.include_router(scans.router)
     app.include_router(alerts.router)
     app.include_router(stock_rules.router)
+    app.include_router(orders_api.router)
+    app.include_router(tasks_api.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)

@@ -6,8 +6,8 @@ Routes, and the roles meant to be allowed (the central role policy wires it):
 |---|---|
 | ``POST /api/scans`` | admin, operator |
 
-Actions: ``receive``, ``move``, ``count`` (:mod:`cloud.operations.scans`). Shipping
-by scan is the orders' (their door check); ``ship`` is not an action of this route.
+Actions: ``receive``, ``move``, ``count``, ``ship`` (:mod:`cloud.operations.scans`;
+``ship`` is the orders' door check at the scan's door).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloud.api.state import State
 from cloud.api.stock import EntryOut, entry_out
 from cloud.db import stock as stock_db
-from cloud.operations.scans import Scan, ScanError, apply_scan
+from cloud.operations.scans import Scan, ScanError, ScanResult, apply_scan
 
 router = APIRouter(prefix="/api", tags=["scans"])
 
@@ -35,7 +35,7 @@ class ScanIn(BaseModel):
         description="GS1 element strings as scanned: raw with FNC1 (GS, \\u001d) separators "
         'and an optional symbology identifier ("]C1", "]d2"), or "(01)...(10)..." form',
     )
-    action: Literal["receive", "move", "count"]
+    action: Literal["receive", "move", "count", "ship"]
     location: str | None = Field(
         default=None, max_length=63, description="a zone or door of the site"
     )
@@ -55,6 +55,15 @@ class ElementsOut(BaseModel):
     raw: dict[str, str] = Field(description="every application identifier read, and its value")
 
 
+class DoorCheckOut(BaseModel):
+    verdict: Literal["ship", "mis_shipment"]
+    reason: str | None = Field(description="not_on_an_order, wrong_door or not_loading")
+    order: str | None = Field(description="the pallet's order")
+    message: str
+    alert: int | None = Field(description="the mis_shipment alert raised")
+    held: list[str] = Field(description="orders put on hold")
+
+
 class ScanOut(BaseModel):
     id: int
     action: str
@@ -64,6 +73,7 @@ class ScanOut(BaseModel):
     elements: ElementsOut
     variance: int | None = Field(description="count: counted minus the book")
     entries: list[EntryOut] = Field(description="the ledger entries the scan posted")
+    door_check: DoorCheckOut | None = Field(default=None, description="ship: the verdict")
 
 
 @router.post(
@@ -77,8 +87,9 @@ class ScanOut(BaseModel):
 )
 async def post_scan(body: ScanIn, st: State) -> ScanOut:
     """Apply a handheld scan: receive (a pallet's SSCC, or loose cases by GTIN and
-    lot), move (to ``location``) or count (the variance against the book is posted as
-    an adjustment). Every posting's cause is the scan."""
+    lot), move (to ``location``), count (the variance against the book is posted as
+    an adjustment) or ship (a pallet's SSCC at the door ``location``: the door check,
+    as for an outbound passage). Every posting's cause is the scan."""
     scan = Scan(body.barcode, body.action, body.location, body.qty)
     now = st.settings.now_clock()()
     async with st.pool.connection() as conn:
@@ -111,4 +122,20 @@ async def post_scan(body: ScanIn, st: State) -> ScanOut:
         ),
         variance=result.variance,
         entries=[entry_out(e) for e in entries],
+        door_check=door_check_out(result),
+    )
+
+
+def door_check_out(result: ScanResult) -> DoorCheckOut | None:
+    passed = result.door_check
+    if passed is None:
+        return None
+    c = passed.check
+    return DoorCheckOut(
+        verdict=c.verdict.value,
+        reason=c.reason.value if c.reason else None,
+        order=c.order,
+        message=c.message,
+        alert=passed.alert,
+        held=passed.held,
     )

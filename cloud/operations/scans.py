@@ -1,4 +1,4 @@
-"""Handheld scans of GS1 barcodes, for goods without tags: receive, move, count.
+"""Handheld scans of GS1 barcodes, for goods without tags: receive, move, count, ship.
 
 :func:`apply_scan` parses the barcode (:func:`cloud.warehouse.gs1.parse_barcode`),
 stores the scan (its id is the cause of what it posts) and posts through the same
@@ -19,7 +19,9 @@ touched, or rolls back with the transaction:
   label's count) against the book, the variance posted as ``adjust`` (a counted
   pallet found elsewhere than the book says is moved there first).
 
-Shipping by scan belongs to the orders (the door check); this module takes none.
+- **ship** an SSCC at a door (``location``): the orders' door check, as for an
+  outbound passage there (:func:`cloud.db.order_flow.door_passage`): its order's
+  reserved cases ship, or a ``mis_shipment`` alert holds the orders.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from cloud.db import goods, stock
+from cloud.db import goods, order_flow, stock
 from cloud.db.alerts import raise_alert
+from cloud.db.orders import Floor
 from cloud.operations.feed import Conn
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.gs1 import Gs1Data, Gs1Error, parse_barcode
@@ -50,7 +53,7 @@ from cloud.warehouse.ledger import (
 )
 from protocols.layout import Layout
 
-Action = Literal["receive", "move", "count"]
+Action = Literal["receive", "move", "count", "ship"]
 
 
 class ScanError(ValueError):
@@ -78,6 +81,8 @@ class ScanResult:
     postings: list[int] = field(default_factory=list)
     variance: int | None = None
     """count: counted minus the book."""
+    door_check: order_flow.Passed | None = None
+    """ship: the door check's verdict (the orders' :func:`cloud.db.order_flow.door_passage`)."""
 
 
 async def apply_scan(
@@ -116,8 +121,10 @@ async def apply_scan(
         await handling.receive(scan, data)
     elif scan.action == "move":
         await handling.move(scan, data)
-    else:
+    elif scan.action == "count":
         await handling.count(scan, data)
+    else:
+        await handling.ship(scan, data, layout)
     await conn.execute("UPDATE scans SET postings = %s WHERE id = %s", [result.postings, result.id])
     return result
 
@@ -334,6 +341,30 @@ class _Handling:
             Bucket(self.site, sku, lot, location, StockState.AVAILABLE),
         )
         await self.post(transfer(kind, source, target, qty, cause=self.cause, time=self.now))
+
+    # -- ship: the orders' door check, as for an outbound passage --------------------
+
+    async def ship(self, scan: Scan, data: Gs1Data, layout: Layout) -> None:
+        door = _needs(scan, "at a door")
+        if door not in self.doors:
+            raise ScanError(
+                f"location: a ship scan is taken at a door ({', '.join(sorted(self.doors))}),"
+                f" got {door!r}"
+            )
+        if data.sscc is None:
+            raise ScanError("barcode: a ship scan needs the pallet's SSCC (00)")
+        passed = await order_flow.door_passage(
+            self.conn,
+            site=self.site,
+            cause=self.cause,
+            door=door,
+            sscc=data.sscc,
+            time=self.now,
+            now=self.now,
+            floor=Floor.of(layout),
+        )
+        self.result.postings.extend(passed.postings)
+        self.result.door_check = passed
 
     # -- count ---------------------------------------------------------------------
 

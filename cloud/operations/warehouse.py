@@ -6,7 +6,7 @@ check and weight check register theirs the same way).
 
 from __future__ import annotations
 
-from cloud.operations import inbound
+from cloud.operations import inbound, orders_feed
 from cloud.operations.feed import Registry
 
 
@@ -14,4 +14,5 @@ def warehouse_registry() -> Registry:
     """Every handler and timer of the warehouse feed."""
     registry = Registry()
     inbound.register(registry)
+    orders_feed.register(registry)  # after inbound: stock has moved when they run
     return registry

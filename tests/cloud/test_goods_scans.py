@@ -134,7 +134,7 @@ async def test_bad_scans_are_refused_naming_the_field_and_change_nothing(databas
     async with api(app_settings(database_url, site), ingest=False) as client:
         bad = [
             ({"barcode": f"00{sscc[:-1]}0", "action": "receive"}, 422, "AI (00)"),
-            ({"barcode": f"00{sscc}", "action": "ship"}, 422, "action"),
+            ({"barcode": f"00{sscc}", "action": "ship"}, 422, "ship scan at a door needs"),
             ({"barcode": f"00{sscc}", "action": "move", "location": "zone-z"}, 422, "zone-z"),
             ({"barcode": f"00{sscc}", "action": "move"}, 422, "location"),
             ({"barcode": f"01{GTIN}", "action": "receive", "location": "door-1", "qty": 1},

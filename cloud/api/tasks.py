@@ -1,0 +1,146 @@
+"""``/api/tasks``: what the workers are asked to do (put-away, pick, ship), and their
+word that they did it. Stock moves only on what the RFID events say happened."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field
+
+from cloud.api.orders import floor_of
+from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
+from cloud.api.state import State
+from cloud.db import tasks as db
+
+router = APIRouter(prefix="/api", tags=["tasks"])
+
+Kind = Literal["putaway", "pick", "ship"]
+Status = Literal["open", "done", "cancelled"]
+
+
+class TaskPalletOut(BaseModel):
+    sscc: str
+    epc: str | None = Field(description="its SSCC-96 EPC (hex), once known")
+    shipped: bool
+
+
+class TaskOut(BaseModel):
+    id: str = Field(description="<kind>-<n>, e.g. pick-12")
+    kind: Kind
+    status: Status
+    order: str | None = Field(description="the order (pick and ship tasks)")
+    pallet: str | None = Field(description="the pallet's SSCC (put-away and pick tasks)")
+    pallet_epc: str | None
+    from_location: str = Field(description="where to take it from")
+    to_location: str = Field(description="where to take it: a zone, packing or the door")
+    qty: int | None = Field(description="cases (pick tasks)")
+    seq: int | None = Field(description="its place in the order's pick route (pick tasks)")
+    rule: str | None = Field(description="why that zone (put-away: same_item or emptiest)")
+    pallets: list[TaskPalletOut] = Field(description="the order's pallets (ship tasks)")
+    created_at: datetime
+    reported_at: datetime | None = Field(description="a worker said done")
+    confirmed_at: datetime | None = Field(description="the RFID events say it happened")
+
+
+def task_out(t: db.TaskRow) -> TaskOut:
+    return TaskOut(
+        id=t.id,
+        kind=t.kind,  # type: ignore[arg-type]
+        status=t.status,  # type: ignore[arg-type]
+        order=t.order_id,
+        pallet=t.pallet,
+        pallet_epc=t.pallet_epc,
+        from_location=t.from_location,
+        to_location=t.to_location,
+        qty=t.qty,
+        seq=t.seq,
+        rule=t.rule,
+        pallets=[TaskPalletOut(sscc=p.sscc, epc=p.epc, shipped=p.shipped) for p in t.pallets],
+        created_at=t.created_at,
+        reported_at=t.reported_at,
+        confirmed_at=t.confirmed_at,
+    )
+
+
+@router.get(
+    "/tasks",
+    response_model=Page[TaskOut],
+    responses={422: {"description": "bad kind, status, limit or cursor"}},
+)
+async def list_tasks(
+    st: State,
+    kind: Annotated[Kind | None, Query(description="putaway, pick or ship")] = None,
+    status: Annotated[Status | None, Query(description="open, done or cancelled")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[TaskOut]:
+    """Tasks, oldest first: a put-away task (a received pallet, from its door to a
+    storage zone), a pick task (a pallet, from its zone to packing, in route order), a
+    ship task (an order's pallets, from packing through its door)."""
+    after: db.Cursor | None = None
+    if cursor is not None:
+        iso, k, n = cursor_or_422(cursor, str, str, int)
+        try:
+            after = (datetime.fromisoformat(str(iso)), str(k), int(n))
+        except ValueError:
+            raise HTTPException(
+                422, detail=f"cursor {cursor!r} is not one this list gave out"
+            ) from None
+    async with st.pool.connection() as conn:
+        found = await db.list_tasks(
+            conn,
+            site=st.settings.site,
+            floor=floor_of(st),
+            kind=kind,
+            status=status,
+            after=after,
+            limit=limit + 1,
+        )
+    items = [task_out(t) for t in found[:limit]]
+    nxt = None
+    if len(found) > limit:
+        last = found[limit - 1]
+        nxt = encode_cursor(last.created_at.isoformat(), last.kind, last.number)
+    return Page(items=items, next=nxt)
+
+
+TaskId = Annotated[str, Path(max_length=40, description="pick-12, ship-3, putaway-7")]
+_404: dict[int | str, dict[str, Any]] = {404: {"description": "no such task"}}
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut, responses=_404)
+async def get_task(task_id: TaskId, st: State) -> TaskOut:
+    """One task."""
+    try:
+        async with st.pool.connection() as conn:
+            return task_out(
+                await db.get_task(conn, task_id, site=st.settings.site, floor=floor_of(st))
+            )
+    except db.TaskNotFound as e:
+        raise HTTPException(404, detail=str(e)) from None
+
+
+@router.post(
+    "/tasks/{task_id}/done",
+    response_model=TaskOut,
+    responses={**_404, 409: {"description": "the task was cancelled"}},
+)
+async def task_done(task_id: TaskId, st: State) -> TaskOut:
+    """A worker says the task is done: it leaves the open list (again: no change). What
+    happened physically, and so the stock, still comes from the RFID events."""
+    try:
+        async with st.pool.connection() as conn:
+            task, _ = await db.report_task_done(
+                conn,
+                task_id,
+                site=st.settings.site,
+                floor=floor_of(st),
+                now=st.settings.now_clock()(),
+            )
+    except db.TaskNotFound as e:
+        raise HTTPException(404, detail=str(e)) from None
+    except db.TaskConflict as e:
+        raise HTTPException(409, detail=str(e)) from None
+    return task_out(task)

@@ -1,0 +1,276 @@
+"""An order's status on PostgreSQL: the timeline, forward steps, holds, release, cancel.
+
+Every change of an order's status goes through :func:`record`, which appends the
+timeline entries (:class:`cloud.warehouse.orders.TimelineEntry`) and sets the status
+to the last one's, in the caller's transaction. :func:`sync` takes an order forward to
+where its goods are (:func:`cloud.warehouse.orders.progress_status`, counted over its
+pick tasks) and, once it is packed, releases it to its ship door with a ship task.
+An order's row is locked (:func:`lock_order`) before it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from cloud.db import stock
+from cloud.db.orders import (
+    Conn,
+    Floor,
+    OrderConflict,
+    OrderDetail,
+    OrderNotFound,
+    OrderRow,
+    get_order,
+    lock_order,
+    record,
+)
+from cloud.warehouse.ledger import (
+    Bucket,
+    Cause,
+    CauseKind,
+    EntryKind,
+    InsufficientStock,
+    Position,
+    StockState,
+    transfer,
+)
+from cloud.warehouse.orders import (
+    FINAL,
+    OrderStatus,
+    Progress,
+    TimelineEntry,
+    advance,
+    cancel,
+    hold,
+    progress_status,
+    release,
+)
+
+S = OrderStatus
+
+
+# -- status and timeline ---------------------------------------------------------------
+
+
+async def order_progress(conn: Conn, order: OrderRow) -> Progress:
+    cur = await conn.execute(
+        "SELECT count(*), count(picked_at), count(packed_at), count(shipped_at) FROM pick_tasks"
+        " WHERE order_id = %s AND status <> 'cancelled'",
+        [order.id],
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    allocation = S(order.allocation) if order.allocation else S.BACKORDERED
+    return Progress(
+        allocation,
+        int(row[0]),
+        int(row[1]),
+        int(row[2]),
+        int(row[3]),
+        released=order.released_at is not None,
+    )
+
+
+async def sync(
+    conn: Conn,
+    order: OrderRow,
+    *,
+    floor: Floor,
+    time: datetime,
+    now: datetime,
+    cause: Cause | None,
+    detail: Mapping[str, Any] | None = None,
+) -> list[TimelineEntry]:
+    """Take an order forward to where its goods are; once packed, release it to its
+    ship door (``loading``) with a ship task. Nothing for a held or final order."""
+    current = S(order.status)
+    if current in FINAL or current is S.ON_HOLD:
+        return []
+    progress = await order_progress(conn, order)
+    target = progress_status(progress)
+    entries = advance(order.id, current, target, time=time, cause=cause, detail=detail)
+    if target is S.PACKED:
+        door, task = await _release_to_door(conn, order, floor=floor, now=now)
+        entries += advance(
+            order.id,
+            S.PACKED,
+            S.LOADING,
+            time=time,
+            cause=cause,
+            detail={"door": door, "ship_task": f"ship-{task}"},
+        )
+    await record(conn, order.site, order.id, entries, now)
+    return entries
+
+
+async def _release_to_door(
+    conn: Conn, order: OrderRow, *, floor: Floor, now: datetime
+) -> tuple[str, int]:
+    door = order.ship_door if order.ship_door is not None else floor.default_door
+    await conn.execute(
+        "UPDATE orders SET ship_door = %s, released_at = %s WHERE id = %s", [door, now, order.id]
+    )
+    cur = await conn.execute(
+        "INSERT INTO ship_tasks (site, order_id, door, created_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (order_id) DO UPDATE SET door = EXCLUDED.door RETURNING id",
+        [order.site, order.id, door, now],
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return door, int(row[0])
+
+
+async def hold_orders(
+    conn: Conn,
+    order_ids: Iterable[str],
+    *,
+    reason: str,
+    time: datetime,
+    now: datetime,
+    cause: Cause | None,
+    detail: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Put orders on hold (in id order, the order in which they are locked); the ids of
+    those that were not on hold already. Final orders are left as they are."""
+    held = []
+    for order_id in sorted(set(order_ids)):
+        order = await lock_order(conn, order_id)
+        current = S(order.status)
+        if current in FINAL or current is S.RECEIVED:
+            continue
+        entry = hold(order_id, current, time=time, reason=reason, cause=cause, detail=detail)
+        if entry is not None:
+            await record(conn, order.site, order_id, [entry], now)
+            held.append(order_id)
+    return held
+
+
+async def release_order(
+    conn: Conn,
+    order_id: str,
+    *,
+    floor: Floor,
+    now: datetime,
+    by: str | None,
+    note: str | None,
+    customer: str | None = None,
+) -> OrderDetail:
+    """Release a held order to where its goods are (and on, if that is packed)."""
+    async with conn.transaction():
+        order = await _visible_locked(conn, order_id, customer)
+        if order.status != S.ON_HOLD:
+            raise OrderConflict(
+                f"status: order {order_id} is {order.status}, only an order on_hold is released"
+            )
+        progress = await order_progress(conn, order)
+        info = {k: v for k, v in (("by", by), ("note", note)) if v is not None}
+        entry = release(order_id, S.ON_HOLD, progress, time=now, cause=_user(by), detail=info)
+        await record(conn, order.site, order_id, [entry], now)
+        await sync(
+            conn, await lock_order(conn, order_id), floor=floor, time=now, now=now, cause=_user(by)
+        )
+    detail = await get_order(conn, order_id)
+    assert detail is not None
+    return detail
+
+
+def _user(by: str | None) -> Cause:
+    return Cause(CauseKind.USER, by or "api")
+
+
+async def _visible_locked(conn: Conn, order_id: str, customer: str | None) -> OrderRow:
+    try:
+        order = await lock_order(conn, order_id)
+    except OrderNotFound:
+        raise OrderNotFound(f"order: {order_id!r} does not exist") from None
+    if customer is not None and order.customer != customer:
+        raise OrderNotFound(f"order: {order_id!r} does not exist")
+    return order
+
+
+async def cancel_order(
+    conn: Conn,
+    order_id: str,
+    *,
+    now: datetime,
+    by: str | None,
+    note: str | None,
+    customer: str | None = None,
+) -> OrderDetail:
+    """Cancel an order: its reserved cases that have not left are given back
+    (``unreserve`` where they are now), its open tasks cancelled."""
+    async with conn.transaction():
+        order = await _visible_locked(conn, order_id, customer)
+        current = S(order.status)
+        try:
+            entry = cancel(order_id, current, time=now, cause=_user(by), detail={"note": note})
+        except ValueError as e:
+            raise OrderConflict(str(e)) from None
+        if await _anything_shipped(conn, order_id):
+            raise OrderConflict(
+                f"status: order {order_id} has pallets gone through the door; it cannot be"
+                " cancelled"
+            )
+        given_back = await _unreserve_all(conn, order, now=now, cause=_user(by))
+        await conn.execute(
+            "UPDATE pick_tasks SET status = 'cancelled' WHERE order_id = %s AND status = 'open'",
+            [order_id],
+        )
+        await conn.execute(
+            "UPDATE ship_tasks SET status = 'cancelled' WHERE order_id = %s AND status = 'open'",
+            [order_id],
+        )
+        entry = TimelineEntry(
+            entry.time,
+            entry.status,
+            entry.event,
+            entry.cause,
+            {**entry.detail, "unreserved": given_back},
+        )
+        await record(conn, order.site, order_id, [entry], now)
+    detail = await get_order(conn, order_id)
+    assert detail is not None
+    return detail
+
+
+async def _anything_shipped(conn: Conn, order_id: str) -> bool:
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM reservations WHERE order_id = %s AND shipped > 0)",
+        [order_id],
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def _unreserve_all(conn: Conn, order: OrderRow, *, now: datetime, cause: Cause) -> int:
+    cur = await conn.execute(
+        "SELECT id, sku, lot, location, pallet, qty - shipped - released FROM reservations"
+        " WHERE order_id = %s AND qty - shipped - released > 0 ORDER BY id FOR UPDATE",
+        [order.id],
+    )
+    total = 0
+    for rid, sku, lot, location, pallet, left in await cur.fetchall():
+        source = Position(Bucket(order.site, sku, lot, location, StockState.RESERVED), pallet)
+        target = Position(Bucket(order.site, sku, lot, location, StockState.AVAILABLE), pallet)
+        qty = int(left)
+        try:
+            await stock.post(
+                conn,
+                transfer(EntryKind.UNRESERVE, source, target, qty, cause=cause, time=now),
+                recorded_at=now,
+            )
+        except InsufficientStock as e:  # the ledger holds fewer (counted, adjusted): those
+            qty = e.there
+            if qty > 0:
+                await stock.post(
+                    conn,
+                    transfer(EntryKind.UNRESERVE, source, target, qty, cause=cause, time=now),
+                    recorded_at=now,
+                )
+        await conn.execute(
+            "UPDATE reservations SET released = released + %s WHERE id = %s", [int(left), rid]
+        )
+        total += qty
+    return total

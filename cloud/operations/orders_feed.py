@@ -1,0 +1,207 @@
+"""Orders from the edges' events: the warehouse feed's handlers for picking, packing,
+shipping and put-away tasks.
+
+Registered after the inbound handlers (:mod:`cloud.operations.inbound`), so an event's
+stock has already moved when these run (a zone arrival posts the ``pick`` of reserved
+stock there); each runs in the event's savepoint, in the feed's transaction.
+
+- **zone event** (``arrived``, ``moved``, ``present``) of a pallet at **packing**: a
+  pallet of an order is picked (:func:`cloud.db.order_flow.pick_pallet`: its pick task
+  done, the order ``picking`` / ``picked``); a pallet arriving there (``arrived`` or
+  ``moved``) that holds nothing reserved for an open order is a **wrong pick**
+  (``wrong_pick`` alert, naming the orders still picking that item), and the pick
+  tasks of that item a worker reported done but whose pallet never came are open
+  again;
+- **zone event** of a pallet in a **storage zone**: its open put-away task is done;
+- **weight** of a pallet on a scale in packing: the weight check
+  (:func:`cloud.db.order_flow.weigh_pallet`): packed (and, once the order's last pallet
+  is, ``loading`` at its door with a ship task), or ``weight_mismatch`` and on hold;
+- **outbound passage** of a pallet: the door check
+  (:func:`cloud.db.order_flow.door_passage`): ``ship`` postings and the pallet marked
+  shipped, or ``mis_shipment`` and orders on hold;
+- **inbound passage** of a pallet that the inbound handler received at the door: a
+  put-away task (:func:`cloud.db.tasks.create_putaway_task`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from cloud.db import goods, order_flow, stock, tasks
+from cloud.db.alerts import raise_alert
+from cloud.db.events import PassageRow, WeightRow, ZoneEventRow
+from cloud.db.orders import Floor
+from cloud.operations.feed import Conn, FeedContext, Registry
+from cloud.warehouse.alerts import AlertKind
+from cloud.warehouse.ledger import Cause, CauseKind, LedgerError
+from protocols.epc import EPCError, Sscc96, decode_hex
+from protocols.layout import Layout
+
+log = logging.getLogger(__name__)
+
+_PLACING = frozenset({"arrived", "moved", "present"})
+_ARRIVING = frozenset({"arrived", "moved"})
+_FLOORS: dict[tuple[int, str | None], Floor | None] = {}
+
+
+def register(registry: Registry) -> None:
+    """Add the orders' handlers to ``registry`` (after the inbound ones)."""
+    registry.on_zone_event(on_zone_event)
+    registry.on_weight(on_weight)
+    registry.on_outbound_passage(on_outbound_passage)
+    registry.on_inbound_passage(on_inbound_passage)
+
+
+def floor_of(ctx: FeedContext) -> Floor | None:
+    """The site's floor for orders (made once per layout); None, logged once, for a
+    layout orders cannot run on (no packing zone or no door): the order handlers then
+    leave every event to the others."""
+    key = (id(ctx.layout), ctx.settings.default_ship_door)
+    if key not in _FLOORS:
+        try:
+            _FLOORS[key] = Floor.of(ctx.layout, ship_door_setting=key[1])
+        except LedgerError as e:
+            log.warning("orders: the layout has no floor for orders (%s); not following them", e)
+            _FLOORS[key] = None
+    return _FLOORS[key]
+
+
+def pallet_sscc(epc: str | None) -> str | None:
+    """The SSCC of a pallet's SSCC-96 EPC; None for anything else."""
+    if not epc or not epc.startswith("31"):
+        return None
+    try:
+        decoded = decode_hex(epc)
+    except EPCError:
+        return None
+    return decoded.sscc if isinstance(decoded, Sscc96) else None
+
+
+def packing_zones(layout: Layout) -> frozenset[str]:
+    return frozenset(z.id for z in layout.zones if z.kind == "packing")
+
+
+async def on_zone_event(conn: Conn, ctx: FeedContext, ev: ZoneEventRow) -> None:
+    if ev.kind not in _PLACING:
+        return
+    sscc = pallet_sscc(ev.epc)
+    if sscc is None:
+        return
+    floor = floor_of(ctx)
+    if floor is None:
+        return
+    cause = Cause(CauseKind.ZONE_EVENT, str(ev.id))
+    if ev.zone in packing_zones(ctx.layout):
+        picked = await order_flow.pick_pallet(
+            conn,
+            site=ctx.site,
+            sscc=sscc,
+            zone=ev.zone,
+            time=ev.time,
+            now=ctx.now(),
+            cause=cause,
+            floor=floor,
+        )
+        if picked is None and ev.kind in _ARRIVING:
+            await _wrong_pick(conn, ctx, ev, sscc)
+        return
+    await order_flow.follow_reserved(conn, site=ctx.site, sscc=sscc)
+    if ev.zone in floor.storage:
+        await tasks.putaway_arrived(
+            conn, site=ctx.site, sscc=sscc, zone=ev.zone, time=ev.time, floor=floor
+        )
+
+
+async def _wrong_pick(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str) -> None:
+    """A pallet reached packing and no open order holds cases on it."""
+    held = await stock.pallet_positions(conn, ctx.site, sscc)
+    items = sorted({r.bucket.item for r in held})
+    pallet = await goods.pallet(conn, ctx.site, sscc)
+    if not items and pallet is not None and pallet.sku is not None:
+        items = [pallet.sku]
+    cur = await conn.execute(
+        "SELECT DISTINCT t.order_id FROM pick_tasks t JOIN reservations r ON r.task_id = t.id"
+        " WHERE t.site = %s AND t.picked_at IS NULL AND t.status <> 'cancelled'"
+        " AND r.sku = ANY(%s::text[]) ORDER BY t.order_id",
+        [ctx.site, items],
+    )
+    picking = [r[0] for r in await cur.fetchall()]
+    reopened = await tasks.reopen_unconfirmed_picks(conn, site=ctx.site, items=items)
+    what = f"{', '.join(items)}" if items else "nothing the books know of"
+    waiting = f"; orders picking that item: {', '.join(picking)}" if picking else ""
+    await raise_alert(
+        conn,
+        site=ctx.site,
+        kind=AlertKind.WRONG_PICK,
+        subject=sscc,
+        message=(
+            f"wrong pick: pallet {sscc} ({what}) reached {ev.zone} and is on no order{waiting}"
+        ),
+        at=ev.time,
+        detail={
+            "pallet": sscc,
+            "epc": ev.epc,
+            "zone": ev.zone,
+            "items": items,
+            "orders_picking": picking,
+            "reopened": reopened,
+        },
+        cause=("zone_event", str(ev.id)),
+    )
+
+
+async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
+    sscc = pallet_sscc(ev.epc)
+    if sscc is None:
+        return
+    scale = next((s for s in ctx.layout.scales if s.id == ev.scale), None)
+    floor = floor_of(ctx)
+    if scale is None or scale.zone not in packing_zones(ctx.layout) or floor is None:
+        return
+    await order_flow.weigh_pallet(
+        conn,
+        site=ctx.site,
+        sscc=sscc,
+        weight_kg=ev.weight_kg,
+        scale=ev.scale,
+        zone=scale.zone,
+        time=ev.time,
+        now=ctx.now(),
+        cause=Cause(CauseKind.WEIGHT, str(ev.id)),
+        floor=floor,
+        tolerance=ctx.settings.pack_tolerance,
+    )
+
+
+async def on_outbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
+    sscc = pallet_sscc(ev.epc)
+    floor = floor_of(ctx)
+    if sscc is None or floor is None:
+        return
+    await order_flow.door_passage(
+        conn,
+        site=ctx.site,
+        cause=Cause(CauseKind.PASSAGE, str(ev.id)),
+        door=ev.door,
+        sscc=sscc,
+        time=ev.time,
+        now=ctx.now(),
+        floor=floor,
+    )
+
+
+async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
+    sscc = pallet_sscc(ev.epc)
+    floor = floor_of(ctx)
+    if sscc is None or floor is None:
+        return
+    held = await stock.pallet_positions(conn, ctx.site, sscc)
+    if any(r.bucket.location == ev.door for r in held):  # received here, not put away yet
+        await tasks.create_putaway_task(
+            conn,
+            site=ctx.site,
+            sscc=sscc,
+            from_location=ev.door,
+            floor=floor,
+            now=ctx.now(),
+        )

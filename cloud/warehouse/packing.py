@@ -1,0 +1,151 @@
+"""Packing: a pallet's weight on the packing scale against what it should weigh. Pure.
+
+The **expected gross** of a pallet is its cases times each item's case weight plus
+the pallet's tare: what the order should ship on it. The scale's reading is right
+when it is within the **tolerance** of that:
+
+    tolerance = min(max(pct % of expected, kg), case_share x the lightest case)
+
+``pct`` and ``kg`` (e.g. 2 % or 5 kg, whichever is more) absorb the scale's
+resolution and the natural spread of case weights; the cap keeps the tolerance under
+one case (half the lightest, by default), so a pallet missing a case, or carrying one
+too many, is always a mismatch. :func:`check_weight` says ``ok`` or ``mismatch`` with
+the numbers, and how many cases the difference is worth (``-1.0``: about one case
+missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cloud.warehouse.ledger import LedgerError
+
+
+class PackingError(LedgerError):
+    """A load or a tolerance that cannot be checked; names the field and value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    pct: float = 2.0
+    """Percent of the expected gross."""
+    kg: float = 5.0
+    """Kilograms; the larger of the two applies ..."""
+    case_share: float | None = 0.5
+    """... up to this share of the lightest case on the pallet (None: no cap)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pct <= 100:
+            raise PackingError(f"pct: a tolerance is 0-100 %, got {self.pct!r}")
+        if not self.kg >= 0:
+            raise PackingError(f"kg: a tolerance is 0 kg or more, got {self.kg!r}")
+        if self.case_share is not None and not 0 < self.case_share <= 1:
+            raise PackingError(
+                f"case_share: must be above 0 and at most 1, got {self.case_share!r}"
+            )
+
+    def of(self, expected_kg: float, lightest_case_kg: float | None) -> float:
+        allowed = max(expected_kg * self.pct / 100, self.kg)
+        if self.case_share is not None and lightest_case_kg is not None:
+            allowed = min(allowed, self.case_share * lightest_case_kg)
+        return allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """Cases of one item on a pallet."""
+
+    item: str
+    cases: int
+    case_weight_kg: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.cases, bool) or not isinstance(self.cases, int) or self.cases < 0:
+            raise PackingError(f"cases: a whole number of 0 or more, got {self.cases!r}")
+        if not self.case_weight_kg > 0:
+            raise PackingError(
+                f"case_weight_kg: item {self.item} has case weight {self.case_weight_kg!r}; "
+                "a weight check needs one above 0"
+            )
+
+
+def expected_gross(loads: Iterable[Load], tare_kg: float) -> float:
+    """What a pallet of ``loads`` should weigh, tare included."""
+    if not tare_kg >= 0:
+        raise PackingError(f"tare_kg: must be 0 or more, got {tare_kg!r}")
+    return tare_kg + sum(x.cases * x.case_weight_kg for x in loads)
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class WeightCheck:
+    verdict: Verdict
+    measured_kg: float
+    expected_kg: float
+    tolerance_kg: float
+    cases: int
+    """Cases expected on the pallet."""
+    case_weight_kg: float | None
+    """The mean case weight of the pallet (None without cases)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict is Verdict.OK
+
+    @property
+    def difference_kg(self) -> float:
+        """Measured minus expected: below 0 the pallet is light."""
+        return self.measured_kg - self.expected_kg
+
+    @property
+    def cases_off(self) -> float | None:
+        """The difference in cases (``-1.0``: about one missing), None without cases."""
+        if self.case_weight_kg is None:
+            return None
+        return round(self.difference_kg / self.case_weight_kg, 2)
+
+    @property
+    def message(self) -> str:
+        off = ""
+        if self.cases_off is not None and self.verdict is Verdict.MISMATCH:
+            way = "over" if self.cases_off > 0 else "short"
+            off = f", about {abs(self.cases_off):g} case(s) {way}"
+        return (
+            f"weighed {self.measured_kg:.1f} kg, expected {self.expected_kg:.1f} kg "
+            f"± {self.tolerance_kg:.1f} kg ({self.cases} cases): {self.verdict.value}"
+            f" ({self.difference_kg:+.1f} kg{off})"
+        )
+
+    def detail(self) -> dict[str, float | int | str | None]:
+        return {
+            "verdict": self.verdict.value,
+            "measured_kg": round(self.measured_kg, 3),
+            "expected_kg": round(self.expected_kg, 3),
+            "difference_kg": round(self.difference_kg, 3),
+            "tolerance_kg": round(self.tolerance_kg, 3),
+            "cases": self.cases,
+            "cases_off": self.cases_off,
+        }
+
+
+def check_weight(
+    measured_kg: float, loads: Iterable[Load], *, tare_kg: float, tolerance: Tolerance
+) -> WeightCheck:
+    """``ok`` when ``measured_kg`` is within the tolerance of the expected gross
+    (module doc), else ``mismatch``; both with the numbers."""
+    if not measured_kg >= 0:
+        raise PackingError(f"measured_kg: a weight is 0 kg or more, got {measured_kg!r}")
+    loads = [x for x in loads if x.cases > 0]
+    expected = expected_gross(loads, tare_kg)
+    cases = sum(x.cases for x in loads)
+    lightest = min((x.case_weight_kg for x in loads), default=None)
+    mean = (expected - tare_kg) / cases if cases else None
+    allowed = tolerance.of(expected, lightest)
+    verdict = Verdict.OK if abs(measured_kg - expected) <= allowed else Verdict.MISMATCH
+    return WeightCheck(verdict, measured_kg, expected, allowed, cases, mean)

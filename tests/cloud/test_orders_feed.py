@@ -1,0 +1,386 @@
+"""Orders driven by the warehouse feed on real PostgreSQL: picks by zone arrival at
+packing, the weight check on the packing scale, release to the door, shipping verified
+at the door (ship or mis-shipment within a second), wrong picks, put-away tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, timedelta
+
+import psycopg
+from feedkit import (
+    GTIN,
+    ManualClock,
+    announce,
+    announced,
+    case_epc,
+    connect,
+    feed_rig,
+    fetch,
+    insert_passage,
+    insert_zone_event,
+    settings_for,
+)
+from feedkit import (
+    add_item as add_goods_item,
+)
+from feedkit import (
+    pallet_epc as goods_pallet_epc,
+)
+from orderkit import FLOOR, ITEM_A, ITEM_B, LAYOUT, T0, add_pallet
+
+from cloud.db import order_flow, order_status
+from cloud.db import orders as db
+from cloud.db import tasks as tasks_db
+from cloud.db.events import PassageRow
+from cloud.operations import orders_feed
+from cloud.operations.feed import FeedContext
+from cloud.warehouse.ledger import Cause, CauseKind
+
+_SEQ = iter(range(1, 1_000_000))
+
+
+async def insert_weight(conn, epc: str | None, kg: float, *, scale: str = "scale-1", at=T0) -> int:
+    cur = await conn.execute(
+        "INSERT INTO weights (time, scale, weight_kg, epc, edge_id, spool, seq, idx, stored_at)"
+        " VALUES (%s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s) RETURNING id",
+        [at, scale, kg, epc, next(_SEQ), at],
+    )
+    row = await cur.fetchone()
+    return int(row[0])
+
+
+async def new_order(conn, site: str, *lines: tuple[str, int], door: str | None = None):
+    created = await db.create_order(
+        conn,
+        site=site,
+        floor=FLOOR,
+        new=db.NewOrder("acme", tuple(db.NewLine(s, q) for s, q in lines), ship_door=door),
+        now=T0,
+    )
+    return created.detail
+
+
+async def order_now(conn, order_id: str) -> db.OrderDetail:
+    d = await db.get_order(conn, order_id)
+    assert d is not None
+    return d
+
+
+def t(seconds: float):
+    return T0 + timedelta(seconds=seconds)
+
+
+async def alerts(conn, kind: str) -> list[tuple]:
+    return await fetch(
+        conn, "SELECT subject, message, detail FROM alerts WHERE kind = %s ORDER BY id", kind
+    )
+
+
+async def test_an_order_is_picked_weighed_released_and_shipped_through_its_door(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p1 = await add_pallet(conn, 1, zone="zone-a", site=site)
+        p2 = await add_pallet(conn, 2, zone="zone-c", lot="L2", site=site)
+        order = await new_order(conn, site, (ITEM_A, 20))
+        assert order.order.status == "allocated"
+
+        await insert_zone_event(conn, p1.epc, "packing", at=t(60))
+        await rig.drain()
+        d = await order_now(conn, order.order.id)
+        assert d.order.status == "picking"
+        done = {t.pallet: (t.status, t.picked_at) for t in d.pick_tasks}
+        assert done[p1.sscc] == ("done", t(60)) and done[p2.sscc] == ("open", None)
+        assert {(r.pallet, r.location, r.picked) for r in d.reservations} == {
+            (p1.sscc, "packing", 10),
+            (p2.sscc, "zone-c", 0),
+        }
+        # the reserved cases are at packing in the ledger, by a pick
+        assert await fetch(
+            conn,
+            "SELECT kind, location, state, qty FROM ledger_entries WHERE pallet = %s"
+            " AND kind = 'pick' ORDER BY id",
+            p1.sscc,
+        ) == [("pick", "zone-a", "reserved", -10), ("pick", "packing", "reserved", 10)]
+
+        await insert_zone_event(conn, p2.epc, "packing", at=t(90))
+        await insert_weight(conn, p1.epc, 125.5, at=t(100))  # 10 x 10 kg + 25 kg tare
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "picked"
+
+        await insert_weight(conn, p2.epc, 124.5, scale="scale-2", at=t(120))
+        await rig.drain()
+        d = await order_now(conn, order.order.id)
+        assert (d.order.status, d.order.ship_door) == ("loading", "door-1")
+        assert all(t.packed_at is not None and t.weight["verdict"] == "ok" for t in d.pick_tasks)
+        (ship,) = await tasks_db.list_tasks(
+            conn, site=site, floor=FLOOR, kind="ship", status="open", after=None, limit=10
+        )
+        assert (ship.order_id, ship.to_location) == (order.order.id, "door-1")
+        assert {p.sscc for p in ship.pallets} == {p1.sscc, p2.sscc}
+
+        await insert_passage(conn, p1.epc, door="door-1", direction="outbound", at=t(200))
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "loading"
+        await insert_passage(conn, p2.epc, door="door-1", direction="outbound", at=t(215))
+        await rig.drain()
+        d = await order_now(conn, order.order.id)
+        assert (d.order.status, d.order.shipped_at) == ("shipped", t(215))
+        assert [(x.qty, x.picked, x.shipped) for x in d.lines] == [(20, 20, 20)]
+        assert [e.status for e in d.timeline if e.event == e.status] == [
+            "received",
+            "allocated",
+            "picking",
+            "picked",
+            "packed",
+            "loading",
+            "shipped",
+        ]
+        assert [e.event for e in d.timeline if e.event != e.status] == [
+            "pallet_picked",
+            "pallet_picked",
+            "weight_ok",
+            "weight_ok",
+            "pallet_shipped",
+            "pallet_shipped",
+        ]
+        loading = next(e for e in d.timeline if e.status == "loading")
+        assert loading.detail["door"] == "door-1" and loading.cause_kind == "weight"
+        # the stock left through the ledger; nothing of the order is on the books
+        assert await fetch(conn, "SELECT count(*) FROM stock_positions WHERE qty > 0") == [(0,)]
+        assert await fetch(
+            conn,
+            "SELECT pallet, location, qty, cause_kind FROM ledger_entries WHERE kind = 'ship'"
+            " ORDER BY id",
+        ) == [(p1.sscc, "door-1", -10, "passage"), (p2.sscc, "door-1", -10, "passage")]
+        assert await fetch(conn, "SELECT status FROM ship_tasks") == [("done",)]
+        assert await fetch(conn, "SELECT DISTINCT status FROM pallets WHERE site = %s", site) == [
+            ("shipped",)
+        ]
+        assert await alerts(conn, "mis_shipment") == []
+
+
+async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_released(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=12, site=site)
+        order = await new_order(conn, site, (ITEM_A, 12))
+        # weighed without its arrival at packing heard: picked by the weight itself
+        await insert_weight(conn, p.epc, 12 * 10 + 25 - 10, at=t(100))  # a case short
+        await rig.drain()
+        d = await order_now(conn, order.order.id)
+        assert (d.order.status, d.order.hold_reason) == ("on_hold", "weight_mismatch")
+        ((subject, message, detail),) = await alerts(conn, "weight_mismatch")
+        assert subject == p.sscc and detail["order"] == order.order.id
+        assert "weighed 135.0 kg, expected 145.0 kg" in message and detail["cases_off"] == -1.0
+        hold = d.timeline[-1]
+        assert (hold.event, hold.detail["held_from"], hold.cause_kind) == (
+            "on_hold",
+            "picked",
+            "weight",
+        )
+        assert d.pick_tasks[0].packed_at is None and d.pick_tasks[0].picked_at == t(100)
+
+        released = await order_status.release_order(
+            conn, order.order.id, floor=FLOOR, now=t(300), by="ops", note="case added"
+        )
+        assert released.order.status == "picked" and released.timeline[-1].event == "released"
+        await insert_weight(conn, p.epc, 145.5, at=t(320))
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "loading"
+
+
+async def test_a_pallet_out_through_the_wrong_door_is_a_mis_shipment_within_a_second(
+    database_url, site
+):
+    async with (
+        feed_rig(database_url, site, feed_poll_interval_s=0.05) as rig,
+        await connect(database_url) as conn,
+    ):
+        p1 = await add_pallet(conn, 1, site=site)
+        p2 = await add_pallet(conn, 2, lot="L2", zone="zone-b", site=site)
+        order = await new_order(conn, site, (ITEM_A, 20), door="door-2")
+        for n, p in enumerate((p1, p2)):
+            await insert_zone_event(conn, p.epc, "packing", at=t(10 + n))
+            await insert_weight(conn, p.epc, 125.0, at=t(20 + n))
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "loading"
+
+        async with rig.feed:  # the feed running as in the cloud, polling every 50 ms
+            start = time.monotonic()
+            await insert_passage(conn, p1.epc, door="door-3", direction="outbound", at=t(60))
+            while not await alerts(conn, "mis_shipment"):
+                assert time.monotonic() - start < 1.0, "no mis_shipment alert within 1 s"
+                await asyncio.sleep(0.01)
+            latency = time.monotonic() - start
+        assert latency < 1.0
+        ((subject, message, detail),) = await alerts(conn, "mis_shipment")
+        assert (
+            subject == p1.sscc and f"it is on order {order.order.id}, loading at door-2" in message
+        )
+        assert (detail["reason"], detail["order"], detail["order_door"], detail["door"]) == (
+            "wrong_door",
+            order.order.id,
+            "door-2",
+            "door-3",
+        )
+        d = await order_now(conn, order.order.id)
+        assert (d.order.status, d.order.hold_reason) == ("on_hold", "mis_shipment")
+        # nothing shipped; the pallet's cases are on the books at the door it was seen at
+        assert await fetch(conn, "SELECT count(*) FROM ledger_entries WHERE kind = 'ship'") == [
+            (0,)
+        ]
+        assert await fetch(
+            conn,
+            "SELECT location, state, qty FROM stock_positions WHERE pallet = %s AND qty > 0",
+            p1.sscc,
+        ) == [("door-3", "reserved", 10)]
+
+
+async def test_a_pallet_of_no_order_at_a_loading_door_holds_that_order_but_its_own_pallets_ship(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        mine = await add_pallet(conn, 1, site=site)
+        stray = await add_pallet(conn, 2, sku=ITEM_B, site=site)
+        order = await new_order(conn, site, (ITEM_A, 10))
+        await insert_zone_event(conn, mine.epc, "packing", at=t(10))
+        await insert_weight(conn, mine.epc, 125.0, at=t(20))
+        await insert_zone_event(conn, stray.epc, "packing", at=t(25))  # a wrong pick
+        await insert_passage(conn, stray.epc, door="door-1", direction="outbound", at=t(60))
+        await rig.drain()
+        ((_, message, detail),) = await alerts(conn, "wrong_pick")
+        assert detail["pallet"] == stray.sscc and detail["items"] == [ITEM_B]
+        ((_, message, detail),) = await alerts(conn, "mis_shipment")
+        assert (detail["reason"], detail["loading_here"], detail["hold"]) == (
+            "not_on_an_order",
+            [order.order.id],
+            [order.order.id],
+        )
+        assert "it is on no order" in message
+        assert (await order_now(conn, order.order.id)).order.status == "on_hold"
+        # the right pallet of the held order still ships through its door (its stock left)
+        await insert_passage(conn, mine.epc, door="door-1", direction="outbound", at=t(70))
+        await rig.drain()
+        assert len(await alerts(conn, "mis_shipment")) == 1
+        d = await order_now(conn, order.order.id)
+        assert d.order.status == "on_hold" and d.lines[0].shipped == 10
+        released = await order_status.release_order(
+            conn, order.order.id, floor=FLOOR, now=t(90), by=None, note=None
+        )
+        assert released.order.status == "shipped"
+
+
+async def test_a_pallet_of_another_order_reaching_packing_is_not_a_wrong_pick(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        a = await add_pallet(conn, 1, site=site)
+        b = await add_pallet(conn, 2, site=site)
+        first = await new_order(conn, site, (ITEM_A, 10))
+        second = await new_order(conn, site, (ITEM_A, 10))
+        await insert_zone_event(conn, b.epc, "packing", at=t(10))
+        await insert_zone_event(conn, b.epc, "packing", kind="present", at=t(40))
+        await rig.drain()
+        assert await alerts(conn, "wrong_pick") == []
+        owner = second if second.reservations[0].pallet == b.sscc else first
+        d = await order_now(conn, owner.order.id)
+        assert d.order.status == "picked"
+        assert [e.event for e in d.timeline].count("pallet_picked") == 1
+        assert a.sscc in {r.pallet for o in (first, second) for r in o.reservations}
+
+
+async def test_a_received_pallet_gets_a_put_away_task_that_its_zone_arrival_closes(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_goods_item(conn)
+        # zone-b holds the item already: the task says zone-b
+        await add_pallet(conn, 7, sku=GTIN, lot="L7", zone="zone-b", site=site)
+        cases = tuple(case_epc(i) for i in range(1, 4))
+        await announce(conn, site, "ASN-1", announced(1, cases))
+        epc, sscc = goods_pallet_epc(1)
+        await insert_passage(conn, epc, cases, door="door-2", at=t(0))
+        await rig.drain()
+        (task,) = await tasks_db.list_tasks(
+            conn, site=site, floor=FLOOR, kind="putaway", status="open", after=None, limit=10
+        )
+        assert (task.pallet, task.pallet_epc, task.from_location, task.to_location, task.rule) == (
+            sscc,
+            epc,
+            "door-2",
+            "zone-b",
+            "same_item",
+        )
+        await insert_zone_event(conn, epc, "zone-a", at=t(60))  # put elsewhere
+        await rig.drain()
+        done = await tasks_db.get_task(conn, task.id, site=site, floor=FLOOR)
+        assert (done.status, done.confirmed_at) == ("done", t(60))
+        assert await fetch(conn, "SELECT arrived_zone FROM putaway_tasks") == [("zone-a",)]
+
+
+async def test_door_passage_of_a_pallet_nobody_knows_is_a_mis_shipment(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        epc, sscc = goods_pallet_epc(99)
+        await insert_passage(conn, epc, door="door-4", direction="outbound", at=t(1))
+        await rig.drain()
+        ((subject, _, detail),) = await alerts(conn, "mis_shipment")
+        assert (subject, detail["reason"], detail["hold"]) == (sscc, "not_on_an_order", [])
+
+
+async def test_a_direct_door_check_without_the_feed_names_its_verdict(database_url, site):
+    async with feed_rig(database_url, site), await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, site=site)
+        await new_order(conn, site, (ITEM_A, 10))
+        async with conn.transaction():
+            passed = await order_flow.door_passage(
+                conn,
+                site=site,
+                cause=Cause(CauseKind.PASSAGE, "1"),
+                door="door-1",
+                sscc=p.sscc,
+                time=t(5),
+                now=t(5),
+                floor=FLOOR,
+            )
+        assert (passed.check.verdict.value, passed.check.reason.value) == (
+            "mis_shipment",
+            "not_loading",
+        )
+        assert passed.alert is not None and len(passed.held) == 1
+        assert isinstance(conn, psycopg.AsyncConnection)
+
+
+async def test_a_wrong_pick_reopens_the_task_a_worker_reported_done(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        right = await add_pallet(conn, 1, expiry=date(2025, 5, 1), site=site)
+        wrong = await add_pallet(conn, 2, lot="L2", site=site)
+        order = await new_order(conn, site, (ITEM_A, 10))
+        (task,) = order.pick_tasks
+        assert task.pallet == right.sscc
+        _, changed = await tasks_db.report_task_done(
+            conn, f"pick-{task.id}", site=site, floor=FLOOR, now=t(30)
+        )
+        assert changed
+        await insert_zone_event(conn, wrong.epc, "packing", at=t(40))
+        await rig.drain()
+        ((_, message, detail),) = await alerts(conn, "wrong_pick")
+        assert detail["reopened"] == [f"pick-{task.id}"]
+        assert detail["orders_picking"] == [order.order.id]
+        assert f"orders picking that item: {order.order.id}" in message
+        again = await tasks_db.get_task(conn, f"pick-{task.id}", site=site, floor=FLOOR)
+        assert (again.status, again.confirmed_at) == ("open", None)
+        assert (await order_now(conn, order.order.id)).order.status == "allocated"
+
+
+async def test_a_layout_without_packing_leaves_every_event_to_the_other_handlers(
+    database_url, site
+):
+    no_packing = LAYOUT.model_copy(
+        update={"zones": [z for z in LAYOUT.zones if z.kind != "packing"], "scales": []}
+    )
+    ctx = FeedContext(settings_for(database_url, site), no_packing, ManualClock())
+    epc, _ = goods_pallet_epc(5)
+    ev = PassageRow(1, T0, "door-1", "outbound", epc, [], 0.9, {}, "edge-1", T0)
+    async with feed_rig(database_url, site), await connect(database_url) as conn:
+        await orders_feed.on_outbound_passage(conn, ctx, ev)  # no error, nothing done
+        assert await alerts(conn, "mis_shipment") == []

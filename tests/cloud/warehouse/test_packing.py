@@ -1,0 +1,123 @@
+"""The packing weight check: expected gross, tolerance, ok or mismatch with numbers."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cloud.warehouse.packing import (
+    Load,
+    PackingError,
+    Tolerance,
+    Verdict,
+    check_weight,
+    expected_gross,
+)
+
+GTIN = "00614141123452"
+GTIN_2 = "00614141000012"
+TOL = Tolerance(pct=2.0, kg=5.0, case_share=0.5)
+
+
+def test_expected_gross_is_cases_times_case_weight_plus_tare():
+    loads = [Load(GTIN, 12, 20.0), Load(GTIN_2, 4, 7.5)]
+    assert expected_gross(loads, 25.0) == 25 + 240 + 30
+
+
+# (case, measured, loads, verdict, tolerance)
+CASES = [
+    ("exact", 265.0, [Load(GTIN, 12, 20.0)], "ok", 5.3),
+    ("within 2 % of a heavy pallet", 269.5, [Load(GTIN, 12, 20.0)], "ok", 5.3),
+    ("one 20 kg case missing", 245.0, [Load(GTIN, 12, 20.0)], "mismatch", 5.3),
+    ("one case too many", 285.0, [Load(GTIN, 12, 20.0)], "mismatch", 5.3),
+    ("the 5 kg floor on a light pallet", 64.0, [Load(GTIN, 8, 40.0 / 8)], "ok", 2.5),
+    # 8 cases of 4 kg: 5 kg floor, but capped at half a case, so a missing case shows
+    (
+        "a missing 4 kg case is caught despite the 5 kg floor",
+        53.0,
+        [Load(GTIN, 8, 4.0)],
+        "mismatch",
+        2.0,
+    ),
+    ("light pallet within half a case", 58.5, [Load(GTIN, 8, 4.0)], "ok", 2.0),
+    ("an empty pallet is its tare", 25.4, [], "ok", 5.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("measured", "loads", "verdict", "tolerance"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_weight_check(measured, loads, verdict, tolerance):
+    c = check_weight(measured, loads, tare_kg=25.0, tolerance=TOL)
+    assert c.verdict.value == verdict
+    assert c.tolerance_kg == pytest.approx(tolerance)
+
+
+def test_a_mismatch_says_by_how_much_and_in_cases():
+    c = check_weight(244.5, [Load(GTIN, 12, 20.0)], tare_kg=25.0, tolerance=TOL)
+    assert c.detail() == {
+        "verdict": "mismatch",
+        "measured_kg": 244.5,
+        "expected_kg": 265.0,
+        "difference_kg": -20.5,
+        "tolerance_kg": 5.3,
+        "cases": 12,
+        "cases_off": -1.02,
+    }
+    assert c.message == (
+        "weighed 244.5 kg, expected 265.0 kg ± 5.3 kg (12 cases): mismatch "
+        "(-20.5 kg, about 1.02 case(s) short)"
+    )
+
+
+def test_without_the_cap_the_floor_hides_a_light_case():
+    no_cap = Tolerance(pct=2.0, kg=5.0, case_share=None)
+    c = check_weight(53.0, [Load(GTIN, 8, 4.0)], tare_kg=25.0, tolerance=no_cap)
+    assert c.verdict is Verdict.OK  # why the cap exists
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Load(GTIN, -1, 4.0),
+        lambda: Load(GTIN, 2, 0.0),
+        lambda: Tolerance(pct=-1),
+        lambda: Tolerance(kg=-0.1),
+        lambda: Tolerance(case_share=0),
+        lambda: check_weight(-1.0, [], tare_kg=25, tolerance=TOL),
+        lambda: expected_gross([], -3),
+    ],
+    ids=["negative cases", "weightless case", "pct", "kg", "case share", "measured", "tare"],
+)
+def test_bad_numbers_are_refused(make):
+    with pytest.raises(PackingError):
+        make()
+
+
+@given(
+    cases=st.integers(1, 40),
+    case_kg=st.floats(2.0, 60.0),
+    tare=st.floats(0.0, 40.0),
+    seed=st.integers(0, 2**32),
+)
+def test_one_case_off_is_always_a_mismatch_and_natural_spread_is_not(cases, case_kg, tare, seed):
+    """Cases of one item vary by +/-2 % each (as the simulated ones do) and the scale
+    reads to 0.5 kg: a whole pallet passes, one case missing or over never does."""
+    rng = random.Random(seed)
+    weights = [case_kg * rng.uniform(0.98, 1.02) for _ in range(cases)]
+    load = [Load(GTIN, cases, case_kg)]
+
+    def scale(kg: float) -> float:
+        return round(kg * 2) / 2
+
+    whole = check_weight(scale(tare + sum(weights)), load, tare_kg=tare, tolerance=TOL)
+    short = check_weight(scale(tare + sum(weights[1:])), load, tare_kg=tare, tolerance=TOL)
+    over = check_weight(scale(tare + sum(weights) + weights[0]), load, tare_kg=tare, tolerance=TOL)
+    assert (short.verdict, over.verdict) == (Verdict.MISMATCH, Verdict.MISMATCH)
+    if cases <= 16:  # the spread of many cases grows past a quarter case only beyond
+        assert whole.verdict is Verdict.OK, whole.message
