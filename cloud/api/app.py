@@ -15,13 +15,13 @@ from pathlib import Path
 
 import psycopg
 import psycopg_pool
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import dead_letters, events, live, routes
+from cloud.api import auth, dead_letters, events, live, routes, users
 from cloud.api.state import CloudState
 from cloud.db import events as events_db
 from cloud.db import queries
@@ -118,13 +118,16 @@ def create_app(
         version="1",
         summary="RFID warehouse management: tag reads, tag locations, reader fleet, live feed.",
         lifespan=lifespan,
+        dependencies=[Depends(auth.authorize)],  # every route: its role policy, token
     )
+    auth.install(app)
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
     app.include_router(dead_letters.router)
     app.include_router(events.router)
     app.include_router(live.router)
+    app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)
