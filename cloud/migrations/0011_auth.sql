@@ -10,7 +10,7 @@ CREATE TABLE users (
     id          bigserial   PRIMARY KEY,
     name        text        NOT NULL UNIQUE CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$'),
     role        text        NOT NULL CHECK (role IN ('admin', 'operator', 'erp', 'customer')),
-    customer    text        CHECK (customer ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$'),
+    customer    text        CHECK (customer ~ '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$'),
     created_at  timestamptz NOT NULL,
     CHECK ((role = 'customer') = (customer IS NOT NULL))
 );

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
-from protocols.types import ID_PATTERN
-
 
 class Role(StrEnum):
     ADMIN = "admin"
@@ -49,8 +47,8 @@ WS: Final = "WS"
 
 USER_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$"
 """A user's name: 1-63 of A-Z a-z 0-9 _ . @ - (an e-mail address fits)."""
-CUSTOMER_PATTERN: Final = ID_PATTERN
-"""A customer id: as a site or device id, 1-63 of A-Z a-z 0-9 _ . -."""
+CUSTOMER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$"
+"""A customer id, as an order names its customer: 1-128 of A-Z a-z 0-9 _ . @ -."""
 
 _ADMIN = frozenset({Role.ADMIN})
 _OPERATIONS = frozenset({Role.ADMIN, Role.OPERATOR})
@@ -117,9 +115,13 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/orders": _INTEGRATION,
         "GET /api/orders": _EVERYONE,
         "GET /api/orders/{order_id}": _EVERYONE,
+        "POST /api/orders/{order_id}/cancel": _INTEGRATION,
+        "POST /api/orders/{order_id}/release": _OPERATIONS,
+        "GET /api/orders/route-stats": _OPERATIONS,
         # the floor's work
         "GET /api/tasks": _OPERATIONS,
         "GET /api/tasks/{task_id}": _OPERATIONS,
+        "POST /api/tasks/{task_id}/done": _OPERATIONS,
         # alerts
         "GET /api/alerts": _OPERATIONS,
         "GET /api/alerts/{alert_id}": _OPERATIONS,

@@ -32,14 +32,13 @@ class InputError(Exception):
     """Bad input: the message names it."""
 
 
-def _pattern(option: str, pattern: str) -> Callable[[str], str]:
+def _pattern(option: str, pattern: str, what: str) -> Callable[[str], str]:
     rx = re.compile(pattern)
 
     def check(text: str) -> str:
         if not rx.match(text):
             raise argparse.ArgumentTypeError(
-                f"{option}: {text!r} is not 1-63 letters, digits and _ . - "
-                f"(matching {pattern}), starting with a letter or digit"
+                f"{option}: {text!r} is not {what} starting with a letter or digit ({pattern})"
             )
         return text
 
@@ -62,10 +61,14 @@ def add_parser(sub: Any) -> None:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument(
         "--customer",
-        type=_pattern("--customer", CUSTOMER_PATTERN),
+        type=_pattern("--customer", CUSTOMER_PATTERN, "1-128 of A-Z a-z 0-9 _ . @ -"),
         help="the customer's id (role customer only, and required there)",
     )
-    add.add_argument("name", type=_pattern("NAME", USER_NAME_PATTERN), metavar="NAME")
+    add.add_argument(
+        "name",
+        type=_pattern("NAME", USER_NAME_PATTERN, "1-63 of A-Z a-z 0-9 _ . @ -"),
+        metavar="NAME",
+    )
     add.set_defaults(func=run, work=_add)
 
     token = actions.add_parser("token", help="print a new token for an existing user")

@@ -55,7 +55,11 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/orders", {A, OP, E}),
     ("GET", "/api/orders", {A, OP, E, C}),
     ("GET", "/api/orders/{order_id}", {A, OP, E, C}),
+    ("POST", "/api/orders/{order_id}/cancel", {A, OP, E}),
+    ("POST", "/api/orders/{order_id}/release", {A, OP}),
+    ("GET", "/api/orders/route-stats", {A, OP}),
     ("GET", "/api/tasks", {A, OP}),
+    ("POST", "/api/tasks/{task_id}/done", {A, OP}),
     # alerts
     ("GET", "/api/alerts", {A, OP}),
     ("POST", "/api/alerts/{alert_id}/ack", {A, OP}),
