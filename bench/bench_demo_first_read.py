@@ -59,14 +59,14 @@ def one_run() -> tuple[float, float]:
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
-                m = re.match(r"^dashboard: http://127\.0\.0\.1:(\d+)/$", line.strip())
+                m = re.match(r"^dashboard: http://127\.0\.0\.1:(\d+)/#token=(\S+)$", line.strip())
                 if m:
                     t_url = time.monotonic()
-                    port = m.group(1)
+                    port, token = m.groups()
                     break
             else:
                 raise SystemExit("demo exited before printing the dashboard URL")
-            t_read = asyncio.run(first_reads(f"ws://127.0.0.1:{port}/ws/live", 60))
+            t_read = asyncio.run(first_reads(f"ws://127.0.0.1:{port}/ws/live?token={token}", 60))
             return t_url - t0, t_read - t_url
         finally:
             proc.send_signal(signal.SIGINT)

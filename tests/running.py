@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from authkit import bearer
+
 
 class RunningProcess:
     """``rfidwms <argv>`` with its output collected line by line."""
@@ -89,9 +91,13 @@ class RunningProcess:
         return self.proc.returncode
 
 
-def get_json(url: str, timeout: float = 5) -> tuple[int, Any]:
+def get_json(url: str, timeout: float = 5, *, token: str | None = None) -> tuple[int, Any]:
+    """GET ``url`` (with ``token`` as a bearer token when given): status, JSON."""
+    headers = bearer(token) if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout
+        ) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")

@@ -2,9 +2,11 @@
 
 The double is a small HTTP server on 127.0.0.1 serving ``/api/passages``,
 ``/api/zone-events`` and ``/api/weights`` as the contract says (paged
-``{"items", "next"}``, ``since``, ``limit``, ``cursor``), in pages of 3 so the
-command must follow cursors. The figures themselves are proven in test_scoring.py;
-here: the pages, the options, the text, the JSON and the exit codes.
+``{"items", "next"}``, ``since``, ``limit``, ``cursor``, a bearer token), in pages of
+3 so the command must follow cursors. Every test runs with ``RFIDWMS_TOKEN`` set to
+the token the double wants, unless it says otherwise. The figures themselves are
+proven in test_scoring.py; here: the pages, the options, the text, the JSON, the
+token and the exit codes.
 """
 
 from __future__ import annotations
@@ -25,14 +27,27 @@ from rfidwms.cli import main
 from rfidwms.embedded import free_port
 
 PAGE = 3
+TOKEN = "score-token-0123456789abcdefghijklmnopqrstuvw"
+
+
+@pytest.fixture(autouse=True)
+def token_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RFIDWMS_TOKEN", TOKEN)
 
 
 class FakeApi:
     """Serves ``lists`` (name -> items) the way the cloud's contract says."""
 
-    def __init__(self, lists: dict[str, list[dict[str, Any]]], status: int = 200) -> None:
+    def __init__(
+        self,
+        lists: dict[str, list[dict[str, Any]]],
+        status: int = 200,
+        tokens: dict[str, str] | None = None,
+    ) -> None:
+        """``tokens``: token -> role of the tokens it knows (an ``operator`` may read)."""
         self.lists = lists
         self.status = status
+        self.tokens = {TOKEN: "operator"} if tokens is None else tokens
         self.requests: list[tuple[str, dict[str, str]]] = []
         api = self
 
@@ -41,6 +56,14 @@ class FakeApi:
                 url = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
                 api.requests.append((url.path, query))
+                scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+                if scheme != "Bearer" or token not in api.tokens:
+                    self._send(401, {"detail": "the token is not valid (unknown or revoked)"})
+                    return
+                if api.tokens[token] not in ("admin", "operator"):
+                    role = api.tokens[token]
+                    self._send(403, {"detail": f"role {role!r} may not GET {url.path}"})
+                    return
                 name = url.path.removeprefix("/api/")
                 if api.status != 200 or name not in api.lists:
                     code = api.status if api.status != 200 else 404
@@ -247,3 +270,38 @@ def test_bad_options_are_refused_by_name(truth_file: Path, capsys: Any) -> None:
         main(["score", "--truth", str(truth_file), "--warmup", "soon"])
     assert e.value.code == 2
     assert "--warmup: 'soon' is not a duration" in capsys.readouterr().err
+
+
+def test_the_token_comes_from_the_option_before_the_environment(
+    truth_file: Path, api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.tokens = {"given-on-the-command-line": "admin"}
+    assert main(["score", "--truth", str(truth_file), "--api", api.url]) == 3
+    argv = ["score", "--truth", str(truth_file), "--api", api.url]
+    assert main([*argv, "--token", "given-on-the-command-line"]) == 0
+
+
+def test_no_token_exits_3_saying_how_to_give_one(
+    truth_file: Path, api: FakeApi, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    monkeypatch.delenv("RFIDWMS_TOKEN")
+    assert main(["score", "--truth", str(truth_file), "--api", api.url]) == 3
+    assert "HTTP 401: the API needs a token" in caplog.text
+    assert "pass --token or set RFIDWMS_TOKEN" in caplog.text
+
+
+def test_a_refused_token_exits_3_saying_so(truth_file: Path, api: FakeApi, caplog: Any) -> None:
+    argv = ["score", "--truth", str(truth_file), "--api", api.url, "--token", "revoked"]
+    assert main(argv) == 3
+    assert "HTTP 401: the API refused the token" in caplog.text
+    assert "unknown or revoked" in caplog.text
+
+
+def test_a_token_of_a_role_that_may_not_read_the_lists_exits_3_naming_the_role(
+    truth_file: Path, api: FakeApi, caplog: Any
+) -> None:
+    api.tokens = {"customer-token": "customer"}
+    argv = ["score", "--truth", str(truth_file), "--api", api.url, "--token", "customer-token"]
+    assert main(argv) == 3
+    assert "HTTP 403: the token's role may not read this" in caplog.text
+    assert "role 'customer' may not GET /api/passages" in caplog.text

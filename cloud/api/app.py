@@ -15,13 +15,25 @@ from pathlib import Path
 
 import psycopg
 import psycopg_pool
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 import dashboards
-from cloud.api import alerts, dead_letters, events, goods, live, routes, scans, stock, stock_rules
+from cloud.api import (
+    alerts,
+    auth,
+    dead_letters,
+    events,
+    goods,
+    live,
+    routes,
+    scans,
+    stock,
+    stock_rules,
+    users,
+)
 from cloud.api import orders as orders_api
 from cloud.api import tasks as tasks_api
 from cloud.api.state import CloudState
@@ -170,7 +182,9 @@ def create_app(
         version="1",
         summary="RFID warehouse management: tag reads, tag locations, reader fleet, live feed.",
         lifespan=lifespan,
+        dependencies=[Depends(auth.authorize)],  # every route: its role policy, token
     )
+    auth.install(app)
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
@@ -184,6 +198,7 @@ def create_app(
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
     app.include_router(tasks_api.router)
+    app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 
     @app.get("/", include_in_schema=False)

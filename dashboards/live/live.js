@@ -1,6 +1,15 @@
 // Live reads page: a WebSocket to /ws/live (snapshot, then sequence-numbered
 // deltas). On a drop it reconnects with backoff and resumes with ?since=<seq>,
 // so no delta is missed; a gap or an unknown stream falls back to a snapshot.
+//
+// Everything but the page files needs an API token (role operator or admin). The
+// page takes it from its URL fragment (#token=..., which browsers never send to the
+// server, so it stays out of server logs; removed from the address bar at once) or
+// from the sign-in form, and keeps it in sessionStorage (this tab only). It goes to
+// /ws/live as ?token= (a browser cannot set headers on a WebSocket) and to the API
+// as an Authorization: Bearer header. Until there is one the page asks for it and
+// loads nothing; a refused token (HTTP 401/403, or the feed closed with 1008) is
+// forgotten and asked for again.
 "use strict";
 
 (() => {
@@ -10,6 +19,8 @@
   const RATE_WINDOW_MS = 10000;
   const UP_STATES = new Set(["connected", "inventorying"]);
   const MAX_ALERTS = 50; // unresolved alerts listed, newest raised first
+  const TOKEN_KEY = "rfidwms.token";
+  const ASK = "The live feed needs an API token of role operator or admin.";
 
   const $ = (id) => document.getElementById(id);
   const feed = { seq: null, stream: null, ws: null, attempt: 0, timer: null };
@@ -18,6 +29,80 @@
   const alerts = new Map(); // id -> unresolved alert
   let tagCount = 0; // from /api/health, plus arrivals since
   let filterText = "";
+  let token = null; // the API token, while signed in
+
+  // -- the token ---------------------------------------------------------------
+
+  function takeTokenFromFragment() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const given = params.get("token");
+    if (given === null) return false;
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+    if (given.trim()) sessionStorage.setItem(TOKEN_KEY, given.trim());
+    return true;
+  }
+
+  function askForToken(why) {
+    $("signin-why").textContent = why;
+    $("signin").hidden = false;
+    $("signout").hidden = true;
+    setConn("signed-out", "Signed out");
+    $("token-input").focus();
+  }
+
+  function clearView() {
+    $("reads-body").replaceChildren();
+    $("reads-empty").hidden = false;
+    $("moves").replaceChildren();
+    $("moves-empty").hidden = false;
+    readers.clear();
+    renderReaders();
+    counts.reads = 0;
+    counts.window = [];
+    $("read-count").textContent = "0";
+    $("seq").textContent = "–";
+  }
+
+  function signOut(why) {
+    token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    clearTimeout(feed.timer);
+    const ws = feed.ws;
+    feed.ws = null;
+    if (ws) ws.close(1000, "signed out");
+    feed.seq = null;
+    feed.stream = null;
+    feed.attempt = 0;
+    clearView();
+    askForToken(why);
+  }
+
+  function refused(status, detail) {
+    signOut(status === 401
+      ? `The token was refused (${detail}). Sign in with another.`
+      : `This token may not open the live feed (${detail}). Sign in with an operator's or admin's.`);
+  }
+
+  async function getJson(path) {
+    const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+    if (res.status === 401 || res.status === 403) {
+      let detail = `HTTP ${res.status}`;
+      try { detail = (await res.json()).detail || detail; } catch (e) { /* not JSON */ }
+      if (token) refused(res.status, detail);
+      throw new Error(detail);
+    }
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return res.json();
+  }
+
+  function start() {
+    $("signin").hidden = true;
+    $("signout").hidden = false;
+    loadReaders().then(() => { if (token) connect(); });
+    pollHealth();
+  }
 
   // -- formatting ------------------------------------------------------------
 
@@ -52,10 +137,12 @@
   function connect() {
     clearTimeout(feed.timer);
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    let url = `${proto}//${location.host}/ws/live`;
+    const query = new URLSearchParams({ token });
     if (feed.seq !== null && feed.stream) {
-      url += `?since=${feed.seq}&stream=${encodeURIComponent(feed.stream)}`;
+      query.set("since", feed.seq);
+      query.set("stream", feed.stream);
     }
+    const url = `${proto}//${location.host}/ws/live?${query}`;
     setConn(feed.attempt ? "reconnecting" : "connecting", feed.attempt ? "Reconnecting…" : "Connecting…");
     const ws = new WebSocket(url);
     feed.ws = ws;
@@ -65,9 +152,11 @@
       try { msg = JSON.parse(ev.data); } catch (e) { console.error("live: bad message", e); return; }
       handle(msg, ws);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (feed.ws !== ws) return;
       feed.ws = null;
+      const auth = ev.code === 1008 && /^(unauthorized|forbidden): /.exec(ev.reason);
+      if (auth) return refused(auth[1] === "unauthorized" ? 401 : 403, ev.reason.slice(auth[0].length));
       scheduleReconnect();
     };
   }
@@ -320,9 +409,7 @@
       do {
         const query = new URLSearchParams({ limit: "1000" });
         if (cursor) query.set("cursor", cursor);
-        const res = await fetch(`/api/readers?${query}`);
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const page = await res.json();
+        const page = await getJson(`/api/readers?${query}`);
         for (const r of page.items) {
           const known = readers.get(r.reader_id) || {};
           readers.set(r.reader_id, {
@@ -342,6 +429,7 @@
   }
 
   async function pollHealth() {
+    if (!token) return;
     try {
       const res = await fetch("/api/health");
       const h = await res.json();
@@ -363,8 +451,22 @@
     }
   });
 
+  $("signin-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const given = $("token-input").value.trim();
+    if (!given) return;
+    $("token-input").value = "";
+    token = given;
+    sessionStorage.setItem(TOKEN_KEY, given);
+    start();
+  });
+  $("signout").addEventListener("click", () => signOut(`Signed out. ${ASK}`));
+  window.addEventListener("hashchange", () => { if (takeTokenFromFragment()) location.reload(); });
+
   setInterval(() => { updateRate(); renderReaders(); }, 1000);
   setInterval(pollHealth, 5000);
-  loadReaders().then(connect);
-  pollHealth();
+  takeTokenFromFragment();
+  token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) start();
+  else askForToken(ASK);
 })();

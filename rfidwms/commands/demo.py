@@ -4,8 +4,11 @@ Starts an embedded PostgreSQL when ``RFIDWMS_DATABASE_URL`` is unset (data under
 ``.rfidwms/`` in the working directory) and an embedded MQTT broker when
 ``RFIDWMS_MQTT_URL`` is unset, then the simulator, the cloud and the edge agent,
 each as its own process started the way a user starts it (``rfidwms sim``,
-``rfidwms cloud``, ``rfidwms edge``). Prints ``dashboard: <url>`` once the API
-answers. SIGINT or SIGTERM stops every part, in reverse order.
+``rfidwms cloud``, ``rfidwms edge``). Once the API answers it prints
+``dashboard: <url>#token=<operator token>``, then a line ``token <role>: <token>``
+for each demo user (:data:`DEMO_USERS`: admin, operator, erp, and two customers as
+``token customer <id>: <token>``), fresh at every start. SIGINT or SIGTERM stops
+every part, in reverse order.
 
 Every part runs on one clock: the demo makes a simulated clock (``--start`` or
 now, from the moment it starts the parts, at ``--speed``) and hands it to all
@@ -194,6 +197,42 @@ def _wait_http(url: str, child: Child, timeout: float, stop: threading.Event) ->
     raise EmbeddedServiceError(f"the cloud API did not answer at {url} in {timeout:.0f} s")
 
 
+DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
+    ("demo-admin", "admin", None),
+    ("demo-operator", "operator", None),  # the dashboard URL carries its token
+    ("demo-erp", "erp", None),
+    ("demo-acme", "customer", "acme"),
+    ("demo-globex", "customer", "globex"),
+)
+"""The demo's users (name, role, customer): a fresh token each at every start."""
+
+
+def _demo_tokens(db_url: str, clock: ScaledClock) -> list[tuple[str, str]]:
+    """A new token for each of :data:`DEMO_USERS` (made when missing; their older
+    tokens revoked); ``[(label, token)]``, the label as printed: ``operator``,
+    ``customer acme``. The dashboard URL carries the operator's in its fragment,
+    which browsers never send to the server."""
+    import asyncio
+
+    import psycopg
+
+    from cloud.db.users import UserExistsError, fresh_token_for
+    from cloud.warehouse.roles import Role
+
+    async def issue() -> list[tuple[str, str]]:
+        made = []
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            for name, role, customer in DEMO_USERS:
+                issued = await fresh_token_for(conn, name, Role(role), customer, at=clock())
+                made.append((f"{role} {customer}" if customer else role, issued.token))
+        return made
+
+    try:
+        return asyncio.run(issue())
+    except (psycopg.Error, UserExistsError) as e:
+        raise EmbeddedServiceError(f"cannot make the demo's users and tokens: {e}") from None
+
+
 @contextlib.contextmanager
 def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +341,11 @@ def _run_parts(
         children.append(edge)
         url = f"http://127.0.0.1:{http_port}/"
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
-        print(f"dashboard: {url}", flush=True)
+        tokens = _demo_tokens(db_url, clock)  # the cloud has migrated the database
+        lines = [f"dashboard: {url}#token={dict(tokens)['operator']}"]
+        lines += [f"token {label}: {token}" for label, token in tokens]
+        # one write: no line of a part's output can come between them
+        print("\n".join(lines) + "\n", end="", flush=True)
         print("Ctrl-C stops the demo.", flush=True)
         watched = list(children)
         while not stop.wait(0.5):

@@ -3,9 +3,11 @@
 Reads the simulator's truth file (``rfidwms demo --truth`` / ``rfidwms sim
 --truth``), fetches every page of the cloud's passages, zone events and weights
 since the run's start, and prints the figures of ``docs/accuracy.md`` (the
-decisions are in :mod:`rfidwms.scoring`). Exit 0; 1 when ``--require`` is given
-and a requirement fails; 2 for bad input (options, truth, API items); 3 when the
-API cannot be read.
+decisions are in :mod:`rfidwms.scoring`). The API needs a token of role operator
+or admin: ``--token`` or ``RFIDWMS_TOKEN`` (the environment keeps it out of the
+process list). Exit 0; 1 when ``--require`` is given and a requirement fails; 2 for
+bad input (options, truth, API items); 3 when the API cannot be read (unreachable,
+an error, or the token missing, refused or of a role that may not read the lists).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import urllib.error
 import urllib.parse
@@ -58,6 +61,10 @@ def add_parser(sub: Any) -> None:
         help="the cloud's base URL (default http://127.0.0.1:8080/)",
     )
     p.add_argument(
+        "--token",
+        help="the API token (role operator or admin; default: RFIDWMS_TOKEN)",
+    )
+    p.add_argument(
         "--window",
         type=duration("--window", zero_ok=True),
         default=5.0,
@@ -100,24 +107,42 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _refusal(e: urllib.error.HTTPError, token: str | None) -> str:
+    """What a 401 or 403 means, for the person running the command."""
+    try:
+        detail = json.loads(e.read()).get("detail")
+    except (OSError, ValueError, AttributeError):
+        detail = None
+    said = f" ({detail})" if isinstance(detail, str) else ""
+    if e.code == 403:
+        return f"the token's role may not read this{said}; use an operator's or admin's token"
+    if token is None:
+        return f"the API needs a token{said}: pass --token or set RFIDWMS_TOKEN"
+    return f"the API refused the token{said}: it is unknown or revoked"
+
+
 def fetch_all(
-    api: str, name: str, since: float, timeout: float = 30.0
+    api: str, name: str, since: float, timeout: float = 30.0, *, token: str | None = None
 ) -> list[dict[str, Any]] | None:
-    """Every item of the paged list ``/api/<name>`` since ``since``; None when the API
-    does not serve that list (404)."""
+    """Every item of the paged list ``/api/<name>`` since ``since`` (sending ``token``
+    as a bearer token); None when the API does not serve that list (404)."""
     base = urllib.parse.urljoin(api if api.endswith("/") else api + "/", f"api/{name}")
     query: dict[str, str] = {"since": iso_utc(since), "limit": str(PAGE_LIMIT)}
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     while True:
         url = f"{base}?{urllib.parse.urlencode(query)}"
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as r:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=timeout) as r:
                 page = json.loads(r.read())
         except urllib.error.HTTPError as e:
             if e.code == 404 and not items:
                 log.warning("%s: 404, the API does not serve %s; scored as none", base, name)
                 return None
+            if e.code in (401, 403):
+                raise ApiError(f"{url}: HTTP {e.code}: {_refusal(e, token)}") from None
             raise ApiError(f"{url}: HTTP {e.code}") from None
         except (OSError, ValueError) as e:
             raise ApiError(f"{url}: {e}") from None
@@ -149,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
         log.error("--truth %s: %s", args.truth, e)
         return 2
     try:
-        raw = {name: fetch_all(args.api, name, truth.start) for name in LISTS}
+        token = args.token or os.environ.get("RFIDWMS_TOKEN") or None
+        raw = {name: fetch_all(args.api, name, truth.start, token=token) for name in LISTS}
         report = score(
             truth,
             parse_passages(raw["passages"] or []),

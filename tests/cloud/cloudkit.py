@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import aiomqtt
 import httpx
 import psycopg
+from authkit import bearer, issue_token
 from brokerkit import forget_session
 
 from cloud.api.app import create_app
@@ -27,6 +28,7 @@ from cloud.db.pool import Pool, open_pool
 from cloud.ingest.ingester import Ingester
 from cloud.live.hub import LiveHub
 from cloud.settings import CloudSettings
+from cloud.warehouse.roles import Role
 from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 
 T = TypeVar("T")
@@ -207,14 +209,21 @@ def database_of_a_plain_role(pg_admin_url: str, *, owner: bool) -> Iterator[str]
 
 
 @asynccontextmanager
-async def api(settings: CloudSettings, *, ingest: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    settings: CloudSettings, *, ingest: bool = True, role: Role | str | None = Role.ADMIN
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app through ASGI, sending the token of a new user of ``role``
+    (the database must be migrated); ``role=None``: no token."""
     app = create_app(settings, ingest=ingest)
     try:
         async with app.router.lifespan_context(app):
             if ingest:
                 await asyncio.wait_for(app.state.cloud.ingester.subscribed.wait(), 10)
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://cloud") as client:
+            headers = {} if role is None else bearer(await issue_token(settings.database_url, role))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://cloud", headers=headers
+            ) as client:
                 client.app = app  # type: ignore[attr-defined]
                 yield client
     finally:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from authkit import bearer
 from cloudkit import (
     EPC_1,
     EPC_2,
@@ -73,7 +74,7 @@ async def test_health_is_503_naming_the_database_when_it_is_unreachable(mqtt_url
         site,
         db_timeout_s=0.3,
     )
-    async with api(settings, ingest=False) as client:
+    async with api(settings, ingest=False, role=None) as client:  # health needs no token
         r = await client.get("/api/health")
     assert r.status_code == 503
     assert r.json()["status"] == "down"
@@ -222,9 +223,9 @@ async def test_every_page_and_what_it_loads_comes_from_the_app_itself(database_u
 
 async def test_readers_and_tags_answer_503_naming_the_database_when_it_is_down(mqtt_url, site):
     settings = settings_for(NOWHERE, mqtt_url, site, db_timeout_s=0.3)
-    async with api(settings, ingest=False) as client:
+    async with api(settings, ingest=False, role=None) as client:
         for path in ("/api/readers", f"/api/tags/{EPC_1}"):
-            r = await client.get(path)
+            r = await client.get(path, headers=bearer("any"))  # checking it needs the database
             assert r.status_code == 503, path
             assert r.headers["content-type"] == "application/json"
             assert r.json()["detail"].startswith("database unavailable: "), r.json()

@@ -28,8 +28,8 @@ async def test_rfidwms_cloud_serves_on_the_logged_url_and_stops_cleanly_on_sigte
             lambda lines: next((ln for ln in lines if "serving http://" in ln), None), timeout=30
         )
         url = re.search(r"serving (http://\S+/)", line).group(1)
-        steps = len(parse_migrations(bundled_migrations()))
-        assert f"applied {steps} migration(s)" in cloud.output()
+        applied = len(parse_migrations(bundled_migrations()))
+        assert f"applied {applied} migration(s)" in cloud.output()
         status, h = get_json(f"{url}api/health")
         assert status == 200 and h["site"] == site and h["database"]["ok"]
         assert cloud.stop(signal.SIGTERM) == 0

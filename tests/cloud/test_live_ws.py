@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from authkit import bearer, issue_token
 from cloudkit import (
     EPC_1,
     EPC_2,
@@ -44,7 +45,8 @@ async def test_a_client_gets_a_snapshot_then_a_delta_for_a_batch_published_to_th
     settings = settings_for(database_url, mqtt_url, site)
     async with running_app(settings) as base:
         ws_url = base.replace("http://", "ws://") + "ws/live"
-        async with websockets.connect(ws_url) as ws:
+        auth = bearer(await issue_token(database_url, "operator"))
+        async with websockets.connect(ws_url, additional_headers=auth) as ws:
             snap = await recv(ws)
             assert snap["type"] == "snapshot" and snap["seq"] == 0
             assert snap["reads"] == [] and snap["tags"] == []
@@ -63,9 +65,10 @@ async def test_a_client_reconnecting_with_since_gets_exactly_the_deltas_it_misse
     settings = settings_for(database_url, mqtt_url, site)
     async with running_app(settings) as base:
         ws_url = base.replace("http://", "ws://") + "ws/live"
+        auth = bearer(await issue_token(database_url, "operator"))
         await publish(mqtt_url, (obs_topic(site), batch("edge-1", 1, observation(EPC_1))))
         await eventually(lambda: live_seq(base), what="the first delta")
-        async with websockets.connect(ws_url) as ws:
+        async with websockets.connect(ws_url, additional_headers=auth) as ws:
             snap = await recv(ws)
         assert snap["seq"] == 1 and [r["epc"] for r in snap["reads"]] == [EPC_1]
 
@@ -80,13 +83,17 @@ async def test_a_client_reconnecting_with_since_gets_exactly_the_deltas_it_misse
             return await live_seq(base) == 3
 
         await eventually(caught_up, what="two more deltas")
-        async with websockets.connect(f"{ws_url}?since=1&stream={snap['stream']}") as ws:
+        async with websockets.connect(
+            f"{ws_url}?since=1&stream={snap['stream']}", additional_headers=auth
+        ) as ws:
             resumed, d2, d3 = await recv(ws), await recv(ws), await recv(ws)
         assert resumed == {"type": "resumed", "seq": 1, "stream": snap["stream"], "latest": 3}
         assert [(d["seq"], d["reads"][0]["epc"]) for d in (d2, d3)] == [(2, EPC_2), (3, EPC_3)]
 
         # a seq from another hub (a restarted server) cannot be resumed: fresh snapshot
-        async with websockets.connect(f"{ws_url}?since=1&stream=0123456789ab") as ws:
+        async with websockets.connect(
+            f"{ws_url}?since=1&stream=0123456789ab", additional_headers=auth
+        ) as ws:
             fresh = await recv(ws)
         assert fresh["type"] == "snapshot" and fresh["seq"] == 3
         assert [r["epc"] for r in fresh["reads"]] == [EPC_3, EPC_2, EPC_1]
@@ -103,9 +110,10 @@ async def test_a_page_of_another_site_cannot_open_the_live_feed(
     )
     async with running_app(settings) as base:
         ws_url = base.replace("http://", "ws://") + "ws/live"
+        auth = bearer(await issue_token(database_url, "operator"))
         own = base.rstrip("/")  # http://127.0.0.1:<port>, what a page served here sends
         for origin in (None, own, "https://wms.example.com", "HTTPS://WMS.example.com:443"):
-            async with websockets.connect(ws_url, origin=origin) as ws:
+            async with websockets.connect(ws_url, origin=origin, additional_headers=auth) as ws:
                 assert (await recv(ws))["type"] == "snapshot", origin
         for origin in (
             "https://evil.example",
@@ -115,7 +123,7 @@ async def test_a_page_of_another_site_cannot_open_the_live_feed(
             "https://wms.example.com.evil.example",
         ):
             with pytest.raises(websockets.InvalidStatus) as refused:
-                async with websockets.connect(ws_url, origin=origin):
+                async with websockets.connect(ws_url, origin=origin, additional_headers=auth):
                     pass
             assert refused.value.response.status_code == 403, origin
             assert any(
@@ -171,7 +179,8 @@ async def test_the_snapshot_of_a_site_with_many_readers_carries_the_most_recentl
     settings = settings_for(database_url, mqtt_url, site, live_max_readers=10)
     async with running_app(settings) as base:
         ws_url = base.replace("http://", "ws://") + "ws/live"
-        async with websockets.connect(ws_url) as ws:
+        auth = bearer(await issue_token(database_url, "operator"))
+        async with websockets.connect(ws_url, additional_headers=auth) as ws:
             snap = await recv(ws)
     assert [r["reader_id"] for r in snap["readers"]] == [
         f"reader-{i:05d}" for i in range(3000, 2990, -1)

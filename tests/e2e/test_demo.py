@@ -18,12 +18,35 @@ from running import RunningProcess, get_json
 from cloud.settings import CloudSettings
 from rfidwms.embedded import free_port
 
-DASHBOARD = re.compile(r"^dashboard: (http://127\.0\.0\.1:\d+/)$")
+TOKEN = r"[A-Za-z0-9_-]{43}"  # secrets.token_urlsafe(32)
+DASHBOARD = re.compile(rf"^dashboard: (http://127\.0\.0\.1:\d+/)#token=({TOKEN})$")
+TOKEN_LINE = re.compile(rf"^token (admin|operator|erp|customer [A-Za-z0-9_.-]+): ({TOKEN})$")
+TOKEN_LABELS = ["admin", "operator", "erp", "customer acme", "customer globex"]
 
 
 def dashboard_url(demo: RunningProcess) -> str:
+    """The dashboard's URL, without the token in its fragment."""
+    return dashboard_line(demo).group(1)
+
+
+def dashboard_line(demo: RunningProcess) -> re.Match[str]:
     line = demo.wait_for(lambda ls: next((x for x in ls if DASHBOARD.match(x)), None), timeout=180)
-    return DASHBOARD.match(line).group(1)  # type: ignore[union-attr]
+    return DASHBOARD.match(line)  # type: ignore[return-value]
+
+
+def demo_tokens(demo: RunningProcess) -> dict[str, str]:
+    """The ``token <label>: <token>`` lines, which come right after the dashboard line."""
+
+    def after_dashboard(lines: list[str]) -> list[str] | None:
+        i = next(n for n, x in enumerate(lines) if DASHBOARD.match(x))
+        following = lines[i + 1 : i + 1 + len(TOKEN_LABELS)]
+        return following if len(following) == len(TOKEN_LABELS) else None
+
+    dashboard_line(demo)
+    lines = demo.wait_for(after_dashboard, timeout=10)
+    found = [TOKEN_LINE.match(x) for x in lines]
+    assert all(found), lines
+    return {m.group(1): m.group(2) for m in found if m}
 
 
 @pytest.mark.browser
@@ -36,14 +59,14 @@ def test_demo_on_a_machine_with_no_services_shows_reads_live(tmp_path):
         unset=("RFIDWMS_DATABASE_URL", "RFIDWMS_MQTT_URL", "RFIDWMS_LAYOUT"),
     )
     try:
-        url = dashboard_url(demo)
+        url, operator = dashboard_line(demo).groups()
         out = demo.output()
         assert "database: embedded PostgreSQL" in out
         assert "mqtt: embedded broker" in out
         assert (tmp_path / ".rfidwms" / "postgres" / "PG_VERSION").exists()
 
         with chromium_page() as page:
-            page.goto(url)
+            page.goto(f"{url}#token={operator}")  # the dashboard line as printed
             page.wait_for_selector("[data-testid=read-row]", timeout=30_000)
             first = page.locator("[data-testid=read-row]").first.inner_text()
             assert re.search(r"[0-9A-F]{24}", first), first
@@ -58,7 +81,7 @@ def test_demo_on_a_machine_with_no_services_shows_reads_live(tmp_path):
             )
         status, health = get_json(url + "api/health")
         assert status == 200, health
-        status, passages = get_json(url + "api/passages?limit=1000")
+        status, passages = get_json(url + "api/passages?limit=1000", token=operator)
         assert status == 200, passages
     finally:
         code = demo.stop(signal.SIGINT, timeout=60)
@@ -75,14 +98,30 @@ def test_demo_uses_the_configured_database_and_broker(database_url, mqtt_url, si
     }
     demo = RunningProcess(["demo"], env, cwd=tmp_path)
     try:
-        url = dashboard_url(demo)
+        url, in_url = dashboard_line(demo).groups()
+        tokens = demo_tokens(demo)
         out = demo.output()
         assert "database: RFIDWMS_DATABASE_URL" in out
         assert f"mqtt: {mqtt_url}" in out
         assert not (tmp_path / ".rfidwms" / "postgres").exists()
+        # right after the dashboard line: one line per demo user, each its own token
+        assert list(tokens) == TOKEN_LABELS and len(set(tokens.values())) == len(TOKEN_LABELS)
+        assert in_url == tokens["operator"]
+        assert get_json(url + "api/readers")[0] == 401
+        assert get_json(url + "api/readers", token=tokens["customer acme"])[0] == 403
+        assert get_json(url + "api/users", token=tokens["operator"])[0] == 403
+        status, users = get_json(url + "api/users", token=tokens["admin"])
+        assert status == 200, users
+        assert {(u["name"], u["role"], u["customer"]) for u in users["items"]} == {
+            ("demo-admin", "admin", None),
+            ("demo-operator", "operator", None),
+            ("demo-erp", "erp", None),
+            ("demo-acme", "customer", "acme"),
+            ("demo-globex", "customer", "globex"),
+        }
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            status, readers = get_json(url + "api/readers")
+            status, readers = get_json(url + "api/readers", token=tokens["operator"])
             if status == 200 and any(r.get("state") == "inventorying" for r in readers["items"]):
                 break
             time.sleep(1)
@@ -155,13 +194,14 @@ def test_a_scored_run_gives_every_part_one_clock_and_keeps_serving_after_the_dur
         for option in ("--llrp-port-base", "--scale-port-base"):  # the edge finds every device
             assert _option(by_part["edge"], option) == _option(by_part["sim"], option), option
         url = dashboard_url(demo)
+        token = demo_tokens(demo)["operator"]
         # 3 simulated minutes at speed 10: the simulator ends ~18 s after the clock started
         demo.wait_for(lambda ls: any("simulation ended after 3m" in x for x in ls), timeout=90)
         time.sleep(3)
         assert demo.proc.poll() is None, demo.output()[-3000:]
         status, health = get_json(url + "api/health")
         assert status == 200, health
-        status, passages = get_json(url + "api/passages?limit=1000")
+        status, passages = get_json(url + "api/passages?limit=1000", token=token)
         assert status == 200, passages
     finally:
         code = demo.stop(signal.SIGINT, timeout=60)

@@ -13,6 +13,7 @@ import aiomqtt
 import pytest
 import websockets
 import yaml
+from authkit import bearer, issue_token_now
 from brokerkit import forget_session
 from running import RunningProcess, get_json, wait_http
 
@@ -67,11 +68,13 @@ def system(database_url, mqtt_url, site, tmp_path):
         assert [ln.split()[0] for ln in lines if " llrp://" in ln] == [r.id for r in LAYOUT.readers]
         layout_file = layout_with_ports(lines, tmp_path / "layout.yaml")
         wait_http(f"http://127.0.0.1:{http_port}/api/health", 60, cloud)
+        token = issue_token_now(database_url, "operator")  # the cloud has migrated
         edge = RunningProcess(["edge", "--layout", str(layout_file)], env)
         started.append(edge)
         yield {
             "http": f"http://127.0.0.1:{http_port}",
             "ws": f"ws://127.0.0.1:{http_port}",
+            "token": token,
             "sim": sim,
             "cloud": cloud,
             "edge": edge,
@@ -86,8 +89,8 @@ def system(database_url, mqtt_url, site, tmp_path):
         asyncio.run(forget_session(mqtt_url, client_id))
 
 
-async def first_delta_with_reads(ws_url: str, timeout: float) -> tuple[dict, dict]:
-    async with websockets.connect(f"{ws_url}/ws/live") as ws:
+async def first_delta_with_reads(ws_url: str, token: str, timeout: float) -> tuple[dict, dict]:
+    async with websockets.connect(f"{ws_url}/ws/live", additional_headers=bearer(token)) as ws:
         snapshot = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -98,7 +101,7 @@ async def first_delta_with_reads(ws_url: str, timeout: float) -> tuple[dict, dic
 
 
 def test_a_tag_the_simulator_reports_reaches_the_api_and_the_live_feed(system):
-    snapshot, delta = asyncio.run(first_delta_with_reads(system["ws"], timeout=60))
+    snapshot, delta = asyncio.run(first_delta_with_reads(system["ws"], system["token"], timeout=60))
     assert snapshot["type"] == "snapshot"
     assert delta["seq"] > snapshot["seq"]
 
@@ -108,13 +111,13 @@ def test_a_tag_the_simulator_reports_reaches_the_api_and_the_live_feed(system):
     reader = LAYOUT.reader(read["reader_id"])
     assert read["read_point"] == LAYOUT.read_point(reader.id, read["antenna"])
 
-    status, tag = get_json(f"{system['http']}/api/tags/{epc}")
+    status, tag = get_json(f"{system['http']}/api/tags/{epc}", token=system["token"])
     assert status == 200, tag
     assert tag["epc"] == epc
     assert tag["read_point"] in {a.read_point for r in LAYOUT.readers for a in r.antennas}
     assert tag["history"], "the tag has a history of reads"
 
-    status, readers = get_json(f"{system['http']}/api/readers")
+    status, readers = get_json(f"{system['http']}/api/readers", token=system["token"])
     assert status == 200
     assert {r["reader_id"] for r in readers["items"]} >= {r.id for r in LAYOUT.readers}
 
@@ -122,7 +125,7 @@ def test_a_tag_the_simulator_reports_reaches_the_api_and_the_live_feed(system):
 def test_readers_report_inventorying_through_edge_health(system):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        _, readers = get_json(f"{system['http']}/api/readers")
+        _, readers = get_json(f"{system['http']}/api/readers", token=system["token"])
         states = {r["reader_id"]: r.get("state") for r in readers["items"]}
         assert set(states) == {r.id for r in LAYOUT.readers}
         if all(s == "inventorying" for s in states.values()):

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from authkit import issue_token_now
 from brokerkit import forget_session
 from running import RunningProcess, get_json, wait_http
 
@@ -52,13 +53,13 @@ def truth(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def every(url: str) -> list[dict[str, Any]]:
+def every(url: str, token: str) -> list[dict[str, Any]]:
     """Every item of a paged list."""
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
         sep = "&" if "?" in url else "?"
-        status, page = get_json(url + (f"{sep}cursor={cursor}" if cursor else ""))
+        status, page = get_json(url + (f"{sep}cursor={cursor}" if cursor else ""), token=token)
         assert status == 200, page
         items += page["items"]
         cursor = page["next"]
@@ -86,6 +87,7 @@ def run(database_url, mqtt_url, site, tmp_path):
         cloud = RunningProcess(["cloud"], env)
         started.append(cloud)
         wait_http(f"http://127.0.0.1:{http_port}/api/health", 60, cloud)
+        token = issue_token_now(database_url, "operator")  # the cloud has migrated
         sim = RunningProcess(
             ["sim", "--scenario", "one-truck", "--seed", "7", "--duration", "10m",
              "--llrp-port-base", "0", "--scale-port-base", "0", "--truth", str(truth_file)],
@@ -104,6 +106,7 @@ def run(database_url, mqtt_url, site, tmp_path):
         started.append(edge)
         yield {
             "http": f"http://127.0.0.1:{http_port}",
+            "token": token,
             "clock": clock,
             "truth": truth_file,
             "procs": started,
@@ -134,7 +137,7 @@ def wait_until(predicate, timeout_s: float, what: str, procs: list[RunningProces
 
 
 def test_passages_zones_and_weights_the_cloud_serves_match_the_simulator_s_truth(run):
-    http, clock, procs = run["http"], run["clock"], run["procs"]
+    http, clock, procs, token = run["http"], run["clock"], run["procs"], run["token"]
     world_start = None
 
     def shipped() -> list[dict[str, Any]] | None:
@@ -153,19 +156,23 @@ def test_passages_zones_and_weights_the_cloud_serves_match_the_simulator_s_truth
     assert len(crossings) == 5 and len(weighs) == 2 and len(putaways) == 3
 
     def all_passages() -> list[dict[str, Any]] | None:
-        items = every(f"{http}/api/passages?limit=50")
+        items = every(f"{http}/api/passages?limit=50", token)
         return items if len(items) >= len(crossings) else None
 
     passages = wait_until(all_passages, 30, "every passage", procs)
     weights = wait_until(
-        lambda: every(f"{http}/api/weights") if len(every(f"{http}/api/weights")) >= 2 else None,
+        lambda: (
+            every(f"{http}/api/weights", token)
+            if len(every(f"{http}/api/weights", token)) >= 2
+            else None
+        ),
         30,
         "both weights",
         procs,
     )
     # the pallet that stays: in its put-away zone now, while the simulator still runs
     [staying] = [epc for epc in putaways if epc not in {e["epc"] for e in weighs}]
-    status, tag = get_json(f"{http}/api/tags/{staying}")
+    status, tag = get_json(f"{http}/api/tags/{staying}", token=token)
     assert status == 200 and tag["zone"] == putaways[staying]["zone"], tag
 
     # passages: each true crossing found once, right door, direction, pallet, time
@@ -189,7 +196,7 @@ def test_passages_zones_and_weights_the_cloud_serves_match_the_simulator_s_truth
     assert unmatched == [], f"passages the truth does not have: {unmatched}"
 
     # put-away: each pallet arrived in (or moved to) its zone, dated within the window
-    zone_events = every(f"{http}/api/zone-events?limit=500")
+    zone_events = every(f"{http}/api/zone-events?limit=500", token)
     for epc, put in putaways.items():
         into = [
             z
