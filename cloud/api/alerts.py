@@ -1,10 +1,8 @@
 """Alerts: list, read, acknowledge, resolve.
 
 Lists are newest first by when the alert was first raised (``raised_at``, then id).
-Who acknowledges or resolves is the :data:`Actor` parameter of those routes; until
-the API has bearer tokens it comes from the ``X-Actor`` header (required). When
-tokens land, only :data:`Actor` changes: it becomes the caller's name from the token
-(``Annotated[str, Depends(<the caller's name>)]``); the routes stay as they are.
+Who acknowledges or resolves is the :data:`Actor` parameter of those routes: the user
+behind the bearer token.
 """
 
 from __future__ import annotations
@@ -13,9 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloud.api.auth import CallerDep
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
 from cloud.api.state import State
 from cloud.db import alerts as db
@@ -82,25 +81,13 @@ class StepIn(BaseModel):
     note: str | None = Field(default=None, max_length=MAX_NOTE, description="why, what was done")
 
 
-def requested_actor(
-    x_actor: Annotated[
-        str | None,
-        Header(
-            max_length=63,
-            description="who acknowledges or resolves (until the API has bearer tokens)",
-        ),
-    ] = None,
-) -> str:
-    """Who takes a step: the ``X-Actor`` header, for now (see the module docstring)."""
-    if x_actor is None or not x_actor.strip():
-        raise HTTPException(
-            422, detail="header X-Actor: required, the name of who takes the step, got none"
-        )
-    return x_actor.strip()
+def requested_actor(caller: CallerDep) -> str:
+    """Who takes a step: the user behind the bearer token."""
+    return caller.user
 
 
 Actor = Annotated[str, Depends(requested_actor)]
-"""Who takes a step; switch this to the caller's identity when tokens land."""
+"""Who takes a step: the caller's user name."""
 
 
 def alert_out(alert: Alert) -> AlertOut:
@@ -111,7 +98,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such ale
 _STEP: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
     409: {"description": "the alert's status does not allow the step (the status is named)"},
-    422: {"description": "no X-Actor, or a bad body"},
+    422: {"description": "a bad body"},
 }
 
 

@@ -1,11 +1,10 @@
 """``/api/orders``: customer orders reserved FEFO, their pick lists, status and timeline.
 
 Who may see what: every route takes the caller's customer as ONE dependency,
-:data:`CallerCustomer` (:func:`caller_customer`). Until bearer-token authentication
-is in, it is None (the caller sees every order); once it is, it returns the
-authenticated caller's customer id for a customer caller and None for staff, and
-these routes then show a customer only its own orders (another's is a 404, as if it
-did not exist) and let it create orders only for itself (403).
+:data:`CallerCustomer` (:func:`caller_customer`): the authenticated caller's customer
+id for a customer caller and None for staff. These routes show a customer only its
+own orders (another's is a 404, as if it did not exist) and let it create orders only
+for itself (403).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from cloud.api.auth import CallerDep
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
 from cloud.api.state import CloudState, State
 from cloud.db import order_status
@@ -30,12 +30,10 @@ _ORDER_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
 _CUSTOMER = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$"
 
 
-async def caller_customer() -> str | None:
-    """The customer whose orders the caller may see; None: every order.
-
-    The single switch for authentication: it returns None until bearer tokens are in,
-    then the authenticated caller's customer id (None for admin, operator, erp)."""
-    return None
+async def caller_customer(caller: CallerDep) -> str | None:
+    """The customer whose orders the caller may see: the authenticated caller's customer
+    id for a customer, None (every order) for admin, operator and erp."""
+    return caller.customer_scope
 
 
 CallerCustomer = Annotated[str | None, Depends(caller_customer)]
