@@ -1,12 +1,15 @@
-"""``rfidwms score`` end to end against a test double of the cloud API's contract.
+"""``rfidwms score`` end to end: against a test double of the cloud API's contract, and
+against the real cloud app on a seeded database.
 
 The double is a small HTTP server on 127.0.0.1 serving ``/api/passages``,
-``/api/zone-events`` and ``/api/weights`` as the contract says (paged
-``{"items", "next"}``, ``since``, ``limit``, ``cursor``, a bearer token), in pages of
-3 so the command must follow cursors. Every test runs with ``RFIDWMS_TOKEN`` set to
-the token the double wants, unless it says otherwise. The figures themselves are
-proven in test_scoring.py; here: the pages, the options, the text, the JSON, the
-token and the exit codes.
+``/api/zone-events``, ``/api/weights``, ``/api/pallets`` and ``/api/alerts`` as the
+contract says (paged ``{"items", "next"}``, ``since``, ``kind``, ``limit``,
+``cursor``, a bearer token), in pages of 3 so the command must follow cursors, and
+``/api/orders/route-stats``. Every test runs with ``RFIDWMS_TOKEN`` set to the token
+the double wants, unless it says otherwise. The figures themselves are proven in
+test_scoring.py; here: the pages, the options, the text, the JSON, the token and the
+exit codes, and, on the real app, that the command reads its pallets, alerts and
+route stats as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_scoring import START, run_passages, run_truth, run_weights, run_zone_events
+from test_scoring import (
+    ITEM,
+    P1,
+    P5,
+    ROUTE,
+    START,
+    run_passages,
+    run_truth,
+    run_weights,
+    run_zone_events,
+)
 
 from firmware_sim.world import parse_iso_utc
 from rfidwms.cli import main
@@ -43,9 +56,12 @@ class FakeApi:
         lists: dict[str, list[dict[str, Any]]],
         status: int = 200,
         tokens: dict[str, str] | None = None,
+        objects: dict[str, Any] | None = None,
     ) -> None:
-        """``tokens``: token -> role of the tokens it knows (an ``operator`` may read)."""
+        """``tokens``: token -> role of the tokens it knows (an ``operator`` may read);
+        ``objects``: path under /api/ -> the object it answers."""
         self.lists = lists
+        self.objects = objects or {}
         self.status = status
         self.tokens = {TOKEN: "operator"} if tokens is None else tokens
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -65,12 +81,20 @@ class FakeApi:
                     self._send(403, {"detail": f"role {role!r} may not GET {url.path}"})
                     return
                 name = url.path.removeprefix("/api/")
+                if api.status == 200 and name in api.objects:
+                    self._send(200, api.objects[name])
+                    return
                 if api.status != 200 or name not in api.lists:
                     code = api.status if api.status != 200 else 404
                     self._send(code, {"detail": "no"})
                     return
-                since = parse_iso_utc(query["since"])
-                items = [i for i in api.lists[name] if parse_iso_utc(i["time"]) >= since]
+                items = api.lists[name]
+                if "since" in query:
+                    since = parse_iso_utc(query["since"])
+                    key = "raised_at" if name == "alerts" else "time"
+                    items = [i for i in items if parse_iso_utc(i[key]) >= since]
+                if "kind" in query:
+                    items = [i for i in items if i["kind"] == query["kind"]]
                 offset = int(query.get("cursor", "0"))
                 limit = min(int(query.get("limit", "100")), PAGE)
                 page = items[offset : offset + limit]
@@ -117,8 +141,10 @@ def api() -> Iterator[FakeApi]:
         "passages": run_passages(),
         "zone-events": run_zone_events(),
         "weights": run_weights(),
+        "pallets": [],
+        "alerts": [],
     }
-    with FakeApi(lists) as fake:
+    with FakeApi(lists, objects={"orders/route-stats": ROUTE}) as fake:
         yield fake
 
 
@@ -137,13 +163,20 @@ def test_score_follows_every_page_and_prints_the_figures_and_first_misses(
         "/api/passages",
         "/api/zone-events",
         "/api/weights",
+        "/api/pallets",
+        "/api/alerts",
+        "/api/orders/route-stats",
     }
     assert "scored window: 2025-01-06T08:02:00.000Z to 2025-01-06T08:16:10.000Z" in out
     assert "warm-up 120 s, end margin 60 s" in out
     assert "arrival 3 of 5, outbound 1 of 1, putaway 2 of 3" in out
     assert "fault: 1 zone-reader outages (of 2 fault lines)" in out
-    assert "truth events not scored: pick 1, stock 2" in out
-    assert "cloud: 8 passages (6 in the window), 8 zone events, 1 weights" in out
+    assert (
+        "truth events replayed for the pallets at the end: arrival 5, outbound 1, pick 1, "
+        "putaway 3, stage 1, stock 2, weigh 1"
+    ) in out
+    assert "truth events not scored: none" in out
+    assert "cloud: 8 passages (6 in the window), 8 zone events, 1 weights, 0 pallets" in out
     lines = {ln.split("  ")[0]: ln for ln in out.splitlines()}
     assert "75.00 %" in lines["passages found"] and "FAIL" in lines["passages found"]
     assert "100.00 %" in lines["cases right"]
@@ -167,8 +200,14 @@ def test_score_writes_the_figures_as_json(
     }
     assert doc["figures"]["cases right"]["ok"] is None
     assert doc["window"]["warmup_s"] == 120 and doc["window"]["match_window_s"] == 5
-    assert doc["truth_events"]["arrival"] == {"in_file": 5, "scored": 3}
-    assert doc["truth_events"]["stock"] == {"in_file": 2, "scored": None}
+    assert doc["truth_events"]["arrival"] == {"in_file": 5, "scored": 3, "replayed": True}
+    assert doc["truth_events"]["stock"] == {"in_file": 2, "scored": None, "replayed": True}
+    assert doc["truth_events"]["fault"] == {"in_file": 2, "scored": 1, "replayed": False}
+    # P1 and P5 judged, P2 on its way from door-4, P4 put away 30 s before the end
+    assert doc["pallets"] == {"judged": 2, "in the warehouse": 4, "moving at the end": 1,
+                              "moved within the end margin": 1}  # fmt: skip
+    assert doc["figures"]["pallets right"]["ok"] is False  # the double lists no pallet
+    assert doc["route"] == ROUTE
     assert doc["misses"]["counts"]["false passage"] == 3
     assert doc["misses"]["first"][0]["t"].startswith("2025-01-06T08:")
     assert doc["not_served"] == []
@@ -216,14 +255,26 @@ def test_require_exits_0_when_the_cloud_concluded_the_truth(
             }
             for r in puts
         ],
-    }  # no /api/weights: a 404 is scored as none
+        "pallets": [
+            {"epc": epc, "sscc": sscc, "sku": ITEM, "lot": lot, "expiry": None, "zone": zone,
+             "state": "available", "cases": cases}
+            for epc, sscc, lot, zone, cases in [
+                (P1, "006141410000000011", "L1", "zone-b", 1),
+                (P5, "006141410000000059", "L5", "packing", 2),
+            ]
+        ],
+        "alerts": [],
+    }  # no /api/weights nor route stats: a 404 is scored as none  # fmt: skip
     truth = write_truth(tmp_path / "t.jsonl", records)
     with FakeApi(lists) as fake:
         code = main(["score", "--truth", str(truth), "--api", fake.url.rstrip("/"), "--require"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "FAIL" not in out
-    assert "0 weights; not served by the API (404): /api/weights" in out
+    assert (
+        "0 weights, 2 pallets in stock, 0 mis_shipment and weight_mismatch alerts; "
+        "not served by the API (404): /api/weights, /api/orders/route-stats"
+    ) in out
 
 
 def test_an_api_that_cannot_be_reached_exits_3_naming_the_url(
