@@ -309,8 +309,16 @@ def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> 
     lines.append("truth events not scored: " + (", ".join(others) or "none"))
     pallets = ", ".join(f"{k} {n}" for k, n in report.pallets.items())
     lines.append(f"pallets at the end: {pallets}")
-    if report.mistakes:
-        lines.append("mistakes: " + ", ".join(f"{k} {n}" for k, n in report.mistakes.items()))
+    if any(report.mistakes.values()):
+
+        def kinds(of: str) -> str:
+            return ", ".join(f"{k} {n}" for k, n in report.mistakes[of].items()) or "none"
+
+        lines.append(
+            f"mistakes scored: {kinds('scored')}; not scored (no door or scale reached in "
+            f"the window): {kinds('not scored')}; of kinds the scorer does not know: "
+            f"{kinds('unknown')}"
+        )
     c = report.cloud_counts
     lines.append(
         f"cloud: {c['passages']} passages ({c['passages in window']} in the window), "

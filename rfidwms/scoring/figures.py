@@ -131,8 +131,9 @@ class Report:
     """Truth event kinds replayed for the pallets at the end, with their count."""
     pallets: dict[str, int] = field(default_factory=dict)
     """The pallets at the end: in the warehouse, judged, moving, shipped ..."""
-    mistakes: dict[str, int] = field(default_factory=dict)
-    """Mistakes scored by kind; ``not scored`` ones under ``<kind> not scored``."""
+    mistakes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The truth's mistakes by kind: ``scored``, ``not scored`` (their pallet reached
+    no door or scale in the window) and ``unknown`` (kinds the scorer does not know)."""
     route: RouteStats | None = None
     """The WMS's pick routes against the naive order (None: not served)."""
 
@@ -395,8 +396,9 @@ def score(
         replayed_kinds={k: n for k, n in sorted(truth.kinds.items()) if k in MOVES},
         pallets={"judged": wms.judged, **dict(sorted(wms.pallets.items()))},
         mistakes={
-            **dict(sorted(wms.mistakes.items())),
-            **{f"{k} not scored": n for k, n in sorted(wms.mistakes_unscored.items())},
+            "scored": dict(sorted(wms.mistakes.items())),
+            "not scored": dict(sorted(wms.mistakes_unscored.items())),
+            "unknown": dict(sorted(wms.unknown_kinds.items())),
         },
         route=route,
     )

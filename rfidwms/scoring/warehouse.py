@@ -117,12 +117,11 @@ class Goods:
 
 
 def difference(truth: Goods, wms: Goods | None) -> str:
-    """What differs, truth against WMS: ``zone: zone-a / zone-b; cases: 11 / 12``."""
+    """What differs: ``zone: true zone-a, WMS zone-b; cases: true 11, WMS 12``."""
     if wms is None:
         return f"not in the WMS's stock; true: {truth.text()}"
-    return (
-        "; ".join(f"{f}: {getattr(truth, f)} / {getattr(wms, f)}" for f in truth.differs(wms))
-        + " (true / WMS)"
+    return "; ".join(
+        f"{f}: true {getattr(truth, f)}, WMS {getattr(wms, f)}" for f in truth.differs(wms)
     )
 
 
@@ -230,7 +229,9 @@ class WarehouseScore:
     mistakes: Counter[str] = field(default_factory=Counter)
     """Mistakes scored, by kind (their pallet reached a door or a scale in the window)."""
     mistakes_unscored: Counter[str] = field(default_factory=Counter)
-    """Mistakes not scored, by kind (and ``unknown kind <k>``)."""
+    """Mistakes not scored, by kind: their pallet reached no door or scale in the window."""
+    unknown_kinds: Counter[str] = field(default_factory=Counter)
+    """Mistakes of kinds the scorer does not know, by kind."""
 
 
 def score_warehouse(
@@ -381,7 +382,7 @@ def _missing_cases_alerted(
                 out.mistakes_unscored[m.kind] += 1
             continue
         if m.kind != "missing_case":
-            out.mistakes_unscored[f"unknown kind {m.kind}"] += 1
+            out.unknown_kinds[m.kind] += 1
             continue
         weigh = next((x for x in truth.weighs if x.epc == m.epc and x.t >= m.t), None)
         if weigh is None or not lo <= weigh.t <= hi:
