@@ -12,17 +12,14 @@ is the observation's own ``time``; the pruner measures it against the cloud's cl
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import TracebackType
 
-import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
+from cloud.background import PeriodicJob
 from cloud.db.pool import Pool
 
 log = logging.getLogger(__name__)
@@ -79,7 +76,7 @@ async def delete_older_than(conn: AsyncConnection[TupleRow], cutoff: datetime) -
             return total
 
 
-class ObservationPruner:
+class ObservationPruner(PeriodicJob):
     """Keeps ``observations`` to its retention; ``async with`` runs it.
 
     On TimescaleDB it sets the policies once and has nothing more to do; on plain
@@ -97,25 +94,9 @@ class ObservationPruner:
         self._pool = pool
         self._retention = retention
         self._clock = clock
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
+        self.every = every
         self.deleted = 0
         self.timescale: bool | None = None
-
-    async def __aenter__(self) -> ObservationPruner:
-        self._task = asyncio.create_task(self._run(), name="observation pruner")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def prune_once(self) -> int:
         """Set the policies (TimescaleDB) or delete what is too old (plain); rows deleted."""
@@ -136,12 +117,9 @@ class ObservationPruner:
             log.info("deleted %d observations older than %s", n, self._retention)
         return n
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.prune_once()
-            except psycopg.Error as e:
-                log.warning("pruning old observations failed (retrying later): %s", e)
-            if self.timescale:
-                return
-            await asyncio.sleep(self._every)
+    task_name = "observation pruner"
+
+    async def step(self) -> bool:
+        """Prune; a TimescaleDB database needs it once (its policies do the rest)."""
+        await self.prune_once()
+        return not self.timescale

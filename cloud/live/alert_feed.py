@@ -18,14 +18,13 @@ checked every ``ping_s`` seconds, so a dead one is noticed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from types import TracebackType
 
 import psycopg
 from psycopg import AsyncConnection
 
+from cloud.background import BackgroundTask
 from cloud.db import alerts as db
 from cloud.db.pool import Pool
 from cloud.live.hub import LiveHub
@@ -45,8 +44,10 @@ def parse_notification(payload: str) -> tuple[int, AlertEvent] | None:
         return None
 
 
-class AlertFeed:
+class AlertFeed(BackgroundTask):
     """Keeps the hub's alerts live; ``async with`` runs it."""
+
+    task_name = "alert feed"
 
     def __init__(
         self,
@@ -66,28 +67,12 @@ class AlertFeed:
         self._retry_min_s = retry_min_s
         self._retry_max_s = max(retry_min_s, retry_max_s)
         self._ping_s = ping_s
-        self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
         """Set while LISTENing (after catching up), cleared when the connection is lost."""
         self.connects = 0
         self.published = 0
         self.caught_up = 0
         """Of ``published``: changes found by comparing with the database."""
-
-    async def __aenter__(self) -> AlertFeed:
-        self._task = asyncio.create_task(self._run(), name="alert feed")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         delay = self._retry_min_s

@@ -30,18 +30,17 @@ commit together or not at all.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from types import TracebackType
 from typing import Any
 
 import psycopg
 
+from cloud.background import BackgroundTask
 from cloud.db import feed as feed_db
 from cloud.db.events import PassageRow, WeightRow, ZoneEventRow
 from cloud.db.feed import Source
@@ -177,7 +176,7 @@ class FeedStats:
 _RANK: dict[Source, int] = {"passages": 0, "zone_events": 1, "weights": 2}
 
 
-class Feed:
+class Feed(BackgroundTask):
     """Applies the event tables through ``registry``; ``async with`` runs it (module
     doc). :meth:`run_once` and :meth:`run_timers` are one step each, for tests."""
 
@@ -201,23 +200,8 @@ class Feed:
         self._retry_max = s.ingest_retry_max_s
         self._gaps: dict[Source, tuple[int, float]] = {}
         self._due: dict[str, datetime] = {}
-        self._task: asyncio.Task[None] | None = None
         self.stats = FeedStats()
-
-    async def __aenter__(self) -> Feed:
-        self._task = asyncio.create_task(self._run(), name=f"feed {self._consumer}")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self.task_name = f"feed {consumer}"
 
     async def _run(self) -> None:
         pause = 0.1

@@ -11,13 +11,9 @@ transaction writes, so two nodes never raise the same alert twice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from types import TracebackType
 
-import psycopg
-
+from cloud.background import PeriodicJob
 from cloud.db import alerts as alerts_db
 from cloud.db.pool import Pool
 from cloud.warehouse.alerts import SYSTEM_ACTOR, AlertKind
@@ -37,7 +33,7 @@ LOCK_KEY = 0x7266_6964_776D_7302
 FLEET_KINDS = (AlertKind.READER_OFFLINE, AlertKind.EDGE_OFFLINE)
 
 
-class FleetAlertJob:
+class FleetAlertJob(PeriodicJob):
     """Runs the fleet watch every ``every`` seconds; ``async with`` runs it."""
 
     def __init__(
@@ -46,26 +42,10 @@ class FleetAlertJob:
         self._pool = pool
         self._site = site
         self._clock = clock
-        self._every = every
+        self.every = every
         self.watch = FleetWatch(rules)
-        self._task: asyncio.Task[None] | None = None
         self.raised = 0
         self.resolved = 0
-
-    async def __aenter__(self) -> FleetAlertJob:
-        self._task = asyncio.create_task(self._run(), name="fleet alerts")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def check_once(self) -> FleetVerdict | None:
         """One look: the verdict, written; None when another node holds the lock."""
@@ -111,10 +91,8 @@ class FleetAlertJob:
         self.resolved += len(verdict.to_resolve)
         return verdict
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check_once()
-            except psycopg.Error as e:
-                log.warning("fleet watch failed (retrying): %s", " ".join(str(e).split()))
-            await asyncio.sleep(self._every)
+    task_name = "fleet watch"
+
+    async def step(self) -> bool:
+        await self.check_once()
+        return True

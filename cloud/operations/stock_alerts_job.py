@@ -11,13 +11,9 @@ running it never both write.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from types import TracebackType
 
-import psycopg
-
+from cloud.background import PeriodicJob
 from cloud.db import alerts as alerts_db
 from cloud.db import stock_rules as rules_db
 from cloud.db.pool import Pool
@@ -31,32 +27,16 @@ LOCK_KEY = 0x7266_6964_776D_7303
 """pg advisory lock of the stock rules job's writes ("rfidwms" + 3)."""
 
 
-class StockAlertJob:
+class StockAlertJob(PeriodicJob):
     """Runs the stock rules every ``every`` seconds; ``async with`` runs it."""
 
     def __init__(self, pool: Pool, *, site: str, clock: Clock, every: float = 10.0) -> None:
         self._pool = pool
         self._site = site
         self._clock = clock
-        self._every = every
-        self._task: asyncio.Task[None] | None = None
+        self.every = every
         self.raised = 0
         self.resolved = 0
-
-    async def __aenter__(self) -> StockAlertJob:
-        self._task = asyncio.create_task(self._run(), name="stock alerts")
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def check_once(self) -> StockVerdict | None:
         """One look: the verdict, written; None when another node holds the lock."""
@@ -99,10 +79,8 @@ class StockAlertJob:
         self.resolved += len(verdict.to_resolve)
         return verdict
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.check_once()
-            except psycopg.Error as e:
-                log.warning("stock rules job failed (retrying): %s", " ".join(str(e).split()))
-            await asyncio.sleep(self._every)
+    task_name = "stock rules job"
+
+    async def step(self) -> bool:
+        await self.check_once()
+        return True
