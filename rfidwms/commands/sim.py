@@ -271,6 +271,7 @@ async def _serve(
         await stack.enter_async_context(fleet)
         driver = None
         if bridge is not None and wms is not None:
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
             driver = await stack.enter_async_context(WmsDriver(bridge, wms))
         for endpoint in fleet.endpoints:
             sys.stdout.write(endpoint.line() + "\n")
