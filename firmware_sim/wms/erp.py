@@ -5,8 +5,9 @@ is planned on what the orders before it left):
 
 - **opening**: every SKU of the scenario to the item master (``POST /api/items``),
   then the stock on the shelves as one notice (``POST /api/asns``, ``…-opening``,
-  no door: the zone readers receive its pallets where they stand); then the
-  warehouse opens;
+  no door: the zone readers receive its pallets where they stand; more than
+  :data:`MAX_ASN_PALLETS` pallets: ``…-opening-1``, ``-2``, ...); then the warehouse
+  opens;
 - **a truck in the yard**: its notice (``POST /api/asns``, ``ASN-<run>-<truck>``):
   each pallet with its SSCC-96 EPC, SSCC, item, lot, expiry and every case EPC,
   exactly the load the truck brings, expected at its door ``dock_s`` later; then the
@@ -41,6 +42,8 @@ __all__ = ["Erp", "ErpStats", "run_tag"]
 logger = logging.getLogger(__name__)
 
 SUPPLIER = "Simulated supplier"
+MAX_ASN_PALLETS = 1000
+"""The most pallets the WMS takes in one notice: a larger opening stock is split."""
 
 
 def run_tag(start: float, seed: int) -> str:
@@ -131,15 +134,18 @@ class Erp:
                 attempts=None,  # the first call of a run: wait for the WMS to come up
             )
             self._count(answer.ok, "items")
-        if opening.stock:
-            world = self.bridge.world
+        chunks = [
+            opening.stock[i : i + MAX_ASN_PALLETS]
+            for i in range(0, len(opening.stock), MAX_ASN_PALLETS)
+        ]
+        for n, chunk in enumerate(chunks, start=1):
             answer = await self.client.post(
                 "/api/asns",
                 {
-                    "asn": f"ASN-{self.tag}-opening",
+                    "asn": f"ASN-{self.tag}-opening" + (f"-{n}" if len(chunks) > 1 else ""),
                     "supplier": "Opening stock",
-                    "expected_at": _iso(world.start),
-                    "pallets": [asn_pallet(p) for p in opening.stock],
+                    "expected_at": _iso(self.bridge.world.start),
+                    "pallets": [asn_pallet(p) for p in chunk],
                 },
                 attempts=None,
             )

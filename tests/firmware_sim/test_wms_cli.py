@@ -11,8 +11,10 @@ from rfidwms.cli import main
     ("argv", "message"),
     [
         (["--mistake-rate", "0.3"], "--mistake-rate needs --wms"),
-        (["--wms", "http://127.0.0.1:9/"], "--wms needs a token: --wms-token or $RFIDWMS_WMS_TOKEN"),
-        (["--wms", "ftp://host/", "--wms-token", "t"], "--wms: 'ftp://host/' is not an http(s) URL"),
+        (["--wms", "http://127.0.0.1:9/"],
+         "--wms needs a token: --wms-token or $RFIDWMS_WMS_TOKEN"),
+        (["--wms", "ftp://host/", "--wms-token", "t"],
+         "--wms: 'ftp://host/' is not an http(s) URL"),
         (["--wms", "http://h/", "--wms-token", "t", "--mistake-rate", "1.5"],
          "--mistake-rate: '1.5' is not between 0 and 1"),
         (["--wms", "http://h/", "--wms-token", "t", "--mistake-rate", "x"],
