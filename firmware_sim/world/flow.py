@@ -219,7 +219,8 @@ class Flow:
 
     @property
     def stored(self) -> dict[str, str]:
-        """Pallets on storage shelves and not yet ordered: SSCC EPC -> zone."""
+        """Pallets on storage shelves and not yet ordered (with a director: not yet
+        picked): SSCC EPC -> zone."""
         return dict(self._stored)
 
     def next_event_s(self) -> float | None:
