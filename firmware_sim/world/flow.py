@@ -22,8 +22,8 @@ once its notice is posted, customers' orders are placed by the director, and the
 workers carry out the WMS's tasks (put-away zone, which pallet to pick, which door to
 ship through), now and then wrongly (``mistake`` truth lines). Each wait has a
 timeout after which the world goes on alone (logged). Decisions arrive as events
-scheduled from outside (:meth:`Flow.schedule`); the draws they cause come from a
-stream of their own, so the trucks' loads stay those of the seed.
+scheduled from outside (:meth:`Flow.schedule`), so what happens then depends on the
+WMS's answers and their timing: a run with a director is not repeated by its seed.
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ class Flow:
         """Turn-backs' own stream: when, how far, how long."""
         self.work_rng = self.rng if director is None else random.Random(stable_key("work", seed))
         """The workers' draws (pick delays, travel, packing; mistakes' details): the
-        business stream without a director, a stream of their own with one (their
-        timing follows the WMS's, which must not reshuffle the trucks' loads)."""
+        business stream without a director (the history as it always was), a stream of
+        their own with one."""
         self.now_s = 0.0
         self.stats = _Stats()
         self._queue: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []

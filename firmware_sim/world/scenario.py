@@ -189,7 +189,7 @@ class WorkerSettings(_Strict):
     """Which mistakes they make: wrong_pallet and missing_case on picks, wrong_door on ships."""
     task_wait_s: Seconds = 180.0
     """How long a received pallet waits for its put-away task before the forklift driver
-    takes it to the least full storage zone on his own (logged)."""
+    takes it to the least full storage zone unasked (logged)."""
 
 
 class ErpSettings(_Strict):
