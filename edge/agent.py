@@ -255,11 +255,15 @@ class EdgeAgent:
             self._events.append(message)
             self._events_waiting.set()
 
-    async def _flush(self) -> None:
+    async def _flush(self, observations_too: bool = True) -> None:
         """Fold the window into batches and spool them (on the spool's thread: the loop
-        carries on while they are written to disk)."""
-        observations, stats = self.window.flush()
-        if stats.below_floor or stats.unmapped:
+        carries on while they are written to disk). ``observations_too=False``: only the
+        events decided so far (the window keeps filling until the next full flush)."""
+        if observations_too:
+            observations, stats = self.window.flush()
+        else:
+            observations, stats = [], None
+        if stats is not None and (stats.below_floor or stats.unmapped):
             log.debug(
                 "edge %s: dropped %d reads below the RSSI floor, %d from unmapped antennas",
                 self.settings.edge_id,
@@ -331,18 +335,24 @@ class EdgeAgent:
             task.add_done_callback(self._background.discard)
 
     async def _flush_forever(self) -> None:
-        """Flush every ``flush_interval_s``, and sooner when events wait: an event is
-        spooled at most ``event_flush_s`` after it was decided (observations go with it)."""
+        """Flush observations and events every ``flush_interval_s``, and the events alone
+        sooner when they wait: an event is spooled at most ``event_flush_s`` after it was
+        decided. (Taking the observations along on every event flush made a small batch
+        of each, dozens a second, each a spool transaction, a publish and an ingest.)"""
         loop = asyncio.get_running_loop()
+        full_at = loop.time() + self.settings.flush_interval_s
         while True:
             last = loop.time()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._events_waiting.wait(), self.settings.flush_interval_s)
+                await asyncio.wait_for(self._events_waiting.wait(), max(0.0, full_at - last))
             pause = last + self.settings.event_flush_s - loop.time()
             if pause > 0:
                 await asyncio.sleep(pause)
             self._events_waiting.clear()
-            await self._flush()
+            full = loop.time() >= full_at
+            if full:
+                full_at = loop.time() + self.settings.flush_interval_s
+            await self._flush(observations_too=full)
 
     async def _tick_forever(self) -> None:
         while True:

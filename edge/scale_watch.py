@@ -11,8 +11,9 @@ weight are two loads. A reading that is not a weight (offline,
 overload) interrupts the wait but never ends a load: the same pallet is not weighed
 twice because the scale was briefly unreachable.
 
-:func:`pallet_on_scale` picks the pallet a weight belongs to: the SSCC the scale's
-read point heard strongest on average once the weight settled.
+:func:`pallet_on_scale` picks the pallet a weight belongs to: of the SSCCs the scale's
+read point heard once the weight settled, one heard stronger than before the load rolled
+on, the strongest on average.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 
 from edge.events import is_pallet
 
-__all__ = ["LoadWatch", "ReadPointLog", "ScaleRead", "StableLoad", "pallet_on_scale"]
+__all__ = ["RISE_DB", "LoadWatch", "ReadPointLog", "ScaleRead", "StableLoad", "pallet_on_scale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,25 +87,62 @@ class ScaleRead:
     count: int = 1
 
 
+RISE_DB = 3.0
+"""A pallet heard this much stronger after the weight settled than before the load
+rolled on is one that came onto the platform."""
+
+
 def pallet_on_scale(
-    reads: Iterable[ScaleRead], at: datetime, before_s: float = 0.5, after_s: float = 2.0
+    reads: Iterable[ScaleRead],
+    at: datetime,
+    before_s: float = 0.5,
+    after_s: float = 2.0,
+    earlier_s: tuple[float, float] = (12.0, 4.0),
 ) -> str | None:
-    """The SSCC heard strongest on average (then most often) from ``at`` to ``after_s``
-    after it; only when no pallet was heard then, the same from ``before_s`` before
-    ``at``. None when no pallet was heard at all. Average, not peak: the pallet that was
-    on the platform until this load rolled on may stand close by and one noisy read of
-    it can beat the pallet on the platform, but not all of them."""
-    window = [r for r in reads if is_pallet(r.epc) and at - timedelta(seconds=before_s) <= r.time]
-    after = [r for r in window if at <= r.time <= at + timedelta(seconds=after_s)]
-    chosen = after or [r for r in window if r.time < at]
-    heard: dict[str, tuple[float, int]] = {}
-    for r in chosen:
-        rssi = r.rssi_dbm if r.rssi_dbm is not None else -128.0
-        total, count = heard.get(r.epc, (0.0, 0))
-        heard[r.epc] = (total + rssi * r.count, count + r.count)
-    if not heard:
-        return None
-    return max(heard, key=lambda epc: (heard[epc][0] / heard[epc][1], heard[epc][1]))
+    """The pallet that came onto the platform with the load that settled at ``at``.
+
+    Of the SSCCs heard from ``at`` to ``after_s`` after it, those whose average RSSI
+    rose by :data:`RISE_DB` or more against ``earlier_s`` (from 12 s to 4 s before
+    ``at``: before the load rolled on; not heard then counts as the floor) came onto
+    the platform; of them the strongest on average wins (then the most often heard).
+    When none rose, the strongest on average after ``at``; when none was heard after,
+    the same from ``before_s`` before ``at``. None when no pallet was heard at all.
+    The rise tells the pallet on the platform from its neighbours: the pallet just
+    rolled off and pallets parked beside the scale are heard as well as it is (one of
+    their tags may even be heard better), but none of them got closer."""
+    reads = list(reads)
+    after = _average(reads, at, at + timedelta(seconds=after_s))
+    if not after:
+        return _strongest(_average(reads, at - timedelta(seconds=before_s), at))
+    earlier = _average(
+        reads, at - timedelta(seconds=earlier_s[0]), at - timedelta(seconds=earlier_s[1])
+    )
+    rose = {
+        epc: heard
+        for epc, heard in after.items()
+        if heard[0] - earlier.get(epc, (_FLOOR_DBM, 0))[0] >= RISE_DB
+    }
+    return _strongest(rose or after)
+
+
+_FLOOR_DBM = -128.0
+
+
+def _average(
+    reads: Iterable[ScaleRead], start: datetime, end: datetime
+) -> dict[str, tuple[float, int]]:
+    """Per SSCC heard from ``start`` to ``end``: (average RSSI, times heard)."""
+    total: dict[str, tuple[float, int]] = {}
+    for r in reads:
+        if start <= r.time <= end and is_pallet(r.epc):
+            rssi = r.rssi_dbm if r.rssi_dbm is not None else _FLOOR_DBM
+            sum_, count = total.get(r.epc, (0.0, 0))
+            total[r.epc] = (sum_ + rssi * r.count, count + r.count)
+    return {epc: (sum_ / count, count) for epc, (sum_, count) in total.items()}
+
+
+def _strongest(heard: dict[str, tuple[float, int]]) -> str | None:
+    return max(heard, key=lambda epc: heard[epc]) if heard else None
 
 
 class ReadPointLog:

@@ -22,8 +22,8 @@ class EdgeSettings(CommonSettings):
     flush_interval_s: float = Field(default=0.5, gt=0, le=60)
     """How often reads are summarised into observations and published."""
     event_flush_s: float = Field(default=0.02, ge=0, le=60)
-    """Events are spooled (with the observations so far) this soon after they are decided,
-    without waiting for the next flush; also the least time between two flushes."""
+    """Events are spooled this soon after they are decided, on their own (observations wait
+    for the next flush); also the least time between two flushes."""
     rssi_floor_dbm: float = Field(default=-90.0, ge=-128, le=0)
     """Reads weaker than this are dropped as noise."""
     health_interval_s: float = Field(default=5.0, gt=0, le=600)

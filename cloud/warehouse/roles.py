@@ -104,7 +104,6 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/ledger": _OPERATIONS,
         "GET /api/availability": _EVERYONE,
         "GET /api/stock-rules": _OPERATIONS,
-        "GET /api/stock-rules/{sku}": _OPERATIONS,
         "PUT /api/stock-rules/{sku}": _OPERATIONS,
         # inbound
         "POST /api/asns": _INTEGRATION,

@@ -15,11 +15,13 @@ posts the item master, notices and orders with the ``erp`` token, its workers ca
 out the tasks with the ``operator`` token (``--mistake-rate`` makes them err). The
 demo migrates the database and makes the tokens before it starts the parts.
 
-Every part runs on one clock: the demo makes a simulated clock (``--start`` or
-now, from the moment it starts the parts, at ``--speed``) and hands it to all
-three as ``RFIDWMS_CLOCK`` (:mod:`protocols.clock`). With ``--duration`` the
-simulator stops at that simulated time and the rest keeps serving until Ctrl-C,
-so a scored run (``--truth``, ``--fault``) can be scored with ``rfidwms score``.
+Every part runs on one clock: the demo makes a simulated clock (``--start``, or
+the wall clock's time, at ``--speed``) that reads its start :data:`STARTUP_LEAD_S`
+after the demo starts the parts, so the simulated world begins once they are up,
+and hands it to all three as ``RFIDWMS_CLOCK`` (:mod:`protocols.clock`). With
+``--duration`` the simulator stops at that simulated time and the rest keeps
+serving until Ctrl-C, so a scored run (``--truth``, ``--fault``) can be scored
+with ``rfidwms score``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ class DemoSettings(CommonSettings):
 
 
 MAX_SPEED = 1000.0  # what RFIDWMS_CLOCK accepts; the parts are tested up to 10
+
+STARTUP_LEAD_S = 5.0
+"""Wall seconds from starting the parts to the moment the shared clock reads the
+start: the simulated world begins then, not while the parts are still starting. The
+edge takes 1 s to be reading every reader on an idle 2-core machine and over 2 s on a
+busy one; at ``--speed 10`` the one-truck scenario's first pallet crosses its door
+2.4 s after the start, and one crossing before the edge reads is a passage no part
+could see."""
 
 
 def _speed(text: str) -> float:
@@ -343,10 +353,12 @@ def _run_parts(
     tokens = _demo_tokens(db_url, at=issued)  # the simulator's ERP and workers need theirs
     if stop.is_set():
         raise StopRequested
-    start = args.start if args.start is not None else datetime.now(UTC)
-    # One clock for all three parts, from now (the sim's start) on; it carries the
-    # start and the speed, so the simulator is not given --start or --speed.
-    clock = ScaledClock(start, time.time(), args.speed)
+    # One clock for all three parts; it carries the start and the speed, so the
+    # simulator is not given --start or --speed. It reads the start STARTUP_LEAD_S
+    # from now, once the parts are up (before that, the world has not begun).
+    origin = time.time() + STARTUP_LEAD_S
+    start = args.start if args.start is not None else datetime.fromtimestamp(origin, UTC)
+    clock = ScaledClock(start, origin, args.speed)
     env["RFIDWMS_CLOCK"] = clock.spec()
     print(f"clock: {clock.spec()}", flush=True)
     children: list[Child] = []

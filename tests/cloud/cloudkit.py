@@ -210,17 +210,32 @@ def database_of_a_plain_role(pg_admin_url: str, *, owner: bool) -> Iterator[str]
 
 @asynccontextmanager
 async def api(
-    settings: CloudSettings, *, ingest: bool = True, role: Role | str | None = Role.ADMIN
+    settings: CloudSettings,
+    *,
+    ingest: bool = True,
+    role: Role | str | None = Role.OPERATOR,
+    name: str | None = None,
+    customer: str | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app through ASGI, sending the token of a new user of ``role``
-    (the database must be migrated); ``role=None``: no token."""
+    (named ``name``, of ``customer`` for a customer; the database must be migrated):
+    the role a real client of the routes called has (an operator on the floor's, erp
+    for items, notices and orders, a customer for availability and its own orders,
+    admin for users); ``role=None``: no token. A request by someone else:
+    ``headers=await as_user(client, role)``."""
     app = create_app(settings, ingest=ingest)
     try:
         async with app.router.lifespan_context(app):
             if ingest:
                 await asyncio.wait_for(app.state.cloud.ingester.subscribed.wait(), 10)
             transport = httpx.ASGITransport(app=app)
-            headers = {} if role is None else bearer(await issue_token(settings.database_url, role))
+            headers = (
+                {}
+                if role is None
+                else bearer(
+                    await issue_token(settings.database_url, role, customer=customer, name=name)
+                )
+            )
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://cloud", headers=headers
             ) as client:
@@ -229,6 +244,20 @@ async def api(
     finally:
         if ingest:
             await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+
+
+async def as_user(
+    client: httpx.AsyncClient,
+    role: Role | str,
+    *,
+    name: str | None = None,
+    customer: str | None = None,
+) -> dict[str, str]:
+    """The ``Authorization`` header of a user of ``role`` (a new one, or the user
+    ``name``) of the database the app of ``client`` (from :func:`api`) serves: for a
+    request made by another user than the client's own, ``headers=await as_user(...)``."""
+    url = client.app.state.cloud.settings.database_url  # type: ignore[attr-defined]
+    return bearer(await issue_token(url, role, customer=customer, name=name))
 
 
 async def ingest(client: httpx.AsyncClient, mqtt_url: str, *messages: tuple[str, bytes]) -> None:

@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from cloudkit import all_pages, api, settings_for
+from cloudkit import all_pages, api, as_user, settings_for
 
 from cloud.db import alerts as db
 from cloud.db.migrate import apply_migrations
 from cloud.warehouse.alerts import AlertAction, AlertKind, TransitionRefused
+from cloud.warehouse.roles import Role
 
 T = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 ACK_AT = T + timedelta(minutes=5)
@@ -130,11 +131,10 @@ async def test_an_alert_is_acknowledged_then_resolved_by_whom_and_when_with_resp
     await apply_migrations(database_url)
     ids = await raise_some(database_url, site)
     alert_id = ids[0]  # raised at T; the clock reads T + 5 min
-    async with api(at_ack_time(database_url, mqtt_url, site), ingest=False) as client:
-        ack = await client.post(
-            f"/api/alerts/{alert_id}/ack",
-            json={"note": "on my way to door 2"},
-            headers={"X-Actor": "ann"},
+    async with api(at_ack_time(database_url, mqtt_url, site), ingest=False, name="ann") as client:
+        bob = await as_user(client, Role.OPERATOR, name="bob")
+        ack = await client.post(  # as ann, whose token the client sends
+            f"/api/alerts/{alert_id}/ack", json={"note": "on my way to door 2"}
         )
         assert ack.status_code == 200, ack.text
         a = ack.json()
@@ -143,21 +143,22 @@ async def test_an_alert_is_acknowledged_then_resolved_by_whom_and_when_with_resp
         )  # fmt: skip
         assert 300 <= a["time_to_acknowledge_s"] < 330 and a["time_to_resolve_s"] is None
 
-        again = await client.post(f"/api/alerts/{alert_id}/ack", headers={"X-Actor": "bob"})
+        again = await client.post(f"/api/alerts/{alert_id}/ack", headers=bob)
         assert again.status_code == 409
         assert again.json()["detail"] == (
             f"alert {alert_id} is acknowledged: it cannot be acknowledged"
         )
 
-        done = await client.post(f"/api/alerts/{alert_id}/resolve", headers={"X-Actor": "bob"})
+        done = await client.post(f"/api/alerts/{alert_id}/resolve", headers=bob)
         assert done.status_code == 200, done.text
         d = done.json()
         assert (d["status"], d["resolved_by"], d["resolution"]) == ("resolved", "bob", None)
         assert d["acknowledged_by"] == "ann"  # kept
         assert d["time_to_acknowledge_s"] <= d["time_to_resolve_s"] < 330
 
+        cy = await as_user(client, Role.OPERATOR, name="cy")
         for step in ("ack", "resolve"):
-            late = await client.post(f"/api/alerts/{alert_id}/{step}", headers={"X-Actor": "cy"})
+            late = await client.post(f"/api/alerts/{alert_id}/{step}", headers=cy)
             assert late.status_code == 409 and f"alert {alert_id} is resolved" in late.text
 
         shown = await client.get(f"/api/alerts/{alert_id}")
@@ -167,12 +168,12 @@ async def test_an_alert_is_acknowledged_then_resolved_by_whom_and_when_with_resp
         direct = await client.post(
             f"/api/alerts/{ids[1]}/resolve",
             json={"note": "reader replaced"},
-            headers={"X-Actor": "dee"},
+            headers=await as_user(client, Role.OPERATOR, name="dee"),
         )
         assert direct.status_code == 200
         r = direct.json()
-        assert (r["status"], r["acknowledged_at"], r["resolution"]) == (
-            "resolved", None, "reader replaced",
+        assert (r["status"], r["acknowledged_at"], r["resolved_by"], r["resolution"]) == (
+            "resolved", None, "dee", "reader replaced",
         )  # fmt: skip
         assert r["time_to_acknowledge_s"] is None and 240 <= r["time_to_resolve_s"] < 270
         resolved = await client.get("/api/alerts", params={"status": "resolved"})
@@ -186,23 +187,39 @@ async def test_unknown_alerts_are_404_and_bad_steps_422_changing_nothing(
     ids = await raise_some(database_url, site)
     async with api(settings_for(database_url, mqtt_url, site), ingest=False) as client:
         assert (await client.get("/api/alerts/999999")).status_code == 404
-        missing = await client.post("/api/alerts/999999/ack", headers={"X-Actor": "ann"})
+        missing = await client.post("/api/alerts/999999/ack")
         assert missing.status_code == 404 and missing.json()["detail"] == "no alert 999999"
         assert (await client.get("/api/alerts/0")).status_code == 422
-        nobody = await client.post(f"/api/alerts/{ids[0]}/ack")
-        assert nobody.status_code == 422 and "X-Actor" in nobody.json()["detail"]
-        blank = await client.post(f"/api/alerts/{ids[0]}/ack", headers={"X-Actor": "  "})
-        assert blank.status_code == 422
-        extra = await client.post(
-            f"/api/alerts/{ids[0]}/resolve", json={"note": "x", "by": "eve"},
-            headers={"X-Actor": "ann"},
-        )  # fmt: skip
+        erp = await client.post(f"/api/alerts/{ids[0]}/ack", headers=await as_user(client, "erp"))
+        assert erp.status_code == 403  # the floor's steps, not an integration's
+        extra = await client.post(f"/api/alerts/{ids[0]}/resolve", json={"note": "x", "by": "eve"})
         assert extra.status_code == 422 and extra.json()["detail"][0]["loc"] == ["body", "by"]
-        too_long = await client.post(
-            f"/api/alerts/{ids[0]}/ack", json={"note": "x" * 2001}, headers={"X-Actor": "ann"}
-        )
+        too_long = await client.post(f"/api/alerts/{ids[0]}/ack", json={"note": "x" * 2001})
         assert too_long.status_code == 422
         assert (await client.get(f"/api/alerts/{ids[0]}")).json()["status"] == "open"
+
+
+async def test_who_acknowledges_and_resolves_is_the_user_of_the_token(database_url, mqtt_url, site):
+    """The alert records the name of the token's user; an ``X-Actor`` header (what the
+    API took before it had tokens) names nobody any more."""
+    await apply_migrations(database_url)
+    ids = await raise_some(database_url, site)
+    settings = settings_for(database_url, mqtt_url, site)
+    async with api(settings, ingest=False, role=Role.OPERATOR, name="night-shift") as client:
+        ack = await client.post(f"/api/alerts/{ids[0]}/ack", headers={"X-Actor": "mallory"})
+        assert ack.status_code == 200, ack.text
+        assert ack.json()["acknowledged_by"] == "night-shift"
+        admin = await as_user(client, Role.ADMIN, name="head-of-site")
+        done = await client.post(f"/api/alerts/{ids[0]}/resolve", headers=admin)
+        assert done.status_code == 200, done.text
+        assert (done.json()["acknowledged_by"], done.json()["resolved_by"]) == (
+            "night-shift",
+            "head-of-site",
+        )
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            stored = await db.get_alert(conn, ids[0])
+        assert stored is not None
+        assert (stored.acknowledged_by, stored.resolved_by) == ("night-shift", "head-of-site")
 
 
 async def _blocked_on_a_lock(database_url: str) -> bool:

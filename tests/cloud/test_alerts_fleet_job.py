@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from authkit import bearer, issue_token
 from cloudkit import eventually, health, publish, rows, running_app, settings_for
 
 from cloud.db.migrate import apply_migrations
@@ -113,7 +114,12 @@ async def test_the_running_cloud_raises_and_resolves_reader_offline_from_edge_he
     )  # fmt: skip
     now = settings.now_clock()
     health_topic = topic(site, "edge-1", TopicKind.HEALTH)
-    async with running_app(settings) as base, httpx.AsyncClient(base_url=base) as client:
+    async with (
+        running_app(settings) as base,
+        httpx.AsyncClient(
+            base_url=base, headers=bearer(await issue_token(database_url, "operator"))
+        ) as client,
+    ):
 
         async def listed(status: str) -> list[dict[str, Any]]:
             r = await client.get("api/alerts", params={"kind": "reader_offline", "status": status})

@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 import websockets
+from authkit import bearer, issue_token
 from browser import CHROMIUM_ARGS
 from cloudkit import running_app, settings_for, until
 from conftest import require_system_tool
@@ -139,9 +140,12 @@ async def test_a_websocket_client_sees_alerts_raised_acknowledged_and_resolved(
     await apply_migrations(database_url)
     before = await _raise(database_url, "P0", site)
     settings = settings_for(database_url, mqtt_url, site)
-    async with running_app(settings) as base, httpx.AsyncClient(base_url=base) as client:
+    async with running_app(settings) as base:
+        ann = bearer(await issue_token(database_url, "operator", name="ann"))
+        bob = bearer(await issue_token(database_url, "operator", name="bob"))
+        client = httpx.AsyncClient(base_url=base)
         ws_url = base.replace("http://", "ws://") + "ws/live"
-        async with websockets.connect(ws_url) as ws:
+        async with client, websockets.connect(ws_url, additional_headers=ann) as ws:
             snap = await recv(ws)
             assert [(a["id"], a["status"]) for a in snap["alerts"]] == [(before, "open")]
 
@@ -154,21 +158,22 @@ async def test_a_websocket_client_sees_alerts_raised_acknowledged_and_resolved(
             again = await recv(ws)
             assert (again["event"], again["alert"]["raised_count"]) == ("raised_again", 2)
 
-            r = await client.post(f"api/alerts/{raised}/ack", headers={"X-Actor": "ann"})
+            r = await client.post(f"api/alerts/{raised}/ack", headers=ann)
             assert r.status_code == 200
             acked = await recv(ws)
             assert acked["event"] == "acknowledged"
-            assert acked["alert"] == r.json()
+            assert acked["alert"] == r.json() and acked["alert"]["acknowledged_by"] == "ann"
 
             r = await client.post(
                 f"api/alerts/{raised}/resolve", json={"note": "wrong tag"},
-                headers={"X-Actor": "bob"},
+                headers=bob,
             )  # fmt: skip
             resolved = await recv(ws)
             assert (resolved["event"], resolved["alert"]["resolution"]) == ("resolved", "wrong tag")
+            assert resolved["alert"]["resolved_by"] == "bob"
             assert resolved["seq"] == snap["seq"] + 4
 
-        async with websockets.connect(ws_url) as ws:
+        async with websockets.connect(ws_url, additional_headers=bob) as ws:
             fresh = await recv(ws)
         assert [a["id"] for a in fresh["alerts"]] == [before]
 
@@ -188,6 +193,7 @@ async def test_the_live_page_lists_unresolved_alerts_as_they_come_and_go(
         async_playwright() as pw,
         httpx.AsyncClient(base_url=base) as client,
     ):
+        token = await issue_token(database_url, "operator", name="ann")
         browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1400, "height": 800})
@@ -195,7 +201,7 @@ async def test_the_live_page_lists_unresolved_alerts_as_they_come_and_go(
             page.on("pageerror", lambda e: errors.append(str(e)))
             warnings: list[str] = []
             page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
-            await page.goto(base)
+            await page.goto(f"{base}#token={token}")
             await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
             await expect(page.locator(f'#alerts li[data-alert="{before}"]')).to_contain_text(
                 "pallet P0 on no order"
@@ -207,10 +213,10 @@ async def test_the_live_page_lists_unresolved_alerts_as_they_come_and_go(
                 "data-alert", str(raised)
             )
             await expect(page.locator("#alert-count")).to_have_text("2")
-            ack = await client.post(f"api/alerts/{raised}/ack", headers={"X-Actor": "ann"})
+            ack = await client.post(f"api/alerts/{raised}/ack", headers=bearer(token))
             assert ack.status_code == 200
             await expect(item).to_contain_text("ack · ann")
-            done = await client.post(f"api/alerts/{raised}/resolve", headers={"X-Actor": "ann"})
+            done = await client.post(f"api/alerts/{raised}/resolve", headers=bearer(token))
             assert done.status_code == 200
             await expect(item).to_have_count(0)
             await expect(page.locator("#alert-count")).to_have_text("1")

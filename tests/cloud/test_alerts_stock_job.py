@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from authkit import bearer, issue_token
 from cloudkit import eventually, rows, running_app, settings_for
 
 from cloud.db import goods, stock
@@ -104,7 +105,12 @@ async def test_an_item_out_of_stock_is_a_critical_low_stock_alert_in_the_running
 ):
     clock = f"sim:2025-03-01T08:00:00Z@{time.time():.6f}x1"
     settings = settings_for(database_url, mqtt_url, site, clock=clock, alerts_stock_every_s=0.1)
-    async with running_app(settings) as base, httpx.AsyncClient(base_url=base) as client:
+    async with (
+        running_app(settings) as base,
+        httpx.AsyncClient(
+            base_url=base, headers=bearer(await issue_token(database_url, "operator"))
+        ) as client,
+    ):
         put = await client.put(f"api/stock-rules/{A}", json={"reorder_point": 1})
         assert put.status_code == 200
 

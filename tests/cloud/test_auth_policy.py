@@ -214,6 +214,13 @@ def test_every_route_of_the_app_has_an_entry_in_the_role_policy():
     )
 
 
+def test_every_entry_of_the_role_policy_is_a_route_of_the_app():
+    """No entry outlives its route (a route renamed or removed leaves no stale grant
+    that a later route of that path would inherit)."""
+    served = {route_key(*k) for k in route_keys(an_app())}
+    assert sorted(set(POLICY) - served) == []
+
+
 def test_the_walk_finds_a_route_a_router_adds_without_an_entry():
     app = an_app()
     extra = APIRouter(prefix="/api")

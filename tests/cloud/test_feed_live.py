@@ -21,6 +21,7 @@ from cloudkit import (
 from feedkit import GTIN, case_epc, pallet_epc
 
 from cloud.db.migrate import apply_migrations
+from cloud.warehouse.roles import Role
 
 
 async def test_an_edge_passage_is_received_and_an_unannounced_one_alerted_within_a_second(
@@ -31,7 +32,7 @@ async def test_an_edge_passage_is_received_and_an_unannounced_one_alerted_within
     epc1, sscc1 = pallet_epc(1)
     epc2, sscc2 = pallet_epc(2)
     cases = [case_epc(i) for i in range(1, 4)]
-    async with api(settings) as client:
+    async with api(settings, role=Role.ERP) as client:
         r = await client.post(
             "/api/items", json={"sku": GTIN, "name": "Tea", "case_weight_kg": 6.0}
         )

@@ -21,13 +21,14 @@ from feedkit import (
 )
 
 from cloud.db.migrate import apply_migrations
+from cloud.warehouse.roles import Role
 
 ITEM = {"sku": GTIN, "name": "Tea, 12 x 500 g", "case_weight_kg": 6.2, "shelf_life_days": 540}
 
 
 async def test_items_are_created_updated_read_and_listed_by_page(database_url, site):
     await apply_migrations(database_url)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         r = await client.post("/api/items", json=ITEM)
         assert r.status_code == 201, r.text
         assert r.json()["pallet_tare_kg"] == 25.0 and r.json()["name"] == ITEM["name"]
@@ -44,7 +45,7 @@ async def test_items_are_created_updated_read_and_listed_by_page(database_url, s
 
 async def test_a_bad_item_is_refused_naming_the_field(database_url, site):
     await apply_migrations(database_url)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         r = await client.post("/api/items", json={**ITEM, "sku": "00614141123453"})
         assert r.status_code == 422 and "check digit" in r.text and "sku" in r.text
         r = await client.post("/api/items", json={**ITEM, "case_weight_kg": 0})
@@ -78,7 +79,7 @@ def notice(asn: str = "ASN-100", **kw):
 
 async def test_a_notice_is_stored_with_its_pallets_pending(database_url, site):
     await apply_migrations(database_url)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         await client.post("/api/items", json=ITEM)
         r = await client.post("/api/asns", json=notice())
         assert r.status_code == 201, r.text
@@ -108,7 +109,7 @@ async def test_a_notice_naming_an_unknown_item_is_refused_naming_it_and_nothing_
     database_url, site
 ):
     await apply_migrations(database_url)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         r = await client.post("/api/asns", json=notice())
         assert r.status_code == 422
         assert GTIN in r.json()["detail"] and "pallets[0].sku" in r.json()["detail"]
@@ -119,7 +120,7 @@ async def test_a_notice_naming_an_unknown_item_is_refused_naming_it_and_nothing_
 
 async def test_bad_notices_are_refused_naming_the_field(database_url, site):
     await apply_migrations(database_url)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         await client.post("/api/items", json=ITEM)
         base = notice()
         p0, p1 = base["pallets"]
@@ -149,7 +150,7 @@ async def test_bad_notices_are_refused_naming_the_field(database_url, site):
 
 async def test_the_notice_reports_each_pallet_as_the_feed_receives_it(database_url, site):
     async with feed_rig(database_url, site) as rig:
-        async with api(app_settings(database_url, site), ingest=False) as client:
+        async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
             await client.post("/api/items", json=ITEM)
             three = notice(pallets=[*notice()["pallets"],
                                     {"sscc": pallet_epc(3)[1], "sku": GTIN, "lot": "L7",
@@ -162,7 +163,7 @@ async def test_the_notice_reports_each_pallet_as_the_feed_receives_it(database_u
                                  door="door-3")  # fmt: skip
         await rig.drain()
         async with api(
-            app_settings(database_url, site, T0 + timedelta(hours=2)), ingest=False
+            app_settings(database_url, site, T0 + timedelta(hours=2)), ingest=False, role=Role.ERP
         ) as c:
             body = (await c.get("/api/asns/ASN-100")).json()
     p1, p2, p3 = body["pallets"]
@@ -181,7 +182,7 @@ async def test_the_notice_reports_each_pallet_as_the_feed_receives_it(database_u
 
 async def test_the_same_notice_posted_at_once_is_stored_once(database_url, site):
     await apply_migrations(database_url)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         await client.post("/api/items", json=ITEM)
         codes = sorted(
             r.status_code

@@ -17,6 +17,7 @@ from feedkit import (
 )
 
 from cloud.db.migrate import apply_migrations
+from cloud.warehouse.roles import Role
 
 GS = "\x1d"
 
@@ -39,7 +40,7 @@ async def test_scanning_an_announced_pallet_receives_it_and_moving_it_puts_it_aw
 ):
     await setup(database_url, site)
     sscc = pallet_epc(1)[1]
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
         r = await client.post("/api/scans", json={"barcode": f"]C100{sscc}", "action": "receive"})
         assert r.status_code == 201, r.text
         body = r.json()
@@ -63,7 +64,7 @@ async def test_scanning_an_announced_pallet_receives_it_and_moving_it_puts_it_aw
 async def test_a_count_posts_the_variance_as_an_adjustment(database_url, site):
     await setup(database_url, site)
     sscc = pallet_epc(1)[1]
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
         await client.post("/api/scans", json={"barcode": f"00{sscc}", "action": "receive",
                                               "location": "zone-a", "qty": 10})  # fmt: skip
         r = await client.post("/api/scans", json={"barcode": f"00{sscc}", "action": "count",
@@ -86,7 +87,7 @@ async def test_a_count_posts_the_variance_as_an_adjustment(database_url, site):
 async def test_loose_cases_are_received_moved_and_counted_by_gtin_and_lot(database_url, site):
     await setup(database_url, site)
     label = f"]d201{GTIN2}17260600" + "10LOT-A"
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
         r = await client.post("/api/scans", json={"barcode": label, "action": "receive",
                                                   "location": "door-3", "qty": 12})  # fmt: skip
         assert r.status_code == 201, r.text
@@ -115,7 +116,7 @@ async def test_an_unannounced_pallet_scanned_in_goes_to_quarantine_with_an_alert
 ):
     await setup(database_url, site)
     sscc = pallet_epc(5)[1]
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
         label = f"(00){sscc}(02){GTIN}(37)20(10)X1"
         r = await client.post(
             "/api/scans", json={"barcode": label, "action": "receive", "location": "door-4"}
@@ -131,7 +132,7 @@ async def test_an_unannounced_pallet_scanned_in_goes_to_quarantine_with_an_alert
 async def test_bad_scans_are_refused_naming_the_field_and_change_nothing(database_url, site):
     await setup(database_url, site)
     sscc = pallet_epc(1)[1]
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
         bad = [
             ({"barcode": f"00{sscc[:-1]}0", "action": "receive"}, 422, "AI (00)"),
             ({"barcode": f"00{sscc}", "action": "ship"}, 422, "ship scan at a door needs"),

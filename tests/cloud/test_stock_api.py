@@ -33,6 +33,7 @@ from cloud.warehouse.ledger import (
     StockState,
     transfer,
 )
+from cloud.warehouse.roles import Role
 
 
 async def received_and_put_away(database_url: str, site: str) -> None:
@@ -59,7 +60,7 @@ async def received_and_put_away(database_url: str, site: str) -> None:
 
 async def test_pallets_are_listed_where_the_ledger_has_them(database_url, site):
     await received_and_put_away(database_url, site)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         r = await client.get("/api/pallets")
         assert r.status_code == 200, r.text
         assert r.json()["items"] == [
@@ -84,7 +85,7 @@ async def test_pallets_are_listed_where_the_ledger_has_them(database_url, site):
 async def test_a_pallet_is_found_by_epc_or_sscc_with_its_cases_and_history(database_url, site):
     await received_and_put_away(database_url, site)
     epc, sscc = pallet_epc(1)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         by_epc = (await client.get(f"/api/pallets/{epc}")).json()
         assert (await client.get(f"/api/pallets/{sscc}")).json() == by_epc
         assert (await client.get(f"/api/pallets/{epc.lower()}")).json() == by_epc
@@ -111,7 +112,7 @@ async def test_a_pallet_is_found_by_epc_or_sscc_with_its_cases_and_history(datab
 
 async def test_stock_gives_balances_by_site_item_lot_zone_and_state(database_url, site):
     await received_and_put_away(database_url, site)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.ERP) as client:
         body = (await client.get("/api/stock")).json()
         assert body == {
             "items": [
@@ -135,7 +136,7 @@ async def test_stock_gives_balances_by_site_item_lot_zone_and_state(database_url
 
 async def test_availability_promises_from_stock_then_announced_inbound(database_url, site):
     await received_and_put_away(database_url, site)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.CUSTOMER) as client:
         now = (await client.get(f"/api/availability?sku={GTIN}&qty=3")).json()
         assert now == {"sku": GTIN, "qty": 3, "available_now": 3, "promised_date": "2025-03-03",
                        "sources": [{"kind": "stock", "asn": None, "qty": 3,
@@ -158,7 +159,7 @@ async def test_availability_promises_from_stock_then_announced_inbound(database_
 
 async def test_the_ledger_is_listed_by_item_pallet_and_time_in_pages(database_url, site):
     await received_and_put_away(database_url, site)
-    async with api(app_settings(database_url, site), ingest=False) as client:
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
         everything = [e for p in await all_pages(client, "/api/ledger", limit=2) for e in p]
         assert len(everything) == 6 and [e["id"] for e in everything] == sorted(
             e["id"] for e in everything

@@ -4,7 +4,7 @@ workers, reported done (once), cancelled ones refused."""
 from __future__ import annotations
 
 import pytest
-from cloudkit import all_pages, api
+from cloudkit import all_pages, api, as_user
 from feedkit import connect, settings_for
 from orderkit import FLOOR, ITEM_A, ITEM_B, T0, add_pallet, later
 
@@ -12,6 +12,7 @@ from cloud.db import order_flow, tasks
 from cloud.db.migrate import apply_migrations
 from cloud.warehouse.ledger import Cause, CauseKind
 from cloud.warehouse.packing import Tolerance
+from cloud.warehouse.roles import Role
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ async def client(database_url, site):
         for n, zone in enumerate(["zone-c", "zone-a", "zone-b"], start=1):
             await add_pallet(conn, n, lot=f"L{n}", zone=zone, site=site)
         await add_pallet(conn, 9, sku=ITEM_B, lot="B", zone="zone-b", site=site)
-    async with api(settings_for(database_url, site), ingest=False) as c:
+    async with api(settings_for(database_url, site), ingest=False, role=Role.OPERATOR) as c:
         c.site = site  # type: ignore[attr-defined]
         c.url = database_url  # type: ignore[attr-defined]
         yield c
@@ -31,8 +32,16 @@ def order(qty: int, sku: str = ITEM_A):
     return {"customer": "acme", "lines": [{"sku": sku, "qty": qty}]}
 
 
+async def place(client, qty: int, sku: str = ITEM_A) -> dict:
+    """An order placed by the ERP (the client is an operator's, who works its tasks)."""
+    erp = await as_user(client, Role.ERP)
+    r = await client.post("/api/orders", json=order(qty, sku), headers=erp)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 async def test_pick_tasks_are_listed_in_route_order_and_reported_done(client):
-    o = (await client.post("/api/orders", json=order(30))).json()
+    o = await place(client, 30)
     r = await client.get("/api/tasks", params={"kind": "pick", "status": "open"})
     assert r.status_code == 200, r.text
     items = r.json()["items"]
@@ -61,7 +70,7 @@ async def test_pick_tasks_are_listed_in_route_order_and_reported_done(client):
 
 async def test_tasks_are_paged_oldest_first(client):
     for qty in (10, 10, 10):
-        assert (await client.post("/api/orders", json=order(qty))).status_code == 201
+        await place(client, qty)
     pages = await all_pages(client, "/api/tasks?kind=pick", limit=2)
     assert [len(p) for p in pages] == [2, 1]
     ids = [t["id"] for p in pages for t in p]
@@ -69,7 +78,7 @@ async def test_tasks_are_paged_oldest_first(client):
 
 
 async def test_a_cancelled_orders_tasks_cannot_be_done(client):
-    o = (await client.post("/api/orders", json=order(10))).json()
+    o = await place(client, 10)
     await client.post(f"/api/orders/{o['id']}/cancel")
     task = o["pick_tasks"][0]["id"]
     r = await client.post(f"/api/tasks/{task}/done")
@@ -91,7 +100,7 @@ async def test_bad_filters_are_a_422(client):
 
 
 async def test_a_packed_order_has_a_ship_task_and_a_received_pallet_a_put_away_task(client):
-    o = (await client.post("/api/orders", json=order(4, ITEM_B))).json()
+    o = await place(client, 4, ITEM_B)
     (pick,) = o["pick_tasks"]
     async with await connect(client.url) as conn, conn.transaction():
         await order_flow.weigh_pallet(

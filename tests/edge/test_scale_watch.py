@@ -117,6 +117,31 @@ def test_the_pallet_on_the_scale_is_the_sscc_heard_strongest_once_the_weight_set
     assert pallet_on_scale(log, at(10.0), before_s=0.5, after_s=2.0) == expected
 
 
+@pytest.mark.parametrize(
+    ("reads", "expected"),
+    [
+        # the pallet rolled off stays parked beside the scale and is heard as well as the
+        # new one after; it was heard better before (it was on the platform): the new one
+        ([(1.0, P1, -40), (4.0, P1, -41), (10.5, P1, -44), (11.0, P1, -44),
+          (2.0, P2, -60), (5.0, P2, -61), (10.6, P2, -45), (11.1, P2, -45)], P2),
+        # a pallet parked beside the scale the whole time, one tag a little stronger:
+        # not the one that came on
+        ([(1.0, P1, -43), (5.0, P1, -43), (10.5, P1, -43), (11.0, P1, -43),
+          (10.6, P2, -45), (11.1, P2, -46)], P2),
+        # none rose (the new pallet waited right beside the scale): the strongest after
+        ([(1.0, P1, -46), (5.0, P1, -46), (10.5, P1, -45), (1.0, P2, -50), (10.6, P2, -49)],
+         P1),
+    ],
+)  # fmt: skip
+def test_the_pallet_on_the_scale_is_one_heard_stronger_than_before_the_load_rolled_on(
+    reads, expected
+):
+    log = ReadPointLog()
+    for t, epc, rssi in reads:
+        log.add(ScaleRead(at(t), epc, rssi))
+    assert pallet_on_scale(log, at(10.0)) == expected
+
+
 def test_the_read_point_log_keeps_only_recent_reads():
     log = ReadPointLog(keep_s=5.0)
     for t in range(20):
