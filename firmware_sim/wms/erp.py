@@ -107,6 +107,9 @@ class Erp:
             except WmsUnavailable as e:
                 self.stats.refused += 1
                 logger.error("erp: gave up on %s: %s", type(request).__name__, e)
+            except Exception:  # an answer it cannot read: this request only
+                self.stats.refused += 1
+                logger.exception("erp: %s failed", request)
 
     async def handle(self, request: ErpRequest) -> None:
         match request:

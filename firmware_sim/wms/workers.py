@@ -61,7 +61,10 @@ class Workers:
         reporter = asyncio.create_task(self._report(), name="wms-task-reports")
         try:
             while True:
-                await self.poll()
+                try:
+                    await self.poll()
+                except Exception:  # a list it cannot read: the next poll tries again
+                    logger.exception("workers: reading the open tasks failed")
                 await asyncio.sleep(self.poll_s)
         finally:
             reporter.cancel()
@@ -115,7 +118,10 @@ class Workers:
     async def _report(self) -> None:
         while True:
             outcome = await self.bridge.outcomes.get()
-            await self.report(outcome)
+            try:
+                await self.report(outcome)
+            except Exception:
+                logger.exception("workers: reporting %s failed", outcome.task)
 
     async def report(self, outcome: TaskOutcome) -> None:
         """The world's word on a task: done (reported to the WMS) or refused."""
@@ -124,7 +130,9 @@ class Workers:
             self.book.refused.add(outcome.task)
             self.book.in_hand.discard(outcome.task)
             return
-        await self.client.post(f"/api/tasks/{outcome.task}/done", attempts=None)
+        answer = await self.client.post(f"/api/tasks/{outcome.task}/done", attempts=None)
+        if answer.ok:
+            logger.info("workers: %s done", outcome.task)
         self.stats.done += 1
         self.book.reported[outcome.task] = time.monotonic()
         self.book.in_hand.discard(outcome.task)

@@ -169,8 +169,10 @@ def test_the_simulated_warehouse_posts_its_business_and_carries_out_the_wms_task
 
     orders = run.wait_until("both orders shipped", 150, shipped)
 
-    tasks = run.every("/api/tasks")
     sim = run.procs[1]
+    reports = [f"workers: {t} done" for t in ("ship-1", "ship-2")]
+    sim.wait_for(lambda lines: all(any(r in x for x in lines) for r in reports), timeout=20)
+    tasks = run.every("/api/tasks")
     assert sim.stop() == 0
     sim_output = sim.output()
 
