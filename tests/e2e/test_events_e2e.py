@@ -23,6 +23,7 @@ from running import RunningProcess, get_json, wait_http
 from cloud.settings import CloudSettings
 from protocols.clock import ScaledClock
 from protocols.layout import load_layout
+from rfidwms.commands.demo import STARTUP_LEAD_S
 from rfidwms.embedded import free_port
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ LAYOUT = load_layout(None)
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 SPEED = 10.0
 TIME_WINDOW_S = 2.0
+TRUCK_S = 10.0
+"""Simulated seconds after the start when one-truck's truck docks at door-1."""
 LAST_OUTBOUND_S = 330.0
 """Simulated seconds after the start by which one-truck (seed 7) has shipped its order."""
 
@@ -70,7 +73,10 @@ def every(url: str, token: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def run(database_url, mqtt_url, site, tmp_path):
     http_port = free_port()
-    clock = ScaledClock(START, time.time(), SPEED)
+    # the world begins (the clock reads START) once the parts are up, as in the demo:
+    # one-truck's first pallet crosses 2.4 s after it, and the parts take about as long
+    # to start one after the other
+    clock = ScaledClock(START, time.time() + STARTUP_LEAD_S, SPEED)
     env = {
         "RFIDWMS_DATABASE_URL": database_url,
         "RFIDWMS_MQTT_URL": mqtt_url,
@@ -104,6 +110,17 @@ def run(database_url, mqtt_url, site, tmp_path):
             ["edge", "--layout", str(layout_with_ports(lines, tmp_path / "layout.yaml"))], env
         )
         started.append(edge)
+        edge.wait_for(
+            lambda ls: all(
+                any(f"reader {r.id}: inventorying" in x for x in ls) for r in LAYOUT.readers
+            ),
+            timeout=60,
+        )
+        late = time.time() - clock.origin
+        assert late < TRUCK_S / SPEED, (
+            f"the edge read every reader {late:.1f} s after the world began, after the truck "
+            f"docked: the parts took longer than STARTUP_LEAD_S ({STARTUP_LEAD_S} s) to start"
+        )
         yield {
             "http": f"http://127.0.0.1:{http_port}",
             "token": token,
