@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from protocols.epc import Sscc96
 from rfidwms.scoring import (
     CloudPassage,
     Crossing,
+    Miss,
     Report,
     ScoreInputError,
     ScoreOptions,
@@ -17,7 +19,11 @@ from rfidwms.scoring import (
     ZoneEvent,
     false_cause,
     match_crossings,
+    pallet_at,
+    parse_alerts,
+    parse_pallets,
     parse_passages,
+    parse_route_stats,
     parse_truth,
     parse_weights,
     parse_zone_events,
@@ -304,12 +310,18 @@ def test_a_tags_zone_is_the_replay_of_its_events_stored_by_then(
 # ---------------------------------------------------------------------- a whole run
 
 
+ITEM = "00614141000012"
+C2, C3 = "3034257BF7194E4000000A02", "3034257BF7194E4000000A03"
+
+
 def run_truth() -> list[dict[str, Any]]:
     return [
         line(0, "stock", P4, zone="zone-a"),
-        line(0, "stock", P5, zone="zone-a"),
+        line(0, "stock", P5, zone="zone-a", sku=ITEM, lot="L5", cases=[C2, C3]),
         line(30, "arrival", P3, door="door-1", direction="inbound"),  # during the warm-up
-        line(200, "arrival", P1, door="door-1", direction="inbound", cases=[C1]),
+        line(
+            200, "arrival", P1, door="door-1", direction="inbound", cases=[C1], sku=ITEM, lot="L1"
+        ),
         line(204, "stage", P1, door="door-1", zone="staging", until_s=240),
         line(210, "arrival", P2, door="door-2", direction="inbound"),
         line(260, "putaway", P1, zone="zone-b"),
@@ -395,6 +407,7 @@ def test_a_run_is_scored_inside_its_window_with_every_figure() -> None:
         "turnback": 1,
         "weigh": 1,
         "fault": 1,
+        "mistake": 0,
     }
     assert report.truth_kinds["arrival"] == 5 and report.truth_kinds["fault"] == 2
     assert report.cloud_counts == {
@@ -402,6 +415,8 @@ def test_a_run_is_scored_inside_its_window_with_every_figure() -> None:
         "passages in window": 6,
         "zone events": 8,
         "weights": 1,
+        "pallets": 0,
+        "alerts": 0,
     }
     failing = {f.name for f in report.failures()}
     assert failing == {
@@ -412,6 +427,7 @@ def test_a_run_is_scored_inside_its_window_with_every_figure() -> None:
         "zone right",
         "p95 passage latency",
         "pallets departed, reader down",
+        "pallets right",  # the WMS listed no pallet
     }
 
 
@@ -457,8 +473,23 @@ def test_a_cloud_that_concluded_the_truth_meets_every_requirement() -> None:
         [zone_event(p.t - START + 0.3, "arrived", p.epc, p.zone) for p in truth.putaways]
         + [zone_event(405, "unknown", P4, "zone-a"), zone_event(502, "departed", P5, "zone-a")]
     )
-    report = score(truth, passages, zones, parse_weights(run_weights()), ScoreOptions())
+    # the WMS's stock at the end: P1 put away in zone-b, P5 on the scale in packing
+    # (P2 and P4 moved, P3 shipped)
+    stock = parse_pallets(
+        [
+            {"epc": epc, "sscc": sscc, "sku": ITEM, "lot": lot, "expiry": None, "zone": zone,
+             "state": "available", "cases": cases}
+            for epc, sscc, lot, zone, cases in [
+                (P1, "006141410000000011", "L1", "zone-b", 1),
+                (P5, "006141410000000059", "L5", "packing", 2),
+            ]
+        ]
+    )  # fmt: skip
+    report = score(
+        truth, passages, zones, parse_weights(run_weights()), ScoreOptions(), pallets=stock
+    )
     assert report.failures() == []
+    assert report.figure("pallets right").value == 100.0
     assert report.figure("passages found").value == 100.0
     assert report.figure("false passages").value == 0.0
     assert report.figure("pallets departed, reader down").value == 0
@@ -491,3 +522,492 @@ def test_truth_epcs_match_api_epcs_whatever_their_case() -> None:
     passages = parse_passages([passage(200, "door-1", "inbound", P1)])
     report = score(truth, passages, [], [], ScoreOptions(warmup_s=0, margin_s=0))
     assert report.figure("passages found").value == 100.0
+
+
+# ---------------------------------------------------------------------- the warehouse
+
+
+def pallet_ids(n: int) -> tuple[str, str]:
+    """(SSCC-96 EPC, SSCC) of warehouse test pallet ``n``."""
+    epc = Sscc96(company_prefix="0614141", serial_reference=f"0{n:09d}")
+    return epc.to_hex(), epc.sscc
+
+
+ITEM_1, ITEM_2 = "00614141000012", "00614141000029"
+# name -> (n, item, lot, case EPCs)
+GOODS = {
+    name: (n, ITEM_2 if n % 2 else ITEM_1, f"LOT-{n}",
+           [f"3034257BF7194E40{n:02X}0000{i:02X}" for i in range(12)])
+    for n, name in enumerate("ABCDEFGHI", start=1)
+}  # fmt: skip
+EPC = {name: pallet_ids(n)[0] for name, (n, *_) in GOODS.items()}
+SSCC = {name: pallet_ids(n)[1] for name, (n, *_) in GOODS.items()}
+
+
+def pl(sim_s: float, event: str, name: str, *, drop: int = 0, **fields: Any) -> dict[str, Any]:
+    """A truth line of pallet ``name`` with its goods (less its first ``drop`` cases)."""
+    _, sku, lot, cases = GOODS[name]
+    more = {"sscc": SSCC[name], "sku": sku, "lot": lot, "cases": cases[drop:]}
+    return line(sim_s, event, EPC[name], **fields, **more)
+
+
+def mistake(sim_s: float, kind: str, name: str, **fields: Any) -> dict[str, Any]:
+    return line(sim_s, "mistake", EPC[name], kind=kind, **fields)
+
+
+def warehouse_truth() -> list[dict[str, Any]]:
+    """A run with a WMS, 3600 s: what happens to pallets A-I (see each line)."""
+    return [
+        pl(0, "stock", "A", zone="zone-a"),  # stays: judged in zone-a
+        pl(0, "stock", "B", zone="zone-a"),  # rightly shipped at door-2
+        pl(0, "stock", "C", zone="zone-b"),  # picked instead of another: mis-shipped
+        pl(0, "stock", "D", zone="zone-b"),  # a case left behind: weight mismatch, held
+        pl(0, "stock", "G", zone="zone-c"),  # picked just before the end
+        pl(0, "stock", "H", zone="zone-a"),  # taken to the wrong door
+        pl(0, "stock", "I", zone="zone-a"),  # picked instead of another, never shipped
+        mistake(100, "dropped", "A", order="SO-000009"),  # a kind the scorer does not know
+        pl(1000, "pick", "B", zone="zone-a", order="SO-000001"),
+        pl(1030, "pack", "B", zone="packing", order="SO-000001"),
+        pl(1050, "weigh", "B", zone="packing", scale="scale-1", weight_kg=400.0, until_s=1058),
+        pl(1200, "outbound", "B", door="door-2", direction="outbound", order="SO-000001"),
+        mistake(1500, "wrong_pallet", "C", order="SO-000002", door="door-3"),
+        pl(1500, "pick", "C", zone="zone-b", order="SO-000002"),
+        pl(1530, "pack", "C", zone="packing", order="SO-000002"),
+        pl(1700, "outbound", "C", door="door-3", direction="outbound", order="SO-000002"),
+        pl(2000, "pick", "D", zone="zone-b", order="SO-000003"),
+        mistake(2000, "missing_case", "D", order="SO-000003", case=GOODS["D"][3][0]),
+        pl(2030, "pack", "D", drop=1, zone="packing", order="SO-000003"),
+        pl(2050, "weigh", "D", drop=1, zone="packing", scale="scale-1", weight_kg=380.0,
+           until_s=2058),
+        pl(2500, "pick", "H", zone="zone-a", order="SO-000004"),
+        pl(2530, "pack", "H", zone="packing", order="SO-000004"),
+        mistake(2600, "wrong_door", "H", order="SO-000004", door="door-4"),
+        pl(2700, "outbound", "H", door="door-4", direction="outbound", order="SO-000004"),
+        pl(3000, "arrival", "E", door="door-1", direction="inbound", truck="truck-0001"),
+        mistake(3000, "wrong_pallet", "I", order="SO-000005", door="door-2"),
+        pl(3000, "pick", "I", zone="zone-a", order="SO-000005"),
+        pl(3020, "putaway", "E", zone="zone-c"),
+        pl(3030, "pack", "I", zone="packing", order="SO-000005"),
+        pl(3550, "pick", "G", zone="zone-c", order="SO-000006"),
+        pl(3570, "pack", "G", zone="packing", order="SO-000006"),
+        pl(3580, "arrival", "F", door="door-1", direction="inbound", truck="truck-0002"),
+        line(3600, "truck", None, door="door-1", direction="inbound", truck="truck-0003"),
+    ]  # fmt: skip
+
+
+def stock_item(name: str, zone: str, *, cases: int = 12, **more: Any) -> dict[str, Any]:
+    _, sku, lot, _ = GOODS[name]
+    item = {"epc": EPC[name], "sscc": SSCC[name], "sku": sku, "lot": lot, "expiry": None,
+            "zone": zone, "state": "available", "cases": cases}  # fmt: skip
+    return {**item, **more}
+
+
+def wms_stock() -> list[dict[str, Any]]:
+    """The WMS's pallets after the run, as they should be."""
+    return [
+        stock_item("A", "zone-a"),
+        stock_item("C", "door-3", state="reserved"),  # mis-shipped: kept at the door
+        stock_item("D", "packing", cases=11, state="reserved"),
+        stock_item("E", "zone-c"),
+        stock_item("G", "zone-c", state="reserved"),  # moved 50 s before the end
+        stock_item("H", "door-4", state="reserved"),
+        stock_item("I", "packing"),
+    ]
+
+
+def alert_item(
+    alert_id: int, kind: str, sim_s: float, subject: str, **detail: Any
+) -> dict[str, Any]:
+    return {
+        "id": alert_id,
+        "site": "demo",
+        "kind": kind,
+        "severity": "critical",
+        "subject": subject,
+        "message": f"{kind} {subject}",
+        "detail": detail,
+        "cause": {"kind": "passage", "id": str(alert_id)},
+        "status": "open",
+        "raised_at": iso(sim_s),
+    }
+
+
+def wms_alerts() -> list[dict[str, Any]]:
+    """The WMS's alerts, as they should be."""
+    return [
+        alert_item(1, "mis_shipment", 1701, SSCC["C"], pallet=SSCC["C"], door="door-3"),
+        alert_item(2, "mis_shipment", 2702, SSCC["H"], pallet=SSCC["H"], door="door-4"),
+        alert_item(3, "weight_mismatch", 2051, SSCC["D"], pallet=SSCC["D"], scale="scale-1"),
+    ]
+
+
+ROUTE = {"orders": 4, "route_m": 300.0, "naive_route_m": 400.0, "saving": 0.25,
+         "mean_saving": 0.2}  # fmt: skip
+
+
+def warehouse_run(
+    stock: list[dict[str, Any]] | None = None,
+    alerts: list[dict[str, Any]] | None = None,
+    truth: list[dict[str, Any]] | None = None,
+    route: dict[str, Any] | None = ROUTE,
+    **options: Any,
+) -> Report:
+    return score(
+        parse_truth(warehouse_truth() if truth is None else truth),
+        [],
+        [],
+        [],
+        ScoreOptions(**{"warmup_s": 120, "margin_s": 60, **options}),
+        pallets=parse_pallets(wms_stock() if stock is None else stock),
+        alerts=parse_alerts(wms_alerts() if alerts is None else alerts),
+        route=None if route is None else parse_route_stats(route),
+    )
+
+
+WAREHOUSE_MISSES = (
+    "pallet wrong", "pallet not in stock", "pallet unknown to the truth",
+    "shipped, still in stock", "mis-shipment not alerted", "right shipment alerted",
+    "missing case not alerted",
+)  # fmt: skip
+
+
+def wms_misses(report: Report) -> list[Miss]:
+    """The warehouse figures' misses (no passages or zone events were given)."""
+    return [m for m in report.misses if m.what in WAREHOUSE_MISSES]
+
+
+def warehouse_figures(report: Report) -> dict[str, tuple[Any, int]]:
+    names = (
+        "pallets right", "pallets: zone right", "pallets: item right", "pallets: lot right",
+        "pallets: cases right", "shipped pallets in stock", "mis-shipped pallets in stock",
+        "pallets unknown to the truth", "mis-shipments alerted", "right shipments alerted",
+        "other mis_shipment alerts", "missing cases alerted", "pick route vs naive",
+        "mean route saving",
+    )  # fmt: skip
+    return {n: (report.figure(n).value, report.figure(n).n) for n in names}
+
+
+def test_the_truth_gives_each_pallets_goods_and_the_mistakes() -> None:
+    truth = parse_truth(warehouse_truth())
+    d = truth.goods[EPC["D"]]
+    assert (d.sscc, d.sku, d.lot) == (SSCC["D"], ITEM_2 if 4 % 2 else ITEM_1, "LOT-4")
+    # 12 cases; from the mistake on, 11 (the mistake says which case)
+    assert [d.cases_at(START + s) for s in (0, 1999, 2000, 2030, 3600)] == [12, 12, 11, 11, 11]
+    assert [(m.kind, m.t - START, m.order, m.door) for m in truth.mistakes] == [
+        ("dropped", 100, "SO-000009", None),
+        ("wrong_pallet", 1500, "SO-000002", "door-3"),
+        ("missing_case", 2000, "SO-000003", None),
+        ("wrong_door", 2600, "SO-000004", "door-4"),
+        ("wrong_pallet", 3000, "SO-000005", "door-2"),
+    ]
+    assert truth.mistakes[2].cases_missing == 1
+    assert [e for _, e, _ in truth.moves[EPC["D"]]] == [
+        "stock", "pick", "mistake", "pack", "weigh"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("mistake_line", "counts"),
+    [
+        # the line lists what is left on the pallet: that is its count
+        ({"cases": GOODS["D"][3][2:]}, [12, 10]),
+        # it names the cases taken off: as many fewer
+        ({"case": GOODS["D"][3][:3]}, [12, 9]),
+        # it names none: one fewer
+        ({}, [12, 11]),
+    ],
+)
+def test_a_missing_case_takes_cases_off_the_pallets_count(
+    mistake_line: dict[str, Any], counts: list[int]
+) -> None:
+    truth = parse_truth(
+        [pl(0, "stock", "D", zone="zone-b"), mistake(10, "missing_case", "D", **mistake_line)]
+    )
+    goods = truth.goods[EPC["D"]]
+    assert [goods.cases_at(START + s) for s in (5, 10)] == counts
+
+
+@pytest.mark.parametrize(
+    ("moves", "status", "zone", "since"),
+    [
+        ([(0, "stock", "zone-a")], "in", "zone-a", 0),
+        ([(0, "stock", "zone-a"), (10, "pick", "zone-a")], "moving", None, 10),
+        ([(0, "stock", "zone-a"), (10, "pick", "zone-a"), (30, "pack", "packing")], "in",
+         "packing", 30),
+        ([(0, "arrival", None)], "moving", None, 0),
+        ([(0, "arrival", None), (5, "stage", "staging")], "in", "staging", 5),
+        ([(0, "arrival", None), (5, "stage", "staging"), (40, "putaway", "zone-b")], "in",
+         "zone-b", 40),
+        ([(0, "weigh", "packing"), (20, "outbound", None)], "shipped", None, 20),
+        ([(0, "weigh", "packing"), (20, "outbound", None), (90, "arrival", None)], "moving",
+         None, 90),  # it came back
+        ([(0, "stock", "zone-a"), (10, "mistake", "zone-a")], "in", "zone-a", 0),  # no move
+        ([(0, "stock", "zone-a"), (70, "pick", "zone-a")], "in", "zone-a", 0),  # after the end
+    ],
+)  # fmt: skip
+def test_where_a_pallet_is_at_the_end_is_the_replay_of_its_moves(
+    moves: list[tuple[float, str, str | None]], status: str, zone: str | None, since: float
+) -> None:
+    timeline = [(START + t, e, z) for t, e, z in moves]
+    at = pallet_at(P1, timeline, START + 60 if moves[-1][0] == 70 else START + 100)
+    assert (at.status, at.zone, at.since - START) == (status, zone, since)
+
+
+def test_a_wms_that_kept_true_books_and_alerted_every_mistake_meets_every_requirement() -> None:
+    report = warehouse_run()
+    figures = warehouse_figures(report)
+    assert figures == {
+        "pallets right": (100.0, 4),  # A, D, E, I; F moving, G moved 50 s before the end
+        "pallets: zone right": (100.0, 4),
+        "pallets: item right": (100.0, 4),
+        "pallets: lot right": (100.0, 4),
+        "pallets: cases right": (100.0, 4),
+        "shipped pallets in stock": (0, 1),  # B
+        "mis-shipped pallets in stock": (2, 2),  # C and H, kept at their doors
+        "pallets unknown to the truth": (0, 7),
+        "mis-shipments alerted": (100.0, 2),
+        "right shipments alerted": (0, 1),
+        "other mis_shipment alerts": (0, 2),
+        "missing cases alerted": (100.0, 1),
+        "pick route vs naive": (75.0, 4),
+        "mean route saving": (pytest.approx(20.0), 4),
+    }
+    assert report.pallets == {
+        "judged": 4,
+        "in the warehouse": 6,  # A, D, E, F, G, I
+        "moved within the end margin": 1,
+        "moving at the end": 1,
+    }
+    assert report.mistakes == {
+        "scored": {"missing_case": 1, "wrong_door": 1, "wrong_pallet": 1},
+        "not scored": {"wrong_pallet": 1},  # I never reached a door
+        "unknown": {"dropped": 1},
+    }
+    assert report.scored_kinds["mistake"] == 3
+    assert report.replayed_kinds == {
+        "arrival": 2, "mistake": 5, "outbound": 3, "pack": 6, "pick": 6, "putaway": 1,
+        "stock": 7, "weigh": 2,
+    }  # fmt: skip
+    warehouse = {f.name for f in report.failures()} & set(figures)
+    assert warehouse == set()
+    assert wms_misses(report) == []
+
+
+def without(items: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [i for i in items if i.get("epc") != EPC[name]]
+
+
+@pytest.mark.parametrize(
+    ("stock", "changed", "miss"),
+    [
+        (
+            [*without(wms_stock(), "A"), stock_item("A", "zone-b")],
+            {"pallets right": 75.0, "pallets: zone right": 75.0},
+            ("pallet wrong", "A", 0, "zone-a", "zone: true zone-a, WMS zone-b"),
+        ),
+        (
+            [*without(wms_stock(), "D"), stock_item("D", "packing", cases=12)],
+            {"pallets right": 75.0, "pallets: cases right": 75.0},
+            ("pallet wrong", "D", 2050, "packing",
+             "cases: true 11, WMS 12; alerted: weight_mismatch"),
+        ),
+        (
+            [*without(wms_stock(), "E"), stock_item("E", "zone-c", lot="LOT-X", sku=ITEM_1)],
+            {"pallets right": 75.0, "pallets: item right": 75.0, "pallets: lot right": 75.0},
+            ("pallet wrong", "E", 3020, "zone-c",
+             f"item: true {ITEM_2}, WMS {ITEM_1}; lot: true LOT-5, WMS LOT-X"),
+        ),
+        (
+            without(wms_stock(), "I"),
+            {"pallets right": 75.0, "pallets: zone right": 75.0, "pallets: item right": 75.0,
+             "pallets: lot right": 75.0, "pallets: cases right": 75.0},
+            ("pallet not in stock", "I", 3030, "packing",
+             f"not in the WMS's stock; true: packing, item {ITEM_2}, lot LOT-9, 12 cases"),
+        ),
+        (
+            [*wms_stock(), stock_item("B", "door-2", state="reserved")],
+            {"shipped pallets in stock": 1},
+            ("shipped, still in stock", "B", 1200, None,
+             f"WMS: door-2, item {ITEM_1}, lot LOT-2, 12 cases"),
+        ),
+        (
+            # the WMS named a pallet by its SSCC alone, and one the truth never had
+            [*without(wms_stock(), "A"), {**stock_item("A", "zone-a"), "epc": None},
+             {**stock_item("A", "zone-a"), "epc": None, "sscc": "106141410000000993"}],
+            {"pallets unknown to the truth": 1},
+            ("pallet unknown to the truth", None, 3600, "zone-a",
+             f"WMS: zone-a, item {ITEM_2}, lot LOT-1, 12 cases"),
+        ),
+    ],
+)  # fmt: skip
+def test_a_pallet_the_wms_has_otherwise_is_a_miss_naming_what_differed(
+    stock: list[dict[str, Any]],
+    changed: dict[str, float],
+    miss: tuple[str, str | None, float, str | None, str],
+) -> None:
+    figures = {k: v for k, (v, _) in warehouse_figures(warehouse_run(stock=stock)).items()}
+    expected = {k: v for k, (v, _) in warehouse_figures(warehouse_run()).items()}
+    assert {k: v for k, v in figures.items() if v != expected[k]} == changed
+    report = warehouse_run(stock=stock)
+    ((what, epc, t, door, zone, detail),) = [
+        (m.what, m.epc, m.t - START, m.door, m.zone, m.detail) for m in wms_misses(report)
+    ]
+    name, at, in_zone, said = miss[1], miss[2], miss[3], miss[4]
+    assert (what, epc, t, zone, detail) == (
+        miss[0],
+        EPC[name] if name else "106141410000000993",
+        at,
+        in_zone,
+        said,
+    )
+    assert door == ("door-2" if what == "shipped, still in stock" else None)
+
+
+@pytest.mark.parametrize(
+    ("alerts", "alerted", "right_alerted", "other", "miss"),
+    [
+        (wms_alerts(), 100.0, 0, 0, None),
+        # named by detail.epc only, lower case: still that pallet
+        ([alert_item(1, "mis_shipment", 1701, "door-3", epc=EPC["C"].lower()), *wms_alerts()[1:]],
+         100.0, 0, 0, None),
+        # raised 6 s after the crossing: beyond the window, another alert
+        ([alert_item(1, "mis_shipment", 1706, SSCC["C"]), *wms_alerts()[1:]], 50.0, 0, 1,
+         ("mis-shipment not alerted", "C", 1700, "door-3", "wrong_pallet, order SO-000002")),
+        # of another kind: not a mis-shipment alert
+        ([alert_item(1, "wrong_pick", 1701, SSCC["C"]), *wms_alerts()[1:]], 50.0, 0, 0,
+         ("mis-shipment not alerted", "C", 1700, "door-3", "wrong_pallet, order SO-000002")),
+        # naming another pallet
+        ([wms_alerts()[0], alert_item(2, "mis_shipment", 2701, SSCC["A"]), wms_alerts()[2]],
+         50.0, 0, 1,
+         ("mis-shipment not alerted", "H", 2700, "door-4", "wrong_door, order SO-000004")),
+        # the right shipment alerted too
+        ([*wms_alerts(), alert_item(4, "mis_shipment", 1199, SSCC["B"])], 100.0, 1, 0,
+         ("right shipment alerted", "B", 1200, "door-2", "alert 4")),
+    ],
+)  # fmt: skip
+def test_a_mis_shipment_is_alerted_by_a_mis_shipment_alert_naming_its_pallet_at_its_crossing(
+    alerts: list[dict[str, Any]],
+    alerted: float,
+    right_alerted: int,
+    other: int,
+    miss: tuple[str, str, float, str, str] | None,
+) -> None:
+    report = warehouse_run(alerts=alerts)
+    assert report.figure("mis-shipments alerted").value == alerted
+    assert report.figure("right shipments alerted").value == right_alerted
+    assert report.figure("other mis_shipment alerts").value == other
+    listed = [(m.what, m.epc, m.t - START, m.door, m.detail) for m in wms_misses(report)]
+    if miss is None:
+        assert listed == []
+    else:
+        what, name, t, door, detail = miss
+        assert listed == [(what, EPC[name], t, door, detail)]
+    failing = {f.name for f in report.failures()}
+    assert ("mis-shipments alerted" in failing) == (alerted < 100)
+    assert ("right shipments alerted" in failing) == (right_alerted > 0)
+
+
+@pytest.mark.parametrize(
+    ("alerts", "alerted"),
+    [
+        (wms_alerts(), 100.0),
+        ([a for a in wms_alerts() if a["kind"] != "weight_mismatch"], 0.0),
+        # raised before the mistake (less the window): not for it
+        ([*wms_alerts()[:2], alert_item(3, "weight_mismatch", 1990, SSCC["D"])], 0.0),
+        ([*wms_alerts()[:2], alert_item(3, "weight_mismatch", 2200, SSCC["D"])], 100.0),
+        ([*wms_alerts()[:2], alert_item(3, "mis_shipment", 2051, SSCC["D"])], 0.0),
+    ],
+)
+def test_a_missing_case_is_alerted_by_a_weight_mismatch_alert_for_its_pallet_after_it(
+    alerts: list[dict[str, Any]], alerted: float
+) -> None:
+    report = warehouse_run(alerts=alerts)
+    figure = report.figure("missing cases alerted")
+    assert (figure.value, figure.n, figure.ok()) == (alerted, 1, alerted == 100)
+    if alerted < 100:
+        assert [(m.what, m.epc, m.t - START, m.detail) for m in wms_misses(report)] == [
+            (
+                "missing case not alerted",
+                EPC["D"],
+                2050,
+                "order SO-000003, weighed on scale-1",
+            )
+        ]
+
+
+def test_a_run_without_mistakes_has_no_mistake_requirements_to_meet() -> None:
+    truth = [r for r in warehouse_truth() if r["event"] != "mistake"]
+    report = warehouse_run(truth=truth, alerts=[])
+    for name in ("mis-shipments alerted", "missing cases alerted"):
+        figure = report.figure(name)
+        assert (figure.value, figure.n, figure.need, figure.ok()) == (None, 0, None, None)
+    # without a mistake, C and H shipped rightly and the WMS still holds them
+    assert report.figure("shipped pallets in stock").value == 2
+    assert report.figure("right shipments alerted").n == 3
+    assert report.mistakes == {"scored": {}, "not scored": {}, "unknown": {}}
+
+
+def test_mistakes_whose_pallet_never_reached_a_door_or_scale_in_the_window_are_not_scored() -> None:
+    report = warehouse_run(margin_s=1200)  # the window ends at 2400 s
+    assert report.figure("mis-shipments alerted").n == 1  # C at 1700; H at 2700 is out
+    assert report.figure("missing cases alerted").n == 1  # D weighed at 2050
+    assert report.mistakes["not scored"] == {"wrong_door": 1, "wrong_pallet": 1}  # H; I
+    report = warehouse_run(margin_s=1600)  # ends at 2000 s: D weighed after it
+    assert report.figure("missing cases alerted").n == 0
+    assert report.figure("missing cases alerted").ok() is None
+    assert report.mistakes["not scored"] == {
+        "missing_case": 1,
+        "wrong_door": 1,
+        "wrong_pallet": 1,
+    }
+
+
+def test_no_pallet_to_judge_fails_pallets_right_rather_than_passing_it() -> None:
+    report = warehouse_run(truth=[pl(0, "arrival", "F", door="door-1", direction="inbound"),
+                                  line(3600, "truck", None)])  # fmt: skip
+    assert report.figure("pallets right").value is None
+    assert "pallets right" in {f.name for f in report.failures()}
+
+
+def test_route_stats_are_information_and_none_when_not_served() -> None:
+    report = warehouse_run(route=None)
+    assert report.figure("pick route vs naive").value is None
+    assert report.figure("pick route vs naive").ok() is None
+    report = warehouse_run(route={**ROUTE, "orders": 0, "route_m": 0.0, "naive_route_m": 0.0})
+    assert report.figure("mean route saving").value is None
+
+
+def test_a_case_taken_off_its_pallet_is_not_judged_as_a_pallet() -> None:
+    loose = GOODS["D"][3][0]
+    truth = [*warehouse_truth()[:-1],
+             line(2001, "stock", loose, zone="zone-b", sscc="", cases=[]),
+             line(3600, "truck", None)]  # fmt: skip
+    report = warehouse_run(truth=truth)
+    assert report.figure("pallets right").n == 4
+
+
+@pytest.mark.parametrize(
+    ("parse", "item", "message"),
+    [
+        (parse_pallets, {**stock_item("A", "zone-a"), "cases": "12"}, r"pallets\[0\]\.cases"),
+        (parse_pallets, {**stock_item("A", "zone-a"), "cases": True}, r"pallets\[0\]\.cases"),
+        (parse_pallets, {**stock_item("A", "zone-a"), "zone": None}, r"pallets\[0\]\.zone"),
+        (parse_pallets, {**stock_item("A", "zone-a"), "sscc": ""}, r"pallets\[0\]\.sscc"),
+        (parse_alerts, {**wms_alerts()[0], "raised_at": "soon"}, r"alerts\[0\]\.raised_at"),
+        (parse_alerts, {**wms_alerts()[0], "detail": []}, r"alerts\[0\]\.detail"),
+        (parse_alerts, {**wms_alerts()[0], "id": "1"}, r"alerts\[0\]\.id"),
+        (parse_route_stats, {**ROUTE, "route_m": None}, r"route-stats\.route_m"),
+        (parse_route_stats, [ROUTE], r"route-stats: .* is not an object"),
+    ],
+)
+def test_a_wms_item_that_cannot_be_read_is_refused_naming_item_and_field(
+    parse: Any, item: Any, message: str
+) -> None:
+    with pytest.raises(ScoreInputError, match=message):
+        parse(item if parse is parse_route_stats else [item])
+
+
+def test_an_alert_names_the_pallets_in_its_subject_and_detail() -> None:
+    (a,) = parse_alerts([alert_item(7, "mis_shipment", 10, SSCC["C"], epc=EPC["C"].lower())])
+    assert a.pallets == {SSCC["C"], EPC["C"]}
+    assert (a.id, a.kind, a.raised_at) == (7, "mis_shipment", START + 10)

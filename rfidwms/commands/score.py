@@ -1,18 +1,21 @@
 """``rfidwms score``: a run's ground truth against what the cloud concluded.
 
 Reads the simulator's truth file (``rfidwms demo --truth`` / ``rfidwms sim
---truth``), fetches every page of the cloud's passages, zone events and weights
-since the run's start, and prints the figures of ``docs/accuracy.md`` (the
-decisions are in :mod:`rfidwms.scoring`). The API needs a token of role operator
-or admin: ``--token`` or ``RFIDWMS_TOKEN`` (the environment keeps it out of the
-process list). Exit 0; 1 when ``--require`` is given and a requirement fails; 2 for
-bad input (options, truth, API items); 3 when the API cannot be read (unreachable,
-an error, or the token missing, refused or of a role that may not read the lists).
+--truth``), fetches every page of the cloud's passages, zone events, weights and
+``mis_shipment`` / ``weight_mismatch`` alerts since the run's start, the WMS's
+pallets in stock and its pick-route stats, and prints the figures of
+``docs/accuracy.md`` (the decisions are in :mod:`rfidwms.scoring`). The API needs
+a token of role operator or admin: ``--token`` or ``RFIDWMS_TOKEN`` (the
+environment keeps it out of the process list). Exit 0; 1 when ``--require`` is
+given and a requirement fails; 2 for bad input (options, truth, API items); 3 when
+the API cannot be read (unreachable, an error, or the token missing, refused or of
+a role that may not read the lists).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -30,7 +33,10 @@ from rfidwms.scoring import (
     Report,
     ScoreInputError,
     ScoreOptions,
+    parse_alerts,
+    parse_pallets,
     parse_passages,
+    parse_route_stats,
     parse_truth,
     parse_weights,
     parse_zone_events,
@@ -41,6 +47,8 @@ log = logging.getLogger("rfidwms.score")
 
 PAGE_LIMIT = 1000
 LISTS = ("passages", "zone-events", "weights")
+"""Lists read since the run's start."""
+ALERT_KINDS = ("mis_shipment", "weight_mismatch")
 
 
 class ApiError(Exception):
@@ -50,9 +58,10 @@ class ApiError(Exception):
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "score",
-        help="score a run: the simulator's ground truth against the cloud's passages and zones",
-        description="Compare what the cloud concluded (passages, zone events, weights from its "
-        "API) with the simulator's ground truth and print the figures (docs/accuracy.md).",
+        help="score a run: the simulator's ground truth against the cloud's events and stock",
+        description="Compare what the cloud concluded (passages, zone events, weights, the "
+        "WMS's pallets, alerts and pick routes, from its API) with the simulator's ground "
+        "truth and print the figures (docs/accuracy.md).",
     )
     p.add_argument("--truth", type=Path, required=True, help="the run's ground truth (JSON lines)")
     p.add_argument(
@@ -121,31 +130,58 @@ def _refusal(e: urllib.error.HTTPError, token: str | None) -> str:
     return f"the API refused the token{said}: it is unknown or revoked"
 
 
+def _url(api: str, path: str) -> str:
+    return urllib.parse.urljoin(api if api.endswith("/") else api + "/", f"api/{path}")
+
+
+def _get(url: str, token: str | None, timeout: float) -> Any:
+    """The JSON body of ``GET url``; :class:`urllib.error.HTTPError` for an HTTP error,
+    :class:`ApiError` for anything else that goes wrong."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError:
+        raise
+    except (OSError, ValueError) as e:
+        raise ApiError(f"{url}: {e}") from None
+
+
+def _http_error(e: urllib.error.HTTPError, url: str, token: str | None) -> ApiError:
+    if e.code in (401, 403):
+        return ApiError(f"{url}: HTTP {e.code}: {_refusal(e, token)}")
+    return ApiError(f"{url}: HTTP {e.code}")
+
+
 def fetch_all(
-    api: str, name: str, since: float, timeout: float = 30.0, *, token: str | None = None
+    api: str,
+    name: str,
+    since: float | None,
+    timeout: float = 30.0,
+    *,
+    token: str | None = None,
+    params: dict[str, str] | None = None,
 ) -> list[dict[str, Any]] | None:
-    """Every item of the paged list ``/api/<name>`` since ``since`` (sending ``token``
-    as a bearer token); None when the API does not serve that list (404)."""
-    base = urllib.parse.urljoin(api if api.endswith("/") else api + "/", f"api/{name}")
-    query: dict[str, str] = {"since": iso_utc(since), "limit": str(PAGE_LIMIT)}
+    """Every item of the paged list ``/api/<name>`` (since ``since`` when given, with
+    the query ``params``), sending ``token`` as a bearer token; None when the API does
+    not serve that list (404)."""
+    base = _url(api, name)
+    query: dict[str, str] = dict(params or {})
+    if since is not None:
+        query["since"] = iso_utc(since)
+    query["limit"] = str(PAGE_LIMIT)
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     while True:
         url = f"{base}?{urllib.parse.urlencode(query)}"
         try:
-            request = urllib.request.Request(url, headers=headers)
-            with urllib.request.urlopen(request, timeout=timeout) as r:
-                page = json.loads(r.read())
+            page = _get(url, token, timeout)
         except urllib.error.HTTPError as e:
             if e.code == 404 and not items:
                 log.warning("%s: 404, the API does not serve %s; scored as none", base, name)
                 return None
-            if e.code in (401, 403):
-                raise ApiError(f"{url}: HTTP {e.code}: {_refusal(e, token)}") from None
-            raise ApiError(f"{url}: HTTP {e.code}") from None
-        except (OSError, ValueError) as e:
-            raise ApiError(f"{url}: {e}") from None
+            raise _http_error(e, url, token) from None
         if not isinstance(page, dict) or not isinstance(page.get("items"), list):
             raise ApiError(f"{url}: not a page {{'items': [...], 'next': ...}}")
         items.extend(page["items"])
@@ -156,6 +192,20 @@ def fetch_all(
             raise ApiError(f"{url}: next cursor {cursor!r:.60} is not a new cursor")
         seen.add(cursor)
         query["cursor"] = cursor
+
+
+def fetch_one(
+    api: str, path: str, timeout: float = 30.0, *, token: str | None = None
+) -> Any | None:
+    """The object ``/api/<path>`` answers; None when the API does not serve it (404)."""
+    url = _url(api, path)
+    try:
+        return _get(url, token, timeout)
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            log.warning("%s: 404, the API does not serve it; reported as not served", url)
+            return None
+        raise _http_error(e, url, token) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,14 +226,27 @@ def run(args: argparse.Namespace) -> int:
     try:
         token = args.token or os.environ.get("RFIDWMS_TOKEN") or None
         raw = {name: fetch_all(args.api, name, truth.start, token=token) for name in LISTS}
+        raw["pallets"] = fetch_all(args.api, "pallets", None, token=token)
+        for kind in ALERT_KINDS:
+            raw[f"alerts?kind={kind}"] = fetch_all(
+                args.api, "alerts", truth.start, token=token, params={"kind": kind}
+            )
+        route = fetch_one(args.api, "orders/route-stats", token=token)
         report = score(
             truth,
             parse_passages(raw["passages"] or []),
             parse_zone_events(raw["zone-events"] or []),
             parse_weights(raw["weights"] or []),
             options,
+            pallets=parse_pallets(raw["pallets"] or []),
+            alerts=parse_alerts(
+                [a for kind in ALERT_KINDS for a in raw[f"alerts?kind={kind}"] or []]
+            ),
+            route=None if route is None else parse_route_stats(route),
         )
         unserved = [f"/api/{name}" for name, items in raw.items() if items is None]
+        if route is None:
+            unserved.append("/api/orders/route-stats")
     except ApiError as e:
         log.error("the cloud API: %s", e)
         return 3
@@ -234,14 +297,42 @@ def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> 
         f"(of {report.truth_kinds.get('fault', 0)} fault lines)"
     )
     lines.append("truth events scored (of all in the file): " + ", ".join(scored))
-    others = [f"{k} {n}" for k, n in report.truth_kinds.items() if k not in report.scored_kinds]
+    replayed = [f"{k} {n}" for k, n in report.replayed_kinds.items()]
+    lines.append(
+        "truth events replayed for the pallets at the end: " + (", ".join(replayed) or "none")
+    )
+    others = [
+        f"{k} {n}"
+        for k, n in report.truth_kinds.items()
+        if k not in report.scored_kinds and k not in report.replayed_kinds
+    ]
     lines.append("truth events not scored: " + (", ".join(others) or "none"))
+    pallets = ", ".join(f"{k} {n}" for k, n in report.pallets.items())
+    lines.append(f"pallets at the end: {pallets}")
+    if any(report.mistakes.values()):
+
+        def kinds(of: str) -> str:
+            return ", ".join(f"{k} {n}" for k, n in report.mistakes[of].items()) or "none"
+
+        lines.append(
+            f"mistakes scored: {kinds('scored')}; not scored (no door or scale reached in "
+            f"the window): {kinds('not scored')}; of kinds the scorer does not know: "
+            f"{kinds('unknown')}"
+        )
     c = report.cloud_counts
     lines.append(
         f"cloud: {c['passages']} passages ({c['passages in window']} in the window), "
-        f"{c['zone events']} zone events, {c['weights']} weights"
+        f"{c['zone events']} zone events, {c['weights']} weights, {c['pallets']} pallets "
+        f"in stock, {c['alerts']} mis_shipment and weight_mismatch alerts"
         + (f"; not served by the API (404): {', '.join(unserved)}" if unserved else "")
     )
+    r = report.route
+    if r is not None and r.orders:
+        lines.append(
+            f"pick routes: {r.orders} orders, {r.route_m:.0f} m against {r.naive_route_m:.0f} m "
+            f"in the naive order, {r.route_m / r.orders:.1f} m against "
+            f"{r.naive_route_m / r.orders:.1f} m per order"
+        )
     lines.append("")
     lines.append(f"{'figure':<30} {'value':>12} {'over':>7}   {'need':<10} result")
     for f in report.figures:
@@ -282,10 +373,17 @@ def report_json(report: Report, truth: str, api: str, unserved: list[str]) -> di
             "drop_down_s": o.drop_down_s,
         },
         "truth_events": {
-            kind: {"in_file": n, "scored": report.scored_kinds.get(kind)}
+            kind: {
+                "in_file": n,
+                "scored": report.scored_kinds.get(kind),
+                "replayed": kind in report.replayed_kinds,
+            }
             for kind, n in report.truth_kinds.items()
         },
+        "pallets": report.pallets,
+        "mistakes": report.mistakes,
         "cloud": report.cloud_counts,
+        "route": None if report.route is None else dataclasses.asdict(report.route),
         "figures": {
             f.name: {"value": f.value, "unit": f.unit, "n": f.n, "need": f.need, "ok": f.ok()}
             for f in report.figures

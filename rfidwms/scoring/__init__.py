@@ -1,7 +1,8 @@
 """Scored runs: what the cloud concluded, against the simulator's ground truth. Pure.
 
 ``inputs`` reads the truth file's records and the API's items; ``figures`` matches
-them and computes the figures of ``docs/accuracy.md``. ``rfidwms score`` is the
+them and computes the figures of ``docs/accuracy.md``, with ``warehouse`` deciding
+the warehouse figures (the WMS's pallets and alerts against the truth). ``rfidwms score`` is the
 command that fetches the API and prints them.
 """
 
@@ -17,38 +18,57 @@ from rfidwms.scoring.figures import (
     zone_after,
 )
 from rfidwms.scoring.inputs import (
+    AlertItem,
     CloudPassage,
     Crossing,
+    Mistake,
     Outage,
+    RouteStats,
     ScoreInputError,
+    StockPallet,
     Truth,
     Weight,
     ZoneEvent,
+    parse_alerts,
+    parse_pallets,
     parse_passages,
+    parse_route_stats,
     parse_truth,
     parse_weights,
     parse_zone_events,
 )
+from rfidwms.scoring.warehouse import Goods, PalletEnd, pallet_at, shipments
 
 __all__ = [
+    "AlertItem",
     "CloudPassage",
     "Crossing",
     "Figure",
+    "Goods",
     "Miss",
+    "Mistake",
     "Outage",
+    "PalletEnd",
     "Report",
+    "RouteStats",
     "ScoreInputError",
     "ScoreOptions",
+    "StockPallet",
     "Truth",
     "Weight",
     "ZoneEvent",
     "false_cause",
     "match_crossings",
+    "pallet_at",
+    "parse_alerts",
+    "parse_pallets",
     "parse_passages",
+    "parse_route_stats",
     "parse_truth",
     "parse_weights",
     "parse_zone_events",
     "percentile",
     "score",
+    "shipments",
     "zone_after",
 ]

@@ -25,6 +25,9 @@
   ``window_s`` later is false; those stamped during a zone-reader outage (truth
   ``fault`` of a zone's reader: ``silent`` and ``antenna`` from start to end,
   ``drop`` for ``drop_down_s``), or up to ``window_s`` after it, must be none.
+- The warehouse figures (the WMS's pallets and alerts against the truth's pallets
+  and the workers' mistakes) are decided in :mod:`rfidwms.scoring.warehouse`; the
+  pick routes against the naive order are reported as the WMS states them.
 """
 
 from __future__ import annotations
@@ -32,9 +35,21 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rfidwms.scoring.inputs import CloudPassage, Crossing, Outage, Truth, Weight, ZoneEvent
+from rfidwms.scoring.inputs import (
+    MOVES,
+    AlertItem,
+    CloudPassage,
+    Crossing,
+    Outage,
+    RouteStats,
+    StockPallet,
+    Truth,
+    Weight,
+    ZoneEvent,
+)
+from rfidwms.scoring.warehouse import FIELDS, WarehouseScore, score_warehouse
 
 PLACING = ("arrived", "moved", "present")
 """Zone event kinds that put a tag in their ``zone``; the others take it out of any."""
@@ -112,6 +127,15 @@ class Report:
     miss_counts: dict[str, int]
     misses: list[Miss]
     """The first ``options.examples`` misses of each kind, in the order found."""
+    replayed_kinds: dict[str, int] = field(default_factory=dict)
+    """Truth event kinds replayed for the pallets at the end, with their count."""
+    pallets: dict[str, int] = field(default_factory=dict)
+    """The pallets at the end: in the warehouse, judged, moving, shipped ..."""
+    mistakes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The truth's mistakes by kind: ``scored``, ``not scored`` (their pallet reached
+    no door or scale in the window) and ``unknown`` (kinds the scorer does not know)."""
+    route: RouteStats | None = None
+    """The WMS's pick routes against the naive order (None: not served)."""
 
     def figure(self, name: str) -> Figure:
         return next(f for f in self.figures if f.name == name)
@@ -200,8 +224,14 @@ def score(
     zone_events: Sequence[ZoneEvent],
     weights: Sequence[Weight],
     options: ScoreOptions | None = None,
+    *,
+    pallets: Sequence[StockPallet] = (),
+    alerts: Sequence[AlertItem] = (),
+    route: RouteStats | None = None,
 ) -> Report:
-    """Compare the cloud's conclusions with the truth (see the module docstring)."""
+    """Compare the cloud's conclusions with the truth (see the module docstring):
+    ``pallets`` are the WMS's stock read after the run, ``alerts`` its
+    ``mis_shipment`` and ``weight_mismatch`` alerts, ``route`` its route stats."""
     o = options or ScoreOptions()
     w = o.window_s
     end = truth.end if o.end is None else o.end
@@ -295,6 +325,22 @@ def score(
         else:
             misses.add(Miss("weight missing", x.epc, x.t, detail=x.scale))
 
+    def add_miss(
+        what: str, epc: str, t: float, door: str | None, zone: str | None, detail: str
+    ) -> None:
+        misses.add(Miss(what, epc, t, door, zone, detail))
+
+    wms = score_warehouse(
+        truth,
+        pallets,
+        alerts,
+        end=end,
+        window=(lo, hi),
+        margin_s=o.margin_s,
+        window_s=w,
+        miss=add_miss,
+    )
+
     n_false = sum(causes.values())
     figures = [
         Figure("passages found", _share(len(found), len(scored)), "%", len(scored), ">= 99.9"),
@@ -316,6 +362,7 @@ def score(
         Figure("unknown events, reader down", unknown_while_down, "", len(outages)),
         Figure("weights found", _share(len(weight_errors), len(weighs)), "%", len(weighs)),
         Figure("p95 weight error", percentile(weight_errors, 95), "kg", len(weight_errors)),
+        *warehouse_figures(wms, route, len(pallets)),
     ]
     crossings = [truth.crossings[i] for i in scored]
     return Report(
@@ -332,15 +379,76 @@ def score(
             "turnback": sum(1 for s in truth.stays if s.kind == "turnback" and inside(s.t)),
             "weigh": len(weighs),
             "fault": len(outages),
+            "mistake": sum(wms.mistakes.values()),
         },
         cloud_counts={
             "passages": len(passages),
             "passages in window": len(considered),
             "zone events": len(zone_events),
             "weights": len(weights),
+            "pallets": len(pallets),
+            "alerts": len(alerts),
         },
         figures=figures,
         false_causes=dict(sorted(causes.items())),
         miss_counts=dict(sorted(misses.counts.items())),
         misses=misses.listed,
+        replayed_kinds={k: n for k, n in sorted(truth.kinds.items()) if k in MOVES},
+        pallets={"judged": wms.judged, **dict(sorted(wms.pallets.items()))},
+        mistakes={
+            "scored": dict(sorted(wms.mistakes.items())),
+            "not scored": dict(sorted(wms.mistakes_unscored.items())),
+            "unknown": dict(sorted(wms.unknown_kinds.items())),
+        },
+        route=route,
     )
+
+
+def warehouse_figures(wms: WarehouseScore, route: RouteStats | None, listed: int) -> list[Figure]:
+    """The warehouse figures from what :func:`score_warehouse` counted; ``listed``: the
+    pallets the WMS listed. The mistakes' requirements apply when there were some."""
+    ms, mc = wms.mis_shipments, wms.missing_cases
+    figures = [
+        Figure("pallets right", _share(wms.right, wms.judged), "%", wms.judged, ">= 99.9"),
+        *(
+            Figure(f"pallets: {f} right", _share(wms.field_right[f], wms.judged), "%", wms.judged)
+            for f in FIELDS
+        ),
+        Figure("shipped pallets in stock", wms.shipped_in_stock, "", wms.shipped, "== 0"),
+        Figure("mis-shipped pallets in stock", wms.mis_shipped_in_stock, "", wms.mis_shipped),
+        Figure("pallets unknown to the truth", wms.unknown_in_stock, "", listed),
+        Figure(
+            "mis-shipments alerted",
+            _share(wms.mis_shipments_alerted, ms),
+            "%",
+            ms,
+            "== 100" if ms else None,
+        ),
+        Figure(
+            "right shipments alerted",
+            wms.right_shipments_alerted,
+            "",
+            wms.right_shipments,
+            "== 0",
+        ),
+        Figure("other mis_shipment alerts", wms.other_mis_shipment_alerts, "", wms.mis_alerts),
+        Figure(
+            "missing cases alerted",
+            _share(wms.missing_cases_alerted, mc),
+            "%",
+            mc,
+            "== 100" if mc else None,
+        ),
+    ]
+    orders = route.orders if route is not None else 0
+    ratio = (
+        100.0 * route.route_m / route.naive_route_m
+        if route is not None and route.naive_route_m > 0
+        else None
+    )
+    saving = 100.0 * route.mean_saving if route is not None and route.orders else None
+    figures += [
+        Figure("pick route vs naive", ratio, "%", orders),
+        Figure("mean route saving", saving, "%", orders),
+    ]
+    return figures

@@ -1,9 +1,11 @@
 """What a scored run compares: the ground truth's lines and the cloud API's items. Pure.
 
 :func:`parse_truth` reads the simulator's truth records (``read_truth``) into the
-crossings, stays in a door's field, put-aways, weighings, faults and per-pallet
-places that :func:`rfidwms.scoring.score` needs; :func:`parse_passages`,
-:func:`parse_zone_events` and :func:`parse_weights` read the API's items. Anything
+crossings, stays in a door's field, put-aways, weighings, faults, per-pallet
+places, the pallets' goods and moves, and the workers' mistakes that
+:func:`rfidwms.scoring.score` needs; :func:`parse_passages`,
+:func:`parse_zone_events`, :func:`parse_weights`, :func:`parse_pallets`,
+:func:`parse_alerts` and :func:`parse_route_stats` read the API's items. Anything
 that cannot be read is a :class:`ScoreInputError` naming the line or item and field.
 """
 
@@ -15,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from protocols.epc import EPCError, Sscc96, decode_hex
 
 
 class ScoreInputError(ValueError):
@@ -128,6 +132,36 @@ class Outage:
     end: float
 
 
+@dataclass(frozen=True, slots=True)
+class Mistake:
+    """A worker's mistake (truth ``mistake``): ``kind`` ``wrong_pallet`` (the pallet
+    ``epc`` was taken instead of the one the task named), ``wrong_door`` (``epc`` taken
+    to a door other than its order's) or ``missing_case`` (``epc`` lacks a case)."""
+
+    t: float
+    kind: str
+    epc: str
+    order: str | None
+    door: str | None
+    cases_missing: int
+    """For ``missing_case``: the cases it lacks from then on (its ``case``/``cases``)."""
+
+
+@dataclass(slots=True)
+class PalletGoods:
+    """What a pallet is by the truth's lines: its SSCC, item, lot and case count."""
+
+    sscc: str | None = None
+    sku: str | None = None
+    lot: str | None = None
+    counts: list[tuple[float, int]] = field(default_factory=list)
+    """In time order: from when on it holds how many cases."""
+
+    def cases_at(self, t: float) -> int | None:
+        i = bisect_right([at for at, _ in self.counts], t)
+        return self.counts[i - 1][1] if i else None
+
+
 # Where each truth event leaves its pallet: in the line's zone, or nowhere (moving,
 # on a truck, gone). Other events (truck, order, turnback) do not move it.
 _PLACES: dict[str, bool] = {
@@ -141,6 +175,10 @@ _PLACES: dict[str, bool] = {
     "outbound": False,
 }
 OUTAGE_FAULTS = ("silent", "drop", "antenna")
+MOVES = (*_PLACES, "mistake")
+"""The truth events replayed for where the pallets are at the run's end."""
+MIS_SHIPPING = ("wrong_pallet", "wrong_door")
+MISTAKE_KINDS = (*MIS_SHIPPING, "missing_case")
 
 
 @dataclass(slots=True)
@@ -160,6 +198,11 @@ class Truth:
     places: dict[str, list[tuple[float, str | None]]] = field(default_factory=dict)
     """Per pallet EPC, in time order: from when on it is in which zone (None: nowhere)."""
     case_epcs: set[str] = field(default_factory=set)
+    moves: dict[str, list[tuple[float, str, str | None]]] = field(default_factory=dict)
+    """Per pallet EPC, in time order: (t, event, zone) of its lines of :data:`MOVES`."""
+    goods: dict[str, PalletGoods] = field(default_factory=dict)
+    """Per pallet EPC: its SSCC, item, lot and case counts."""
+    mistakes: list[Mistake] = field(default_factory=list)
 
     def zone_at(self, epc: str, t: float) -> str | None:
         """The zone pallet ``epc`` is in at ``t`` (None: moving, gone, or not yet)."""
@@ -206,6 +249,10 @@ def parse_truth(records: Iterable[Mapping[str, Any]]) -> Truth:
             epc = _req(rec, "epc", where).upper()
             zone = _opt(rec, "zone", where) if _PLACES[event] else None
             truth.places.setdefault(epc, []).append((t, zone))
+        if event in MOVES:
+            epc = _req(rec, "epc", where).upper()
+            truth.moves.setdefault(epc, []).append((t, event, _opt(rec, "zone", where)))
+            _goods(truth.goods.setdefault(epc, PalletGoods()), rec, t, where)
         if event in ("arrival", "outbound"):
             truth.crossings.append(
                 Crossing(
@@ -229,6 +276,8 @@ def parse_truth(records: Iterable[Mapping[str, Any]]) -> Truth:
             until = truth.start + _num(rec.get("until_s", sim_s), f"{where}.until_s")
             epc = _req(rec, "epc", where).upper()
             truth.weighs.append(Weigh(t, epc, _req(rec, "scale", where), until, weight))
+        elif event == "mistake":
+            truth.mistakes.append(_mistake(rec, t, where, truth.goods[rec["epc"].upper()]))
         elif event == "fault":
             truth.faults.append(
                 FaultLine(
@@ -243,6 +292,40 @@ def parse_truth(records: Iterable[Mapping[str, Any]]) -> Truth:
     if truth is None:
         raise ScoreInputError("the truth has no lines")
     return truth
+
+
+def _goods(goods: PalletGoods, rec: Mapping[str, Any], t: float, where: str) -> None:
+    """What the line says the pallet is (every pallet line carries ``sscc``, ``sku``,
+    ``lot`` and its case EPCs in ``cases``)."""
+    sscc = rec.get("sscc")  # a case taken off its pallet moves on with an empty one
+    goods.sscc = sscc if isinstance(sscc, str) and sscc else goods.sscc
+    goods.sku = _opt(rec, "sku", where) or goods.sku
+    goods.lot = _opt(rec, "lot", where) or goods.lot
+    cases = rec.get("cases")
+    if isinstance(cases, list):
+        goods.counts.append((t, len(_epcs(cases, f"{where}.cases"))))
+
+
+def _mistake(rec: Mapping[str, Any], t: float, where: str, goods: PalletGoods) -> Mistake:
+    kind = _req(rec, "kind", where)
+    missing = 0
+    if kind == "missing_case":
+        listed = rec.get("case")
+        if listed is not None:
+            missing = len(_epcs(listed if isinstance(listed, list) else [listed], f"{where}.case"))
+        missing = max(missing, 1)
+        if not isinstance(rec.get("cases"), list):  # the line does not say what is left
+            before = goods.cases_at(t)
+            if before is not None:
+                goods.counts.append((t, max(0, before - missing)))
+    return Mistake(
+        t,
+        kind,
+        _req(rec, "epc", where).upper(),
+        _opt(rec, "order", where),
+        _opt(rec, "door", where),
+        missing,
+    )
 
 
 # ---------------------------------------------------------------------- the cloud
@@ -342,3 +425,118 @@ def parse_weights(items: Iterable[Mapping[str, Any]]) -> list[Weight]:
             )
         )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class StockPallet:
+    """A pallet in the WMS's stock (``GET /api/pallets``)."""
+
+    epc: str | None
+    sscc: str
+    sku: str
+    lot: str
+    zone: str
+    state: str
+    cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """An alert of the WMS (``GET /api/alerts``) and the pallet it names, if any."""
+
+    id: int
+    kind: str
+    subject: str
+    raised_at: float
+    status: str
+    pallets: frozenset[str]
+    """What in it names a pallet: its subject, ``detail.pallet``, ``detail.epc``
+    (upper case)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStats:
+    """``GET /api/orders/route-stats``: pick routes against the naive order."""
+
+    orders: int
+    route_m: float
+    naive_route_m: float
+    saving: float
+    mean_saving: float
+
+
+def sscc_of(epc: str) -> str | None:
+    """The 18-digit SSCC of a pallet's SSCC-96 EPC (hex); None for anything else."""
+    try:
+        decoded = decode_hex(epc)
+    except EPCError:
+        return None
+    return decoded.sscc if isinstance(decoded, Sscc96) else None
+
+
+def _int(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScoreInputError(f"{where}: {value!r} is not a whole number")
+    return value
+
+
+def parse_pallets(items: Iterable[Mapping[str, Any]]) -> list[StockPallet]:
+    """``GET /api/pallets`` items -> :class:`StockPallet`."""
+    found = []
+    for i, item in enumerate(items):
+        where = f"pallets[{i}]"
+        epc = _opt(item, "epc", where)
+        cases = _int(item.get("cases"), f"{where}.cases")
+        found.append(
+            StockPallet(
+                epc.upper() if epc else None,
+                _req(item, "sscc", where),
+                _req(item, "sku", where),
+                _req(item, "lot", where),
+                _req(item, "zone", where),
+                _req(item, "state", where),
+                cases,
+            )
+        )
+    return found
+
+
+def parse_alerts(items: Iterable[Mapping[str, Any]]) -> list[AlertItem]:
+    """``GET /api/alerts`` items -> :class:`AlertItem`."""
+    found = []
+    for i, item in enumerate(items):
+        where = f"alerts[{i}]"
+        detail = item.get("detail")
+        if not isinstance(detail, dict):
+            raise ScoreInputError(f"{where}.detail: {detail!r:.100} is not an object")
+        subject = _req(item, "subject", where)
+        named = {subject}
+        for key in ("pallet", "epc"):
+            value = detail.get(key)
+            if isinstance(value, str) and value:
+                named.add(value)
+        found.append(
+            AlertItem(
+                _int(item.get("id"), f"{where}.id"),
+                _req(item, "kind", where),
+                subject,
+                _time(item.get("raised_at"), f"{where}.raised_at"),
+                _req(item, "status", where),
+                frozenset(n.upper() for n in named),
+            )
+        )
+    return found
+
+
+def parse_route_stats(item: object) -> RouteStats:
+    """The ``GET /api/orders/route-stats`` object -> :class:`RouteStats`."""
+    where = "route-stats"
+    if not isinstance(item, dict):
+        raise ScoreInputError(f"{where}: {item!r:.100} is not an object")
+    return RouteStats(
+        _int(item.get("orders"), f"{where}.orders"),
+        _num(item.get("route_m"), f"{where}.route_m"),
+        _num(item.get("naive_route_m"), f"{where}.naive_route_m"),
+        _num(item.get("saving"), f"{where}.saving"),
+        _num(item.get("mean_saving"), f"{where}.mean_saving"),
+    )
