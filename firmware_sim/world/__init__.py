@@ -9,9 +9,11 @@ Pure code, no I/O and no sleeping: every function takes ``now``. The fleet
 - :class:`TruthWriter` -- the ground-truth JSON-lines file
 - :func:`parse_fault`, :class:`Fault` -- timed device faults
 - :class:`SimClock`, :class:`ManualClock` -- simulated time
+- :class:`Director` -- a WMS running the business (``firmware_sim.wms``)
 """
 
 from firmware_sim.world.clock import ManualClock, SimClock, iso_utc, parse_iso_utc
+from firmware_sim.world.director import Director
 from firmware_sim.world.faults import (
     Fault,
     FaultAction,
@@ -22,6 +24,8 @@ from firmware_sim.world.faults import (
     parse_fault,
 )
 from firmware_sim.world.scenario import (
+    MISTAKE_KINDS,
+    MistakeKind,
     Scenario,
     ScenarioError,
     bundled_scenario_names,
@@ -33,11 +37,14 @@ from firmware_sim.world.truth import TruthEvent, TruthWriter, read_truth
 from firmware_sim.world.world import WarehouseWorld
 
 __all__ = [
+    "MISTAKE_KINDS",
+    "Director",
     "Fault",
     "FaultAction",
     "FaultError",
     "FaultKind",
     "ManualClock",
+    "MistakeKind",
     "Scenario",
     "ScenarioError",
     "SimClock",

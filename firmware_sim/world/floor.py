@@ -145,6 +145,17 @@ class TaggedPallet:
         offsets = [0.0] + [-1.0 - 7.0 * (mix64(k) >> 40) / (1 << 24) for k in keys[1:]]
         return cls(pallet, keys, tuple(offsets), epcs)
 
+    def split(self, rest: Pallet, taken: Pallet) -> TaggedPallet:
+        """This pallet becomes ``rest`` (its tags less ``taken``'s); the tag taken off,
+        with its own radio facts, as a load of its own (placed nowhere yet)."""
+        i = self.epcs.index(taken.epc)
+        loose = TaggedPallet(taken, (self.keys[i],), (self.offsets_db[i],), (taken.epc,))
+        self.pallet = rest
+        self.keys = self.keys[:i] + self.keys[i + 1 :]
+        self.offsets_db = self.offsets_db[:i] + self.offsets_db[i + 1 :]
+        self.epcs = self.epcs[:i] + self.epcs[i + 1 :]
+        return loose
+
 
 class Floor:
     """Placements of all pallets present in the simulation, indexed for the readers."""
@@ -198,6 +209,16 @@ class Floor:
                 self._bump(zone)
             case _:
                 pass
+
+    def take_case(self, epc: str, case_epc: str) -> TaggedPallet:
+        """Take case ``case_epc`` off pallet ``epc`` where it is; the case, a load of
+        its own, is added to the floor (not placed yet: :meth:`place` it)."""
+        tp = self.pallets[epc]
+        rest, taken = tp.pallet.without_case(case_epc)
+        loose = tp.split(rest, taken)
+        self.place(epc, tp.placement)  # index again: readers' caches see the change
+        self.add(loose)
+        return loose
 
     def _bump(self, zone: str) -> None:
         self.zone_version[zone] = self.zone_version.get(zone, 0) + 1

@@ -15,6 +15,15 @@ the draws of the rest. Events at equal times run in the order they were
 scheduled, so a layout, a scenario and a seed always produce the same history,
 however finely the world is advanced. Times inside are simulated seconds since
 the start (``s``); the floor and the truth get Unix times (``start + s``).
+
+With a :class:`~firmware_sim.world.director.Director` (a WMS) the business follows
+it instead: the warehouse opens once the opening stock is announced, a truck docks
+once its notice is posted, customers' orders are placed by the director, and the
+workers carry out the WMS's tasks (put-away zone, which pallet to pick, which door to
+ship through), now and then wrongly (``mistake`` truth lines). Each wait has a
+timeout after which the world goes on alone (logged). Decisions arrive as events
+scheduled from outside (:meth:`Flow.schedule`), so what happens then depends on the
+WMS's answers and their timing: a run with a director is not repeated by its seed.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from firmware_sim.world.director import Director
 from firmware_sim.world.faults import Fault, FaultAction
 from firmware_sim.world.floor import (
     Direction,
@@ -43,7 +53,7 @@ from firmware_sim.world.floor import (
 )
 from firmware_sim.world.model import Lot, Pallet, Sku, TagIssuer, generated_skus
 from firmware_sim.world.rf import DoorFrame, stable_key
-from firmware_sim.world.scenario import Scenario, ScenarioError
+from firmware_sim.world.scenario import MistakeKind, Scenario, ScenarioError
 from firmware_sim.world.truth import TruthEvent, TruthSink
 from protocols.layout import Layout, Rect
 
@@ -77,7 +87,40 @@ class _Stats:
     orders: int = 0
     staged: int = 0
     turnbacks: int = 0
+    mistakes: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _WmsState:
+    """What the world keeps while it follows a director (a WMS)."""
+
+    opened: bool = False
+    opening: list[tuple[Pallet, str, Shelved]] = field(default_factory=list)
+    """The opening stock, placed on the shelves when the warehouse opens."""
+    yard: dict[str, tuple[str, list[Pallet]]] = field(default_factory=dict)
+    """Trucks waiting for their notice: truck -> (door, load)."""
+    inbound: set[str] = field(default_factory=set)
+    """Pallets between the door they came through and a shelf."""
+    putaway_to: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Put-away tasks known before the pallet reached storage: EPC -> (task, zone)."""
+    at_storage: dict[str, float] = field(default_factory=dict)
+    """Pallets at storage waiting for their put-away task: EPC -> since (s)."""
+    claimed: set[str] = field(default_factory=set)
+    """Pallets on the orders placed (a wrong pallet is never one of them)."""
+    order_door: dict[str, str] = field(default_factory=dict)
+    held: dict[str, list[str]] = field(default_factory=dict)
+    """Per order, the pallets the workers took for it (right or wrong), in pick order."""
+    ready: set[str] = field(default_factory=set)
+    """Held pallets packed, weighed and set down in packing."""
+    missing_case: dict[str, str] = field(default_factory=dict)
+    """Picked pallets that lose a case at packing: EPC -> pick task."""
+    ship_plan: dict[str, tuple[str, str, MistakeKind | None]] = field(default_factory=dict)
+    """Ship tasks waiting for their order's pallets: order -> (task, door, mistake)."""
+    shipping: dict[str, str] = field(default_factory=dict)
+    """Pallets on their way out: EPC -> ship task."""
+    left: dict[str, int] = field(default_factory=dict)
+    """Ship task -> its pallets still to cross the door."""
 
 
 class Flow:
@@ -93,14 +136,20 @@ class Flow:
         frames: dict[str, DoorFrame],
         emit: TruthSink,
         on_fault: Callable[[FaultAction], None],
+        director: Director | None = None,
     ) -> None:
         self.layout, self.scenario, self.seed, self.start = layout, scenario, seed, start
         self.floor, self.frames, self._emit, self._on_fault = floor, frames, emit, on_fault
+        self.director = director
         self.rng = random.Random(seed)
         self.stage_rng = random.Random(stable_key("stage", seed))
         """Staging's own stream: which pallets, how long, where (and their shelf slot)."""
         self.turnback_rng = random.Random(stable_key("turnback", seed))
         """Turn-backs' own stream: when, how far, how long."""
+        self.work_rng = self.rng if director is None else random.Random(stable_key("work", seed))
+        """The workers' draws (pick delays, travel, packing; mistakes' details): the
+        business stream without a director (the history as it always was), a stream of
+        their own with one."""
         self.now_s = 0.0
         self.stats = _Stats()
         self._queue: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -149,6 +198,7 @@ class Flow:
         self.inbound_doors = scenario.inbound.doors or all_doors
         self.outbound_doors = scenario.outbound.doors or all_doors
         self._initial_stock = 0
+        self._wms = _WmsState()
         self._turnback_rate = scenario.turnbacks.per_hour / 3600.0
         self._next_turnback_s = self._turnback_gap()
         self._begin()
@@ -169,7 +219,8 @@ class Flow:
 
     @property
     def stored(self) -> dict[str, str]:
-        """Pallets on storage shelves and not yet ordered: SSCC EPC -> zone."""
+        """Pallets on storage shelves and not yet ordered (with a director: not yet
+        picked): SSCC EPC -> zone."""
         return dict(self._stored)
 
     def next_event_s(self) -> float | None:
@@ -202,27 +253,65 @@ class Flow:
                 sku = self.rng.choice(self.skus)
                 lot = self._lot(sku, "stock", self.rng.randint(20, 90))
                 p = self._new_pallet(lot, None, "stock")
-                self.floor.place(p.epc, self._slot(zone))
-                self._stored[p.epc] = zone
-                self._initial_stock += 1
-                self._truth("stock", p.epc, zone=zone, **self._pallet_fields(p))
-        if sc.inbound.enabled and self.inbound_doors:
-            self.schedule(self._uniform(sc.inbound.first_truck_s), self._random_truck)
-        if sc.outbound.enabled and self.outbound_doors:
-            self.schedule(self._uniform(sc.outbound.first_order_s), self._random_order)
-        for truck in sc.trucks:
-            self.schedule(truck.at, self._truck, truck.door, truck.pallets, truck.sku, truck.cases)
-        for order in sc.orders:
-            self.schedule(order.at, self._order, order.door, order.pallets, order.sku)
+                slot = self._slot(zone)
+                if self.director is None:
+                    self._stock(p, zone, slot)
+                else:
+                    self._wms.opening.append((p, zone, slot))
+        if self.director is None:
+            self._start_business(0.0)
+        else:
+            stock = [p for p, _, _ in self._wms.opening]
+            self.director.opening(self.skus, sc.catalog.pallet_tare_kg, stock)
+            self.schedule(sc.erp.open_wait_s, self.open_business, True)
         for fault in sc.faults:
             self.schedule(fault.at_s, self._fault, fault, True)
             if fault.end_s is not None:
                 self.schedule(fault.end_s, self._fault, fault, False)
 
+    def _stock(self, p: Pallet, zone: str, slot: Shelved) -> None:
+        self.floor.place(p.epc, slot)
+        self._stored[p.epc] = zone
+        self._initial_stock += 1
+        self._truth("stock", p.epc, zone=zone, **self._pallet_fields(p))
+
+    def _start_business(self, offset_s: float) -> None:
+        """Trucks and orders from now on; scripted ones ``offset_s`` after their time."""
+        sc = self.scenario
+        if sc.inbound.enabled and self.inbound_doors:
+            self.schedule(self._uniform(sc.inbound.first_truck_s), self._random_truck)
+        if sc.outbound.enabled and self.outbound_doors:
+            self.schedule(self._uniform(sc.outbound.first_order_s), self._random_order)
+        for truck in sc.trucks:
+            self.schedule(
+                offset_s + truck.at, self._truck, truck.door, truck.pallets, truck.sku, truck.cases
+            )
+        for order in sc.orders:
+            self.schedule(offset_s + order.at, self._order, order.door, order.pallets, order.sku)
+
+    def open_business(self, timed_out: bool = False) -> None:
+        """(With a director.) The item master and the opening stock are announced: the
+        stock is on its shelves from now on (its ``stock`` lines) and trucks and orders
+        begin, scripted ones counted from now. ``timed_out``: the director never said
+        so within ``erp.open_wait_s``; the warehouse opens anyway (logged)."""
+        w = self._wms
+        if w.opened:
+            return
+        w.opened = True
+        if timed_out:
+            logger.warning(
+                "the opening stock was not announced within %g s: the warehouse opens without",
+                self.scenario.erp.open_wait_s,
+            )
+        for p, zone, slot in w.opening:
+            self._stock(p, zone, slot)
+        w.opening = []
+        self._start_business(self.now_s)
+
     # ------------------------------------------------------------------ helpers
 
-    def _uniform(self, r: tuple[float, float]) -> float:
-        return self.now_s + self.rng.uniform(*r)
+    def _uniform(self, r: tuple[float, float], rng: random.Random | None = None) -> float:
+        return self.now_s + (rng or self.rng).uniform(*r)
 
     def _today(self) -> date:
         return datetime.fromtimestamp(self.start + self.now_s, UTC).date()
@@ -298,6 +387,8 @@ class Flow:
 
     def _crossing(self, epc: str, door: str, direction: Direction) -> None:
         p = self.floor.get(epc).pallet
+        if direction == "inbound" and self.director is not None:
+            self._wms.inbound.add(epc)  # its put-away task may come from now on
         event = "arrival" if direction == "inbound" else "outbound"
         ref = (
             {"truck": self._origin[epc]}
@@ -312,6 +403,15 @@ class Flow:
             self._order_of.pop(epc, None)
             self._origin.pop(epc, None)
             self.stats.shipped += 1
+            task = self._wms.shipping.pop(epc, None)
+            if task is not None:
+                self._wms.left[task] -= 1
+                if self._wms.left[task] == 0:
+                    del self._wms.left[task]
+                    self._done(task)
+            return
+        if self.director is not None:
+            self._to_storage(epc, door)
             return
         zone = min(
             self.storage_zones, key=lambda z: self.floor.count_in(z) + self._bound_for.get(z, 0)
@@ -327,9 +427,10 @@ class Flow:
 
     # ------------------------------------------------------------------ staging
 
-    def _stage(self, epc: str, door: str, zone: str, travel_s: float) -> None:
+    def _stage(self, epc: str, door: str, zone: str | None, travel_s: float) -> None:
         """Set the pallet down just inside the door, in the inside antennas' field; a
-        forklift takes it on to ``zone`` after a while."""
+        forklift takes it on to ``zone`` (None: to storage, its zone to come from its
+        put-away task) after a while."""
         rng, frame = self.stage_rng, self.frames[door]
         stay_s = rng.uniform(*self.scenario.timing.stage_s)
         lateral = round(rng.uniform(-0.25, 0.25) * frame.width, 2)
@@ -348,7 +449,11 @@ class Flow:
         )
         self.schedule(self.now_s + stay_s, self._unstage, epc, door, zone, travel_s)
 
-    def _unstage(self, epc: str, door: str, zone: str, travel_s: float) -> None:
+    def _unstage(self, epc: str, door: str, zone: str | None, travel_s: float) -> None:
+        if zone is None:
+            self.floor.place(epc, Travelling(door, "storage"))
+            self.schedule(self.now_s + travel_s, self._reach_storage, epc)
+            return
         self.floor.place(epc, Travelling(door, zone))
         self.schedule(self.now_s + travel_s, self._putaway, epc, zone, True)
 
@@ -430,6 +535,31 @@ class Flow:
             sku = self._sku(sku_ref)
             lot = self._lot(sku, truck_id, self.rng.randint(1, 20))
             loaded.append(self._new_pallet(lot, cases, truck_id))
+        if self.director is None:
+            self._dock(truck_id, door, loaded)
+            return
+        self._wms.yard[truck_id] = (door, loaded)
+        self.director.truck_arriving(truck_id, door, loaded, self.start + self.now_s)
+        wait_s = self.scenario.erp.notice_wait_s
+        self.schedule(self.now_s + wait_s, self._notice_timeout, truck_id)
+
+    def notice_posted(self, truck: str) -> None:
+        """(With a director.) ``truck``'s advance ship notice is posted: it docks now."""
+        found = self._wms.yard.pop(truck, None)
+        if found is not None:
+            self._dock(truck, *found)
+
+    def _notice_timeout(self, truck: str) -> None:
+        found = self._wms.yard.pop(truck, None)
+        if found is not None:
+            logger.warning(
+                "%s: no notice posted after %g s in the yard; it docks without",
+                truck,
+                self.scenario.erp.notice_wait_s,
+            )
+            self._dock(truck, *found)
+
+    def _dock(self, truck_id: str, door: str, loaded: list[Pallet]) -> None:
         self._truth(
             "truck",
             door=door,
@@ -453,22 +583,86 @@ class Flow:
         self._bound_for[zone] -= 1
         # a staged pallet's slot comes from staging's stream: the business stream's
         # draws stay in the order they would have been without staging
-        self.floor.place(epc, self._slot(zone, self.stage_rng if staged else None))
+        self._shelve(epc, zone, self.stage_rng if staged else self.rng)
+
+    def _shelve(self, epc: str, zone: str, rng: random.Random) -> None:
+        self.floor.place(epc, self._slot(zone, rng))
         self._stored[epc] = zone
         self.stats.received += 1
         p = self.floor.get(epc).pallet
         self._truth("putaway", epc, zone=zone, **self._pallet_fields(p))
+
+    # ------------------------------------------------------------------ put-away by task
+
+    def _to_storage(self, epc: str, door: str) -> None:
+        """(With a director.) Through the door: staged for a while or not, then driven
+        toward storage; its zone comes from its put-away task."""
+        timing = self.scenario.timing
+        travel_s = self.work_rng.uniform(*timing.travel_s)
+        if timing.stage_share > 0 and self.stage_rng.random() < timing.stage_share:
+            self._stage(epc, door, None, travel_s)
+            return
+        self.floor.place(epc, Travelling(door, "storage"))
+        self.schedule(self.now_s + travel_s, self._reach_storage, epc)
+
+    def _reach_storage(self, epc: str) -> None:
+        known = self._wms.putaway_to.pop(epc, None)
+        if known is not None:
+            task, zone = known
+            self._put_away_by_task(epc, zone, task)
+            return
+        self._wms.at_storage[epc] = self.now_s  # the driver waits for the task
+        wait_s = self.scenario.workers.task_wait_s
+        self.schedule(self.now_s + wait_s, self._putaway_timeout, epc)
+
+    def putaway_task(self, task: str, epc: str, zone: str) -> None:
+        """(With a director.) Put-away ``task``: pallet ``epc`` to ``zone``. Carried out
+        when the pallet reaches storage (at once if it is waiting there)."""
+        w = self._wms
+        if zone not in self._areas:
+            self._refuse(task, f"zone {zone!r} is not a zone of the layout")
+        elif epc in w.at_storage:
+            del w.at_storage[epc]
+            self._put_away_by_task(epc, zone, task)
+        elif epc in w.inbound and epc not in w.putaway_to:
+            w.putaway_to[epc] = (task, zone)
+        else:
+            self._refuse(task, f"pallet {epc} is not on its way to storage")
+
+    def _put_away_by_task(self, epc: str, zone: str, task: str) -> None:
+        self._wms.inbound.discard(epc)
+        self._shelve(epc, zone, self.work_rng)
+        self._done(task)
+
+    def _putaway_timeout(self, epc: str) -> None:
+        if self._wms.at_storage.pop(epc, None) is None:
+            return
+        zone = min(self.storage_zones, key=self.floor.count_in)
+        logger.warning(
+            "pallet %s: no put-away task %g s after reaching storage; the driver takes it to %s",
+            epc,
+            self.scenario.workers.task_wait_s,
+            zone,
+        )
+        self._wms.inbound.discard(epc)
+        self._shelve(epc, zone, self.work_rng)
 
     # ------------------------------------------------------------------ outbound
 
     def _random_order(self) -> None:
         sc = self.scenario.outbound
         n = max(1, self.rng.randint(*sc.pallets_per_order) + self._stock_bias())
-        if self._stored:
+        if self.director is not None:
+            self.director.order_wanted(self.rng.choice(self.outbound_doors), n, None)
+        elif self._stored:
             self._order(self.rng.choice(self.outbound_doors), n, None)
         self.schedule(self._uniform(sc.order_every_s), self._random_order)
 
     def _order(self, door: str, pallets: int, sku_ref: str | None) -> None:
+        if self.director is not None:
+            sku = None if sku_ref is None else self._sku(sku_ref)
+            self.director.order_wanted(door, pallets, sku)
+            return
         if sku_ref is None:
             candidates = list(self._stored)
             chosen = self.rng.sample(candidates, min(pallets, len(candidates)))
@@ -486,21 +680,27 @@ class Flow:
         for epc in chosen:
             self._order_of[epc] = order.order_id
             zone = self._stored.pop(epc)
-            self.schedule(self._uniform(self.scenario.timing.pick_delay_s), self._pick, epc, zone)
+            delay = self.scenario.timing.pick_delay_s
+            self.schedule(self._uniform(delay, self.work_rng), self._pick, epc, zone)
 
     def _pick(self, epc: str, zone: str) -> None:
         p = self.floor.get(epc).pallet
         self._truth("pick", epc, zone=zone, order=self._order_of[epc], **self._pallet_fields(p))
         self.floor.place(epc, Travelling(zone, self.packing_zone))
-        self.schedule(self._uniform(self.scenario.timing.travel_s), self._pack, epc)
+        travel = self.scenario.timing.travel_s
+        self.schedule(self._uniform(travel, self.work_rng), self._pack, epc)
 
     def _pack(self, epc: str) -> None:
         p = self.floor.get(epc).pallet
-        self.floor.place(epc, self._slot(self.packing_zone))
+        self.floor.place(epc, self._slot(self.packing_zone, self.work_rng))
         self._truth(
             "pack", epc, zone=self.packing_zone, order=self._order_of[epc], **self._pallet_fields(p)
         )
-        self.schedule(self._uniform(self.scenario.timing.pack_s), self._packed, epc)
+        task = self._wms.missing_case.pop(epc, None)
+        if task is not None:
+            self._take_case_off(epc, task)
+        pack = self.scenario.timing.pack_s
+        self.schedule(self._uniform(pack, self.work_rng), self._packed, epc)
 
     def _packed(self, epc: str) -> None:
         if not self.scales:
@@ -534,17 +734,155 @@ class Flow:
 
     def _off_scale(self, scale: str, epc: str) -> None:
         self._scale_busy[scale] = None
-        self.floor.place(epc, self._slot(self.packing_zone))
+        self.floor.place(epc, self._slot(self.packing_zone, self.work_rng))
         self._ready(epc)
         self._use_scales()
 
     def _ready(self, epc: str) -> None:
+        if self.director is not None:
+            self._wms.ready.add(epc)
+            self._maybe_ship(self._order_of[epc])
+            return
         order = self._orders[self._order_of[epc]]
         order.ready += 1
         if order.ready == len(order.pallets):
             del self._orders[order.order_id]
             earliest = self.now_s + self.scenario.timing.load_delay_s
             self._through_door(order.door, "outbound", order.pallets, earliest)
+
+    # ------------------------------------------------------------------ orders by task
+
+    def order_placed(self, order: str, door: str, pallets: list[str]) -> None:
+        """(With a director.) Order ``order`` is placed and reserved ``pallets`` (SSCC
+        EPCs) to leave through ``door``: its ``order`` line; its picks come as tasks."""
+        self.stats.orders += 1
+        self._wms.claimed.update(pallets)
+        self._wms.order_door[order] = door
+        self._truth("order", door=door, direction="outbound", order=order, pallets=pallets)
+
+    def pick_task(self, task: str, epc: str, order: str, mistake: MistakeKind | None) -> None:
+        """(With a director.) Pick ``task``: pallet ``epc`` off its shelf to packing for
+        ``order``. ``wrong_pallet``: another stored pallet of the same item, on no
+        order, is taken instead (none: the task is done right); ``missing_case``: a case
+        comes off the pallet at packing, before it is weighed."""
+        w = self._wms
+        if epc not in self._stored:
+            self._refuse(task, f"pallet {epc} is not on a shelf")
+            return
+        w.claimed.add(epc)
+        taken = epc
+        if mistake == "wrong_pallet":
+            sku = self.floor.get(epc).pallet.sku
+            others = [
+                e
+                for e in self._stored
+                if e != epc and e not in w.claimed and self.floor.get(e).pallet.sku == sku
+            ]
+            if others:
+                taken = self.work_rng.choice(others)
+            else:
+                logger.info("%s: no other pallet of item %s to take by mistake", task, sku.gtin)
+        zone = self._stored.pop(taken)
+        self._order_of[taken] = order
+        w.held.setdefault(order, []).append(taken)
+        if mistake == "missing_case":
+            w.missing_case[taken] = task
+        delay = self.work_rng.uniform(*self.scenario.timing.pick_delay_s)
+        instead_of = epc if taken != epc else None
+        self.schedule(self.now_s + delay, self._pick_by_task, task, taken, zone, instead_of)
+
+    def _pick_by_task(self, task: str, epc: str, zone: str, instead_of: str | None) -> None:
+        if instead_of is not None:
+            self._mistake("wrong_pallet", epc, zone=zone, task=task, instead_of=instead_of)
+        self._pick(epc, zone)
+        self._done(task)
+
+    def _take_case_off(self, epc: str, task: str) -> None:
+        """A case comes off the pallet in packing (and stays there) before the scale."""
+        p = self.floor.get(epc).pallet
+        if len(p.cases) < 2:
+            return
+        case = self.work_rng.choice(p.cases)
+        self.floor.take_case(epc, case.epc)
+        self.floor.place(case.epc, self._slot(self.packing_zone, self.work_rng))
+        rest = self.floor.get(epc).pallet
+        self._mistake(
+            "missing_case",
+            epc,
+            zone=self.packing_zone,
+            task=task,
+            case=case.epc,
+            case_kg=case.weight_kg,
+            weight_kg=rest.gross_kg,
+        )
+
+    def ship_task(self, task: str, order: str, door: str, mistake: MistakeKind | None) -> None:
+        """(With a director.) Ship ``task``: load ``order``'s pallets through ``door``,
+        every pallet the workers took for it, once all are packed and weighed.
+        ``wrong_door``: through another outbound door."""
+        w = self._wms
+        if door not in self.frames:
+            self._refuse(task, f"door {door!r} is not a door of the layout")
+        elif not w.held.get(order):
+            self._refuse(task, f"no pallet of order {order} is in packing")
+        elif order in w.ship_plan:
+            self._refuse(task, f"order {order} has ship task {w.ship_plan[order][0]} already")
+        else:
+            w.ship_plan[order] = (task, door, mistake)
+            self._maybe_ship(order)
+
+    def _maybe_ship(self, order: str) -> None:
+        w = self._wms
+        held = w.held.get(order, [])
+        if not held or not all(e in w.ready for e in held):
+            return
+        plan = w.ship_plan.pop(order, None)
+        if plan is None:
+            wait_s = self.scenario.workers.task_wait_s
+            self.schedule(self.now_s + wait_s, self._still_packed, order, tuple(held))
+            return
+        task, door, mistake = plan
+        del w.held[order]
+        if mistake == "wrong_door":
+            others = [d for d in self.outbound_doors if d != door]
+            others = others or [d for d in self.frames if d != door]
+            if others:
+                wrong = self.work_rng.choice(others)
+                for epc in held:
+                    self._mistake("wrong_door", epc, door=wrong, task=task, task_door=door)
+                door = wrong
+        w.left[task] = len(held)
+        for epc in held:
+            w.ready.discard(epc)
+            w.shipping[epc] = task
+        self._through_door(door, "outbound", held, self.now_s + self.scenario.timing.load_delay_s)
+
+    def _still_packed(self, order: str, held: tuple[str, ...]) -> None:
+        if tuple(self._wms.held.get(order, ())) == held and order not in self._wms.ship_plan:
+            logger.warning(
+                "order %s: %d pallet(s) packed for %g s and no ship task (is it on hold?); "
+                "they stay in packing: a pallet leaves only on a ship task",
+                order,
+                len(held),
+                self.scenario.workers.task_wait_s,
+            )
+
+    def _mistake(self, kind: MistakeKind, epc: str, **fields: Any) -> None:
+        self.stats.mistakes += 1
+        order = self._order_of[epc]
+        fields.setdefault("door", self._wms.order_door.get(order))
+        fields.setdefault("zone", None)
+        p = self.floor.get(epc).pallet
+        self._truth("mistake", epc, kind=kind, order=order, **fields, **self._pallet_fields(p))
+
+    def _done(self, task: str) -> None:
+        assert self.director is not None
+        self.director.task_done(task)
+
+    def _refuse(self, task: str, reason: str) -> None:
+        assert self.director is not None
+        logger.info("task %s not carried out: %s", task, reason)
+        self.director.task_refused(task, reason)
 
     # ------------------------------------------------------------------ faults
 

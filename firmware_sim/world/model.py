@@ -91,6 +91,17 @@ class Pallet:
     def case_epcs(self) -> list[str]:
         return [c.epc for c in self.cases]
 
+    def without_case(self, epc: str) -> tuple[Pallet, Pallet]:
+        """The pallet with case ``epc`` taken off, and that case as a load of its own:
+        a "pallet" whose only tag is the case's (its EPC is the case's, no SSCC, no
+        cases; it weighs what the case weighs)."""
+        case = next((c for c in self.cases if c.epc == epc), None)
+        if case is None:
+            raise ValueError(f"case {epc} is not on pallet {self.epc}")
+        kept = tuple(c for c in self.cases if c != case)
+        rest = Pallet(self.epc, self.sscc, self.lot, kept, self.tare_kg)
+        return rest, Pallet(case.epc, "", self.lot, (), case.weight_kg)
+
 
 def generated_skus(
     company_prefix: str, count: int, rng: random.Random, shelf_life_days: tuple[int, int]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -39,6 +39,8 @@ from protocols.validation import describe_validation_error
 
 __all__ = [
     "BUNDLED_SCENARIOS",
+    "MISTAKE_KINDS",
+    "MistakeKind",
     "Scenario",
     "ScenarioError",
     "bundled_scenario_names",
@@ -174,6 +176,37 @@ class TurnbackSettings(_Strict):
     """How long the forklift stands at the turning point."""
 
 
+MistakeKind = Literal["wrong_pallet", "wrong_door", "missing_case"]
+MISTAKE_KINDS: tuple[MistakeKind, ...] = ("wrong_pallet", "wrong_door", "missing_case")
+
+
+class WorkerSettings(_Strict):
+    """How the workers carry out the WMS's tasks (only with a WMS: ``rfidwms sim --wms``)."""
+
+    mistake_rate: float = Field(default=0.0, ge=0, le=1)
+    """Share of the tasks that can go wrong (pick and ship tasks) carried out wrong."""
+    mistakes: list[MistakeKind] = Field(default_factory=lambda: list(MISTAKE_KINDS), min_length=1)
+    """Which mistakes they make: wrong_pallet and missing_case on picks, wrong_door on ships."""
+    task_wait_s: Seconds = 180.0
+    """How long a received pallet waits for its put-away task before the forklift driver
+    takes it to the least full storage zone unasked (logged)."""
+
+
+class ErpSettings(_Strict):
+    """What the simulated ERP posts to the WMS (only with ``rfidwms sim --wms``)."""
+
+    customers: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")]] = Field(
+        default_factory=lambda: ["acme", "globex"], min_length=1
+    )
+    """The customers orders are placed for, in turn (the demo's customer users)."""
+    notice_wait_s: Seconds = 60.0
+    """How long a truck waits in the yard for its advance ship notice to be posted
+    before it docks anyway (logged)."""
+    open_wait_s: Seconds = 300.0
+    """How long the warehouse waits for the ERP to post the item master and the opening
+    stock before it opens without (logged)."""
+
+
 class ScriptedTruck(_Strict):
     at: Seconds
     door: str
@@ -206,6 +239,8 @@ class Scenario(_Strict):
     outbound: OutboundSettings = OutboundSettings()
     timing: TimingSettings = TimingSettings()
     turnbacks: TurnbackSettings = TurnbackSettings()
+    workers: WorkerSettings = WorkerSettings()
+    erp: ErpSettings = ErpSettings()
     trucks: list[ScriptedTruck] = Field(default_factory=list)
     orders: list[ScriptedOrder] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from firmware_sim.world.director import Director
 from firmware_sim.world.faults import FaultAction
 from firmware_sim.world.floor import (
     Floor,
@@ -71,7 +72,10 @@ class WarehouseWorld:
         truth: TruthSink | None = None,
         on_fault: Callable[[FaultAction], None] | None = None,
         end: float | None = None,
+        director: Director | None = None,
     ) -> None:
+        """``director``: a WMS that runs the business (:mod:`firmware_sim.world.director`);
+        without one the world keeps its own orders."""
         check_scenario(scenario, layout)
         self.end = end
         """Simulated Unix time the world never advances past (a finite run), or None."""
@@ -98,7 +102,15 @@ class WarehouseWorld:
         self.on_fault = on_fault
         self._emit(TruthEvent(start, 0.0, "radio", extra=self._radio_facts()))
         self.flow = Flow(
-            layout, scenario, self.seed, start, self.floor, self.frames, self._emit, self._fault
+            layout,
+            scenario,
+            self.seed,
+            start,
+            self.floor,
+            self.frames,
+            self._emit,
+            self._fault,
+            director,
         )
 
     # ------------------------------------------------------------------ time

@@ -10,6 +10,11 @@ for each demo user (:data:`DEMO_USERS`: admin, operator, erp, and two customers 
 ``token customer <id>: <token>``), fresh at every start. SIGINT or SIGTERM stops
 every part, in reverse order.
 
+The simulated warehouse follows the demo's own WMS (``rfidwms sim --wms``): its ERP
+posts the item master, notices and orders with the ``erp`` token, its workers carry
+out the tasks with the ``operator`` token (``--mistake-rate`` makes them err). The
+demo migrates the database and makes the tokens before it starts the parts.
+
 Every part runs on one clock: the demo makes a simulated clock (``--start``, or
 the wall clock's time, at ``--speed``) that reads its start :data:`STARTUP_LEAD_S`
 after the demo starts the parts, so the simulated world begins once they are up,
@@ -42,6 +47,7 @@ from protocols.clock import ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
 from rfidwms.commands.argtypes import checked, duration, fault, iso_time
+from rfidwms.commands.sim import WMS_OPERATOR_TOKEN_ENV, WMS_TOKEN_ENV, mistake_rate
 from rfidwms.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,
@@ -127,6 +133,13 @@ def add_parser(sub: Any) -> None:
         default=[],
         metavar="TARGET:KIND[=VALUE][@AT][+FOR]",
         help="inject a device fault in the simulator, as `rfidwms sim --fault` (repeatable)",
+    )
+    p.add_argument(
+        "--mistake-rate",
+        type=checked(mistake_rate),
+        metavar="RATE",
+        help="share of the WMS's pick and ship tasks the simulated workers carry out wrong, "
+        "0-1 (default: the scenario's, 0)",
     )
     p.set_defaults(func=run)
 
@@ -217,29 +230,31 @@ DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
 """The demo's users (name, role, customer): a fresh token each at every start."""
 
 
-def _demo_tokens(db_url: str, clock: ScaledClock) -> list[tuple[str, str]]:
-    """A new token for each of :data:`DEMO_USERS` (made when missing; their older
-    tokens revoked); ``[(label, token)]``, the label as printed: ``operator``,
-    ``customer acme``. The dashboard URL carries the operator's in its fragment,
-    which browsers never send to the server."""
+def _demo_tokens(db_url: str, at: datetime) -> list[tuple[str, str]]:
+    """The database migrated, and a new token for each of :data:`DEMO_USERS` (made
+    when missing; their older tokens revoked), issued ``at``; ``[(label, token)]``, the
+    label as printed: ``operator``, ``customer acme``. The dashboard URL carries the
+    operator's in its fragment, which browsers never send to the server."""
     import asyncio
 
     import psycopg
 
+    from cloud.db.migrate import MigrationError, apply_migrations
     from cloud.db.users import UserExistsError, fresh_token_for
     from cloud.warehouse.roles import Role
 
     async def issue() -> list[tuple[str, str]]:
+        await apply_migrations(db_url)  # the cloud would; the simulator needs tokens first
         made = []
         async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
             for name, role, customer in DEMO_USERS:
-                issued = await fresh_token_for(conn, name, Role(role), customer, at=clock())
+                issued = await fresh_token_for(conn, name, Role(role), customer, at=at)
                 made.append((f"{role} {customer}" if customer else role, issued.token))
         return made
 
     try:
         return asyncio.run(issue())
-    except (psycopg.Error, UserExistsError) as e:
+    except (psycopg.Error, UserExistsError, MigrationError) as e:
         raise EmbeddedServiceError(f"cannot make the demo's users and tokens: {e}") from None
 
 
@@ -329,7 +344,15 @@ def _run_parts(
         sim_args += ["--duration", args.duration]
     for spec in args.fault:
         sim_args += ["--fault", spec]
+    url = f"http://127.0.0.1:{http_port}/"
+    sim_args += ["--wms", url]  # the simulated warehouse follows our WMS
+    if args.mistake_rate is not None:
+        sim_args += ["--mistake-rate", args.mistake_rate]
 
+    issued = args.start if args.start is not None else datetime.now(UTC)
+    tokens = _demo_tokens(db_url, at=issued)  # the simulator's ERP and workers need theirs
+    if stop.is_set():
+        raise StopRequested
     # One clock for all three parts; it carries the start and the speed, so the
     # simulator is not given --start or --speed. It reads the start STARTUP_LEAD_S
     # from now, once the parts are up (before that, the world has not begun).
@@ -342,7 +365,9 @@ def _run_parts(
     try:
         cloud = Child("cloud", ["cloud"], env)
         children.append(cloud)
-        sim = Child("sim", sim_args, env)
+        sim_env = {**env, WMS_TOKEN_ENV: dict(tokens)["erp"]}
+        sim_env[WMS_OPERATOR_TOKEN_ENV] = dict(tokens)["operator"]
+        sim = Child("sim", sim_args, sim_env)
         children.append(sim)
         sim.wait_for_lines(len(layout.readers), " llrp://", timeout=60, stop=stop)
         edge = Child(
@@ -351,9 +376,7 @@ def _run_parts(
             env,
         )
         children.append(edge)
-        url = f"http://127.0.0.1:{http_port}/"
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
-        tokens = _demo_tokens(db_url, clock)  # the cloud has migrated the database
         lines = [f"dashboard: {url}#token={dict(tokens)['operator']}"]
         lines += [f"token {label}: {token}" for label, token in tokens]
         # one write: no line of a part's output can come between them

@@ -4,7 +4,9 @@ On start it prints one line per reader (``<reader-id> llrp://<host>:<port>``) an
 one per scale (``<scale-id> mtsics://<host>:<port>``) on stdout, then serves
 until SIGINT/SIGTERM or, with ``--duration``, until that much simulated time has
 passed. With ``RFIDWMS_CLOCK`` set to a simulated clock (``rfidwms demo`` sets it
-for every part of a run) the world runs on exactly that clock. See
+for every part of a run) the world runs on exactly that clock. With ``--wms URL``
+the warehouse follows that WMS through its API (:mod:`firmware_sim.wms`): its ERP
+posts the item master, notices and orders, its workers carry out the tasks. See
 ``docs/simulator.md``.
 """
 
@@ -13,13 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 from firmware_sim.fleet import DEFAULT_LLRP_PORT_BASE, DEFAULT_SCALE_PORT_BASE, Fleet, FleetError
+from firmware_sim.wms import WmsDriver, WmsSettings, WorldBridge
 from firmware_sim.world import (
     FaultError,
     Scenario,
@@ -46,6 +51,30 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
     return value
+
+
+def mistake_rate(text: str) -> float:
+    """A share of the workers' tasks done wrong: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--mistake-rate: {text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"--mistake-rate: {text!r} is not between 0 and 1")
+    return value
+
+
+def wms_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(
+            f"--wms: {text!r} is not an http(s) URL, e.g. http://127.0.0.1:8080/"
+        )
+    return text
+
+
+WMS_TOKEN_ENV = "RFIDWMS_WMS_TOKEN"
+WMS_OPERATOR_TOKEN_ENV = "RFIDWMS_WMS_OPERATOR_TOKEN"
 
 
 def add_parser(sub: Any) -> None:
@@ -97,6 +126,32 @@ def add_parser(sub: Any) -> None:
         "reader-zone-a:antenna=3@10s+20s, reader-door-3:skew=-90s, scale-1:overload@1m+15s "
         "(repeatable)",
     )
+    p.add_argument(
+        "--wms",
+        type=wms_url,
+        metavar="URL",
+        help="follow this WMS through its API (e.g. http://127.0.0.1:8080/): an ERP posts "
+        "items, notices and orders, workers carry out its tasks (default: the simulator "
+        "keeps its own orders)",
+    )
+    p.add_argument(
+        "--wms-token",
+        metavar="TOKEN",
+        help=f"the ERP side's bearer token (role erp; default: ${WMS_TOKEN_ENV})",
+    )
+    p.add_argument(
+        "--wms-operator-token",
+        metavar="TOKEN",
+        help="the workers' bearer token (role operator: tasks; default: "
+        f"${WMS_OPERATOR_TOKEN_ENV}, else the ERP side's)",
+    )
+    p.add_argument(
+        "--mistake-rate",
+        type=mistake_rate,
+        metavar="RATE",
+        help="share of the WMS's pick and ship tasks the workers carry out wrong, 0-1 "
+        "(default: the scenario's workers.mistake_rate, 0); needs --wms",
+    )
     p.set_defaults(func=run)
 
 
@@ -111,7 +166,28 @@ def _prepare(args: argparse.Namespace) -> tuple[Layout, Scenario, Clock]:
         update["speed"] = args.speed
     if args.duration is not None:
         update["duration_s"] = args.duration
+    if args.mistake_rate is not None:
+        update["workers"] = scenario.workers.model_copy(update={"mistake_rate": args.mistake_rate})
     return layout, scenario.model_copy(update=update), settings.now_clock()
+
+
+class WmsOptionError(ValueError):
+    """The ``--wms`` options do not fit together; the message names them."""
+
+
+def wms_settings(args: argparse.Namespace) -> WmsSettings | None:
+    """The WMS to follow (``--wms`` and its tokens), or None."""
+    erp = args.wms_token or os.environ.get(WMS_TOKEN_ENV) or None
+    operator = args.wms_operator_token or os.environ.get(WMS_OPERATOR_TOKEN_ENV) or None
+    if args.wms is None:
+        if args.mistake_rate is not None:
+            raise WmsOptionError(
+                "--mistake-rate needs --wms: the workers make mistakes carrying out its tasks"
+            )
+        return None
+    if erp is None and operator is None:
+        raise WmsOptionError(f"--wms needs a token: --wms-token or ${WMS_TOKEN_ENV}")
+    return WmsSettings(args.wms, erp_token=erp or str(operator), operator_token=operator)
 
 
 class ClockMismatchError(ValueError):
@@ -142,19 +218,26 @@ def sim_clock(
 
 def run(args: argparse.Namespace) -> int:
     try:
+        wms = wms_settings(args)
         layout, scenario, shared = _prepare(args)
         clock = sim_clock(shared, args.start, args.speed, scenario)
         with ExitStack() as stack:
             truth = stack.enter_context(TruthWriter(args.truth)) if args.truth else None
             end = None if scenario.duration_s is None else clock.start + scenario.duration_s
-            world = WarehouseWorld(layout, scenario, start=clock.start, truth=truth, end=end)
-            asyncio.run(_serve(args, layout, world, clock, scenario.duration_s))
+            bridge = WorldBridge(clock) if wms is not None else None
+            world = WarehouseWorld(
+                layout, scenario, start=clock.start, truth=truth, end=end, director=bridge
+            )
+            if bridge is not None:
+                bridge.attach(world)
+            asyncio.run(_serve(args, layout, world, clock, scenario.duration_s, bridge, wms))
     except (
         SettingsError,
         LayoutError,
         ScenarioError,
         FaultError,
         ClockMismatchError,
+        WmsOptionError,
         FleetError,
         OSError,
     ) as e:
@@ -169,6 +252,8 @@ async def _serve(
     world: WarehouseWorld,
     clock: SimClock,
     duration_s: float | None,
+    bridge: WorldBridge | None = None,
+    wms: WmsSettings | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -182,7 +267,12 @@ async def _serve(
         llrp_port_base=args.llrp_port_base,
         scale_port_base=args.scale_port_base,
     )
-    async with fleet:
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(fleet)
+        driver = None
+        if bridge is not None and wms is not None:
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+            driver = await stack.enter_async_context(WmsDriver(bridge, wms))
         for endpoint in fleet.endpoints:
             sys.stdout.write(endpoint.line() + "\n")
         sys.stdout.flush()
@@ -204,3 +294,5 @@ async def _serve(
         stats.orders,
         stats.shipped,
     )
+    if driver is not None:
+        logger.info("%s; %d mistakes made", driver.summary(), stats.mistakes)

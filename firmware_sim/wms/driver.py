@@ -1,0 +1,116 @@
+"""The ERP and the workers together, following a world through a WMS: :class:`WmsDriver`.
+
+::
+
+    bridge = WorldBridge(clock)
+    world = WarehouseWorld(layout, scenario, start=clock.start, director=bridge)
+    bridge.attach(world)
+    settings = WmsSettings("http://127.0.0.1:8080/", erp_token=erp, operator_token=operator)
+    async with Fleet(layout, world, clock) as fleet, WmsDriver(bridge, settings) as wms:
+        await fleet.run(stop)
+    wms.summary()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from firmware_sim.wms.bridge import WorldBridge
+from firmware_sim.wms.client import WmsClient
+from firmware_sim.wms.erp import Erp, run_tag
+from firmware_sim.wms.mistakes import MistakeDice
+from firmware_sim.wms.workers import Workers
+
+__all__ = ["WmsDriver", "WmsSettings"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WmsSettings:
+    url: str
+    """The WMS's base URL, e.g. ``http://127.0.0.1:8080/``."""
+    erp_token: str
+    """Bearer token of the ERP side (role erp, operator or admin)."""
+    operator_token: str | None = None
+    """Bearer token of the workers (role operator or admin: tasks); None: ``erp_token``."""
+    poll_s: float = 0.5
+    """How often the workers read the open tasks (wall seconds)."""
+    timeout_s: float = 10.0
+    """Per HTTP request (wall seconds)."""
+
+
+class WmsDriver:
+    """Runs the :class:`~firmware_sim.wms.erp.Erp` and the
+    :class:`~firmware_sim.wms.workers.Workers` of ``bridge``'s world against the WMS
+    at ``settings.url``; an async context manager."""
+
+    def __init__(self, bridge: WorldBridge, settings: WmsSettings) -> None:
+        world = bridge.world
+        self.bridge = bridge
+        self.settings = settings
+        self._erp_client = WmsClient(
+            settings.url, settings.erp_token, name="erp", timeout_s=settings.timeout_s
+        )
+        self._worker_client = WmsClient(
+            settings.url,
+            settings.operator_token or settings.erp_token,
+            name="workers",
+            timeout_s=settings.timeout_s,
+        )
+        sc = world.scenario
+        self.erp = Erp(
+            self._erp_client,
+            bridge,
+            customers=list(sc.erp.customers),
+            tag=run_tag(world.start, world.seed),
+            seed=world.seed,
+        )
+        dice = MistakeDice.of(sc.workers.mistake_rate, sc.workers.mistakes, world.seed)
+        self.workers = Workers(self._worker_client, bridge, dice, poll_s=settings.poll_s)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.erp.run(), name="wms-erp"),
+            asyncio.create_task(self.workers.run(), name="wms-workers"),
+        ]
+        logger.info(
+            "following the WMS at %s (customers %s, mistake rate %g)",
+            self.settings.url,
+            ", ".join(self.erp.customers),
+            self.workers.dice.rate,
+        )
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):
+                logger.error("the WMS side failed: %r", result)
+        await self._erp_client.aclose()
+        await self._worker_client.aclose()
+
+    async def __aenter__(self) -> WmsDriver:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def summary(self) -> str:
+        e, w = self.erp.stats, self.workers.stats
+        return (
+            f"erp: {e.items} items, {e.notices} notices, {e.orders} orders, {e.refused} refused;"
+            f" workers: {w.taken} tasks taken ({w.again} again), {w.done} reported done,"
+            f" {w.refused} not carried out, {w.mistakes} drawn wrong"
+        )
