@@ -105,6 +105,8 @@ def pallet_on_scale(
     rose by :data:`RISE_DB` or more against ``earlier_s`` (from 12 s to 4 s before
     ``at``: before the load rolled on; not heard then counts as the floor) came onto
     the platform; of them the strongest on average wins (then the most often heard).
+    Only pallets also heard in the :data:`SETTLING_S` up to ``at`` count, when there
+    are any: a pallet first heard after the weight settled was set down nearby later.
     When none rose, the strongest on average after ``at``; when none was heard after,
     the same from ``before_s`` before ``at``. None when no pallet was heard at all.
     The rise tells the pallet on the platform from its neighbours: the pallet just
@@ -112,6 +114,10 @@ def pallet_on_scale(
     their tags may even be heard better), but none of them got closer."""
     reads = list(reads)
     after = _average(reads, at, at + timedelta(seconds=after_s))
+    # the load settled at ``at``: its pallet was on the platform then, so a pallet heard
+    # after ``at`` but not in the moments up to it was set down nearby later
+    settling = _average(reads, at - timedelta(seconds=SETTLING_S), at)
+    after = {epc: h for epc, h in after.items() if epc in settling} or after
     if not after:
         return _strongest(_average(reads, at - timedelta(seconds=before_s), at))
     earlier = _average(
@@ -126,6 +132,9 @@ def pallet_on_scale(
 
 
 _FLOOR_DBM = -128.0
+SETTLING_S = 3.0
+"""A weight's pallet was heard in the last this long before the weight settled (the
+platform needs a moment to settle; readers report once a round)."""
 
 
 def _average(

@@ -128,6 +128,10 @@ def test_the_pallet_on_the_scale_is_the_sscc_heard_strongest_once_the_weight_set
         # not the one that came on
         ([(1.0, P1, -43), (5.0, P1, -43), (10.5, P1, -43), (11.0, P1, -43),
           (10.6, P2, -45), (11.1, P2, -46)], P2),
+        # a pallet set down beside the scale after the weight settled, heard stronger:
+        # not the one on the platform (it was heard as the weight settled)
+        ([(8.5, P1, -50), (9.5, P1, -49), (10.5, P1, -48), (11.5, P1, -48),
+          (10.8, P2, -44), (11.6, P2, -44)], P1),
         # none rose (the new pallet waited right beside the scale): the strongest after
         ([(1.0, P1, -46), (5.0, P1, -46), (10.5, P1, -45), (1.0, P2, -50), (10.6, P2, -49)],
          P1),
