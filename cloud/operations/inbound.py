@@ -67,20 +67,25 @@ def announced_pallet(p: goods.Pallet, cases: frozenset[str]) -> AsnPallet:
     return AsnPallet(p.sscc, p.sku, p.lot, p.expiry, p.announced_cases, cases)
 
 
+def pallet_sscc(epc: str | None) -> str | None:
+    """The SSCC of a pallet's SSCC-96 EPC; None for anything else."""
+    if not epc or not epc.startswith(PALLET_HEADER):
+        return None
+    try:
+        decoded = decode_hex(epc)
+    except EPCError:
+        return None  # not an EPC of goods
+    return decoded.sscc if isinstance(decoded, Sscc96) else None
+
+
 async def on_inbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:
     if ev.epc.startswith(CASE_HEADER):
         cause = Cause(CauseKind.PASSAGE, str(ev.id))
         await _found_case(conn, ctx, ev.epc, at=ev.time, cause=cause, place=ev.door)
         return
-    if not ev.epc.startswith(PALLET_HEADER):
+    sscc = pallet_sscc(ev.epc)
+    if sscc is None:
         return
-    try:
-        decoded = decode_hex(ev.epc)
-    except EPCError:
-        return  # not an EPC of goods
-    if not isinstance(decoded, Sscc96):
-        return
-    sscc = decoded.sscc
     pallet = await goods.pallet(conn, ctx.site, sscc, lock=True)
     if pallet is None:
         await _unexpected(conn, ctx, ev, sscc)
@@ -300,19 +305,14 @@ async def on_zone_event(conn: Conn, ctx: FeedContext, ev: ZoneEventRow) -> None:
         cause = Cause(CauseKind.ZONE_EVENT, str(ev.id))
         await _found_case(conn, ctx, ev.epc, at=ev.time, cause=cause, place=ev.zone)
         return
-    if not ev.epc.startswith(PALLET_HEADER):
+    sscc = pallet_sscc(ev.epc)
+    if sscc is None:
         return
-    try:
-        decoded = decode_hex(ev.epc)
-    except EPCError:
-        return
-    if not isinstance(decoded, Sscc96):
-        return
-    pallet = await goods.pallet(conn, ctx.site, decoded.sscc, lock=True)
+    pallet = await goods.pallet(conn, ctx.site, sscc, lock=True)
     if pallet is not None and pallet.status == "announced":
         await _receive_in_zone(conn, ctx, ev, pallet)
     else:
-        await _place(conn, ctx, ev, decoded.sscc)
+        await _place(conn, ctx, ev, sscc)
 
 
 async def _place(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str) -> None:

@@ -32,9 +32,9 @@ from cloud.db.alerts import raise_alert
 from cloud.db.events import PassageRow, WeightRow, ZoneEventRow
 from cloud.db.orders import Floor
 from cloud.operations.feed import Conn, FeedContext, Registry
+from cloud.operations.inbound import pallet_sscc
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.ledger import Cause, CauseKind, LedgerError
-from protocols.epc import EPCError, Sscc96, decode_hex
 from protocols.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -64,17 +64,6 @@ def floor_of(ctx: FeedContext) -> Floor | None:
             log.warning("orders: the layout has no floor for orders (%s); not following them", e)
             _FLOORS[key] = None
     return _FLOORS[key]
-
-
-def pallet_sscc(epc: str | None) -> str | None:
-    """The SSCC of a pallet's SSCC-96 EPC; None for anything else."""
-    if not epc or not epc.startswith("31"):
-        return None
-    try:
-        decoded = decode_hex(epc)
-    except EPCError:
-        return None
-    return decoded.sscc if isinstance(decoded, Sscc96) else None
 
 
 def packing_zones(layout: Layout) -> frozenset[str]:
