@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from authkit import bearer
+
+from protocols.layout import Layout
 
 
 class RunningProcess:
@@ -114,3 +118,40 @@ def wait_http(url: str, timeout: float, proc: RunningProcess | None = None) -> N
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {timeout} s")
+
+
+# -- the simulator's devices, for an edge started by a test -------------------------------
+
+_DEVICE_LINE = re.compile(r"^\S+ (llrp|mtsics)://127\.0\.0\.1:\d+$")
+
+
+def sim_devices(sim: RunningProcess, layout: Layout, timeout: float = 60) -> list[str]:
+    """The ``<id> llrp://…`` / ``<id> mtsics://…`` lines ``rfidwms sim`` printed, once it
+    printed one for every reader and scale of ``layout`` (it chose free ports)."""
+    devices = len(layout.readers) + len(layout.scales)
+
+    def device_lines(lines: list[str]) -> list[str] | None:
+        found = [x for x in lines if _DEVICE_LINE.match(x)]
+        return found if len(found) >= devices else None
+
+    return sim.wait_for(device_lines, timeout=timeout)
+
+
+def layout_with_ports(layout: Layout, lines: list[str], path: Path) -> Path:
+    """``layout`` with each reader's and scale's address as ``rfidwms sim`` printed it."""
+    ports = {ln.split()[0]: int(ln.rsplit(":", 1)[1]) for ln in lines}
+    data = yaml.safe_load(layout.model_dump_json())
+    for device in [*data["readers"], *data["scales"]]:
+        device.update(host="127.0.0.1", port=ports[device["id"]])
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def wait_edge_reading(edge: RunningProcess, layout: Layout, timeout: float = 60) -> None:
+    """Until the edge says every reader of ``layout`` is inventorying."""
+    edge.wait_for(
+        lambda ls: all(
+            any(f"reader {r.id}: inventorying" in x for x in ls) for r in layout.readers
+        ),
+        timeout=timeout,
+    )

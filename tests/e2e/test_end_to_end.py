@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
-from pathlib import Path
 
 import aiomqtt
 import pytest
 import websockets
-import yaml
 from authkit import bearer, issue_token_now
 from brokerkit import forget_session
-from running import RunningProcess, get_json, wait_http
+from running import (
+    RunningProcess,
+    get_json,
+    layout_with_ports,
+    sim_devices,
+    wait_http,
+)
 
 from cloud.settings import CloudSettings
 from protocols.epc import decode_epc
@@ -24,16 +27,6 @@ from protocols.mqtt import TopicKind, parse_mqtt_url, topic
 from rfidwms.embedded import free_port
 
 LAYOUT = load_layout(None)
-
-
-def layout_with_ports(lines: list[str], path: Path) -> Path:
-    """The demo layout with each reader's and scale's address as ``rfidwms sim`` printed it."""
-    ports = {ln.split()[0]: int(ln.rsplit(":", 1)[1]) for ln in lines}
-    data = yaml.safe_load(LAYOUT.model_dump_json())
-    for device in [*data["readers"], *data["scales"]]:
-        device.update(host="127.0.0.1", port=ports[device["id"]])
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 @pytest.fixture
@@ -48,7 +41,6 @@ def system(database_url, mqtt_url, site, tmp_path):
         "RFIDWMS_HTTP_PORT": str(http_port),
         "RFIDWMS_SPOOL_DIR": str(tmp_path / "spool"),
     }
-    devices = len(LAYOUT.readers) + len(LAYOUT.scales)
     started: list[RunningProcess] = []
     try:
         sim = RunningProcess(
@@ -60,13 +52,9 @@ def system(database_url, mqtt_url, site, tmp_path):
         cloud = RunningProcess(["cloud"], env)
         started.append(cloud)
 
-        def device_lines(lines: list[str]) -> list[str] | None:
-            found = [x for x in lines if re.match(r"^\S+ (llrp|mtsics)://127\.0\.0\.1:\d+$", x)]
-            return found if len(found) >= devices else None
-
-        lines = sim.wait_for(device_lines, timeout=60)
+        lines = sim_devices(sim, LAYOUT)
         assert [ln.split()[0] for ln in lines if " llrp://" in ln] == [r.id for r in LAYOUT.readers]
-        layout_file = layout_with_ports(lines, tmp_path / "layout.yaml")
+        layout_file = layout_with_ports(LAYOUT, lines, tmp_path / "layout.yaml")
         wait_http(f"http://127.0.0.1:{http_port}/api/health", 60, cloud)
         token = issue_token_now(database_url, "operator")  # the cloud has migrated
         edge = RunningProcess(["edge", "--layout", str(layout_file)], env)

@@ -8,17 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from authkit import issue_token_now
 from brokerkit import forget_session
-from running import RunningProcess, get_json, wait_http
+from running import (
+    RunningProcess,
+    get_json,
+    layout_with_ports,
+    sim_devices,
+    wait_edge_reading,
+    wait_http,
+)
 
 from cloud.settings import CloudSettings
 from protocols.clock import ScaledClock
@@ -35,15 +40,6 @@ TRUCK_S = 10.0
 """Simulated seconds after the start when one-truck's truck docks at door-1."""
 LAST_OUTBOUND_S = 330.0
 """Simulated seconds after the start by which one-truck (seed 7) has shipped its order."""
-
-
-def layout_with_ports(lines: list[str], path: Path) -> Path:
-    ports = {ln.split()[0]: int(ln.rsplit(":", 1)[1]) for ln in lines}
-    data = yaml.safe_load(LAYOUT.model_dump_json())
-    for device in [*data["readers"], *data["scales"]]:
-        device.update(host="127.0.0.1", port=ports[device["id"]])
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def when(text: str) -> datetime:
@@ -87,7 +83,6 @@ def run(database_url, mqtt_url, site, tmp_path):
         "RFIDWMS_LLRP_KEEPALIVE_S": "0.3",
     }
     truth_file = tmp_path / "truth.jsonl"
-    devices = len(LAYOUT.readers) + len(LAYOUT.scales)
     started: list[RunningProcess] = []
     try:
         cloud = RunningProcess(["cloud"], env)
@@ -101,21 +96,13 @@ def run(database_url, mqtt_url, site, tmp_path):
         )  # fmt: skip
         started.append(sim)
 
-        def device_lines(lines: list[str]) -> list[str] | None:
-            found = [x for x in lines if re.match(r"^\S+ (llrp|mtsics)://127\.0\.0\.1:\d+$", x)]
-            return found if len(found) >= devices else None
-
-        lines = sim.wait_for(device_lines, timeout=60)
+        lines = sim_devices(sim, LAYOUT)
         edge = RunningProcess(
-            ["edge", "--layout", str(layout_with_ports(lines, tmp_path / "layout.yaml"))], env
+            ["edge", "--layout", str(layout_with_ports(LAYOUT, lines, tmp_path / "layout.yaml"))],
+            env,
         )
         started.append(edge)
-        edge.wait_for(
-            lambda ls: all(
-                any(f"reader {r.id}: inventorying" in x for x in ls) for r in LAYOUT.readers
-            ),
-            timeout=60,
-        )
+        wait_edge_reading(edge, LAYOUT)
         late = time.time() - clock.origin
         assert late < TRUCK_S / SPEED, (
             f"the edge read every reader {late:.1f} s after the world began, after the truck "

@@ -19,7 +19,14 @@ import pytest
 import yaml
 from authkit import issue_token_now
 from brokerkit import forget_session
-from running import RunningProcess, get_json, wait_http
+from running import (
+    RunningProcess,
+    get_json,
+    layout_with_ports,
+    sim_devices,
+    wait_edge_reading,
+    wait_http,
+)
 
 from cloud.settings import CloudSettings
 from protocols.clock import ScaledClock
@@ -54,15 +61,6 @@ SCENARIO = {
     ],
     "erp": {"customers": ["acme", "globex"]},
 }
-
-
-def layout_with_ports(lines: list[str], path: Path) -> Path:
-    ports = {ln.split()[0]: int(ln.rsplit(":", 1)[1]) for ln in lines}
-    data = yaml.safe_load(LAYOUT.model_dump_json())
-    for device in [*data["readers"], *data["scales"]]:
-        device.update(host="127.0.0.1", port=ports[device["id"]])
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 def read_truth(path: Path) -> list[dict[str, Any]]:
@@ -162,23 +160,14 @@ def start_run(database_url, mqtt_url, site, tmp_path) -> Iterator[Any]:
             {**env, "RFIDWMS_WMS_TOKEN": erp},
         )  # fmt: skip
         started.append(sim)
-        devices = len(LAYOUT.readers) + len(LAYOUT.scales)
 
-        def device_lines(lines: list[str]) -> list[str] | None:
-            found = [x for x in lines if re.match(r"^\S+ (llrp|mtsics)://127\.0\.0\.1:\d+$", x)]
-            return found if len(found) >= devices else None
-
-        lines = sim.wait_for(device_lines, timeout=60)
+        lines = sim_devices(sim, LAYOUT)
         edge = RunningProcess(
-            ["edge", "--layout", str(layout_with_ports(lines, tmp_path / "layout.yaml"))], env
+            ["edge", "--layout", str(layout_with_ports(LAYOUT, lines, tmp_path / "layout.yaml"))],
+            env,
         )
         started.append(edge)
-        edge.wait_for(
-            lambda ls: all(
-                any(f"reader {r.id}: inventorying" in x for x in ls) for r in LAYOUT.readers
-            ),
-            timeout=60,
-        )
+        wait_edge_reading(edge, LAYOUT)
         docked = [x for x in read_truth(truth) if x["event"] == "truck"]
         assert not docked, f"the truck docked before the edge read every reader: {docked}"
         return Run(http, operator, truth, started)
