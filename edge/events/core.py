@@ -77,6 +77,7 @@ class EventCore:
             if point.kind == "door":
                 side: Side = "outside" if point.spot == "outside" else "inside"
                 self.doors.add(read.epc, point.place, side, t0, t1, read.rssi_dbm, read.seen_count)
+                self.zones.saw(t1)
             else:
                 self.zones.add(read.epc, point.place, read.reader_id, t1, read.rssi_dbm)
         events.extend(self.doors.decide())

@@ -21,7 +21,9 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
   time, told by an empty report or a keepalive) counts like a report, so the last
   tag to leave a zone departs although its reader then has nothing to report.
 - **unknown**: every reader of the zone is down or silent (told by the caller, or
-  holding tags yet reporting nothing for ``reader_silent_s``). The tag stays where
+  holding tags yet reporting nothing for ``reader_silent_s`` while the edge's other
+  readers report on, or for twice that when every reader is quiet: the edge may be
+  behind on their reports itself, on a busy machine). The tag stays where
   it was, unknown; reads elsewhere do not move it (a neighbouring zone's bleed is no
   evidence while its own reader is out).
 - **present**: after the reader is back, the tag is heard in its zone again. Not
@@ -135,6 +137,9 @@ class ZonePresence:
         """Per zone: heap of (last read there + hold, EPC) of its present tags."""
         self._judged_evidence: dict[str, float | None] = {}
         """Per zone: its evidence at its last turn (None: no live reader then)."""
+        self._newest_t = _NONE
+        """The newest read time any reader reported (zone or door, reads or heartbeats):
+        how far the edge has got through its readers' reports."""
         self.judgements = 0
         """How many tag judgements were made (the cost of the calls; for tests)."""
 
@@ -142,6 +147,7 @@ class ZonePresence:
 
     def add(self, epc: str, zone: str, reader_id: str, t: float, rssi: float | None) -> None:
         """One read by a zone antenna (``t``: its last-seen time)."""
+        self.saw(t)
         reader = self._readers.get(reader_id)
         if reader is not None:
             reader.heard_t = max(reader.heard_t, t)
@@ -170,10 +176,16 @@ class ZonePresence:
     def heard_through(self, reader_id: str, through: float) -> None:
         """A zone reader's heartbeat: it has reported every read it made before ``through``
         (read time). Evidence of time like a report, without a tag; never moves backward."""
+        self.saw(through)
         reader = self._readers.get(reader_id)
         if reader is not None and through > reader.heard_t:
             reader.heard_t = through
             reader.silent = False
+
+    def saw(self, t: float) -> None:
+        """Some reader (a door's too) reported a read made at ``t``."""
+        if t > self._newest_t:
+            self._newest_t = t
 
     def reader_up(self, reader_id: str, up: bool, now: float) -> None:
         """The caller's word on a zone reader: up (inventorying) or down/silent."""
@@ -241,9 +253,18 @@ class ZonePresence:
 
     def _outages(self, now: float, events: list[ZoneEvent]) -> None:
         rules = self.rules
+        silent_s = rules.reader_silent_s
+        all_quiet = now - self._newest_t > 2 * silent_s
         for reader in self._readers.values():
             if reader.live and any(self._in_zone.get(z) for z in reader.zones):
-                if reader.heard_t != _NONE and now - reader.heard_t > rules.reader_silent_s:
+                if (
+                    reader.heard_t != _NONE
+                    and now - reader.heard_t > silent_s
+                    and (self._newest_t - reader.heard_t > silent_s or all_quiet)
+                ):
+                    # quiet while other readers report on: silent. Quiet like every
+                    # reader: the edge itself may be behind on their reports (a busy
+                    # machine), so only after twice as long.
                     reader.silent = True
         for zone, readers in self._zone_readers.items():
             live = any(self._readers[r].live for r in readers)

@@ -282,3 +282,19 @@ def test_a_tag_leaving_a_zone_next_to_another_s_bleed_never_flips_between_them()
     assert got[0] == ("arrived", "zone-a", None)
     assert got[-1][0] == "departed"
     assert replay.core.zone_of(PALLET) is None
+
+
+def test_an_edge_behind_on_every_reader_s_reports_makes_nothing_unknown():
+    # a busy machine: every report reaches the core 15 s late (more than reader_silent_s,
+    # less than twice it); no reader is quieter than the others, so none is silent
+    rules = EventRules(zone_hold_s=2.0, reader_silent_s=10.0)
+    reads = background(200) + shelf_reads(PALLET, A, 1.0, 200.0, -50)
+    replay = Replay(rules, late={A: 15.0, B: 15.0, C: 15.0}).run(reads, until_s=150)
+    assert kinds(replay) == [("arrived", "zone-a", None)]
+
+
+def test_a_reader_behind_the_others_by_more_than_reader_silent_s_is_silent():
+    rules = EventRules(zone_hold_s=2.0, reader_silent_s=10.0)
+    reads = background(120) + shelf_reads(PALLET, A, 1.0, 120.0, -50)
+    replay = Replay(rules, late={A: 15.0}).run(reads, until_s=150)
+    assert ("unknown", "zone-a", None) in kinds(replay)
