@@ -34,7 +34,14 @@ from edge.rates import ReadRateMeter
 from edge.reader_link import REPORT_SLACK_S, ReaderLink
 from edge.reads import TagRead
 from edge.scale_client import ScaleClient, ScaleError
-from edge.scale_watch import LoadWatch, ReadPointLog, ScaleRead, StableLoad, pallet_on_scale
+from edge.scale_watch import (
+    LoadWatch,
+    ReadPointLog,
+    ScaleRead,
+    StableLoad,
+    cases_on_scale,
+    pallet_on_scale,
+)
 from edge.settings import EdgeSettings
 from edge.spool import Spool
 from protocols.layout import Layout, Scale
@@ -248,9 +255,19 @@ class EdgeAgent:
             epc = pallet_on_scale(
                 self._point_logs[load.scale], load.time, PALLET_BEFORE_S, PALLET_AFTER_S
             )
-            message = weight_message(load.scale, load.weight_kg, epc, load.time)
+            cases = (
+                cases_on_scale(self._point_logs[load.scale], load.time, PALLET_AFTER_S)
+                if epc is not None
+                else ()
+            )
+            message = weight_message(load.scale, load.weight_kg, epc, load.time, cases)
             log.info(
-                "scale %s: %.2f kg at %s, pallet %s", load.scale, load.weight_kg, load.time, epc
+                "scale %s: %.2f kg at %s, pallet %s with %d cases heard",
+                load.scale,
+                load.weight_kg,
+                load.time,
+                epc,
+                len(cases),
             )
             self._events.append(message)
             self._events_waiting.set()

@@ -8,6 +8,7 @@ stable weight found on a scale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from edge.events import Event, Passage, SideEvidence, ZoneEvent
@@ -51,7 +52,14 @@ def event_message(event: Event) -> mqtt.ZoneEventMessage | mqtt.PassageMessage:
 
 
 def weight_message(
-    scale: str, weight_kg: float, epc: str | None, time: datetime
+    scale: str,
+    weight_kg: float,
+    epc: str | None,
+    time: datetime,
+    cases: Sequence[str] = (),
 ) -> mqtt.WeightMessage:
-    """The message of a stable weight on ``scale`` and the pallet found on it (or None)."""
-    return mqtt.WeightMessage(scale=scale, weight_kg=weight_kg, epc=epc, time=time)
+    """The message of a stable weight on ``scale``, the pallet found on it (or None) and
+    the cases that came onto the platform with it."""
+    return mqtt.WeightMessage(
+        scale=scale, weight_kg=weight_kg, epc=epc, cases=list(cases), time=time
+    )

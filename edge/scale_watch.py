@@ -13,19 +13,29 @@ twice because the scale was briefly unreachable.
 
 :func:`pallet_on_scale` picks the pallet a weight belongs to: of the SSCCs the scale's
 read point heard once the weight settled, one heard stronger than before the load rolled
-on, the strongest on average.
+on, the strongest on average. :func:`cases_on_scale` names the cases that came onto the
+platform with it by the same rise: a case taken off the pallet and left nearby is heard
+as before, never stronger.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edge.events import is_pallet
+from edge.events import is_case, is_pallet
 
-__all__ = ["RISE_DB", "LoadWatch", "ReadPointLog", "ScaleRead", "StableLoad", "pallet_on_scale"]
+__all__ = [
+    "RISE_DB",
+    "LoadWatch",
+    "ReadPointLog",
+    "ScaleRead",
+    "StableLoad",
+    "cases_on_scale",
+    "pallet_on_scale",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +147,45 @@ SETTLING_S = 3.0
 platform needs a moment to settle; readers report once a round)."""
 
 
+def cases_on_scale(
+    reads: Iterable[ScaleRead],
+    at: datetime,
+    after_s: float = 2.0,
+    earlier_s: tuple[float, float] = (12.0, 4.0),
+) -> tuple[str, ...]:
+    """The cases (SGTINs) that came onto the platform with the load that settled at
+    ``at``: heard from :data:`SETTLING_S` before ``at`` to ``after_s`` after it, on
+    average :data:`RISE_DB` stronger than from 12 s to 4 s before ``at`` (not heard then
+    counts as the floor). Sorted. A case left beside the scale is heard as well as
+    before, so it is not among them; nor is a case on the platform that no read caught,
+    so a case missing here is evidence, not proof."""
+    reads = list(reads)
+    after = _average(
+        reads, at - timedelta(seconds=SETTLING_S), at + timedelta(seconds=after_s), is_case
+    )
+    earlier = _average(
+        reads, at - timedelta(seconds=earlier_s[0]), at - timedelta(seconds=earlier_s[1]), is_case
+    )
+    return tuple(
+        sorted(
+            epc
+            for epc, heard in after.items()
+            if heard[0] - earlier.get(epc, (_FLOOR_DBM, 0))[0] >= RISE_DB
+        )
+    )
+
+
 def _average(
-    reads: Iterable[ScaleRead], start: datetime, end: datetime
+    reads: Iterable[ScaleRead],
+    start: datetime,
+    end: datetime,
+    kind: Callable[[str], bool] = is_pallet,
 ) -> dict[str, tuple[float, int]]:
-    """Per SSCC heard from ``start`` to ``end``: (average RSSI, times heard)."""
+    """Per EPC of ``kind`` (SSCCs unless told) heard from ``start`` to ``end``: (average
+    RSSI, times heard)."""
     total: dict[str, tuple[float, int]] = {}
     for r in reads:
-        if start <= r.time <= end and is_pallet(r.epc):
+        if start <= r.time <= end and kind(r.epc):
             rssi = r.rssi_dbm if r.rssi_dbm is not None else _FLOOR_DBM
             sum_, count = total.get(r.epc, (0.0, 0))
             total[r.epc] = (sum_ + rssi * r.count, count + r.count)

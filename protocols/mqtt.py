@@ -241,6 +241,11 @@ class WeightMessage(BaseModel):
     epc: EpcHex | None = None
     """The pallet on the scale when the weight became stable, as the scale's read point
     heard it; None when the edge could not tell."""
+    cases: list[EpcHex] = Field(default_factory=list, max_length=MAX_PASSAGE_CASES)
+    """The SGTIN-96 EPCs of the cases that came onto the platform with the load (heard
+    stronger once the weight settled than before it rolled on). Empty when none was
+    heard; a case that is not in it was not heard on the platform, which alone does not
+    mean it is missing (a read can be missed)."""
     time: AwareDatetime
 
 

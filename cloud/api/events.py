@@ -152,6 +152,7 @@ async def weights(
             scale=r.scale,
             weight_kg=r.weight_kg,
             epc=r.epc,
+            cases=r.cases,
             edge_id=r.edge_id,
             stored_at=r.stored_at,
         )

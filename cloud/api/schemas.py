@@ -171,6 +171,10 @@ class WeightOut(BaseModel):
     scale: str
     weight_kg: float
     epc: str | None = Field(description="the pallet on the scale, when the edge could tell")
+    cases: list[str] = Field(
+        default_factory=list,
+        description="the cases (SGTIN-96 EPCs) heard coming onto the scale with the pallet",
+    )
     edge_id: str
     stored_at: datetime
 

@@ -6,7 +6,7 @@ the (time, id) of the last row of the previous page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,8 @@ class WeightRow:
     epc: str | None
     edge_id: str
     stored_at: datetime
+    cases: list[str] = field(default_factory=list)
+    """The cases heard coming onto the platform with the pallet."""
 
 
 def _where(
@@ -124,7 +126,7 @@ async def weights(
 ) -> list[WeightRow]:
     where, params = _where(since, after, {"scale": scale, "epc": epc})
     cur = await conn.execute(
-        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at FROM weights"
+        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases FROM weights"
         f"{where} ORDER BY time, id LIMIT %s",
         [*params, limit],
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,10 +51,12 @@ from cloud.warehouse.ledger import (
     EntryKind,
     Position,
     StockState,
+    adjust,
     transfer,
 )
 from cloud.warehouse.orders import FINAL, OrderStatus, TimelineEntry, progress_status
-from cloud.warehouse.packing import Load, Tolerance, WeightCheck, check_weight
+from cloud.warehouse.packing import Load, Tolerance, WeightCheck, check_weight, missing_cases
+from protocols.epc import EPCError, Sgtin96, decode_hex
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -243,10 +245,14 @@ async def weigh_pallet(
     cause: Cause,
     floor: Floor,
     tolerance: Tolerance,
+    heard_cases: Sequence[str] = (),
 ) -> Weighed | None:
     """The scale in ``zone`` weighed the pallet: the weight check against the cases its
     order holds on it (picked first, if its arrival at packing was not heard). None when
-    it holds nothing reserved for an open order."""
+    it holds nothing reserved for an open order. A mismatch raises ``weight_mismatch``
+    and holds the order; when the pallet is whole cases light and exactly that many of
+    its booked cases were not among ``heard_cases`` (those heard coming onto the scale
+    with it), they come off the pallet in the books as well (:func:`_cases_missing`)."""
     held = await _order_of_pallet(conn, site, sscc)
     if held is None:
         return None
@@ -279,23 +285,33 @@ async def weigh_pallet(
         [_json(weight), check.ok, time, held.order.id, sscc],
     )
     order = await lock_order(conn, held.order.id)
-    detail = {"pallet": sscc, "scale": scale, **check.detail()}
+    detail: dict[str, Any] = {"pallet": sscc, "scale": scale, **check.detail()}
     if check.ok:
         await _note(conn, order, "weight_ok", time=time, now=now, cause=cause, detail=detail)
         await sync(
             conn, await lock_order(conn, order.id), floor=floor, time=time, now=now, cause=cause
         )
         return Weighed(order.id, check, None)
+    pallet = await goods.pallet_with_cases(conn, site, sscc)
+    booked = [c.epc for c in pallet.cases] if pallet is not None else []
+    missing = missing_cases(check, booked, heard_cases)
+    if missing:
+        detail["missing_cases"] = list(missing)
+    said = f"; not on it: {len(missing)} case(s) {', '.join(missing)}" if missing else ""
     raised = await raise_alert(
         conn,
         site=site,
         kind=AlertKind.WEIGHT_MISMATCH,
         subject=sscc,
-        message=f"pallet {sscc} of order {order.id} on {scale}: {check.message}",
+        message=f"pallet {sscc} of order {order.id} on {scale}: {check.message}{said}",
         at=time,
         detail={**detail, "order": order.id},
         cause=(cause.kind.value, cause.ref),
     )
+    if missing:
+        await _cases_missing(
+            conn, order, sscc, missing, alert=raised.id, time=time, now=now, cause=cause
+        )
     await _note(
         conn,
         order,
@@ -315,6 +331,78 @@ async def weigh_pallet(
         detail={"alert": raised.id, "pallet": sscc},
     )
     return Weighed(order.id, check, raised.id)
+
+
+async def _cases_missing(
+    conn: Conn,
+    order: OrderRow,
+    sscc: str,
+    cases: Sequence[str],
+    *,
+    alert: int,
+    time: datetime,
+    now: datetime,
+    cause: Cause,
+) -> None:
+    """Cases the scale and the read point agree a pallet does not carry come off it in
+    the books: off its case list, out of its reserved stock (an ``adjust`` naming the
+    weight), and released from the order's reservation (the line is short by them)."""
+    site = order.site
+    by_item: dict[str, int] = {}
+    for epc in cases:
+        try:
+            decoded = decode_hex(epc)
+        except EPCError:
+            continue
+        if isinstance(decoded, Sgtin96):
+            by_item[decoded.gtin] = by_item.get(decoded.gtin, 0) + 1
+    reserved = [
+        r
+        for r in await stock.pallet_positions(conn, site, sscc)
+        if r.bucket.state is StockState.RESERVED
+    ]
+    for sku, n in sorted(by_item.items()):
+        for row in (r for r in reserved if r.bucket.item == sku):
+            take = min(n, row.qty)
+            if take:
+                op = adjust(row.position, -take, cause=cause, time=time)
+                await stock.post(conn, op, recorded_at=now)
+                n -= take
+        cur = await conn.execute(
+            "SELECT id, qty - shipped - released FROM reservations WHERE order_id = %s"
+            " AND pallet = %s AND sku = %s AND qty - shipped - released > 0 ORDER BY id",
+            [order.id, sscc, sku],
+        )
+        left = by_item[sku]
+        for rid, open_qty in await cur.fetchall():
+            give = min(left, int(open_qty))
+            if give:
+                await conn.execute(
+                    "UPDATE reservations SET released = released + %s WHERE id = %s",
+                    [give, rid],
+                )
+                left -= give
+    await conn.execute(
+        "DELETE FROM pallet_cases WHERE site = %s AND pallet = %s AND epc = ANY(%s)",
+        [site, sscc, list(cases)],
+    )
+    await _update_line_counts(conn, order.id)
+    await _note(
+        conn,
+        order,
+        "cases_missing",
+        time=time,
+        now=now,
+        cause=cause,
+        detail={"pallet": sscc, "cases": list(cases), "alert": alert},
+    )
+    log.warning(
+        "order %s: pallet %s is %d case(s) short (%s); taken off it in the books",
+        order.id,
+        sscc,
+        len(cases),
+        ", ".join(cases),
+    )
 
 
 def _json(value: Mapping[str, Any]) -> str:

@@ -345,9 +345,8 @@ _INSERT_ZONE_EVENTS = (
     " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::integer[], %s::timestamptz[])"
 )
 _INSERT_WEIGHTS = (
-    "INSERT INTO weights (time, scale, weight_kg, epc, edge_id, spool, seq, idx, stored_at)"
-    " SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::float8[], %s::text[], %s::text[],"
-    " %s::text[], %s::bigint[], %s::integer[], %s::timestamptz[])"
+    "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
+    " stored_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _PLACE_COLUMNS = "epc, state, zone, last_zone, door, pallet, changed_at, stored_at"
 _UPSERT_PLACES = (
@@ -406,7 +405,9 @@ async def _store_events(
                 )
             else:
                 assert isinstance(ev, WeightMessage)
-                weight_rows.append((ev.time, ev.scale, ev.weight_kg, ev.epc, *key, now))
+                weight_rows.append(
+                    (ev.time, ev.scale, ev.weight_kg, ev.epc, list(ev.cases), *key, now)
+                )
                 change.weights.append(
                     WeightRecord(ev.time, ev.scale, ev.weight_kg, ev.epc, b.edge_id, now)
                 )
@@ -415,7 +416,7 @@ async def _store_events(
     if zone_rows:
         await cur.execute(_INSERT_ZONE_EVENTS, _columns(zone_rows, 10))
     if weight_rows:
-        await cur.execute(_INSERT_WEIGHTS, _columns(weight_rows, 9))
+        await cur.executemany(_INSERT_WEIGHTS, weight_rows)
     events = [ev for b in batches for ev in b.events]
     epcs = sorted(
         {ev.epc for ev in events if isinstance(ev, ZoneEventMessage | PassageMessage)}

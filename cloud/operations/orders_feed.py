@@ -159,6 +159,7 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
         cause=Cause(CauseKind.WEIGHT, str(ev.id)),
         floor=floor,
         tolerance=ctx.settings.pack_tolerance,
+        heard_cases=ev.cases,
     )
 
 

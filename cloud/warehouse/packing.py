@@ -149,3 +149,33 @@ def check_weight(
     allowed = tolerance.of(expected, lightest)
     verdict = Verdict.OK if abs(measured_kg - expected) <= allowed else Verdict.MISMATCH
     return WeightCheck(verdict, measured_kg, expected, allowed, cases, mean)
+
+
+CASES_OFF_SLACK = 0.3
+"""How far from a whole number of cases a light pallet's difference may be for the
+weight to say how many cases it lacks (the tolerance keeps a right pallet under half a
+case off; case weights spread)."""
+
+
+def missing_cases(
+    check: WeightCheck, booked: Iterable[str], heard: Iterable[str]
+) -> tuple[str, ...]:
+    """The cases the books hold on a pallet that is not carrying them: only when two
+    independent witnesses agree. The scale says the pallet is about ``k`` whole cases
+    light (``check``: a mismatch, ``cases_off`` within :data:`CASES_OFF_SLACK` of
+    ``-k``), and exactly ``k`` of the ``booked`` cases (EPCs) were not ``heard`` coming
+    onto the scale with it, while others were (the scale's read point worked). Then
+    those ``k`` (sorted); otherwise none: a case a read missed, or a weight off for
+    another reason, is left to a person."""
+    off = check.cases_off
+    heard_set = frozenset(heard)
+    if check.ok or off is None or off >= 0 or not heard_set:
+        return ()
+    k = round(-off)
+    if k < 1 or abs(off + k) > CASES_OFF_SLACK:
+        return ()
+    booked = sorted(set(booked))
+    unheard = tuple(c for c in booked if c not in heard_set)
+    if len(unheard) != k or len(unheard) == len(booked):
+        return ()
+    return unheard

@@ -41,11 +41,14 @@ from cloud.warehouse.ledger import Cause, CauseKind
 _SEQ = iter(range(1, 1_000_000))
 
 
-async def insert_weight(conn, epc: str | None, kg: float, *, scale: str = "scale-1", at=T0) -> int:
+async def insert_weight(
+    conn, epc: str | None, kg: float, *, scale: str = "scale-1", at=T0, cases=()
+) -> int:
     cur = await conn.execute(
-        "INSERT INTO weights (time, scale, weight_kg, epc, edge_id, spool, seq, idx, stored_at)"
-        " VALUES (%s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s) RETURNING id",
-        [at, scale, kg, epc, next(_SEQ), at],
+        "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
+        " stored_at) VALUES (%s, %s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s)"
+        " RETURNING id",
+        [at, scale, kg, epc, list(cases), next(_SEQ), at],
     )
     row = await cur.fetchone()
     return int(row[0])
@@ -189,6 +192,66 @@ async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_re
         await insert_weight(conn, p.epc, 145.5, at=t(320))
         await rig.drain()
         assert (await order_now(conn, order.order.id)).order.status == "loading"
+
+
+async def test_a_case_the_scale_misses_and_the_read_point_did_not_hear_comes_off_the_books(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=5, site=site)
+        cases = [case_epc(i, ITEM_A) for i in range(1, 6)]
+        for c in cases:
+            await conn.execute(
+                "INSERT INTO pallet_cases (site, epc, pallet, announced) VALUES (%s, %s, %s, true)",
+                [site, c, p.sscc],
+            )
+        order = await new_order(conn, site, (ITEM_A, 5))
+        # a case short by weight, and the fifth case was not heard coming onto the scale
+        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases[:4])
+        await rig.drain()
+        d = await order_now(conn, order.order.id)
+        assert (d.order.status, d.order.hold_reason) == ("on_hold", "weight_mismatch")
+        ((_, message, detail),) = await alerts(conn, "weight_mismatch")
+        assert detail["missing_cases"] == [cases[4]] and cases[4] in message
+        assert await fetch(
+            conn, "SELECT epc FROM pallet_cases WHERE pallet = %s ORDER BY epc", p.sscc
+        ) == [(c,) for c in sorted(cases[:4])]
+        assert await fetch(
+            conn,
+            "SELECT state, qty FROM stock_positions WHERE pallet = %s AND qty > 0",
+            p.sscc,
+        ) == [("reserved", 4)]
+        assert await fetch(
+            conn, "SELECT qty, released FROM reservations WHERE pallet = %s", p.sscc
+        ) == [(5, 1)]
+        assert "cases_missing" in [e.event for e in d.timeline]
+        (entry,) = await fetch(
+            conn, "SELECT kind, qty, cause_kind FROM ledger_entries WHERE kind = 'adjust'"
+        )
+        assert entry == ("adjust", -1, "weight")
+
+
+async def test_a_light_pallet_whose_cases_were_all_heard_keeps_its_cases_for_a_person(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=5, site=site)
+        cases = [case_epc(i, ITEM_A) for i in range(1, 6)]
+        for c in cases:
+            await conn.execute(
+                "INSERT INTO pallet_cases (site, epc, pallet, announced) VALUES (%s, %s, %s, true)",
+                [site, c, p.sscc],
+            )
+        order = await new_order(conn, site, (ITEM_A, 5))
+        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases)
+        await rig.drain()
+        ((_, _, detail),) = await alerts(conn, "weight_mismatch")
+        assert "missing_cases" not in detail
+        assert await fetch(
+            conn, "SELECT qty FROM stock_positions WHERE pallet = %s AND qty > 0", p.sscc
+        ) == [(5,)]
+        d = await order_now(conn, order.order.id)
+        assert "cases_missing" not in [e.event for e in d.timeline]
 
 
 async def test_a_pallet_out_through_the_wrong_door_is_a_mis_shipment_within_a_second(

@@ -78,15 +78,17 @@ def test_each_core_event_becomes_its_protocol_message(event, expected):
 
 
 @pytest.mark.parametrize(
-    ("epc", "expected"),
+    ("epc", "cases", "expected"),
     [
-        (PALLET, {"type": "weight", "scale": "scale-1", "weight_kg": 412.5, "epc": PALLET,
-                  "time": T}),
-        (None, {"type": "weight", "scale": "scale-1", "weight_kg": 412.5, "time": T}),
+        (PALLET, (CASE,), {"type": "weight", "scale": "scale-1", "weight_kg": 412.5,
+                           "epc": PALLET, "cases": [CASE], "time": T}),
+        (None, (), {"type": "weight", "scale": "scale-1", "weight_kg": 412.5, "cases": [],
+                    "time": T}),
     ],
 )  # fmt: skip
-def test_a_stable_weight_becomes_a_weight_message_with_or_without_its_pallet(epc, expected):
-    assert weight_message("scale-1", 412.5, epc, T).model_dump(exclude_none=True) == expected
+def test_a_stable_weight_becomes_a_weight_message_with_or_without_its_pallet(epc, cases, expected):
+    message = weight_message("scale-1", 412.5, epc, T, cases)
+    assert message.model_dump(exclude_none=True) == expected
 
 
 def test_anything_else_is_refused_by_type():

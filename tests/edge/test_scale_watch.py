@@ -7,12 +7,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.scale_watch import LoadWatch, ReadPointLog, ScaleRead, StableLoad, pallet_on_scale
+from edge.scale_watch import (
+    LoadWatch,
+    ReadPointLog,
+    ScaleRead,
+    StableLoad,
+    cases_on_scale,
+    pallet_on_scale,
+)
 
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 P1 = "3114257BF400EBA58A000000"
 P2 = "3114257BF400EBA58B000000"
 CASE = "3074257BF7194E4000001A85"
+CASE_2 = "3074257BF7194E4000001A86"
+CASE_3 = "3074257BF7194E4000001A87"
 
 
 def at(s: float) -> datetime:
@@ -144,6 +153,30 @@ def test_the_pallet_on_the_scale_is_one_heard_stronger_than_before_the_load_roll
     for t, epc, rssi in reads:
         log.add(ScaleRead(at(t), epc, rssi))
     assert pallet_on_scale(log, at(10.0)) == expected
+
+
+@pytest.mark.parametrize(
+    ("reads", "expected"),
+    [
+        # two cases rolled on with the pallet (rose); one taken off and left beside the
+        # scale is heard as before: not on the platform
+        ([(1.0, CASE, -60), (5.0, CASE, -61), (9.5, CASE, -45), (10.5, CASE, -46),
+          (10.6, CASE_2, -47),
+          (1.0, CASE_3, -55), (5.0, CASE_3, -55), (9.8, CASE_3, -54), (11.0, CASE_3, -55)],
+         (CASE, CASE_2)),
+        # heard only before the load rolled on: not on the platform
+        ([(2.0, CASE, -40), (5.0, CASE, -40)], ()),
+        # pallets are not cases; heard after the window: too late
+        ([(10.5, P1, -40), (12.5, CASE, -40)], ()),
+    ],
+)  # fmt: skip
+def test_the_cases_on_the_scale_are_those_heard_stronger_than_before_the_load_rolled_on(
+    reads, expected
+):
+    log = ReadPointLog()
+    for t, epc, rssi in reads:
+        log.add(ScaleRead(at(t), epc, rssi))
+    assert cases_on_scale(log, at(10.0), after_s=2.0) == expected
 
 
 def test_the_read_point_log_keeps_only_recent_reads():

@@ -15,6 +15,7 @@ from cloud.warehouse.packing import (
     Verdict,
     check_weight,
     expected_gross,
+    missing_cases,
 )
 
 GTIN = "00614141123452"
@@ -121,3 +122,37 @@ def test_one_case_off_is_always_a_mismatch_and_natural_spread_is_not(cases, case
     assert (short.verdict, over.verdict) == (Verdict.MISMATCH, Verdict.MISMATCH)
     if cases <= 16:  # the spread of many cases grows past a quarter case only beyond
         assert whole.verdict is Verdict.OK, whole.message
+
+
+C = [f"3074257BF7194E40000000{i:02X}" for i in range(6)]
+
+
+# 5 cases of 20 kg booked on a 25 kg pallet: 125 kg expected
+@pytest.mark.parametrize(
+    ("measured", "heard", "missing"),
+    [
+        # a case light, one booked case not heard on the scale: that one
+        (105.2, C[:4], (C[4],)),
+        # two cases light, two not heard: both
+        (85.0, C[:3], (C[3], C[4])),
+        # a case light but every case heard: a read cannot name it; left to a person
+        (105.0, C[:5], ()),
+        # a case light, two not heard (a read missed one): cannot tell which
+        (105.0, C[:3], ()),
+        # nothing heard at all (the read point is out): no witness
+        (105.0, [], ()),
+        # right weight, a case not heard: a missed read, nothing missing
+        (125.0, C[:4], ()),
+        # heavy: nothing missing
+        (145.0, C[:4], ()),
+        # light by half a case: not a whole case, nothing to name
+        (115.0, C[:4], ()),
+        # heard cases of another pallet do not count as this one's
+        (105.0, [*C[:4], C[5]], (C[4],)),
+    ],
+)
+def test_a_light_pallet_lacks_the_booked_cases_the_scale_did_not_hear_when_counts_agree(
+    measured, heard, missing
+):
+    check = check_weight(measured, [Load(GTIN, 5, 20.0)], tare_kg=25.0, tolerance=TOL)
+    assert missing_cases(check, C[:5], heard) == missing
