@@ -88,9 +88,9 @@ function expiryClass(expiry) {
 function expiryCell(expiry) {
   const cls = expiryClass(expiry);
   const days = expiry ? Math.round((new Date(`${expiry}T00:00:00`) - new Date(isoDay(new Date()) + "T00:00:00")) / 86400000) : null;
-  const label = expiry === null || expiry === undefined ? "–"
-    : cls === "expired" ? `${expiry} · expired` : `${expiry} · ${days} d`;
-  return el("span", { className: `exp ${cls}`, title: cls === "none" ? "no expiry" : cls }, label);
+  if (!expiry) return el("span", { className: "exp none", title: "no expiry" }, "–");
+  const label = cls === "expired" ? `expired ${-days} d ago` : days === 0 ? "expires today" : `in ${days} d`;
+  return el("span", {}, el("span", { className: `exp ${cls}`, title: cls }, expiry), el("span", { className: "sub" }, label));
 }
 
 // -- balances ----------------------------------------------------------------------------
@@ -174,11 +174,10 @@ function render() {
     const tr = el(
       "tr",
       { dataset: { testid: "balance-row", key, sku: b.sku, lot: b.lot, zone: b.zone, state: b.state } },
-      el("td", { className: "item" }, el("span", { className: "mono" }, b.sku), items.has(b.sku) ? el("span", { className: "name" }, items.get(b.sku)) : null),
+      el("td", { className: "item", title: items.get(b.sku) || "" }, el("span", { className: "mono" }, b.sku), items.has(b.sku) ? el("span", { className: "name" }, items.get(b.sku)) : null),
       el("td", {}, b.lot),
       el("td", {}, expiryCell(b.expiry)),
-      el("td", { className: "rp" }, b.zone),
-      el("td", {}, b.state),
+      el("td", {}, el("span", { className: "rp" }, b.zone), el("span", { className: "sub" }, b.state)),
       el("td", { className: "num" }, num(b.qty)),
       el("td", {}, history),
     );
@@ -209,10 +208,13 @@ function entryRows(entries, running) {
     return el(
       "tr",
       { dataset: { testid: "ledger-row", kind: e.kind } },
-      el("td", { className: "t" }, when(e.time)),
-      el("td", {}, e.kind),
-      el("td", { className: "mono", title: `cause ${e.cause.kind} ${e.cause.id}` }, `${e.cause.kind} ${e.cause.id}`),
-      running ? el("td", { className: "mono" }, e.pallet || "loose") : el("td", { className: "rp" }, `${e.location} · ${e.state}`),
+      el("td", { className: "t" }, when(e.time), el("span", { className: "sub kind" }, e.kind)),
+      el(
+        "td",
+        { className: "cause" },
+        el("span", {}, `${e.cause.kind} ${e.cause.id}`),
+        el("span", { className: "sub mono" }, running ? (e.pallet ? `pallet ${e.pallet}` : "loose cases") : `${e.location} · ${e.state}`),
+      ),
       el("td", { className: `num ${e.qty > 0 ? "qty-in" : "qty-out"}` }, e.qty > 0 ? `+${e.qty}` : `${e.qty}`),
       running ? el("td", { className: "num" }, num(total)) : null,
     );
@@ -220,11 +222,11 @@ function entryRows(entries, running) {
 }
 
 function ledgerTable(entries, running) {
-  const head = ["Time", "Kind", "Cause", running ? "Pallet" : "Where", "Qty"].concat(running ? ["Balance"] : []);
+  const head = ["Time · kind", running ? "Cause · pallet" : "Cause · where", "Qty"].concat(running ? ["Balance"] : []);
   return el(
     "table",
     { id: "ledger" },
-    el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", { className: i >= 4 ? "num" : "" }, h)))),
+    el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", { className: i >= 2 ? "num" : "" }, h)))),
     el("tbody", { id: "ledger-body" }, ...entryRows(entries, running)),
   );
 }
