@@ -85,6 +85,8 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /stock/{path}": PUBLIC,
         "GET /alerts": PUBLIC,
         "GET /alerts/{path}": PUBLIC,
+        "GET /fleet": PUBLIC,
+        "GET /fleet/{path}": PUBLIC,
         "GET /openapi.json": PUBLIC,
         "GET /docs": PUBLIC,
         "GET /docs/oauth2-redirect": PUBLIC,

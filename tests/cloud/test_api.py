@@ -212,7 +212,7 @@ async def test_every_page_and_what_it_loads_comes_from_the_app_itself(database_u
     settings = settings_for(database_url, mqtt_url, site)
     await apply_migrations(database_url)
     async with api(settings, ingest=False, role=None) as client:
-        for page in ("/", "/stock", "/alerts", "/docs", "/redoc"):
+        for page in ("/", "/stock", "/alerts", "/fleet", "/docs", "/redoc"):
             r = await client.get(page)
             assert r.status_code == 200, page
             assert not EXTERNAL.search(r.text), f"{page} loads from another host"

@@ -137,6 +137,8 @@ def test_nothing_that_holds_data_is_public():
         "/common/{}",
         "/docs",
         "/docs/oauth2-redirect",
+        "/fleet",
+        "/fleet/{}",
         "/live/{}",
         "/openapi.json",
         "/redoc",

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from authkit import bearer, issue_token
 from browser import CHROMIUM_ARGS
-from cloudkit import running_app, settings_for
+from cloudkit import health, publish, running_app, settings_for
 from conftest import require_system_tool
 from feedkit import GTIN, add_item, pallet_epc
 
@@ -32,6 +32,8 @@ from cloud.warehouse.ledger import (
     receipt,
     transfer,
 )
+from protocols.layout import load_layout
+from protocols.mqtt import TopicKind, topic
 
 VIEWPORT = {"width": 1024, "height": 768}
 SECONDS = re.compile(r"^\d+ s$")  # a response time, as the page writes it
@@ -179,4 +181,35 @@ async def test_an_alert_appears_live_on_the_alerts_page_and_is_acknowledged_from
         await page.get_by_role("link", name="Live reads").click()  # one sign-in for all
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         await expect(page.locator('nav a[aria-current="page"]')).to_have_text("Live reads")
+        assert errors == []
+
+
+@pytest.mark.browser
+async def test_the_fleet_page_shows_a_reader_going_down_without_a_reload(
+    database_url, mqtt_url, site
+):
+    from playwright.async_api import expect
+
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_app(settings) as base, chromium() as (page, errors):
+        token = await issue_token(database_url, "operator")
+        await page.goto(f"{base}fleet#token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        readers = len(load_layout(None).readers)
+        await expect(page.get_by_test_id("reader-row")).to_have_count(readers)
+        health_topic = topic(site, "edge-1", TopicKind.HEALTH)
+        now = datetime.now(UTC)
+        up = health("edge-1", ("reader-door-1", "inventorying", {"1": 12.0, "3": 4.0}), at=now)
+        await publish(mqtt_url, (health_topic, up))
+        row = page.locator('[data-testid="reader-row"][data-reader="reader-door-1"]')
+        await expect(row).to_have_attribute("data-state", "inventorying")
+        await expect(row.locator("td.num")).to_have_text("16.0")
+        await expect(row.locator(".antenna polyline")).to_have_count(2)  # antennas 1 and 3
+        await expect(page.get_by_test_id("readers-up")).to_have_text("1")
+
+        later = now + timedelta(seconds=5)
+        down = health("edge-1", ("reader-door-1", "disconnected", {}), at=later)
+        await publish(mqtt_url, (health_topic, down))
+        await expect(row).to_have_attribute("data-state", "disconnected", timeout=10_000)
+        await expect(page.get_by_test_id("readers-up")).to_have_text("0")
         assert errors == []
