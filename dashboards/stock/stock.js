@@ -1,7 +1,7 @@
 // Stock page: the balances of GET /api/stock (by item, lot, zone and state, paged),
 // expiry colour-coded, a search by GTIN (the balances of that item), SSCC or EPC (the
-// pallet, GET /api/pallets/{epc}; a case's EPC finds its pallet through
-// GET /api/tags/{epc}), and the ledger history of a balance (GET /api/ledger with the
+// pallet, GET /api/pallets/{epc}; the EPC of a case that has been read finds its
+// pallet through GET /api/tags/{epc}), and the ledger history of a balance (GET /api/ledger with the
 // balance's site, sku, lot, zone and state: its entries sum to its quantity).
 //
 // Live: the feed has no stock messages of its own; the ledger changes when the
@@ -149,7 +149,7 @@ async function loadMore() {
 
 function refreshSoon() {
   if (refreshTimers.length) return; // one already coming
-  refreshTimers = [1500, 8000].map((ms, i, all) => setTimeout(() => {
+  refreshTimers = [1500, 4000, 9000].map((ms, i, all) => setTimeout(() => {
     reload();
     if (i === all.length - 1) refreshTimers = [];
   }, ms));
@@ -329,18 +329,15 @@ async function find(text) {
       await reload();
     } else if (/^\d{18}$/.test(t)) { // an SSCC
       await showPallet(t);
-    } else if (/^[0-9A-Fa-f]{24,}$/.test(t)) { // an EPC: a pallet's, or a case's
-      try {
-        await showPallet(t);
-      } catch (e) {
-        if (!(e instanceof ApiError && e.status === 422 && /not an SSCC-96/.test(e.detail))) throw e;
-        const tag = await api(`/api/tags/${encodeURIComponent(t)}`);
-        if (!tag.pallet) {
-          showError(`EPC ${tag.epc} is not on a pallet (last seen at ${tag.read_point}).`);
-          return;
-        }
-        await showPallet(tag.pallet);
+    } else if (/^31[0-9A-Fa-f]{22}$/.test(t)) { // an SSCC-96 EPC (header 0x31): a pallet
+      await showPallet(t);
+    } else if (/^[0-9A-Fa-f]{24,}$/.test(t)) { // another EPC (a case's): where it was read
+      const tag = await api(`/api/tags/${encodeURIComponent(t)}`);
+      if (!tag.pallet) {
+        showError(`EPC ${tag.epc} is not on a pallet (last read at ${tag.read_point}).`);
+        return;
       }
+      await showPallet(tag.pallet);
     } else {
       showError(`${JSON.stringify(text.trim())} is not a GTIN (13 or 14 digits), an SSCC (18 digits) or an EPC (hex).`);
     }

@@ -14,9 +14,17 @@ import psycopg
 import pytest
 from authkit import bearer, issue_token
 from browser import CHROMIUM_ARGS
-from cloudkit import health, publish, running_app, settings_for
+from cloudkit import (
+    event_batch,
+    events_topic,
+    health,
+    passage,
+    publish,
+    running_app,
+    settings_for,
+)
 from conftest import require_system_tool
-from feedkit import GTIN, add_item, pallet_epc
+from feedkit import GTIN, add_item, announce, announced, case_epc, pallet_epc
 
 from cloud.db import alerts as alerts_db
 from cloud.db import goods
@@ -127,6 +135,19 @@ async def test_the_stock_page_shows_balances_by_expiry_their_ledger_and_a_pallet
         await page.fill("#search", "123")
         await page.press("#search", "Enter")
         await expect(page.locator("#search-error")).to_contain_text("is not a GTIN")
+
+        # an announced pallet passes door-1: the feed receives it, the page shows it
+        cases = tuple(case_epc(100 + i) for i in range(3))
+        now = datetime.now(UTC)
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+            await announce(c, site, "ASN-9", announced(2, cases, lot="NEW1"), expected_at=now)
+        crossed = passage(pallet_epc(2)[0], cases=cases, at=now)
+        await publish(mqtt_url, (events_topic(site), event_batch("edge-1", 1, crossed)))
+        received = page.locator('#balances-body tr[data-lot="NEW1"][data-zone="door-1"]')
+        await expect(received).to_contain_text("3", timeout=15_000)  # no reload
+        await page.fill("#search", pallet_epc(2)[0])  # by its EPC
+        await page.press("#search", "Enter")
+        await expect(page.get_by_test_id("pallet-sscc")).to_have_text(pallet_epc(2)[1])
         assert errors == []
 
 
