@@ -55,7 +55,12 @@ from protocols.layout import Layout, load_layout
 
 log = logging.getLogger(__name__)
 
-LIVE_PAGE_DIR = Path(dashboards.__file__).parent / "live"
+DASHBOARDS_DIR = Path(dashboards.__file__).parent
+LIVE_PAGE_DIR = DASHBOARDS_DIR / "live"
+PAGES = ("stock", "alerts", "fleet")
+"""The pages served at ``/<name>`` (their ``index.html``), their files under
+``/<name>/``; the live page is ``/`` (files under ``/live/``), and what all share is
+under ``/common/``."""
 
 
 async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
@@ -200,9 +205,25 @@ def create_app(
     app.include_router(tasks_api.router)
     app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
+    app.mount("/common", StaticFiles(directory=DASHBOARDS_DIR / "common"), name="page-common")
 
     @app.get("/", include_in_schema=False)
     async def live_page() -> FileResponse:
         return FileResponse(LIVE_PAGE_DIR / "index.html")
 
+    for name in PAGES:
+        _serve_page(app, name)
     return app
+
+
+def _serve_page(app: FastAPI, name: str) -> None:
+    """``GET /<name>``: the page; ``/<name>/...``: its files."""
+    index = DASHBOARDS_DIR / name / "index.html"
+
+    async def page() -> FileResponse:
+        return FileResponse(index)
+
+    app.add_api_route(
+        f"/{name}", page, methods=["GET"], include_in_schema=False, name=f"{name}-page"
+    )
+    app.mount(f"/{name}", StaticFiles(directory=DASHBOARDS_DIR / name), name=f"{name}-files")

@@ -404,12 +404,18 @@ async def ledger(
         datetime | None, Query(description="entries at or after this time (with a time zone)")
     ] = None,
     site: SiteQ = None,
+    lot: Annotated[str | None, Query(min_length=1, max_length=128, description="one lot")] = None,
+    zone: Annotated[
+        str | None, Query(min_length=1, max_length=63, description="one zone, door or in_transit")
+    ] = None,
+    state: Annotated[StockState | None, Query(description="one stock state")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[EntryOut]:
     """Ledger entries in the order they were posted: every change of stock, with its
     kind, cause (the passage, zone event, scan, order or user behind it) and signed
-    quantity."""
+    quantity. ``sku``, ``lot``, ``zone`` and ``state`` together (with ``site``) give
+    the entries of one balance of ``GET /api/stock``: they sum to its quantity."""
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, detail=f"since: {since.isoformat()!r} has no time zone (add Z)")
     after = 0 if cursor is None else int(cursor_or_422(cursor, int)[0])
@@ -420,6 +426,9 @@ async def ledger(
             site=site,
             sku=_sku(sku),
             pallet=sscc,
+            lot=lot,
+            location=zone,
+            state=state,
             since=since,
             after_id=after,
             limit=limit + 1,

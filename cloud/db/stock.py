@@ -333,6 +333,9 @@ async def entries(
     site: str | None = None,
     sku: str | None = None,
     pallet: str | None = None,
+    lot: str | None = None,
+    location: str | None = None,
+    state: StockState | None = None,
     since: datetime | None = None,
     cause: Cause | None = None,
     after_id: int = 0,
@@ -342,7 +345,14 @@ async def entries(
     keeps those whose time is at or after it; ``pallet`` is an SSCC."""
     parts = ["id > %s"]
     params: list[Any] = [after_id]
-    for column, value in (("site", site), ("sku", sku), ("pallet", pallet)):
+    for column, value in (
+        ("site", site),
+        ("sku", sku),
+        ("pallet", pallet),
+        ("lot", lot),
+        ("location", location),
+        ("state", state.value if state is not None else None),
+    ):
         if value is not None:
             parts.append(f"{column} = %s")
             params.append(value)

@@ -116,7 +116,11 @@ def test_path_parameters_match_whatever_their_name():
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/health", "/", "/live/{path}", "/docs", "/redoc", "/openapi.json"]
+    "path",
+    [
+        *("/api/health", "/", "/live/{path}", "/common/{path}", "/stock", "/alerts/{path}"),
+        *("/docs", "/redoc", "/openapi.json"),
+    ],
 )
 def test_health_the_page_files_and_the_api_docs_are_public(path):
     assert is_public("GET", path)
@@ -127,13 +131,20 @@ def test_nothing_that_holds_data_is_public():
     public = sorted(p for (_, p), access in POLICY.items() if access == PUBLIC)
     assert public == [
         "/",
+        "/alerts",
+        "/alerts/{}",
         "/api/health",
+        "/common/{}",
         "/docs",
         "/docs/oauth2-redirect",
+        "/fleet",
+        "/fleet/{}",
         "/live/{}",
         "/openapi.json",
         "/redoc",
         "/static-offline-docs/{}",
+        "/stock",
+        "/stock/{}",
     ]
 
 

@@ -97,7 +97,7 @@ async def test_the_live_page_without_a_token_asks_for_one_and_loads_nothing_unti
             ws_urls = [u for u in asked if "/ws/live" in u]
             assert ws_urls and all("token=" in u for u in ws_urls)
 
-            await page.reload()  # kept for the tab (sessionStorage)
+            await page.reload()  # kept in the browser (localStorage)
             await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
             await page.click("#signout")
             await expect(page.locator("#signin")).to_be_visible()
@@ -118,7 +118,7 @@ async def test_the_live_page_forgets_a_refused_token_and_asks_again(database_url
             page = await browser.new_page()
             await page.goto(f"{base}#token=not-a-token")
             await expect(page.locator("#signin-why")).to_contain_text("The token was refused")
-            assert await page.evaluate("sessionStorage.getItem('rfidwms.token')") is None
+            assert await page.evaluate("localStorage.getItem('rfidwms.token')") is None
 
             customer = await issue_token(database_url, "customer", customer="acme")
             await page.fill("#token-input", customer)

@@ -174,3 +174,21 @@ async def test_the_ledger_is_listed_by_item_pallet_and_time_in_pages(database_ur
         assert [e["kind"] for e in late] == ["putaway", "putaway", "reserve", "reserve"]
         r = await client.get("/api/ledger", params={"since": "2025-03-03T08:00:00"})
         assert r.status_code == 422 and "time zone" in r.text
+
+
+async def test_the_ledger_of_one_balance_sums_to_its_quantity(database_url, site):
+    await received_and_put_away(database_url, site)
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
+        balances = (await client.get("/api/stock")).json()["items"]
+        assert balances
+        for b in balances:
+            params = {k: b[k] for k in ("site", "sku", "lot", "zone", "state")}
+            entries = (await client.get("/api/ledger", params=params)).json()["items"]
+            assert entries and sum(e["qty"] for e in entries) == b["qty"], b
+            assert {(e["lot"], e["location"], e["state"]) for e in entries} == {
+                (b["lot"], b["zone"], b["state"])
+            }
+        r = await client.get("/api/ledger", params={"state": "lost"})
+        assert r.status_code == 422 and "state" in r.text
+        r = await client.get("/api/ledger", params={"lot": ""})
+        assert r.status_code == 422 and "lot" in r.text

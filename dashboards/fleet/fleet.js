@@ -1,0 +1,230 @@
+// Reader fleet page: every reader (GET /api/readers: the layout's first, with their
+// place and antennas) and every edge, kept live by the feed: a delta's "readers" are
+// the edges' health messages (state, reads/s per antenna, last report), its "edges"
+// their online/offline status; the unresolved reader_offline and edge_offline alerts
+// come with the snapshot and the alert messages.
+//
+// The sparklines are the reads/s per antenna of the health messages the page has
+// heard, over the last 5 minutes (the API keeps no rate history). "Silent": nothing
+// heard of the reader (or edge) for 15 s by the page's own clock (edges send health
+// every 5 s), so a cloud on a simulated clock does not make every reader look late.
+
+import { $, api, ago, el, num, query, shell, token } from "/common/app.js";
+import { LiveFeed } from "/common/feed.js";
+
+const UP_STATES = new Set(["connected", "inventorying"]);
+const WINDOW_MS = 5 * 60 * 1000;
+const SILENT_MS = 15000;
+const OFFLINE_KINDS = new Set(["reader_offline", "edge_offline"]);
+const MAX_READERS = 2000;
+
+const readers = new Map(); // reader_id -> {reader_id, edge_id, place, state, rates, antennas, last_seen, heard}
+const edges = new Map(); // edge_id -> {edge_id, state, last_seen, changed_at, heard}
+const samples = new Map(); // "reader|antenna" -> [[ms, reads/s], ...]
+const offline = new Map(); // alert id -> unresolved offline alert
+
+const feed = new LiveFeed({
+  snapshot(msg) {
+    applyReaders(msg.readers || []);
+    applyEdges(msg.edges || []);
+    offline.clear();
+    for (const a of msg.alerts || []) if (OFFLINE_KINDS.has(a.kind)) offline.set(a.id, a);
+    render();
+  },
+  delta(msg) {
+    if (msg.readers.length) applyReaders(msg.readers);
+    if (msg.edges.length) applyEdges(msg.edges);
+    if (msg.readers.length || msg.edges.length) render();
+  },
+  alert(msg) {
+    const a = msg.alert;
+    if (!OFFLINE_KINDS.has(a.kind)) return;
+    if (a.status === "resolved") offline.delete(a.id);
+    else offline.set(a.id, a);
+    render();
+  },
+  seq: (n) => { $("seq").textContent = `#${n}`; },
+  state: (state, text) => ui.setConn(state, text),
+  refused: (status, detail) => ui.refused(status, detail),
+});
+
+let ticker = null;
+const ui = shell({
+  title: "Fleet",
+  current: "/fleet",
+  what: "the fleet page",
+  start() {
+    loadReaders().then(() => { if (token()) feed.start(); });
+    clearInterval(ticker);
+    ticker = setInterval(render, 1000);
+  },
+  stop() {
+    feed.stop();
+    clearInterval(ticker);
+    readers.clear();
+    edges.clear();
+    samples.clear();
+    offline.clear();
+    render();
+  },
+});
+
+// -- state ------------------------------------------------------------------------------
+
+function sample(readerId, rates, at) {
+  for (const [antenna, rate] of Object.entries(rates || {})) {
+    const key = `${readerId}|${antenna}`;
+    const list = samples.get(key) || [];
+    list.push([at, rate]);
+    while (list.length && list[0][0] < at - WINDOW_MS) list.shift();
+    samples.set(key, list);
+  }
+}
+
+function applyReaders(statuses) {
+  const now = Date.now();
+  for (const s of statuses) {
+    const known = readers.get(s.reader_id) || { reader_id: s.reader_id, place: null, antennas: [] };
+    const antennas = new Set(known.antennas);
+    for (const a of Object.keys(s.reads_per_s || {})) if (/^[0-9]+$/.test(a)) antennas.add(Number(a));
+    readers.set(s.reader_id, {
+      ...known,
+      edge_id: s.edge_id,
+      state: s.state,
+      rates: s.reads_per_s || {},
+      antennas: [...antennas].sort((x, y) => x - y),
+      last_seen: s.last_seen,
+      last_report_at: s.last_report_at,
+      heard: now,
+    });
+    sample(s.reader_id, s.reads_per_s, now);
+  }
+}
+
+function applyEdges(states) {
+  const now = Date.now();
+  for (const e of states) edges.set(e.edge_id, { ...e, heard: now });
+}
+
+async function loadReaders() {
+  try {
+    let cursor = null;
+    do {
+      const page = await api(`/api/readers${query({ limit: 1000, cursor })}`);
+      const now = Date.now();
+      for (const r of page.items) {
+        const rates = Object.fromEntries(r.antennas.map((a) => [String(a.antenna), a.reads_per_s]));
+        readers.set(r.reader_id, {
+          reader_id: r.reader_id,
+          edge_id: r.edge_id,
+          place: r.place,
+          state: r.state,
+          rates,
+          antennas: r.antennas.map((a) => a.antenna),
+          last_seen: r.last_seen,
+          last_report_at: r.last_report_at,
+          heard: r.last_seen ? now : null,
+        });
+        if (r.last_seen) sample(r.reader_id, rates, now);
+      }
+      cursor = page.next;
+    } while (cursor && readers.size < MAX_READERS);
+    render();
+  } catch (e) {
+    console.warn("fleet: cannot load the readers", e);
+  }
+}
+
+// -- rendering ----------------------------------------------------------------------------
+
+function sparkline(key, now) {
+  const list = samples.get(key) || [];
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 56 16");
+  svg.setAttribute("aria-hidden", "true");
+  if (list.length) {
+    const max = Math.max(1, ...list.map(([, r]) => r));
+    const points = list.map(([t, r]) => `${(((t - (now - WINDOW_MS)) / WINDOW_MS) * 56).toFixed(1)},${(15 - (r / max) * 14).toFixed(1)}`);
+    points.push(`56,${(15 - (list[list.length - 1][1] / max) * 14).toFixed(1)}`); // held until now
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute("points", points.join(" "));
+    svg.append(line);
+  }
+  return svg;
+}
+
+const silent = (heard, now) => heard === null || heard === undefined || now - heard > SILENT_MS;
+
+function render() {
+  const now = Date.now();
+  const alerted = new Set([...offline.values()].map((a) => `${a.kind}:${a.subject}`));
+  const body = $("readers-body");
+  body.replaceChildren();
+  let up = 0;
+  let total = 0;
+  const upPerEdge = new Map();
+  for (const r of [...readers.values()].sort((a, b) => a.reader_id.localeCompare(b.reader_id))) {
+    const quiet = silent(r.heard, now);
+    const isUp = UP_STATES.has(r.state) && !quiet;
+    if (isUp) up += 1;
+    total += Object.values(r.rates || {}).reduce((s, x) => s + x, 0);
+    const counts = upPerEdge.get(r.edge_id) || [0, 0];
+    upPerEdge.set(r.edge_id, [counts[0] + (isUp ? 1 : 0), counts[1] + 1]);
+    const antennas = el("div", { className: "antennas" });
+    for (const a of r.antennas) {
+      const rate = (r.rates || {})[String(a)] || 0;
+      antennas.append(el("span", { className: "antenna", title: `antenna ${a}` }, `${a}`, sparkline(`${r.reader_id}|${a}`, now), el("b", {}, rate.toFixed(1))));
+    }
+    const state = el("span", { className: `state ${r.state || "unknown"}` }, r.state || "unknown");
+    body.append(el(
+      "tr",
+      { className: isUp ? "" : "down", dataset: { testid: "reader-row", reader: r.reader_id, state: r.state || "unknown", silent: String(quiet) } },
+      el("td", {}, r.reader_id, el("div", { className: "muted" }, r.edge_id || "")),
+      el("td", { className: "rp" }, r.place || "–"),
+      el("td", {}, state,
+        quiet && r.heard ? el("span", { className: "silent" }, "silent") : null,
+        alerted.has(`reader_offline:${r.reader_id}`) ? el("span", { className: "alerted" }, "alert") : null),
+      el("td", { className: "num" }, Object.values(r.rates || {}).reduce((s, x) => s + x, 0).toFixed(1)),
+      el("td", {}, antennas),
+      el("td", { className: "t" }, ago(r.last_seen)),
+    ));
+  }
+  $("readers-empty").hidden = readers.size > 0;
+  $("readers-empty").textContent = "No readers.";
+  $("readers-up").textContent = num(up);
+  $("readers-total").textContent = num(readers.size);
+  $("rate").textContent = total.toFixed(1);
+
+  const edgeBody = $("edges-body");
+  edgeBody.replaceChildren();
+  let online = 0;
+  const all = new Map(edges); // and the edges of the readers, until their status comes
+  for (const r of readers.values()) {
+    if (r.edge_id && !all.has(r.edge_id)) all.set(r.edge_id, { edge_id: r.edge_id, state: "unknown", changed_at: null, heard: null });
+  }
+  for (const e of [...all.values()].sort((a, b) => a.edge_id.localeCompare(b.edge_id))) {
+    const quiet = silent(e.heard, now) && silent(lastHeardOfReaders(e.edge_id), now);
+    if (e.state === "online" && !quiet) online += 1;
+    const [u, n] = upPerEdge.get(e.edge_id) || [0, 0];
+    edgeBody.append(el(
+      "tr",
+      { className: e.state === "online" ? "" : "down", dataset: { testid: "edge-row", edge: e.edge_id, state: e.state } },
+      el("td", {}, e.edge_id),
+      el("td", {}, el("span", { className: `state ${e.state}` }, e.state),
+        alerted.has(`edge_offline:${e.edge_id}`) ? el("span", { className: "alerted" }, "alert") : null),
+      el("td", { className: "t" }, e.changed_at ? ago(e.changed_at) : "–"),
+      el("td", { className: "num" }, `${u} / ${n}`),
+    ));
+  }
+  $("edges-empty").hidden = all.size > 0;
+  $("edges-up").textContent = num(online);
+  $("edges-total").textContent = num(all.size);
+  $("offline-alerts").textContent = num(offline.size);
+  $("offline-alerts").classList.toggle("hot", offline.size > 0);
+}
+
+function lastHeardOfReaders(edgeId) {
+  let last = null;
+  for (const r of readers.values()) if (r.edge_id === edgeId && r.heard && (last === null || r.heard > last)) last = r.heard;
+  return last;
+}
