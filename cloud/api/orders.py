@@ -22,6 +22,7 @@ from cloud.db import order_status
 from cloud.db import orders as db
 from cloud.warehouse.ledger import LedgerError, check_gtin14
 from cloud.warehouse.orders import OrderStatus
+from cloud.warehouse.roles import Caller
 
 router = APIRouter(prefix="/api", tags=["orders"])
 
@@ -76,8 +77,18 @@ class OrderIn(_Body):
     )
 
 
+def _actor(caller: Caller, body: ActionIn) -> str:
+    """Who did it: the token's user, and on whose behalf when the body says."""
+    return caller.user if not body.by else f"{caller.user} (for {body.by})"
+
+
 class ActionIn(_Body):
-    by: str | None = Field(default=None, max_length=128, description="who does it")
+    by: str | None = Field(
+        default=None,
+        max_length=128,
+        description="on whose behalf (the timeline names the token's user, and this after "
+        "it: `ops (for dock lead)`)",
+    )
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -402,7 +413,11 @@ async def get_order(order_id: OrderId, st: State, scope: CallerCustomer) -> Orde
     responses={**_404, 409: {"description": "the order is not on hold"}},
 )
 async def release_order(
-    order_id: OrderId, st: State, scope: CallerCustomer, body: ActionIn | None = None
+    order_id: OrderId,
+    st: State,
+    scope: CallerCustomer,
+    caller: CallerDep,
+    body: ActionIn | None = None,
 ) -> OrderOut:
     """Release an order from hold (after a mis-shipment or a weight mismatch was dealt
     with): it goes back to the status its goods have reached (a pallet that failed its
@@ -415,7 +430,7 @@ async def release_order(
                 order_id,
                 floor=floor_of(st),
                 now=st.settings.now_clock()(),
-                by=body.by,
+                by=_actor(caller, body),
                 note=body.note,
                 customer=scope,
             )
@@ -432,7 +447,11 @@ async def release_order(
     responses={**_404, 409: {"description": "loading, shipped or cancelled already"}},
 )
 async def cancel_order(
-    order_id: OrderId, st: State, scope: CallerCustomer, body: ActionIn | None = None
+    order_id: OrderId,
+    st: State,
+    scope: CallerCustomer,
+    caller: CallerDep,
+    body: ActionIn | None = None,
 ) -> OrderOut:
     """Cancel an order before anything of it left: its reserved cases are given back
     to available stock where they are (``unreserve``), its open tasks cancelled."""
@@ -443,7 +462,7 @@ async def cancel_order(
                 conn,
                 order_id,
                 now=st.settings.now_clock()(),
-                by=body.by,
+                by=_actor(caller, body),
                 note=body.note,
                 customer=scope,
             )

@@ -30,7 +30,7 @@ async def client(database_url, site):
         await add_pallet(conn, 1, lot="LATE", expiry=date(2025, 12, 1), site=site)
         await add_pallet(conn, 2, lot="EARLY", expiry=date(2025, 6, 1), zone="zone-c", site=site)
         await add_pallet(conn, 3, sku=ITEM_B, lot="B1", zone="zone-b", site=site)
-    async with api(settings_for(database_url, site), ingest=False, role=Role.ERP) as c:
+    async with api(settings_for(database_url, site), ingest=False, role=Role.ERP, name="erp") as c:
         yield c
 
 
@@ -198,7 +198,8 @@ async def test_release_needs_a_hold_and_cancel_gives_the_stock_back(client):
     assert r.status_code == 200, r.text
     c = r.json()
     assert c["status"] == "cancelled" and c["reservations"][0]["released"] == 10
-    assert c["timeline"][-1]["cause"] == {"kind": "user", "id": "ops"}
+    # the token's user did it, on behalf of whom the body says
+    assert c["timeline"][-1]["cause"] == {"kind": "user", "id": "erp (for ops)"}
     assert (await client.post(f"/api/orders/{o['id']}/cancel")).status_code == 409
     again = (await client.post("/api/orders", json=body((ITEM_A, 10)))).json()
     assert again["status"] == "allocated"
