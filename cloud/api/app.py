@@ -25,6 +25,7 @@ from cloud.api import (
     alerts,
     auth,
     dead_letters,
+    epcis,
     events,
     goods,
     live,
@@ -198,6 +199,7 @@ def create_app(
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
     app.include_router(tasks_api.router)
+    app.include_router(epcis.router)
     app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 

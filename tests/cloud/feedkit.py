@@ -185,6 +185,25 @@ async def insert_zone_event(
     return int(row[0])
 
 
+async def insert_weight(
+    conn: psycopg.AsyncConnection[Any],
+    epc: str | None,
+    kg: float,
+    *,
+    scale: str = "scale-1",
+    at: datetime = T0,
+) -> int:
+    """A stable weight on ``scale``, of the pallet ``epc``, as ingest stores it."""
+    cur = await conn.execute(
+        "INSERT INTO weights (time, scale, weight_kg, epc, edge_id, spool, seq, idx, stored_at)"
+        " VALUES (%s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s) RETURNING id",
+        [at, scale, kg, epc, next(_SEQ), at],
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 async def fetch(conn: psycopg.AsyncConnection[Any], sql: str, *params: Any) -> list[tuple]:
     cur = await conn.execute(sql.encode(), list(params) or None)
     return await cur.fetchall()
