@@ -28,6 +28,7 @@ from cloud.api import (
     epcis,
     events,
     goods,
+    kpis,
     live,
     routes,
     scans,
@@ -200,6 +201,7 @@ def create_app(
     app.include_router(orders_api.router)
     app.include_router(tasks_api.router)
     app.include_router(epcis.router)
+    app.include_router(kpis.router)
     app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 

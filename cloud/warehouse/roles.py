@@ -128,6 +128,8 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/alerts/{alert_id}/resolve": _OPERATIONS,
         # integration: GS1 EPCIS 2.0 event export
         "GET /api/epcis/events": _INTEGRATION,
+        # managers' figures
+        "GET /api/kpis": _INTEGRATION,
         # users and tokens
         "POST /api/users": _ADMIN,
         "GET /api/users": _ADMIN,

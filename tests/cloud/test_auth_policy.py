@@ -66,6 +66,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/alerts/{alert_id}/resolve", {A, OP}),
     # integration
     ("GET", "/api/epcis/events", {A, OP, E}),
+    ("GET", "/api/kpis", {A, OP, E}),
     # users and tokens
     ("POST", "/api/users", {A}),
     ("GET", "/api/users", {A}),
