@@ -37,13 +37,18 @@ async def _rows(conn: Conn, sql: str, params: list[Any]) -> list[tuple[Any, ...]
 async def facts(conn: Conn, period: Period, *, site: str | None) -> Facts:
     """Everything :func:`cloud.warehouse.kpis.compute` needs for ``period``."""
     start, end = period.start, period.end
-    p: list[Any] = [IN_TRANSIT, start]
-    ((opening,),) = await _rows(
-        conn,
-        "SELECT COALESCE(sum(qty), 0)::bigint FROM ledger_entries"
-        " WHERE state <> %s AND time < %s" + _site("site", site, p),
-        p,
+    # on hand at the start: what the positions hold now less every change since, so
+    # only the recent ledger is read (a position is the sum of its entries)
+    p: list[Any] = [IN_TRANSIT]
+    now_sql = "SELECT COALESCE(sum(qty), 0) FROM stock_positions WHERE state <> %s" + _site(
+        "site", site, p
     )
+    p += [IN_TRANSIT, start]
+    since_sql = (
+        "SELECT COALESCE(sum(qty), 0) FROM ledger_entries WHERE state <> %s AND time >= %s"
+        + _site("site", site, p)
+    )
+    ((opening,),) = await _rows(conn, f"SELECT (({now_sql}) - ({since_sql}))::bigint", p)
     p = [IN_TRANSIT, start, end]
     changes = await _rows(
         conn,
