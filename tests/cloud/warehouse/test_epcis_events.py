@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from epciskit import schema_errors
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloud.warehouse.epcis import (
     PalletCases,
@@ -328,3 +330,45 @@ def test_a_page_keeps_only_the_events_naming_an_epc_or_of_a_type():
         p, PALLETS, per_page=10, more=False, event_types=frozenset({"ObjectEvent"})
     )
     assert [type(e).__name__ for e in page.events] == ["ObjectEvent"]
+
+
+_LOCATIONS = st.sampled_from(["door-1", "zone-a", "zone b/ü", "packing"])
+
+
+@st.composite
+def postings(draw) -> Posting:
+    kind = draw(st.sampled_from(list(K)))
+    pallet = draw(st.sampled_from([P1, P2, None]))
+    target_pallet = draw(st.sampled_from([pallet, P1, P2, None]))
+    qty = draw(st.integers(1, 500))
+    state = draw(st.sampled_from([s for s in S if s is not S.IN_TRANSIT]))
+    lot = draw(st.text("AZ09 -/", min_size=1, max_size=8))
+    asn = draw(st.sampled_from([None, "ASN-1"]))
+
+    def ln(location, q, entry, p, site="dc-1", s=state):
+        return PostingLine(
+            entry, site, GTIN, lot, location, s, p.sscc if p else None,
+            p.to_hex() if p else None, q, asn,
+        )  # fmt: skip
+
+    a, b = draw(_LOCATIONS), draw(_LOCATIONS)
+    if kind in (K.RECEIPT, K.ADJUST):
+        lines = (ln(a, qty, 1, pallet),)
+    elif kind is K.SHIP:
+        lines = (ln(a, -qty, 1, pallet, s=S.RESERVED),)
+    elif kind is K.DISPATCH:
+        lines = (ln(a, -qty, 1, pallet), ln("in_transit", qty, 2, pallet, "dc-2", S.IN_TRANSIT))
+    elif kind is K.ARRIVE:
+        lines = (ln("in_transit", -qty, 1, pallet, "dc-2", S.IN_TRANSIT), ln(b, qty, 2, pallet))
+    else:
+        lines = (ln(a, -qty, 1, pallet), ln(b, qty, 2, target_pallet))
+    return Posting(draw(st.integers(1, 10)), kind, T, T + timedelta(seconds=1), lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(postings(), max_size=6), st.booleans())
+def test_every_posting_makes_events_the_gs1_schema_accepts(ps, known_cases):
+    pallets = PALLETS if known_cases else {}
+    events = [e for p in ps for e in posting_events(p, pallets)]
+    assert schema_errors(query_document(events, created=T)) == []
+    assert all(e.event_id.startswith("urn:uuid:") for e in events)
