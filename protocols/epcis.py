@@ -64,6 +64,7 @@ class BizStep(StrEnum):
     RECEIVING = "receiving"
     STORING = "storing"
     PICKING = "picking"
+    STAGING_OUTBOUND = "staging_outbound"
     SHIPPING = "shipping"
     CYCLE_COUNTING = "cycle_counting"
 

@@ -126,12 +126,13 @@ async def events(
     the pallets' aggregations of their cases."""
     since = _time("GE_eventTime", GE_eventTime)
     before = _time("LT_eventTime", LT_eventTime)
-    kinds = frozenset(STEP_OF_KIND)
+    kinds, steps = frozenset(STEP_OF_KIND), None
     if EQ_bizStep:
         try:
-            kinds = kinds_of_steps(biz_step_word(s) for s in EQ_bizStep)
+            steps = frozenset(biz_step_word(s) for s in EQ_bizStep)
         except EpcisError as e:
             raise HTTPException(422, detail=f"EQ_bizStep: {e}") from None
+        kinds = kinds_of_steps(steps)
     types = None
     if eventType:
         wrong = [t for t in eventType if t not in EVENT_TYPES]
@@ -148,7 +149,14 @@ async def events(
         keys = {(ln.site, ln.pallet) for p in postings for ln in p.lines if ln.pallet}
         cases = await db.pallet_cases(conn, keys)
     page = page_of_events(
-        postings, cases, per_page=perPage, more=more, names=names, event_types=types
+        postings,
+        cases,
+        per_page=perPage,
+        more=more,
+        names=names,
+        event_types=types,
+        steps=steps,
+        doors=frozenset(d.id for d in st.layout.doors),
     )
     now = st.settings.now_clock()()
     headers = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}

@@ -11,8 +11,10 @@ unreserve, quarantine, release, damage) and count adjustments are not events her
 - ``putaway``, ``move``: ObjectEvent OBSERVE, ``storing``, the disposition of the state
   it goes to (available ``sellable_accessible``, reserved ``sellable_not_accessible``,
   quarantine ``non_sellable_other``, damaged ``damaged``), readPoint where it goes;
-- ``pick``: ObjectEvent OBSERVE, ``picking``, ``in_progress``, where it goes (packing,
-  a door);
+- ``pick``: ObjectEvent OBSERVE, ``picking``, ``in_progress``, where it goes (packing);
+- a ``pick`` or ``move`` to a door (the door check takes what the books hold on a pallet
+  to the door it passed): ``staging_outbound``, ``in_progress`` for a pick, else the
+  state's disposition;
 - ``ship``: ObjectEvent OBSERVE, ``shipping``, ``in_transit``, the door;
 - ``dispatch`` (to another site): as ``ship``, where it left from, at the site it left;
 - ``arrive`` (from another site): as ``receipt``, where it arrived;
@@ -67,10 +69,17 @@ STEP_OF_KIND: Final[Mapping[EntryKind, BizStep]] = MappingProxyType(
 """The ledger kinds that are events, and their business step."""
 
 
+TO_A_DOOR: Final = frozenset({EntryKind.PICK, EntryKind.MOVE})
+"""The kinds whose step is ``staging_outbound`` when they go to a door."""
+
+
 def kinds_of_steps(steps: Iterable[str]) -> frozenset[EntryKind]:
-    """The ledger kinds whose events have one of the CBV business ``steps`` (words)."""
+    """The ledger kinds whose events may have one of the CBV business ``steps`` (words)."""
     wanted = set(steps)
-    return frozenset(k for k, s in STEP_OF_KIND.items() if s.value in wanted)
+    kinds = {k for k, s in STEP_OF_KIND.items() if s.value in wanted}
+    if BizStep.STAGING_OUTBOUND.value in wanted:
+        kinds |= TO_A_DOOR
+    return frozenset(kinds)
 
 
 _DISPOSITION_OF_STATE: Final[Mapping[StockState, Disposition]] = MappingProxyType(
@@ -155,14 +164,21 @@ def _mover(p: Posting) -> tuple[PostingLine, PostingLine | None]:
     return into[0], source
 
 
-def posting_events(p: Posting, pallets: Mapping[tuple[str, str], PalletCases]) -> list[Event]:
+def posting_events(
+    p: Posting,
+    pallets: Mapping[tuple[str, str], PalletCases],
+    doors: frozenset[str] = frozenset(),
+) -> list[Event]:
     """The events of one posting (none for a kind that is not an event);
-    ``pallets`` gives the case EPCs of the pallets it names, by (site, SSCC)."""
+    ``pallets`` gives the case EPCs of the pallets it names, by (site, SSCC); ``doors``
+    the dock doors (a pick or move to one is staging for shipping)."""
     step = STEP_OF_KIND.get(p.kind)
     if step is None or not p.lines:
         return []
     line, source = _mover(p)
     disposition = _disposition(p.kind, line.state)
+    if p.kind in TO_A_DOOR and line.location in doors:
+        step = BizStep.STAGING_OUTBOUND
     where = Where(location_uri(line.site, line.location), location_uri(line.site))
     epcs, quantities = _what(line)
     transactions = (
@@ -253,20 +269,24 @@ def page_of_events(
     more: bool,
     names: frozenset[str] | None = None,
     event_types: frozenset[str] | None = None,
+    steps: frozenset[str] | None = None,
+    doors: frozenset[str] = frozenset(),
 ) -> EventPage:
     """The events of ``postings`` (in posting order), a page of at most ``per_page``
     events ending on a whole posting (a posting whose events alone exceed it is given
     whole); ``names``: keep only events naming one of these identifiers (in epcList,
     parentID or childEPCs); ``event_types``: keep only these (``ObjectEvent``,
-    ``AggregationEvent``). ``more``: there are postings after these."""
+    ``AggregationEvent``); ``steps``: keep only events of these business steps;
+    ``doors``: as for :func:`posting_events`. ``more``: there are postings after these."""
     events: list[Event] = []
     last: int | None = None
     for i, p in enumerate(postings):
         mine = [
             e
-            for e in posting_events(p, pallets)
+            for e in posting_events(p, pallets, doors)
             if (names is None or e.names() & names)
             and (event_types is None or type(e).__name__ in event_types)
+            and (steps is None or e.biz_step.value in steps)
         ]
         if events and len(events) + len(mine) > per_page:
             return EventPage(events, last)

@@ -272,6 +272,57 @@ def test_each_posting_is_its_events(p, expected):
     assert schema_errors(query_document(events, created=T)) == []
 
 
+@pytest.mark.parametrize(
+    ("p", "step", "disposition"),
+    [
+        (
+            posting(
+                K.PICK,
+                line("packing", -2, state=S.RESERVED),
+                line("door-1", 2, state=S.RESERVED, entry=2),
+            ),
+            "staging_outbound",
+            "in_progress",
+        ),
+        (
+            posting(K.MOVE, line("zone-a", -2), line("door-2", 2, entry=2)),
+            "staging_outbound",
+            "sellable_accessible",
+        ),
+        (
+            posting(K.MOVE, line("door-2", -2), line("zone-a", 2, entry=2)),
+            "storing",
+            "sellable_accessible",
+        ),
+    ],
+)
+def test_a_pick_or_move_to_a_door_is_staging_for_shipping(p, step, disposition):
+    (e,) = posting_events(p, PALLETS, frozenset({"door-1", "door-2"}))
+    assert (e.biz_step.value, e.disposition and e.disposition.value) == (step, disposition)
+    (plain,) = posting_events(p, PALLETS)  # no doors known: the kind's own step
+    assert plain.biz_step.value in ("picking", "storing")
+
+
+def test_a_page_keeps_only_the_events_of_the_steps_asked():
+    p = [
+        posting(K.PICK, line("zone-a", -1, state=S.RESERVED),
+                line("door-1", 1, state=S.RESERVED, entry=2), n=1),
+        posting(K.PICK, line("zone-a", -1, state=S.RESERVED),
+                line("packing", 1, state=S.RESERVED, entry=2), n=2),
+    ]  # fmt: skip
+    page = page_of_events(
+        p,
+        {},
+        per_page=10,
+        more=False,
+        steps=frozenset({"staging_outbound"}),
+        doors=frozenset({"door-1"}),
+    )
+    assert [(e.biz_step.value, e.where.read_point[-6:]) for e in page.events] == [
+        ("staging_outbound", "door-1")
+    ]
+
+
 def test_a_receipt_names_its_notice_as_a_despatch_advice():
     (obj, _) = posting_events(posting(K.RECEIPT, line("door-1", 2, asn="ASN-1")), PALLETS)
     assert isinstance(obj, ObjectEvent)
@@ -297,6 +348,7 @@ def test_steps_name_their_ledger_kinds():
     assert kinds_of_steps(["receiving"]) == {K.RECEIPT, K.ARRIVE}
     assert kinds_of_steps(["storing", "shipping"]) == {K.PUTAWAY, K.MOVE, K.SHIP, K.DISPATCH}
     assert kinds_of_steps(["void_shipping"]) == set()
+    assert kinds_of_steps(["staging_outbound"]) == {K.PICK, K.MOVE}
 
 
 def _ships(n: int) -> list[Posting]:
@@ -369,6 +421,6 @@ def postings(draw) -> Posting:
 @given(st.lists(postings(), max_size=6), st.booleans())
 def test_every_posting_makes_events_the_gs1_schema_accepts(ps, known_cases):
     pallets = PALLETS if known_cases else {}
-    events = [e for p in ps for e in posting_events(p, pallets)]
+    events = [e for p in ps for e in posting_events(p, pallets, frozenset({"door-1"}))]
     assert schema_errors(query_document(events, created=T)) == []
     assert all(e.event_id.startswith("urn:uuid:") for e in events)
