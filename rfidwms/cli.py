@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("demo", "broker", "edge", "epc", "cloud", "sim", "score", "users")
+COMMANDS = ("demo", "broker", "edge", "epc", "cloud", "sim", "score", "users", "kpis")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,6 +56,7 @@ def test_the_command_line_package_holds_no_domain_logic():
         "sim.py",
         "score.py",
         "users.py",  # rfidwms users: calls cloud.db.users
+        "kpis.py",  # rfidwms kpis: prints GET /api/kpis
         "argtypes.py",  # command-line value types the sub-commands share
         # rfidwms/scoring/: the scorer of scored runs (truth against the API), a tool
         "inputs.py",

@@ -25,8 +25,10 @@ from cloud.api import (
     alerts,
     auth,
     dead_letters,
+    epcis,
     events,
     goods,
+    kpis,
     live,
     routes,
     scans,
@@ -203,6 +205,8 @@ def create_app(
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
     app.include_router(tasks_api.router)
+    app.include_router(epcis.router)
+    app.include_router(kpis.router)
     app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
     app.mount("/common", StaticFiles(directory=DASHBOARDS_DIR / "common"), name="page-common")

@@ -133,6 +133,10 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/alerts/{alert_id}": _OPERATIONS,
         "POST /api/alerts/{alert_id}/ack": _OPERATIONS,
         "POST /api/alerts/{alert_id}/resolve": _OPERATIONS,
+        # integration: GS1 EPCIS 2.0 event export
+        "GET /api/epcis/events": _INTEGRATION,
+        # managers' figures
+        "GET /api/kpis": _INTEGRATION,
         # users and tokens
         "POST /api/users": _ADMIN,
         "GET /api/users": _ADMIN,

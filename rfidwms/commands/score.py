@@ -195,10 +195,16 @@ def fetch_all(
 
 
 def fetch_one(
-    api: str, path: str, timeout: float = 30.0, *, token: str | None = None
+    api: str,
+    path: str,
+    timeout: float = 30.0,
+    *,
+    token: str | None = None,
+    params: dict[str, str] | None = None,
 ) -> Any | None:
-    """The object ``/api/<path>`` answers; None when the API does not serve it (404)."""
-    url = _url(api, path)
+    """The object ``/api/<path>`` answers (with the query ``params``); None when the API
+    does not serve it (404)."""
+    url = _url(api, path) + (f"?{urllib.parse.urlencode(params)}" if params else "")
     try:
         return _get(url, token, timeout)
     except urllib.error.HTTPError as e:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -182,6 +182,28 @@ async def insert_zone_event(
         " WHERE tag_places.changed_at <= excluded.changed_at",
         [epc, "present" if placed else kind, zone if placed else None, zone, at, at],
     )
+    return int(row[0])
+
+
+async def insert_weight(
+    conn: psycopg.AsyncConnection[Any],
+    epc: str | None,
+    kg: float,
+    *,
+    scale: str = "scale-1",
+    at: datetime = T0,
+    cases: Sequence[str] = (),
+) -> int:
+    """A stable weight on ``scale``, of the pallet ``epc`` (with the ``cases`` heard
+    coming onto the scale with it), as ingest stores it."""
+    cur = await conn.execute(
+        "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
+        " stored_at) VALUES (%s, %s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s)"
+        " RETURNING id",
+        [at, scale, kg, epc, list(cases), next(_SEQ), at],
+    )
+    row = await cur.fetchone()
+    assert row is not None
     return int(row[0])
 
 

@@ -64,6 +64,9 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/alerts", {A, OP}),
     ("POST", "/api/alerts/{alert_id}/ack", {A, OP}),
     ("POST", "/api/alerts/{alert_id}/resolve", {A, OP}),
+    # integration
+    ("GET", "/api/epcis/events", {A, OP, E}),
+    ("GET", "/api/kpis", {A, OP, E}),
     # users and tokens
     ("POST", "/api/users", {A}),
     ("GET", "/api/users", {A}),

@@ -19,6 +19,7 @@ from feedkit import (
     feed_rig,
     fetch,
     insert_passage,
+    insert_weight,
     insert_zone_event,
     settings_for,
 )
@@ -37,21 +38,6 @@ from cloud.db.events import PassageRow
 from cloud.operations import orders_feed
 from cloud.operations.feed import FeedContext
 from cloud.warehouse.ledger import Cause, CauseKind
-
-_SEQ = iter(range(1, 1_000_000))
-
-
-async def insert_weight(
-    conn, epc: str | None, kg: float, *, scale: str = "scale-1", at=T0, cases=()
-) -> int:
-    cur = await conn.execute(
-        "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
-        " stored_at) VALUES (%s, %s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s)"
-        " RETURNING id",
-        [at, scale, kg, epc, list(cases), next(_SEQ), at],
-    )
-    row = await cur.fetchone()
-    return int(row[0])
 
 
 async def new_order(conn, site: str, *lines: tuple[str, int], door: str | None = None):

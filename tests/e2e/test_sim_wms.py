@@ -19,6 +19,7 @@ import pytest
 import yaml
 from authkit import issue_token_now
 from brokerkit import forget_session
+from epciskit import schema_errors
 from running import (
     RunningProcess,
     get_json,
@@ -30,6 +31,7 @@ from running import (
 
 from cloud.settings import CloudSettings
 from protocols.clock import ScaledClock
+from protocols.epc import Sgtin96, decode_hex
 from protocols.layout import load_layout
 from rfidwms.embedded import free_port
 
@@ -255,6 +257,27 @@ def test_the_simulated_warehouse_posts_its_business_and_carries_out_the_wms_task
     assert summary and summary[1] == summary[2] == "6", sim_output[-3000:]  # 2 put-aways too
     assert run.truth("mistake") == []
     assert "docks without" not in sim_output and "no put-away task" not in sim_output
+
+    # the same run as GS1 EPCIS 2.0 events, which GS1's JSON schema accepts: each truck
+    # pallet received with its cases aggregated, each ordered pallet shipped at its door
+    status, doc = get_json(f"{run.http}/api/epcis/events?perPage=1000", token=run.token)
+    assert status == 200 and schema_errors(doc) == []
+    events = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert 0 < len(events) < 1000  # one page: all of them
+    packed = {
+        e["parentID"]: set(e["childEPCs"])
+        for e in events
+        if e["type"] == "AggregationEvent" and e["action"] == "ADD"
+    }
+    for x in run.truth("arrival"):
+        children = packed[decode_hex(x["epc"]).uri]
+        assert children and children <= {Sgtin96.from_hex(c).uri for c in x["cases"]}
+    shipped = {
+        (e["epcList"][0], e["readPoint"]["id"].rsplit(":", 1)[-1])
+        for e in events
+        if e["bizStep"] == "shipping"
+    }
+    assert shipped == {(decode_hex(x["epc"]).uri, x["door"]) for x in outbound}
 
 
 def test_a_case_taken_off_before_the_scale_is_in_the_truth_and_the_wms_weighs_it_short(

@@ -1,0 +1,426 @@
+"""Ledger postings told as EPCIS events (cloud/warehouse/epcis.py): which posting is
+which event, step, disposition, place and objects; the page of events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from epciskit import schema_errors
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloud.warehouse.epcis import (
+    PalletCases,
+    Posting,
+    PostingLine,
+    kinds_of_steps,
+    page_of_events,
+    posting_events,
+)
+from cloud.warehouse.ledger import EntryKind, StockState
+from protocols.epc import Sgtin96, Sscc96
+from protocols.epcis import AggregationEvent, ObjectEvent, event_json, query_document
+
+T = datetime(2025, 3, 3, 8, tzinfo=UTC)
+GTIN = "00614141123452"
+P1 = Sscc96(company_prefix="0614141", serial_reference="1000000001")
+P2 = Sscc96(company_prefix="0614141", serial_reference="1000000002")
+CASES = tuple(
+    Sgtin96.from_gtin(GTIN, company_prefix_length=7, serial=n, filter=0).to_hex() for n in (1, 2)
+)
+K, S = EntryKind, StockState
+P1_URI = "urn:epc:id:sscc:0614141.1000000001"
+CLASS = f"https://id.gs1.org/01/{GTIN}/10/L1"
+
+
+def line(
+    location: str,
+    qty: int,
+    *,
+    state: S = S.AVAILABLE,
+    pallet: Sscc96 | None = P1,
+    site: str = "dc-1",
+    asn: str | None = None,
+    entry: int = 1,
+) -> PostingLine:
+    return PostingLine(
+        entry,
+        site,
+        GTIN,
+        "L1",
+        location,
+        state,
+        pallet.sscc if pallet else None,
+        pallet.to_hex() if pallet else None,
+        qty,
+        asn,
+    )
+
+
+def posting(kind: EntryKind, *lines: PostingLine, n: int = 7) -> Posting:
+    return Posting(n, kind, T, T + timedelta(seconds=1), lines)
+
+
+PALLETS = {("dc-1", P1.sscc): PalletCases("dc-1", P1.sscc, 7, CASES)}
+
+
+def summary(events) -> list[tuple]:
+    out = []
+    for e in events:
+        j = event_json(e)
+        objects = j.get("epcList") or [q["epcClass"] for q in j.get("quantityList", [])]
+        if isinstance(e, AggregationEvent):
+            objects = [j["parentID"], *j.get("childEPCs", [])] + [
+                f"{q['quantity']}x" for q in j.get("childQuantityList", [])
+            ]
+        out.append(
+            (
+                j["type"],
+                j["action"],
+                j["bizStep"],
+                j.get("disposition"),
+                j["readPoint"]["id"].rsplit(":", 1)[-1],
+                j["bizLocation"]["id"],
+                objects,
+            )
+        )
+    return out
+
+
+SITE = "urn:rfidwms:site:dc-1"
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        pytest.param(
+            posting(K.RECEIPT, line("door-1", 2, asn="ASN-1")),
+            [
+                ("ObjectEvent", "OBSERVE", "receiving", "in_progress", "door-1", SITE, [P1_URI]),
+                (
+                    "AggregationEvent",
+                    "ADD",
+                    "receiving",
+                    "in_progress",
+                    "door-1",
+                    SITE,
+                    [
+                        P1_URI,
+                        "urn:epc:id:sgtin:0614141.012345.1",
+                        "urn:epc:id:sgtin:0614141.012345.2",
+                    ],
+                ),
+            ],
+            id="the first receipt of a pallet: object and aggregation ADD",
+        ),
+        pytest.param(
+            posting(K.RECEIPT, line("door-1", 1), n=9),
+            [("ObjectEvent", "OBSERVE", "receiving", "in_progress", "door-1", SITE, [P1_URI])],
+            id="a later receipt onto the pallet: no second aggregation",
+        ),
+        pytest.param(
+            posting(K.RECEIPT, line("door-2", 5, state=S.QUARANTINE, pallet=None)),
+            [
+                (
+                    "ObjectEvent",
+                    "OBSERVE",
+                    "receiving",
+                    "non_sellable_other",
+                    "door-2",
+                    SITE,
+                    [CLASS],
+                )
+            ],
+            id="loose cases into quarantine: a quantity, not sellable",
+        ),
+        pytest.param(
+            posting(K.PUTAWAY, line("door-1", -2), line("zone-a", 2, entry=2)),
+            [
+                (
+                    "ObjectEvent",
+                    "OBSERVE",
+                    "storing",
+                    "sellable_accessible",
+                    "zone-a",
+                    SITE,
+                    [P1_URI],
+                )
+            ],
+            id="put-away: storing where it goes",
+        ),
+        pytest.param(
+            posting(
+                K.MOVE,
+                line("zone-a", -2, state=S.QUARANTINE),
+                line("zone-b", 2, state=S.QUARANTINE, entry=2),
+            ),
+            [("ObjectEvent", "OBSERVE", "storing", "non_sellable_other", "zone-b", SITE, [P1_URI])],
+            id="a move keeps the state's disposition",
+        ),
+        pytest.param(
+            posting(
+                K.PICK,
+                line("zone-a", -2, state=S.RESERVED),
+                line("packing", 2, state=S.RESERVED, entry=2),
+            ),
+            [("ObjectEvent", "OBSERVE", "picking", "in_progress", "packing", SITE, [P1_URI])],
+            id="a pick",
+        ),
+        pytest.param(
+            posting(K.SHIP, line("door-3", -2, state=S.RESERVED)),
+            [("ObjectEvent", "OBSERVE", "shipping", "in_transit", "door-3", SITE, [P1_URI])],
+            id="a ship: out through the door",
+        ),
+        pytest.param(
+            posting(
+                K.DISPATCH,
+                line("door-3", -2, state=S.RESERVED),
+                line("in_transit", 2, state=S.IN_TRANSIT, site="dc-2", entry=2),
+            ),
+            [("ObjectEvent", "OBSERVE", "shipping", "in_transit", "door-3", SITE, [P1_URI])],
+            id="a dispatch to another site: where and from which site it left",
+        ),
+        pytest.param(
+            posting(
+                K.ARRIVE,
+                line("in_transit", -2, state=S.IN_TRANSIT, site="dc-2"),
+                line("door-1", 2, site="dc-2", entry=2),
+            ),
+            [
+                (
+                    "ObjectEvent",
+                    "OBSERVE",
+                    "receiving",
+                    "in_progress",
+                    "door-1",
+                    "urn:rfidwms:site:dc-2",
+                    [P1_URI],
+                )
+            ],
+            id="an arrival: received at the site it reached",
+        ),
+        pytest.param(
+            posting(K.MOVE, line("zone-a", -3), line("zone-b", 3, pallet=None, entry=2)),
+            [
+                (
+                    "ObjectEvent",
+                    "OBSERVE",
+                    "storing",
+                    "sellable_accessible",
+                    "zone-b",
+                    SITE,
+                    [CLASS],
+                ),
+                (
+                    "AggregationEvent",
+                    "DELETE",
+                    "storing",
+                    "sellable_accessible",
+                    "zone-b",
+                    SITE,
+                    [P1_URI, "3x"],
+                ),
+            ],
+            id="cases taken off a pallet: aggregation DELETE",
+        ),
+        pytest.param(
+            posting(K.MOVE, line("zone-a", -3), line("zone-b", 3, pallet=P2, entry=2)),
+            [
+                (
+                    "ObjectEvent",
+                    "OBSERVE",
+                    "storing",
+                    "sellable_accessible",
+                    "zone-b",
+                    SITE,
+                    [P2.uri],
+                ),
+                (
+                    "AggregationEvent",
+                    "DELETE",
+                    "storing",
+                    "sellable_accessible",
+                    "zone-b",
+                    SITE,
+                    [P1_URI, "3x"],
+                ),
+                (
+                    "AggregationEvent",
+                    "ADD",
+                    "storing",
+                    "sellable_accessible",
+                    "zone-b",
+                    SITE,
+                    [P2.uri, "3x"],
+                ),
+            ],
+            id="cases moved onto another pallet: DELETE from one, ADD to the other",
+        ),
+        pytest.param(
+            posting(K.RESERVE, line("zone-a", -2), line("zone-a", 2, state=S.RESERVED)),
+            [],
+            id="a reservation moves nothing: no event",
+        ),
+        pytest.param(posting(K.ADJUST, line("zone-a", -1)), [], id="a count adjustment: none"),
+    ],
+)
+def test_each_posting_is_its_events(p, expected):
+    events = posting_events(p, PALLETS)
+    assert summary(events) == expected
+    assert schema_errors(query_document(events, created=T)) == []
+
+
+@pytest.mark.parametrize(
+    ("p", "step", "disposition"),
+    [
+        (
+            posting(
+                K.PICK,
+                line("packing", -2, state=S.RESERVED),
+                line("door-1", 2, state=S.RESERVED, entry=2),
+            ),
+            "staging_outbound",
+            "in_progress",
+        ),
+        (
+            posting(K.MOVE, line("zone-a", -2), line("door-2", 2, entry=2)),
+            "staging_outbound",
+            "sellable_accessible",
+        ),
+        (
+            posting(K.MOVE, line("door-2", -2), line("zone-a", 2, entry=2)),
+            "storing",
+            "sellable_accessible",
+        ),
+    ],
+)
+def test_a_pick_or_move_to_a_door_is_staging_for_shipping(p, step, disposition):
+    (e,) = posting_events(p, PALLETS, frozenset({"door-1", "door-2"}))
+    assert (e.biz_step.value, e.disposition and e.disposition.value) == (step, disposition)
+    (plain,) = posting_events(p, PALLETS)  # no doors known: the kind's own step
+    assert plain.biz_step.value in ("picking", "storing")
+
+
+def test_a_page_keeps_only_the_events_of_the_steps_asked():
+    p = [
+        posting(K.PICK, line("zone-a", -1, state=S.RESERVED),
+                line("door-1", 1, state=S.RESERVED, entry=2), n=1),
+        posting(K.PICK, line("zone-a", -1, state=S.RESERVED),
+                line("packing", 1, state=S.RESERVED, entry=2), n=2),
+    ]  # fmt: skip
+    page = page_of_events(
+        p,
+        {},
+        per_page=10,
+        more=False,
+        steps=frozenset({"staging_outbound"}),
+        doors=frozenset({"door-1"}),
+    )
+    assert [(e.biz_step.value, e.where.read_point[-6:]) for e in page.events] == [
+        ("staging_outbound", "door-1")
+    ]
+
+
+def test_a_receipt_names_its_notice_as_a_despatch_advice():
+    (obj, _) = posting_events(posting(K.RECEIPT, line("door-1", 2, asn="ASN-1")), PALLETS)
+    assert isinstance(obj, ObjectEvent)
+    assert event_json(obj)["bizTransactionList"] == [
+        {"bizTransaction": "urn:rfidwms:asn:ASN-1", "type": "desadv"}
+    ]
+
+
+def test_a_pallet_known_only_by_its_sscc_is_its_digital_link():
+    bare = replace(line("door-1", 2), pallet_epc=None)
+    (obj,) = posting_events(posting(K.RECEIPT, bare, n=1), {})
+    assert event_json(obj)["epcList"] == [f"https://id.gs1.org/00/{P1.sscc}"]
+
+
+def test_event_ids_are_the_same_in_every_answer_and_differ_between_events():
+    p = posting(K.RECEIPT, line("door-1", 2))
+    a, b = posting_events(p, PALLETS), posting_events(p, PALLETS)
+    assert [e.event_id for e in a] == [e.event_id for e in b]
+    assert len({e.event_id for e in a}) == 2
+
+
+def test_steps_name_their_ledger_kinds():
+    assert kinds_of_steps(["receiving"]) == {K.RECEIPT, K.ARRIVE}
+    assert kinds_of_steps(["storing", "shipping"]) == {K.PUTAWAY, K.MOVE, K.SHIP, K.DISPATCH}
+    assert kinds_of_steps(["void_shipping"]) == set()
+    assert kinds_of_steps(["staging_outbound"]) == {K.PICK, K.MOVE}
+
+
+def _ships(n: int) -> list[Posting]:
+    return [posting(K.SHIP, line("door-1", -1, state=S.RESERVED), n=i) for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(
+    ("postings", "per_page", "more", "events", "last"),
+    [
+        (_ships(3), 2, False, 2, 2),
+        (_ships(3), 3, False, 3, None),
+        (_ships(3), 5, True, 3, 3),
+        # a receipt's two events are never split: the page stops before it
+        ([*_ships(1), posting(K.RECEIPT, line("door-1", 2), n=7)], 2, False, 1, 1),
+        # ... unless it is the page's first posting
+        ([posting(K.RECEIPT, line("door-1", 2), n=7)], 1, True, 2, 7),
+        ([], 10, False, 0, None),
+    ],
+)
+def test_a_page_holds_whole_postings_up_to_its_size(postings, per_page, more, events, last):
+    page = page_of_events(postings, PALLETS, per_page=per_page, more=more)
+    assert (len(page.events), page.last_posting) == (events, last)
+
+
+def test_a_page_keeps_only_the_events_naming_an_epc_or_of_a_type():
+    p = [posting(K.RECEIPT, line("door-1", 2), n=7)]
+    case = "urn:epc:id:sgtin:0614141.012345.2"
+    page = page_of_events(p, PALLETS, per_page=10, more=False, names=frozenset({case}))
+    assert [type(e).__name__ for e in page.events] == ["AggregationEvent"]
+    page = page_of_events(
+        p, PALLETS, per_page=10, more=False, event_types=frozenset({"ObjectEvent"})
+    )
+    assert [type(e).__name__ for e in page.events] == ["ObjectEvent"]
+
+
+_LOCATIONS = st.sampled_from(["door-1", "zone-a", "zone b/ü", "packing"])
+
+
+@st.composite
+def postings(draw) -> Posting:
+    kind = draw(st.sampled_from(list(K)))
+    pallet = draw(st.sampled_from([P1, P2, None]))
+    target_pallet = draw(st.sampled_from([pallet, P1, P2, None]))
+    qty = draw(st.integers(1, 500))
+    state = draw(st.sampled_from([s for s in S if s is not S.IN_TRANSIT]))
+    lot = draw(st.text("AZ09 -/", min_size=1, max_size=8))
+    asn = draw(st.sampled_from([None, "ASN-1"]))
+
+    def ln(location, q, entry, p, site="dc-1", s=state):
+        return PostingLine(
+            entry, site, GTIN, lot, location, s, p.sscc if p else None,
+            p.to_hex() if p else None, q, asn,
+        )  # fmt: skip
+
+    a, b = draw(_LOCATIONS), draw(_LOCATIONS)
+    if kind in (K.RECEIPT, K.ADJUST):
+        lines = (ln(a, qty, 1, pallet),)
+    elif kind is K.SHIP:
+        lines = (ln(a, -qty, 1, pallet, s=S.RESERVED),)
+    elif kind is K.DISPATCH:
+        lines = (ln(a, -qty, 1, pallet), ln("in_transit", qty, 2, pallet, "dc-2", S.IN_TRANSIT))
+    elif kind is K.ARRIVE:
+        lines = (ln("in_transit", -qty, 1, pallet, "dc-2", S.IN_TRANSIT), ln(b, qty, 2, pallet))
+    else:
+        lines = (ln(a, -qty, 1, pallet), ln(b, qty, 2, target_pallet))
+    return Posting(draw(st.integers(1, 10)), kind, T, T + timedelta(seconds=1), lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(postings(), max_size=6), st.booleans())
+def test_every_posting_makes_events_the_gs1_schema_accepts(ps, known_cases):
+    pallets = PALLETS if known_cases else {}
+    events = [e for p in ps for e in posting_events(p, pallets, frozenset({"door-1"}))]
+    assert schema_errors(query_document(events, created=T)) == []
+    assert all(e.event_id.startswith("urn:uuid:") for e in events)
