@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 
+BUCKET_S = 0.25
+"""Reads are counted in buckets this long: the window's edge is this coarse."""
+
 
 class ReadRateMeter:
     """Counts reads per (reader, antenna) and reports the rate over the last ``window_s``."""
@@ -13,9 +16,15 @@ class ReadRateMeter:
         self._events: dict[tuple[str, int], deque[tuple[float, int]]] = {}
 
     def count(self, reader_id: str, antenna: int, reads: int, now: float) -> None:
-        q = self._events.setdefault((reader_id, antenna), deque())
-        q.append((now, reads))
-        self._trim(q, now)
+        q = self._events.get((reader_id, antenna))
+        if q is None:
+            q = self._events[(reader_id, antenna)] = deque()
+        bucket = now - now % BUCKET_S
+        if q and q[-1][0] == bucket:  # one entry per bucket: a busy antenna's report
+            q[-1] = (bucket, q[-1][1] + reads)  # entries are many (thousands a second)
+        else:
+            q.append((bucket, reads))
+            self._trim(q, now)
 
     def _trim(self, q: deque[tuple[float, int]], now: float) -> None:
         while q and q[0][0] <= now - self._window:

@@ -97,6 +97,8 @@ class _Tag:
     report past (None: settled)."""
     settle_until: float = _NONE
     """``now`` at which it settles whatever the readers said (``zone_settle_s``)."""
+    due_t: float = _NONE
+    """The time of its live entry in its zone's due heap (older entries are stale)."""
     recovered_at: float | None = None
     back_t: float | None = None
     """While unknown: its first read in its zone since a reader of the zone is live."""
@@ -171,7 +173,16 @@ class ZonePresence:
         ):
             # heard in its zone while a reader of it is live again (not a read in flight)
             tag.back_t = t if tag.back_t is None else min(tag.back_t, t)
-        self._dirty.add(epc)
+        if not (
+            tag.status is _Status.PRESENT
+            and zone == tag.zone
+            and tag.settle_from is None
+            and len(tag.reads) == 1
+        ):
+            # a settled tag heard again in its zone and nowhere else has nothing to
+            # decide (its departure is looked at when its hold runs out: _due_by); most
+            # reads of a site are such, and judging each was most of the core's work
+            self._dirty.add(epc)
 
     def heard_through(self, reader_id: str, through: float) -> None:
         """A zone reader's heartbeat: it has reported every read it made before ``through``
@@ -229,15 +240,24 @@ class ZonePresence:
         due: set[str] = set()
         hold = self.rules.zone_hold_s
         while heap and heap[0][0] <= evidence:
-            _, epc = heapq.heappop(heap)
+            at, epc = heapq.heappop(heap)
             tag = self._tags.get(epc)
             if (
-                tag is not None
-                and tag.zone == zone
-                and tag.status is _Status.PRESENT
-                and tag.last_seen.get(zone, _NONE) + hold <= evidence
+                tag is None
+                or tag.zone != zone
+                or tag.status is not _Status.PRESENT
+                or at != tag.due_t  # stale: a later entry stands for it
             ):
+                continue
+            next_due = tag.last_seen.get(zone, _NONE) + hold
+            if next_due <= evidence:
                 due.add(epc)
+                tag.due_t = _NONE  # its judgement keeps it in the heap if it stays
+            else:
+                # heard since: due later (a tag heard only in its zone is not judged on
+                # each read, so this is where its next due time is kept)
+                tag.due_t = next_due
+                heapq.heappush(heap, (next_due, epc))
         return due
 
     def _purge(self, now: float) -> None:
@@ -311,7 +331,9 @@ class ZonePresence:
             self._recheck.setdefault(zone, set()).add(tag.epc)
         if tag.status is _Status.PRESENT:
             due = tag.last_seen.get(zone, _NONE) + self.rules.zone_hold_s
-            heapq.heappush(self._due.setdefault(zone, []), (due, tag.epc))
+            if due != tag.due_t:
+                tag.due_t = due
+                heapq.heappush(self._due.setdefault(zone, []), (due, tag.epc))
 
     def _maybe_arrive(self, tag: _Tag, now: float, events: list[ZoneEvent]) -> None:
         rules = self.rules
