@@ -14,7 +14,8 @@ The roles:
 - ``erp`` (an integration): items, advance ship notices, orders (create and read),
   reads of stock, pallets and availability;
 - ``customer``: availability and its own orders only (:meth:`Caller.sees_customer`);
-  another customer's order is "not found" to it, not "forbidden".
+  another customer's order is "not found" to it, not "forbidden"; webhooks for its
+  own orders (admin and erp: webhooks for every customer's).
 
 Path parameters match by position, whatever their name: ``/api/orders/{id}`` and
 ``/api/orders/{order_id}`` are one entry (:func:`route_key`).
@@ -54,6 +55,7 @@ _ADMIN = frozenset({Role.ADMIN})
 _OPERATIONS = frozenset({Role.ADMIN, Role.OPERATOR})
 _INTEGRATION = frozenset({Role.ADMIN, Role.OPERATOR, Role.ERP})
 _EVERYONE = frozenset(Role)
+_SUBSCRIBERS = frozenset({Role.ADMIN, Role.ERP, Role.CUSTOMER})
 
 _PARAM = re.compile(r"\{[^{}]*\}")
 
@@ -126,6 +128,16 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/alerts/{alert_id}": _OPERATIONS,
         "POST /api/alerts/{alert_id}/ack": _OPERATIONS,
         "POST /api/alerts/{alert_id}/resolve": _OPERATIONS,
+        # webhooks (a customer manages its own: Caller.customer_scope)
+        "POST /api/webhooks": _SUBSCRIBERS,
+        "GET /api/webhooks": _SUBSCRIBERS,
+        "GET /api/webhooks/{webhook_id}": _SUBSCRIBERS,
+        "DELETE /api/webhooks/{webhook_id}": _SUBSCRIBERS,
+        "POST /api/webhooks/{webhook_id}/enable": _SUBSCRIBERS,
+        "GET /api/webhooks/{webhook_id}/deliveries": _SUBSCRIBERS,
+        "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _SUBSCRIBERS,
+        # the sites this cloud serves
+        "GET /api/sites": _EVERYONE,
         # users and tokens
         "POST /api/users": _ADMIN,
         "GET /api/users": _ADMIN,
