@@ -15,7 +15,7 @@ The roles:
   reads of stock, pallets and availability;
 - ``customer``: availability and its own orders only (:meth:`Caller.sees_customer`);
   another customer's order is "not found" to it, not "forbidden"; webhooks for its
-  own orders (admin and erp: webhooks for every customer's).
+  own orders (the other roles: webhooks for every customer's).
 
 Path parameters match by position, whatever their name: ``/api/orders/{id}`` and
 ``/api/orders/{order_id}`` are one entry (:func:`route_key`).
@@ -55,7 +55,6 @@ _ADMIN = frozenset({Role.ADMIN})
 _OPERATIONS = frozenset({Role.ADMIN, Role.OPERATOR})
 _INTEGRATION = frozenset({Role.ADMIN, Role.OPERATOR, Role.ERP})
 _EVERYONE = frozenset(Role)
-_SUBSCRIBERS = frozenset({Role.ADMIN, Role.ERP, Role.CUSTOMER})
 
 _PARAM = re.compile(r"\{[^{}]*\}")
 
@@ -129,13 +128,13 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/alerts/{alert_id}/ack": _OPERATIONS,
         "POST /api/alerts/{alert_id}/resolve": _OPERATIONS,
         # webhooks (a customer manages its own: Caller.customer_scope)
-        "POST /api/webhooks": _SUBSCRIBERS,
-        "GET /api/webhooks": _SUBSCRIBERS,
-        "GET /api/webhooks/{webhook_id}": _SUBSCRIBERS,
-        "DELETE /api/webhooks/{webhook_id}": _SUBSCRIBERS,
-        "POST /api/webhooks/{webhook_id}/enable": _SUBSCRIBERS,
-        "GET /api/webhooks/{webhook_id}/deliveries": _SUBSCRIBERS,
-        "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _SUBSCRIBERS,
+        "POST /api/webhooks": _EVERYONE,
+        "GET /api/webhooks": _EVERYONE,
+        "GET /api/webhooks/{webhook_id}": _EVERYONE,
+        "DELETE /api/webhooks/{webhook_id}": _EVERYONE,
+        "POST /api/webhooks/{webhook_id}/enable": _EVERYONE,
+        "GET /api/webhooks/{webhook_id}/deliveries": _EVERYONE,
+        "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _EVERYONE,
         # the sites this cloud serves
         "GET /api/sites": _EVERYONE,
         # users and tokens
