@@ -27,6 +27,7 @@ from cloud.api import (
     dead_letters,
     events,
     goods,
+    integration,
     live,
     routes,
     scans,
@@ -198,6 +199,7 @@ def create_app(
         dependencies=[Depends(auth.authorize)],  # every route: its role policy, token
     )
     auth.install(app)
+    integration.install(app, settings)  # idempotency keys on POSTs, rate limits per token
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from cloud.api.auth import CallerDep
@@ -74,6 +74,23 @@ class OrderIn(_Body):
         description="the caller's own id of the order: sending the same id and body again "
         "returns the order (200) instead of making another; another body is a 409",
     )
+
+
+ORDER_EXAMPLES = {
+    "erp": {
+        "summary": "an ERP's order with its own id (send it with an Idempotency-Key too)",
+        "value": {
+            "customer": "acme",
+            "order": "PO-4711",
+            "lines": [{"sku": "00614141123452", "qty": 10}, {"sku": "00614141123469", "qty": 4}],
+            "requested_at": "2025-03-02T14:00:00Z",
+        },
+    },
+    "minimal": {
+        "summary": "the least an order needs",
+        "value": {"customer": "acme", "lines": [{"sku": "00614141123452", "qty": 1}]},
+    },
+}
 
 
 class ActionIn(_Body):
@@ -295,7 +312,10 @@ _404: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_order(
-    body: OrderIn, st: State, response: Response, scope: CallerCustomer
+    body: Annotated[OrderIn, Body(openapi_examples=ORDER_EXAMPLES)],
+    st: State,
+    response: Response,
+    scope: CallerCustomer,
 ) -> OrderOut:
     """Take an order: validate it, reserve its cases FEFO (earliest expiry first, then
     first received) race-safely in one transaction, and make its pick list. Lines the
