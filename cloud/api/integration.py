@@ -5,7 +5,8 @@ no route has to do anything for them.
 **Idempotency** (:class:`IdempotencyMiddleware`): a POST under ``/api/`` sent with
 header ``Idempotency-Key: <1-255 printable ASCII>`` runs once per (token, key); the
 same key again from the same token answers with the first answer (status and body,
-with header ``Idempotent-Replayed: true``) without running the request again. While
+with header ``Idempotent-Replayed: true``) without running the request again (but
+for :data:`NOT_IDEMPOTENT`: a new token is never stored in clear). While
 the first is still running a retry waits for its answer (at most ``wait_s``, then
 409). The same key with another request (method, path, query or body) is refused
 with 422 naming the header. Keys are kept in the database (``idempotency_keys``,
@@ -47,6 +48,9 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 EXEMPT = frozenset({"/api/health"})
+NOT_IDEMPOTENT = re.compile(r"^/api/users/[^/]+/tokens$")
+"""POSTs whose answer holds a new bearer token: never stored in clear anywhere, so not
+kept for a replay either (a retry issues another token; revoke the spare one)."""
 NOT_KEPT = frozenset({401, 403, 429})
 
 
@@ -150,7 +154,12 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, HEADER.lower().encode()) if scope["type"] == "http" else None
-        if key is None or scope["method"] != "POST" or not scope["path"].startswith("/api/"):
+        if (
+            key is None
+            or scope["method"] != "POST"
+            or not scope["path"].startswith("/api/")
+            or NOT_IDEMPOTENT.match(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         if not KEY_PATTERN.match(key):
@@ -303,7 +312,7 @@ def document(schema: dict[str, Any]) -> None:
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                 },
             )
-            if method == "post":
+            if method == "post" and not NOT_IDEMPOTENT.match(path):
                 op.setdefault("parameters", []).append(dict(_POST_DOC))
 
 

@@ -455,7 +455,7 @@ async def record_attempt(
             await conn.execute(
                 "UPDATE webhook_deliveries SET status = 'delivered', attempts = %s,"
                 " next_attempt_at = NULL, lease_until = NULL, last_status_code = %s,"
-                " last_error = NULL, delivered_at = %s WHERE id = %s",
+                " last_error = NULL, delivered_at = %s WHERE id = %s AND status = 'pending'",
                 [attempt, outcome.status_code, now, due.id],
             )
             await conn.execute(
@@ -467,7 +467,8 @@ async def record_attempt(
         again = next_attempt_at(attempt, now, policy)
         await conn.execute(
             "UPDATE webhook_deliveries SET status = %s, attempts = %s, next_attempt_at = %s,"
-            " lease_until = NULL, last_status_code = %s, last_error = %s WHERE id = %s",
+            " lease_until = NULL, last_status_code = %s, last_error = %s"
+            " WHERE id = %s AND status = 'pending'",
             [
                 "pending" if again is not None else "failed",
                 attempt,

@@ -153,3 +153,18 @@ async def test_the_openapi_document_tells_the_key_the_limit_and_examples(client)
     assert set(hook["examples"]) == {"shipping", "all"}
     orders = doc["paths"]["/api/orders"]["post"]["requestBody"]["content"]["application/json"]
     assert orders.get("examples")
+
+
+async def test_a_new_token_is_never_kept_for_a_replay(client):
+    admin = await as_user(client, Role.ADMIN)
+    user_id = (await client.get("/api/users", headers=admin)).json()["items"][0]["id"]
+    key = {**admin, "Idempotency-Key": "token-1"}
+    a = await client.post(f"/api/users/{user_id}/tokens", headers=key)
+    b = await client.post(f"/api/users/{user_id}/tokens", headers=key)
+    assert a.status_code == b.status_code == 201, a.text
+    assert a.json()["token"] != b.json()["token"]
+    url = client.app.state.cloud.settings.database_url
+    assert await rows(url, "SELECT count(*) FROM idempotency_keys") == [(0,)]
+    doc = (await client.get("/openapi.json")).json()
+    post = doc["paths"]["/api/users/{user_id}/tokens"]["post"]
+    assert not any(p["name"] == "Idempotency-Key" for p in post.get("parameters", []))
