@@ -174,9 +174,9 @@ class CloudSettings(CommonSettings):
     longer, at most ``webhooks_retry_longest_s``."""
     webhooks_retry_factor: float = Field(default=4.0, ge=1.0, le=100.0)
     webhooks_retry_longest_s: float = Field(default=6 * 3600.0, gt=0.0, le=7 * 86_400.0)
-    webhooks_max_attempts: int = Field(default=10, ge=1, le=1000)
+    webhooks_max_attempts: int = Field(default=12, ge=1, le=1000)
     """Attempts of one delivery before it is given up (``failed``; replay it by hand)."""
-    webhooks_disable_after_failures: int = Field(default=15, ge=1, le=100_000)
+    webhooks_disable_after_failures: int = Field(default=10, ge=1, le=100_000)
     """An endpoint is disabled (alert ``webhook_disabled``) after this many failed
     attempts in a row ..."""
     webhooks_disable_after_s: float = Field(default=86_400.0, ge=0.0, le=30 * 86_400.0)

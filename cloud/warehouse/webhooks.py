@@ -176,7 +176,7 @@ class RetryPolicy:
     first: timedelta = timedelta(seconds=5)
     factor: float = 4.0
     longest: timedelta = timedelta(hours=6)
-    max_attempts: int = 10
+    max_attempts: int = 12
 
     def __post_init__(self) -> None:
         if self.first <= timedelta(0) or self.longest < self.first:
@@ -210,7 +210,7 @@ class DisableRule:
     (whatever the deliveries) **and** has been failing for at least ``span`` (its
     first failure since its last success is that old)."""
 
-    failures: int = 15
+    failures: int = 10
     span: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:

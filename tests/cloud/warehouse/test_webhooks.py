@@ -145,3 +145,20 @@ RULE = DisableRule(failures=5, span=timedelta(hours=1))
 )
 def test_an_endpoint_is_disabled_after_enough_failures_over_the_span(failures, since, disabled):
     assert should_disable(failures, since, T0, RULE) is disabled
+
+
+def test_with_the_defaults_one_message_that_never_gets_through_disables_its_endpoint():
+    """The defaults fit together: a dead endpoint is disabled (and alerted) before its
+    one delivery is given up, after about a day of retries."""
+    policy, rule = RetryPolicy(), DisableRule()
+    at, failures, disabled_at = T0, 0, None
+    while True:
+        failures += 1
+        if disabled_at is None and should_disable(failures, T0, at, rule):
+            disabled_at = at
+        delay = retry_delay(failures, policy)
+        if delay is None:
+            break
+        at += delay
+    assert disabled_at is not None and disabled_at < at
+    assert timedelta(hours=24) <= disabled_at - T0 <= timedelta(hours=30)
