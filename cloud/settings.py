@@ -181,6 +181,9 @@ class CloudSettings(CommonSettings):
     attempts in a row ..."""
     webhooks_disable_after_s: float = Field(default=86_400.0, ge=0.0, le=30 * 86_400.0)
     """... once it has been failing for at least this long (seconds)."""
+    webhooks_retention_days: float = Field(default=30.0, ge=0.0, le=3650.0)
+    """Days events and their delivery log are kept once nothing waits to be sent; 0:
+    forever."""
 
     rate_limit_per_s: float = Field(default=100.0, ge=0.0, le=1_000_000.0)
     """``RFIDWMS_RATE_LIMIT_PER_S``: requests per second one token may make, on average

@@ -508,3 +508,20 @@ async def record_attempt(
             detail={"webhook": due.subscription_id, "url": url, "failures": failures},
         )
         return True
+
+
+async def prune(conn: Conn, *, before: datetime, limit: int = 1000) -> int:
+    """Forget up to ``limit`` events recorded before ``before`` that nothing waits to
+    send any more, with their deliveries and attempts; how many events."""
+    cur = await conn.execute(
+        "WITH old AS (SELECT e.id FROM webhook_events e WHERE e.fanned_out_at IS NOT NULL"
+        " AND e.recorded_at < %s AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+        " WHERE d.event_id = e.id AND d.status = 'pending') ORDER BY e.id LIMIT %s),"
+        " gone_attempts AS (DELETE FROM webhook_attempts WHERE delivery_id IN"
+        " (SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT id FROM old))),"
+        " gone_deliveries AS (DELETE FROM webhook_deliveries"
+        " WHERE event_id IN (SELECT id FROM old))"
+        " DELETE FROM webhook_events WHERE id IN (SELECT id FROM old)",
+        [before, limit],
+    )
+    return cur.rowcount

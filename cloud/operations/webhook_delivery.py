@@ -11,6 +11,9 @@ and the loop never waits for a send. Each try is logged and the delivery moved o
 endpoint disabled). A try whose result cannot be written (the database is down) is
 tried again once its lease runs out.
 
+Events whose deliveries are all done are forgotten, with their log, after
+``retention`` (``RFIDWMS_WEBHOOKS_RETENTION_DAYS``), looked at every 10 minutes.
+
 Two clocks: ``clock`` (the process's, simulated in a scored run) schedules retries;
 ``wall`` (the real time) stamps the signature, which receivers check against their
 own clocks.
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "rfidwms-webhooks/1"
 MAX_ERROR_CHARS = 300
+PRUNE_EVERY_S = 600.0
 
 
 def _wall() -> datetime:
@@ -63,6 +67,7 @@ class WebhookSender(BackgroundTask):
         timeout: float = 10.0,
         per_endpoint: int = 4,
         max_in_flight: int = 64,
+        retention: timedelta | None = None,
         wall: Callable[[], datetime] = _wall,
     ) -> None:
         self.pool = pool
@@ -74,7 +79,9 @@ class WebhookSender(BackgroundTask):
         self.timeout = timeout
         self.per_endpoint = per_endpoint
         self.max_in_flight = max_in_flight
+        self.retention = retention
         self.wall = wall
+        self._pruned_at: float | None = None
         self.lease = timedelta(seconds=timeout * 2 + 30)
         self._busy: dict[int, int] = {}
         self._sending: set[asyncio.Task[None]] = set()
@@ -92,6 +99,11 @@ class WebhookSender(BackgroundTask):
             timeout=settings.webhooks_timeout_s,
             per_endpoint=settings.webhooks_per_endpoint,
             max_in_flight=settings.webhooks_max_in_flight,
+            retention=(
+                timedelta(days=settings.webhooks_retention_days)
+                if settings.webhooks_retention_days > 0
+                else None
+            ),
         )
 
     async def __aenter__(self) -> Self:
@@ -130,6 +142,7 @@ class WebhookSender(BackgroundTask):
         """Fan the outbox out and start sending what is due; how many sends started."""
         async with self.pool.connection() as conn:
             await db.fan_out(conn, now=self.clock())
+            await self._prune(conn)
         free = self.max_in_flight - len(self._sending)
         if free <= 0:
             return 0
@@ -148,6 +161,17 @@ class WebhookSender(BackgroundTask):
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
         return len(due)
+
+    async def _prune(self, conn: db.Conn) -> None:
+        """Forget old events and their log, once every ``PRUNE_EVERY_S``."""
+        if self.retention is None:
+            return
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        gone = await db.prune(conn, before=self.clock() - self.retention)
+        if gone:
+            log.info("forgot %d webhook events older than %s", gone, self.retention)
 
     async def _deliver(self, due: db.Due) -> None:
         try:

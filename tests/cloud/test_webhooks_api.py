@@ -7,7 +7,7 @@ replay, re-enabling; a customer's subscriptions and events are its own."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cloudkit import api, as_user, eventually, rows, until
@@ -16,9 +16,18 @@ from orderkit import ITEM_A, ITEM_B, add_pallet
 from webhookkit import receiver
 
 from cloud.db import orders as orders_db
+from cloud.db import webhooks as hooks_db
 from cloud.db.migrate import apply_migrations
+from cloud.db.users import create_user
 from cloud.warehouse.orders import OrderStatus, TimelineEntry
 from cloud.warehouse.roles import Role
+from cloud.warehouse.webhooks import (
+    DisableRule,
+    Event,
+    EventType,
+    RetryPolicy,
+    SubjectKind,
+)
 
 FAST = {
     "webhooks_poll_s": 0.05,
@@ -259,3 +268,33 @@ async def test_the_outbox_is_written_with_the_order_change_or_not_at_all(stocked
 async def rows_in(conn) -> list[tuple]:
     cur = await conn.execute("SELECT id FROM webhook_events")
     return await cur.fetchall()
+
+
+async def test_old_events_are_forgotten_with_their_log_once_nothing_waits(stocked, site):
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    async with await connect(stocked) as conn:
+        user = await create_user(conn, "hooks-admin", Role.ADMIN, None, at=t0)
+        sub, _ = await hooks_db.create_subscription(
+            conn, url="http://127.0.0.1:9/h", events=None, customer=None, created_by=user.id, now=t0
+        )
+        for n in range(3):
+            event = Event(EventType.ORDER_SHIPPED, SubjectKind.ORDER, f"SO-{n}", site, "acme", t0)
+            await hooks_db.publish(conn, event, now=t0 + timedelta(days=n))
+        assert await hooks_db.fan_out(conn, now=t0) == 3
+        due = await hooks_db.claim_due(
+            conn, now=t0, lease=timedelta(minutes=1), limit=10, per_endpoint=10, busy={}
+        )
+        outcome = hooks_db.Outcome(200, None, 1.0)
+        for d in due[:2]:  # SO-0 and SO-1 delivered; SO-2 still to send
+            await hooks_db.record_attempt(
+                conn, d, outcome, now=t0, policy=RetryPolicy(), rule=DisableRule(), site=site
+            )
+        await conn.execute(  # the one still pending is old too: it must stay
+            "UPDATE webhook_events SET recorded_at = %s", [t0]
+        )
+        assert await hooks_db.prune(conn, before=t0 + timedelta(days=1)) == 2
+        left = await rows(stocked, "SELECT subject_id FROM webhook_events")
+        assert left == [("SO-2",)]
+        assert await rows(stocked, "SELECT count(*) FROM webhook_attempts") == [(0,)]
+        log = await hooks_db.list_deliveries(conn, sub.id, before=None, limit=9)
+        assert [d.status for d in log] == ["pending"]
