@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from cloud.warehouse.packing import Tolerance
+from cloud.warehouse.webhooks import DisableRule, RetryPolicy
 from protocols.mqtt import redact_url
 from protocols.settings import CommonSettings
 from protocols.types import ID_PATTERN
@@ -157,6 +158,41 @@ class CloudSettings(CommonSettings):
     alerts_stock_every_s: float = Field(default=10.0, gt=0.0, le=86_400.0)
     """Real seconds between two looks of the stock rules job."""
 
+    webhooks_enabled: bool = True
+    """Run the webhook sender (:mod:`cloud.operations.webhook_delivery`) in this node;
+    several nodes may run it (deliveries are leased, never sent twice at once)."""
+    webhooks_poll_s: float = Field(default=0.5, gt=0.0, le=60.0)
+    """Real seconds between two looks for events to fan out and deliveries due."""
+    webhooks_timeout_s: float = Field(default=10.0, gt=0.0, le=300.0)
+    """Longest wait for an endpoint's answer (connect, send and read)."""
+    webhooks_per_endpoint: int = Field(default=4, ge=1, le=100)
+    """Deliveries in flight to one endpoint at a time (per node)."""
+    webhooks_max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    """Deliveries in flight in all (per node)."""
+    webhooks_retry_first_s: float = Field(default=5.0, gt=0.0, le=86_400.0)
+    """Wait before the first retry; each next one waits ``webhooks_retry_factor`` times
+    longer, at most ``webhooks_retry_longest_s``."""
+    webhooks_retry_factor: float = Field(default=4.0, ge=1.0, le=100.0)
+    webhooks_retry_longest_s: float = Field(default=6 * 3600.0, gt=0.0, le=7 * 86_400.0)
+    webhooks_max_attempts: int = Field(default=12, ge=1, le=1000)
+    """Attempts of one delivery before it is given up (``failed``; replay it by hand)."""
+    webhooks_disable_after_failures: int = Field(default=10, ge=1, le=100_000)
+    """An endpoint is disabled (alert ``webhook_disabled``) after this many failed
+    attempts in a row ..."""
+    webhooks_disable_after_s: float = Field(default=86_400.0, ge=0.0, le=30 * 86_400.0)
+    """... once it has been failing for at least this long (seconds)."""
+    webhooks_retention_days: float = Field(default=30.0, ge=0.0, le=3650.0)
+    """Days events and their delivery log are kept once nothing waits to be sent; 0:
+    forever."""
+
+    rate_limit_per_s: float = Field(default=100.0, ge=0.0, le=1_000_000.0)
+    """``RFIDWMS_RATE_LIMIT_PER_S``: requests per second one token may make, on average
+    (per API node); 0: no limit."""
+    rate_limit_burst: int = Field(default=500, ge=1, le=1_000_000)
+    """``RFIDWMS_RATE_LIMIT_BURST``: requests one token may make at once after a pause."""
+    idempotency_ttl_h: float = Field(default=24.0, gt=0.0, le=24 * 30)
+    """Hours an ``Idempotency-Key`` and its first answer are kept."""
+
     @field_validator("http_host")
     @classmethod
     def _http_host_not_blank(cls, v: str) -> str:
@@ -233,3 +269,21 @@ class CloudSettings(CommonSettings):
     @property
     def max_clock_skew(self) -> timedelta:
         return timedelta(seconds=self.ingest_max_clock_skew_s)
+
+    @property
+    def webhook_retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            first=timedelta(seconds=self.webhooks_retry_first_s),
+            factor=self.webhooks_retry_factor,
+            longest=timedelta(
+                seconds=max(self.webhooks_retry_longest_s, self.webhooks_retry_first_s)
+            ),
+            max_attempts=self.webhooks_max_attempts,
+        )
+
+    @property
+    def webhook_disable_rule(self) -> DisableRule:
+        return DisableRule(
+            failures=self.webhooks_disable_after_failures,
+            span=timedelta(seconds=self.webhooks_disable_after_s),
+        )

@@ -28,6 +28,7 @@ from cloud.api import (
     epcis,
     events,
     goods,
+    integration,
     kpis,
     live,
     routes,
@@ -37,7 +38,9 @@ from cloud.api import (
     users,
 )
 from cloud.api import orders as orders_api
+from cloud.api import sites as sites_api
 from cloud.api import tasks as tasks_api
+from cloud.api import webhooks as webhooks_api
 from cloud.api.state import CloudState
 from cloud.db import alerts as alerts_db
 from cloud.db import events as events_db
@@ -51,6 +54,7 @@ from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.operations.stock_alerts_job import StockAlertJob
 from cloud.operations.warehouse import warehouse_registry
+from cloud.operations.webhook_delivery import WebhookSender
 from cloud.settings import CloudSettings
 from cloud.warehouse.fleet_alerts import FleetRules
 from protocols.layout import Layout, load_layout
@@ -128,6 +132,16 @@ def create_app(
                     retry_max_s=settings.ingest_retry_max_s,
                 )
             )
+            if settings.webhooks_enabled:  # the customers' notifications (any node may send)
+                webhook_pool = await stack.enter_async_context(
+                    open_pool(
+                        settings.database_url,
+                        max_size=2,
+                        timeout=settings.db_timeout_s,
+                        name="rfidwms-webhooks",
+                    )
+                )
+                await stack.enter_async_context(WebhookSender.of(webhook_pool, settings))
             ingester: Ingester | None = None
             if ingest:  # its own pool: a burst of API requests cannot starve ingest
                 ingest_pool = await stack.enter_async_context(
@@ -192,6 +206,7 @@ def create_app(
         dependencies=[Depends(auth.authorize)],  # every route: its role policy, token
     )
     auth.install(app)
+    integration.install(app, settings)  # idempotency keys on POSTs, rate limits per token
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     app.include_router(routes.router)
@@ -208,6 +223,8 @@ def create_app(
     app.include_router(epcis.router)
     app.include_router(kpis.router)
     app.include_router(users.router)
+    app.include_router(webhooks_api.router)
+    app.include_router(sites_api.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
     app.mount("/common", StaticFiles(directory=DASHBOARDS_DIR / "common"), name="page-common")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from cloud.api.auth import CallerDep
@@ -80,6 +80,23 @@ class OrderIn(_Body):
 def _actor(caller: Caller, body: ActionIn) -> str:
     """Who did it: the token's user, and on whose behalf when the body says."""
     return caller.user if not body.by else f"{caller.user} (for {body.by})"
+
+
+ORDER_EXAMPLES = {
+    "erp": {
+        "summary": "an ERP's order with its own id (send it with an Idempotency-Key too)",
+        "value": {
+            "customer": "acme",
+            "order": "PO-4711",
+            "lines": [{"sku": "00614141123452", "qty": 10}, {"sku": "00614141123469", "qty": 4}],
+            "requested_at": "2025-03-02T14:00:00Z",
+        },
+    },
+    "minimal": {
+        "summary": "the least an order needs",
+        "value": {"customer": "acme", "lines": [{"sku": "00614141123452", "qty": 1}]},
+    },
+}
 
 
 class ActionIn(_Body):
@@ -306,7 +323,10 @@ _404: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_order(
-    body: OrderIn, st: State, response: Response, scope: CallerCustomer
+    body: Annotated[OrderIn, Body(openapi_examples=ORDER_EXAMPLES)],
+    st: State,
+    response: Response,
+    scope: CallerCustomer,
 ) -> OrderOut:
     """Take an order: validate it, reserve its cases FEFO (earliest expiry first, then
     first received) race-safely in one transaction, and make its pick list. Lines the

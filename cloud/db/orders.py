@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
-from cloud.db import stock
+from cloud.db import stock, webhooks
 from cloud.warehouse.allocation import OrderLine, allocate_order, reservations
 from cloud.warehouse.ledger import (
     Cause,
@@ -557,7 +557,7 @@ def _cause_cols(cause: Cause | None) -> tuple[str | None, str | None]:
 
 
 async def _insert_timeline(
-    conn: Conn, site: str, order_id: str, entries: Iterable[TimelineEntry], now: datetime
+    conn: Conn, site: str, order_id: str, entries: Sequence[TimelineEntry], now: datetime
 ) -> None:
     for e in entries:
         kind, ref = _cause_cols(e.cause)
@@ -576,6 +576,8 @@ async def _insert_timeline(
                 now,
             ],
         )
+    # the customers' notifications, in this same transaction (the webhook outbox)
+    await webhooks.publish_order_timeline(conn, site, order_id, entries, now=now)
 
 
 async def record(

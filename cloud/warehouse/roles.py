@@ -14,7 +14,8 @@ The roles:
 - ``erp`` (an integration): items, advance ship notices, orders (create and read),
   reads of stock, pallets and availability;
 - ``customer``: availability and its own orders only (:meth:`Caller.sees_customer`);
-  another customer's order is "not found" to it, not "forbidden".
+  another customer's order is "not found" to it, not "forbidden"; webhooks for its
+  own orders (the other roles: webhooks for every customer's).
 
 Path parameters match by position, whatever their name: ``/api/orders/{id}`` and
 ``/api/orders/{order_id}`` are one entry (:func:`route_key`).
@@ -137,6 +138,16 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/epcis/events": _INTEGRATION,
         # managers' figures
         "GET /api/kpis": _INTEGRATION,
+        # webhooks (a customer manages its own: Caller.customer_scope)
+        "POST /api/webhooks": _EVERYONE,
+        "GET /api/webhooks": _EVERYONE,
+        "GET /api/webhooks/{webhook_id}": _EVERYONE,
+        "DELETE /api/webhooks/{webhook_id}": _EVERYONE,
+        "POST /api/webhooks/{webhook_id}/enable": _EVERYONE,
+        "GET /api/webhooks/{webhook_id}/deliveries": _EVERYONE,
+        "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _EVERYONE,
+        # the sites this cloud serves
+        "GET /api/sites": _EVERYONE,
         # users and tokens
         "POST /api/users": _ADMIN,
         "GET /api/users": _ADMIN,

@@ -67,6 +67,14 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     # integration
     ("GET", "/api/epcis/events", {A, OP, E}),
     ("GET", "/api/kpis", {A, OP, E}),
+    # webhooks (a customer's own only) and the sites
+    ("POST", "/api/webhooks", {A, OP, E, C}),
+    ("GET", "/api/webhooks", {A, OP, E, C}),
+    ("DELETE", "/api/webhooks/{webhook_id}", {A, OP, E, C}),
+    ("POST", "/api/webhooks/{webhook_id}/enable", {A, OP, E, C}),
+    ("GET", "/api/webhooks/{webhook_id}/deliveries", {A, OP, E, C}),
+    ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", {A, OP, E, C}),
+    ("GET", "/api/sites", {A, OP, E, C}),
     # users and tokens
     ("POST", "/api/users", {A}),
     ("GET", "/api/users", {A}),
@@ -81,13 +89,16 @@ def test_each_role_may_call_what_it_is_meant_to_and_nothing_else(method, path, a
     assert set(roles_allowed(method, path)) == allowed
 
 
-def test_a_customer_may_read_availability_and_orders_only():
+def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_only():
     theirs = {k for k, access in POLICY.items() if access != PUBLIC and C in access}
-    assert theirs == {
+    webhooks = {k for k in theirs if k[1].startswith("/api/webhooks")}
+    assert theirs - webhooks == {
         ("GET", "/api/availability"),
         ("GET", "/api/orders"),
         ("GET", "/api/orders/{}"),
+        ("GET", "/api/sites"),
     }
+    assert len(webhooks) == 7
 
 
 def test_admin_may_do_everything_and_operator_everything_but_manage_users():

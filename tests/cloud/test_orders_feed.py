@@ -147,6 +147,16 @@ async def test_an_order_is_picked_weighed_released_and_shipped_through_its_door(
             ("shipped",)
         ]
         assert await alerts(conn, "mis_shipment") == []
+        # the customer's notifications went to the webhook outbox with each change
+        assert await fetch(
+            conn,
+            "SELECT type, subject_id, customer, payload->'data'->>'cause' IS NOT NULL"
+            " FROM webhook_events ORDER BY id",
+        ) == [
+            ("order.reserved", order.order.id, "acme", True),
+            ("order.picked", order.order.id, "acme", True),
+            ("order.shipped", order.order.id, "acme", True),
+        ]
 
 
 async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_released(
