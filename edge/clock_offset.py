@@ -19,20 +19,36 @@ from datetime import datetime, timedelta
 
 from protocols.clock import Clock, ScaledClock
 
+WINDOW_REPORTS = 600
+"""Reports the smallest lag is taken over: 30 s of wall time at the edge's 50 ms report
+interval. A backlog (an edge busy for a second, its reports waiting in the socket) makes
+every report of it late; over 20 reports that looked like a reader clock seconds behind,
+whose "correction" then moved that reader's reads seconds ahead of the others'."""
+
 
 class ClockOffset:
-    def __init__(self, tolerance_s: float = 2.0, window: int = 20) -> None:
+    def __init__(self, tolerance_s: float = 2.0, window: int = WINDOW_REPORTS) -> None:
         self._tolerance = tolerance_s
-        self._samples: deque[float] = deque(maxlen=window)
+        self._window = window
+        self._seen = 0
+        self._mins: deque[tuple[int, float]] = deque()
+        """(report number, lag), lags increasing: the front is the window's smallest."""
 
     def observe(self, arrived: datetime, newest_read: datetime) -> None:
         """One report: when it arrived, and the newest read time it carried."""
-        self._samples.append((arrived - newest_read).total_seconds())
+        lag = (arrived - newest_read).total_seconds()
+        mins = self._mins
+        while mins and mins[-1][1] >= lag:
+            mins.pop()
+        mins.append((self._seen, lag))
+        self._seen += 1
+        while mins[0][0] <= self._seen - 1 - self._window:
+            mins.popleft()
 
     @property
     def offset_s(self) -> float | None:
         """Edge clock minus reader clock, in seconds (None before the first report)."""
-        return min(self._samples) if self._samples else None
+        return self._mins[0][1] if self._mins else None
 
     @property
     def uncorrected_s(self) -> float:

@@ -21,9 +21,10 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
   time, told by an empty report or a keepalive) counts like a report, so the last
   tag to leave a zone departs although its reader then has nothing to report.
 - **unknown**: every reader of the zone is down or silent (told by the caller, or
-  holding tags yet reporting nothing for ``reader_silent_s`` while the edge's other
-  readers report on, or for twice that when every reader is quiet: the edge may be
-  behind on their reports itself, on a busy machine). The tag stays where
+  holding tags yet its reports stopped moving on for ``reader_silent_s`` while the
+  edge's other readers report on, or for twice that when every reader is quiet:
+  reports that keep coming, however late, are an edge behind on them on a busy
+  machine, not a silent reader). The tag stays where
   it was, unknown; reads elsewhere do not move it (a neighbouring zone's bleed is no
   evidence while its own reader is out).
 - **present**: after the reader is back, the tag is heard in its zone again. Not
@@ -76,6 +77,11 @@ class _ReaderLive:
     silent: bool = False
     heard_t: float = _NONE
     """The newest read time this reader reported (its own evidence of time)."""
+    checked_t: float = _NONE
+    """``heard_t`` when the outages were last looked at ..."""
+    advanced_at: float | None = None
+    """... and the edge's ``now`` when it last moved on: a reader whose reports keep
+    coming, however late, is not silent."""
 
     @property
     def live(self) -> bool:
@@ -276,15 +282,21 @@ class ZonePresence:
         silent_s = rules.reader_silent_s
         all_quiet = now - self._newest_t > 2 * silent_s
         for reader in self._readers.values():
+            if reader.heard_t > reader.checked_t or reader.advanced_at is None:
+                reader.checked_t = reader.heard_t
+                reader.advanced_at = now
             if reader.live and any(self._in_zone.get(z) for z in reader.zones):
                 if (
                     reader.heard_t != _NONE
                     and now - reader.heard_t > silent_s
+                    and now - reader.advanced_at > silent_s
                     and (self._newest_t - reader.heard_t > silent_s or all_quiet)
                 ):
-                    # quiet while other readers report on: silent. Quiet like every
-                    # reader: the edge itself may be behind on their reports (a busy
-                    # machine), so only after twice as long.
+                    # its reports stopped moving on while other readers report on:
+                    # silent. Reports that keep coming, however late, are an edge behind
+                    # on them (a busy machine), not a silent reader; and quiet like
+                    # every reader, the edge may be behind on all: only after twice as
+                    # long.
                     reader.silent = True
         for zone, readers in self._zone_readers.items():
             live = any(self._readers[r].live for r in readers)

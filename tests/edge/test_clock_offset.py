@@ -84,3 +84,14 @@ def test_the_clock_speed_turns_wall_intervals_into_clock_time():
 def test_a_heartbeat_claims_only_reads_the_edge_has_had(uncorrected_s, last_delay_s, through_s):
     through = reported_through(T0, s(2.5), uncorrected_s, last_delay_s)
     assert (through - T0).total_seconds() == pytest.approx(through_s)
+
+
+def test_a_backlog_of_late_reports_is_not_taken_for_a_reader_clock_behind():
+    # a reader in sync; then the edge falls behind for 100 reports (each arrives 2.5 s
+    # after its reads): over the window the on-time reports still show the clock is right
+    clock = ClockOffset(tolerance_s=2.0)
+    for i in range(200):
+        clock.observe(T0 + s(i * 0.05 + 0.05), T0 + s(i * 0.05))
+    for i in range(200, 300):
+        clock.observe(T0 + s(i * 0.05 + 2.5), T0 + s(i * 0.05))
+    assert clock.offset_s == pytest.approx(0.05) and clock.correction == timedelta(0)
