@@ -36,6 +36,7 @@ from cloud.api import (
 )
 from cloud.api import orders as orders_api
 from cloud.api import tasks as tasks_api
+from cloud.api import variances as variances_api
 from cloud.api.state import CloudState
 from cloud.db import alerts as alerts_db
 from cloud.db import events as events_db
@@ -48,9 +49,11 @@ from cloud.live.hub import LiveHub
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.operations.stock_alerts_job import StockAlertJob
+from cloud.operations.variances_job import CycleCountJob
 from cloud.operations.warehouse import warehouse_registry
 from cloud.settings import CloudSettings
 from cloud.warehouse.fleet_alerts import FleetRules
+from cloud.warehouse.variances import CountRules
 from protocols.layout import Layout, load_layout
 
 log = logging.getLogger(__name__)
@@ -161,6 +164,16 @@ def create_app(
                         every=settings.alerts_stock_every_s,
                     )
                 )
+                app.state.cycle_count = await stack.enter_async_context(
+                    CycleCountJob(
+                        pool,
+                        site=settings.site,
+                        layout=site_layout,
+                        rules=CountRules(settings.variance_after, settings.reader_offline_after),
+                        clock=settings.now_clock(),
+                        every=settings.variances_every_s,
+                    )
+                )
                 if settings.feed_enabled:  # the warehouse feed: goods and stock from events
                     feed_pool = await stack.enter_async_context(
                         open_pool(
@@ -198,6 +211,7 @@ def create_app(
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
     app.include_router(tasks_api.router)
+    app.include_router(variances_api.router)
     app.include_router(users.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
 

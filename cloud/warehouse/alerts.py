@@ -35,6 +35,7 @@ class AlertKind(StrEnum):
     MIS_SHIPMENT = "mis_shipment"
     READER_OFFLINE = "reader_offline"
     EDGE_OFFLINE = "edge_offline"
+    COUNT_VARIANCE = "count_variance"
 
 
 class Severity(StrEnum):
@@ -55,6 +56,7 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.MIS_SHIPMENT: Severity.CRITICAL,
     AlertKind.READER_OFFLINE: Severity.CRITICAL,
     AlertKind.EDGE_OFFLINE: Severity.CRITICAL,
+    AlertKind.COUNT_VARIANCE: Severity.WARNING,
 }
 
 SYSTEM_ACTOR = "system"

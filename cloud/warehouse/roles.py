@@ -126,6 +126,11 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/alerts/{alert_id}": _OPERATIONS,
         "POST /api/alerts/{alert_id}/ack": _OPERATIONS,
         "POST /api/alerts/{alert_id}/resolve": _OPERATIONS,
+        # automatic cycle counts
+        "GET /api/variances": _OPERATIONS,
+        "GET /api/variances/zones": _OPERATIONS,
+        "POST /api/variances/{variance_id}/approve": _OPERATIONS,
+        "POST /api/variances/{variance_id}/reject": _OPERATIONS,
         # users and tokens
         "POST /api/users": _ADMIN,
         "GET /api/users": _ADMIN,
