@@ -169,7 +169,7 @@ def create_app(
                         pool,
                         site=settings.site,
                         layout=site_layout,
-                        rules=CountRules(settings.variance_after, settings.reader_offline_after),
+                        rules=CountRules(settings.variance_after, settings.edge_offline_after),
                         clock=settings.now_clock(),
                         every=settings.variances_every_s,
                     )

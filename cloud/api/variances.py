@@ -111,7 +111,7 @@ async def zone_count_status(st: State) -> list[ZoneCountOut]:
         cur = await conn.execute("SELECT reader_id, state, last_seen FROM readers")
         readers = [ReaderState(*row) for row in await cur.fetchall()]
     zone_readers = {z: [r.id for r in st.layout.readers_at(z)] for z in storage_zones(st.layout)}
-    rules = CountRules(st.settings.variance_after, st.settings.reader_offline_after)
+    rules = CountRules(st.settings.variance_after, st.settings.edge_offline_after)
     counts = zone_counts(zone_readers, readers, st.settings.now_clock()(), rules)
     return [
         ZoneCountOut(zone=c.zone, counted=c.counted, status=c.status, down=list(c.down))
