@@ -153,10 +153,11 @@ _IN_MOTION = (
 
 async def pallets_in_motion(conn: Conn, site: str) -> set[str]:
     """EPCs of the pallets moving under a task: put away and not arrived yet, on a pick
-    task not shipped (or cancelled), or holding stock reserved for an order."""
+    task not shipped (or cancelled), or holding stock reserved for an order; and those
+    announced and not received yet (receiving books them, not the count)."""
     cur = await conn.execute(
         f"SELECT p.epc FROM pallets p WHERE p.site = %(site)s AND p.epc IS NOT NULL"
-        f" AND p.sscc IN ({_IN_MOTION})",
+        f" AND (p.status = 'announced' OR p.sscc IN ({_IN_MOTION}))",
         {"site": site},
     )
     return {row[0] for row in await cur.fetchall()}

@@ -250,3 +250,19 @@ async def test_an_unexpected_pallet_is_booked_in_if_known_and_recorded_if_not(da
         # the recorded one is not opened again while it is still heard
         await look(job, clock, conn, minutes=5)
         assert await db.open_variances(conn, site) == []
+
+
+async def test_a_pallet_announced_and_not_received_yet_is_receivings_not_the_counts(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_item(conn)
+        epc, _ = pallet_epc(6)
+        await announce(conn, site, "ASN-6", announced(6, 4))
+        # heard in zone-b before the feed applied anything: the book has nothing on it
+        await insert_zone_event(conn, epc, "zone-b", at=T0)
+        clock = ManualClock(T0)
+        job = cycle_job(rig, clock)
+        for _ in range(3):
+            await look(job, clock, conn, minutes=1)
+        assert await db.open_variances(conn, site) == []
