@@ -23,10 +23,11 @@ out and the edge has not heard it since) is not judged either. Pallets in motion
 a task (put-away, pick, reserved for an order) are the caller's to leave out.
 
 An open variance whose disagreement is over (the pallet heard again where the book has
-it, or the book moved) is **cleared**, provided its zones are counted: an uncounted
-zone says nothing either way. How long a disagreement has lasted is remembered by
-:class:`CycleCount` between looks (a restarted cloud counts again from its first look,
-as the fleet watch does).
+it, or the book moved) is **cleared**, provided its zones are counted and the pallet
+is not moving under a task: an uncounted zone says nothing either way, and a pallet
+reserved for an order that the count says is missing is still missing. How long a
+disagreement has lasted is remembered by :class:`CycleCount` between looks (a
+restarted cloud counts again from its first look, as the fleet watch does).
 """
 
 from __future__ import annotations
@@ -265,5 +266,9 @@ class CycleCount:
             places = [z for z in (v.zone, v.book_zone, v.heard_zone) if z is not None]
             return all(zones[z].counted for z in places if z in zones)
 
-        to_clear = sorted(v.id for v in opened if (v.epc, v.kind) not in keys and zones_counted(v))
+        to_clear = sorted(
+            v.id
+            for v in opened
+            if (v.epc, v.kind) not in keys and v.epc not in ignore and zones_counted(v)
+        )
         return CountVerdict(to_open, to_clear, dict(zones), now_wrong)

@@ -217,3 +217,15 @@ def test_only_an_open_variance_is_decided(status, to, ok):
     else:
         with pytest.raises(VarianceError, match="variance 4"):
             decide(4, status, to)
+
+
+def test_an_open_variance_of_a_pallet_now_moving_under_a_task_stays_open():
+    v = CycleCount(RULES).judge(
+        zones=UP,
+        booked=[b("P1", "zone-a")],
+        heard=[h("P1", "departed")],
+        open_variances=[OpenVariance(7, "P1", M, "zone-a", "zone-a", None)],
+        now=T,
+        ignore={"P1"},  # reserved for an order since
+    )
+    assert v.to_clear == [] and v.to_open == []
