@@ -111,7 +111,7 @@ def test_the_figures_are_in_the_report_with_their_requirements():
     down = report.figure("variances in zones whose reader was down")
     assert (down.value, down.n, down.need, down.ok()) == (1, 5, "== 0", False)
     assert report.figure("false variances").value == 2
-    assert report.scored_kinds["shrinkage"] == 4
+    assert (report.scored_kinds["vanish"], report.scored_kinds["misplace"]) == (2, 2)
     assert report.cloud_counts["variances"] == 5
     every = score(parse_truth(TRUTH), [], [], [], variances=parse_variances(VARIANCES[:2]))
     assert every.figure("variances in zones whose reader was down").ok() is True

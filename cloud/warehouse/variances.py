@@ -23,11 +23,13 @@ out and the edge has not heard it since) is not judged either. Pallets in motion
 a task (put-away, pick, reserved for an order) are the caller's to leave out.
 
 An open variance whose disagreement is over (the pallet heard again where the book has
-it, or the book moved) is **cleared**, provided its zones are counted and the pallet
-is not moving under a task: an uncounted zone says nothing either way, and a pallet
-reserved for an order that the count says is missing is still missing. How long a
-disagreement has lasted is remembered by :class:`CycleCount` between looks (a
-restarted cloud counts again from its first look, as the fleet watch does).
+it, the book moved, or the pallet heard moving on to a third zone: a disagreement is
+its kind with the zones booked and heard) is **cleared**, provided its zones are
+counted and the pallet is not moving under a task: an uncounted zone says nothing
+either way, and a pallet reserved for an order that the count says is missing is still
+missing. How long a disagreement has lasted is remembered by :class:`CycleCount`
+between looks (a restarted cloud counts again from its first look, as the fleet watch
+does).
 """
 
 from __future__ import annotations
@@ -142,6 +144,11 @@ class HeardPallet:
     """The zone it is present (or unknown) in."""
 
 
+Key = tuple[str, "VarianceKind", str | None, str | None]
+"""What a disagreement is: (EPC, kind, book zone, heard zone). A pallet heard moving
+on to a third zone is another disagreement (its open variance clears, a new one opens)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Discrepancy:
     epc: str
@@ -153,8 +160,8 @@ class Discrepancy:
     heard_zone: str | None
 
     @property
-    def key(self) -> tuple[str, VarianceKind]:
-        return (self.epc, self.kind)
+    def key(self) -> Key:
+        return (self.epc, self.kind, self.book_zone, self.heard_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +172,10 @@ class OpenVariance:
     zone: str
     book_zone: str | None
     heard_zone: str | None
+
+    @property
+    def key(self) -> Key:
+        return (self.epc, self.kind, self.book_zone, self.heard_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +235,8 @@ class CycleCount:
 
     def __init__(self, rules: CountRules) -> None:
         self.rules = rules
-        self._since: dict[tuple[str, VarianceKind], datetime] = {}
-        self._reported: set[tuple[str, VarianceKind]] = set()
+        self._since: dict[Key, datetime] = {}
+        self._reported: set[Key] = set()
         """Disagreements a variance was opened for: not opened again while they last
         (an approved or rejected one the book still disagrees with, e.g. an unknown
         pallet recorded, stays decided)."""
@@ -252,7 +263,7 @@ class CycleCount:
             self._since.setdefault(d.key, now)
         opened = list(open_variances)
         self._reported = {k for k in self._reported if k in keys}
-        self._reported.update((v.epc, v.kind) for v in opened if (v.epc, v.kind) in keys)
+        self._reported.update(v.key for v in opened if v.key in keys)
         open_epcs = {v.epc for v in opened}
         to_open = [
             d
@@ -267,8 +278,6 @@ class CycleCount:
             return all(zones[z].counted for z in places if z in zones)
 
         to_clear = sorted(
-            v.id
-            for v in opened
-            if (v.epc, v.kind) not in keys and v.epc not in ignore and zones_counted(v)
+            v.id for v in opened if v.key not in keys and v.epc not in ignore and zones_counted(v)
         )
         return CountVerdict(to_open, to_clear, dict(zones), now_wrong)

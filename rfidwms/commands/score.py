@@ -327,6 +327,7 @@ def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> 
         f"cloud: {c['passages']} passages ({c['passages in window']} in the window), "
         f"{c['zone events']} zone events, {c['weights']} weights, {c['pallets']} pallets "
         f"in stock, {c['alerts']} mis_shipment and weight_mismatch alerts"
+        + (f", {c['variances']} count variances" if "variances" in c else "")
         + (f"; not served by the API (404): {', '.join(unserved)}" if unserved else "")
     )
     r = report.route

@@ -354,6 +354,11 @@ def score(
         else score_variances(truth, variances, outages, window=(lo, hi), grace_s=w, miss=add_miss)
     )
 
+    shrinkage_kinds = {
+        k: sum(1 for e in truth.shrinkage if e.kind == k and inside(e.t))
+        for k in ("vanish", "misplace")
+    }
+
     n_false = sum(causes.values())
     figures = [
         Figure("passages found", _share(len(found), len(scored)), "%", len(scored), ">= 99.9"),
@@ -394,7 +399,7 @@ def score(
             "weigh": len(weighs),
             "fault": len(outages),
             "mistake": sum(wms.mistakes.values()),
-            **({} if counted is None else {"shrinkage": counted.shrinkage}),
+            **({} if counted is None else shrinkage_kinds),
         },
         cloud_counts={
             "passages": len(passages),

@@ -229,3 +229,25 @@ def test_an_open_variance_of_a_pallet_now_moving_under_a_task_stays_open():
         ignore={"P1"},  # reserved for an order since
     )
     assert v.to_clear == [] and v.to_open == []
+
+
+def test_a_pallet_heard_moving_on_to_a_third_zone_is_a_new_disagreement():
+    count = CycleCount(RULES)
+    booked = [b("P1", "zone-a")]
+    first = OpenVariance(5, "P1", W, "zone-b", "zone-a", "zone-b")
+    v = count.judge(
+        zones={**UP, "zone-c": ZoneCount("zone-c", True)},
+        booked=booked,
+        heard=[h("P1", zone="zone-c")],
+        open_variances=[first],
+        now=T,
+    )
+    assert v.to_clear == [5] and v.to_open == []  # approving 5 would move it to zone-b
+    v = count.judge(
+        zones={**UP, "zone-c": ZoneCount("zone-c", True)},
+        booked=booked,
+        heard=[h("P1", zone="zone-c")],
+        open_variances=[],
+        now=T + timedelta(seconds=60),
+    )
+    assert v.to_open == [Discrepancy("P1", W, "zone-c", "sscc-P1", "zone-a", "zone-c")]
