@@ -118,16 +118,16 @@ def _variance(row: Sequence[Any]) -> Variance:
 # -- what the count reads ---------------------------------------------------------------
 
 
-async def booked_pallets(conn: Conn, site: str, places: Collection[str]) -> list[BookedPallet]:
-    """Pallets (with an EPC) holding on-hand stock at one of ``places`` (zones and
-    doors), each at the place holding most of its cases."""
+async def booked_pallets(conn: Conn, site: str) -> list[BookedPallet]:
+    """Pallets (with an EPC) holding stock on hand, each at the location (a zone or a
+    door) holding most of its cases."""
     cur = await conn.execute(
         "SELECT DISTINCT ON (p.epc) p.epc, sp.pallet, sp.location FROM stock_positions sp"
         " JOIN pallets p ON p.site = sp.site AND p.sscc = sp.pallet"
         " WHERE sp.site = %s AND sp.qty > 0 AND sp.pallet <> '' AND p.epc IS NOT NULL"
-        " AND sp.state = ANY(%s::text[]) AND sp.location = ANY(%s::text[])"
+        " AND sp.state = ANY(%s::text[])"
         " ORDER BY p.epc, sp.qty DESC, sp.location",
-        [site, [s.value for s in ON_HAND_STATES], sorted(places)],
+        [site, [s.value for s in ON_HAND_STATES]],
     )
     return [BookedPallet(*row) for row in await cur.fetchall()]
 
@@ -161,6 +161,26 @@ async def pallets_in_motion(conn: Conn, site: str) -> set[str]:
         {"site": site},
     )
     return {row[0] for row in await cur.fetchall()}
+
+
+async def pallets_pending(conn: Conn, *, consumer: str = "warehouse") -> set[str]:
+    """EPCs of the pallets with a passage or zone event the warehouse feed has not
+    applied yet: the book will move, the count waits for it. None while the feed has
+    never run (the book is not fed by events)."""
+    cur = await conn.execute(
+        "SELECT source, last_id FROM feed_cursors WHERE consumer = %s", [consumer]
+    )
+    applied = {r[0]: int(r[1]) for r in await cur.fetchall()}
+    pending: set[str] = set()
+    for source in ("passages", "zone_events"):
+        if source not in applied:
+            continue
+        cur = await conn.execute(
+            f"SELECT DISTINCT epc FROM {source} WHERE id > %s AND epc LIKE %s",
+            [applied[source], PALLET_EPC_PREFIX + "%"],
+        )
+        pending.update(r[0] for r in await cur.fetchall())
+    return pending
 
 
 async def pallet_in_motion(conn: Conn, site: str, sscc: str) -> bool:

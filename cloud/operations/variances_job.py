@@ -2,8 +2,10 @@
 hear against the book (:mod:`cloud.warehouse.variances`).
 
 Every ``every`` real seconds it reads the readers' health, the pallets the book holds
-in the storage zones and at the doors, the pallets' places by the edges' events, the
-pallets moving under a task and the open variances, lets the :class:`CycleCount` judge
+on hand and where, the pallets' places by the edges' events, the pallets moving under
+a task or with an event the warehouse feed has not applied yet (the book is about to
+move: under load the feed may lag the places by more than the threshold) and the open
+variances, lets the :class:`CycleCount` judge
 them at the injected clock's time, and opens variances (each with a ``count_variance``
 alert) and clears those whose disagreement is over (resolving their alert, as
 ``system``) in one transaction, under an advisory lock so two nodes never both write.
@@ -88,7 +90,6 @@ class CycleCountJob(PeriodicJob):
         self._zone_readers: dict[str, list[str]] = {
             z: [r.id for r in layout.readers_at(z)] for z in storage
         }
-        self._places = set(storage) | {d.id for d in layout.doors}
         self.zones: Mapping[str, ZoneCount] = {}
         self.opened = 0
         self.cleared = 0
@@ -101,9 +102,10 @@ class CycleCountJob(PeriodicJob):
             now = self._clock()
             zones = zone_counts(self._zone_readers, readers, now, self.count.rules)
             self.zones = zones
-            booked = await db.booked_pallets(conn, self._site, self._places)
+            booked = await db.booked_pallets(conn, self._site)
             heard = await db.heard_pallets(conn)
             moving = await db.pallets_in_motion(conn, self._site)
+            moving |= await db.pallets_pending(conn)
             open_now = await db.open_variances(conn, self._site)
             verdict = self.count.judge(
                 zones=zones,

@@ -9,8 +9,8 @@ pallets the edges' zone events put in it (``tag_places``). A disagreement that l
   nowhere (departed, or never heard);
 - ``unexpected``: a pallet is heard in a counted zone and the book holds nothing on it
   in any zone (an unknown pallet, or one the book wrote off or never had);
-- ``wrong_zone``: the book has it in A (a zone or a door), it is heard in a counted
-  zone B.
+- ``wrong_zone``: the book has it in A (a zone, a door, staging ...), it is heard in
+  a counted zone B.
 
 A zone is **counted** only while it has readers and every one of them is up (its
 state ``inventorying`` or ``connected``, reported within

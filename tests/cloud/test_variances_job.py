@@ -174,6 +174,7 @@ async def test_a_pallet_heard_again_where_booked_clears_its_variance(database_ur
         clock = ManualClock(T0 + timedelta(minutes=2))
         job = cycle_job(rig, clock)
         await insert_zone_event(conn, epc, "zone-b", kind="departed", at=clock.now)
+        await rig.drain()
         await look(job, clock, conn, seconds=1)
         await look(job, clock, conn, seconds=60)
         (v,) = await db.open_variances(conn, site)
@@ -198,6 +199,7 @@ async def test_a_zone_whose_reader_is_down_is_not_counted(database_url, site):
         await insert_zone_event(conn, epc, "zone-a", kind="departed", at=clock.now)
         stranger, _ = pallet_epc(99)
         await insert_zone_event(conn, stranger, "zone-a", at=clock.now)
+        await rig.drain()
         for _ in range(5):
             await look(job, clock, conn, down=("reader-zone-a",), minutes=2)
         assert await db.open_variances(conn, site) == []
@@ -219,6 +221,7 @@ async def test_an_unexpected_pallet_is_booked_in_if_known_and_recorded_if_not(da
         clock = ManualClock(T0 + timedelta(minutes=2))
         job = cycle_job(rig, clock)
         await insert_zone_event(conn, epc, "zone-a", kind="departed", at=clock.now)
+        await rig.drain()
         await look(job, clock, conn, seconds=1)
         await look(job, clock, conn, seconds=60)
         (missing,) = await db.open_variances(conn, site)
@@ -266,3 +269,26 @@ async def test_a_pallet_announced_and_not_received_yet_is_receivings_not_the_cou
         for _ in range(3):
             await look(job, clock, conn, minutes=1)
         assert await db.open_variances(conn, site) == []
+
+
+async def test_a_pallet_whose_event_the_feed_has_not_applied_yet_waits_for_the_book(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_item(conn)
+        _, sscc = await shelved(rig, conn, 7, "zone-a")
+        clock = ManualClock(T0 + timedelta(minutes=2))
+        job = cycle_job(rig, clock)
+        # a pallet nobody booked comes in through door-2 and is heard in zone-b; the
+        # feed lags: neither event applied for minutes
+        stranger, _ = pallet_epc(97)
+        await insert_passage(conn, stranger, [case_epc(970)], door="door-2", at=clock.now)
+        await insert_zone_event(conn, stranger, "zone-b", at=clock.now + timedelta(seconds=20))
+        for _ in range(4):
+            await look(job, clock, conn, minutes=1)
+        assert await db.open_variances(conn, site) == []
+        await rig.drain()  # received at the door (unexpected), put away: the book follows
+        for _ in range(4):
+            await look(job, clock, conn, minutes=1)
+        assert await db.open_variances(conn, site) == []
+        assert await located(conn, site, sscc) == {"zone-a": 4}
