@@ -151,13 +151,15 @@ _IN_MOTION = (
 )
 
 
-async def pallets_in_motion(conn: Conn, site: str) -> set[str]:
-    """EPCs of the pallets moving under a task: put away and not arrived yet, on a pick
-    task not shipped (or cancelled), or holding stock reserved for an order; and those
-    announced and not received yet (receiving books them, not the count)."""
+async def pallets_not_counted(conn: Conn, site: str) -> set[str]:
+    """EPCs of the pallets the count leaves to receiving: announced and not received
+    yet, or received and on a put-away task not arrived yet. (A pallet on a pick task
+    is counted: on its shelf it is heard there, on its way it goes to packing, a zone
+    the count does not cover, and the book follows it there.)"""
     cur = await conn.execute(
-        f"SELECT p.epc FROM pallets p WHERE p.site = %(site)s AND p.epc IS NOT NULL"
-        f" AND (p.status = 'announced' OR p.sscc IN ({_IN_MOTION}))",
+        "SELECT p.epc FROM pallets p WHERE p.site = %(site)s AND p.epc IS NOT NULL"
+        " AND (p.status = 'announced' OR p.sscc IN (SELECT pallet FROM putaway_tasks"
+        " WHERE site = %(site)s AND arrived_at IS NULL AND status <> 'cancelled'))",
         {"site": site},
     )
     return {row[0] for row in await cur.fetchall()}
@@ -184,7 +186,8 @@ async def pallets_pending(conn: Conn, *, consumer: str = "warehouse") -> set[str
 
 
 async def pallet_in_motion(conn: Conn, site: str, sscc: str) -> bool:
-    """Whether the pallet ``sscc`` is moving under a task (:func:`pallets_in_motion`)."""
+    """Whether the pallet ``sscc`` is moving under a task: put away and not arrived yet,
+    on a pick task not shipped (or cancelled), or holding stock reserved for an order."""
     cur = await conn.execute(
         f"SELECT EXISTS (SELECT 1 FROM ({_IN_MOTION}) m WHERE m.pallet = %(sscc)s)",
         {"site": site, "sscc": sscc},

@@ -2,8 +2,8 @@
 hear against the book (:mod:`cloud.warehouse.variances`).
 
 Every ``every`` real seconds it reads the readers' health, the pallets the book holds
-on hand and where, the pallets' places by the edges' events, the pallets moving under
-a task or with an event the warehouse feed has not applied yet (the book is about to
+on hand and where, the pallets' places by the edges' events, the pallets being received
+or put away or with an event the warehouse feed has not applied yet (the book is about to
 move: under load the feed may lag the places by more than the threshold) and the open
 variances, lets the :class:`CycleCount` judge
 them at the injected clock's time, and opens variances (each with a ``count_variance``
@@ -104,7 +104,7 @@ class CycleCountJob(PeriodicJob):
             self.zones = zones
             booked = await db.booked_pallets(conn, self._site)
             heard = await db.heard_pallets(conn)
-            moving = await db.pallets_in_motion(conn, self._site)
+            moving = await db.pallets_not_counted(conn, self._site)
             moving |= await db.pallets_pending(conn)
             open_now = await db.open_variances(conn, self._site)
             verdict = self.count.judge(

@@ -19,15 +19,14 @@ still caught by the edge, whose zone events put the zone's pallets ``unknown``).
 zone not counted is never counted as empty:
 no variance is opened for it, and its pallets' disagreements start again from zero
 when it is counted again. A pallet whose place is ``unknown`` (its zone's readers were
-out and the edge has not heard it since) is not judged either. Pallets in motion under
-a task (put-away, pick, reserved for an order) are the caller's to leave out.
+out and the edge has not heard it since) is not judged either. Pallets being received
+or put away are the caller's to leave out (``ignore``).
 
 An open variance whose disagreement is over (the pallet heard again where the book has
 it, the book moved, or the pallet heard moving on to a third zone: a disagreement is
 its kind with the zones booked and heard) is **cleared**, provided its zones are
-counted and the pallet is not moving under a task: an uncounted zone says nothing
-either way, and a pallet reserved for an order that the count says is missing is still
-missing. How long a disagreement has lasted is remembered by :class:`CycleCount`
+counted and the pallet is not left out (``ignore``): an uncounted zone says nothing
+either way. How long a disagreement has lasted is remembered by :class:`CycleCount`
 between looks (a restarted cloud counts again from its first look, as the fleet watch
 does).
 """
@@ -197,7 +196,7 @@ def discrepancies(
     ignore: Collection[str] = (),
 ) -> list[Discrepancy]:
     """Where book and readers disagree now, in the counted zones of ``zones``; pallets
-    (EPCs) in ``ignore`` are in motion under a task. By EPC."""
+    (EPCs) in ``ignore`` are left out (being received, put away ...). By EPC."""
     book = {b.epc: b for b in booked if b.epc not in ignore}
     places = {h.epc: h for h in heard if h.epc not in ignore}
     out: list[Discrepancy] = []

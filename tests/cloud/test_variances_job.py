@@ -5,6 +5,7 @@ reader is down is not counted."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from feedkit import (
 from cloud.db import stock
 from cloud.db import variances as db
 from cloud.operations.variances_job import CycleCountJob
-from cloud.warehouse.ledger import CauseKind, EntryKind
+from cloud.warehouse.ledger import Cause, CauseKind, EntryKind, Position, StockState, transfer
 from cloud.warehouse.variances import CountRules, VarianceError, VarianceKind, VarianceStatus
 from protocols.layout import load_layout
 
@@ -292,3 +293,22 @@ async def test_a_pallet_whose_event_the_feed_has_not_applied_yet_waits_for_the_b
             await look(job, clock, conn, minutes=1)
         assert await db.open_variances(conn, site) == []
         assert await located(conn, site, sscc) == {"zone-a": 4}
+
+
+async def test_a_pallet_reserved_for_an_order_that_vanished_is_still_missing(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_item(conn)
+        epc, sscc = await shelved(rig, conn, 8, "zone-c")
+        (row,) = await stock.positions(conn, site=site, pallet=sscc)
+        held = row.position
+        reserved = Position(dataclasses.replace(held.bucket, state=StockState.RESERVED), sscc)
+        cause = Cause(CauseKind.ORDER, "SO-1")
+        await stock.post(conn, transfer(EntryKind.RESERVE, held, reserved, 4, cause=cause, time=T0))
+        clock = ManualClock(T0 + timedelta(minutes=2))
+        job = cycle_job(rig, clock)
+        await insert_zone_event(conn, epc, "zone-c", kind="departed", at=clock.now)
+        await rig.drain()
+        await look(job, clock, conn, seconds=1)
+        await look(job, clock, conn, seconds=60)
+        (v,) = await db.open_variances(conn, site)
+        assert (v.epc, v.kind, v.zone) == (epc, VarianceKind.MISSING, "zone-c")

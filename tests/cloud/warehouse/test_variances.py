@@ -113,7 +113,7 @@ def test_what_disagrees(booked, heard, zones, found):
     assert [(d.kind, d.zone, d.book_zone, d.heard_zone) for d in got] == found
 
 
-def test_pallets_moving_under_a_task_are_not_judged():
+def test_pallets_left_out_are_not_judged():
     got = discrepancies(
         [b("P1", "zone-a"), b("P2", "zone-a")],
         [h("P1", zone="packing"), h("P2", "departed"), h("P3", zone="zone-b")],
@@ -219,14 +219,14 @@ def test_only_an_open_variance_is_decided(status, to, ok):
             decide(4, status, to)
 
 
-def test_an_open_variance_of_a_pallet_now_moving_under_a_task_stays_open():
+def test_an_open_variance_of_a_pallet_left_out_since_stays_open():
     v = CycleCount(RULES).judge(
         zones=UP,
         booked=[b("P1", "zone-a")],
         heard=[h("P1", "departed")],
         open_variances=[OpenVariance(7, "P1", M, "zone-a", "zone-a", None)],
         now=T,
-        ignore={"P1"},  # reserved for an order since
+        ignore={"P1"},  # on a put-away task since
     )
     assert v.to_clear == [] and v.to_open == []
 
