@@ -106,13 +106,15 @@ async def list_variances(
 @router.get("/variances/zones", response_model=list[ZoneCountOut])
 async def zone_count_status(st: State) -> list[ZoneCountOut]:
     """Each storage zone of the site's layout: counted now, or not (a zone whose
-    readers are down or unknown is not counted, never counted as empty)."""
+    readers are down or unknown, or in which the edge has pallets ``unknown``, is not
+    counted, never counted as empty)."""
     async with st.pool.connection() as conn:
         cur = await conn.execute("SELECT reader_id, state, last_seen FROM readers")
         readers = [ReaderState(*row) for row in await cur.fetchall()]
+        heard = await db.heard_pallets(conn)
     zone_readers = {z: [r.id for r in st.layout.readers_at(z)] for z in storage_zones(st.layout)}
     rules = CountRules(st.settings.variance_after, st.settings.edge_offline_after)
-    counts = zone_counts(zone_readers, readers, st.settings.now_clock()(), rules)
+    counts = zone_counts(zone_readers, readers, st.settings.now_clock()(), rules, heard)
     return [
         ZoneCountOut(zone=c.zone, counted=c.counted, status=c.status, down=list(c.down))
         for c in counts.values()

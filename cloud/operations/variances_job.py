@@ -100,10 +100,10 @@ class CycleCountJob(PeriodicJob):
             cur = await conn.execute("SELECT reader_id, state, last_seen FROM readers")
             readers = [ReaderState(*row) for row in await cur.fetchall()]
             now = self._clock()
-            zones = zone_counts(self._zone_readers, readers, now, self.count.rules)
+            heard = await db.heard_pallets(conn)
+            zones = zone_counts(self._zone_readers, readers, now, self.count.rules, heard)
             self.zones = zones
             booked = await db.booked_pallets(conn, self._site)
-            heard = await db.heard_pallets(conn)
             moving = await db.pallets_not_counted(conn, self._site)
             moving |= await db.pallets_pending(conn)
             open_now = await db.open_variances(conn, self._site)

@@ -12,15 +12,15 @@ pallets the edges' zone events put in it (``tag_places``). A disagreement that l
 - ``wrong_zone``: the book has it in A (a zone, a door, staging ...), it is heard in
   a counted zone B.
 
-A zone is **counted** only while it has readers and every one of them is up (its
-state ``inventorying`` or ``connected``, reported within
-:attr:`CountRules.reader_stale_after`; a short outage between two health reports is
-still caught by the edge, whose zone events put the zone's pallets ``unknown``). A
-zone not counted is never counted as empty:
-no variance is opened for it, and its pallets' disagreements start again from zero
-when it is counted again. A pallet whose place is ``unknown`` (its zone's readers were
-out and the edge has not heard it since) is not judged either. Pallets being received
-or put away are the caller's to leave out (``ignore``).
+A zone is **counted** only while it has readers, every one of them is up (its state
+``inventorying`` or ``connected``, reported within
+:attr:`CountRules.reader_stale_after`) and the edge has none of its pallets
+``unknown`` (a reader silent with its connection up still says ``inventorying``, and
+an outage between two health reports is seen only that way). A zone not counted is
+never counted as empty: no variance is opened for it, and its pallets' disagreements
+start again from zero when it is counted again. A pallet whose place is ``unknown``
+is not judged either. Pallets being received or put away are the caller's to leave
+out (``ignore``).
 
 An open variance whose disagreement is over (the pallet heard again where the book has
 it, the book moved, or the pallet heard moving on to a third zone: a disagreement is
@@ -94,14 +94,18 @@ class ZoneCount:
     counted: bool
     down: tuple[str, ...] = ()
     """Its readers that are down or not known (none reported, or reported too long ago)."""
+    unknown: int = 0
+    """Pallets the edge has ``unknown`` in it (it judged the zone's readers out)."""
 
     @property
     def status(self) -> str:
         if self.counted:
             return "counted"
-        if not self.down:
-            return "not counted: the zone has no reader"
-        return f"not counted: reader {', '.join(self.down)} down or unknown"
+        if self.down:
+            return f"not counted: reader {', '.join(self.down)} down or unknown"
+        if self.unknown:
+            return f"not counted: the edge has {self.unknown} pallets unknown in it (readers out)"
+        return "not counted: the zone has no reader"
 
 
 def zone_counts(
@@ -109,17 +113,25 @@ def zone_counts(
     readers: Iterable[ReaderState],
     now: datetime,
     rules: CountRules,
+    heard: Iterable[HeardPallet] = (),
 ) -> dict[str, ZoneCount]:
-    """Per zone of ``zone_readers`` (zone -> its readers' ids): counted or not."""
+    """Per zone of ``zone_readers`` (zone -> its readers' ids): counted or not. A zone
+    in which the edge has pallets ``unknown`` (of ``heard``) is not counted either: a
+    reader silent with its connection up still says ``inventorying`` in its health."""
     up = {
         r.reader_id
         for r in readers
         if r.state in UP_STATES and now - r.last_seen <= rules.reader_stale_after
     }
+    unknown: dict[str, int] = {}
+    for h in heard:
+        if h.state == "unknown" and h.zone is not None:
+            unknown[h.zone] = unknown.get(h.zone, 0) + 1
     out: dict[str, ZoneCount] = {}
     for zone, ids in zone_readers.items():
         down = tuple(sorted(i for i in ids if i not in up))
-        out[zone] = ZoneCount(zone, bool(ids) and not down, down)
+        n = unknown.get(zone, 0)
+        out[zone] = ZoneCount(zone, bool(ids) and not down and not n, down, n)
     return out
 
 

@@ -251,3 +251,14 @@ def test_a_pallet_heard_moving_on_to_a_third_zone_is_a_new_disagreement():
         now=T + timedelta(seconds=60),
     )
     assert v.to_open == [Discrepancy("P1", W, "zone-c", "sscc-P1", "zone-a", "zone-c")]
+
+
+def test_a_zone_in_which_the_edge_has_pallets_unknown_is_not_counted():
+    # a reader silent with its connection up still reports `inventorying`
+    readers = [reader("r-a"), reader("r-b1"), reader("r-b2")]
+    heard = [h("P1", "unknown", "zone-b"), h("P2", "unknown", "zone-b"), h("P3", zone="zone-a")]
+    counts = zone_counts(ZONES, readers, T, RULES, heard)
+    assert counts["zone-a"].counted and not counts["zone-b"].counted
+    assert (
+        counts["zone-b"].status == "not counted: the edge has 2 pallets unknown in it (readers out)"
+    )
