@@ -104,8 +104,8 @@ class CycleCountJob(PeriodicJob):
             zones = zone_counts(self._zone_readers, readers, now, self.count.rules, heard)
             self.zones = zones
             booked = await db.booked_pallets(conn, self._site)
-            moving = await db.pallets_not_counted(conn, self._site)
-            moving |= await db.pallets_pending(conn)
+            left_out = await db.pallets_not_counted(conn, self._site)
+            left_out |= await db.pallets_pending(conn)
             open_now = await db.open_variances(conn, self._site)
             verdict = self.count.judge(
                 zones=zones,
@@ -113,7 +113,7 @@ class CycleCountJob(PeriodicJob):
                 heard=heard,
                 open_variances=open_now,
                 now=now,
-                ignore=moving,
+                ignore=left_out,
             )
             if not (verdict.to_open or verdict.to_clear):
                 return verdict
