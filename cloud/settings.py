@@ -192,6 +192,13 @@ class CloudSettings(CommonSettings):
     """``RFIDWMS_RATE_LIMIT_BURST``: requests one token may make at once after a pause."""
     idempotency_ttl_h: float = Field(default=24.0, gt=0.0, le=24 * 30)
     """Hours an ``Idempotency-Key`` and its first answer are kept."""
+    variance_after_s: float = Field(default=60.0, gt=0.0, le=7 * 86_400.0)
+    """Seconds (on the cloud's clock) the zone readers and the book must disagree about a
+    pallet before the cycle count opens a variance; also how long after the book last
+    moved a pallet an untasked move between storage zones is still taken as its
+    put-away settling (:mod:`cloud.operations.inbound`)."""
+    variances_every_s: float = Field(default=2.0, gt=0.0, le=3600.0)
+    """Real seconds between two looks of the cycle count job."""
 
     @field_validator("http_host")
     @classmethod
@@ -254,6 +261,10 @@ class CloudSettings(CommonSettings):
     @property
     def edge_offline_after(self) -> timedelta:
         return timedelta(seconds=self.alerts_edge_offline_after_s)
+
+    @property
+    def variance_after(self) -> timedelta:
+        return timedelta(seconds=self.variance_after_s)
 
     @property
     def short_receipt_grace(self) -> timedelta:

@@ -165,6 +165,7 @@ def api() -> Iterator[FakeApi]:
         "weights": run_weights(),
         "pallets": [],
         "alerts": [],
+        "variances": [],
     }
     with FakeApi(lists, objects={"orders/route-stats": ROUTE}) as fake:
         yield fake
@@ -187,6 +188,7 @@ def test_score_follows_every_page_and_prints_the_figures_and_first_misses(
         "/api/weights",
         "/api/pallets",
         "/api/alerts",
+        "/api/variances",
         "/api/orders/route-stats",
     }
     assert "scored window: 2025-01-06T08:02:00.000Z to 2025-01-06T08:16:10.000Z" in out
@@ -286,7 +288,7 @@ def test_require_exits_0_when_the_cloud_concluded_the_truth(
             ]
         ],
         "alerts": [],
-    }  # no /api/weights nor route stats: a 404 is scored as none  # fmt: skip
+    }  # no /api/weights, variances nor route stats: a 404 is scored as none  # fmt: skip
     truth = write_truth(tmp_path / "t.jsonl", records)
     with FakeApi(lists) as fake:
         code = main(["score", "--truth", str(truth), "--api", fake.url.rstrip("/"), "--require"])
@@ -295,7 +297,7 @@ def test_require_exits_0_when_the_cloud_concluded_the_truth(
     assert "FAIL" not in out
     assert (
         "0 weights, 2 pallets in stock, 0 mis_shipment and weight_mismatch alerts; "
-        "not served by the API (404): /api/weights, /api/orders/route-stats"
+        "not served by the API (404): /api/weights, /api/variances, /api/orders/route-stats"
     ) in out
 
 

@@ -40,6 +40,7 @@ from cloud.api import (
 from cloud.api import orders as orders_api
 from cloud.api import sites as sites_api
 from cloud.api import tasks as tasks_api
+from cloud.api import variances as variances_api
 from cloud.api import webhooks as webhooks_api
 from cloud.api.state import CloudState
 from cloud.db import alerts as alerts_db
@@ -53,10 +54,12 @@ from cloud.live.hub import LiveHub
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.operations.stock_alerts_job import StockAlertJob
+from cloud.operations.variances_job import CycleCountJob
 from cloud.operations.warehouse import warehouse_registry
 from cloud.operations.webhook_delivery import WebhookSender
 from cloud.settings import CloudSettings
 from cloud.warehouse.fleet_alerts import FleetRules
+from cloud.warehouse.variances import CountRules
 from protocols.layout import Layout, load_layout
 
 log = logging.getLogger(__name__)
@@ -182,6 +185,16 @@ def create_app(
                         every=settings.alerts_stock_every_s,
                     )
                 )
+                app.state.cycle_count = await stack.enter_async_context(
+                    CycleCountJob(
+                        pool,
+                        site=settings.site,
+                        layout=site_layout,
+                        rules=CountRules(settings.variance_after, settings.edge_offline_after),
+                        clock=settings.now_clock(),
+                        every=settings.variances_every_s,
+                    )
+                )
                 if settings.feed_enabled:  # the warehouse feed: goods and stock from events
                     feed_pool = await stack.enter_async_context(
                         open_pool(
@@ -222,6 +235,7 @@ def create_app(
     app.include_router(tasks_api.router)
     app.include_router(epcis.router)
     app.include_router(kpis.router)
+    app.include_router(variances_api.router)
     app.include_router(users.router)
     app.include_router(webhooks_api.router)
     app.include_router(sites_api.router)

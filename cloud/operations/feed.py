@@ -115,6 +115,10 @@ class FeedContext:
     def zones(self) -> frozenset[str]:
         return frozenset(z.id for z in self.layout.zones)
 
+    @property
+    def storage_zones(self) -> frozenset[str]:
+        return frozenset(z.id for z in self.layout.zones if z.kind == "storage")
+
 
 PassageHandler = Callable[[Conn, FeedContext, PassageRow], Awaitable[None]]
 ZoneEventHandler = Callable[[Conn, FeedContext, ZoneEventRow], Awaitable[None]]

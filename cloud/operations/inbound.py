@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from cloud.db import feed as feed_db
 from cloud.db import goods, stock
+from cloud.db import variances as variances_db
 from cloud.db.alerts import raise_alert
 from cloud.db.events import PassageRow, ZoneEventRow
 from cloud.operations.feed import Conn, FeedContext, Registry
@@ -329,6 +330,17 @@ async def _place(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str) -> N
     row = await cur.fetchone()
     if row is not None and row[0] is not None and row[0] > ev.time:
         return  # the ledger moved it after this event: old news
+    last_moved = row[0] if row is not None else None
+    if await _untasked_shelf_move(conn, ctx, ev, sscc, held, last_moved):
+        log.info(
+            "pallet %s heard in %s (zone event %d), booked in %s, on no task: the book"
+            " stays (the cycle count's wrong_zone variance if it persists)",
+            sscc,
+            ev.zone,
+            ev.id,
+            ", ".join(sorted({r.bucket.location for r in held})),
+        )
+        return
     ops = moves_to(
         [(r.position, r.qty) for r in held],
         ev.zone,
@@ -339,6 +351,35 @@ async def _place(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str) -> N
     now = ctx.now()
     for op in ops:
         await stock.post(conn, op, recorded_at=now)
+
+
+async def _untasked_shelf_move(
+    conn: Conn,
+    ctx: FeedContext,
+    ev: ZoneEventRow,
+    sscc: str,
+    held: list[stock.PositionRow],
+    last_moved: datetime | None,
+) -> bool:
+    """Whether the event moves a shelved pallet from one storage zone to another with
+    no task behind it: then the book does not follow (the cycle count judges it).
+
+    The book follows everything else: a pallet received at a door (its put-away), one
+    on a put-away or pick task or holding reserved stock, one going to or coming from
+    a zone that is not storage (packing, staging), and one the book moved less than
+    ``variance_after`` before the event (its arrival still settling between
+    neighbouring zones)."""
+    storage = ctx.storage_zones
+    if ev.zone not in storage:
+        return False
+    on_hand = [r for r in held if r.bucket.state is not StockState.IN_TRANSIT]
+    if not on_hand or any(r.bucket.location not in storage for r in on_hand):
+        return False
+    if any(r.bucket.state is StockState.RESERVED for r in on_hand):
+        return False
+    if last_moved is not None and ev.time - last_moved < ctx.settings.variance_after:
+        return False
+    return not await variances_db.pallet_in_motion(conn, ctx.site, sscc)
 
 
 async def check_short_receipts(conn: Conn, ctx: FeedContext) -> None:

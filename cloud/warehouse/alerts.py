@@ -36,6 +36,7 @@ class AlertKind(StrEnum):
     READER_OFFLINE = "reader_offline"
     EDGE_OFFLINE = "edge_offline"
     WEBHOOK_DISABLED = "webhook_disabled"
+    COUNT_VARIANCE = "count_variance"
 
 
 class Severity(StrEnum):
@@ -57,6 +58,7 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.READER_OFFLINE: Severity.CRITICAL,
     AlertKind.EDGE_OFFLINE: Severity.CRITICAL,
     AlertKind.WEBHOOK_DISABLED: Severity.WARNING,
+    AlertKind.COUNT_VARIANCE: Severity.WARNING,
 }
 
 SYSTEM_ACTOR = "system"

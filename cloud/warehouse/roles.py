@@ -148,6 +148,11 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _EVERYONE,
         # the sites this cloud serves
         "GET /api/sites": _EVERYONE,
+        # automatic cycle counts
+        "GET /api/variances": _OPERATIONS,
+        "GET /api/variances/zones": _OPERATIONS,
+        "POST /api/variances/{variance_id}/approve": _OPERATIONS,
+        "POST /api/variances/{variance_id}/reject": _OPERATIONS,
         # users and tokens
         "POST /api/users": _ADMIN,
         "GET /api/users": _ADMIN,

@@ -146,6 +146,8 @@ class Flow:
         """Staging's own stream: which pallets, how long, where (and their shelf slot)."""
         self.turnback_rng = random.Random(stable_key("turnback", seed))
         """Turn-backs' own stream: when, how far, how long."""
+        self.shrink_rng = random.Random(stable_key("shrinkage", seed))
+        """Shrinkage's own stream: when, which pallet, to which zone."""
         self.work_rng = self.rng if director is None else random.Random(stable_key("work", seed))
         """The workers' draws (pick delays, travel, packing; mistakes' details): the
         business stream without a director (the history as it always was), a stream of
@@ -156,6 +158,7 @@ class Flow:
         self._seq = 0
         self._door_free: dict[str, float] = {d.id: 0.0 for d in layout.doors}
         self._stored: dict[str, str] = {}  # epc -> zone, in putaway order
+        self._shelved_at: dict[str, float] = {}  # epc -> when it was last shelved (s)
         self._bound_for: dict[str, int] = {}
         self._orders: dict[str, _Order] = {}
         self._order_of: dict[str, str] = {}
@@ -202,6 +205,14 @@ class Flow:
         self._turnback_rate = scenario.turnbacks.per_hour / 3600.0
         self._next_turnback_s = self._turnback_gap()
         self._begin()
+        shrinkage = scenario.shrinkage
+        for kind, per_hour in (
+            ("vanish", shrinkage.vanish_per_hour),
+            ("misplace", shrinkage.misplace_per_hour),
+        ):
+            if per_hour > 0:
+                gap = self.shrink_rng.expovariate(per_hour / 3600.0)
+                self.schedule(gap, self._astray, kind, per_hour)
 
     # ------------------------------------------------------------------ the event queue
 
@@ -272,6 +283,7 @@ class Flow:
     def _stock(self, p: Pallet, zone: str, slot: Shelved) -> None:
         self.floor.place(p.epc, slot)
         self._stored[p.epc] = zone
+        self._shelved_at[p.epc] = self.now_s
         self._initial_stock += 1
         self._truth("stock", p.epc, zone=zone, **self._pallet_fields(p))
 
@@ -519,6 +531,35 @@ class Flow:
         """Back where it came from (the truck, or its packing spot); it goes on later."""
         self.floor.place(epc, came_from)
 
+    # ------------------------------------------------------------------ shrinkage
+
+    def _astray(self, kind: str, per_hour: float) -> None:
+        """A shelved pallet (settled for ``shrinkage.settled_s``) vanishes or is moved to
+        another storage zone, on no task; the next one of ``kind`` is scheduled."""
+        rng = self.shrink_rng
+        self.schedule(self.now_s + rng.expovariate(per_hour / 3600.0), self._astray, kind, per_hour)
+        settled = self.now_s - self.scenario.shrinkage.settled_s
+        candidates = [e for e in self._stored if self._shelved_at.get(e, math.inf) <= settled]
+        if kind == "misplace" and len(self.storage_zones) < 2:
+            return
+        if not candidates:
+            return
+        epc = rng.choice(candidates)
+        zone = self._stored[epc]
+        if kind == "vanish":
+            del self._stored[epc]
+            self._shelved_at.pop(epc, None)
+            self.floor.remove(epc)
+            self.stats.extra["vanished"] = self.stats.extra.get("vanished", 0) + 1
+            self._truth("vanish", epc, zone=zone)
+            return
+        to_zone = rng.choice([z for z in self.storage_zones if z != zone])
+        self.floor.place(epc, self._slot(to_zone, rng))
+        self._stored[epc] = to_zone
+        self._shelved_at[epc] = self.now_s
+        self.stats.extra["misplaced"] = self.stats.extra.get("misplaced", 0) + 1
+        self._truth("misplace", epc, zone=zone, to_zone=to_zone)
+
     # ------------------------------------------------------------------ inbound
 
     def _random_truck(self) -> None:
@@ -588,6 +629,7 @@ class Flow:
     def _shelve(self, epc: str, zone: str, rng: random.Random) -> None:
         self.floor.place(epc, self._slot(zone, rng))
         self._stored[epc] = zone
+        self._shelved_at[epc] = self.now_s
         self.stats.received += 1
         p = self.floor.get(epc).pallet
         self._truth("putaway", epc, zone=zone, **self._pallet_fields(p))

@@ -176,6 +176,19 @@ class TurnbackSettings(_Strict):
     """How long the forklift stands at the turning point."""
 
 
+class ShrinkageSettings(_Strict):
+    """Stock that goes astray on the shelves, on no task (for the automatic cycle count)."""
+
+    vanish_per_hour: float = Field(default=0.0, ge=0, le=3600)
+    """About this many shelved pallets an hour vanish: their tags are heard nowhere again
+    (``vanish`` truth lines)."""
+    misplace_per_hour: float = Field(default=0.0, ge=0, le=3600)
+    """About this many shelved pallets an hour are moved to another storage zone without
+    a task (``misplace`` truth lines)."""
+    settled_s: Seconds = 120.0
+    """Only pallets shelved at least this long go astray."""
+
+
 MistakeKind = Literal["wrong_pallet", "wrong_door", "missing_case"]
 MISTAKE_KINDS: tuple[MistakeKind, ...] = ("wrong_pallet", "wrong_door", "missing_case")
 
@@ -239,6 +252,7 @@ class Scenario(_Strict):
     outbound: OutboundSettings = OutboundSettings()
     timing: TimingSettings = TimingSettings()
     turnbacks: TurnbackSettings = TurnbackSettings()
+    shrinkage: ShrinkageSettings = ShrinkageSettings()
     workers: WorkerSettings = WorkerSettings()
     erp: ErpSettings = ErpSettings()
     trucks: list[ScriptedTruck] = Field(default_factory=list)

@@ -3,7 +3,7 @@
 Reads the simulator's truth file (``rfidwms demo --truth`` / ``rfidwms sim
 --truth``), fetches every page of the cloud's passages, zone events, weights and
 ``mis_shipment`` / ``weight_mismatch`` alerts since the run's start, the WMS's
-pallets in stock and its pick-route stats, and prints the figures of
+pallets in stock, its count variances and its pick-route stats, and prints the figures of
 ``docs/accuracy.md`` (the decisions are in :mod:`rfidwms.scoring`). The API needs
 a token of role operator or admin: ``--token`` or ``RFIDWMS_TOKEN`` (the
 environment keeps it out of the process list). Exit 0; 1 when ``--require`` is
@@ -38,6 +38,7 @@ from rfidwms.scoring import (
     parse_passages,
     parse_route_stats,
     parse_truth,
+    parse_variances,
     parse_weights,
     parse_zone_events,
     score,
@@ -237,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
             raw[f"alerts?kind={kind}"] = fetch_all(
                 args.api, "alerts", truth.start, token=token, params={"kind": kind}
             )
+        raw["variances"] = fetch_all(args.api, "variances", None, token=token)
         route = fetch_one(args.api, "orders/route-stats", token=token)
         report = score(
             truth,
@@ -249,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
                 [a for kind in ALERT_KINDS for a in raw[f"alerts?kind={kind}"] or []]
             ),
             route=None if route is None else parse_route_stats(route),
+            variances=None if raw["variances"] is None else parse_variances(raw["variances"]),
         )
         unserved = [f"/api/{name}" for name, items in raw.items() if items is None]
         if route is None:
@@ -330,6 +333,7 @@ def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> 
         f"cloud: {c['passages']} passages ({c['passages in window']} in the window), "
         f"{c['zone events']} zone events, {c['weights']} weights, {c['pallets']} pallets "
         f"in stock, {c['alerts']} mis_shipment and weight_mismatch alerts"
+        + (f", {c['variances']} count variances" if "variances" in c else "")
         + (f"; not served by the API (404): {', '.join(unserved)}" if unserved else "")
     )
     r = report.route

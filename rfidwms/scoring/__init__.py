@@ -2,7 +2,8 @@
 
 ``inputs`` reads the truth file's records and the API's items; ``figures`` matches
 them and computes the figures of ``docs/accuracy.md``, with ``warehouse`` deciding
-the warehouse figures (the WMS's pallets and alerts against the truth). ``rfidwms score`` is the
+the warehouse figures (the WMS's pallets and alerts against the truth) and ``variances``
+the cycle count figures (its count variances against the shrinkage). ``rfidwms score`` is the
 command that fetches the API and prints them.
 """
 
@@ -25,8 +26,10 @@ from rfidwms.scoring.inputs import (
     Outage,
     RouteStats,
     ScoreInputError,
+    Shrinkage,
     StockPallet,
     Truth,
+    VarianceItem,
     Weight,
     ZoneEvent,
     parse_alerts,
@@ -34,9 +37,11 @@ from rfidwms.scoring.inputs import (
     parse_passages,
     parse_route_stats,
     parse_truth,
+    parse_variances,
     parse_weights,
     parse_zone_events,
 )
+from rfidwms.scoring.variances import VarianceScore, match_shrinkage, score_variances
 from rfidwms.scoring.warehouse import Goods, PalletEnd, pallet_at, shipments
 
 __all__ = [
@@ -53,22 +58,28 @@ __all__ = [
     "RouteStats",
     "ScoreInputError",
     "ScoreOptions",
+    "Shrinkage",
     "StockPallet",
     "Truth",
+    "VarianceItem",
+    "VarianceScore",
     "Weight",
     "ZoneEvent",
     "false_cause",
     "match_crossings",
+    "match_shrinkage",
     "pallet_at",
     "parse_alerts",
     "parse_pallets",
     "parse_passages",
     "parse_route_stats",
     "parse_truth",
+    "parse_variances",
     "parse_weights",
     "parse_zone_events",
     "percentile",
     "score",
+    "score_variances",
     "shipments",
     "zone_after",
 ]

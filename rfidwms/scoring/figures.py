@@ -28,6 +28,9 @@
 - The warehouse figures (the WMS's pallets and alerts against the truth's pallets
   and the workers' mistakes) are decided in :mod:`rfidwms.scoring.warehouse`; the
   pick routes against the naive order are reported as the WMS states them.
+- The cycle count figures (the WMS's count variances against the truth's shrinkage
+  and reader outages) are decided in :mod:`rfidwms.scoring.variances`, when the
+  variances were read.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ from rfidwms.scoring.inputs import (
     RouteStats,
     StockPallet,
     Truth,
+    VarianceItem,
     Weight,
     ZoneEvent,
 )
+from rfidwms.scoring.variances import VarianceScore, score_variances
 from rfidwms.scoring.warehouse import FIELDS, WarehouseScore, score_warehouse
 
 PLACING = ("arrived", "moved", "present")
@@ -228,10 +233,12 @@ def score(
     pallets: Sequence[StockPallet] = (),
     alerts: Sequence[AlertItem] = (),
     route: RouteStats | None = None,
+    variances: Sequence[VarianceItem] | None = None,
 ) -> Report:
     """Compare the cloud's conclusions with the truth (see the module docstring):
     ``pallets`` are the WMS's stock read after the run, ``alerts`` its
-    ``mis_shipment`` and ``weight_mismatch`` alerts, ``route`` its route stats."""
+    ``mis_shipment`` and ``weight_mismatch`` alerts, ``route`` its route stats,
+    ``variances`` its count variances (None: not read, no cycle count figures)."""
     o = options or ScoreOptions()
     w = o.window_s
     end = truth.end if o.end is None else o.end
@@ -341,6 +348,17 @@ def score(
         miss=add_miss,
     )
 
+    counted = (
+        None
+        if variances is None
+        else score_variances(truth, variances, outages, window=(lo, hi), grace_s=w, miss=add_miss)
+    )
+
+    shrinkage_kinds = {
+        k: sum(1 for e in truth.shrinkage if e.kind == k and inside(e.t))
+        for k in ("vanish", "misplace")
+    }
+
     n_false = sum(causes.values())
     figures = [
         Figure("passages found", _share(len(found), len(scored)), "%", len(scored), ">= 99.9"),
@@ -363,6 +381,7 @@ def score(
         Figure("weights found", _share(len(weight_errors), len(weighs)), "%", len(weighs)),
         Figure("p95 weight error", percentile(weight_errors, 95), "kg", len(weight_errors)),
         *warehouse_figures(wms, route, len(pallets)),
+        *([] if counted is None else variance_figures(counted, len(outages))),
     ]
     crossings = [truth.crossings[i] for i in scored]
     return Report(
@@ -380,6 +399,7 @@ def score(
             "weigh": len(weighs),
             "fault": len(outages),
             "mistake": sum(wms.mistakes.values()),
+            **({} if counted is None else shrinkage_kinds),
         },
         cloud_counts={
             "passages": len(passages),
@@ -388,6 +408,7 @@ def score(
             "weights": len(weights),
             "pallets": len(pallets),
             "alerts": len(alerts),
+            **({} if variances is None else {"variances": len(variances)}),
         },
         figures=figures,
         false_causes=dict(sorted(causes.items())),
@@ -417,6 +438,7 @@ def warehouse_figures(wms: WarehouseScore, route: RouteStats | None, listed: int
         Figure("shipped pallets in stock", wms.shipped_in_stock, "", wms.shipped, "== 0"),
         Figure("mis-shipped pallets in stock", wms.mis_shipped_in_stock, "", wms.mis_shipped),
         Figure("pallets unknown to the truth", wms.unknown_in_stock, "", listed),
+        Figure("vanished pallets in stock", wms.vanished_in_stock, "", wms.vanished),
         Figure(
             "mis-shipments alerted",
             _share(wms.mis_shipments_alerted, ms),
@@ -452,3 +474,26 @@ def warehouse_figures(wms: WarehouseScore, route: RouteStats | None, listed: int
         Figure("mean route saving", saving, "%", orders),
     ]
     return figures
+
+
+def variance_figures(counted: VarianceScore, outages: int) -> list[Figure]:
+    """The cycle count figures from what :func:`score_variances` counted; ``outages``:
+    the zone-reader outages scored. Their requirements apply when there were some."""
+    n = counted.shrinkage
+    return [
+        Figure(
+            "shrinkage found as variance within 5 min",
+            _share(counted.found, n),
+            "%",
+            n,
+            "== 100" if n else None,
+        ),
+        Figure(
+            "variances in zones whose reader was down",
+            counted.while_down,
+            "",
+            counted.variances,
+            "== 0" if outages else None,
+        ),
+        Figure("false variances", counted.false, "", counted.variances),
+    ]

@@ -147,6 +147,18 @@ class Mistake:
     """For ``missing_case``: the cases it lacks from then on (its ``case``/``cases``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Shrinkage:
+    """A shelved pallet gone astray on no task: truth ``vanish`` (heard nowhere again)
+    or ``misplace`` (moved from ``zone`` to ``to_zone``)."""
+
+    t: float
+    kind: str
+    epc: str
+    zone: str
+    to_zone: str | None
+
+
 @dataclass(slots=True)
 class PalletGoods:
     """What a pallet is by the truth's lines: its SSCC, item, lot and case count."""
@@ -173,7 +185,10 @@ _PLACES: dict[str, bool] = {
     "arrival": False,
     "pick": False,
     "outbound": False,
+    "misplace": True,  # in its ``to_zone``
+    "vanish": False,
 }
+SHRINKAGE = ("vanish", "misplace")
 OUTAGE_FAULTS = ("silent", "drop", "antenna")
 MOVES = (*_PLACES, "mistake")
 """The truth events replayed for where the pallets are at the run's end."""
@@ -203,6 +218,7 @@ class Truth:
     goods: dict[str, PalletGoods] = field(default_factory=dict)
     """Per pallet EPC: its SSCC, item, lot and case counts."""
     mistakes: list[Mistake] = field(default_factory=list)
+    shrinkage: list[Shrinkage] = field(default_factory=list)
 
     def zone_at(self, epc: str, t: float) -> str | None:
         """The zone pallet ``epc`` is in at ``t`` (None: moving, gone, or not yet)."""
@@ -245,13 +261,15 @@ def parse_truth(records: Iterable[Mapping[str, Any]]) -> Truth:
         cases = rec.get("cases")
         if isinstance(cases, list):  # a truck's `cases` is a count
             truth.case_epcs.update(_epcs(cases, f"{where}.cases"))
+        # where the line leaves its pallet: a misplaced pallet is in its ``to_zone``
+        key = "to_zone" if event == "misplace" else "zone"
         if event in _PLACES:
             epc = _req(rec, "epc", where).upper()
-            zone = _opt(rec, "zone", where) if _PLACES[event] else None
+            zone = _opt(rec, key, where) if _PLACES[event] else None
             truth.places.setdefault(epc, []).append((t, zone))
         if event in MOVES:
             epc = _req(rec, "epc", where).upper()
-            truth.moves.setdefault(epc, []).append((t, event, _opt(rec, "zone", where)))
+            truth.moves.setdefault(epc, []).append((t, event, _opt(rec, key, where)))
             _goods(truth.goods.setdefault(epc, PalletGoods()), rec, t, where)
         if event in ("arrival", "outbound"):
             truth.crossings.append(
@@ -276,6 +294,16 @@ def parse_truth(records: Iterable[Mapping[str, Any]]) -> Truth:
             until = truth.start + _num(rec.get("until_s", sim_s), f"{where}.until_s")
             epc = _req(rec, "epc", where).upper()
             truth.weighs.append(Weigh(t, epc, _req(rec, "scale", where), until, weight))
+        elif event in SHRINKAGE:
+            truth.shrinkage.append(
+                Shrinkage(
+                    t,
+                    event,
+                    _req(rec, "epc", where).upper(),
+                    _req(rec, "zone", where),
+                    _req(rec, "to_zone", where) if event == "misplace" else None,
+                )
+            )
         elif event == "mistake":
             truth.mistakes.append(_mistake(rec, t, where, truth.goods[rec["epc"].upper()]))
         elif event == "fault":
@@ -455,6 +483,20 @@ class AlertItem:
 
 
 @dataclass(frozen=True, slots=True)
+class VarianceItem:
+    """A count variance of the WMS (``GET /api/variances``)."""
+
+    id: int
+    zone: str
+    epc: str
+    kind: str
+    status: str
+    opened_at: float
+    book_zone: str | None = None
+    heard_zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RouteStats:
     """``GET /api/orders/route-stats``: pick routes against the naive order."""
 
@@ -523,6 +565,26 @@ def parse_alerts(items: Iterable[Mapping[str, Any]]) -> list[AlertItem]:
                 _time(item.get("raised_at"), f"{where}.raised_at"),
                 _req(item, "status", where),
                 frozenset(n.upper() for n in named),
+            )
+        )
+    return found
+
+
+def parse_variances(items: Iterable[Mapping[str, Any]]) -> list[VarianceItem]:
+    """``GET /api/variances`` items -> :class:`VarianceItem`."""
+    found = []
+    for i, item in enumerate(items):
+        where = f"variances[{i}]"
+        found.append(
+            VarianceItem(
+                _int(item.get("id"), f"{where}.id"),
+                _req(item, "zone", where),
+                _req(item, "epc", where).upper(),
+                _req(item, "kind", where),
+                _req(item, "status", where),
+                _time(item.get("opened_at"), f"{where}.opened_at"),
+                _opt(item, "book_zone", where),
+                _opt(item, "heard_zone", where),
             )
         )
     return found

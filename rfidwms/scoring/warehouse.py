@@ -15,6 +15,9 @@
   SSCC (``GET /api/pallets``) must have the truth's zone, item (GTIN-14), lot and
   case count. A moving pallet, or one that moved within the margin, is not judged
   (counted). A judged pallet the WMS does not list is wrong in all four.
+- **Vanished pallets in stock**: pallets the truth has vanish from their shelf
+  (``vanish``) that the WMS still lists at the end (an approved ``missing`` variance
+  writes them off). A ``misplace`` line leaves its pallet in its ``to_zone``.
 - **Shipped pallets in stock**: pallets the truth shipped inside the scored window
   that the WMS still lists. Those shipped by a mis-shipment (below) are counted
   apart: the WMS keeps a mis-shipped pallet's cases at the door for a person.
@@ -49,9 +52,10 @@ from rfidwms.scoring.inputs import (
     sscc_of,
 )
 
-IN_ZONE = ("stock", "putaway", "stage", "pack", "weigh")
+IN_ZONE = ("stock", "putaway", "stage", "pack", "weigh", "misplace")
 MOVING = ("arrival", "pick")
 SHIPPING = ("outbound",)
+GONE = ("vanish",)
 FIELDS = ("zone", "item", "lot", "cases")
 """What a judged pallet must match, in the order misses name them."""
 
@@ -62,7 +66,8 @@ class PalletEnd:
 
     epc: str
     status: str
-    """``in`` the warehouse in ``zone``, ``moving`` within it, or ``shipped``."""
+    """``in`` the warehouse in ``zone``, ``moving`` within it, ``shipped``, or ``gone``
+    (vanished from its shelf)."""
     zone: str | None
     since: float
     """The time of its last move."""
@@ -81,6 +86,8 @@ def pallet_at(epc: str, moves: Sequence[tuple[float, str, str | None]], end: flo
             status, zone, since = "moving", None, t
         elif event in SHIPPING:
             status, zone, since = "shipped", None, t
+        elif event in GONE:
+            status, zone, since = "gone", None, t
     return PalletEnd(epc, status, zone, since)
 
 
@@ -216,6 +223,10 @@ class WarehouseScore:
     mis_shipped_in_stock: int = 0
     unknown_in_stock: int = 0
     """Pallets in the WMS's stock that no truth line names."""
+    vanished: int = 0
+    """Pallets that vanished from their shelves (truth ``vanish``) before the end."""
+    vanished_in_stock: int = 0
+    """Of those, the ones the WMS still lists."""
     mis_shipments: int = 0
     mis_shipments_alerted: int = 0
     right_shipments: int = 0
@@ -300,6 +311,14 @@ def _pallets_at_end(
                     door = ship.crossing.door if ship else None
                     detail = f"WMS: {Goods.of_wms(wms).text()}"
                     miss("shipped, still in stock", epc, at.since, door, None, detail)
+            continue
+        if at.status == "gone":
+            out.vanished += 1
+            out.pallets["vanished"] += 1
+            if wms is not None:
+                out.vanished_in_stock += 1
+                miss("vanished, still in stock", epc, at.since, None, None,
+                     f"WMS: {Goods.of_wms(wms).text()}")  # fmt: skip
             continue
         out.pallets["in the warehouse"] += 1
         if at.status == "moving":

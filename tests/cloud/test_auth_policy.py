@@ -58,6 +58,11 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/orders/{order_id}/cancel", {A, OP, E}),
     ("POST", "/api/orders/{order_id}/release", {A, OP}),
     ("GET", "/api/orders/route-stats", {A, OP}),
+    # automatic cycle counts
+    ("GET", "/api/variances", {A, OP}),
+    ("GET", "/api/variances/zones", {A, OP}),
+    ("POST", "/api/variances/{variance_id}/approve", {A, OP}),
+    ("POST", "/api/variances/{variance_id}/reject", {A, OP}),
     ("GET", "/api/tasks", {A, OP}),
     ("POST", "/api/tasks/{task_id}/done", {A, OP}),
     # alerts
