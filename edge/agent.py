@@ -144,6 +144,9 @@ class EdgeAgent:
                 "edge %s: the layout assigns no readers to this edge", self.settings.edge_id
             )
         for reader in self.readers:
+            # a reader whose antennas all watch one read point (a zone's shelves) reports
+            # per tag: which of its antennas heard a tag says nothing the core uses
+            points = {self.layout.read_point(reader.id, a.id) for a in reader.antennas}
             link = ReaderLink(
                 reader.id,
                 reader.host or self.settings.llrp_host,
@@ -157,6 +160,7 @@ class EdgeAgent:
                 clock=self.clock,
                 on_heard=self._heard_from_thread,
                 on_silence=self._silence_from_thread,
+                report_antennas=len(points) > 1,
             )
             self._links.append(link)
             link.start()

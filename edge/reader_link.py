@@ -145,8 +145,13 @@ class ReaderLink:
         clock: Clock = wall_clock,
         on_heard: HeardCallback | None = None,
         on_silence: SilenceCallback | None = None,
+        report_antennas: bool = True,
     ) -> None:
         self.reader_id = reader_id
+        self.report_antennas = report_antennas
+        """Reports per tag and antenna (True), or per tag with its strongest read over
+        every antenna (False: for a reader whose antennas all watch one read point, a
+        report a fraction the size; its reads are filed under its first antenna)."""
         self.host = host
         self.port = port
         self.antennas = antennas
@@ -213,7 +218,7 @@ class ReaderLink:
                 "tx_power": 0,  # 0 = the reader's highest power
                 "report_every_n_tags": self._report_n,
                 "report_timeout_ms": self._report_timeout_ms,
-                "tag_content_selector": dict(TAG_CONTENT),
+                "tag_content_selector": {**TAG_CONTENT, "EnableAntennaID": self.report_antennas},
                 "event_selector": {"AntennaEvent": True, "ReaderExceptionEvent": True},
                 "keepalive_interval": self._keepalive_ms,
                 "reconnect": False,  # this link reconnects, with backoff
@@ -294,9 +299,10 @@ class ReaderLink:
     def _tag_reports(self, client: Any, reports: list[dict[str, Any]]) -> None:
         now = self._now()
         reads: list[TagRead] = []
+        antenna = None if self.report_antennas else self.antennas[0]
         for report in reports:
             try:
-                reads.append(tag_read_from_sllurp(self.reader_id, report, now))
+                reads.append(tag_read_from_sllurp(self.reader_id, report, now, antenna))
             except BadTagReport as e:
                 log.warning("reader %s: dropped a tag report: %s", self.reader_id, e)
         if reads:  # its newest read says as much as a heartbeat would, and costs less

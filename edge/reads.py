@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,11 +26,31 @@ class TagRead:
     seen_count: int
 
 
+_HEX = re.compile("[0-9A-F]+")
+
 MAX_EPC_HEX = 124
 """The longest EPC the MQTT contract carries: 31 words of 16 bits (496 bits)."""
 
 
+_EPC_CACHE: dict[object, str] = {}
+"""Raw EPCs already checked: the same tags are reported over and over."""
+_EPC_CACHE_MAX = 200_000
+
+
 def _epc_hex(raw: object) -> str:
+    if isinstance(raw, bytes | str):
+        known = _EPC_CACHE.get(raw)
+        if known is not None:
+            return known
+    text = _check_epc_hex(raw)
+    if isinstance(raw, bytes | str):
+        if len(_EPC_CACHE) >= _EPC_CACHE_MAX:
+            _EPC_CACHE.clear()
+        _EPC_CACHE[raw] = text
+    return text
+
+
+def _check_epc_hex(raw: object) -> str:
     if isinstance(raw, bytes | bytearray):
         text = bytes(raw).decode("ascii", errors="replace")
     elif isinstance(raw, str):
@@ -37,7 +58,7 @@ def _epc_hex(raw: object) -> str:
     else:
         raise BadTagReport(f"EPC has unexpected type {type(raw).__name__}")
     text = text.strip().upper()
-    if not text or len(text) % 4 or any(c not in "0123456789ABCDEF" for c in text):
+    if not text or len(text) % 4 or not _HEX.fullmatch(text):
         raise BadTagReport(f"EPC {text[:40]!r} is not hex of whole 16-bit words")
     if len(text) > MAX_EPC_HEX:
         raise BadTagReport(f"EPC of {len(text) * 4} bits is longer than 496 bits")
@@ -53,17 +74,25 @@ def _utc_from_us(value: object, fallback: datetime) -> datetime:
     return fallback
 
 
-def tag_read_from_sllurp(reader_id: str, report: dict[str, Any], received_at: datetime) -> TagRead:
+def tag_read_from_sllurp(
+    reader_id: str,
+    report: dict[str, Any],
+    received_at: datetime,
+    default_antenna: int | None = None,
+) -> TagRead:
     """Translate one of sllurp's TagReportData dicts.
 
     sllurp gives ``EPC`` (or ``EPC-96``) as hex bytes, timestamps in microseconds
     since the epoch, and leaves out whatever the ROSpec's content selector did not
-    ask for; missing timestamps fall back to the time the report arrived.
+    ask for; missing timestamps fall back to the time the report arrived. A reader
+    asked for reports per tag (not per tag and antenna) sends no ``AntennaID``: the
+    read is filed under ``default_antenna`` (one of its antennas, all of which watch
+    the same read point); without one, a missing antenna is a bad report.
     """
     raw_epc = report.get("EPC", report.get("EPC-96"))
     if raw_epc is None:
         raise BadTagReport("tag report has no EPC")
-    antenna = report.get("AntennaID")
+    antenna = report.get("AntennaID", default_antenna)
     if not isinstance(antenna, int) or antenna < 1:
         raise BadTagReport(f"tag report has no usable AntennaID (got {antenna!r})")
     rssi = report.get("PeakRSSI")

@@ -66,6 +66,15 @@ def test_sllurp_report_without_timestamps_uses_arrival_time():
 def test_unusable_sllurp_reports_are_refused_with_the_reason(report, message):
     with pytest.raises(BadTagReport, match=message):
         tag_read_from_sllurp("r1", report, received_at=T0)
+    with pytest.raises(BadTagReport, match=message):  # twice: a refused EPC is not cached
+        tag_read_from_sllurp("r1", report, received_at=T0)
+
+
+def test_a_report_per_tag_is_filed_under_the_default_antenna_and_an_antenna_id_wins():
+    per_tag = tag_read_from_sllurp("r1", {"EPC": b"abcd1234"}, T0, default_antenna=3)
+    assert (per_tag.antenna, per_tag.epc) == (3, "ABCD1234")
+    own = tag_read_from_sllurp("r1", {"EPC": b"ABCD1234", "AntennaID": 2}, T0, default_antenna=3)
+    assert own.antenna == 2
 
 
 # -- observation window -----------------------------------------------------------------

@@ -304,3 +304,30 @@ async def test_under_a_simulated_clock_far_in_the_past_read_times_stay_uncorrect
     # the heartbeat lag is the report interval and a round, in clock time (x10)
     _, through = beats.through[-1]
     assert (now - through).total_seconds() >= 10 * (0.15 + 0.1)
+
+
+class TwoAntennasHearOneTag:
+    def sightings(self, reader_id: str, antenna_id: int, now: float) -> list[Sighting]:
+        return [Sighting("3114257BF4000000000000AA", -50.0 - antenna_id)]
+
+
+async def test_a_reader_asked_for_reports_per_tag_sends_one_entry_per_tag():
+    # a zone reader: its antennas all watch the zone's shelves, so one entry per tag (its
+    # strongest read), filed under its first antenna, instead of one per tag and antenna
+    for per_antenna, expected in ((True, {1, 2}), (False, {1})):
+        rec = Recorder()
+        async with LLRPReaderServer(
+            "r1", [1, 2], TwoAntennasHearOneTag(), time.time, port=0, round_interval_s=0.02
+        ) as server:
+            link = ReaderLink(
+                "r1", "127.0.0.1", server.port, [1, 2], rec.on_reads, rec.on_state,
+                report_timeout_ms=100, report_antennas=per_antenna,
+            )  # fmt: skip
+            link.start()
+            try:
+                await eventually(lambda rec=rec: len(rec.reads) >= 6, 10, "reads")
+            finally:
+                await asyncio.to_thread(link.stop)
+        assert {r.antenna for r in rec.reads} == expected
+        if not per_antenna:
+            assert {r.rssi_dbm for r in rec.reads} == {-51.0}  # the stronger antenna's
