@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge.reader_link import ReaderLink, no_llrp_cause
+from edge.reader_link import ReaderLink, no_llrp_cause, whole_messages
 from edge.reads import TagRead
 from firmware_sim.llrp_reader import LLRPReaderServer
 from firmware_sim.world_view import Sighting
@@ -331,3 +331,22 @@ async def test_a_reader_asked_for_reports_per_tag_sends_one_entry_per_tag():
         assert {r.antenna for r in rec.reads} == expected
         if not per_antenna:
             assert {r.rssi_dbm for r in rec.reads} == {-51.0}  # the stronger antenna's
+
+
+def _message(length: int) -> bytes:
+    return b"\x04\x3d" + length.to_bytes(4, "big") + b"\x00\x00\x00\x01" + b"x" * (length - 10)
+
+
+@pytest.mark.parametrize(
+    ("buffer", "whole"),
+    [
+        (b"", 0),
+        (_message(10)[:9], 0),  # not even a header yet
+        (_message(4000)[: 4096 - 200], 0),  # part of one message
+        (_message(20) + _message(30)[:25], 20),  # one whole, the next in part
+        (_message(20) + _message(30), 50),
+        (b"\x04\x3d\x00\x00\x00\x03" + b"\x00" * 10, 16),  # a length no message has: all
+    ],
+)
+def test_sllurp_is_handed_whole_llrp_messages_only(buffer, whole):
+    assert whole_messages(bytearray(buffer)) == whole
