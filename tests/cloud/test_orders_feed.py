@@ -190,17 +190,22 @@ async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_re
         assert (await order_now(conn, order.order.id)).order.status == "loading"
 
 
+async def pallet_of_five_tagged_cases(conn, site: str):
+    p = await add_pallet(conn, 1, cases=5, site=site)
+    cases = [case_epc(i, ITEM_A) for i in range(1, 6)]
+    for c in cases:
+        await conn.execute(
+            "INSERT INTO pallet_cases (site, epc, pallet, announced) VALUES (%s, %s, %s, true)",
+            [site, c, p.sscc],
+        )
+    return p, cases
+
+
 async def test_a_case_the_scale_misses_and_the_read_point_did_not_hear_comes_off_the_books(
     database_url, site
 ):
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p = await add_pallet(conn, 1, cases=5, site=site)
-        cases = [case_epc(i, ITEM_A) for i in range(1, 6)]
-        for c in cases:
-            await conn.execute(
-                "INSERT INTO pallet_cases (site, epc, pallet, announced) VALUES (%s, %s, %s, true)",
-                [site, c, p.sscc],
-            )
+        p, cases = await pallet_of_five_tagged_cases(conn, site)
         order = await new_order(conn, site, (ITEM_A, 5))
         # a case short by weight, and the fifth case was not heard coming onto the scale
         await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases[:4])
@@ -231,13 +236,7 @@ async def test_a_light_pallet_whose_cases_were_all_heard_keeps_its_cases_for_a_p
     database_url, site
 ):
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p = await add_pallet(conn, 1, cases=5, site=site)
-        cases = [case_epc(i, ITEM_A) for i in range(1, 6)]
-        for c in cases:
-            await conn.execute(
-                "INSERT INTO pallet_cases (site, epc, pallet, announced) VALUES (%s, %s, %s, true)",
-                [site, c, p.sscc],
-            )
+        p, cases = await pallet_of_five_tagged_cases(conn, site)
         order = await new_order(conn, site, (ITEM_A, 5))
         await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases)
         await rig.drain()

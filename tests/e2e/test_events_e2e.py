@@ -28,7 +28,6 @@ from running import (
 from cloud.settings import CloudSettings
 from protocols.clock import ScaledClock
 from protocols.layout import load_layout
-from rfidwms.commands.demo import STARTUP_LEAD_S
 from rfidwms.embedded import free_port
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,20 @@ def every(url: str, token: str) -> list[dict[str, Any]]:
             return items
 
 
+PARTS_LEAD_S = 15.0
+"""Wall seconds from the parts' launch to the world's beginning. The demo gives them 5 s
+(its STARTUP_LEAD_S, when nothing else runs); here the cloud migrates a fresh database
+first (17 migrations) on a machine the rest of the suite shares, so more, to keep the
+precondition below about the edge, not about the machine's load."""
+
+
 @pytest.fixture
 def run(database_url, mqtt_url, site, tmp_path):
     http_port = free_port()
     # the world begins (the clock reads START) once the parts are up, as in the demo:
     # one-truck's first pallet crosses 2.4 s after it, and the parts take about as long
     # to start one after the other
-    clock = ScaledClock(START, time.time() + STARTUP_LEAD_S, SPEED)
+    clock = ScaledClock(START, time.time() + PARTS_LEAD_S, SPEED)
     env = {
         "RFIDWMS_DATABASE_URL": database_url,
         "RFIDWMS_MQTT_URL": mqtt_url,
@@ -106,7 +112,7 @@ def run(database_url, mqtt_url, site, tmp_path):
         late = time.time() - clock.origin
         assert late < TRUCK_S / SPEED, (
             f"the edge read every reader {late:.1f} s after the world began, after the truck "
-            f"docked: the parts took longer than STARTUP_LEAD_S ({STARTUP_LEAD_S} s) to start"
+            f"docked: the parts took longer than PARTS_LEAD_S ({PARTS_LEAD_S} s) to start"
         )
         yield {
             "http": f"http://127.0.0.1:{http_port}",
