@@ -23,10 +23,13 @@ def overall_health(
     failing_since: datetime | None,
     now: datetime,
     stuck_after: timedelta,
+    feed_skipped: int = 0,
 ) -> Verdict:
     """``down`` when the database cannot be reached; ``degraded`` when the ingester is
     not connected to the broker, or its writes have kept failing for ``stuck_after``
-    (ingest is stuck: messages wait unacknowledged); else ``ok``."""
+    (ingest is stuck: messages wait unacknowledged), or the warehouse feed skipped
+    events whose handlers kept failing (``feed_skipped``: the books miss what they
+    said); else ``ok``."""
     if not database_ok:
         return Verdict("down", ["the database cannot be reached"])
     problems = []
@@ -35,4 +38,9 @@ def overall_health(
     if ingest_running and failing_since is not None and now - failing_since >= stuck_after:
         seconds = (now - failing_since).total_seconds()
         problems.append(f"ingest is stuck: writes have failed for {seconds:.0f} s")
+    if feed_skipped:
+        problems.append(
+            f"the warehouse feed skipped {feed_skipped} event(s) its handlers kept failing "
+            "on (GET /api/feed-failures)"
+        )
     return Verdict("degraded" if problems else "ok", problems)

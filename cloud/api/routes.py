@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from cloud.api import schemas
 from cloud.api.health_status import overall_health
@@ -47,8 +47,11 @@ def parse_epc(text: str) -> str:
     response_model=schemas.Health,
     responses={503: {"model": schemas.Health, "description": "database unreachable"}},
 )
-async def health(st: State, response: Response) -> schemas.Health:
-    """Database reachable, broker connected, ingest counters, row counts, live feed."""
+async def health(st: State, request: Request, response: Response) -> schemas.Health:
+    """Database reachable, broker connected, ingest counters, row counts, live feed, the
+    warehouse feed."""
+    feed = getattr(request.app.state, "feed", None)
+    fs = feed.stats if feed is not None else None
     db = schemas.DatabaseHealth(ok=True)
     counts: schemas.TableCounts | None = None
     try:
@@ -78,6 +81,7 @@ async def health(st: State, response: Response) -> schemas.Health:
         failing_since=s.failing_since if s else None,
         now=st.settings.now_clock()(),
         stuck_after=timedelta(seconds=st.settings.ingest_stuck_after_s),
+        feed_skipped=fs.failed if fs else 0,
     )
     if verdict.status == "down":
         response.status_code = 503
@@ -108,6 +112,13 @@ async def health(st: State, response: Response) -> schemas.Health:
             resyncs=st.hub.resyncs,
             buffered=st.hub.buffered[0],
             buffered_bytes=st.hub.buffered[1],
+        ),
+        feed=schemas.FeedHealth(
+            running=feed is not None,
+            events=fs.events if fs else 0,
+            applied=fs.applied if fs else 0,
+            skipped=fs.failed if fs else 0,
+            last_error=fs.last_error if fs else None,
         ),
     )
 

@@ -65,10 +65,22 @@ class LiveHealth(BaseModel):
     buffered_bytes: int = Field(description="their approximate size")
 
 
+class FeedHealth(BaseModel):
+    running: bool
+    events: int = Field(description="events read from the event tables since the start")
+    applied: int = Field(description="of them, applied by a warehouse handler")
+    skipped: int = Field(
+        description="events skipped since the start after their handlers kept failing "
+        "(each recorded: GET /api/feed-failures)"
+    )
+    last_error: str | None
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded", "down"] = Field(
         description="down: database unreachable (HTTP 503); degraded: broker not connected, "
-        "or ingest stuck (writes failing for RFIDWMS_INGEST_STUCK_AFTER_S)"
+        "ingest stuck (writes failing for RFIDWMS_INGEST_STUCK_AFTER_S), or warehouse-feed "
+        "events skipped"
     )
     problems: list[str] = Field(default_factory=list, description="why it is not ok")
     site: str
@@ -77,6 +89,7 @@ class Health(BaseModel):
     ingest: IngestHealth
     counts: TableCounts | None
     live: LiveHealth
+    feed: FeedHealth = Field(description="the warehouse feed: goods and stock from events")
 
 
 class AntennaRate(BaseModel):
@@ -133,6 +146,16 @@ class DeadLetterOut(BaseModel):
     payload_preview: str = Field(
         description="the payload's first 512 bytes as UTF-8, invalid bytes replaced (U+FFFD)"
     )
+
+
+class FeedFailureOut(BaseModel):
+    id: int
+    consumer: str = Field(description="the feed that skipped it (the warehouse feed)")
+    source: str = Field(description="passages, zone_events or weights")
+    event_id: int = Field(description="the event's id in its table")
+    error: str
+    attempts: int
+    failed_at: datetime
 
 
 class SideEvidenceOut(BaseModel):

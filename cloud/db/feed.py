@@ -130,3 +130,13 @@ async def failures(conn: Conn, consumer: str, *, limit: int = 100) -> list[Failu
         [consumer, limit],
     )
     return [Failure(*r) for r in await cur.fetchall()]
+
+
+async def failures_before(conn: Conn, before: int | None, limit: int) -> list[Failure]:
+    """Every consumer's failures, newest first, those with ids below ``before``."""
+    cur = await conn.execute(
+        "SELECT id, consumer, source, event_id, error, attempts, failed_at FROM feed_failures"
+        " WHERE (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
+        [before, before, limit],
+    )
+    return [Failure(*r) for r in await cur.fetchall()]

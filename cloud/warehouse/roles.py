@@ -98,6 +98,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/readers": _OPERATIONS,
         "GET /api/tags/{epc}": _OPERATIONS,
         "GET /api/dead-letters": _OPERATIONS,
+        "GET /api/feed-failures": _OPERATIONS,
         "GET /api/passages": _OPERATIONS,
         "GET /api/zone-events": _OPERATIONS,
         "GET /api/weights": _OPERATIONS,

@@ -28,6 +28,7 @@ from cloudkit import (
 )
 
 from cloud.api.paging import CursorError, decode_cursor, encode_cursor
+from cloud.db import feed as feed_db
 from cloud.db.migrate import apply_migrations
 from protocols.layout import load_layout
 from protocols.mqtt import TopicKind, parse_mqtt_url, topic
@@ -65,6 +66,27 @@ async def test_health_reports_database_broker_ingest_and_counts(database_url, mq
         "estimated": [],
     }
     assert h["live"]["seq"] == 1
+    assert h["feed"]["running"] is True and h["feed"]["skipped"] == 0
+
+
+async def test_feed_failures_are_listed_newest_first_in_pages(database_url, mqtt_url, site):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        for event_id in (11, 12, 13):
+            await feed_db.record_failure(
+                conn, "warehouse", "passages", event_id, error=f"boom {event_id}",
+                attempts=3, at=T0,
+            )  # fmt: skip
+    async with api(settings, ingest=False) as client:
+        first = (await client.get("/api/feed-failures?limit=2")).json()
+        rest = (await client.get(f"/api/feed-failures?limit=2&cursor={first['next']}")).json()
+    assert [f["event_id"] for f in first["items"]] == [13, 12]
+    assert [f["event_id"] for f in rest["items"]] == [11] and rest["next"] is None
+    assert first["items"][0] | {"id": 0} == {
+        "id": 0, "consumer": "warehouse", "source": "passages", "event_id": 13,
+        "error": "boom 13", "attempts": 3, "failed_at": "2025-03-01T08:00:00Z",
+    }  # fmt: skip
 
 
 async def test_health_is_503_naming_the_database_when_it_is_unreachable(mqtt_url, site):

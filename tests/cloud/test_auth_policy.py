@@ -39,6 +39,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/passages", {A, OP}),
     ("GET", "/api/zones/{zone}/tags", {A, OP}),
     ("GET", "/api/dead-letters", {A, OP}),
+    ("GET", "/api/feed-failures", {A, OP}),
     # goods and stock
     ("POST", "/api/items", {A, OP, E}),
     ("GET", "/api/items/{sku}", {A, OP, E}),

@@ -114,3 +114,20 @@ def test_health_turns_degraded_when_ingest_is_stuck(
     assert len(v.problems) == len(problems)
     for got, want in zip(v.problems, problems, strict=True):
         assert want in got
+
+
+def test_health_turns_degraded_when_the_warehouse_feed_skipped_events():
+    v = overall_health(
+        database_ok=True,
+        ingest_running=True,
+        broker_connected=True,
+        failing_since=None,
+        now=T,
+        stuck_after=timedelta(seconds=15),
+        feed_skipped=2,
+    )
+    assert v.status == "degraded"
+    assert v.problems == [
+        "the warehouse feed skipped 2 event(s) its handlers kept failing on "
+        "(GET /api/feed-failures)"
+    ]
