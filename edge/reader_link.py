@@ -52,6 +52,7 @@ from edge.backoff import next_backoff
 from edge.clock_offset import ClockOffset, clock_speed, reported_through
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 from protocols.clock import Clock, wall_clock
+from protocols.llrp import HEADER_LENGTH
 from protocols.mqtt import ReaderState
 
 log = logging.getLogger(__name__)
@@ -92,18 +93,14 @@ TAG_CONTENT = {
 }
 
 
-LLRP_HEADER_BYTES = 10
-"""An LLRP message starts with version and type (2 bytes), its length (4, the whole
-message) and its id (4)."""
-
-
 def whole_messages(buffer: bytearray) -> int:
     """How many bytes at the start of ``buffer`` are whole LLRP messages; all of it when
-    a header's length cannot be a message's (garbage: sllurp says what it makes of it)."""
+    a header's length cannot be a message's (garbage: sllurp says what it makes of it,
+    where :class:`protocols.llrp.LLRPFramer` would drop it, and sllurp wants the bytes)."""
     end, size = 0, len(buffer)
-    while size - end >= LLRP_HEADER_BYTES:
+    while size - end >= HEADER_LENGTH:
         length = int.from_bytes(buffer[end + 2 : end + 6], "big")
-        if length < LLRP_HEADER_BYTES:
+        if length < HEADER_LENGTH:
             return size
         if size - end < length:
             break

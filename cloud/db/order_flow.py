@@ -43,7 +43,7 @@ from cloud.warehouse.door_check import (
     check_passage,
     ship_operations,
 )
-from cloud.warehouse.handling import moves_to
+from cloud.warehouse.handling import cases_by_item, moves_to
 from cloud.warehouse.ledger import (
     ON_HAND_STATES,
     Bucket,
@@ -56,7 +56,6 @@ from cloud.warehouse.ledger import (
 )
 from cloud.warehouse.orders import FINAL, OrderStatus, TimelineEntry, progress_status
 from cloud.warehouse.packing import Load, Tolerance, WeightCheck, check_weight, missing_cases
-from protocols.epc import EPCError, Sgtin96, decode_hex
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -348,14 +347,7 @@ async def _cases_missing(
     the books: off its case list, out of its reserved stock (an ``adjust`` naming the
     weight), and released from the order's reservation (the line is short by them)."""
     site = order.site
-    by_item: dict[str, int] = {}
-    for epc in cases:
-        try:
-            decoded = decode_hex(epc)
-        except EPCError:
-            continue
-        if isinstance(decoded, Sgtin96):
-            by_item[decoded.gtin] = by_item.get(decoded.gtin, 0) + 1
+    by_item, _ = cases_by_item(cases)
     reserved = [
         r
         for r in await stock.pallet_positions(conn, site, sscc)

@@ -78,11 +78,9 @@ class UnexpectedReceipt:
     """EPCs heard with the pallet that are not SGTIN-96 cases (not booked)."""
 
 
-def unexpected_receipts(
-    *, site: str, door: str, pallet: str, cases: Iterable[str], cause: Cause, time: datetime
-) -> UnexpectedReceipt:
-    """Receipts of an unannounced pallet's cases into quarantine at ``door``, on the
-    pallet (SSCC), one per item (GTIN of the SGTIN-96 EPCs), lot :data:`UNKNOWN_LOT`."""
+def cases_by_item(cases: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+    """How many of the (distinct) case EPCs are of each item (the GTIN of an SGTIN-96),
+    and the EPCs that are not SGTIN-96 at all, sorted."""
     per_item: dict[str, int] = {}
     other: list[str] = []
     for epc in sorted(set(cases)):
@@ -95,6 +93,15 @@ def unexpected_receipts(
             per_item[decoded.gtin] = per_item.get(decoded.gtin, 0) + 1
         else:
             other.append(epc)
+    return per_item, other
+
+
+def unexpected_receipts(
+    *, site: str, door: str, pallet: str, cases: Iterable[str], cause: Cause, time: datetime
+) -> UnexpectedReceipt:
+    """Receipts of an unannounced pallet's cases into quarantine at ``door``, on the
+    pallet (SSCC), one per item (GTIN of the SGTIN-96 EPCs), lot :data:`UNKNOWN_LOT`."""
+    per_item, other = cases_by_item(cases)
     ops = tuple(
         receipt(
             Position(Bucket(site, item, UNKNOWN_LOT, door, StockState.QUARANTINE), pallet),

@@ -60,8 +60,9 @@ class EventRules:
     recovery_hold_s: float = 5.0
     """After a reader recovers, a tag it does not hear again within this is departed."""
     reader_silent_s: float = 10.0
-    """A zone reader holding tags that reports nothing for this long, while other readers
-    report, counts as silent (twice this when every reader is quiet)."""
+    """A zone reader holding tags whose reports stop moving on for this long, while other
+    readers report, counts as silent (twice this when every reader is quiet); reports
+    that keep coming, however late, never make it silent."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
