@@ -125,6 +125,22 @@ def wait_http(url: str, timeout: float, proc: RunningProcess | None = None) -> N
 _DEVICE_LINE = re.compile(r"^\S+ (llrp|mtsics)://127\.0\.0\.1:\d+$")
 
 
+def parts_env(
+    *, database_url: str, mqtt_url: str, site: str, http_port: int, spool_dir: Path, clock: str
+) -> dict[str, str]:
+    """The environment of a run's parts (cloud, simulator, edge) sharing ``clock`` (a
+    ``RFIDWMS_CLOCK`` spec), with keepalives fast enough for a test to see a reader."""
+    return {
+        "RFIDWMS_DATABASE_URL": database_url,
+        "RFIDWMS_MQTT_URL": mqtt_url,
+        "RFIDWMS_SITE": site,
+        "RFIDWMS_HTTP_PORT": str(http_port),
+        "RFIDWMS_SPOOL_DIR": str(spool_dir),
+        "RFIDWMS_CLOCK": clock,
+        "RFIDWMS_LLRP_KEEPALIVE_S": "0.3",
+    }
+
+
 def sim_devices(sim: RunningProcess, layout: Layout, timeout: float = 60) -> list[str]:
     """The ``<id> llrp://…`` / ``<id> mtsics://…`` lines ``rfidwms sim`` printed, once it
     printed one for every reader and scale of ``layout`` (it chose free ports)."""

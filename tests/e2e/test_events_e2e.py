@@ -20,6 +20,7 @@ from running import (
     RunningProcess,
     get_json,
     layout_with_ports,
+    parts_env,
     sim_devices,
     wait_edge_reading,
     wait_http,
@@ -79,15 +80,14 @@ def run(database_url, mqtt_url, site, tmp_path):
     # one-truck's first pallet crosses 2.4 s after it, and the parts take about as long
     # to start one after the other
     clock = ScaledClock(START, time.time() + PARTS_LEAD_S, SPEED)
-    env = {
-        "RFIDWMS_DATABASE_URL": database_url,
-        "RFIDWMS_MQTT_URL": mqtt_url,
-        "RFIDWMS_SITE": site,
-        "RFIDWMS_HTTP_PORT": str(http_port),
-        "RFIDWMS_SPOOL_DIR": str(tmp_path / "spool"),
-        "RFIDWMS_CLOCK": clock.spec(),
-        "RFIDWMS_LLRP_KEEPALIVE_S": "0.3",
-    }
+    env = parts_env(
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        site=site,
+        http_port=http_port,
+        spool_dir=tmp_path / "spool",
+        clock=clock.spec(),
+    )
     truth_file = tmp_path / "truth.jsonl"
     started: list[RunningProcess] = []
     try:

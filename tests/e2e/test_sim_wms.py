@@ -24,6 +24,7 @@ from running import (
     RunningProcess,
     get_json,
     layout_with_ports,
+    parts_env,
     sim_devices,
     wait_edge_reading,
     wait_http,
@@ -137,15 +138,14 @@ def start_run(database_url, mqtt_url, site, tmp_path) -> Iterator[Any]:
     def start(scenario: dict[str, Any], *sim_args: str) -> Run:
         http_port = free_port()
         clock = ScaledClock(START, time.time(), SPEED)
-        env = {
-            "RFIDWMS_DATABASE_URL": database_url,
-            "RFIDWMS_MQTT_URL": mqtt_url,
-            "RFIDWMS_SITE": site,
-            "RFIDWMS_HTTP_PORT": str(http_port),
-            "RFIDWMS_SPOOL_DIR": str(tmp_path / "spool"),
-            "RFIDWMS_CLOCK": clock.spec(),
-            "RFIDWMS_LLRP_KEEPALIVE_S": "0.3",
-        }
+        env = parts_env(
+            database_url=database_url,
+            mqtt_url=mqtt_url,
+            site=site,
+            http_port=http_port,
+            spool_dir=tmp_path / "spool",
+            clock=clock.spec(),
+        )
         scenario_file = tmp_path / "scenario.yaml"
         scenario_file.write_text(yaml.safe_dump(scenario))
         truth = tmp_path / "truth.jsonl"
