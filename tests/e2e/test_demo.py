@@ -138,7 +138,8 @@ CLOCK = re.compile(r"^clock: (sim:\S+)$")
 
 
 def _children(pid: int) -> dict[int, tuple[str | None, list[str]]]:
-    """RFIDWMS_CLOCK and argv of each live child process of ``pid`` (from /proc)."""
+    """RFIDWMS_CLOCK and argv of each live part (sim, edge, cloud) started by ``pid``
+    (from /proc)."""
     found: dict[int, tuple[str | None, list[str]]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -149,6 +150,8 @@ def _children(pid: int) -> dict[int, tuple[str | None, list[str]]]:
             argv = (stat.parent / "cmdline").read_bytes().decode().split("\0")
         except (OSError, IndexError, ValueError):
             continue
+        if not any(part in argv for part in ("sim", "edge", "cloud")):
+            continue  # forked, not yet exec'd: still the demo's own argv and environment
         values = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"RFIDWMS_CLOCK=")]
         found[int(stat.parent.name)] = (values[0] if values else None, argv)
     return found
