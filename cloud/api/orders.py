@@ -481,6 +481,7 @@ async def cancel_order(
             detail = await order_status.cancel_order(
                 conn,
                 order_id,
+                floor=floor_of(st),
                 now=st.settings.now_clock()(),
                 by=_actor(caller, body),
                 note=body.note,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from cloud.db import stock
+from cloud.db import stock, tasks
 from cloud.db.orders import (
     Conn,
     Floor,
@@ -47,6 +47,7 @@ from cloud.warehouse.orders import (
     progress_status,
     release,
 )
+from cloud.warehouse.putaway import back_to_storage
 
 S = OrderStatus
 
@@ -194,13 +195,17 @@ async def cancel_order(
     conn: Conn,
     order_id: str,
     *,
+    floor: Floor,
     now: datetime,
     by: str | None,
     note: str | None,
     customer: str | None = None,
 ) -> OrderDetail:
     """Cancel an order: its reserved cases that have not left are given back
-    (``unreserve`` where they are now), its open tasks cancelled."""
+    (``unreserve`` where they are now), its open tasks cancelled, and each of its
+    pallets already off its shelf (in packing, say) gets a put-away task back to storage
+    (:func:`cloud.warehouse.putaway.back_to_storage`): a cancelled order leaves no
+    pallet stranded where nobody will fetch it."""
     async with conn.transaction():
         order = await _visible_locked(conn, order_id, customer)
         current = S(order.status)
@@ -222,17 +227,42 @@ async def cancel_order(
             "UPDATE ship_tasks SET status = 'cancelled' WHERE order_id = %s AND status = 'open'",
             [order_id],
         )
+        putaways = await _back_to_storage(conn, order, floor=floor, now=now)
         entry = TimelineEntry(
             entry.time,
             entry.status,
             entry.event,
             entry.cause,
-            {**entry.detail, "unreserved": given_back},
+            {**entry.detail, "unreserved": given_back, "putaway_tasks": putaways},
         )
         await record(conn, order.site, order_id, [entry], now)
     detail = await get_order(conn, order_id)
     assert detail is not None
     return detail
+
+
+async def _back_to_storage(
+    conn: Conn, order: OrderRow, *, floor: Floor, now: datetime
+) -> list[str]:
+    """Put-away tasks for the cancelled order's pallets that are off their shelves."""
+    cur = await conn.execute(
+        "SELECT DISTINCT pallet FROM reservations WHERE order_id = %s AND pallet <> ''"
+        " ORDER BY pallet",
+        [order.id],
+    )
+    made: list[str] = []
+    for (sscc,) in await cur.fetchall():
+        held: dict[str, int] = {}
+        for row in await stock.pallet_positions(conn, order.site, sscc):
+            place = row.bucket.location
+            held[place] = held.get(place, 0) + row.qty
+        origin = back_to_storage(held, floor.storage)
+        if origin is not None:
+            task = await tasks.create_putaway_task(
+                conn, site=order.site, sscc=sscc, from_location=origin, floor=floor, now=now
+            )
+            made.append(f"putaway-{task}")
+    return made
 
 
 async def _anything_shipped(conn: Conn, order_id: str) -> bool:

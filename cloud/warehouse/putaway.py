@@ -13,7 +13,7 @@ Only zones of kind ``storage`` are put-away targets (not packing, not staging).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -48,6 +48,15 @@ class Suggestion:
     """Cases of the item in that zone already."""
     pallets: int
     """Pallets in that zone already."""
+
+
+def back_to_storage(held: Mapping[str, int], storage: Collection[str]) -> str | None:
+    """Where a pallet of a cancelled order is taken back to a shelf from: of the places
+    off the storage shelves that hold its cases (``held``: location -> cases), the one
+    holding most (then by name). None when all of it is on a shelf already, or none of
+    it is held anywhere: no put-away is due."""
+    off_shelf = [(-qty, place) for place, qty in held.items() if qty > 0 and place not in storage]
+    return min(off_shelf)[1] if off_shelf else None
 
 
 def storage_zones(layout: Layout) -> list[str]:

@@ -22,6 +22,7 @@ from firmware_sim.wms.bridge import WorldBridge
 from firmware_sim.wms.client import WmsClient
 from firmware_sim.wms.erp import Erp, run_tag
 from firmware_sim.wms.mistakes import MistakeDice
+from firmware_sim.wms.shift_lead import ShiftLead
 from firmware_sim.wms.workers import Workers
 
 __all__ = ["WmsDriver", "WmsSettings"]
@@ -71,12 +72,19 @@ class WmsDriver:
         )
         dice = MistakeDice.of(sc.workers.mistake_rate, sc.workers.mistakes, world.seed)
         self.workers = Workers(self._worker_client, bridge, dice, poll_s=settings.poll_s)
+        self.shift_lead = ShiftLead(
+            self._worker_client,
+            bridge,
+            after_s=sc.workers.hold_resolve_s,
+            poll_s=max(settings.poll_s, 1.0),
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self.erp.run(), name="wms-erp"),
             asyncio.create_task(self.workers.run(), name="wms-workers"),
+            asyncio.create_task(self.shift_lead.run(), name="wms-shift-lead"),
         ]
         logger.info(
             "following the WMS at %s (customers %s, mistake rate %g)",
@@ -108,9 +116,11 @@ class WmsDriver:
         await self.stop()
 
     def summary(self) -> str:
-        e, w = self.erp.stats, self.workers.stats
+        e, w, s = self.erp.stats, self.workers.stats, self.shift_lead.stats
         return (
             f"erp: {e.items} items, {e.notices} notices, {e.orders} orders, {e.refused} refused;"
             f" workers: {w.taken} tasks taken ({w.again} again), {w.done} reported done,"
-            f" {w.refused} not carried out, {w.mistakes} drawn wrong"
+            f" {w.refused} not carried out, {w.mistakes} drawn wrong;"
+            f" shift lead: {s.seen} orders seen on hold, {s.cancelled} cancelled,"
+            f" {s.refused} left on hold"
         )

@@ -121,6 +121,12 @@ class _WmsState:
     """Pallets on their way out: EPC -> ship task."""
     left: dict[str, int] = field(default_factory=dict)
     """Ship task -> its pallets still to cross the door."""
+    cancelled: set[str] = field(default_factory=set)
+    """Pallets of cancelled orders not back on a shelf yet."""
+    cancelled_orders: set[str] = field(default_factory=set)
+    returning: dict[str, float] = field(default_factory=dict)
+    """Pallets of cancelled orders set down in packing, waiting for their put-away
+    task back to storage: EPC -> since (s)."""
 
 
 class Flow:
@@ -666,7 +672,10 @@ class Flow:
         elif epc in w.at_storage:
             del w.at_storage[epc]
             self._put_away_by_task(epc, zone, task)
-        elif epc in w.inbound and epc not in w.putaway_to:
+        elif epc in w.returning:
+            del w.returning[epc]
+            self._return_to_shelf(epc, zone, task)
+        elif (epc in w.inbound or epc in w.cancelled) and epc not in w.putaway_to:
             w.putaway_to[epc] = (task, zone)
         else:
             self._refuse(task, f"pallet {epc} is not on its way to storage")
@@ -782,6 +791,9 @@ class Flow:
 
     def _ready(self, epc: str) -> None:
         if self.director is not None:
+            if epc in self._wms.cancelled:  # its order was cancelled on the way
+                self._await_return(epc)
+                return
             self._wms.ready.add(epc)
             self._maybe_ship(self._order_of[epc])
             return
@@ -808,6 +820,9 @@ class Flow:
         order, is taken instead (none: the task is done right); ``missing_case``: a case
         comes off the pallet at packing, before it is weighed."""
         w = self._wms
+        if order in w.cancelled_orders:
+            self._refuse(task, f"order {order} is cancelled")
+            return
         if epc not in self._stored:
             self._refuse(task, f"pallet {epc} is not on a shelf")
             return
@@ -898,6 +913,67 @@ class Flow:
             w.ready.discard(epc)
             w.shipping[epc] = task
         self._through_door(door, "outbound", held, self.now_s + self.scenario.timing.load_delay_s)
+
+    def order_cancelled(self, order: str) -> None:
+        """(With a director.) The WMS cancelled ``order`` (its ``cancel`` truth line):
+        its ship plan is dropped and each pallet the workers took for it goes back to
+        a shelf on its put-away task, once it is set down in packing (at once if it
+        is); a pallet already on its way out goes on (the WMS refuses such a cancel)."""
+        w = self._wms
+        held = [e for e in w.held.pop(order, []) if e not in w.shipping]
+        w.ship_plan.pop(order, None)
+        w.cancelled_orders.add(order)
+        self._truth("cancel", order=order, door=w.order_door.get(order), pallets=held)
+        for epc in held:
+            w.claimed.discard(epc)
+            w.cancelled.add(epc)
+            if epc in w.ready:
+                w.ready.discard(epc)
+                self._await_return(epc)
+
+    def _await_return(self, epc: str) -> None:
+        known = self._wms.putaway_to.pop(epc, None)
+        if known is not None:
+            task, zone = known
+            self._return_to_shelf(epc, zone, task)
+            return
+        self._wms.returning[epc] = self.now_s
+        wait_s = self.scenario.workers.task_wait_s
+        self.schedule(self.now_s + wait_s, self._return_timeout, epc)
+
+    def _return_to_shelf(self, epc: str, zone: str, task: str | None) -> None:
+        """A cancelled order's pallet leaves packing (``unpack``) for ``zone``."""
+        p = self.floor.get(epc).pallet
+        order = self._order_of.get(epc)
+        self._truth("unpack", epc, zone=self.packing_zone, order=order, **self._pallet_fields(p))
+        self.floor.place(epc, Travelling(self.packing_zone, zone))
+        travel_s = self.work_rng.uniform(*self.scenario.timing.travel_s)
+        self.schedule(self.now_s + travel_s, self._restocked, epc, zone, task)
+
+    def _restocked(self, epc: str, zone: str, task: str | None) -> None:
+        w = self._wms
+        w.cancelled.discard(epc)
+        self._order_of.pop(epc, None)
+        self.floor.place(epc, self._slot(zone, self.work_rng))
+        self._stored[epc] = zone
+        self._shelved_at[epc] = self.now_s
+        p = self.floor.get(epc).pallet
+        self._truth("putaway", epc, zone=zone, **self._pallet_fields(p))
+        if task is not None:
+            self._done(task)
+
+    def _return_timeout(self, epc: str) -> None:
+        if self._wms.returning.pop(epc, None) is None:
+            return
+        zone = min(self.storage_zones, key=self.floor.count_in)
+        logger.warning(
+            "pallet %s: its order was cancelled and no put-away task came in %g s; the"
+            " driver takes it back to %s",
+            epc,
+            self.scenario.workers.task_wait_s,
+            zone,
+        )
+        self._return_to_shelf(epc, zone, None)
 
     def _still_packed(self, order: str, held: tuple[str, ...]) -> None:
         if tuple(self._wms.held.get(order, ())) == held and order not in self._wms.ship_plan:

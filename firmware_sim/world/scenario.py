@@ -203,6 +203,9 @@ class WorkerSettings(_Strict):
     task_wait_s: Seconds = 180.0
     """How long a received pallet waits for its put-away task before the forklift driver
     takes it to the least full storage zone unasked (logged)."""
+    hold_resolve_s: Seconds = Field(default=300.0, gt=0)
+    """How long an order stays on hold (a weight mismatch, a mis-shipment) before the
+    shift lead cancels it; its pallets go back to storage on the WMS's put-away tasks."""
 
 
 class ErpSettings(_Strict):

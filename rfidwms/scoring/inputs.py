@@ -184,6 +184,7 @@ _PLACES: dict[str, bool] = {
     "stage": True,
     "arrival": False,
     "pick": False,
+    "unpack": False,  # a cancelled order's pallet leaving packing for a shelf
     "outbound": False,
     "misplace": True,  # in its ``to_zone``
     "vanish": False,

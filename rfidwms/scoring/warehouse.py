@@ -53,7 +53,7 @@ from rfidwms.scoring.inputs import (
 )
 
 IN_ZONE = ("stock", "putaway", "stage", "pack", "weigh", "misplace")
-MOVING = ("arrival", "pick")
+MOVING = ("arrival", "pick", "unpack")
 SHIPPING = ("outbound",)
 GONE = ("vanish",)
 FIELDS = ("zone", "item", "lot", "cases")

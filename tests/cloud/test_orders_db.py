@@ -11,9 +11,10 @@ import pytest
 from cloudkit import rows
 from orderkit import FLOOR, ITEM_A, ITEM_B, T0, gtin, later, positions, stock_pallets
 
-from cloud.db import order_status
+from cloud.db import order_flow, order_status
 from cloud.db import orders as db
 from cloud.db.migrate import apply_migrations
+from cloud.warehouse.ledger import Cause, CauseKind
 
 SITE = "demo"
 
@@ -212,18 +213,49 @@ async def test_cancelling_gives_the_cases_back_and_cancels_the_tasks(url):
     d = (await create(url, order((ITEM_A, 4)))).detail
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         c = await order_status.cancel_order(
-            conn, d.order.id, now=later(60), by="ops", note="customer asked"
+            conn, d.order.id, floor=FLOOR, now=later(60), by="ops", note="customer asked"
         )
     assert c.order.status == "cancelled"
     assert [t.status for t in c.pick_tasks] == ["cancelled"]
     assert [(r.qty, r.released) for r in c.reservations] == [(4, 4)]
     assert c.timeline[-1].event == "cancelled" and c.timeline[-1].detail["unreserved"] == 4
+    assert c.timeline[-1].detail["putaway_tasks"] == []  # it never left its shelf
     assert await positions(url) == {("zone-a", "available", p.sscc, "L1"): 10}
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         with pytest.raises(db.OrderConflict, match="cannot become cancelled"):
-            await order_status.cancel_order(conn, d.order.id, now=later(61), by=None, note=None)
+            await order_status.cancel_order(
+                conn, d.order.id, floor=FLOOR, now=later(61), by=None, note=None
+            )
     # the pallet is free for the next order
     assert (await create(url, order((ITEM_A, 10)))).detail.order.status == "allocated"
+
+
+async def test_cancelling_sends_a_pallet_already_in_packing_back_to_storage(url):
+    (p,) = await stock_pallets(url, [{}])
+    d = (await create(url, order((ITEM_A, 10)))).detail
+    cause = Cause(CauseKind.ZONE_EVENT, "1")
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        async with conn.transaction():
+            await order_flow.pick_pallet(
+                conn,
+                site=SITE,
+                sscc=p.sscc,
+                zone="packing",
+                time=later(30),
+                now=later(30),
+                cause=cause,
+                floor=FLOOR,
+            )
+        c = await order_status.cancel_order(
+            conn, d.order.id, floor=FLOOR, now=later(60), by="lead", note="held too long"
+        )
+    assert await positions(url) == {("packing", "available", p.sscc, "L1"): 10}
+    (made,) = c.timeline[-1].detail["putaway_tasks"]
+    assert await rows(
+        url,
+        "SELECT 'putaway-' || id, pallet, from_location, to_location IN ('zone-a', 'zone-b',"
+        " 'zone-c'), status FROM putaway_tasks",
+    ) == [(made, p.sscc, "packing", True, "open")]
 
 
 async def test_list_and_get_honour_the_customer_filter(url):

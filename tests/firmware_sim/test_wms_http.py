@@ -20,6 +20,7 @@ from firmware_sim.wms.bridge import OrderWanted, TruckComing, WorldBridge
 from firmware_sim.wms.client import WmsClient, WmsUnavailable
 from firmware_sim.wms.erp import Erp
 from firmware_sim.wms.mistakes import MistakeDice
+from firmware_sim.wms.shift_lead import ShiftLead
 from firmware_sim.wms.workers import Workers
 from firmware_sim.world import ManualClock, TruthWriter, WarehouseWorld, parse_iso_utc
 from firmware_sim.world.scenario import parse_scenario
@@ -294,3 +295,40 @@ async def test_workers_hand_tasks_to_the_world_and_report_what_it_did():
         ("GET", "/api/tasks?status=open&limit=1000"),
     ]
     assert [x["epc"] for x in w.truth("pick")] == [epc]
+
+
+async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops_it():
+    w = Opened()
+    epc = next(iter(w.world.flow.stored))
+    w.bridge.decide(w.world.flow.order_placed, "SO-1", "door-2", [epc])
+    held = [
+        {"id": "SO-1", "status": "on_hold", "hold_reason": "weight_mismatch"},
+        {"id": "SO-2", "status": "on_hold", "hold_reason": "mis_shipment"},
+    ]
+    script = Script(
+        [
+            (200, {"items": held, "next": None}, 0.0),  # first seen at 1 s
+            (200, {"items": held, "next": None}, 0.0),  # 300 s later: both due
+            (200, {"id": "SO-1", "status": "cancelled"}, 0.0),
+            (409, {"detail": "status: order SO-2 has pallets gone through the door"}, 0.0),
+            (200, {"items": held, "next": None}, 0.0),  # dealt with: not again
+        ]
+    )
+    async with http_server(script) as url, client(url) as wms:
+        lead = ShiftLead(wms, w.bridge, after_s=300.0)
+        await lead.poll()
+        w.to(301)
+        await lead.poll()
+        await lead.poll()
+    assert [(s["method"], s["target"]) for s in script.seen] == [
+        ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("POST", "/api/orders/SO-1/cancel"),
+        ("POST", "/api/orders/SO-2/cancel"),
+        ("GET", "/api/orders?status=on_hold&limit=1000"),
+    ]
+    assert "weight_mismatch" in script.seen[2]["body"]["note"]
+    assert (lead.stats.seen, lead.stats.cancelled, lead.stats.refused) == (2, 1, 1)
+    w.to(302)
+    [cancel] = w.truth("cancel")
+    assert cancel["order"] == "SO-1" and cancel["pallets"] == []  # nothing picked yet

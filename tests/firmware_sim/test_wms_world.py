@@ -241,6 +241,51 @@ def test_a_ship_task_known_before_the_pallets_are_weighed_waits_for_them():
     assert w.truth("outbound")[0]["door"] == "door-4"
 
 
+def test_a_cancelled_order_s_pallet_in_packing_goes_back_to_a_shelf_on_its_put_away_task():
+    w = Warehouse()
+    order, epc = stocked_order(w)
+    pack(w, "pick-1", epc, order)
+    w.outcomes()
+    w.bridge.decide(w.flow.order_cancelled, order)
+    w.to(w.clock.now - START + 1)
+    [cancel] = w.truth("cancel")
+    assert cancel["order"] == order and cancel["pallets"] == [epc]
+    assert w.truth("unpack") == []  # it waits in packing for the WMS's task
+    w.bridge.decide(w.flow.putaway_task, "putaway-5", epc, "zone-c")
+    w.until("back on a shelf", 120, "putaway")
+    [unpack] = w.truth("unpack")
+    [back] = w.truth("putaway")
+    assert unpack["epc"] == back["epc"] == epc and unpack["zone"] == "packing"
+    assert back["zone"] == "zone-c" and w.flow.stored[epc] == "zone-c"
+    assert w.outcomes() == [TaskOutcome("putaway-5", True)]
+    # a ship task for the cancelled order finds nothing of it in packing
+    w.bridge.decide(w.flow.ship_task, "ship-1", order, "door-3", None)
+    w.to(w.clock.now - START + 1)
+    [refused] = w.outcomes()
+    assert refused.task == "ship-1" and not refused.done
+    assert w.truth("outbound") == []
+
+
+def test_a_pallet_of_an_order_cancelled_on_its_way_to_packing_returns_once_set_down(caplog):
+    w = Warehouse()
+    order, epc = stocked_order(w)
+    w.bridge.decide(w.flow.pick_task, "pick-1", epc, order, None)
+    w.bridge.decide(w.flow.order_cancelled, order)  # before it reached packing
+    w.until("weighed", 200, "weigh")
+    assert w.truth("unpack") == []
+    # no put-away task ever comes: the driver takes it back after the wait
+    with caplog.at_level(logging.WARNING):
+        w.until("back on a shelf", 300, "putaway")
+    assert "no put-away task came" in caplog.text
+    assert w.flow.stored[epc] in ("zone-a", "zone-b", "zone-c")
+    # a pick task of the cancelled order taken late is not carried out
+    w.outcomes()
+    w.bridge.decide(w.flow.pick_task, "pick-2", epc, order, None)
+    w.to(w.clock.now - START + 1)
+    [refused] = w.outcomes()
+    assert refused.task == "pick-2" and "cancelled" in str(refused.reason)
+
+
 def test_a_pick_of_a_pallet_that_is_not_on_a_shelf_is_refused():
     w = Warehouse()
     order, _ = stocked_order(w)

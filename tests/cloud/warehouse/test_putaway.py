@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from cloud.warehouse.putaway import PutawayError, Rule, StockAt, storage_zones, suggest_zone
+from cloud.warehouse.putaway import (
+    PutawayError,
+    Rule,
+    StockAt,
+    back_to_storage,
+    storage_zones,
+    suggest_zone,
+)
 from protocols.layout import load_layout
 
 A = "00614141123452"
@@ -105,3 +112,22 @@ def test_only_storage_zones_of_the_layout_are_targets():
 def test_no_storage_zone_is_an_error():
     with pytest.raises(PutawayError, match="no storage zone"):
         suggest_zone(A, [], [])
+
+
+STORAGE = frozenset({"zone-a", "zone-b"})
+
+
+@pytest.mark.parametrize(
+    ("held", "origin"),
+    [
+        ({"packing": 24}, "packing"),  # picked, packed, then the order was cancelled
+        ({"zone-a": 24}, None),  # never left its shelf: nothing to put away
+        ({}, None),  # nothing of it is held (gone, adjusted out)
+        ({"packing": 0, "zone-b": 3}, None),  # an empty place does not count
+        ({"packing": 20, "staging": 4}, "packing"),  # most of its cases
+        ({"staging": 12, "packing": 12, "zone-a": 30}, "packing"),  # a tie: by name
+        ({"zone-a": 10, "dock-2": 14}, "dock-2"),  # part of it still at a door
+    ],
+)
+def test_back_to_storage(held: dict[str, int], origin: str | None) -> None:
+    assert back_to_storage(held, STORAGE) == origin

@@ -1,0 +1,119 @@
+"""The simulated warehouse's shift lead: deals with the orders the WMS put on hold.
+
+An order on hold (a weight mismatch at packing, a mis-shipment at a door) waits for a
+person. Without one its pallets would stand in packing for the rest of the run, and a
+real shift would not let them. Every ``poll_s`` (wall time) the shift lead reads the
+held orders (``GET /api/orders?status=on_hold``); one that has been on hold for
+``workers.hold_resolve_s`` (simulated time, counted from when the shift lead first saw
+it held) is cancelled (``POST /api/orders/{id}/cancel``, with a note). The WMS gives
+its stock back and sends each of its pallets off the shelves back to storage with a
+put-away task, which the workers carry out; the world drops the order's ship plan
+(:meth:`~firmware_sim.world.flow.Flow.order_cancelled`, its ``cancel`` truth line). An
+order the WMS will not cancel (a pallet of it went through a door) is left alone,
+logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from firmware_sim.wms.bridge import WorldBridge
+from firmware_sim.wms.client import WmsClient, WmsUnavailable
+
+__all__ = ["HoldBook", "ShiftLead", "ShiftLeadStats", "holds_due"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HoldBook:
+    """What the shift lead knows of the held orders."""
+
+    since: dict[str, float] = field(default_factory=dict)
+    """Held order -> when it was first seen held (simulated Unix time)."""
+    done: set[str] = field(default_factory=set)
+    """Cancelled, or given up on (the WMS refused): not looked at again."""
+
+
+def holds_due(book: HoldBook, held: Iterable[str], now: float, after_s: float) -> list[str]:
+    """The orders of ``held`` (now on hold) to cancel at ``now``: held for ``after_s``
+    since first seen, oldest first. Updates ``book``: an order seen held for the first
+    time starts its wait; one no longer held (released by someone) is forgotten."""
+    current = [o for o in dict.fromkeys(held) if o not in book.done]
+    for gone in set(book.since) - set(current):
+        del book.since[gone]
+    for order in current:
+        book.since.setdefault(order, now)
+    due = [o for o in current if now - book.since[o] >= after_s]
+    return sorted(due, key=lambda o: (book.since[o], o))
+
+
+@dataclass
+class ShiftLeadStats:
+    seen: int = 0
+    """Orders seen on hold."""
+    cancelled: int = 0
+    refused: int = 0
+    """Cancels the WMS refused (something of the order left already)."""
+
+
+class ShiftLead:
+    """Cancels orders held too long; see the module docstring."""
+
+    def __init__(
+        self, client: WmsClient, bridge: WorldBridge, *, after_s: float, poll_s: float = 1.0
+    ) -> None:
+        self.client = client
+        self.bridge = bridge
+        self.after_s = after_s
+        self.poll_s = poll_s
+        self.book = HoldBook()
+        self.stats = ShiftLeadStats()
+
+    async def run(self) -> None:
+        """Look at the held orders until cancelled."""
+        while True:
+            try:
+                await self.poll()
+            except Exception:  # a list it cannot read: the next look tries again
+                logger.exception("shift lead: reading the held orders failed")
+            await asyncio.sleep(self.poll_s)
+
+    async def poll(self) -> None:
+        try:
+            items = await self.client.pages(
+                "/api/orders", {"status": "on_hold", "limit": 1000}, attempts=1
+            )
+        except WmsUnavailable as e:
+            logger.debug("shift lead: no order list: %s", e)
+            return
+        if items is None:
+            return
+        reasons: Mapping[str, str] = {
+            str(i["id"]): str(i.get("hold_reason") or "no reason given") for i in items
+        }
+        self.stats.seen += sum(
+            o not in self.book.since and o not in self.book.done for o in reasons
+        )
+        due = holds_due(self.book, reasons, self.bridge.clock(), self.after_s)
+        for order in due:
+            await self.cancel(order, reasons[order])
+
+    async def cancel(self, order: str, reason: str) -> None:
+        minutes = self.after_s / 60
+        note = f"shift lead: on hold ({reason}) for {minutes:g} min; cancelled, back to stock"
+        answer = await self.client.post(f"/api/orders/{order}/cancel", {"note": note}, attempts=3)
+        self.book.done.add(order)
+        self.book.since.pop(order, None)
+        if answer.ok:
+            self.stats.cancelled += 1
+            logger.info(
+                "shift lead: %s cancelled after %g min on hold (%s)", order, minutes, reason
+            )
+            self.bridge.decide(self.bridge.world.flow.order_cancelled, order)
+        else:
+            self.stats.refused += 1
+            logger.info("shift lead: %s stays on hold: %s", order, answer.detail)
