@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Literal
 
 from firmware_sim.llrp_reader import LLRPReaderServer
+from firmware_sim.llrp_reader_model import ReaderModel
 from firmware_sim.scale import ScaleSpec
 from firmware_sim.scale_server import ScaleServer
 from firmware_sim.world.clock import SimClock
@@ -120,6 +121,7 @@ class Fleet:
                     self.host,
                     port,
                     round_interval_s=self.round_interval_s,
+                    model=ReaderModel(reads_per_s=self.world.radio.reader_reads_per_s),
                 )
                 await self._listen(server, f"reader {r.id}", port)
                 self.readers[r.id] = server

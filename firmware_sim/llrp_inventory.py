@@ -10,6 +10,9 @@ hands finished reports back to it; it never touches sockets.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +21,61 @@ from protocols import llrp
 
 RoundSighting = tuple[bytes, float]
 """(EPC bytes, RSSI in dBm as received at the current transmit power)."""
+
+
+Heard = tuple[int, bytes, float]
+"""(antenna id, EPC bytes, RSSI in dBm): one tag an antenna could read this round."""
+
+
+class Singulation:
+    """A reader's Gen2 throughput: it reads at most ``reads_per_s`` tags a second (its
+    own clock), over all its antennas. Pure; one per reader.
+
+    A round may read what the credit since the last round allows (at most
+    ``burst_s`` worth). When the antennas hear more tags than that, the tags read
+    longest ago go first, and tags never read before all: a tag just inventoried stays
+    quiet until its session flag decays, so a reader with more tags in its field than
+    it can read in a round reads the population in turns, and a tag new to the field is
+    read at once. Ties go by a fixed hash of the EPC. ``reads_per_s`` None: no limit
+    (every tag heard is read)."""
+
+    def __init__(self, reads_per_s: float | None, *, burst_s: float = 1.0) -> None:
+        if reads_per_s is not None and not reads_per_s > 0:
+            raise ValueError(f"reads_per_s: {reads_per_s!r} must be positive")
+        self.reads_per_s = reads_per_s
+        self.burst_s = burst_s
+        self._credit = 0.0
+        self._at: float | None = None
+        self._last_read: dict[bytes, float] = {}
+        self._forget_at = -math.inf
+
+    def select(self, heard: Sequence[Heard], now: float) -> Sequence[Heard]:
+        """The sightings of ``heard`` read in a round at ``now`` (seconds)."""
+        rate = self.reads_per_s
+        if rate is None:
+            return heard
+        cap = rate * self.burst_s
+        elapsed = cap / rate if self._at is None else max(0.0, now - self._at)
+        self._at = now
+        self._credit = min(cap, self._credit + rate * elapsed)
+        budget = int(self._credit)
+        last = self._last_read
+        if len(heard) <= budget:
+            chosen: Sequence[Heard] = heard
+        else:
+            never = -math.inf
+            chosen = heapq.nsmallest(
+                budget, heard, key=lambda h: (last.get(h[1], never), zlib.crc32(h[1]))
+            )
+        self._credit -= len(chosen)
+        for _, epc, _ in chosen:
+            last[epc] = now
+        if now >= self._forget_at:  # tags not read for a long while: forget them
+            old = now - 600.0
+            for epc in [e for e, t in last.items() if t < old]:
+                del last[epc]
+            self._forget_at = now + 60.0
+        return chosen
 
 
 class InventoryHost(Protocol):
@@ -38,6 +96,11 @@ class InventoryHost(Protocol):
         ...
 
     def channel_index(self, antenna_id: int) -> int: ...
+
+    def singulate(self, heard: Sequence[Heard]) -> Sequence[Heard]:
+        """Of what the antennas could read this round, what the reader reads
+        (:class:`Singulation`)."""
+        ...
 
     def deliver_report(self, reports: tuple[llrp.TagReportData, ...]) -> None: ...
 
@@ -241,23 +304,27 @@ class ROSpecRun:
                     return False
             self._next_round = loop.time() + host.round_interval_s
             now_us = host.now_us()
-            for antenna_id in antennas:
-                channel = host.channel_index(antenna_id)
-                for epc, rssi in host.hear(antenna_id, power.get(antenna_id, power.get(0))):
-                    self.tally.add(
-                        epc,
-                        antenna_id,
-                        max(-128, min(127, round(rssi))),
-                        channel,
-                        now_us,
-                        spec_index,
-                        inventory_spec.spec_id,
-                    )
-                    if epc not in seen:
-                        seen.add(epc)
-                        last_new_tag = loop.time()
-                    if every_n and len(self.tally) >= every_n:
-                        self.flush()
+            channels = {a: host.channel_index(a) for a in antennas}
+            heard = [
+                (antenna_id, epc, rssi)
+                for antenna_id in antennas
+                for epc, rssi in host.hear(antenna_id, power.get(antenna_id, power.get(0)))
+            ]
+            for antenna_id, epc, rssi in host.singulate(heard):
+                self.tally.add(
+                    epc,
+                    antenna_id,
+                    max(-128, min(127, round(rssi))),
+                    channels[antenna_id],
+                    now_us,
+                    spec_index,
+                    inventory_spec.spec_id,
+                )
+                if epc not in seen:
+                    seen.add(epc)
+                    last_new_tag = loop.time()
+                if every_n and len(self.tally) >= every_n:
+                    self.flush()
             attempts += 1
             now = loop.time()
             if kind is llrp.AISpecStopTriggerType.Duration and (

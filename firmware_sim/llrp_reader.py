@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields, replace
 from types import TracebackType
 from typing import Any
 
-from firmware_sim.llrp_inventory import RoundSighting
+from firmware_sim.llrp_inventory import Heard, RoundSighting, Singulation
 from firmware_sim.llrp_reader_config import ConfigProblem, ReaderSettings
 from firmware_sim.llrp_reader_model import FCC_HOP_TABLE_KHZ, ReaderModel, capabilities_response
 from firmware_sim.llrp_specs import SpecBook
@@ -98,6 +98,7 @@ class LLRPReaderServer:
         self._silent = False
         self._message_id = 0
         self._settings = ReaderSettings(self.model, reader_id)
+        self._singulation = Singulation(self.model.reads_per_s)
         self._tasks: set[asyncio.Task[None]] = set()
         self._connections: set[asyncio.Task[Any]] = set()
         self.log = _ReaderLog(logger, {"reader_id": reader_id})
@@ -381,6 +382,9 @@ class LLRPReaderServer:
 
     def now_us(self) -> int:
         return int((self.clock() + self.clock_skew_s) * 1_000_000)
+
+    def singulate(self, heard: Sequence[Heard]) -> Sequence[Heard]:
+        return self._singulation.select(heard, self.clock())
 
     def channel_index(self, antenna_id: int) -> int:
         return int(time.monotonic() / HOP_DWELL_S) % len(FCC_HOP_TABLE_KHZ) + 1

@@ -25,6 +25,9 @@ class ReaderModel:
     power_step_db: float = 0.25
     sensitivity_dbm: float = -84.0
     """Weakest tag reply the receiver decodes."""
+    reads_per_s: float | None = None
+    """Most tag reads a second over all antennas (Gen2 singulation; a real reader makes
+    about 200-1,100 depending on its air mode); None: no limit."""
     manufacturer: int = 0
     model_name: int = 1
     firmware_version: str = "rfidwms-sim 1.0"

@@ -46,7 +46,15 @@ class EventRules:
     passage of its own (the pallet's label may be decided a report or two later)."""
     # -- zones ---------------------------------------------------------------------------
     zone_hold_s: float = 3.0
-    """A tag departs its zone once the zone's readers heard on this long without it."""
+    """A tag departs its zone once the zone's readers heard on this long without it (at
+    least; see ``zone_cycle_factor``)."""
+    zone_cycle_factor: float = 1.5
+    """A zone's hold is at least this many times the time its readers now take to read a
+    present tag again (the 99th percentile of its recent re-read gaps): a reader with
+    more tags in its field than it reads in a round reads them in turns, and a tag
+    waiting for its turn has not left."""
+    zone_hold_max_s: float = 60.0
+    """The most a zone's hold grows to however slowly its readers cycle."""
     report_lag_s: float = 3.0
     """How late a live reader's reports may arrive: decisions by the clock wait this more."""
     zone_window_s: float = 3.0

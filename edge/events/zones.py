@@ -13,10 +13,16 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
   zone reader cost about a second on each arrival).
 - **moved**: once settled, another zone's claim beats the current zone's by
   ``zone_margin_db`` (hysteresis: edge-of-zone bleed never makes a tag flap).
-- **departed**: the zone's live readers reported reads ``zone_hold_s`` past the tag's
-  last read there, without it. Departures are decided only on the readers' own
-  evidence, never on the clock alone: a reader that says nothing cannot make stock
-  vanish. ``time`` is the tag's last read in the zone. A reader's *heartbeat*
+- **departed**: the zone's live readers reported reads the zone's *hold* past the
+  tag's last read there, without it. The hold is ``zone_hold_s``, or
+  ``zone_cycle_factor`` times the zone's *cycle* when that is longer (at most
+  ``zone_hold_max_s``; :meth:`ZonePresence.hold_s`): a reader with more tags in its
+  field than it reads in a round reads them in turns, and a tag waiting for its turn
+  has not left. The cycle is the longer of the 99th percentile of the zone's recent
+  re-read gaps and its present tags over its pace of reads (which knows the cycle
+  before a tag is read a second time). Departures are decided only on the readers'
+  own evidence, never on the clock alone: a reader that says nothing cannot make
+  stock vanish. ``time`` is the tag's last read in the zone. A reader's *heartbeat*
   (:meth:`ZonePresence.heard_through`: it has reported every read it made before a
   time, told by an empty report or a keepalive) counts like a report, so the last
   tag to leave a zone departs although its reader then has nothing to report.
@@ -89,6 +95,51 @@ class _ReaderLive:
 
 
 @dataclass(slots=True)
+class _Cycle:
+    """How long a zone's readers take to read a present tag again, two ways: the 99th
+    percentile of recent re-read gaps (read time; recomputed every ``_CYCLE_EVERY``),
+    and the tags present over the pace of reads (reads a second over the last
+    ``_PACE_S``), which knows the cycle before a first tag is read again."""
+
+    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=_CYCLE_GAPS))
+    added: int = 0
+    p99: float = 0.0
+    reads: int = 0
+    marks: deque[tuple[float, int]] = field(default_factory=deque)
+    """(read time, ``reads`` then), about one a second over the last ``_PACE_S``."""
+    next_mark: float = _NONE
+
+    def add(self, gap: float) -> None:
+        self.gaps.append(gap)
+        self.added += 1
+        if self.added % _CYCLE_EVERY == 0 or self.added < _CYCLE_EVERY:
+            ordered = sorted(self.gaps)
+            self.p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+    def read(self, t: float) -> None:
+        self.reads += 1
+        if t >= self.next_mark:
+            self.marks.append((t, self.reads))
+            self.next_mark = t + 1.0
+            while len(self.marks) > 2 and self.marks[1][0] <= t - _PACE_S:
+                self.marks.popleft()
+
+    def seconds(self, present: int) -> float:
+        """The cycle: the longer of the two ways (0 while neither knows)."""
+        by_pace = 0.0
+        if len(self.marks) >= 2:
+            (t0, n0), (t1, n1) = self.marks[0], self.marks[-1]
+            if n1 > n0 and t1 - t0 >= 1.0:
+                by_pace = present / ((n1 - n0) / (t1 - t0))
+        return max(self.p99, by_pace)
+
+
+_CYCLE_GAPS = 1024
+_CYCLE_EVERY = 128
+_PACE_S = 10.0
+
+
+@dataclass(slots=True)
 class _Tag:
     epc: str
     status: _Status = _Status.NOWHERE
@@ -110,6 +161,8 @@ class _Tag:
     """While unknown: its first read in its zone since a reader of the zone is live."""
     placed_t: float = _NONE
     """Time of the event that put it in its zone: only reads after it can move it on."""
+    left_zone: str | None = None
+    """The zone it departed from, until it is heard anywhere again."""
 
     def claim(self, zone: str, since: float) -> float:
         best = _NONE
@@ -150,6 +203,8 @@ class ZonePresence:
         how far the edge has got through its readers' reports."""
         self.judgements = 0
         """How many tag judgements were made (the cost of the calls; for tests)."""
+        self._cycles: dict[str, _Cycle] = {}
+        """Per zone: how long its readers take to read a present tag again."""
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -171,7 +226,19 @@ class ZonePresence:
         reads.append((t, rssi if rssi is not None else -100.0))
         while reads and reads[0][0] < t - self.rules.zone_window_s:
             reads.popleft()
-        tag.last_seen[zone] = max(tag.last_seen.get(zone, _NONE), t)
+        if reader is None or reader.live:
+            cycle = self._cycles.get(zone)
+            if cycle is None:
+                cycle = self._cycles[zone] = _Cycle()
+            cycle.read(t)
+        previous = tag.last_seen.get(zone, _NONE)
+        if tag.status is _Status.PRESENT and tag.zone == zone:
+            self._reread(zone, reader, t - previous)
+        elif tag.status is _Status.NOWHERE and tag.left_zone == zone:
+            # back in the zone it departed from, unmoved: it waited for its turn
+            self._reread(zone, reader, t - tag.left_at)
+            tag.left_zone = None
+        tag.last_seen[zone] = max(previous, t)
         if (
             tag.status is _Status.UNKNOWN
             and zone == tag.zone
@@ -189,6 +256,11 @@ class ZonePresence:
             # decide (its departure is looked at when its hold runs out: _due_by); most
             # reads of a site are such, and judging each was most of the core's work
             self._dirty.add(epc)
+
+    def _reread(self, zone: str, reader: _ReaderLive | None, gap: float) -> None:
+        """A tag of ``zone`` read again ``gap`` after its last read there."""
+        if 0 < gap <= 2 * self.rules.zone_hold_max_s and (reader is None or reader.live):
+            self._cycles.setdefault(zone, _Cycle()).add(gap)
 
     def heard_through(self, reader_id: str, through: float) -> None:
         """A zone reader's heartbeat: it has reported every read it made before ``through``
@@ -240,11 +312,22 @@ class ZonePresence:
             self._purge(now)
         return events
 
+    def hold_s(self, zone: str) -> float:
+        """How long ``zone``'s readers must report on without a present tag before it
+        departs: ``zone_hold_s``, or ``zone_cycle_factor`` times the time they now take
+        to read a tag again if that is longer (at most ``zone_hold_max_s``)."""
+        rules = self.rules
+        cycle = self._cycles.get(zone)
+        if cycle is None:
+            return rules.zone_hold_s
+        slow = rules.zone_cycle_factor * cycle.seconds(len(self._in_zone.get(zone, ())))
+        return max(rules.zone_hold_s, min(rules.zone_hold_max_s, slow))
+
     def _due_by(self, zone: str, evidence: float) -> set[str]:
         """The present tags of ``zone`` whose departure the evidence now allows."""
         heap = self._due.get(zone)
         due: set[str] = set()
-        hold = self.rules.zone_hold_s
+        hold = self.hold_s(zone)
         while heap and heap[0][0] <= evidence:
             at, epc = heapq.heappop(heap)
             tag = self._tags.get(epc)
@@ -342,7 +425,7 @@ class ZonePresence:
         if len(events) > decided:  # changed: a full scan would judge it again
             self._recheck.setdefault(zone, set()).add(tag.epc)
         if tag.status is _Status.PRESENT:
-            due = tag.last_seen.get(zone, _NONE) + self.rules.zone_hold_s
+            due = tag.last_seen.get(zone, _NONE) + self.hold_s(zone)
             if due != tag.due_t:
                 tag.due_t = due
                 heapq.heappush(self._due.setdefault(zone, []), (due, tag.epc))
@@ -415,7 +498,7 @@ class ZonePresence:
                 return
         evidence = self._evidence_t(zone)
         last = tag.last_seen.get(zone, _NONE)
-        if evidence is not None and evidence >= last + rules.zone_hold_s:
+        if evidence is not None and evidence >= last + self.hold_s(zone):
             since_last = max(last, tag.placed_t)
             later = {
                 z: [t for t, _ in reads if t > since_last]
@@ -467,6 +550,7 @@ class ZonePresence:
         tag.status = _Status.NOWHERE
         tag.recovered_at = None
         tag.left_at = max(tag.newest(), last)
+        tag.left_zone = zone
         tag.reads.clear()
         tag.last_seen.clear()  # it keeps ``left_at``: reads older than that are spent
         events.append(ZoneEvent(ZoneEventKind.DEPARTED, tag.epc, zone, _utc(last)))

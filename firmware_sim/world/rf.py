@@ -97,6 +97,10 @@ class RadioParams:
     own zone's edge (and at least this much weaker than the tag's own zone hears it)."""
     zone_bleed_m: float = 7.0
     """How far beyond its zone's edge a zone reader hears tags of other zones (0: not)."""
+    reader_reads_per_s: float = 400.0
+    """Most tag reads a simulated reader makes a second over all its antennas (Gen2
+    singulation in a dense-reader air mode; real readers make about 200-1,100): more
+    tags than that in its field are read in turns, those read longest ago first."""
     min_distance_m: float = 0.3
 
 

@@ -96,6 +96,7 @@ class RadioSettings(_Strict):
     stray_range_m: float = Field(default=25.0, ge=0)
     zone_bleed_db: float = Field(default=6.0, ge=0)
     zone_bleed_m: float = Field(default=7.0, ge=0)
+    reader_reads_per_s: float = Field(default=400.0, gt=0)
 
     def params(self) -> RadioParams:
         return RadioParams(**self.model_dump())

@@ -85,8 +85,14 @@ class SllurpSession:
         await asyncio.wait_for(asyncio.to_thread(self.client.disconnect, 3), timeout=5)
 
 
+def fast_readers(scenario: Scenario, reads_per_s: float) -> Scenario:
+    radio = scenario.radio.model_copy(update={"reader_reads_per_s": reads_per_s})
+    return scenario.model_copy(update={"radio": radio})
+
+
 async def test_sllurp_sees_shelved_case_epcs_at_over_1000_reads_per_second() -> None:
-    async with fleet_of(load_layout(None), load_scenario("demo")) as (fleet, world, _):
+    scenario = fast_readers(load_scenario("demo"), 20_000.0)
+    async with fleet_of(load_layout(None), scenario) as (fleet, world, _):
         async with SllurpSession(fleet.readers["reader-zone-a"].port) as session:
             started = time.monotonic()
             await asyncio.sleep(2.0)
@@ -108,6 +114,22 @@ async def test_sllurp_sees_shelved_case_epcs_at_over_1000_reads_per_second() -> 
         # report timestamps are simulated UTC: the world started at START
         first_seen = min(r["FirstSeenTimestampUTC"] for r in reports) / 1e6
         assert START <= first_seen < START + 10
+
+
+async def test_a_reader_reads_no_more_tags_a_second_than_its_throughput() -> None:
+    # the demo's zone-a holds far more tags than 60 reads a (simulated) second at speed 2
+    scenario = fast_readers(load_scenario("demo"), 60.0)
+    async with fleet_of(load_layout(None), scenario, speed=2.0) as (fleet, _, _):
+        async with SllurpSession(fleet.readers["reader-zone-a"].port) as session:
+            await asyncio.sleep(1.0)
+            before = len(session.snapshot())  # past the first round's burst
+            started = time.monotonic()
+            await asyncio.sleep(3.0)
+            reports = session.snapshot()[before:]
+            elapsed = time.monotonic() - started
+    reads = sum(r.get("TagSeenCount", 1) for r in reports)
+    # 120 reads a wall second, give or take a round's worth
+    assert 0 < reads <= 60.0 * 2.0 * elapsed + 30, f"{reads} reads in {elapsed:.2f} s"
 
 
 async def test_fifty_readers_and_their_scales_all_answer_on_their_ports() -> None:

@@ -313,3 +313,39 @@ def test_a_reader_that_stops_reporting_while_the_others_go_on_is_silent():
     reads += shelf_reads(PALLET, A, 1.0, 40.0, -50)
     replay = Replay(rules).run(reads, until_s=120)
     assert kinds(replay) == [("arrived", "zone-a", None), ("unknown", "zone-a", None)]
+
+
+def crowded(reader: str, count: int, cycle_s: float, until_s: float) -> list:
+    """``count`` tags a reader reads in turns: each once every ``cycle_s`` (a reader with
+    more tags in its field than it reads in a round); the first is :data:`PALLET`, which
+    leaves at 60 s."""
+    epcs = [PALLET] + [f"3114257BF400EBA5E{i:07X}" for i in range(1, count)]
+    return [
+        r
+        for i, epc in enumerate(epcs)
+        for r in shelf_reads(
+            epc, reader, 1.0 + i * cycle_s / count, 60.0 if i == 0 else until_s, -55, cycle_s
+        )
+    ]
+
+
+def test_a_zone_read_in_turns_keeps_its_tags_and_its_hold_follows_the_cycle():
+    # 40 tags read one every 0.15 s: each tag every 6 s, twice the 3 s hold; the zone
+    # holds its tags for 1.5 cycles, and a tag that really left departs after that
+    reads = background(120) + crowded(A, 40, 6.0, 120.0)
+    replay = Replay().run(reads, until_s=120)
+    departures = [e for e in replay.zone_events() if e.kind is ZoneEventKind.DEPARTED]
+    assert [e.epc for e in departures] == [PALLET]
+    assert replay.core.zones.hold_s("zone-a") == pytest.approx(9.0, abs=0.5)
+    assert replay.core.zones.hold_s("zone-b") == 3.0  # read every round: the rules' hold
+    [departed] = departures
+    last = seconds(departed.time)
+    assert 54.0 < last <= 60.0
+    assert last + 8.5 <= replay.decided_at(departed) <= last + 9.5 + 0.5
+
+
+def test_a_slow_cycle_never_holds_a_tag_longer_than_the_most():
+    rules = EventRules(zone_hold_max_s=4.0)
+    reads = background(120) + crowded(A, 40, 6.0, 120.0)
+    replay = Replay(rules).run(reads, until_s=120)
+    assert replay.core.zones.hold_s("zone-a") == 4.0
