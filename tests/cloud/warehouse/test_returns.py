@@ -361,7 +361,7 @@ def test_restock_releases_in_place_and_write_off_adjusts_out_keeping_the_book_ri
 
 
 def test_an_inspection_of_cases_no_longer_in_quarantine_is_a_conflict():
-    with pytest.raises(ReturnConflict, match="3 cases of .* to restock, 2 of them"):
+    with pytest.raises(ReturnConflict, match=r"3 cases of .* to restock, 2 of them"):
         inspection_operations(
             [Inspected(1, A, "L1", P1, 3, Verdict.RESTOCK)],
             {(A, "L1", P1): [(q("door-2", P1), 2)]},
