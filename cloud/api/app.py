@@ -38,6 +38,7 @@ from cloud.api import (
     users,
 )
 from cloud.api import orders as orders_api
+from cloud.api import returns as returns_api
 from cloud.api import sites as sites_api
 from cloud.api import tasks as tasks_api
 from cloud.api import variances as variances_api
@@ -232,6 +233,7 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
+    app.include_router(returns_api.router)
     app.include_router(tasks_api.router)
     app.include_router(epcis.router)
     app.include_router(kpis.router)

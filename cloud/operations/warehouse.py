@@ -1,12 +1,12 @@
 """The handlers and timers the cloud's warehouse feed runs, in one place.
 
-Each area adds its own with one ``register`` call here (inbound now; the orders' door
-check and weight check register theirs the same way).
+Each area adds its own with one ``register`` call here (inbound, returns, and the
+orders' door check and weight check).
 """
 
 from __future__ import annotations
 
-from cloud.operations import inbound, orders_feed
+from cloud.operations import inbound, orders_feed, returns_feed
 from cloud.operations.feed import Registry
 
 
@@ -14,5 +14,6 @@ def warehouse_registry() -> Registry:
     """Every handler and timer of the warehouse feed."""
     registry = Registry()
     inbound.register(registry)
+    returns_feed.register(registry)  # a shipped pallet coming back: inbound leaves it
     orders_feed.register(registry)  # after inbound: stock has moved when they run
     return registry

@@ -107,6 +107,7 @@ class CauseKind(StrEnum):
     ORDER = "order"
     COUNT = "count"
     USER = "user"
+    RETURN = "return"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,11 @@ The roles:
 
 - ``admin``: everything, including users and tokens;
 - ``operator``: every warehouse operation and read, not user management;
-- ``erp`` (an integration): items, advance ship notices, orders (create and read),
+- ``erp`` (an integration): items, advance ship notices, orders and returns (create
+  and read),
   reads of stock, pallets and availability;
-- ``customer``: availability and its own orders only (:meth:`Caller.sees_customer`);
+- ``customer``: availability, its own orders and their returns only
+  (:meth:`Caller.sees_customer`);
   another customer's order is "not found" to it, not "forbidden"; webhooks for its
   own orders (the other roles: webhooks for every customer's).
 
@@ -126,6 +128,11 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/orders/{order_id}/cancel": _INTEGRATION,
         "POST /api/orders/{order_id}/release": _OPERATIONS,
         "GET /api/orders/route-stats": _OPERATIONS,
+        # returns (RMA): a customer asks back its own shipped orders; operators inspect
+        "POST /api/returns": _EVERYONE,
+        "GET /api/returns": _EVERYONE,
+        "GET /api/returns/{return_id}": _EVERYONE,
+        "POST /api/returns/{return_id}/inspect": _OPERATIONS,
         # the floor's work
         "GET /api/tasks": _OPERATIONS,
         "GET /api/tasks/{task_id}": _OPERATIONS,

@@ -6,7 +6,7 @@ order reserved, picked, shipped, delayed ... It is derived from what the warehou
 writes anyway (an order's timeline entry: :func:`order_event`) and put in the
 database's outbox in the same transaction (``cloud.db.webhooks.publish``), so an
 event is never lost and never told of a change that was rolled back. Any other
-source (transfers, returns, a promised date that changes: they have no records yet)
+source (transfers, a promised date that changes: they have no records yet)
 plugs in the same way: build an :class:`Event` of its subject kind and publish it.
 
 A **subscription** (:class:`Subscription`) names the event types it wants (all when
@@ -54,11 +54,12 @@ EMITTED: Final = frozenset(
         EventType.ORDER_SHIPPED,
         EventType.ORDER_DELAYED,
         EventType.ORDER_CANCELLED,
+        EventType.ORDER_RETURNED,
     }
 )
 """The types something emits today (from the order timeline). The others may be
-subscribed to already; their sources (delivery confirmation, returns, transfers, a
-promised date on the order) do not exist yet."""
+subscribed to already; their sources (delivery confirmation, transfers, a promised
+date on the order) do not exist yet."""
 
 
 class SubjectKind(StrEnum):
@@ -92,11 +93,13 @@ _ORDER_EVENTS: Mapping[str, EventType] = MappingProxyType(
         OrderStatus.PICKED.value: EventType.ORDER_PICKED,
         OrderStatus.SHIPPED.value: EventType.ORDER_SHIPPED,
         OrderStatus.CANCELLED.value: EventType.ORDER_CANCELLED,
+        "return_received": EventType.ORDER_RETURNED,
     }
 )
 """Timeline events (the status an order reached) that customers are told of; the rest
-(received, picking, packed, loading, pallet_picked, weight_ok, released ...) are the
-warehouse's own steps."""
+(received, picking, packed, loading, pallet_picked, weight_ok, released, a return
+requested or inspected ...) are the warehouse's own steps. ``order.returned`` is told
+each time goods of a return (RMA) came back through a door (``return_received``)."""
 
 
 def order_event(site: str, order_id: str, customer: str, entry: TimelineEntry) -> Event | None:
@@ -118,6 +121,9 @@ def order_event(site: str, order_id: str, customer: str, entry: TimelineEntry) -
         data["reason"] = "backordered"
     elif entry.event == OrderStatus.ON_HOLD.value and "reason" in entry.detail:
         data["reason"] = str(entry.detail["reason"])
+    elif kind is EventType.ORDER_RETURNED:
+        data["return_id"] = str(entry.detail.get("return", ""))
+        data["cases"] = int(entry.detail.get("cases", 0))
     return Event(kind, SubjectKind.ORDER, order_id, site, customer, entry.time, data)
 
 

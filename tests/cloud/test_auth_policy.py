@@ -81,6 +81,11 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/webhooks/{webhook_id}/deliveries", {A, OP, E, C}),
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", {A, OP, E, C}),
     ("GET", "/api/sites", {A, OP, E, C}),
+    # returns: a customer asks back its own shipped orders; operators inspect
+    ("POST", "/api/returns", {A, OP, E, C}),
+    ("GET", "/api/returns", {A, OP, E, C}),
+    ("GET", "/api/returns/{return_id}", {A, OP, E, C}),
+    ("POST", "/api/returns/{return_id}/inspect", {A, OP}),
     # users and tokens
     ("POST", "/api/users", {A}),
     ("GET", "/api/users", {A}),
@@ -95,7 +100,7 @@ def test_each_role_may_call_what_it_is_meant_to_and_nothing_else(method, path, a
     assert set(roles_allowed(method, path)) == allowed
 
 
-def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_only():
+def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_and_returns_only():
     theirs = {k for k, access in POLICY.items() if access != PUBLIC and C in access}
     webhooks = {k for k in theirs if k[1].startswith("/api/webhooks")}
     assert theirs - webhooks == {
@@ -103,6 +108,9 @@ def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_o
         ("GET", "/api/orders"),
         ("GET", "/api/orders/{}"),
         ("GET", "/api/sites"),
+        ("POST", "/api/returns"),
+        ("GET", "/api/returns"),
+        ("GET", "/api/returns/{}"),
     }
     assert len(webhooks) == 7
 
