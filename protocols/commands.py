@@ -151,11 +151,12 @@ def _decode(model: type[M], data: bytes) -> M:
         return model.model_validate_json(data)
     except ValidationError as e:
         first = e.errors()[0]
-        loc = ".".join(shorten(str(p), 40) for p in first["loc"]) or "(payload)"
+        loc = ".".join(shorten(str(p), 40) for p in first["loc"])
+        where = f"{model.__name__}.{loc}" if loc else model.__name__
         value = first.get("input")
         shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r:.80})"
         msg = first["msg"].removeprefix("Value error, ")
-        raise PayloadError(f"{model.__name__}.{loc}: {msg}{shown}") from None
+        raise PayloadError(f"{where}: {msg}{shown}") from None
 
 
 def decode_command(data: bytes) -> ReaderCommand:
