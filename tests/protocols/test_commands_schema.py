@@ -10,7 +10,6 @@ from protocols.commands import (
     CommandName,
     CommandResult,
     CommandStatus,
-    ReaderCommand,
     command_topic,
     decode_command,
     decode_result,
