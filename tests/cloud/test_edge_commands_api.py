@@ -8,25 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-import aiomqtt
 import httpx
 import pytest
 import websockets
 from authkit import bearer, issue_token
 from cloudkit import eventually, running_app, settings_for
-
-from protocols.commands import (
-    CommandResult,
-    CommandStatus,
-    command_topic,
-    decode_command,
-    encode,
-    result_topic,
-)
-from protocols.mqtt import parse_mqtt_url
+from commandkit import answering_edge
 
 
 async def recv_type(ws: Any, kind: str) -> dict[str, Any]:
@@ -36,27 +25,6 @@ async def recv_type(ws: Any, kind: str) -> dict[str, Any]:
             msg = json.loads(await ws.recv())
             if msg["type"] == kind:
                 return msg
-
-
-async def answering_edge(mqtt_url: str, site: str, heard: list[dict], ready: asyncio.Event):
-    """An edge-1 that answers every command: ok, except set_power above 30 dBm."""
-    u = parse_mqtt_url(mqtt_url)
-    async with aiomqtt.Client(u.host, u.port, identifier=f"edge-1-{site}") as client:
-        await client.subscribe(command_topic(site, "edge-1"), qos=1)
-        ready.set()
-        async for message in client.messages:
-            assert isinstance(message.payload, bytes)
-            command = decode_command(message.payload)
-            heard.append(json.loads(message.payload))
-            too_much = command.power_dbm is not None and command.power_dbm > 30
-            result = CommandResult(
-                id=command.id, edge_id="edge-1", reader_id=command.reader_id,
-                command=command.command,
-                status=CommandStatus.ERROR if too_much else CommandStatus.OK,
-                detail="too much" if too_much else f"{command.command.value} done",
-                at=datetime.now(UTC),
-            )  # fmt: skip
-            await client.publish(result_topic(site, "edge-1"), encode(result), qos=1)
 
 
 async def test_an_admin_sends_a_command_and_sees_the_edges_answer(database_url, mqtt_url, site):
