@@ -155,6 +155,9 @@ class CloudSettings(CommonSettings):
     seconds at ``--speed 10``, hence the margin."""
     alerts_fleet_every_s: float = Field(default=1.0, gt=0.0, le=3600.0)
     """Real seconds between two looks of the fleet watch."""
+    commands_expire_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+    """A command to an edge's reader that has not reached the edge this long (clock
+    seconds) after it was sent is refused by the edge (it was offline meanwhile)."""
     alerts_stock_every_s: float = Field(default=10.0, gt=0.0, le=86_400.0)
     """Real seconds between two looks of the stock rules job."""
 

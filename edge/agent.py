@@ -11,6 +11,12 @@ heard strongest. Every ``flush_interval_s`` the observations and the events so
 far are spooled on disk in one transaction, numbered in one sequence, and the
 :class:`SpoolPublisher` delivers them. Every time comes from the process clock
 (``RFIDWMS_CLOCK``), so under a simulated clock the events are in simulated time.
+
+Commands from the cloud (:mod:`protocols.commands`) arrive through the publisher's
+subscription; each is checked (:func:`edge.commands.refusal`), done by its reader's
+link on a worker thread (one command at a time per reader, each waiting at most
+``command_timeout_s`` for the reader), and answered with a result: ``ok`` with what
+was done, or ``error`` with why not.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from typing import Any
 from edge.aggregation import ObservationWindow
 from edge.backoff import next_backoff
 from edge.clock_offset import clock_speed
+from edge.commands import refusal, result
 from edge.event_messages import event_message, weight_message
 from edge.events import Event, EventCore, ReaderStatus
 from edge.publisher import SpoolPublisher
 from edge.rates import ReadRateMeter
-from edge.reader_link import REPORT_SLACK_S, ReaderLink
+from edge.reader_link import REPORT_SLACK_S, CommandFailed, ReaderLink
 from edge.reads import TagRead
 from edge.scale_client import ScaleClient, ScaleError
 from edge.scale_watch import (
@@ -44,6 +51,7 @@ from edge.scale_watch import (
 )
 from edge.settings import EdgeSettings
 from edge.spool import Spool
+from protocols.commands import CommandName, ReaderCommand, decode_command
 from protocols.layout import Layout, Scale
 from protocols.mqtt import (
     EdgeHealth,
@@ -51,6 +59,7 @@ from protocols.mqtt import (
     EventMessage,
     Observation,
     ObservationBatch,
+    PayloadError,
     ReaderHealth,
     ReaderState,
     TopicKind,
@@ -127,6 +136,7 @@ class EdgeAgent:
         self.publisher: SpoolPublisher | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._events_waiting = asyncio.Event()
+        self._command_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> EdgeAgent:
         self._loop = asyncio.get_running_loop()
@@ -138,6 +148,7 @@ class EdgeAgent:
             self.spool,
             reconnect_max_s=self.settings.reconnect_max_s,
             clock=self.clock,
+            on_command=self._command_received,
         )
         if not self.readers:
             log.warning(
@@ -331,6 +342,61 @@ class EdgeAgent:
             await self.spool.append_topics(builders)
             if self.publisher is not None:
                 self.publisher.notify()
+
+    # -- commands from the cloud -------------------------------------------------------
+
+    def _command_received(self, payload: bytes) -> None:
+        try:
+            command = decode_command(payload)
+        except PayloadError as e:
+            log.warning("edge %s: dropped a command: %s", self.settings.edge_id, e)
+            return
+        task = asyncio.ensure_future(self.do_command(command))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def do_command(self, command: ReaderCommand) -> None:
+        """Do ``command`` and publish its result."""
+        links = {link.reader_id: link for link in self._links}
+        antennas = {link.reader_id: link.antennas for link in self._links}
+        why = refusal(command, self.settings.edge_id, antennas, self.clock())
+        ok, detail = False, why or ""
+        if why is None:
+            lock = self._command_locks.setdefault(command.reader_id, asyncio.Lock())
+            async with lock:
+                ok, detail = await self._run_command(links[command.reader_id], command)
+        log.log(
+            logging.INFO if ok else logging.WARNING,
+            "edge %s: command %s %s for reader %s: %s%s",
+            self.settings.edge_id,
+            command.id,
+            command.command.value,
+            command.reader_id,
+            "ok" if ok else "refused",
+            f" ({detail})" if detail else "",
+        )
+        if self.publisher is not None:
+            await self.publisher.publish_result(result(command, ok, detail, self.clock()))
+
+    async def _run_command(self, link: ReaderLink, command: ReaderCommand) -> tuple[bool, str]:
+        timeout = self.settings.command_timeout_s
+        try:
+            match command.command:
+                case CommandName.RECONNECT:
+                    detail = await asyncio.to_thread(link.reconnect, timeout)
+                case CommandName.STOP:
+                    detail = await asyncio.to_thread(link.stop_inventory, timeout)
+                case CommandName.START:
+                    detail = await asyncio.to_thread(link.start_inventory, timeout)
+                case CommandName.SET_POWER:
+                    assert command.antenna is not None and command.power_dbm is not None
+                    detail = await asyncio.to_thread(
+                        link.set_power, command.antenna, command.power_dbm, timeout
+                    )
+        except CommandFailed as e:
+            return False, str(e)
+        self._send_health_soon()
+        return True, detail
 
     def health(self) -> EdgeHealth:
         now = time.monotonic()

@@ -8,6 +8,10 @@ seq <= ?`` for a run of acknowledgements, see :class:`~edge.spool.AckWindow`).
 A lost connection sends again everything not deleted. It reconnects with
 backoff when the broker goes away. Health messages are sent when connected and
 dropped otherwise: they describe the present, not history.
+
+It also subscribes (QoS 1) to this edge's command topic and hands each command's
+payload to ``on_command`` (on the event loop; it must not block), and publishes the
+results it is given (:meth:`publish_result`, waiting a while for a connection).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 
 import aiomqtt
 
 from edge.backoff import next_backoff
 from edge.spool import AckWindow, Spool, SpooledBatch
 from protocols.clock import Clock, wall_clock
+from protocols.commands import CommandResult, command_topic, result_topic
+from protocols.commands import encode as encode_command_message
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
@@ -44,7 +51,9 @@ class SpoolPublisher:
         reconnect_max_s: float = 30.0,
         max_in_flight: int = 20,
         clock: Clock = wall_clock,
+        on_command: Callable[[bytes], None] | None = None,
     ) -> None:
+        self._on_command = on_command
         self._url = parse_mqtt_url(mqtt_url)
         self._site = site
         self._edge_id = edge_id
@@ -95,6 +104,8 @@ class SpoolPublisher:
                         self._url.port,
                     )
                     await client.publish(status_topic, self._status("online"), qos=1, retain=True)
+                    if self._on_command is not None:
+                        await client.subscribe(command_topic(self._site, self._edge_id), qos=1)
                     try:
                         async with asyncio.TaskGroup() as tg:
                             tg.create_task(self._drain_forever(client))
@@ -119,11 +130,45 @@ class SpoolPublisher:
                 self.connected.clear()
                 self._client = None
 
-    @staticmethod
-    async def _watch_connection(client: aiomqtt.Client) -> None:
-        """Raise as soon as the broker connection drops, even while nothing is published."""
-        async for _ in client.messages:
-            pass
+    async def _watch_connection(self, client: aiomqtt.Client) -> None:
+        """Hand over the commands that come; raise as soon as the broker connection
+        drops, even while nothing is published."""
+        commands = command_topic(self._site, self._edge_id)
+        async for message in client.messages:
+            if self._on_command is not None and message.topic.value == commands:
+                payload = message.payload
+                if isinstance(payload, bytes | bytearray):
+                    self._on_command(bytes(payload))
+                else:
+                    log.warning("edge %s: a command that is not bytes: dropped", self._edge_id)
+
+    async def publish_result(self, result: CommandResult, wait_s: float = 30.0) -> bool:
+        """Publish a command's result (QoS 1), waiting up to ``wait_s`` for a connection;
+        False when it could not be sent (the cloud then shows the command unanswered)."""
+        payload = encode_command_message(result)
+        name = result_topic(self._site, self._edge_id)
+        try:
+            async with asyncio.timeout(wait_s):
+                while True:
+                    await self.connected.wait()
+                    client = self._client
+                    if client is None:
+                        await asyncio.sleep(0.1)
+                        continue
+                    try:
+                        await client.publish(name, payload, qos=1)
+                        return True
+                    except aiomqtt.MqttError as e:
+                        log.info("edge %s: result not sent yet: %s", self._edge_id, e)
+                        await asyncio.sleep(0.5)
+        except TimeoutError:
+            log.warning(
+                "edge %s: the result of command %s was not sent: no broker for %g s",
+                self._edge_id,
+                result.id,
+                wait_s,
+            )
+            return False
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
         window = AckWindow()

@@ -15,6 +15,16 @@ probably not an LLRP reader, or the port is wrong) and retried with backoff; a
 reader that refuses the session (another client holds it) is reported as that.
 Until then the link's state stays ``connecting``, never ``connected``.
 
+Commands from the cloud (blocking calls, made from a worker thread, each waiting for
+the reader to confirm): :meth:`reconnect`, :meth:`stop_inventory`,
+:meth:`start_inventory`, :meth:`set_power`. They go through sllurp's own client
+(``stopPolitely``, ``startInventory``, ``setTxPower``: sllurp sets transmit power in
+the ROSpec, so a new power replaces the running ROSpec); a lock keeps sllurp's socket
+thread from handling the reader's answer before sllurp has noted what it waits for. A
+stopped inventory and a set power outlast a reconnection of the link (not a restart
+of the edge, which starts from the layout again). A command the reader cannot do
+raises :class:`CommandFailed` saying why.
+
 A reader can die with its TCP connection still up. The link asks the reader
 for a keepalive every ``keepalive_ms``; two intervals without any message
 (keepalive, report or event) make it *silent* (``on_silence(reader, True)``, and
@@ -108,6 +118,10 @@ def whole_messages(buffer: bytearray) -> int:
     return end
 
 
+class CommandFailed(Exception):
+    """The reader did not do a command; the message says why."""
+
+
 class _LLRPClient(LLRPReaderClient):  # type: ignore[misc]  # sllurp is untyped
     """sllurp's client, counting the bytes it receives (a peer that talks, but not LLRP,
     is then told apart from one that says nothing) and handing it whole messages only.
@@ -119,6 +133,10 @@ class _LLRPClient(LLRPReaderClient):  # type: ignore[misc]  # sllurp is untyped
         super().__init__(*args, **kwargs)
         self.bytes_received = 0
         self._pieces = bytearray()
+        self.lock = threading.Lock()
+        """Held while sllurp handles what the reader sent, and while a command talks to
+        sllurp from another thread (sllurp sends a request before it notes the answer
+        it waits for: the answer must not be handled in between)."""
 
     def raw_data_received(self, data: bytes) -> None:
         self.bytes_received += len(data)
@@ -128,7 +146,8 @@ class _LLRPClient(LLRPReaderClient):  # type: ignore[misc]  # sllurp is untyped
         if whole:
             messages = bytes(pieces[:whole])
             del pieces[:whole]
-            super().raw_data_received(messages)
+            with self.lock:
+                super().raw_data_received(messages)
 
 
 def connection_attempt_status(message: Any) -> str | None:
@@ -210,6 +229,16 @@ class ReaderLink:
         self._clock = ClockOffset()
         self._correcting = False
         self.state = ReaderState.DISCONNECTED
+        self._changed = threading.Condition()
+        """Notified on every state change and inventory start (commands wait on it)."""
+        self._connections = 0
+        self._starts = 0
+        self._wake = threading.Event()
+        """Cuts a backoff pause short (stop, reconnect)."""
+        self._reconnect_asked = threading.Event()
+        self._inventory_wanted = True
+        self._tx_power: dict[int, int] = {}
+        """Power table index per antenna set by command (0, the default: highest)."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -223,6 +252,7 @@ class ReaderLink:
         """Ask the link to disconnect and end; returns at once (see :meth:`join`)."""
         self._stop.set()
         self._lost.set()
+        self._wake.set()
 
     def join(self, timeout: float = 5.0) -> None:
         if self._thread is not None:
@@ -241,14 +271,14 @@ class ReaderLink:
         return LLRPReaderConfig(
             {
                 "antennas": self.antennas,
-                "tx_power": 0,  # 0 = the reader's highest power
+                "tx_power": {a: self._tx_power.get(a, 0) for a in self.antennas},  # 0: highest
                 "report_every_n_tags": self._report_n,
                 "report_timeout_ms": self._report_timeout_ms,
                 "tag_content_selector": {**TAG_CONTENT, "EnableAntennaID": self.report_antennas},
                 "event_selector": {"AntennaEvent": True, "ReaderExceptionEvent": True},
                 "keepalive_interval": self._keepalive_ms,
                 "reconnect": False,  # this link reconnects, with backoff
-                "start_inventory": True,
+                "start_inventory": self._inventory_wanted,
                 "reset_on_connect": True,
             }
         )
@@ -308,11 +338,18 @@ class ReaderLink:
 
     def _now_inventorying(self, *_: object) -> None:
         self._inventorying = True
+        with self._changed:
+            self._starts += 1
+            self._changed.notify_all()
         self._set_state(ReaderState.INVENTORYING)
 
     def _set_state(self, state: ReaderState) -> None:
         if state != self.state:
-            self.state = state
+            with self._changed:
+                self.state = state
+                if state is ReaderState.CONNECTED:
+                    self._connections += 1
+                self._changed.notify_all()
             log.info("reader %s: %s", self.reader_id, state.value)
             self._on_state(self.reader_id, state)
 
@@ -393,7 +430,7 @@ class ReaderLink:
                     e,
                     backoff,
                 )
-                self._stop.wait(backoff)
+                self._pause(backoff)
                 continue
             refused = self._await_hello(client)
             if refused is not None:
@@ -410,7 +447,7 @@ class ReaderLink:
                     refused,
                     backoff,
                 )
-                self._stop.wait(backoff)
+                self._pause(backoff)
                 continue
             self._client = client
             self._set_state(ReaderState.CONNECTED)
@@ -422,9 +459,13 @@ class ReaderLink:
             self._disconnect(client, politely=True)
             if self._stop.is_set():
                 break
+            if self._reconnect_asked.is_set():
+                self._reconnect_asked.clear()
+                log.info("reader %s: reconnecting as asked", self.reader_id)
+                continue
             backoff = next_backoff(backoff, self._reconnect_max)
             log.warning("reader %s: %s; reconnecting in %.1f s", self.reader_id, why, backoff)
-            self._stop.wait(backoff)
+            self._pause(backoff)
         self._attempt = None
         self._set_state(ReaderState.DISCONNECTED)
 
@@ -454,7 +495,14 @@ class ReaderLink:
                 return f"silent for {silent_for:.1f} s with the connection up"
             if silent_for > self.silent_after_s and not self._silent and self._inventorying:
                 self._set_silent(True)
-        return "stopping" if self._stop.is_set() else "connection lost"
+        if self._stop.is_set():
+            return "stopping"
+        return "reconnect asked" if self._reconnect_asked.is_set() else "connection lost"
+
+    def _pause(self, seconds: float) -> None:
+        """Wait out a backoff, unless the link is stopped or asked to reconnect."""
+        self._wake.wait(seconds)
+        self._wake.clear()
 
     def _disconnect(self, client: LLRPReaderClient, *, politely: bool) -> None:
         """Close the connection; ``politely`` first asks the reader to stop its ROSpec
@@ -468,3 +516,117 @@ class ReaderLink:
             client.hard_disconnect()
         except Exception:
             log.debug("reader %s: hard disconnect raised", self.reader_id, exc_info=True)
+
+    # -- commands (blocking: call from a worker thread) ------------------------------------
+
+    def _wait(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(done, timeout_s)
+
+    def _configured_client(self, what: str, *states: int) -> _LLRPClient:
+        """The connected client, once sllurp has finished configuring the reader (in one
+        of ``states``); CommandFailed otherwise."""
+        client = self._client
+        if client is None:
+            raise CommandFailed(f"cannot {what}: the reader is {self.state.value}")
+        state = client.llrp.state
+        if state not in states:
+            name = LLRPReaderState.getStateName(state)
+            raise CommandFailed(f"cannot {what} now: the reader is being set up ({name})")
+        return client  # type: ignore[no-any-return]
+
+    def reconnect(self, timeout_s: float) -> str:
+        """Drop the connection and connect again at once; returns once connected again
+        (and inventorying, unless inventory was stopped)."""
+        if self._thread is None or self._stop.is_set():
+            raise CommandFailed("the reader link is not running")
+        with self._changed:
+            before = self._connections
+        self._reconnect_asked.set()
+        self._lost.set()
+        self._wake.set()
+        wanted = ReaderState.INVENTORYING if self._inventory_wanted else ReaderState.CONNECTED
+        if not self._wait(lambda: self._connections > before and self.state is wanted, timeout_s):
+            raise CommandFailed(
+                f"not {wanted.value} again within {timeout_s:g} s (now {self.state.value})"
+            )
+        return f"reconnected; {wanted.value}"
+
+    def stop_inventory(self, timeout_s: float) -> str:
+        """Stop inventory (delete the ROSpec); the connection stays up. Kept across
+        reconnections until :meth:`start_inventory`."""
+        self._inventory_wanted = False
+        if self._client is None:
+            return f"the reader is {self.state.value}: it will not inventory once connected"
+        if self.state is not ReaderState.INVENTORYING and self._client.llrp.state == (
+            LLRPReaderState.STATE_CONNECTED
+        ):
+            return "inventory was already stopped"
+        client = self._configured_client("stop inventory", LLRPReaderState.STATE_INVENTORYING)
+        done = threading.Event()
+        outcome: list[bool] = []
+
+        def stopped(_state: object, is_success: bool, *_: object) -> None:
+            if is_success:
+                client.llrp.setState(LLRPReaderState.STATE_CONNECTED)
+            outcome.append(bool(is_success))
+            done.set()
+
+        with client.lock:
+            client.llrp.stopPolitely(onCompletion=stopped)
+        if not done.wait(timeout_s):
+            raise CommandFailed(f"the reader did not confirm the stop within {timeout_s:g} s")
+        if not outcome[0]:
+            raise CommandFailed("the reader refused to delete its ROSpec")
+        self._inventorying = False
+        self._set_state(ReaderState.CONNECTED)
+        return "inventory stopped"
+
+    def start_inventory(self, timeout_s: float) -> str:
+        """Start inventory (add and enable the ROSpec); kept across reconnections."""
+        self._inventory_wanted = True
+        if self._client is None:
+            return f"the reader is {self.state.value}: it will inventory once connected"
+        if self.state is ReaderState.INVENTORYING:
+            return "already inventorying"
+        client = self._configured_client("start inventory", LLRPReaderState.STATE_CONNECTED)
+        with self._changed:
+            before = self._starts
+        with client.lock:
+            client.llrp.startInventory()
+        if not self._wait(lambda: self._starts > before, timeout_s):
+            raise CommandFailed(f"the reader did not start inventory within {timeout_s:g} s")
+        return "inventorying"
+
+    def set_power(self, antenna: int, power_dbm: float, timeout_s: float) -> str:
+        """Set ``antenna``'s transmit power to the reader's table entry nearest
+        ``power_dbm``; a running inventory is restarted with it (sllurp puts the power
+        in the ROSpec)."""
+        if antenna not in self.antennas:
+            raise CommandFailed(f"antenna {antenna} is not one of this reader's {self.antennas}")
+        client = self._configured_client(
+            "set power", LLRPReaderState.STATE_INVENTORYING, LLRPReaderState.STATE_CONNECTED
+        )
+        with client.lock:
+            table: list[float] = list(client.llrp.tx_power_table)
+            levels = table[1:]  # sllurp's table: index 0 is a placeholder
+            if not levels:
+                raise CommandFailed("the reader has not told its power table")
+            low, high = min(levels), max(levels)
+            if not low - 0.01 <= power_dbm <= high + 0.01:
+                raise CommandFailed(
+                    f"{power_dbm:g} dBm is outside the reader's range {low:g}-{high:g} dBm"
+                )
+            index = min(range(1, len(table)), key=lambda i: (abs(table[i] - power_dbm), i))
+            inventorying = client.llrp.state == LLRPReaderState.STATE_INVENTORYING
+            changed = client.llrp.config.tx_power.get(antenna) != index
+            with self._changed:
+                before = self._starts
+            client.llrp.setTxPower({antenna: index})
+            self._tx_power[antenna] = index
+        done = f"antenna {antenna}: {table[index]:g} dBm (power table index {index})"
+        if not inventorying:
+            return f"{done}; used when inventory starts"
+        if changed and not self._wait(lambda: self._starts > before, timeout_s):
+            raise CommandFailed(f"the reader did not restart inventory within {timeout_s:g} s")
+        return done

@@ -59,3 +59,5 @@ class EdgeSettings(CommonSettings):
         return self
 
     reconnect_max_s: float = Field(default=30.0, gt=0)
+    command_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """How long a command from the cloud waits for its reader to confirm it."""

@@ -23,6 +23,7 @@ import aiomqtt
 import pytest
 from conftest import give_to_mosquitto, mosquitto_binary, require_system_tool, running_mosquitto
 
+from protocols.commands import command_topic, result_subscription, result_topic
 from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, topic
 from rfidwms.embedded import free_port
 
@@ -178,6 +179,24 @@ async def test_an_edge_reads_only_its_own_commands(broker, site):
         await edge.publish(topic(site, "edge-1", TopicKind.OBSERVATIONS), b"{}", qos=1)
         await cloud.publish(topic(site, "edge-2", TopicKind.OBSERVATIONS), b"{}", qos=1)
         await cloud.publish(f"rfidwms/v1/{site}/edge-2/commands/reload", b"{}", qos=1)
+        await cloud.publish(mine, b"{}", qos=1)
+        assert await received(edge, mine) == [mine]
+
+
+async def test_an_edge_answers_its_own_commands_only(broker, site):
+    mine = result_topic(site, "edge-1")
+    async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
+        await cloud.subscribe(result_subscription(site), qos=1)
+        await edge.publish(result_topic(site, "edge-2"), b"{}", qos=1)  # denied
+        await edge.publish(command_topic(site, "edge-1"), b"{}", qos=1)  # denied: cloud's
+        await edge.publish(mine, b"{}", qos=1)
+        assert await received(cloud, mine) == [mine]
+
+
+async def test_the_cloud_sends_an_edge_its_commands_on_the_topic_it_reads(broker, site):
+    mine = command_topic(site, "edge-1")
+    async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
+        await edge.subscribe(mine, qos=1)
         await cloud.publish(mine, b"{}", qos=1)
         assert await received(edge, mine) == [mine]
 

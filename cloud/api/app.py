@@ -37,6 +37,7 @@ from cloud.api import (
     stock_rules,
     users,
 )
+from cloud.api import edge_commands as edge_commands_api
 from cloud.api import orders as orders_api
 from cloud.api import returns as returns_api
 from cloud.api import sites as sites_api
@@ -45,6 +46,7 @@ from cloud.api import variances as variances_api
 from cloud.api import webhooks as webhooks_api
 from cloud.api.state import CloudState
 from cloud.db import alerts as alerts_db
+from cloud.db import edge_commands as edge_commands_db
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
@@ -52,6 +54,7 @@ from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
+from cloud.operations.edge_commands import CommandRelay
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.operations.stock_alerts_job import StockAlertJob
@@ -60,6 +63,7 @@ from cloud.operations.warehouse import warehouse_registry
 from cloud.operations.webhook_delivery import WebhookSender
 from cloud.settings import CloudSettings
 from cloud.warehouse.fleet_alerts import FleetRules
+from cloud.warehouse.fleet_commands import command_document
 from cloud.warehouse.variances import CountRules
 from protocols.layout import Layout, load_layout
 
@@ -84,6 +88,10 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
                 passages=await events_db.recent_passages(conn, settings.live_recent_reads),
                 places=await events_db.latest_places(conn, settings.live_tag_locations),
                 alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
+                commands=[
+                    command_document(c, settings.now_clock()())
+                    for c in reversed(await edge_commands_db.recent(conn, settings.site, None, 50))
+                ],
             )
     except psycopg.Error as e:
         log.warning("live view starts empty: cannot read it from the database: %s", e)
@@ -157,7 +165,17 @@ def create_app(
                     )
                 )
                 ingester = Ingester(settings, ingest_pool, hub, layout=site_layout)
-            app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester)
+            commands = await stack.enter_async_context(  # every node sends and hears them
+                CommandRelay(
+                    settings.mqtt_url,
+                    settings.site,
+                    pool,
+                    hub,
+                    settings.now_clock(),
+                    retry_max_s=settings.ingest_retry_max_s,
+                )
+            )
+            app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester, commands)
             if ingester is not None:
                 await stack.enter_async_context(ingester)
                 await stack.enter_async_context(
@@ -241,6 +259,7 @@ def create_app(
     app.include_router(users.router)
     app.include_router(webhooks_api.router)
     app.include_router(sites_api.router)
+    app.include_router(edge_commands_api.router)
     app.mount("/live", StaticFiles(directory=LIVE_PAGE_DIR), name="live-page")
     app.mount("/common", StaticFiles(directory=DASHBOARDS_DIR / "common"), name="page-common")
 

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from cloud.db.pool import Pool
 from cloud.ingest.ingester import Ingester
 from cloud.live.hub import LiveHub
+from cloud.operations.edge_commands import CommandRelay
 from cloud.settings import CloudSettings
 from protocols.layout import Layout
 
@@ -26,6 +27,8 @@ class CloudState:
     pool: Pool
     hub: LiveHub
     ingester: Ingester | None
+    commands: CommandRelay | None = None
+    """Sends commands to edges and hears their results (None: no MQTT broker configured)."""
 
 
 def get_state(conn: HTTPConnection) -> CloudState:

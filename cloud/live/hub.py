@@ -37,6 +37,11 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   the cap is not taken back when a newer one is resolved; ``GET
   /api/alerts?status=unresolved`` lists them all). A client keeps its list by putting
   each alert message's ``alert`` in (by ``id``) and taking a resolved one out.
+- ``{"type": "command", "seq": N, "stream": S, "at": ..., "command": {...}}``: a
+  command to an edge's reader was sent, or the edge answered it; ``command`` is as
+  ``GET /api/edges/{edge}/commands/{id}`` shows it. Numbered, kept and resumed like
+  the deltas. The snapshot's ``commands`` are the last ``recent_commands`` the hub
+  heard of (one entry per command, its latest state), newest last.
 - A client reconnecting with ``?since=N&stream=S`` gets ``{"type": "resumed", ...}``
   and the deltas after N from the ring buffer; when N is older than the buffer
   (bounded by count and by bytes), S names another stream (the hub restarted, so
@@ -203,6 +208,7 @@ class LiveHub:
         tag_locations: int = 2000,
         max_readers: int = 2000,
         open_alerts: int = 200,
+        recent_commands: int = 50,
     ) -> None:
         self.stream = secrets.token_hex(6)
         """Names this hub's sequence; a hub started again numbers from 0 anew."""
@@ -228,6 +234,8 @@ class LiveHub:
         self._max_alerts = open_alerts
         self._alerts: dict[int, Alert] = {}
         """Unresolved alerts by id, the ``open_alerts`` newest raised."""
+        self._commands: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._max_commands = recent_commands
         self._subscribers: set[Subscription] = set()
         self._snapshot: tuple[int, str] | None = None
         """The encoded snapshot of the current view, until the view changes."""
@@ -248,12 +256,14 @@ class LiveHub:
         passages: Iterable[PassageRecord] = (),
         places: Iterable[TagPlace] = (),
         alerts: Iterable[Alert] = (),
+        commands: Iterable[dict[str, Any]] = (),
     ) -> None:
         """Start the view from the database (reads, locations, passages and places newest
         first; readers and edges in any order, the most recently seen kept; unresolved
         alerts in any order)."""
         for a in alerts:
             self._hold_alert(a)
+        _remember(self._commands, ((c["id"], c) for c in commands), self._max_commands)
         for r in reversed(list(reads)):
             self._reads.append(r)
         self._passages.extend(reversed(list(passages)))
@@ -351,6 +361,26 @@ class LiveHub:
             sub._offer(self.seq, text)
         return self.seq
 
+    def publish_command(self, command: dict[str, Any]) -> int:
+        """A command was sent or answered (``command`` as the API shows it): number it
+        and offer it to every client; never waits."""
+        _remember(self._commands, [(command["id"], command)], self._max_commands)
+        self._snapshot = None
+        self.seq += 1
+        text = _encode(
+            {
+                "type": "command",
+                "seq": self.seq,
+                "stream": self.stream,
+                "at": _now(),
+                "command": command,
+            }
+        )
+        self._keep(self.seq, text)
+        for sub in list(self._subscribers):
+            sub._offer(self.seq, text)
+        return self.seq
+
     def _keep(self, seq: int, text: str) -> None:
         """Add a delta to the ring buffer, dropping the oldest beyond its count or bytes
         (the newest is always kept)."""
@@ -388,6 +418,7 @@ class LiveHub:
                     self._alerts.values(), key=lambda a: (a.raised_at, a.id), reverse=True
                 )
             ],
+            "commands": list(self._commands.values()),
         }
 
     def snapshot_message(self) -> tuple[int, str]:

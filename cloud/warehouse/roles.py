@@ -105,6 +105,10 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/zone-events": _OPERATIONS,
         "GET /api/weights": _OPERATIONS,
         "GET /api/zones/{zone}/tags": _OPERATIONS,
+        # commands to an edge's readers: sent by an admin, read by the floor
+        "POST /api/edges/{edge}/commands": _ADMIN,
+        "GET /api/edges/{edge}/commands": _OPERATIONS,
+        "GET /api/edges/{edge}/commands/{id}": _OPERATIONS,
         # goods and stock
         "POST /api/items": _INTEGRATION,
         "GET /api/items": _INTEGRATION,

@@ -11,7 +11,7 @@ export class LiveFeed {
   /**
    * Handlers (all optional): snapshot(msg) for a snapshot (on connect, and whenever
    * the page must start over: it replaces what the page holds), resumed(msg) after a
-   * resume without loss, delta(msg), alert(msg), seq(n) after each message applied,
+   * resume without loss, delta(msg), alert(msg), command(msg), seq(n) after each message applied,
    * state(state, text) for the connection ("connecting", "live", "reconnecting"),
    * refused(status, detail) when the token is refused (1008).
    */
@@ -114,12 +114,14 @@ export class LiveFeed {
         break;
       case "delta":
       case "alert": // numbered in the same sequence as the deltas
+      case "command":
         if (msg.stream !== this.stream) return this._resnapshot(ws, `${msg.type} from another stream`);
         if (msg.seq <= this.seq) return; // already applied
         if (msg.seq !== this.seq + 1) return this._resnapshot(ws, `gap: have #${this.seq}, got #${msg.seq}`);
         this.seq = msg.seq;
         if (msg.type === "delta" && this.on.delta) this.on.delta(msg);
         if (msg.type === "alert" && this.on.alert) this.on.alert(msg);
+        if (msg.type === "command" && this.on.command) this.on.command(msg);
         if (this.on.seq) this.on.seq(this.seq);
         break;
       default:

@@ -8,8 +8,13 @@
 // heard, over the last 5 minutes (the API keeps no rate history). "Silent": nothing
 // heard of the reader (or edge) for 15 s by the page's own clock (edges send health
 // every 5 s), so a cloud on a simulated clock does not make every reader look late.
+//
+// Commands (admin only): the form sends POST /api/edges/{edge}/commands for a reader
+// (reconnect, stop or start its inventory, set an antenna's power); the list shows the
+// recent commands from the snapshot and every "command" message of the feed, each with
+// the edge's answer (sent, ok or error with its detail, or unanswered).
 
-import { $, api, ago, el, num, query, shell, token } from "/common/app.js";
+import { $, api, ago, clock, el, num, query, shell, token } from "/common/app.js";
 import { LiveFeed } from "/common/feed.js";
 
 const UP_STATES = new Set(["connected", "inventorying"]);
@@ -22,6 +27,8 @@ const readers = new Map(); // reader_id -> {reader_id, edge_id, place, state, ra
 const edges = new Map(); // edge_id -> {edge_id, state, last_seen, changed_at, heard}
 const samples = new Map(); // "reader|antenna" -> [[ms, reads/s], ...]
 const offline = new Map(); // alert id -> unresolved offline alert
+const commands = new Map(); // command id -> the command as the API shows it, oldest first
+const MAX_COMMANDS = 50;
 
 const feed = new LiveFeed({
   snapshot(msg) {
@@ -29,7 +36,14 @@ const feed = new LiveFeed({
     applyEdges(msg.edges || []);
     offline.clear();
     for (const a of msg.alerts || []) if (OFFLINE_KINDS.has(a.kind)) offline.set(a.id, a);
+    commands.clear();
+    for (const c of msg.commands || []) keepCommand(c);
     render();
+    renderCommands();
+  },
+  command(msg) {
+    keepCommand(msg.command);
+    renderCommands();
   },
   delta(msg) {
     if (msg.readers.length) applyReaders(msg.readers);
@@ -65,8 +79,92 @@ const ui = shell({
     edges.clear();
     samples.clear();
     offline.clear();
+    commands.clear();
     render();
+    renderCommands();
   },
+});
+
+// -- commands ---------------------------------------------------------------------------
+
+function keepCommand(c) {
+  commands.delete(c.id);
+  commands.set(c.id, c);
+  while (commands.size > MAX_COMMANDS) commands.delete(commands.keys().next().value);
+}
+
+function describe(c) {
+  if (c.command === "set_power") return `set power ${c.antenna}: ${c.power_dbm} dBm`;
+  return { reconnect: "reconnect", start: "start inventory", stop: "stop inventory" }[c.command] || c.command;
+}
+
+function renderCommands() {
+  const body = $("commands-body");
+  body.replaceChildren();
+  for (const c of [...commands.values()].reverse()) {
+    const result = c.status === "sent" ? "waiting for the edge…" : c.detail || c.status;
+    body.append(el(
+      "tr",
+      { dataset: { testid: "command-row", id: c.id, status: c.status, reader: c.reader_id } },
+      el("td", { className: "t", title: `by ${c.requested_by}` }, clock(c.sent_at)),
+      el("td", {}, c.reader_id, el("div", { className: "muted" }, describe(c))),
+      el("td", {}, el("span", { className: `result ${c.status}` }, `${c.status}`),
+        el("div", { className: "muted" }, result)),
+    ));
+  }
+  $("commands-empty").hidden = commands.size > 0;
+}
+
+function fillReaderChoice() {
+  const select = $("command-reader");
+  const chosen = select.value;
+  const ids = [...readers.values()].filter((r) => r.edge_id).map((r) => r.reader_id).sort();
+  if (ids.join() === [...select.options].map((o) => o.value).join()) return;
+  select.replaceChildren(...ids.map((id) => el("option", { value: id }, id)));
+  if (ids.includes(chosen)) select.value = chosen;
+}
+
+$("command-name").addEventListener("change", () => {
+  const power = $("command-name").value === "set_power";
+  $("command-antenna").disabled = !power;
+  $("command-power").disabled = !power;
+});
+
+$("command-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const reader = readers.get($("command-reader").value);
+  const problem = $("command-problem");
+  if (!reader) { problem.textContent = "Choose a reader."; return; }
+  const body = { reader: reader.reader_id, command: $("command-name").value };
+  if (body.command === "set_power") {
+    body.antenna = Number($("command-antenna").value);
+    body.power_dbm = Number($("command-power").value);
+  }
+  problem.textContent = "Sending…";
+  $("command-send").disabled = true;
+  try {
+    // not api(): a 403 here means "admins only", not a token to sign out
+    const res = await fetch(`/api/edges/${encodeURIComponent(reader.edge_id)}/commands`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const detail = typeof answer.detail === "string" ? answer.detail
+        : Array.isArray(answer.detail) ? answer.detail.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ")
+          : res.statusText;
+      problem.textContent = res.status === 403 ? `Only an admin may send commands (${detail}).` : `Not sent: ${detail}`;
+      return;
+    }
+    keepCommand(answer);
+    renderCommands();
+    problem.textContent = `Sent to ${answer.edge_id}.`;
+  } catch (e) {
+    problem.textContent = `Not sent: ${e.message}`;
+  } finally {
+    $("command-send").disabled = false;
+  }
 });
 
 // -- state ------------------------------------------------------------------------------
@@ -189,6 +287,7 @@ function render() {
       el("td", { className: "t" }, ago(r.last_seen)),
     ));
   }
+  fillReaderChoice();
   $("readers-empty").hidden = readers.size > 0;
   $("readers-empty").textContent = "No readers.";
   $("readers-up").textContent = num(up);

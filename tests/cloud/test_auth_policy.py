@@ -115,7 +115,7 @@ def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_a
     assert len(webhooks) == 7
 
 
-def test_admin_may_do_everything_and_operator_everything_but_manage_users():
+def test_admin_may_do_everything_and_operator_everything_but_manage_users_and_edges():
     protected = {k for k, access in POLICY.items() if access != PUBLIC}
     assert all(may(A, m, p) for m, p in protected)
     users = {k for k in protected if k[1].startswith(("/api/users", "/api/tokens"))}
@@ -125,7 +125,8 @@ def test_admin_may_do_everything_and_operator_everything_but_manage_users():
         ("POST", "/api/users/{}/tokens"),
         ("DELETE", "/api/tokens/{}"),
     }
-    assert {k for k in protected if may(OP, *k)} == protected - users
+    edge_commands = {("POST", "/api/edges/{}/commands")}
+    assert {k for k in protected if may(OP, *k)} == protected - users - edge_commands
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -3,6 +3,8 @@ on a running cloud and a real database, at 1024x768."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +25,7 @@ from cloudkit import (
     running_app,
     settings_for,
 )
+from commandkit import answering_edge
 from conftest import require_system_tool
 from feedkit import GTIN, add_item, announce, announced, case_epc, pallet_epc
 
@@ -234,3 +237,43 @@ async def test_the_fleet_page_shows_a_reader_going_down_without_a_reload(
         await expect(row).to_have_attribute("data-state", "disconnected", timeout=10_000)
         await expect(page.get_by_test_id("readers-up")).to_have_text("0")
         assert errors == []
+
+
+@pytest.mark.browser
+async def test_an_admin_sets_a_readers_power_from_the_fleet_page_and_sees_the_edges_answer(
+    database_url, mqtt_url, site
+):
+    from playwright.async_api import expect
+
+    settings = settings_for(database_url, mqtt_url, site)
+    heard: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+    edge = asyncio.create_task(answering_edge(mqtt_url, site, heard, ready))
+    try:
+        async with running_app(settings) as base, chromium() as (page, errors):
+            await asyncio.wait_for(ready.wait(), 10)
+            token = await issue_token(database_url, "admin")
+            await page.goto(f"{base}fleet#token={token}")
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            await page.select_option("#command-reader", "reader-door-2")
+            await page.select_option("#command-name", "set_power")
+            await page.fill("#command-antenna", "3")
+            await page.fill("#command-power", "20.5")
+            await page.click("#command-send")
+            row = page.get_by_test_id("command-row")
+            await expect(row).to_have_count(1)
+            await expect(row).to_have_attribute("data-status", "ok", timeout=20_000)
+            await expect(row).to_contain_text("set_power done")
+            await expect(row).to_contain_text("set power 3: 20.5 dBm")
+            assert (heard[-1]["reader_id"], heard[-1]["antenna"]) == ("reader-door-2", 3)
+
+            await page.select_option("#command-name", "set_power")
+            await page.fill("#command-power", "31")
+            await page.click("#command-send")
+            refused = page.locator('[data-testid="command-row"][data-status="error"]')
+            await expect(refused).to_contain_text("too much", timeout=20_000)
+            assert errors == []
+    finally:
+        edge.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await edge
