@@ -171,9 +171,7 @@ def parse_scan(barcode: str, *, today: date) -> Gs1Data:
         serial = str(tag.serial)
         elements = MappingProxyType({"01": tag.gtin, "21": serial})
         return Gs1Data(elements, gtin=tag.gtin, serial=serial, epc=epc)
-    raise Gs1Error(
-        f"EPC {text!r}: a {tag.NAME}, not a pallet (SSCC-96) or a case (SGTIN-96)"
-    )
+    raise Gs1Error(f"EPC {text!r}: a {tag.NAME}, not a pallet (SSCC-96) or a case (SGTIN-96)")
 
 
 def place_of(data: Gs1Data, places: Collection[str]) -> str:

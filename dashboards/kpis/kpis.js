@@ -135,7 +135,7 @@ function chart(kpi, step) {
   const x = (i) => PAD.left + (pts.length === 1 ? iw / 2 : (i * iw) / (pts.length - 1));
   const y = (v) => PAD.top + ih - (v / top) * ih;
   const title = `${TITLES[kpi.name] || kpi.name} by ${step}`;
-  const out = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, preserveAspectRatio: "none" });
+  const out = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
   for (const v of [0, top / 2, top]) {
     out.append(svg("line", { class: v ? "grid-line" : "axis", x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }));
     const label = svg("text", { x: PAD.left - 4, y: y(v) + 3, "text-anchor": "end" });
