@@ -5,9 +5,12 @@ Routes, and the roles meant to be allowed (the central role policy wires it):
 | route | roles |
 |---|---|
 | ``POST /api/scans`` | admin, operator |
+| ``POST /api/scans/decode`` | admin, operator |
 
 Actions: ``receive``, ``move``, ``count``, ``ship`` (:mod:`cloud.operations.scans`;
-``ship`` is the orders' door check at the scan's door).
+``ship`` is the orders' door check at the scan's door). ``decode`` says what a barcode
+is (a location, a pallet or an item) without applying anything: the handheld page
+(``/scan``) asks it before it sends a scan, so a scanned location label sets the place.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloud.api.state import State
 from cloud.api.stock import EntryOut, entry_out
 from cloud.db import stock as stock_db
-from cloud.operations.scans import Scan, ScanError, ScanResult, apply_scan
+from cloud.operations.scans import Scan, ScanError, ScanResult, apply_scan, layout_places
+from cloud.warehouse.gs1 import Gs1Data, Gs1Error, LabelKind, read_label
 
 router = APIRouter(prefix="/api", tags=["scans"])
 
@@ -52,6 +56,9 @@ class ElementsOut(BaseModel):
     expiry: date | None
     count: int | None
     serial: str | None
+    epc: str | None = Field(default=None, description="the EPC the scan was (24 hex digits)")
+    gln: str | None = Field(default=None, description="(414): a location's GLN")
+    place: str | None = Field(default=None, description="(254): a location's place id")
     raw: dict[str, str] = Field(description="every application identifier read, and its value")
 
 
@@ -110,19 +117,56 @@ async def post_scan(body: ScanIn, st: State) -> ScanOut:
         time=result.time,
         location=body.location,
         qty=body.qty,
-        elements=ElementsOut(
-            sscc=d.sscc,
-            gtin=d.gtin,
-            content=d.content,
-            lot=d.lot,
-            expiry=d.expiry,
-            count=d.count,
-            serial=d.serial,
-            raw=dict(d.elements),
-        ),
+        elements=elements_out(d),
         variance=result.variance,
         entries=[entry_out(e) for e in entries],
         door_check=door_check_out(result),
+    )
+
+
+class DecodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    barcode: str = Field(min_length=1, max_length=400, description="as for POST /api/scans")
+
+
+class DecodeOut(BaseModel):
+    kind: LabelKind = Field(description="location, pallet or item")
+    location: str | None = Field(description="location: the zone or door it names")
+    elements: ElementsOut
+
+
+@router.post(
+    "/scans/decode",
+    response_model=DecodeOut,
+    responses={422: {"description": "not a barcode this reads, or a place not in the layout"}},
+)
+async def decode_barcode(body: DecodeIn, st: State) -> DecodeOut:
+    """What a barcode says, applying nothing: a location (a location label
+    ``(414)<GLN>(254)<zone or door>``, or a label that is the place's id), a pallet
+    (SSCC, or an SSCC-96 EPC's 24 hex digits) or an item (GTIN, or an SGTIN-96 EPC)."""
+    today = st.settings.now_clock()().date()
+    try:
+        label = read_label(body.barcode, layout_places(st.layout), today=today)
+    except Gs1Error as e:
+        detail = str(e) if str(e).startswith("barcode:") else f"barcode: {e}"
+        raise HTTPException(422, detail=detail) from None
+    return DecodeOut(kind=label.kind, location=label.place, elements=elements_out(label.data))
+
+
+def elements_out(d: Gs1Data) -> ElementsOut:
+    return ElementsOut(
+        sscc=d.sscc,
+        gtin=d.gtin,
+        content=d.content,
+        lot=d.lot,
+        expiry=d.expiry,
+        count=d.count,
+        serial=d.serial,
+        epc=d.epc,
+        gln=d.gln,
+        place=d.place,
+        raw=dict(d.elements),
     )
 
 

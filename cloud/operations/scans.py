@@ -1,6 +1,7 @@
 """Handheld scans of GS1 barcodes, for goods without tags: receive, move, count, ship.
 
-:func:`apply_scan` parses the barcode (:func:`cloud.warehouse.gs1.parse_barcode`),
+:func:`apply_scan` parses the barcode (:func:`cloud.warehouse.gs1.parse_scan`: GS1
+element strings, or the 24 hex digits of an SSCC-96 or SGTIN-96 EPC),
 stores the scan (its id is the cause of what it posts) and posts through the same
 ledger as the door and zone events, all in the caller's transaction. Anything wrong
 raises :class:`ScanError` (with the HTTP status it means) before the ledger is
@@ -36,7 +37,7 @@ from cloud.db.alerts import raise_alert
 from cloud.db.orders import Floor
 from cloud.operations.feed import Conn
 from cloud.warehouse.alerts import AlertKind
-from cloud.warehouse.gs1 import Gs1Data, Gs1Error, parse_barcode
+from cloud.warehouse.gs1 import Gs1Data, Gs1Error, parse_scan
 from cloud.warehouse.handling import count_adjustments, moves_to
 from cloud.warehouse.ledger import (
     ON_HAND_STATES,
@@ -89,10 +90,16 @@ async def apply_scan(
     conn: Conn, scan: Scan, *, site: str, layout: Layout, now: datetime
 ) -> ScanResult:
     try:
-        data = parse_barcode(scan.barcode, today=now.date())
+        data = parse_scan(scan.barcode, today=now.date())
     except Gs1Error as e:
         raise ScanError(f"barcode: {e}") from None
-    places = {z.id for z in layout.zones} | {d.id for d in layout.doors}
+    if data.is_location:
+        raise ScanError(
+            f"barcode: {scan.barcode!r} is a location label ((414) {data.gln}"
+            f"{f', (254) {data.place}' if data.place else ''}); scan the goods, and give the "
+            "place as location"
+        )
+    places = layout_places(layout)
     if scan.location is not None and scan.location not in places:
         raise ScanError(
             f"location: {scan.location!r} is not a zone or door of the layout "
@@ -127,6 +134,11 @@ async def apply_scan(
         await handling.ship(scan, data, layout)
     await conn.execute("UPDATE scans SET postings = %s WHERE id = %s", [result.postings, result.id])
     return result
+
+
+def layout_places(layout: Layout) -> frozenset[str]:
+    """The places a scan may name: the layout's zones and doors."""
+    return frozenset(z.id for z in layout.zones) | frozenset(d.id for d in layout.doors)
 
 
 def _needs(scan: Scan, what: str) -> str:

@@ -14,8 +14,14 @@ sends:
 The AIs read (:data:`AIS`): ``00`` SSCC, ``01`` GTIN, ``02`` GTIN of the trade items
 a logistic unit contains, ``10`` lot, ``11``/``13``/``15``/``16``/``17`` dates
 (YYMMDD; ``17`` is the expiry; day ``00`` means the month's last day), ``20`` variant,
-``21`` serial, ``37`` count of trade items. Check digits of ``00``, ``01`` and ``02``
-are verified; every error is a :class:`Gs1Error` naming the AI and the value.
+``21`` serial, ``37`` count of trade items, ``414`` the GLN of a physical location and
+``254`` its extension (a location label: ``(414)<the site's GLN>(254)zone-a`` names the
+layout's place ``zone-a``). Check digits of ``00``, ``01``, ``02`` and ``414`` are
+verified; every error is a :class:`Gs1Error` naming the AI and the value.
+
+:func:`parse_scan` reads what a handheld may send besides: the 24 hex digits of a
+96-bit EPC (an RFID-enabled scanner, or a tag's printed EPC), SSCC-96 as its ``00``,
+SGTIN-96 as its ``01`` and ``21``.
 
 The century of a YYMMDD date follows the GS1 General Specifications (7.12): from the
 year ``today`` is in, a two-digit year 51 or more years ahead belongs to the century
@@ -26,11 +32,14 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
+from typing import Literal
 
-from protocols.epc import check_digit
+from protocols.epc import EPCError, Sgtin96, Sscc96, check_digit, decode_hex
+from protocols.epc.decode import BY_HEADER
 
 GS = "\x1d"
 """The group separator a scanner sends for FNC1."""
@@ -68,6 +77,8 @@ AIS: MappingProxyType[str, Ai] = MappingProxyType(
             Ai("20", "VARIANT", 2, True, True),
             Ai("21", "SERIAL", 20, False, False),
             Ai("37", "COUNT", 8, False, True),
+            Ai("254", "GLN EXTENSION", 20, False, False),
+            Ai("414", "LOC No.", 13, True, True),
         )
     }
 )
@@ -76,7 +87,7 @@ AIS: MappingProxyType[str, Ai] = MappingProxyType(
 _CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+$")
 _PAREN = re.compile(r"\((\d{2,4})\)([^()]*)")
 _DATE_AIS = frozenset({"11", "13", "15", "16", "17"})
-_KEYS = frozenset({"00", "01", "02"})
+_KEYS = frozenset({"00", "01", "02", "414"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +105,22 @@ class Gs1Data:
     count: int | None = None
     """AI 37: trade items (cases) in the logistic unit."""
     serial: str | None = None
+    gln: str | None = None
+    """AI 414: the GLN of a physical location."""
+    place: str | None = None
+    """AI 254: the location's extension, the layout's place id on our labels."""
+    epc: str | None = None
+    """The EPC (24 hex digits, upper case) the scan was, when it was one."""
 
     @property
     def item(self) -> str | None:
         """The item the barcode names: its GTIN (01), else the content GTIN (02)."""
         return self.gtin or self.content
+
+    @property
+    def is_location(self) -> bool:
+        """A location label: a (414) GLN and nothing about goods."""
+        return self.gln is not None and not (self.sscc or self.item or self.lot)
 
 
 def parse_barcode(barcode: str, *, today: date) -> Gs1Data:
@@ -124,6 +146,80 @@ def parse_barcode(barcode: str, *, today: date) -> Gs1Data:
             "a pallet label gives its content as (02)"
         )
     return data
+
+
+_EPC_HEX = re.compile(r"^[0-9A-Fa-f]{24}$")
+_EPC_HEADERS = frozenset(f"{h:02X}" for h in BY_HEADER)
+"""The first two hex digits of the EPCs decoded (30 SGTIN-96, 31 SSCC-96, ...): none is
+an AI read here, so 24 such characters are an EPC, never element strings."""
+
+
+def parse_scan(barcode: str, *, today: date) -> Gs1Data:
+    """A barcode (:func:`parse_barcode`) or the 24 hex digits of an SSCC-96 or SGTIN-96
+    EPC; :class:`Gs1Error` naming what is wrong with either."""
+    text = barcode.strip(" \r\n\t")
+    if not (_EPC_HEX.match(text) and text[:2] in _EPC_HEADERS):
+        return parse_barcode(barcode, today=today)
+    try:
+        tag = decode_hex(text)
+    except EPCError as e:
+        raise Gs1Error(f"EPC {text!r}: {e}") from None
+    epc = text.upper()
+    if isinstance(tag, Sscc96):
+        return Gs1Data(MappingProxyType({"00": tag.sscc}), sscc=tag.sscc, epc=epc)
+    if isinstance(tag, Sgtin96):
+        serial = str(tag.serial)
+        elements = MappingProxyType({"01": tag.gtin, "21": serial})
+        return Gs1Data(elements, gtin=tag.gtin, serial=serial, epc=epc)
+    raise Gs1Error(f"EPC {text!r}: a {tag.NAME}, not a pallet (SSCC-96) or a case (SGTIN-96)")
+
+
+def place_of(data: Gs1Data, places: Collection[str]) -> str:
+    """The place (zone or door of ``places``) a location label names by its (254).
+    The (414) GLN is read but not matched: a layout gives its places no GLN yet."""
+    if data.place is None:
+        raise Gs1Error(
+            f"AI (254): the location label of GLN {data.gln} names no place; ours give the "
+            "zone or door in (254)"
+        )
+    if data.place not in places:
+        raise Gs1Error(
+            f"AI (254): {data.place!r} is not a zone or door of the layout "
+            f"({', '.join(sorted(places))})"
+        )
+    return data.place
+
+
+LabelKind = Literal["location", "pallet", "item"]
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """What a handheld scanned: a location (``place``), a pallet or an item."""
+
+    kind: LabelKind
+    data: Gs1Data
+    place: str | None = None
+
+
+def read_label(barcode: str, places: Collection[str], *, today: date) -> Label:
+    """What ``barcode`` is, without applying it: a location (a location label, or a
+    label that is just the place's id, e.g. ``zone-a``), a pallet (an SSCC, or SSCC-96
+    EPC) or an item (a GTIN, or SGTIN-96 EPC); :class:`Gs1Error` naming what is wrong."""
+    text = barcode.strip(" \r\n\t")
+    if text in places:
+        return Label("location", Gs1Data(MappingProxyType({})), text)
+    data = parse_scan(barcode, today=today)
+    if data.is_location:
+        return Label("location", data, place_of(data, places))
+    if data.sscc is not None:
+        return Label("pallet", data)
+    if data.item is not None:
+        return Label("item", data)
+    raise Gs1Error(
+        f"barcode: {', '.join(f'({k})' for k in data.elements)} name no pallet (00), item"
+        " ((01) or (02)) or location ((414) with (254))"
+    )
 
 
 def _ai_at(text: str, i: int) -> Ai:
@@ -235,4 +331,6 @@ def _meaning(elements: dict[str, str], today: date) -> Gs1Data:
         expiry=yymmdd("17", elements["17"], today=today) if "17" in elements else None,
         count=int(count) if count is not None else None,
         serial=elements.get("21"),
+        gln=elements.get("414"),
+        place=elements.get("254"),
     )

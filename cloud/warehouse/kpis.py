@@ -9,9 +9,11 @@ nothing to divide by), its unit, and the numerator and denominator it is the rat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
 from typing import Final
 
 SECONDS_PER_DAY: Final = 86_400.0
@@ -42,6 +44,36 @@ class Period:
     @property
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / SECONDS_PER_DAY
+
+
+class Step(StrEnum):
+    """The length of each period of a series."""
+
+    DAY = "day"
+    HOUR = "hour"
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(days=1) if self is Step.DAY else timedelta(hours=1)
+
+
+MAX_PERIODS: Final = 400
+"""The most periods one series may have (a year and a month of days, 16 days of hours):
+each period is its own reading of the facts."""
+
+
+def periods(span: Period, step: Step) -> list[Period]:
+    """``span`` cut into periods of ``step`` from its start, the last one ending at
+    ``span.end`` (shorter when the span is not a whole number of steps).
+    :class:`KpiError` when that makes more than :data:`MAX_PERIODS`."""
+    count = -(-(span.end - span.start) // step.length)  # ceiling
+    if count > MAX_PERIODS:
+        raise KpiError(
+            f"step: {count} periods of one {step.value} from {span.start.isoformat()} to "
+            f"{span.end.isoformat()}; at most {MAX_PERIODS} (a longer step or a shorter span)"
+        )
+    starts = [span.start + i * step.length for i in range(count)]
+    return [Period(s, min(s + step.length, span.end)) for s in starts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +140,34 @@ class Kpi:
     unit: str
     numerator: float | None
     denominator: float | None
+
+
+DEFINITIONS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "inventory_turnover": "Cases shipped in the period ÷ average on hand over the period"
+        " (time-weighted; per period, not annualised).",
+        "days_of_supply": "On hand at the end of the period ÷ cases shipped a day on average"
+        " in the period.",
+        "stockout_rate": "Order lines of the orders made in the period that stock could not"
+        " fully cover when the order was allocated.",
+        "fill_rate": "Of the orders shipped (the last pallet out) in the period, cases"
+        " shipped ÷ cases ordered.",
+        "on_time_shipment": "Orders shipped in the period at or before their requested time;"
+        " orders without one are not counted.",
+        "mis_shipment_rate": "Mis-shipment alerts raised in the period ÷ the door decisions of"
+        " the period (passages or ship scans that shipped stock, plus the mis-shipments).",
+        "inventory_record_accuracy": "Handheld counts in the period that found the book right"
+        " (the count posted nothing) ÷ counts.",
+        "dock_to_stock_time": "Mean time from receipt (the inbound passage or scan) to the"
+        " first put-away into a storage zone, over pallets received in the period.",
+        "order_cycle_time": "Mean time from an order being made to its last pallet shipped,"
+        " over orders shipped in the period.",
+        "alert_response_time": "Mean time from an alert being raised to a person acknowledging"
+        " (or resolving) it, over alerts raised in the period; those the system resolved are"
+        " not counted.",
+    }
+)
+"""Each KPI's definition in a sentence, as ``docs/kpis.md`` gives it (the pages show it)."""
 
 
 def _ratio(name: str, num: float, den: float, *, unit: str = "%") -> Kpi:

@@ -90,6 +90,10 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /alerts/{path}": PUBLIC,
         "GET /fleet": PUBLIC,
         "GET /fleet/{path}": PUBLIC,
+        "GET /kpis": PUBLIC,
+        "GET /kpis/{path}": PUBLIC,
+        "GET /scan": PUBLIC,
+        "GET /scan/{path}": PUBLIC,
         "GET /openapi.json": PUBLIC,
         "GET /docs": PUBLIC,
         "GET /docs/oauth2-redirect": PUBLIC,
@@ -125,6 +129,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/asns": _INTEGRATION,
         "GET /api/asns/{asn_id}": _INTEGRATION,
         "POST /api/scans": _OPERATIONS,
+        "POST /api/scans/decode": _OPERATIONS,
         # orders (a customer sees its own only: Caller.sees_customer)
         "POST /api/orders": _INTEGRATION,
         "GET /api/orders": _EVERYONE,
@@ -150,6 +155,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/epcis/events": _INTEGRATION,
         # managers' figures
         "GET /api/kpis": _INTEGRATION,
+        "GET /api/kpis/series": _INTEGRATION,
         # webhooks (a customer manages its own: Caller.customer_scope)
         "POST /api/webhooks": _EVERYONE,
         "GET /api/webhooks": _EVERYONE,

@@ -18,6 +18,8 @@ export const PAGES = [
   { path: "/stock", label: "Stock" },
   { path: "/alerts", label: "Alerts" },
   { path: "/fleet", label: "Fleet" },
+  { path: "/kpis", label: "KPIs" },
+  { path: "/scan", label: "Handheld" },
 ];
 
 export const $ = (id) => document.getElementById(id);

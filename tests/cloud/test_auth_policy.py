@@ -52,6 +52,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/asns", {A, OP, E}),
     ("GET", "/api/asns/{asn_id}", {A, OP, E}),
     ("POST", "/api/scans", {A, OP}),
+    ("POST", "/api/scans/decode", {A, OP}),
     # orders
     ("POST", "/api/orders", {A, OP, E}),
     ("GET", "/api/orders", {A, OP, E, C}),
@@ -73,6 +74,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     # integration
     ("GET", "/api/epcis/events", {A, OP, E}),
     ("GET", "/api/kpis", {A, OP, E}),
+    ("GET", "/api/kpis/series", {A, OP, E}),
     # webhooks (a customer's own only) and the sites
     ("POST", "/api/webhooks", {A, OP, E, C}),
     ("GET", "/api/webhooks", {A, OP, E, C}),
@@ -168,9 +170,13 @@ def test_nothing_that_holds_data_is_public():
         "/docs/oauth2-redirect",
         "/fleet",
         "/fleet/{}",
+        "/kpis",
+        "/kpis/{}",
         "/live/{}",
         "/openapi.json",
         "/redoc",
+        "/scan",
+        "/scan/{}",
         "/static-offline-docs/{}",
         "/stock",
         "/stock/{}",

@@ -3,7 +3,7 @@ the same ledger, each posting caused by the scan; bad scans change nothing."""
 
 from __future__ import annotations
 
-from cloudkit import api
+from cloudkit import api, as_user
 from feedkit import (
     GTIN,
     GTIN2,
@@ -20,6 +20,7 @@ from cloud.db.migrate import apply_migrations
 from cloud.warehouse.roles import Role
 
 GS = "\x1d"
+GLN = "0614141000005"
 
 
 async def setup(database_url: str, site: str) -> None:
@@ -152,6 +153,9 @@ async def test_bad_scans_are_refused_naming_the_field_and_change_nothing(databas
              "counted"),
             ({"barcode": f"01{GTIN}10L1", "action": "receive", "location": "door-1", "qty": 1,
               "who": "me"}, 422, "who"),
+            ({"barcode": f"(414){GLN}(254)zone-b", "action": "move"}, 422,
+             "is a location label ((414) 0614141000005, (254) zone-b)"),
+            ({"barcode": "3314257BF40C0E4000000007", "action": "receive"}, 422, "a GRAI-96"),
         ]  # fmt: skip
         for body, status, says in bad:
             r = await client.post("/api/scans", json=body)
@@ -161,3 +165,42 @@ async def test_bad_scans_are_refused_naming_the_field_and_change_nothing(databas
             assert await fetch(conn, "SELECT count(*) FROM scans") == [(0,)]
             assert await fetch(conn, "SELECT count(*) FROM ledger_entries") == [(0,)]
             assert await fetch(conn, "SELECT status FROM pallets") == [("announced",)]
+
+
+async def test_a_pallet_is_received_by_its_epc_and_a_decode_says_what_a_barcode_is(
+    database_url, site
+):
+    await setup(database_url, site)
+    epc, sscc = pallet_epc(1)
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
+        r = await client.post("/api/scans/decode", json={"barcode": f"(414){GLN}(254)zone-b"})
+        assert r.status_code == 200, r.text
+        assert (r.json()["kind"], r.json()["location"]) == ("location", "zone-b")
+        assert (r.json()["elements"]["gln"], r.json()["elements"]["place"]) == (GLN, "zone-b")
+        r = await client.post("/api/scans/decode", json={"barcode": "door-1"})
+        assert (r.json()["kind"], r.json()["location"]) == ("location", "door-1")
+        r = await client.post("/api/scans/decode", json={"barcode": epc.lower()})
+        assert r.json()["kind"] == "pallet" and r.json()["location"] is None
+        assert (r.json()["elements"]["sscc"], r.json()["elements"]["epc"]) == (sscc, epc)
+        r = await client.post("/api/scans/decode", json={"barcode": f"(01){GTIN}(10)L1"})
+        assert (r.json()["kind"], r.json()["elements"]["lot"]) == ("item", "L1")
+        for barcode, says in [
+            (f"(414){GLN}(254)dock-9", "barcode: AI (254): 'dock-9' is not a zone or door"),
+            (f"(00){sscc[:-1]}0", "barcode: AI (00)"),
+            ("(10)L1", "name no pallet (00), item"),
+        ]:
+            r = await client.post("/api/scans/decode", json={"barcode": barcode})
+            assert r.status_code == 422 and says in r.text, (barcode, r.text)
+        async with await connect(database_url) as conn:  # a decode applies nothing
+            assert await fetch(conn, "SELECT count(*) FROM scans") == [(0,)]
+
+        r = await client.post("/api/scans", json={"barcode": epc, "action": "receive"})
+        assert r.status_code == 201, r.text
+        assert (r.json()["elements"]["sscc"], r.json()["elements"]["epc"]) == (sscc, epc)
+        assert [(e["kind"], e["location"], e["qty"]) for e in r.json()["entries"]] == [
+            ("receipt", "door-1", 10)
+        ]
+        assert (await client.get(f"/api/pallets/{sscc}")).json()["status"] == "received"
+        erp = await as_user(client, Role.ERP)
+        r = await client.post("/api/scans/decode", json={"barcode": "door-1"}, headers=erp)
+        assert r.status_code == 403

@@ -29,6 +29,7 @@ from orderkit import FLOOR, ITEM_B, add_pallet
 from cloud.db import alerts as alerts_db
 from cloud.db import orders as orders_db
 from cloud.warehouse.alerts import AlertAction
+from cloud.warehouse.kpis import DEFINITIONS
 from cloud.warehouse.roles import Role
 
 HOUR = 3600.0
@@ -175,3 +176,55 @@ async def fetch_one(database_url: str, sql: str, *params):
         rows = await fetch(conn, sql, *params)
     assert len(rows) == 1, rows
     return rows[0]
+
+
+async def test_the_series_gives_each_period_the_kpis_of_that_period_alone(database_url, site):
+    await history(database_url, site)
+    async with api(app_settings(database_url, site, t(6500)), ingest=False) as client:
+        span = {"from": T0.isoformat(), "to": t(2 * HOUR).isoformat()}
+        r = await client.get("/api/kpis/series", params={"site": site, "step": "hour", **span})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["site"], body["step"], body["from"], body["to"]) == (
+            site,
+            "hour",
+            "2025-03-03T08:00:00Z",
+            "2025-03-03T10:00:00Z",
+        )
+        series = {k["name"]: k for k in body["kpis"]}
+        assert list(series) == list(DEFINITIONS)
+        assert all(k["definition"] == DEFINITIONS[n] for n, k in series.items())
+        # each point is what GET /api/kpis says of its hour
+        for hour in (0, 1):
+            alone = await client.get("/api/kpis", params={
+                "site": site, "from": t(hour * HOUR).isoformat(),
+                "to": t((hour + 1) * HOUR).isoformat()})  # fmt: skip
+            for k in alone.json()["kpis"]:
+                point = series[k["name"]]["points"][hour]
+                assert (point["from"], point["to"]) == (alone.json()["from"], alone.json()["to"])
+                assert (point["value"], point["numerator"], point["denominator"]) == (
+                    k["value"], k["numerator"], k["denominator"]), k["name"]  # fmt: skip
+        # both pallets were received and put away in the first hour, order A shipped in
+        # the second, the mis-shipment was raised and answered in the second
+        dock = series["dock_to_stock_time"]["points"]
+        assert [p["value"] for p in dock] == [20.0, None]
+        assert [p["value"] for p in series["order_cycle_time"]["points"]] == [None, 0.5]
+        assert [p["value"] for p in series["alert_response_time"]["points"]] == [None, 5.0]
+
+        # the default span: 30 days up to now, the last day ends at now
+        r = await client.get("/api/kpis/series", params={"site": site})
+        points = r.json()["kpis"][0]["points"]
+        assert r.json()["step"] == "day" and len(points) == 30
+        assert points[-1]["to"] == r.json()["to"]
+
+        for params, says in [
+            ({"step": "week"}, "step"),
+            ({"step": "hour", "from": t(-401 * HOUR).isoformat(), "to": T0.isoformat()},
+             "step: 401 periods of one hour"),
+            ({"from": t(10).isoformat(), "to": T0.isoformat()}, "from"),
+            ({"to": "2025-03-03T08:00:00"}, "to"),
+        ]:  # fmt: skip
+            r = await client.get("/api/kpis/series", params=params)
+            assert r.status_code == 422 and says in r.text, (params, r.text)
+        headers = await as_user(client, Role.CUSTOMER)
+        assert (await client.get("/api/kpis/series", headers=headers)).status_code == 403

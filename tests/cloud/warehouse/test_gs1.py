@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from cloud.warehouse.gs1 import GS, Gs1Error, parse_barcode, yymmdd
+from cloud.warehouse.gs1 import GS, Gs1Error, parse_barcode, parse_scan, read_label, yymmdd
 
 TODAY = date(2025, 3, 3)
 GTIN = "09506000134352"
@@ -92,3 +92,61 @@ def test_a_bad_barcode_is_refused_naming_the_ai_and_value(barcode, says):
 )
 def test_the_century_of_a_two_digit_year_follows_the_gs1_rule(today, value, expected):
     assert yymmdd("17", value, today=today) == expected
+
+
+# -- what a handheld may scan besides goods labels: locations and EPCs ----------------
+
+GLN = "0614141000005"
+PLACES = ("zone-a", "door-1")
+SSCC_EPC = "3114257BF43B9ACA01000000"  # SSCC-96 of SSCC, company prefix 0614141
+SGTIN_EPC = "30164433400D1EC00000002A"  # SGTIN-96 of GTIN, serial 42
+GRAI_EPC = "3314257BF40C0E4000000007"  # GRAI-96: a returnable asset
+
+
+@pytest.mark.parametrize(
+    ("barcode", "kind", "place", "expected"),
+    [
+        # a location label: the site's GLN, the place in the extension
+        (f"(414){GLN}(254)zone-a", "location", "zone-a", {"gln": GLN, "place": "zone-a"}),
+        (f"]C1414{GLN}254door-1", "location", "door-1", {"gln": GLN, "place": "door-1"}),
+        # a label that is just the place's id (the cheapest location label)
+        ("zone-a\r\n", "location", "zone-a", {"gln": None}),
+        # pallets: an SSCC, or the 24 hex digits of its SSCC-96 EPC (either case)
+        (f"00{SSCC}", "pallet", None, {"sscc": SSCC, "epc": None}),
+        (SSCC_EPC, "pallet", None, {"sscc": SSCC, "epc": SSCC_EPC}),
+        (SSCC_EPC.lower(), "pallet", None, {"sscc": SSCC, "epc": SSCC_EPC}),
+        # items: a GTIN (with a lot), or an SGTIN-96 EPC (its GTIN and serial)
+        (f"(01){GTIN}(10)L1", "item", None, {"gtin": GTIN, "lot": "L1"}),
+        (SGTIN_EPC, "item", None, {"gtin": GTIN, "serial": "42", "epc": SGTIN_EPC}),
+        # 24 digits that are element strings, not an EPC: (01) and a count
+        (f"01{GTIN}37123456", "item", None, {"gtin": GTIN, "count": 123456, "epc": None}),
+    ],
+)
+def test_a_handheld_scan_is_a_location_a_pallet_or_an_item(barcode, kind, place, expected):
+    label = read_label(barcode, PLACES, today=TODAY)
+    assert (label.kind, label.place) == (kind, place)
+    assert {k: getattr(label.data, k) for k in expected} == expected
+
+
+def test_an_epc_scan_keeps_its_elements_as_the_barcode_would():
+    assert dict(parse_scan(SGTIN_EPC, today=TODAY).elements) == {"01": GTIN, "21": "42"}
+    assert dict(parse_scan(SSCC_EPC, today=TODAY).elements) == {"00": SSCC}
+
+
+@pytest.mark.parametrize(
+    ("barcode", "says"),
+    [
+        (f"(414){GLN}(254)zone-z", "AI (254): 'zone-z' is not a zone or door of the layout"),
+        (f"(414){GLN}", f"AI (254): the location label of GLN {GLN} names no place"),
+        (f"(414){GLN[:-1]}9", "AI (414): '0614141000009' has check digit 9, expected 5"),
+        (f"(414){GLN[:5]}", "AI (414): '06141' is 5 characters, LOC No. is 13"),
+        (GRAI_EPC, "a GRAI-96, not a pallet (SSCC-96) or a case (SGTIN-96)"),
+        ("31" + "F" * 22, "EPC '31FFFFFFFFFFFFFFFFFFFFFF'"),
+        ("(10)L1(17)251231", "(10), (17) name no pallet (00), item"),
+        ("zone", "not one this parser reads"),
+    ],
+)
+def test_a_scan_that_is_no_location_pallet_or_item_is_refused_naming_why(barcode, says):
+    with pytest.raises(Gs1Error) as err:
+        read_label(barcode, PLACES, today=TODAY)
+    assert says in str(err.value)

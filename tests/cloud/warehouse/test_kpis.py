@@ -7,16 +7,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cloud.warehouse.kpis import (
+    DEFINITIONS,
+    MAX_PERIODS,
     AlertFacts,
     Facts,
     KpiError,
     OrderFacts,
     PalletReceipt,
     Period,
+    Step,
     StockHistory,
     average_on_hand,
     closing_on_hand,
     compute,
+    periods,
 )
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -176,3 +180,31 @@ def test_every_kpi_is_given_in_the_documented_order():
 def test_a_period_that_is_not_one_is_refused(start, end, message):
     with pytest.raises(KpiError, match=message):
         Period(start, end)
+
+
+@pytest.mark.parametrize(
+    ("span", "step", "cuts"),
+    [
+        # whole days from the start
+        ((at(0), at(3)), Step.DAY, [(at(0), at(1)), (at(1), at(2)), (at(2), at(3))]),
+        # the last period ends at the span's end
+        ((at(0), at(1, hours=6)), Step.DAY, [(at(0), at(1)), (at(1), at(1, hours=6))]),
+        # a span shorter than a step is one period
+        ((at(0), at(hours=2)), Step.DAY, [(at(0), at(hours=2))]),
+        # hours, from an unaligned start
+        ((at(minutes=30), at(hours=2)), Step.HOUR,
+         [(at(minutes=30), at(hours=1, minutes=30)), (at(hours=1, minutes=30), at(hours=2))]),
+    ],
+)  # fmt: skip
+def test_a_span_is_cut_into_periods_of_its_step(span, step, cuts):
+    assert [(p.start, p.end) for p in periods(Period(*span), step)] == cuts
+
+
+def test_a_series_of_more_than_max_periods_is_refused_naming_the_count():
+    assert len(periods(Period(at(0), at(hours=MAX_PERIODS)), Step.HOUR)) == MAX_PERIODS
+    with pytest.raises(KpiError, match=f"step: {MAX_PERIODS + 1} periods of one hour"):
+        periods(Period(at(0), at(hours=MAX_PERIODS, minutes=1)), Step.HOUR)
+
+
+def test_every_kpi_has_a_definition():
+    assert [k.name for k in compute(P, facts())] == list(DEFINITIONS)
