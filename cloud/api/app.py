@@ -51,6 +51,7 @@ from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
+from cloud.live.order_feed import OrderFeed
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.operations.stock_alerts_job import StockAlertJob
@@ -132,6 +133,15 @@ def create_app(
                     pool,
                     hub,
                     open_alerts=settings.live_open_alerts,
+                    retry_max_s=settings.ingest_retry_max_s,
+                )
+            )
+            await stack.enter_async_context(  # and of every order's change
+                OrderFeed(
+                    settings.database_url,
+                    pool,
+                    hub,
+                    site=settings.site,
                     retry_max_s=settings.ingest_retry_max_s,
                 )
             )

@@ -94,7 +94,8 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /redoc": PUBLIC,
         "GET /static-offline-docs/{path}": PUBLIC,
         # the floor: readers, tags, what could not be ingested, the edges' events
-        "WS /ws/live": _OPERATIONS,
+        # a customer's feed carries its own orders only (cloud.live.hub)
+        "WS /ws/live": frozenset({Role.ADMIN, Role.OPERATOR, Role.CUSTOMER}),
         "GET /api/readers": _OPERATIONS,
         "GET /api/tags/{epc}": _OPERATIONS,
         "GET /api/dead-letters": _OPERATIONS,
