@@ -54,6 +54,7 @@ from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
+from cloud.live.order_feed import OrderFeed
 from cloud.operations.edge_commands import CommandRelay
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
@@ -71,7 +72,7 @@ log = logging.getLogger(__name__)
 
 DASHBOARDS_DIR = Path(dashboards.__file__).parent
 LIVE_PAGE_DIR = DASHBOARDS_DIR / "live"
-PAGES = ("stock", "alerts", "fleet", "kpis", "scan")
+PAGES = ("stock", "alerts", "fleet", "orders", "portal", "kpis", "scan")
 """The pages served at ``/<name>`` (their ``index.html``), their files under
 ``/<name>/``; the live page is ``/`` (files under ``/live/``), and what all share is
 under ``/common/``."""
@@ -141,6 +142,15 @@ def create_app(
                     pool,
                     hub,
                     open_alerts=settings.live_open_alerts,
+                    retry_max_s=settings.ingest_retry_max_s,
+                )
+            )
+            await stack.enter_async_context(  # and of every order's change
+                OrderFeed(
+                    settings.database_url,
+                    pool,
+                    hub,
+                    site=settings.site,
                     retry_max_s=settings.ingest_retry_max_s,
                 )
             )

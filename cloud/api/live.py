@@ -1,4 +1,7 @@
-"""``/ws/live``: the live feed (snapshot, then deltas; ``?since=`` resumes)."""
+"""``/ws/live``: the live feed (snapshot, then deltas; ``?since=`` resumes).
+
+Staff (admin, operator) get everything; a customer's token gets its own orders'
+changes only, in a sequence of its own (:meth:`cloud.live.hub.LiveHub.subscribe`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
+from cloud.api.auth import CallerDep
 from cloud.api.origin import origin_allowed
 from cloud.api.state import State
 from cloud.live.hub import Subscription
@@ -32,6 +36,7 @@ async def _until_closed(websocket: WebSocket) -> None:
 async def live_feed(
     websocket: WebSocket,
     st: State,
+    caller: CallerDep,
     since: int | None = Query(default=None, ge=0, description="last seq the client has"),
     stream: str | None = Query(default=None, max_length=64, description="stream of that seq"),
 ) -> None:
@@ -54,7 +59,7 @@ async def live_feed(
         return
     hub = st.hub
     await websocket.accept()
-    with hub.subscribe(since, stream) as sub:
+    with hub.subscribe(since, stream, customer=caller.customer_scope) as sub:
         tasks = [
             asyncio.create_task(_send(websocket, sub)),
             asyncio.create_task(_until_closed(websocket)),

@@ -24,6 +24,10 @@ reports (a pallet at packing, on the scale, through a door; the feed handlers in
 :mod:`cloud.operations.orders_feed`), :mod:`cloud.db.order_status` from people
 (release, cancel) and for the status itself. Every change of status goes through
 :func:`record`, which writes the timeline. Workers' tasks: :mod:`cloud.db.tasks`.
+
+Every timeline entry written also notifies :data:`CHANNEL` (``{"order": id}``), which
+PostgreSQL delivers when the transaction commits: the live feed of every API node
+hears of each order change (:mod:`cloud.live.order_feed`), wherever it was made.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ log = logging.getLogger(__name__)
 
 Conn = AsyncConnection[TupleRow]
 S = OrderStatus
+
+CHANNEL = "rfidwms_orders"
+"""The PostgreSQL channel on which every order change is notified."""
 
 
 # -- errors ----------------------------------------------------------------------------
@@ -578,6 +585,8 @@ async def _insert_timeline(
         )
     # the customers' notifications, in this same transaction (the webhook outbox)
     await webhooks.publish_order_timeline(conn, site, order_id, entries, now=now)
+    if entries:  # the live feeds, when this transaction commits
+        await conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps({"order": order_id})])
 
 
 async def record(
@@ -605,3 +614,76 @@ async def lock_order(conn: Conn, order_id: str) -> OrderRow:
     if row is None:
         raise OrderNotFound(f"order: {order_id!r} does not exist")
     return _order(row)
+
+
+# -- the live feed's reads (cloud.live.order_feed) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """An order as it stands after its last timeline entry, for the live feed."""
+
+    id: str
+    order: str | None
+    site: str
+    customer: str
+    status: str
+    hold_reason: str | None
+    ship_door: str | None
+    requested_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    shipped_at: datetime | None
+    entry: int
+    """The id of its last timeline entry."""
+    event: str
+    event_time: datetime
+
+    def document(self) -> dict[str, Any]:
+        """The summary the live feed sends (JSON-ready but for datetimes)."""
+        return {
+            "id": self.id,
+            "order": self.order,
+            "site": self.site,
+            "customer": self.customer,
+            "status": self.status,
+            "hold_reason": self.hold_reason,
+            "ship_door": self.ship_door,
+            "requested_at": self.requested_at,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "shipped_at": self.shipped_at,
+            "event": self.event,
+            "event_time": self.event_time,
+        }
+
+
+async def order_changes(conn: Conn, site: str, order_ids: Sequence[str]) -> list[OrderChange]:
+    """The orders ``order_ids`` of ``site`` as they stand, with their last timeline
+    entry, in the order of that entry (others' orders and unknown ids left out)."""
+    cur = await conn.execute(
+        "SELECT o.id, o.client_id, o.site, o.customer, o.status, o.hold_reason, o.ship_door,"
+        " o.requested_at, o.created_at, o.updated_at, o.shipped_at, t.id, t.event, t.time"
+        " FROM orders o JOIN LATERAL (SELECT id, event, time FROM order_timeline"
+        " WHERE order_id = o.id ORDER BY id DESC LIMIT 1) t ON true"
+        " WHERE o.id = ANY(%s::text[]) AND o.site = %s ORDER BY t.id",
+        [list(order_ids), site],
+    )
+    return [OrderChange(*r) for r in await cur.fetchall()]
+
+
+async def last_timeline_entry(conn: Conn) -> int:
+    """The id of the newest timeline entry of any order (0 when there is none)."""
+    cur = await conn.execute("SELECT COALESCE(max(id), 0) FROM order_timeline")
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def orders_changed_after(conn: Conn, site: str, entry: int) -> list[str]:
+    """The orders of ``site`` with a timeline entry newer than ``entry``."""
+    cur = await conn.execute(
+        "SELECT order_id FROM order_timeline WHERE id > %s AND site = %s"
+        " GROUP BY order_id ORDER BY max(id)",
+        [entry, site],
+    )
+    return [str(r[0]) for r in await cur.fetchall()]

@@ -12,22 +12,19 @@ When the connection is lost it connects again with backoff; what changed while i
 was not listening is caught up by comparing the hub's unresolved alerts with the
 database's (:func:`cloud.warehouse.alerts.catch_up_event`), which it also does once
 at start (the hub was seeded a moment before). A connection that stays silent is
-checked every ``ping_s`` seconds, so a dead one is noticed.
+checked every ``ping_s`` seconds, so a dead one is noticed
+(:class:`cloud.live.listener.ChannelListener`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
-import psycopg
-from psycopg import AsyncConnection
-
-from cloud.background import BackgroundTask
 from cloud.db import alerts as db
 from cloud.db.pool import Pool
 from cloud.live.hub import LiveHub
+from cloud.live.listener import ChannelListener
 from cloud.warehouse.alerts import AlertEvent, AlertStatus, catch_up_event
 
 log = logging.getLogger(__name__)
@@ -44,10 +41,12 @@ def parse_notification(payload: str) -> tuple[int, AlertEvent] | None:
         return None
 
 
-class AlertFeed(BackgroundTask):
+class AlertFeed(ChannelListener):
     """Keeps the hub's alerts live; ``async with`` runs it."""
 
     task_name = "alert feed"
+    channel = db.CHANNEL
+    application_name = APPLICATION_NAME
 
     def __init__(
         self,
@@ -60,56 +59,17 @@ class AlertFeed(BackgroundTask):
         retry_max_s: float = 10.0,
         ping_s: float = 30.0,
     ) -> None:
-        self._url = database_url
+        super().__init__(
+            database_url, retry_min_s=retry_min_s, retry_max_s=retry_max_s, ping_s=ping_s
+        )
         self._pool = pool
         self._hub = hub
         self._open_alerts = open_alerts
-        self._retry_min_s = retry_min_s
-        self._retry_max_s = max(retry_min_s, retry_max_s)
-        self._ping_s = ping_s
-        self.listening = asyncio.Event()
-        """Set while LISTENing (after catching up), cleared when the connection is lost."""
-        self.connects = 0
         self.published = 0
         self.caught_up = 0
         """Of ``published``: changes found by comparing with the database."""
 
-    async def _run(self) -> None:
-        delay = self._retry_min_s
-        while True:
-            connects = self.connects
-            try:
-                await self._listen()
-            except (psycopg.Error, OSError) as e:
-                self.listening.clear()
-                if self.connects > connects:  # it had been listening: start the backoff anew
-                    delay = self._retry_min_s
-                log.warning(
-                    "alert feed: lost the database (%s); listening again in %.2f s",
-                    " ".join(str(e).split()) or type(e).__name__,
-                    delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._retry_max_s)
-
-    async def _listen(self) -> None:
-        async with await AsyncConnection.connect(
-            self._url, autocommit=True, application_name=APPLICATION_NAME
-        ) as conn:
-            await conn.execute(f"LISTEN {db.CHANNEL}")
-            await self.catch_up()
-            self.connects += 1
-            self.listening.set()
-            log.info("alert feed: listening on %s", db.CHANNEL)
-            while True:
-                heard = [n.payload async for n in conn.notifies(timeout=self._ping_s, stop_after=1)]
-                if not heard:
-                    await conn.execute("SELECT 1")  # a dead connection raises here
-                    continue
-                heard += [n.payload async for n in conn.notifies(timeout=0)]
-                await self._publish(heard)
-
-    async def _publish(self, payloads: list[str]) -> None:
+    async def publish(self, payloads: list[str]) -> None:
         changes = [c for c in map(parse_notification, payloads) if c is not None]
         if len(changes) < len(payloads):
             log.warning("alert feed: ignored %d notifications not of alerts",

@@ -42,6 +42,18 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   ``GET /api/edges/{edge}/commands/{id}`` shows it. Numbered, kept and resumed like
   the deltas. The snapshot's ``commands`` are the last ``recent_commands`` the hub
   heard of (one entry per command, its latest state), newest last.
+- ``{"type": "order", "seq": N, "stream": S, "at": ..., "order": {...}}``: an order
+  changed (a timeline entry was written: created, allocated, picked, packed, held,
+  cancelled, shipped, ...); ``order`` is its summary as it stood then (id, customer,
+  status, hold reason, dates, the entry's event). Numbered in the same sequence. The
+  snapshot's ``orders`` are the last ``recent_orders`` orders that changed, newest
+  change first.
+- A customer's connection (:meth:`LiveHub.subscribe` with ``customer``) sees ONLY
+  that customer's order messages, in a sequence and stream of its own (its ``seq``
+  counts that customer's order changes, its stream is the hub's stream and a hash of
+  the customer): no reads, tags, readers, passages, alerts, nor the number of
+  anyone else's changes. Its snapshot is ``{"type": "snapshot", "seq", "stream",
+  "at", "orders"}`` with its own orders only; resume and resync work the same way.
 - A client reconnecting with ``?since=N&stream=S`` gets ``{"type": "resumed", ...}``
   and the deltas after N from the ring buffer; when N is older than the buffer
   (bounded by count and by bytes), S names another stream (the hub restarted, so
@@ -64,6 +76,7 @@ node begins.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import logging
 import secrets
@@ -142,8 +155,10 @@ def _encode(message: dict[str, Any]) -> str:
 class Subscription:
     """One client's view of the hub: the first messages, then its own bounded queue."""
 
-    def __init__(self, hub: LiveHub, queue_size: int) -> None:
+    def __init__(self, hub: LiveHub, queue_size: int, customer: str | None = None) -> None:
         self._hub = hub
+        self.customer = customer
+        """The only customer whose orders this client sees; None: staff, everything."""
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=queue_size)
         self._initial: list[str] = []
         self._floor = 0
@@ -173,7 +188,7 @@ class Subscription:
         while True:
             item = await self._queue.get()
             if isinstance(item, _Resync):
-                self._floor, text = self._hub.snapshot_message()
+                self._floor, text = self._hub.snapshot_message(self.customer)
                 yield text
                 continue
             seq, text = item
@@ -209,6 +224,8 @@ class LiveHub:
         max_readers: int = 2000,
         open_alerts: int = 200,
         recent_commands: int = 50,
+        recent_orders: int = 200,
+        customer_buffer: int = 256,
     ) -> None:
         self.stream = secrets.token_hex(6)
         """Names this hub's sequence; a hub started again numbers from 0 anew."""
@@ -236,6 +253,15 @@ class LiveHub:
         """Unresolved alerts by id, the ``open_alerts`` newest raised."""
         self._commands: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._max_commands = recent_commands
+        self._max_orders = recent_orders
+        self._orders: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """The summaries of the last orders that changed, least recently changed first."""
+        self._customer_buffer = customer_buffer
+        self._customer_seq: dict[str, int] = {}
+        """Each customer's own sequence (kept for ever: a few bytes per customer)."""
+        self._customer_rings: OrderedDict[str, deque[tuple[int, str]]] = OrderedDict()
+        """Each customer's last ``customer_buffer`` order messages, for resuming; the
+        rings of the customers longest without a change dropped beyond ``buffer``."""
         self._subscribers: set[Subscription] = set()
         self._snapshot: tuple[int, str] | None = None
         """The encoded snapshot of the current view, until the view changes."""
@@ -322,8 +348,7 @@ class LiveHub:
             }
         )
         self._keep(self.seq, text)
-        for sub in list(self._subscribers):
-            sub._offer(self.seq, text)
+        self._fan_out(self.seq, text, None)
         return self.seq
 
     def _hold_alert(self, alert: Alert) -> None:
@@ -357,8 +382,7 @@ class LiveHub:
             }
         )
         self._keep(self.seq, text)
-        for sub in list(self._subscribers):
-            sub._offer(self.seq, text)
+        self._fan_out(self.seq, text, None)
         return self.seq
 
     def publish_command(self, command: dict[str, Any]) -> int:
@@ -377,9 +401,52 @@ class LiveHub:
             }
         )
         self._keep(self.seq, text)
-        for sub in list(self._subscribers):
-            sub._offer(self.seq, text)
+        self._fan_out(self.seq, text, None)
         return self.seq
+
+    def publish_order(self, order: dict[str, Any]) -> int:
+        """An order changed: ``order`` is its summary (JSON-ready, with its ``id`` and
+        ``customer``). Numbered in the hub's sequence for staff, and in its customer's
+        own sequence for that customer's connections; never waits."""
+        customer = str(order["customer"])
+        _remember(self._orders, [(str(order["id"]), order)], self._max_orders)
+        self._snapshot = None
+        self.seq += 1
+        message = {"type": "order", "seq": self.seq, "stream": self.stream, "at": _now()}
+        text = _encode({**message, "order": order})
+        self._keep(self.seq, text)
+        self._fan_out(self.seq, text, None)
+        own = self._customer_seq.get(customer, 0) + 1
+        self._customer_seq[customer] = own
+        mine = _encode(
+            {**message, "seq": own, "stream": self.customer_stream(customer), "order": order}
+        )
+        ring = self._customer_rings.pop(customer, None) or deque(maxlen=self._customer_buffer)
+        ring.append((own, mine))
+        _remember(self._customer_rings, [(customer, ring)], self._ring_max)
+        self._fan_out(own, mine, customer)
+        return self.seq
+
+    def _fan_out(self, seq: int, text: str, customer: str | None) -> None:
+        """Offer a message to the clients of ``customer`` (None: staff) only."""
+        for sub in list(self._subscribers):
+            if sub.customer == customer:
+                sub._offer(seq, text)
+
+    def customer_stream(self, customer: str) -> str:
+        """The stream of ``customer``'s own sequence on this hub."""
+        digest = hashlib.sha256(customer.encode()).hexdigest()[:8]
+        return f"{self.stream}-{digest}"
+
+    def customer_snapshot(self, customer: str) -> dict[str, Any]:
+        """What a connection of ``customer`` starts from: its own orders only."""
+        return {
+            "type": "snapshot",
+            "seq": self._customer_seq.get(customer, 0),
+            "stream": self.customer_stream(customer),
+            "at": _now(),
+            "orders": [o for o in reversed(self._orders.values()) if o["customer"] == customer],
+        }
 
     def _keep(self, seq: int, text: str) -> None:
         """Add a delta to the ring buffer, dropping the oldest beyond its count or bytes
@@ -419,37 +486,52 @@ class LiveHub:
                 )
             ],
             "commands": list(self._commands.values()),
+            "orders": list(reversed(self._orders.values())),
         }
 
-    def snapshot_message(self) -> tuple[int, str]:
+    def snapshot_message(self, customer: str | None = None) -> tuple[int, str]:
         """``(seq, encoded snapshot)``; encoded once per view, however many clients
-        (new, or resyncing after falling behind) ask for it."""
+        (new, or resyncing after falling behind) ask for it. A ``customer``'s: its
+        own sequence and orders (small, encoded each time)."""
+        if customer is not None:
+            snap = self.customer_snapshot(customer)
+            return snap["seq"], _encode(snap)
         if self._snapshot is None or self._snapshot[0] != self.seq:
             self._snapshot = (self.seq, _encode(self.snapshot()))
         return self._snapshot
 
     # -- clients ---------------------------------------------------------------------
 
-    def subscribe(self, since: int | None = None, stream: str | None = None) -> Subscription:
+    def subscribe(
+        self, since: int | None = None, stream: str | None = None, *, customer: str | None = None
+    ) -> Subscription:
         """A new client: resumed after ``since`` of ``stream`` when that is this hub's
         stream and the ring buffer still holds every delta after it, else from a
-        snapshot (a ``since`` without its ``stream`` could be any hub's number)."""
-        sub = Subscription(self, self._client_queue)
-        oldest_kept = self._ring[0][0] if self._ring else self.seq + 1
+        snapshot (a ``since`` without its ``stream`` could be any hub's number). With
+        ``customer``: a client of that customer, which sees its own orders only (in
+        its own sequence and stream, see the module docstring)."""
+        sub = Subscription(self, self._client_queue, customer)
+        if customer is None:
+            ring, latest, own_stream = self._ring, self.seq, self.stream
+        else:
+            ring = self._customer_rings.get(customer) or deque()
+            latest = self._customer_seq.get(customer, 0)
+            own_stream = self.customer_stream(customer)
+        oldest_kept = ring[0][0] if ring else latest + 1
         resumable = (
             since is not None
-            and stream == self.stream
-            and since <= self.seq
+            and stream == own_stream
+            and since <= latest
             and since >= oldest_kept - 1
         )
         if resumable:
             assert since is not None
             resumed = _encode(
-                {"type": "resumed", "seq": since, "stream": self.stream, "latest": self.seq}
+                {"type": "resumed", "seq": since, "stream": own_stream, "latest": latest}
             )
-            sub._start([resumed, *(text for seq, text in self._ring if seq > since)], since)
+            sub._start([resumed, *(text for seq, text in ring if seq > since)], since)
         else:
-            seq, text = self.snapshot_message()
+            seq, text = self.snapshot_message(customer)
             sub._start([text], seq)
         self._subscribers.add(sub)
         return sub

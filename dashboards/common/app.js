@@ -2,7 +2,7 @@
 // with its one navigation, and the sign-in form. A plain ES module: no build step.
 //
 // The token: every page file is public, everything else needs an API token (role
-// operator or admin for these pages). A page takes it from its URL fragment
+// operator or admin for these pages; customer for the portal). A page takes it from its URL fragment
 // (#token=..., which browsers never send to a server, so it stays out of server
 // logs; removed from the address bar at once) or from the sign-in form, and keeps it
 // in localStorage, so one sign-in serves every page and tab of this origin until
@@ -20,6 +20,8 @@ export const PAGES = [
   { path: "/fleet", label: "Fleet" },
   { path: "/kpis", label: "KPIs" },
   { path: "/scan", label: "Handheld" },
+  { path: "/orders", label: "Orders" },
+  { path: "/portal", label: "Customer portal" },
 ];
 
 export const $ = (id) => document.getElementById(id);
@@ -208,12 +210,13 @@ function signinForm() {
  * Put the top bar and the sign-in form on the page and run it while signed in.
  *
  * ``title``: the page's name; ``current``: its path in PAGES; ``what``: what the
- * token opens ("the live feed"), for the messages; ``start()``: called once signed
+ * token opens ("the live feed"), for the messages; ``roles``: whose token it takes
+ * ("operator or admin", the default); ``start()``: called once signed
  * in (and again after each sign-in); ``stop()``: called on sign-out, to close the
  * feed and clear the view. Returns {setConn(state, text), signOut(why), refused()}.
  */
-export function shell({ title, current, what, start, stop }) {
-  const ask = `${what[0].toUpperCase()}${what.slice(1)} needs an API token of role operator or admin.`;
+export function shell({ title, current, what, roles = "operator or admin", start, stop }) {
+  const ask = `${what[0].toUpperCase()}${what.slice(1)} needs an API token of role ${roles}.`;
   document.body.prepend(bar(title, current), signinForm());
   document.title = `${title} · rfidwms`;
 
@@ -239,7 +242,7 @@ export function shell({ title, current, what, start, stop }) {
   function refused(status, detail) {
     signOut(status === 401
       ? `The token was refused (${detail}). Sign in with another.`
-      : `This token may not open ${what} (${detail}). Sign in with an operator's or admin's.`);
+      : `This token may not open ${what} (${detail}). Sign in with a token of role ${roles}.`);
   }
   onRefused = refused;
 

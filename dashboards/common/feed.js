@@ -1,5 +1,6 @@
 // The live feed (/ws/live) for every page: a snapshot, then sequence-numbered
-// messages ("delta" and "alert", one sequence). On a drop it reconnects with backoff
+// messages ("delta", "alert" and "order", one sequence; a customer's token gets its
+// own orders' "order" messages only, in a sequence of its own). On a drop it reconnects with backoff
 // (0.5 s doubling to 30 s, jittered) and resumes with ?since=<seq>&stream=<stream>,
 // so no message is missed; when the server cannot resume (the hub restarted, or the
 // page fell too far behind) it sends a fresh snapshot instead, and a gap or a message
@@ -11,7 +12,8 @@ export class LiveFeed {
   /**
    * Handlers (all optional): snapshot(msg) for a snapshot (on connect, and whenever
    * the page must start over: it replaces what the page holds), resumed(msg) after a
-   * resume without loss, delta(msg), alert(msg), command(msg), seq(n) after each message applied,
+   * resume without loss, delta(msg), alert(msg), command(msg), order(msg), seq(n) after each
+   * message applied,
    * state(state, text) for the connection ("connecting", "live", "reconnecting"),
    * refused(status, detail) when the token is refused (1008).
    */
@@ -115,6 +117,7 @@ export class LiveFeed {
       case "delta":
       case "alert": // numbered in the same sequence as the deltas
       case "command":
+      case "order":
         if (msg.stream !== this.stream) return this._resnapshot(ws, `${msg.type} from another stream`);
         if (msg.seq <= this.seq) return; // already applied
         if (msg.seq !== this.seq + 1) return this._resnapshot(ws, `gap: have #${this.seq}, got #${msg.seq}`);
@@ -122,6 +125,7 @@ export class LiveFeed {
         if (msg.type === "delta" && this.on.delta) this.on.delta(msg);
         if (msg.type === "alert" && this.on.alert) this.on.alert(msg);
         if (msg.type === "command" && this.on.command) this.on.command(msg);
+        if (msg.type === "order" && this.on.order) this.on.order(msg);
         if (this.on.seq) this.on.seq(this.seq);
         break;
       default:

@@ -33,7 +33,7 @@ A, OP, E, C = Role.ADMIN, Role.OPERATOR, Role.ERP, Role.CUSTOMER
 # area), so a change of the table that changes these is a deliberate one.
 INTENDED: list[tuple[str, str, set[Role]]] = [
     # the floor
-    (WS, "/ws/live", {A, OP}),
+    (WS, "/ws/live", {A, OP, C}),  # a customer: its own orders only
     ("GET", "/api/readers", {A, OP}),
     ("GET", "/api/tags/{epc}", {A, OP}),
     ("GET", "/api/passages", {A, OP}),
@@ -113,6 +113,7 @@ def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_a
         ("POST", "/api/returns"),
         ("GET", "/api/returns"),
         ("GET", "/api/returns/{}"),
+        (WS, "/ws/live"),  # its own orders' changes only (tests/cloud/test_live_orders.py)
     }
     assert len(webhooks) == 7
 
@@ -174,6 +175,10 @@ def test_nothing_that_holds_data_is_public():
         "/kpis/{}",
         "/live/{}",
         "/openapi.json",
+        "/orders",
+        "/orders/{}",
+        "/portal",
+        "/portal/{}",
         "/redoc",
         "/scan",
         "/scan/{}",

@@ -1,0 +1,183 @@
+"""The orders page and the customer portal in a real browser (Debian's chromium through
+Playwright) on a running cloud and a real database: an order's changes arrive live,
+and a customer sees its own orders only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from authkit import bearer, issue_token
+from cloudkit import running_app, settings_for
+from feedkit import connect
+from orderkit import FLOOR, ITEM_A, add_pallet
+from test_pages import chromium
+
+from cloud.db import order_flow
+from cloud.warehouse.ledger import Cause, CauseKind
+from cloud.warehouse.packing import Tolerance
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1024, "height": 768}
+NOT_FOUND = "the server responded with a status of 404"
+
+
+async def weigh(database_url: str, site: str, sscc: str) -> None:
+    """The packing scale weighs the pallet right: 10 cases of 10 kg on a 25 kg pallet."""
+    now = datetime.now(UTC)
+    async with await connect(database_url) as conn, conn.transaction():
+        await order_flow.weigh_pallet(
+            conn,
+            site=site,
+            sscc=sscc,
+            weight_kg=125.0,
+            scale="scale-1",
+            zone="packing",
+            time=now,
+            now=now,
+            cause=Cause(CauseKind.WEIGHT, "1"),
+            floor=FLOOR,
+            tolerance=Tolerance(),
+        )
+
+
+@pytest.mark.browser
+async def test_the_orders_page_follows_an_order_live_from_reserved_to_shipped(
+    database_url, mqtt_url, site
+):
+    from playwright.async_api import expect
+
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_app(settings) as base, chromium() as (page, errors):
+        async with await connect(database_url) as conn:
+            pallet = await add_pallet(conn, 1, site=site)
+        erp = bearer(await issue_token(database_url, "erp"))
+        operator = await issue_token(database_url, "operator")
+        async with httpx.AsyncClient(base_url=base, headers=erp) as api:
+            line = [{"sku": ITEM_A, "qty": 10}]
+            made = await api.post("/api/orders", json={"customer": "acme", "lines": line})
+            assert made.status_code == 201, made.text
+            o = made.json()
+            await page.goto(f"{base}orders#token={operator}")
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            await expect(page.locator('nav a[aria-current="page"]')).to_have_text("Orders")
+            row = page.locator(f'#orders-body tr[data-order="{o["id"]}"]')
+            await expect(row).to_have_attribute("data-status", "allocated")
+            await row.focus()  # keyboard: a row opens with Enter
+            await page.keyboard.press("Enter")
+            detail = page.get_by_test_id("order-detail")
+            await expect(detail.get_by_test_id("detail-id")).to_have_text(o["id"])
+            events = detail.locator('[data-testid="timeline"] li')
+            await expect(events).to_have_count(2)  # received, allocated
+            stops = detail.locator('[data-testid="pick-route"] li')
+            await expect(stops).to_have_count(3)  # packing, the pallet's zone, packing
+            await expect(stops.nth(1)).to_contain_text(f"zone-a take pallet {pallet.sscc}")
+            await expect(detail.get_by_test_id("weights")).to_contain_text("No pallet")
+
+            await weigh(database_url, site, pallet.sscc)  # packed: loading at its door
+            await expect(row).to_have_attribute("data-status", "loading", timeout=15_000)
+            await expect(detail.locator('[data-verdict="ok"]')).to_contain_text("125.0 kg")
+            await expect(stops.nth(1)).to_contain_text("at packing")
+
+            now = (await api.get(f"/api/orders/{o['id']}")).json()
+            door = next(e["detail"]["door"] for e in now["timeline"] if e["status"] == "loading")
+            shipped = await api.post(
+                "/api/scans",
+                json={
+                    "barcode": f"(00){pallet.sscc}",
+                    "action": "ship",
+                    "location": door,
+                },
+                headers=bearer(operator),
+            )
+            assert shipped.status_code == 201, shipped.text
+            await expect(row).to_have_attribute("data-status", "shipped", timeout=15_000)
+            await expect(detail.get_by_test_id("shipped-by")).to_contain_text(
+                f"pallet {pallet.sscc} out through {door}"
+            )
+
+            assert await fits(page)  # 1024x768
+            await page.select_option("#status", "cancelled")
+            await expect(page.locator("#orders-empty")).to_have_text("No orders match.")
+        assert errors == []
+
+
+@pytest.mark.browser
+async def test_a_customer_follows_its_own_order_live_and_cannot_open_another_customers(
+    database_url, mqtt_url, site
+):
+    from playwright.async_api import expect
+
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_app(settings) as base, chromium() as (page, errors):
+        async with await connect(database_url) as conn:
+            for n in (1, 2):  # a pallet serves one order: one each
+                await add_pallet(conn, n, site=site)
+        erp = bearer(await issue_token(database_url, "erp"))
+        acme = await issue_token(database_url, "customer", customer="acme")
+        line = [{"sku": ITEM_A, "qty": 4}]
+        async with httpx.AsyncClient(base_url=base, headers=erp) as api:
+            theirs = await api.post("/api/orders", json={"customer": "globex", "lines": line})
+            ours = await api.post(
+                "/api/orders",
+                json={"customer": "acme", "lines": line, "order": "PO-7"},
+            )
+            their_id, our_id = theirs.json()["id"], ours.json()["id"]
+
+            await page.set_viewport_size(PHONE)
+            await page.goto(f"{base}portal#token={acme}")
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            cards = page.get_by_test_id("order-card")
+            await expect(cards).to_have_count(1)  # its own only
+            card = page.locator(f'[data-testid="order-card"][data-order="{our_id}"]')
+            await card.get_by_role("link").click()
+            detail = page.get_by_test_id("order-detail")
+            await expect(detail.get_by_test_id("detail-id")).to_have_text(f"PO-7 ({our_id})")
+            await expect(detail.get_by_test_id("detail-status")).to_have_text("allocated")
+            await expect(detail.get_by_test_id("promised")).to_contain_text("in stock")
+            assert await fits(page)
+
+            cancelled = await api.post(f"/api/orders/{our_id}/cancel")  # the ERP cancels it
+            assert cancelled.status_code == 200, cancelled.text
+            await expect(card).to_have_attribute("data-status", "cancelled", timeout=15_000)
+            await expect(detail.get_by_test_id("detail-status")).to_have_text("cancelled")
+            await expect(detail.locator('[data-event="cancelled"]')).to_have_count(1)
+
+            # another customer's order: not found, by its address and by the API
+            await page.goto(f"{base}portal#order={their_id}")
+            await expect(page.get_by_test_id("detail-error")).to_have_text(
+                f"Order {their_id} not found."
+            )
+            await expect(cards).to_have_count(1)
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            own = bearer(acme)
+            r = await api.get(f"/api/orders/{their_id}", headers=own)
+            assert (
+                r.status_code == 404 and r.json()["detail"] == f"order: {their_id!r} does not exist"
+            )
+
+            await page.set_viewport_size(DESKTOP)
+            await page.goto(f"{base}portal#order={our_id}")
+            await expect(page.get_by_test_id("detail-status")).to_have_text("cancelled")
+            await page.fill("#avail-sku", ITEM_A)
+            await page.fill("#avail-qty", "3")
+            await page.press("#avail-qty", "Enter")
+            sku = {"sku": ITEM_A, "qty": 3}
+            known = (await api.get("/api/availability", params=sku, headers=own)).json()
+            await expect(page.get_by_test_id("availability")).to_contain_text(
+                f"{known['available_now']} cases available now; 3 can be had on "
+            )
+            assert await fits(page)
+        # the one error the page logs is the browser's own line for the 404 it was given
+        assert [e for e in errors if NOT_FOUND not in e] == []
+
+
+async def fits(page: Any) -> bool:
+    """Nothing wider than the viewport (no sideways scrolling), once the page settles."""
+    await page.wait_for_function(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth",
+        timeout=10_000,
+    )
+    return True
