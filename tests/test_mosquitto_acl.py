@@ -23,7 +23,7 @@ import aiomqtt
 import pytest
 from conftest import give_to_mosquitto, mosquitto_binary, require_system_tool, running_mosquitto
 
-from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, topic
+from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, ack_topic, topic
 from rfidwms.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +143,8 @@ async def test_an_edge_cannot_publish_as_another_edge_or_as_the_cloud(broker, si
         f"rfidwms/v1/{site}/edge-1/commands/reload",
         f"rfidwms/v1/{site}/edge-2/commands/reload",
         f"rfidwms/v1/{site}/_cloud/live",
+        ack_topic(site, "edge-1"),  # an edge must not confirm its own batches
+        ack_topic(site, "edge-2"),
     ]
     control = topic(site, "edge-1", TopicKind.OBSERVATIONS)
     async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
@@ -178,6 +180,17 @@ async def test_an_edge_reads_only_its_own_commands(broker, site):
         await edge.publish(topic(site, "edge-1", TopicKind.OBSERVATIONS), b"{}", qos=1)
         await cloud.publish(topic(site, "edge-2", TopicKind.OBSERVATIONS), b"{}", qos=1)
         await cloud.publish(f"rfidwms/v1/{site}/edge-2/commands/reload", b"{}", qos=1)
+        await cloud.publish(mine, b"{}", qos=1)
+        assert await received(edge, mine) == [mine]
+
+
+async def test_an_edge_reads_only_its_own_acknowledgements(broker, site):
+    mine, other = ack_topic(site, "edge-1"), ack_topic(site, "edge-2")
+    async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
+        await edge.subscribe(other, qos=1)
+        await edge.subscribe(f"rfidwms/v1/{site}/_cloud/#", qos=1)
+        await cloud.publish(other, b"{}", qos=1)
+        await cloud.publish(f"rfidwms/v1/{site}/_cloud/live/deltas", b"{}", qos=1)
         await cloud.publish(mine, b"{}", qos=1)
         assert await received(edge, mine) == [mine]
 
