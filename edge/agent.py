@@ -50,7 +50,7 @@ from edge.scale_watch import (
     pallet_on_scale,
 )
 from edge.settings import EdgeSettings
-from edge.spool import Spool
+from edge.spool import Spool, SpoolFull
 from protocols.commands import CommandName, ReaderCommand, decode_command
 from protocols.layout import Layout, Scale
 from protocols.mqtt import (
@@ -62,6 +62,7 @@ from protocols.mqtt import (
     PayloadError,
     ReaderHealth,
     ReaderState,
+    SpoolHealth,
     TopicKind,
     encode,
     topic,
@@ -117,7 +118,14 @@ class EdgeAgent:
         self.window = ObservationWindow(layout.read_point, settings.rssi_floor_dbm)
         self.core = EventCore(layout)
         self.rates = ReadRateMeter()
-        self.spool = Spool(settings.spool_dir / f"{settings.site}-{settings.edge_id}.spool.sqlite")
+        self.spool = Spool(
+            settings.spool_dir / f"{settings.site}-{settings.edge_id}.spool.sqlite",
+            max_bytes=settings.spool_max_bytes,
+        )
+        self.refused_batches = 0
+        """Batches the spool refused since start (it was full): lost."""
+        self._refused_observations = 0
+        self._refused_events = 0
         self._links: list[ReaderLink] = []
         self._last_report: dict[str, datetime] = {}
         self._silent: set[str] = set()
@@ -147,6 +155,8 @@ class EdgeAgent:
             self.settings.edge_id,
             self.spool,
             reconnect_max_s=self.settings.reconnect_max_s,
+            max_unconfirmed=self.settings.max_unconfirmed,
+            ack_timeout_s=self.settings.ack_timeout_s,
             clock=self.clock,
             on_command=self._command_received,
         )
@@ -339,7 +349,23 @@ class EdgeAgent:
 
             builders.append((events_topic, events_payload))
         if builders:  # one transaction: a cancelled flush still stores the whole window
-            await self.spool.append_topics(builders)
+            was_full = self.spool.full
+            try:
+                await self.spool.append_topics(builders)
+            except SpoolFull as e:
+                self._refused(len(builders), len(observations), len(events), e, was_full)
+                return
+            if was_full:
+                log.warning(
+                    "edge %s: the spool takes batches again (%d bytes of %d used); it refused "
+                    "%d batches (%d observations, %d events) while full",
+                    self.settings.edge_id,
+                    self.spool.bytes,
+                    self.settings.spool_max_bytes,
+                    self.refused_batches,
+                    self._refused_observations,
+                    self._refused_events,
+                )
             if self.publisher is not None:
                 self.publisher.notify()
 
@@ -398,6 +424,21 @@ class EdgeAgent:
         self._send_health_soon()
         return True, detail
 
+    def _refused(
+        self, batches: int, observations: int, events: int, e: SpoolFull, was_full: bool
+    ) -> None:
+        """The spool refused a flush: count what is lost, say so when it becomes full."""
+        self.refused_batches += batches
+        self._refused_observations += observations
+        self._refused_events += events
+        if not was_full:
+            log.error(
+                "edge %s: %s; new batches are refused (lost) until the cloud has confirmed "
+                "enough of the spooled ones",
+                self.settings.edge_id,
+                e,
+            )
+
     def health(self) -> EdgeHealth:
         now = time.monotonic()
         return EdgeHealth(
@@ -413,6 +454,13 @@ class EdgeAgent:
                 )
                 for link in self._links
             ],
+            spool=SpoolHealth(
+                batches=len(self.spool),
+                bytes=self.spool.bytes,
+                max_bytes=self.settings.spool_max_bytes,
+                full=self.spool.full,
+                refused_batches=self.refused_batches,
+            ),
         )
 
     def _send_health_soon(self) -> None:

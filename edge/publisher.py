@@ -1,13 +1,16 @@
 """The edge's MQTT side: drains the spool to the broker, in order, at QoS 1.
 
-It keeps one connection with a last will (``status`` = offline, retained),
-announces ``online`` on every connect, publishes spooled batches oldest first
-with up to ``max_in_flight`` awaiting their PUBACK, and deletes a batch only
-after its PUBACK and those of every batch before it (one ``DELETE ... WHERE
-seq <= ?`` for a run of acknowledgements, see :class:`~edge.spool.AckWindow`).
-A lost connection sends again everything not deleted. It reconnects with
-backoff when the broker goes away. Health messages are sent when connected and
-dropped otherwise: they describe the present, not history.
+It keeps one persistent session with a last will (``status`` = offline,
+retained), announces ``online`` on every connect, subscribes to its
+acknowledgements from the cloud (:func:`protocols.mqtt.ack_topic`), publishes
+spooled batches oldest first with up to ``max_in_flight`` awaiting their PUBACK
+and up to ``max_unconfirmed`` awaiting the cloud, and deletes a batch only when
+the cloud confirms it has committed it (:class:`protocols.mqtt.BatchAck`), never
+on the broker's PUBACK. A new connection sends again everything not confirmed, and
+so does a wait for confirmations longer than ``ack_timeout_s`` (doubling while
+none comes, see :mod:`edge.confirmations`). It reconnects with backoff when the
+broker goes away. Health messages are sent when connected and dropped otherwise:
+they describe the present, not history.
 
 It also subscribes (QoS 1) to this edge's command topic and hands each command's
 payload to ``on_command`` (on the event loop; it must not block), and publishes the
@@ -24,16 +27,21 @@ from collections.abc import Callable
 import aiomqtt
 
 from edge.backoff import next_backoff
-from edge.spool import AckWindow, Spool, SpooledBatch
+from edge.confirmations import Confirmations
+from edge.spool import Spool, SpooledBatch
 from protocols.clock import Clock, wall_clock
 from protocols.commands import CommandResult, command_topic, result_topic
 from protocols.commands import encode as encode_command_message
 from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
+    PayloadError,
     TopicKind,
+    ack_topic,
+    decode_ack,
     encode,
     parse_mqtt_url,
+    shorten,
     topic,
 )
 
@@ -50,6 +58,8 @@ class SpoolPublisher:
         *,
         reconnect_max_s: float = 30.0,
         max_in_flight: int = 20,
+        max_unconfirmed: int = 2000,
+        ack_timeout_s: float = 30.0,
         clock: Clock = wall_clock,
         on_command: Callable[[bytes], None] | None = None,
     ) -> None:
@@ -60,6 +70,15 @@ class SpoolPublisher:
         self._spool = spool
         self._reconnect_max = reconnect_max_s
         self._max_in_flight = max_in_flight
+        self._max_unconfirmed = max_unconfirmed
+        self._ack_timeout = ack_timeout_s
+        self._ack_topic = ack_topic(site, edge_id)
+        self._confirmed: set[int] = set()
+        """Seqs the cloud confirmed that are not yet deleted from the spool."""
+        self.confirmed = 0
+        """Batches confirmed by the cloud since start (a confirmation repeated counts again)."""
+        self.dead_lettered = 0
+        """Of ``confirmed``: batches the cloud stored as dead letters."""
         self._now = clock
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -103,13 +122,14 @@ class SpoolPublisher:
                         self._url.host,
                         self._url.port,
                     )
+                    await client.subscribe(self._ack_topic, qos=1)
                     await client.publish(status_topic, self._status("online"), qos=1, retain=True)
                     if self._on_command is not None:
                         await client.subscribe(command_topic(self._site, self._edge_id), qos=1)
                     try:
                         async with asyncio.TaskGroup() as tg:
                             tg.create_task(self._drain_forever(client))
-                            tg.create_task(self._watch_connection(client))
+                            tg.create_task(self._receive(client))
                     except asyncio.CancelledError:
                         # A clean stop: say offline ourselves while still connected (the
                         # broker drops the last will on a clean disconnect).
@@ -130,17 +150,45 @@ class SpoolPublisher:
                 self.connected.clear()
                 self._client = None
 
-    async def _watch_connection(self, client: aiomqtt.Client) -> None:
-        """Hand over the commands that come; raise as soon as the broker connection
-        drops, even while nothing is published."""
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        """Take the cloud's confirmations and hand over its commands; raise as soon as
+        the broker connection drops, even while nothing is published."""
         commands = command_topic(self._site, self._edge_id)
         async for message in client.messages:
-            if self._on_command is not None and message.topic.value == commands:
-                payload = message.payload
-                if isinstance(payload, bytes | bytearray):
-                    self._on_command(bytes(payload))
-                else:
-                    log.warning("edge %s: a command that is not bytes: dropped", self._edge_id)
+            name = str(message.topic)
+            payload = message.payload
+            data = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
+            if name == commands and self._on_command is not None:
+                self._on_command(data)
+                continue
+            if name != self._ack_topic:
+                continue
+            try:
+                ack = decode_ack(data)
+            except PayloadError as e:
+                log.warning("edge %s: unreadable acknowledgement: %s", self._edge_id, e)
+                continue
+            if ack.edge_id != self._edge_id or ack.spool != self._spool.spool_id:
+                log.info(
+                    "edge %s: acknowledgement for edge %s spool %s is not for this spool %s",
+                    self._edge_id,
+                    shorten(ack.edge_id, 63),
+                    ack.spool,
+                    self._spool.spool_id,
+                )
+                continue
+            if ack.dead_lettered:
+                log.warning(
+                    "edge %s: the cloud could not use batches %s and keeps them as dead "
+                    "letters (see its dead-letter store for why)",
+                    self._edge_id,
+                    shorten(", ".join(map(str, ack.dead_lettered)), 200),
+                )
+            self._confirmed.update(ack.stored)
+            self._confirmed.update(ack.dead_lettered)
+            self.confirmed += len(ack.stored) + len(ack.dead_lettered)
+            self.dead_lettered += len(ack.dead_lettered)
+            self._wake.set()
 
     async def publish_result(self, result: CommandResult, wait_s: float = 30.0) -> bool:
         """Publish a command's result (QoS 1), waiting up to ``wait_s`` for a connection;
@@ -171,51 +219,56 @@ class SpoolPublisher:
             return False
 
     async def _drain_forever(self, client: aiomqtt.Client) -> None:
-        window = AckWindow()
-        acked = asyncio.Event()  # a PUBACK came: the delete slice may have grown
+        loop = asyncio.get_running_loop()
+        account = Confirmations(
+            most=self._max_unconfirmed,
+            timeout_s=self._ack_timeout,
+            timeout_max_s=max(self._ack_timeout, 600.0),
+        )
         slots = asyncio.Semaphore(self._max_in_flight)
-        deletable = -1
-        last_sent = -1  # everything not yet deleted is sent again on a new connection
+        last_sent = -1  # a new connection sends everything in the spool again
 
         async def publish(batch: SpooledBatch) -> None:
-            nonlocal deletable
             try:
                 await client.publish(batch.topic, batch.payload, qos=1)
             finally:
                 slots.release()
-            through = window.acked(batch.seq)
-            if through is not None:
-                deletable = through
-                acked.set()
-
-        async def delete_acknowledged() -> None:
-            deleted = -1
-            while True:
-                await acked.wait()
-                acked.clear()
-                if deletable > deleted:
-                    deleted = deletable
-                    await self._spool.acknowledge_through(deleted)
-                if not window and len(self._spool) == 0:
-                    self._idle.set()  # everything spooled so far is with the broker
 
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(delete_acknowledged())
             while True:
                 self._wake.clear()
-                batches = await self._spool.pending(self._max_in_flight, after=last_sent)
+                if self._confirmed:
+                    confirmed, self._confirmed = self._confirmed, set()
+                    await self._spool.confirm(sorted(confirmed))
+                    account.confirmed(confirmed, loop.time())
+                if account.due_in(loop.time()) == 0:
+                    log.warning(
+                        "edge %s: the cloud confirmed none of %d batches in %.0f s; sending "
+                        "every unconfirmed batch again",
+                        self._edge_id,
+                        len(account),
+                        account.timeout_s,
+                    )
+                    account.resend(loop.time())
+                    last_sent = -1
+                batches = []
+                room = min(self._max_in_flight, account.room())
+                if room:
+                    batches = await self._spool.pending(room, after=last_sent)
                 for batch in batches:
                     await slots.acquire()
-                    window.sent(batch.seq)
+                    account.sent(batch.seq, loop.time())
                     last_sent = batch.seq
                     tg.create_task(publish(batch))  # created in order: sent in order
-                if not batches:
-                    if not window and len(self._spool) == 0:
-                        self._idle.set()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                    except TimeoutError:
-                        pass
+                if batches:
+                    continue
+                if len(self._spool) == 0:
+                    self._idle.set()  # everything spooled so far is committed by the cloud
+                due = account.due_in(loop.time())
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(1.0, due or 1.0))
+                except TimeoutError:
+                    pass
 
     async def publish_health(self, health: EdgeHealth) -> None:
         client = self._client
@@ -237,7 +290,8 @@ class SpoolPublisher:
             log.warning("edge %s: could not announce offline: %s", self._edge_id, e)
 
     async def drain(self, timeout: float) -> bool:
-        """Wait until the spool is empty (True) or ``timeout`` passes (False)."""
+        """Wait until the spool is empty, every batch confirmed by the cloud (True), or
+        ``timeout`` passes (False)."""
         self._idle.clear()
         self.notify()
         try:

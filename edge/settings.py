@@ -18,7 +18,17 @@ class EdgeSettings(CommonSettings):
     llrp_port_base: int = Field(default=5084, ge=1, le=65535)
     """Port of the first reader without a ``port``; later ones count up in layout order."""
     spool_dir: Path = Path(".rfidwms/edge")
-    """Where the on-disk spool keeps batches until the broker has acknowledged them."""
+    """Where the on-disk spool keeps batches until the cloud has committed them."""
+    spool_max_bytes: int = Field(default=1 << 30, ge=64 * 1024, le=1 << 50)
+    """The most bytes of batches the spool keeps; past it (or when its disk is full) new
+    batches are refused and lost, the edge logs an error and its health says ``full``.
+    A batch of 1,000 observations is about 220 kB: at 2 batches a second, 1 GiB holds
+    about 40 minutes of a busy edge cut off from the cloud."""
+    ack_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    """How long the edge waits for the cloud to confirm batches it sent before sending the
+    unconfirmed ones again (doubling while none comes, up to 10 minutes)."""
+    max_unconfirmed: int = Field(default=2000, ge=1, le=1_000_000)
+    """Batches sent and not yet confirmed by the cloud at once; the rest wait in the spool."""
     flush_interval_s: float = Field(default=0.5, gt=0, le=60)
     """How often reads are summarised into observations and published."""
     event_flush_s: float = Field(default=0.02, ge=0, le=60)

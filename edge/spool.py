@@ -1,25 +1,29 @@
-"""The on-disk spool: batches wait here until the broker has acknowledged them.
+"""The on-disk spool: batches wait here until the cloud has committed them.
 
 Store-and-forward: every batch is written to SQLite (WAL, synchronous=FULL)
 with the spool's id and next sequence number *before* it is published, and deleted
-only after the broker's PUBACK. A broker outage or an edge restart loses
-nothing; a batch published but not yet deleted when the edge died is sent
-again with the same sequence number, and the cloud ingests each (edge, spool,
-seq) once, so the cloud sees every batch exactly once.
+only once the cloud confirms it has committed it (:meth:`Spool.confirm`, see
+:mod:`edge.confirmations`). A broker outage or crash, an ingester crash or an edge
+restart loses nothing; a batch published but not yet confirmed is sent again with
+the same sequence number, and the cloud ingests each (edge, spool, seq) once, so
+the cloud sees every batch exactly once.
+
+The spool is bounded: past ``max_bytes`` of payloads (or when its disk is full) it
+refuses new batches with :class:`SpoolFull` and says so in :attr:`Spool.full`; it
+takes them again as soon as confirmed batches have made room.
 
 Every fsync'd write would stall the event loop, so the spool does its SQLite
 work on one thread of its own (a SQLite connection belongs to the thread that
 made it): ``await spool.append(...)`` and friends queue the work there and
-return when it is on disk. Batches are acknowledged as a slice
-(``DELETE ... WHERE seq <= ?``, one fsync for many PUBACKs); :class:`AckWindow`
-says how far that slice may reach when PUBACKs come back out of order.
+return when it is on disk. Confirmed batches are deleted together (one fsync for
+many confirmations).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,38 +43,8 @@ class SpooledBatch:
     payload: bytes
 
 
-class AckWindow:
-    """Batches sent and not yet acknowledged, oldest first: up to where may the spool delete?
-
-    Batches are sent in sequence order and may be acknowledged in any order. The spool
-    may delete up to the highest sequence number below which every batch sent has been
-    acknowledged, never past a batch still in flight (it must be sent again if the
-    connection drops before its PUBACK).
-    """
-
-    def __init__(self) -> None:
-        self._in_flight: collections.deque[int] = collections.deque()
-        self._acked: set[int] = set()
-
-    def sent(self, seq: int) -> None:
-        if self._in_flight and seq <= self._in_flight[-1]:
-            raise ValueError(f"seq {seq} sent after seq {self._in_flight[-1]}: out of order")
-        self._in_flight.append(seq)
-
-    def acked(self, seq: int) -> int | None:
-        """Note the PUBACK of ``seq``; the new delete-through seq, or None if it did not move."""
-        if seq not in self._in_flight or seq in self._acked:
-            raise ValueError(f"seq {seq} acknowledged but not in flight")
-        self._acked.add(seq)
-        through = None
-        while self._in_flight and self._in_flight[0] in self._acked:
-            through = self._in_flight.popleft()
-            self._acked.discard(through)
-        return through
-
-    def __len__(self) -> int:
-        """Batches sent and not yet deletable."""
-        return len(self._in_flight)
+class SpoolFull(Exception):
+    """The spool refuses a batch: its size limit is reached, or its disk is full."""
 
 
 class _SpoolFile:
@@ -100,7 +74,11 @@ class _SpoolFile:
             )
             row = db.execute("SELECT spool_id FROM counter WHERE id = 1").fetchone()
             self.spool_id = str(row[0])
-            self.count = int(db.execute("SELECT count(*) FROM batches").fetchone()[0])
+            count, size = db.execute(
+                "SELECT count(*), total(length(payload)) FROM batches"
+            ).fetchone()
+            self.count = int(count)
+            self.bytes = int(size)
         except BaseException:
             db.close()
             raise
@@ -110,27 +88,40 @@ class _SpoolFile:
         return int(self.db.execute("SELECT next_seq FROM counter WHERE id = 1").fetchone()[0])
 
     def append_all(
-        self, topic_payloads: Sequence[tuple[str, Callable[[int], bytes]]]
+        self, topic_payloads: Sequence[tuple[str, Callable[[int], bytes]]], max_bytes: int | None
     ) -> list[SpooledBatch]:
         db = self.db
         batches: list[SpooledBatch] = []
-        db.execute("BEGIN IMMEDIATE")
         try:
-            seq = self.next_seq()
-            for topic, make_payload in topic_payloads:
-                payload = make_payload(seq)
-                db.execute(
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self.next_seq()
+                for topic, make_payload in topic_payloads:
+                    batches.append(SpooledBatch(seq, topic, make_payload(seq)))
+                    seq += 1
+                size = sum(len(b.payload) for b in batches)
+                if max_bytes is not None and self.bytes + size > max_bytes:
+                    raise SpoolFull(
+                        f"spool is full: {self.count} batches of {self.bytes} bytes wait for "
+                        f"the cloud, {len(batches)} more of {size} bytes would pass the limit "
+                        f"of {max_bytes} bytes (RFIDWMS_SPOOL_MAX_BYTES)"
+                    )
+                db.executemany(
                     "INSERT INTO batches (seq, topic, payload) VALUES (?, ?, ?)",
-                    (seq, topic, payload),
+                    [(b.seq, b.topic, b.payload) for b in batches],
                 )
-                batches.append(SpooledBatch(seq, topic, payload))
-                seq += 1
-            db.execute("UPDATE counter SET next_seq = ? WHERE id = 1", (seq,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
+                db.execute("UPDATE counter SET next_seq = ? WHERE id = 1", (seq,))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise SpoolFull(f"spool's disk is full: {e}") from e
             raise
         self.count += len(batches)
+        self.bytes += size
         return batches
 
     def pending(self, after: int, limit: int) -> list[SpooledBatch]:
@@ -140,24 +131,50 @@ class _SpoolFile:
         ).fetchall()
         return [SpooledBatch(int(s), str(t), bytes(p)) for s, t, p in rows]
 
+    def _deleted(self, cursor: sqlite3.Cursor) -> int:
+        sizes = cursor.fetchall()  # RETURNING: the statement ends when its rows are read
+        self.count -= len(sizes)
+        self.bytes -= sum(int(n) for (n,) in sizes)
+        return len(sizes)
+
     def acknowledge_through(self, seq: int) -> int:
-        deleted = self.db.execute("DELETE FROM batches WHERE seq <= ?", (seq,)).rowcount
-        self.count -= deleted
-        return deleted
+        return self._deleted(
+            self.db.execute("DELETE FROM batches WHERE seq <= ? RETURNING length(payload)", (seq,))
+        )
+
+    def confirm(self, seqs: Sequence[int]) -> int:
+        return self._deleted(
+            self.db.execute(
+                "DELETE FROM batches WHERE seq IN (SELECT value FROM json_each(?))"
+                " RETURNING length(payload)",
+                (json.dumps(list(seqs)),),
+            )
+        )
 
 
 class Spool:
     """``async with Spool(path) as spool:``; safe to use from one event loop.
 
-    ``connection_factory`` is handed to :func:`sqlite3.connect` (a subclass of
-    :class:`sqlite3.Connection`, e.g. one that traces or slows its statements).
+    ``max_bytes`` bounds the payloads it keeps: an append past it raises
+    :class:`SpoolFull`, as does one that finds the disk full. ``connection_factory`` is
+    handed to :func:`sqlite3.connect` (a subclass of :class:`sqlite3.Connection`, e.g.
+    one that traces or slows its statements).
     """
 
     def __init__(
-        self, path: Path, *, connection_factory: type[sqlite3.Connection] = sqlite3.Connection
+        self,
+        path: Path,
+        *,
+        max_bytes: int | None = None,
+        connection_factory: type[sqlite3.Connection] = sqlite3.Connection,
     ) -> None:
         self.path = path
+        self.max_bytes = max_bytes
+        """The most bytes of payloads the spool keeps (None: no limit but the disk)."""
         self._factory = connection_factory
+        self.full = False
+        """The last batch offered was refused (:class:`SpoolFull`); False again once a
+        batch is taken."""
         self._file: _SpoolFile | None = None
         self._thread: ThreadPoolExecutor | None = None
         self.spool_id = ""
@@ -244,16 +261,32 @@ class Spool:
         one flush), numbered in the given order, in one transaction: all or none, and
         queued before this first yields, so a cancelled caller loses nothing."""
         items = list(topic_payloads)
-        return await self._on_thread(lambda: self._spool_file.append_all(items))
+        try:
+            batches = await self._on_thread(
+                lambda: self._spool_file.append_all(items, self.max_bytes)
+            )
+        except SpoolFull:
+            self.full = True
+            raise
+        self.full = False
+        return batches
 
     async def pending(self, limit: int = 100, *, after: int = -1) -> list[SpooledBatch]:
         """Unacknowledged batches with a sequence number above ``after``, oldest first."""
         return await self._on_thread(lambda: self._spool_file.pending(after, limit))
 
-    async def acknowledge_through(self, seq: int) -> int:
-        """Delete every batch up to and including ``seq``; how many there were."""
-        return await self._on_thread(lambda: self._spool_file.acknowledge_through(seq))
+    async def confirm(self, seqs: Sequence[int]) -> int:
+        """Delete the batches ``seqs`` (the cloud has committed them; seqs no longer in
+        the spool are passed over); how many there were."""
+        if not seqs:
+            return 0
+        return await self._on_thread(lambda: self._spool_file.confirm(seqs))
 
     def __len__(self) -> int:
         """Batches in the spool, as of the last operation that finished."""
         return self._file.count if self._file is not None else 0
+
+    @property
+    def bytes(self) -> int:
+        """Bytes of payloads in the spool, as of the last operation that finished."""
+        return self._file.bytes if self._file is not None else 0

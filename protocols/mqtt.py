@@ -11,6 +11,10 @@ can share a broker during an upgrade. Payloads are UTF-8 JSON objects with a
 | ``events``       | 1   | no       | :class:`EventBatch` (zone events, door passages, weights) |
 | ``health``       | 1   | no       | :class:`EdgeHealth`       |
 | ``status``       | 1   | yes      | :class:`EdgeStatus` (also the last will: ``offline``) |
+
+The cloud answers on ``rfidwms/v1/<site>/_cloud/acks/<edge-id>`` (:func:`ack_topic`,
+QoS 1, not retained) with a :class:`BatchAck` after it has committed an edge's
+batches: only then does the edge drop them from its spool.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -33,6 +37,8 @@ MAX_BATCH_EVENTS = 5000
 MAX_PASSAGE_CASES = 512
 MAX_READERS_PER_HEALTH = 256
 MAX_ANTENNAS_PER_READER = 64
+MAX_ACK_SEQS = 10_000
+"""Sequence numbers in one :class:`BatchAck` (a larger answer is split)."""
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 """The largest message payload: a full batch of the largest observations fits in about
 2.5 MB. The broker refuses larger ones (``message_size_limit``) and the cloud
@@ -81,6 +87,19 @@ def subscription(site: str, kind: TopicKind | None = None) -> str:
 def shared_subscription(group: str, topic_filter: str) -> str:
     """An MQTT 5 shared subscription: brokers hand each message to one member of ``group``."""
     return f"$share/{_segment('group', group)}/{topic_filter}"
+
+
+CLOUD_SEGMENT = "_cloud"
+"""The topic segment under a site that only the cloud writes (no edge id can start with
+``_``); its topics have six levels, so the cloud's ``+/+`` filter never matches them."""
+
+
+def ack_topic(site: str, edge_id: str) -> str:
+    """``rfidwms/v1/<site>/_cloud/acks/<edge-id>``: where the cloud confirms what it
+    committed of ``edge_id``'s batches (:class:`BatchAck`)."""
+    return (
+        f"{TOPIC_ROOT}/{_segment('site', site)}/{CLOUD_SEGMENT}/acks/{_segment('edge id', edge_id)}"
+    )
 
 
 def parse_topic(name: str) -> TopicAddress:
@@ -156,10 +175,26 @@ class ReaderHealth(BaseModel):
     )
 
 
+class SpoolHealth(BaseModel):
+    """The edge's on-disk spool: what waits there for the cloud's confirmation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batches: int = Field(ge=0, le=2**63 - 1)
+    bytes: int = Field(ge=0, le=2**63 - 1)
+    max_bytes: int = Field(ge=0, le=2**63 - 1)
+    full: bool
+    """The spool refuses new batches (its size limit is reached, or its disk is full)."""
+    refused_batches: int = Field(default=0, ge=0, le=2**63 - 1)
+    """Batches refused because the spool was full, since the edge started: lost."""
+
+
 class EdgeHealth(_Payload):
     edge_id: DeviceId
     at: AwareDatetime
     readers: list[ReaderHealth] = Field(default_factory=list, max_length=MAX_READERS_PER_HEALTH)
+    spool: SpoolHealth | None = None
+    """Optional (an edge that does not send it is still valid v1)."""
 
 
 class EdgeStatus(_Payload):
@@ -265,6 +300,33 @@ class EventBatch(_Payload):
     events: list[EventMessage] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
 
+class BatchAck(_Payload):
+    """The cloud has committed these batches of one edge's spool: the edge may drop them.
+
+    ``stored``: stored now or before (a batch sent again is confirmed again);
+    ``dead_lettered``: the cloud could not use them and kept them in its dead-letter
+    store with the reason (sending them again would not help). Sent on
+    :func:`ack_topic`, after the commit."""
+
+    edge_id: DeviceId
+    spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
+    stored: list[Annotated[int, Field(ge=0, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=MAX_ACK_SEQS
+    )
+    dead_lettered: list[Annotated[int, Field(ge=0, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=MAX_ACK_SEQS
+    )
+
+
+def encode_ack(ack: BatchAck) -> bytes:
+    return ack.model_dump_json().encode("utf-8")
+
+
+def decode_ack(data: bytes) -> BatchAck:
+    """Decode and validate a :class:`BatchAck`; raise :class:`PayloadError` naming the field."""
+    return _validated(BatchAck, data)
+
+
 Payload = ObservationBatch | EventBatch | EdgeHealth | EdgeStatus
 SpooledBatch = ObservationBatch | EventBatch
 """The payloads numbered by an edge's spool and ingested exactly once."""
@@ -284,7 +346,13 @@ def decode(kind: TopicKind, data: bytes) -> Payload:
     """Decode and validate a payload; raise :class:`PayloadError` naming the bad field.
 
     A payload larger than :data:`MAX_PAYLOAD_BYTES` is refused before it is parsed."""
-    model = _MODELS[kind]
+    return _validated(_MODELS[kind], data)
+
+
+_P = TypeVar("_P", bound=_Payload)
+
+
+def _validated(model: type[_P], data: bytes) -> _P:
     if len(data) > MAX_PAYLOAD_BYTES:
         raise PayloadError(
             f"{model.__name__}: payload of {len(data)} bytes is larger than the limit of "

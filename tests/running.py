@@ -23,7 +23,8 @@ from protocols.layout import Layout
 
 
 class RunningProcess:
-    """``rfidwms <argv>`` with its output collected line by line."""
+    """``rfidwms <argv>`` (or ``python <script> <argv>``) with its output collected line
+    by line."""
 
     def __init__(
         self,
@@ -31,6 +32,8 @@ class RunningProcess:
         env: dict[str, str],
         cwd: Path | None = None,
         unset: tuple[str, ...] = (),
+        *,
+        script: Path | None = None,
     ) -> None:
         self.argv = argv
         self.lines: list[str] = []
@@ -39,7 +42,7 @@ class RunningProcess:
         for name in unset:
             full_env.pop(name, None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rfidwms", *argv],
+            [sys.executable, *([str(script)] if script else ["-m", "rfidwms"]), *argv],
             env=full_env,
             cwd=cwd,
             stdout=subprocess.PIPE,

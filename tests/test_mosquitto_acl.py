@@ -24,7 +24,7 @@ import pytest
 from conftest import give_to_mosquitto, mosquitto_binary, require_system_tool, running_mosquitto
 
 from protocols.commands import command_topic, result_subscription, result_topic
-from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, topic
+from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, ack_topic, topic
 from rfidwms.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +144,8 @@ async def test_an_edge_cannot_publish_as_another_edge_or_as_the_cloud(broker, si
         f"rfidwms/v1/{site}/edge-1/commands/reload",
         f"rfidwms/v1/{site}/edge-2/commands/reload",
         f"rfidwms/v1/{site}/_cloud/live",
+        ack_topic(site, "edge-1"),  # an edge must not confirm its own batches
+        ack_topic(site, "edge-2"),
     ]
     control = topic(site, "edge-1", TopicKind.OBSERVATIONS)
     async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
@@ -197,6 +199,17 @@ async def test_the_cloud_sends_an_edge_its_commands_on_the_topic_it_reads(broker
     mine = command_topic(site, "edge-1")
     async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
         await edge.subscribe(mine, qos=1)
+        await cloud.publish(mine, b"{}", qos=1)
+        assert await received(edge, mine) == [mine]
+
+
+async def test_an_edge_reads_only_its_own_acknowledgements(broker, site):
+    mine, other = ack_topic(site, "edge-1"), ack_topic(site, "edge-2")
+    async with broker.client("cloud") as cloud, broker.client("edge-1") as edge:
+        await edge.subscribe(other, qos=1)
+        await edge.subscribe(f"rfidwms/v1/{site}/_cloud/#", qos=1)
+        await cloud.publish(other, b"{}", qos=1)
+        await cloud.publish(f"rfidwms/v1/{site}/_cloud/live/deltas", b"{}", qos=1)
         await cloud.publish(mine, b"{}", qos=1)
         assert await received(edge, mine) == [mine]
 

@@ -11,12 +11,15 @@ or read point the site's layout does not give that edge
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cloud.ingest.ownership import SiteDevices
 from protocols.mqtt import (
+    MAX_PAYLOAD_BYTES,
     EdgeHealth,
     EdgeStatus,
     EventBatch,
@@ -25,6 +28,7 @@ from protocols.mqtt import (
     Payload,
     PayloadError,
     TopicAddress,
+    TopicKind,
     decode,
     parse_topic,
     shorten,
@@ -48,6 +52,13 @@ class Accepted:
     """SHA-256 of ``raw``: a batch sent again carries the same bytes."""
 
 
+BatchKey = tuple[str, str, int]
+"""(edge_id, spool, seq): what makes a batch unique."""
+
+_SPOOL_ID = re.compile(r"^[0-9a-f]{32}\Z")
+_SPOOLED_KINDS = (TopicKind.OBSERVATIONS, TopicKind.EVENTS)
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     topic: str
@@ -55,6 +66,28 @@ class DeadLetter:
     reason: str
     received_at: datetime
     retained: bool = False
+    batch: BatchKey | None = None
+    """The spooled batch this was, when that can be told (the cloud confirms it to its
+    edge, which would otherwise send it again for ever); None for anything else."""
+
+
+def batch_key(address: TopicAddress, payload: bytes) -> BatchKey | None:
+    """The (edge, spool, seq) of a spooled batch that is not valid, when its topic and
+    JSON still tell them (the edge is the topic's: the broker's ACL vouches for it)."""
+    if address.kind not in _SPOOLED_KINDS or len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    spool, seq = body.get("spool"), body.get("seq")
+    if not isinstance(spool, str) or not _SPOOL_ID.match(spool):
+        return None
+    if type(seq) is not int or not 0 <= seq < 2**63:
+        return None
+    return (address.edge_id, spool, seq)
 
 
 def classify(
@@ -67,13 +100,15 @@ def classify(
     received_at: datetime,
     max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW,
 ) -> Accepted | DeadLetter:
-    def dead(reason: str) -> DeadLetter:
-        return DeadLetter(topic, payload, reason, received_at, retained)
-
     try:
         address = parse_topic(topic)
     except PayloadError as e:
-        return dead(str(e))
+        return DeadLetter(topic, payload, str(e), received_at, retained)
+
+    def dead(reason: str) -> DeadLetter:
+        key = batch_key(address, payload) if address.site == site else None
+        return DeadLetter(topic, payload, reason, received_at, retained, key)
+
     if address.site != site:
         return dead(
             f"topic {shorten(topic, 200)!r} is for site {address.site!r}, "

@@ -10,6 +10,10 @@ Delivery contract (see ``docs/cloud.md``):
   message received but not committed before a crash is redelivered on reconnect.
 - A redelivered batch that had committed is recognised by its (edge, spool, seq)
   and skipped, so each batch is stored once as far as the cloud can tell.
+- After each commit, every spooled batch of the group (stored now, stored before,
+  or stored as a dead letter) is confirmed to its edge (:mod:`cloud.ingest.acks`,
+  QoS 1): only then does the edge drop it from its spool, so a broker that loses
+  messages it had acknowledged (a crash before it saved them) loses nothing.
 - A message that cannot be understood (or is too large, or speaks for a device
   the layout does not give its edge, or carries a time the cloud cannot trust, or
   whose data the database refuses) goes to ``dead_letters`` with the reason and
@@ -44,6 +48,7 @@ import paho.mqtt.client as paho
 import psycopg
 
 from cloud.db.pool import Pool
+from cloud.ingest.acks import OutgoingAck, batch_acks
 from cloud.ingest.classify import Accepted, DeadLetter, classify
 from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signature
 from cloud.ingest.ownership import SiteDevices
@@ -53,6 +58,7 @@ from cloud.model import LiveChange
 from cloud.settings import CloudSettings
 from protocols.layout import Layout, load_layout
 from protocols.mqtt import (
+    EventBatch,
     ObservationBatch,
     parse_mqtt_url,
     shared_subscription,
@@ -210,6 +216,8 @@ class Ingester:
         self.stats = IngestStats()
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._acks_out: set[asyncio.Task[None]] = set()
+        """Confirmations to edges being published (each awaits its PUBACK)."""
 
     async def __aenter__(self) -> Ingester:
         self._task = asyncio.create_task(self.run(), name=f"ingester {self.client_id}")
@@ -386,6 +394,10 @@ class Ingester:
                 pending.changed.notify_all()
             result = await self._store(group)
             self._committed(len(group), result)
+            for ack in batch_acks(self._settings.site, result.stored, result.dead_lettered):
+                task = asyncio.create_task(self._confirm(client, ack))
+                self._acks_out.add(task)
+                task.add_done_callback(self._acks_out.discard)
             for r in group:  # in the order received, as MQTT requires
                 m = r.message
                 rc = client._client.ack(m.mid, m.qos)
@@ -399,6 +411,21 @@ class Ingester:
                         paho.error_string(rc),
                     )
             pending.writing = 0
+
+    async def _confirm(self, client: aiomqtt.Client, ack: OutgoingAck) -> None:
+        """Tell an edge which of its batches are committed. If this is lost, the edge
+        sends them again after its timeout and they are confirmed as duplicates."""
+        try:
+            await client.publish(ack.topic, ack.payload, qos=1)
+        except aiomqtt.MqttError as e:
+            log.info(
+                "ingester %s: confirming %d batch(es) to edge %s failed (%s); it will send "
+                "them again and they will be confirmed then",
+                self.client_id,
+                ack.batches,
+                ack.edge_id,
+                e,
+            )
 
     def _committed(self, messages: int, result: GroupResult) -> None:
         """Count what a committed group wrote, log its transitions, publish its delta."""
@@ -473,8 +500,15 @@ class Ingester:
                         shorten(str(first.message.topic), 200),
                         reason,
                     )
+                    p = first.item.payload
                     dead = DeadLetter(
-                        first.item.topic, first.payload, reason, first.item.received_at
+                        first.item.topic,
+                        first.payload,
+                        reason,
+                        first.item.received_at,
+                        batch=(p.edge_id, p.spool, p.seq)
+                        if isinstance(p, ObservationBatch | EventBatch)
+                        else None,
                     )
                     group = [_Received(first.message, dead, first.payload)]
                     failures = same = 0

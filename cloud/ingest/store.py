@@ -37,7 +37,7 @@ from cloud.ingest.changes import (
     update_edge,
     update_readers,
 )
-from cloud.ingest.classify import Accepted, DeadLetter
+from cloud.ingest.classify import Accepted, BatchKey, DeadLetter
 from cloud.ingest.places import apply_events
 from cloud.model import (
     EdgeState,
@@ -154,10 +154,6 @@ _UPSERT_EDGES = (
 )
 
 
-BatchKey = tuple[str, str, int]
-"""(edge_id, spool, seq): what makes a batch unique."""
-
-
 def _text(s: str, most: int) -> str:
     """PostgreSQL text cannot hold NUL; a dead letter's topic and reason are bounded."""
     if len(s) > most:
@@ -208,6 +204,10 @@ class GroupResult:
     observations: int = 0
     events: int = 0
     duplicates: list[BatchKey] = field(default_factory=list)
+    stored: list[BatchKey] = field(default_factory=list)
+    """Spooled batches now stored: new ones and duplicates (stored before)."""
+    dead_lettered: list[BatchKey] = field(default_factory=list)
+    """Spooled batches now stored as dead letters (those whose key could be told)."""
     dead_letters: int = 0
     change: LiveChange = field(default_factory=LiveChange)
     transitions: list[Transition] = field(default_factory=list)
@@ -238,7 +238,9 @@ async def write_group(
         if dead:
             await cur.executemany(_INSERT_DEAD_LETTERS, [dead_letter_row(d) for d in dead])
             result.dead_letters = len(dead)
+            result.dead_lettered = [d.batch for d in dead if d.batch is not None]
         result.batches = len(new_batches)
+        result.stored = [(b.edge_id, b.spool, b.seq) for b in new_batches] + result.duplicates
         observation_batches = [b for b in new_batches if isinstance(b, ObservationBatch)]
         event_batches = [b for b in new_batches if isinstance(b, EventBatch)]
         if event_batches:
@@ -332,6 +334,7 @@ def _conflicting(item: Accepted, known: bytes) -> DeadLetter:
         ),
         received_at=item.received_at,
         retained=item.retained,
+        batch=(b.edge_id, b.spool, b.seq),
     )
 
 
@@ -605,6 +608,8 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
         total.observations += r.observations
         total.events += r.events
         total.duplicates.extend(r.duplicates)
+        total.stored.extend(r.stored)
+        total.dead_lettered.extend(r.dead_lettered)
         total.dead_letters += r.dead_letters
         total.transitions.extend(r.transitions)
         c = r.change

@@ -50,3 +50,28 @@ async def test_events_are_spooled_at_once_on_their_own_and_observations_at_the_i
             flushing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flushing
+
+
+async def test_a_full_spool_refuses_a_flush_and_the_health_says_so_until_it_takes_again(
+    tmp_path, caplog
+):
+    settings = EdgeSettings(spool_dir=tmp_path, site="site-1")
+    agent = EdgeAgent(settings, load_layout(None))
+    now = datetime.now(UTC)
+    reader = agent.readers[0]
+    async with agent.spool:
+        agent.spool.max_bytes = 100  # smaller than one batch: as good as a full disk
+        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        await agent._flush()
+        spool = agent.health().spool
+        assert spool is not None
+        assert (spool.full, spool.refused_batches, spool.batches) == (True, 1, 0)
+        assert "spool is full" in caplog.text
+        agent.spool.max_bytes = None  # room again (the cloud confirmed what was there)
+        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        await agent._flush()
+        spool = agent.health().spool
+        assert spool is not None
+        assert (spool.full, spool.refused_batches, spool.batches) == (False, 1, 1)
+        assert spool.bytes == len((await agent.spool.pending())[0].payload)
+        assert "the spool takes batches again" in caplog.text

@@ -1,5 +1,6 @@
 """The on-disk spool keeps batches and their sequence numbers across restarts, does its
-SQLite work off the event loop, and deletes acknowledged batches as a slice."""
+SQLite work off the event loop, deletes the batches the cloud confirms, and refuses to grow
+past its limit or a full disk."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import threading
 import pytest
 from spoolkit import LoopLag, SlowDisk
 
-from edge.spool import AckWindow, Spool
+from edge.confirmations import Confirmations
+from edge.spool import Spool, SpoolFull
 
 
-async def test_batches_wait_in_order_until_acknowledged(tmp_path):
+async def test_batches_wait_in_order_until_confirmed(tmp_path):
     async with Spool(tmp_path / "s.sqlite") as spool:
         for _ in range(3):
             await spool.append("t", lambda seq: f"batch {seq}".encode())
         assert [b.seq for b in await spool.pending()] == [0, 1, 2]
-        assert await spool.acknowledge_through(0) == 1
+        assert await spool.confirm([0]) == 1
         assert [b.payload for b in await spool.pending()] == [b"batch 1", b"batch 2"]
         assert [b.seq for b in await spool.pending(after=1)] == [2]
         assert len(spool) == 2
@@ -29,7 +31,7 @@ async def test_a_restart_keeps_unsent_batches_and_never_reuses_a_sequence_number
     async with Spool(path) as spool:
         await spool.append("t", lambda seq: b"a")
         await spool.append("t", lambda seq: b"b")
-        await spool.acknowledge_through(1)
+        await spool.confirm([0, 1])
         await spool.append("t", lambda seq: b"c")
     async with Spool(path) as spool:
         assert [(b.seq, b.payload) for b in await spool.pending()] == [(2, b"c")]
@@ -144,62 +146,128 @@ async def test_sqlite_runs_on_one_thread_of_the_spools_own_never_the_loops(tmp_p
     async with Spool(tmp_path / "s.sqlite", connection_factory=ThreadRecordingDisk) as spool:
         for _ in range(5):
             await spool.append("t", lambda seq: b"x")
-        await spool.acknowledge_through(2)
+        await spool.confirm([0, 1, 2])
         await spool.pending()
     assert len(ThreadRecordingDisk.threads) == 1
     (thread,) = ThreadRecordingDisk.threads
     assert thread.startswith("edge-spool") and thread != threading.current_thread().name
 
 
-# --------------------------------------------------------------------------- slice acks
+# --------------------------------------------------------------------------- confirmations
 
 
-@pytest.mark.parametrize(
-    ("sent", "acks", "deletable_after_each"),
-    [
-        ([0, 1, 2], [0, 1, 2], [0, 1, 2]),  # in order: each PUBACK moves the slice on
-        ([0, 1, 2], [2, 1, 0], [None, None, 2]),  # reversed: nothing until 0 is in
-        ([0, 1, 2, 3], [1, 0, 3, 2], [None, 1, None, 3]),
-        ([7, 9, 12], [9, 7, 12], [None, 9, 12]),  # gaps in the numbers are not holes
-    ],
-)
-def test_the_delete_slice_never_passes_a_batch_still_in_flight(sent, acks, deletable_after_each):
-    window = AckWindow()
-    for seq in sent:
-        window.sent(seq)
-    assert [window.acked(seq) for seq in acks] == deletable_after_each
-    assert len(window) == 0
-
-
-def test_an_ack_for_a_batch_not_in_flight_or_a_send_out_of_order_is_refused():
-    window = AckWindow()
-    window.sent(3)
-    with pytest.raises(ValueError, match="seq 2 sent after seq 3"):
-        window.sent(2)
-    with pytest.raises(ValueError, match="seq 4 acknowledged but not in flight"):
-        window.acked(4)
-    window.acked(3)
-    with pytest.raises(ValueError, match="seq 3 acknowledged but not in flight"):
-        window.acked(3)
-
-
-async def test_out_of_order_acks_delete_only_the_acknowledged_prefix_across_a_restart(tmp_path):
+async def test_confirmed_batches_go_in_any_order_and_the_rest_stay_across_a_restart(tmp_path):
     path = tmp_path / "s.sqlite"
     async with Spool(path) as spool:
         for _ in range(5):
             await spool.append("t", lambda seq: f"batch {seq}".encode())
-        window = AckWindow()
-        for batch in await spool.pending():
-            window.sent(batch.seq)
-        for seq in (3, 1):  # PUBACKs of 3 and 1 arrive; 0, 2 and 4 are still in flight
-            assert window.acked(seq) is None
-        through = window.acked(0)
-        assert through == 1
-        await spool.acknowledge_through(through)
-        assert [b.seq for b in await spool.pending()] == [2, 3, 4]
-    # the edge stops before the other PUBACKs: 2, 3 and 4 are sent again after a restart
-    async with Spool(path) as spool:
-        assert [b.seq for b in await spool.pending()] == [2, 3, 4]
+        assert await spool.confirm([3, 1]) == 2
+        assert await spool.confirm([1, 3, 99]) == 0  # again, or never spooled: no harm
+        assert [b.seq for b in await spool.pending()] == [0, 2, 4]
+        assert (len(spool), spool.bytes) == (3, 3 * len(b"batch 0"))
+    async with Spool(path) as spool:  # the edge stops: 0, 2 and 4 are sent again
+        assert [b.seq for b in await spool.pending()] == [0, 2, 4]
+        assert (len(spool), spool.bytes) == (3, 3 * len(b"batch 0"))
+
+
+def account() -> Confirmations:
+    return Confirmations(most=3, timeout_s=10.0, timeout_max_s=25.0)
+
+
+@pytest.mark.parametrize(
+    ("steps", "room", "due_at"),
+    [
+        ([], 3, None),  # nothing out: nothing to wait for
+        ([("sent", 0, 0.0)], 2, 10.0),
+        ([("sent", 0, 0.0), ("sent", 1, 4.0)], 1, 10.0),  # the wait runs from the first
+        ([("sent", 0, 0.0), ("sent", 1, 0.0), ("sent", 2, 0.0)], 0, 10.0),  # full
+        ([("sent", 0, 0.0), ("confirmed", 0, 3.0)], 3, None),
+        # a confirmation is progress: the wait for the rest starts again
+        ([("sent", 0, 0.0), ("sent", 1, 0.0), ("confirmed", 0, 7.0)], 2, 17.0),
+        # a confirmation of a batch sent before (another connection) is no progress
+        ([("sent", 5, 0.0), ("confirmed", 4, 7.0)], 2, 10.0),
+        ([("sent", 0, 0.0), ("resend", None, 12.0)], 3, None),
+        # after a resend the wait doubles for the batches sent again
+        ([("sent", 0, 0.0), ("resend", None, 12.0), ("sent", 0, 12.0)], 2, 32.0),
+        # doubling stops at the most
+        (
+            [
+                *[("sent", 0, 0.0), ("resend", None, 10.0), ("sent", 0, 10.0)],
+                *[("resend", None, 30.0), ("sent", 0, 30.0)],
+            ],
+            2,
+            55.0,
+        ),
+        # and a confirmation brings the first wait back
+        (
+            [
+                *[("sent", 0, 0.0), ("resend", None, 10.0), ("sent", 0, 10.0)],
+                *[("sent", 1, 10.0), ("confirmed", 0, 11.0)],
+            ],
+            2,
+            21.0,
+        ),
+    ],
+)
+def test_the_account_of_unconfirmed_batches_says_when_to_send_more_or_again(steps, room, due_at):
+    a = account()
+    for what, seq, now in steps:
+        if what == "sent":
+            a.sent(seq, now)
+        elif what == "confirmed":
+            a.confirmed([seq], now)
+        else:
+            a.resend(now)
+    assert a.room() == room
+    assert a.due_in(0.0) == due_at  # seconds from 0: when the batches out are sent again
+
+
+def test_an_account_refuses_settings_that_would_never_send_or_never_wait():
+    with pytest.raises(ValueError, match="most must be at least 1"):
+        Confirmations(most=0, timeout_s=1.0, timeout_max_s=1.0)
+    with pytest.raises(ValueError, match="0 < timeout_s <= timeout_max_s"):
+        Confirmations(most=1, timeout_s=5.0, timeout_max_s=1.0)
+
+
+# --------------------------------------------------------------------------- a full spool
+
+
+async def test_a_full_spool_refuses_a_batch_whole_uses_no_number_and_takes_again_once_drained(
+    tmp_path,
+):
+    async with Spool(tmp_path / "s.sqlite", max_bytes=250) as spool:
+        for _ in range(2):
+            await spool.append("t", lambda seq: b"x" * 100)
+        assert not spool.full
+        with pytest.raises(SpoolFull, match=r"2 batches of 200 bytes .* limit of 250 bytes"):
+            await spool.append_all("t", [lambda seq: b"y" * 10, lambda seq: b"y" * 50])
+        assert spool.full and (len(spool), spool.bytes) == (2, 200)
+        assert await spool.next_seq() == 2  # nothing stored, no number used
+        await spool.confirm([0])
+        assert (await spool.append("t", lambda seq: b"z" * 100)).seq == 2
+        assert not spool.full and (len(spool), spool.bytes) == (2, 200)
+
+
+class SmallDisk(sqlite3.Connection):
+    """A disk that fills up: SQLite may use no more than a few pages (SQLITE_FULL)."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA max_page_count = 40")
+
+
+async def test_a_full_disk_is_a_full_spool_and_loses_nothing_already_stored(tmp_path):
+    async with Spool(tmp_path / "s.sqlite", connection_factory=SmallDisk) as spool:
+        stored = 0
+        with pytest.raises(SpoolFull, match="disk is full"):
+            for _ in range(100):
+                await spool.append("t", lambda seq: b"x" * 3000)
+                stored += 1
+        assert spool.full and 0 < stored == len(spool)
+        assert [b.seq for b in await spool.pending(limit=1000)] == list(range(stored))
+        await spool.confirm(list(range(stored)))
+        assert (await spool.append("t", lambda seq: b"x" * 3000)).seq == stored
+        assert not spool.full
 
 
 # --------------------------------------------------------------------------- the loop is free
@@ -215,7 +283,7 @@ async def test_the_loop_stays_responsive_while_the_spool_writes_to_a_slow_disk(t
             started = loop.time()
             for _ in range(4):
                 await spool.append("t", lambda seq: b"x" * 1000)
-                await spool.acknowledge_through(await spool.next_seq() - 1)
+                await spool.confirm([await spool.next_seq() - 1])
             took = loop.time() - started
     assert SlowDisk.writes == 8 and took >= 8 * SlowDisk.delay_s  # the disk was slow
     assert lag.ticks > took / lag.tick_s / 10, f"{lag.ticks} ticks in {took:.2f} s"

@@ -1,10 +1,15 @@
-"""The edge's spool and publisher against a real broker, including a broker outage."""
+"""The edge's spool and publisher against a real broker, including a broker outage.
+
+A stand-in for the cloud (:func:`collect`) records what arrives and, unless told
+not to, confirms each batch the way the ingester does after its commit."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiomqtt
@@ -13,10 +18,13 @@ from spoolkit import LoopLag, SlowDisk
 from edge.publisher import SpoolPublisher
 from edge.spool import Spool
 from protocols.mqtt import (
+    BatchAck,
     Observation,
     ObservationBatch,
     TopicKind,
+    ack_topic,
     encode,
+    encode_ack,
     parse_mqtt_url,
     subscription,
     topic,
@@ -24,10 +32,14 @@ from protocols.mqtt import (
 from rfidwms.embedded import EmbeddedBroker, free_port
 
 EPC = "3034257BF7194E4000001A85"
-SPOOL = "0123456789abcdef0123456789abcdef"
 
 
-def batch_payload(seq: int) -> bytes:
+def payload_of(spool: Spool) -> Callable[[int], bytes]:
+    """A builder of one-observation batches of ``spool`` (its id in each)."""
+    return functools.partial(batch_payload, spool.spool_id)
+
+
+def batch_payload(spool_id: str, seq: int) -> bytes:
     now = datetime.now(UTC)
     obs = Observation(
         epc=EPC,
@@ -40,11 +52,19 @@ def batch_payload(seq: int) -> bytes:
         seen_count=1,
     )
     return encode(
-        ObservationBatch(edge_id="edge-1", spool=SPOOL, seq=seq, sent_at=now, observations=[obs])
+        ObservationBatch(edge_id="edge-1", spool=spool_id, seq=seq, sent_at=now, observations=[obs])
     )
 
 
-async def collect(url: str, site: str, into: list[dict], ready: asyncio.Event) -> None:
+async def collect(
+    url: str,
+    site: str,
+    into: list[dict],
+    ready: asyncio.Event,
+    confirm: asyncio.Event | None = None,
+) -> None:
+    """Record every message of ``site``; confirm each batch while ``confirm`` is set
+    (always when None)."""
     u = parse_mqtt_url(url)
     while True:
         try:
@@ -54,7 +74,15 @@ async def collect(url: str, site: str, into: list[dict], ready: asyncio.Event) -
                 await client.subscribe(subscription(site), qos=1)
                 ready.set()
                 async for msg in client.messages:
-                    into.append({"topic": str(msg.topic), "body": json.loads(msg.payload)})
+                    body = json.loads(msg.payload)
+                    into.append({"topic": str(msg.topic), "body": body})
+                    if "seq" in body and (confirm is None or confirm.is_set()):
+                        ack = BatchAck(
+                            edge_id=body["edge_id"], spool=body["spool"], stored=[body["seq"]]
+                        )
+                        await client.publish(
+                            ack_topic(site, body["edge_id"]), encode_ack(ack), qos=1
+                        )
         except aiomqtt.MqttError:
             await asyncio.sleep(0.2)
 
@@ -75,7 +103,7 @@ async def test_spooled_batches_reach_the_broker_in_order_between_online_and_offl
     async with Spool(tmp_path / "spool.sqlite") as spool:
         obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
         for _ in range(5):
-            await spool.append(obs_topic, batch_payload)
+            await spool.append(obs_topic, payload_of(spool))
         publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
         task = asyncio.create_task(publisher.run())
         try:
@@ -107,13 +135,13 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
         obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
         publisher = SpoolPublisher(url, site, "edge-1", spool, reconnect_max_s=0.5)
         task = asyncio.create_task(publisher.run())
-        await spool.append(obs_topic, batch_payload)
+        await spool.append(obs_topic, payload_of(spool))
         publisher.notify()
         await wait_until(lambda: len(spool) == 0, 20)
     # the broker is down: batches pile up in the spool
     await wait_until(lambda: not publisher.connected.is_set(), 10)
     for _ in range(3):
-        await spool.append(obs_topic, batch_payload)
+        await spool.append(obs_topic, payload_of(spool))
         publisher.notify()
     await asyncio.sleep(1.0)
     assert len(spool) == 3
@@ -147,7 +175,7 @@ async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
     async with Spool(tmp_path / "spool.sqlite", connection_factory=SlowDisk) as spool:
         SlowDisk.reset(delay_s=0.0)
         for _ in range(40):
-            await spool.append(obs_topic, batch_payload)
+            await spool.append(obs_topic, payload_of(spool))
         SlowDisk.reset(delay_s=0.1)
         publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
         async with LoopLag(tick_s=0.005) as lag:
@@ -167,3 +195,64 @@ async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
     assert seqs == list(range(40))
     assert 1 <= SlowDisk.deletes < 40
     assert lag.worst < SlowDisk.delay_s / 2, f"the loop stalled for {lag.worst:.3f} s"
+
+
+async def test_a_batch_stays_in_the_spool_after_the_pubacks_until_the_cloud_confirms_it(
+    mqtt_url, site, tmp_path
+):
+    """The broker has every batch (PUBACK) but the cloud confirms none: the spool keeps
+    them all, sends them again after the timeout, and drops them once confirmed."""
+    received: list[dict] = []
+    ready, confirm = asyncio.Event(), asyncio.Event()
+    collector = asyncio.create_task(collect(mqtt_url, site, received, ready, confirm))
+    await ready.wait()
+
+    def seqs() -> list[int]:
+        return [m["body"]["seq"] for m in received if m["topic"].endswith("/observations")]
+
+    async with Spool(tmp_path / "spool.sqlite") as spool:
+        obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
+        for _ in range(3):
+            await spool.append(obs_topic, payload_of(spool))
+        publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool, ack_timeout_s=1.0)
+        task = asyncio.create_task(publisher.run())
+        try:
+            await wait_until(lambda: seqs() == [0, 1, 2], 20)
+            assert len(spool) == 3  # with the broker, not yet with the cloud
+            await wait_until(lambda: len(seqs()) >= 6, 20)  # the timeout: sent again
+            assert seqs()[:6] == [0, 1, 2, 0, 1, 2] and len(spool) == 3
+            confirm.set()
+            await wait_until(lambda: len(spool) == 0, 20)
+            assert publisher.confirmed >= 3
+        finally:
+            task.cancel()
+            collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def test_a_confirmation_for_another_spool_deletes_nothing(mqtt_url, site, tmp_path):
+    async with Spool(tmp_path / "spool.sqlite") as spool:
+        await spool.append(topic(site, "edge-1", TopicKind.OBSERVATIONS), payload_of(spool))
+        publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
+        task = asyncio.create_task(publisher.run())
+        u = parse_mqtt_url(mqtt_url)
+        try:
+            await asyncio.wait_for(publisher.connected.wait(), 20)
+            async with aiomqtt.Client(u.host, u.port) as cloud:
+                other = "f" * 32
+                for ack in (
+                    BatchAck(edge_id="edge-1", spool=other, stored=[0]),
+                    BatchAck(edge_id="edge-2", spool=spool.spool_id, stored=[0]),
+                ):
+                    await cloud.publish(ack_topic(site, "edge-1"), encode_ack(ack), qos=1)
+                await cloud.publish(ack_topic(site, "edge-1"), b"not json", qos=1)
+                mine = BatchAck(edge_id="edge-1", spool=spool.spool_id, dead_lettered=[7])
+                await cloud.publish(ack_topic(site, "edge-1"), encode_ack(mine), qos=1)
+                # the last one (of a batch never spooled) is taken: the others came before
+                await wait_until(lambda: publisher.confirmed == 1, 20)
+            assert len(spool) == 1 and publisher.dead_lettered == 1
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
