@@ -88,6 +88,8 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /alerts/{path}": PUBLIC,
         "GET /fleet": PUBLIC,
         "GET /fleet/{path}": PUBLIC,
+        "GET /map": PUBLIC,
+        "GET /map/{path}": PUBLIC,
         "GET /openapi.json": PUBLIC,
         "GET /docs": PUBLIC,
         "GET /docs/oauth2-redirect": PUBLIC,
@@ -149,6 +151,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _EVERYONE,
         # the sites this cloud serves
         "GET /api/sites": _EVERYONE,
+        "GET /api/sites/{site}/layout": _OPERATIONS,
         # automatic cycle counts
         "GET /api/variances": _OPERATIONS,
         "GET /api/variances/zones": _OPERATIONS,

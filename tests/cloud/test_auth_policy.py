@@ -81,6 +81,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/webhooks/{webhook_id}/deliveries", {A, OP, E, C}),
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", {A, OP, E, C}),
     ("GET", "/api/sites", {A, OP, E, C}),
+    ("GET", "/api/sites/{site}/layout", {A, OP}),
     # users and tokens
     ("POST", "/api/users", {A}),
     ("GET", "/api/users", {A}),
@@ -160,6 +161,8 @@ def test_nothing_that_holds_data_is_public():
         "/fleet",
         "/fleet/{}",
         "/live/{}",
+        "/map",
+        "/map/{}",
         "/openapi.json",
         "/redoc",
         "/static-offline-docs/{}",
