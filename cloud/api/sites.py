@@ -115,8 +115,7 @@ def layout_out(site: str, layout: Layout) -> SiteLayoutOut:
             for z in layout.zones
         ],
         doors=[
-            DoorOut(id=d.id, name=d.name, area=RectOut(**d.area.model_dump()))
-            for d in layout.doors
+            DoorOut(id=d.id, name=d.name, area=RectOut(**d.area.model_dump())) for d in layout.doors
         ],
         readers=[
             ReaderOut(
@@ -130,7 +129,11 @@ def layout_out(site: str, layout: Layout) -> SiteLayoutOut:
         ],
         scales=[
             ScaleOut(
-                id=s.id, edge=s.edge, zone=s.zone, read_point=s.read_point, capacity_kg=s.capacity_kg
+                id=s.id,
+                edge=s.edge,
+                zone=s.zone,
+                read_point=s.read_point,
+                capacity_kg=s.capacity_kg,
             )
             for s in layout.scales
         ],
@@ -151,6 +154,7 @@ async def site_layout(
     antenna, and its scales."""
     if site != st.settings.site:
         raise HTTPException(
-            404, detail=f"site {site!r} is not served by this cloud (it serves {st.settings.site!r})"
+            404,
+            detail=f"site {site!r} is not served by this cloud (it serves {st.settings.site!r})",
         )
     return layout_out(site, st.layout)

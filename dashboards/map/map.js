@@ -133,7 +133,10 @@ async function loadSite() {
   zoneIds = new Set(plan.zones.map((z) => z.id));
   doorIds = new Set(plan.doors.map((d) => d.id));
   areas.clear();
-  for (const z of plan.zones) areas.set(z.id, new M.Slots(z.area, 16));
+  for (const z of plan.zones) { // below the zone's name, above its fill bar
+    const a = z.area;
+    areas.set(z.id, new M.Slots(a.h > 6 ? { x: a.x, y: a.y + 2, w: a.w, h: a.h - 2.6 } : a, 16));
+  }
   for (const d of plan.doors) areas.set(d.id, new M.Slots(M.doorApron(d, plan.warehouse), 6));
   drawPlan();
   resize();
@@ -150,6 +153,9 @@ async function loadPallets() {
     rows.push(...page.items);
     cursor = page.next;
   } while (cursor && rows.length < 50000);
+  const per = new Map();
+  for (const p of rows) per.set(p.zone, (per.get(p.zone) || 0) + 1);
+  for (const [id, n] of per) if (areas.has(id)) areas.get(id).reserve(n);
   for (const p of rows) {
     const key = p.epc || bySscc.get(p.sscc) || `sscc:${p.sscc}`;
     const r = record(key, p.epc);
@@ -215,14 +221,33 @@ function show(key, place, animate) {
   const now = performance.now();
   if (d) {
     const cur = current(d, now);
-    Object.assign(d, { area: spot.id, slot, style: spot.style, fx: cur.x, fy: cur.y, x: pos.x, y: pos.y, size: pos.size, t0: animate ? now : -TWEEN_MS });
+    Object.assign(d, { area: spot.id, slot, style: spot.style, fx: cur.x, fy: cur.y, x: pos.x, y: pos.y, size: pos.size, t0: animate ? now : -TWEEN_MS, version: slots.version });
   } else {
-    drawn.set(key, { area: spot.id, slot, style: spot.style, fx: pos.x, fy: pos.y, x: pos.x, y: pos.y, size: pos.size, t0: -TWEEN_MS });
+    drawn.set(key, { area: spot.id, slot, style: spot.style, fx: pos.x, fy: pos.y, x: pos.x, y: pos.y, size: pos.size, t0: -TWEEN_MS, version: slots.version });
+  }
+  relayoutDue = true;
+}
+
+/** Move the pallets of every area whose grid was sized anew to their slots' new places. */
+function relayout() {
+  const now = performance.now();
+  for (const d of drawn.values()) {
+    const slots = areas.get(d.area);
+    if (d.version === slots.version) continue;
+    const pos = slots.position(d.slot);
+    const cur = current(d, now);
+    Object.assign(d, { fx: cur.x, fy: cur.y, x: pos.x, y: pos.y, size: pos.size, t0: now, version: slots.version });
   }
 }
 
 /** Show every pallet as ``places`` (Map key -> place or null) says. */
 function showAll(places, animate) {
+  const per = new Map();
+  for (const place of places.values()) {
+    const spot = M.spotOf(place, zoneIds, doorIds);
+    if (spot) per.set(spot.id, (per.get(spot.id) || 0) + 1);
+  }
+  for (const [id, n] of per) areas.get(id).reserve(n);
   for (const key of [...drawn.keys()]) if (!places.has(key)) show(key, null, false);
   for (const [key, place] of places) show(key, place, animate);
   countsDirty = true;
@@ -262,7 +287,6 @@ function drawPlan() {
   const root = $("plan");
   root.setAttribute("viewBox", box);
   $("overlay").setAttribute("viewBox", box);
-  $("plan-name").textContent = `· ${plan.warehouse.name}`;
   const g = [svg("rect", { class: "floor", x: 0, y: 0, width: W, height: D })];
   for (const z of plan.zones) {
     const a = z.area;
@@ -373,6 +397,7 @@ function applyReaders(readers) {
 // -- zone counts and fill -------------------------------------------------------------------
 
 let countsDirty = true;
+let relayoutDue = false;
 
 function renderCounts() {
   countsDirty = false;
@@ -424,6 +449,7 @@ function wake() {
 function frame(now) {
   pending = false;
   const started = performance.now();
+  if (relayoutDue) { relayoutDue = false; relayout(); }
   const moving = drawPallets(now);
   const lit = renderFlashes(now);
   if (countsDirty && plan) renderCounts();
@@ -542,14 +568,18 @@ function flashShape(d, p) {
   const hx = ex - n.x * dir * 1.3; // where the head begins
   const hy = ey - n.y * dir * 1.3;
   const arrow = `M${sx + px * 0.5},${sy + py * 0.5} L${hx + px * 0.5},${hy + py * 0.5} L${hx + px * 1.5},${hy + py * 1.5} L${ex},${ey} L${hx - px * 1.5},${hy - py * 1.5} L${hx - px * 0.5},${hy - py * 0.5} L${sx - px * 0.5},${sy - py * 0.5} Z`;
-  const lx = a.x + a.w + 0.4;
-  const cases = p.cases ? ` · ${p.cases.length} cases` : "";
+  const lx = cx - n.x * 2.6; // beyond the arrow's tail, outside
+  const ly = cy - n.y * 2.6;
+  const r = pallets.get(p.epc);
+  const about = [r && r.sku ? itemNames.get(r.sku) || r.sku : null, r && r.lot ? `lot ${r.lot}` : null,
+    p.cases && p.cases.length ? `${p.cases.length} cases` : r && r.cases ? `${r.cases} cases` : null].filter(Boolean).join(" · ");
   return svg(
     "g",
     { class: `flash ${p.direction}`, "data-testid": "door-flash", "data-door": d.id, "data-direction": p.direction, "data-epc": p.epc },
     svg("rect", { x: a.x, y: a.y, width: a.w, height: a.h }),
     svg("path", { d: arrow }),
-    svg("text", { x: lx, y: a.y + a.h + 3.6 }, `${p.direction === "inbound" ? "↓ in" : "↑ out"}: ${palletLabel(p.epc)}${cases}`),
+    svg("text", { x: lx, y: ly - (about ? 1.1 : 0), "text-anchor": "middle" }, `${p.direction === "inbound" ? "↓ in" : "↑ out"} ${(r && r.sscc) || p.epc}`),
+    about ? svg("text", { x: lx, y: ly, "text-anchor": "middle" }, about) : null,
   );
 }
 

@@ -153,6 +153,15 @@ export class Slots {
     this.next = 0;
     this.capacity = minCapacity;
     this.grid = grid(rect, this.capacity);
+    this.version = 0; // rises when the grid is sized anew: every slot's position changes
+  }
+
+  /** Size the grid for ``n`` pallets at once (before taking their slots). */
+  reserve(n) {
+    if (n <= this.capacity) return;
+    this.capacity = Math.ceil(n * 1.25);
+    this.grid = grid(this.rect, this.capacity);
+    this.version += 1;
   }
 
   take(epc) {
@@ -160,10 +169,7 @@ export class Slots {
     if (s !== undefined) return s;
     s = this.free.length ? this.free.pop() : this.next++;
     this.of.set(epc, s);
-    if (this.next > this.capacity) {
-      this.capacity = Math.ceil(this.next * 1.5);
-      this.grid = grid(this.rect, this.capacity);
-    }
+    if (this.next > this.capacity) this.reserve(Math.ceil(this.next * 1.2));
     return s;
   }
 
