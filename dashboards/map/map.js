@@ -47,7 +47,7 @@ let selected = null; // key of the selected pallet
 let selectedZone = null;
 let lastPalletLoad = 0;
 let palletReloadTimer = null;
-const stats = { frames: 0, drawMs: 0 }; // frames the map drew, and the time they took
+const stats = { frames: 0, drawMs: 0, passages: 0 }; // frames drawn, their time, passages heard
 window.rfidwmsMap = { stats, pallets, drawn }; // for the bench and the tests
 
 const feed = new LiveFeed({
@@ -61,6 +61,7 @@ const feed = new LiveFeed({
   delta(msg) {
     if (msg.readers.length) applyReaders(msg.readers);
     if (msg.places.length) applyPlaces(msg.places, true);
+    stats.passages += msg.passage_count;
     if (msg.passages.length) {
       const now = performance.now();
       for (const p of [...msg.passages].reverse()) passages.unshift({ ...p, shownAt: now });
