@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 
 DASHBOARDS_DIR = Path(dashboards.__file__).parent
 LIVE_PAGE_DIR = DASHBOARDS_DIR / "live"
-PAGES = ("stock", "alerts", "fleet", "orders", "portal", "kpis", "scan")
+PAGES = ("map", "stock", "alerts", "fleet", "orders", "portal", "kpis", "scan")
 """The pages served at ``/<name>`` (their ``index.html``), their files under
 ``/<name>/``; the live page is ``/`` (files under ``/live/``), and what all share is
 under ``/common/``."""

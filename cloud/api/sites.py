@@ -1,17 +1,25 @@
-"""The sites (warehouses) this cloud serves: ``GET /api/sites``.
+"""The sites (warehouses) this cloud serves: ``GET /api/sites`` and the floor plan of
+one, ``GET /api/sites/{site}/layout``.
 
 A cloud node serves one site today: its id is the deployment's ``RFIDWMS_SITE`` (the
 MQTT topic segment that keeps sites apart), its name and floor from the layout
 (``RFIDWMS_LAYOUT``). The answer is a page like every list, so more sites fit later.
+
+The layout answer is the geometry the map page draws (zones, doors, where each reader
+stands and what its antennas cover, the scales): the layout file without the
+readers' and scales' network addresses, which are the edge's business.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from cloud.api.paging import Page
 from cloud.api.state import State
+from protocols.layout import Layout
 
 router = APIRouter(prefix="/api", tags=["sites"])
 
@@ -35,3 +43,118 @@ async def list_sites(st: State) -> Page[SiteOut]:
         doors=[d.id for d in layout.doors],
     )
     return Page(items=[site], next=None)
+
+
+# -- the floor plan -------------------------------------------------------------------
+
+
+class RectOut(BaseModel):
+    x: float = Field(description="metres from the plan's left edge")
+    y: float = Field(description="metres from the plan's top edge")
+    w: float = Field(description="width, metres")
+    h: float = Field(description="height, metres")
+
+
+class WarehouseOut(BaseModel):
+    id: str
+    name: str
+    width_m: float
+    depth_m: float
+
+
+class ZoneOut(BaseModel):
+    id: str
+    name: str
+    kind: Literal["storage", "staging", "packing"]
+    area: RectOut
+
+
+class DoorOut(BaseModel):
+    id: str
+    name: str
+    area: RectOut
+
+
+class AntennaOut(BaseModel):
+    id: int
+    read_point: str = Field(description="what it covers: door-2/inside, zone-a/shelf, ...")
+
+
+class ReaderOut(BaseModel):
+    id: str
+    edge: str = Field(description="the edge agent that reads it")
+    door: str | None = Field(description="the door it stands at (or null)")
+    zone: str | None = Field(description="the zone it stands in (or null)")
+    antennas: list[AntennaOut]
+
+
+class ScaleOut(BaseModel):
+    id: str
+    edge: str
+    zone: str
+    read_point: str | None = Field(description="the zone antenna over its platform")
+    capacity_kg: float
+
+
+class SiteLayoutOut(BaseModel):
+    site: str
+    warehouse: WarehouseOut
+    zones: list[ZoneOut]
+    doors: list[DoorOut]
+    readers: list[ReaderOut]
+    scales: list[ScaleOut]
+
+
+def layout_out(site: str, layout: Layout) -> SiteLayoutOut:
+    """The floor plan of ``layout`` as the API shows it (no network addresses)."""
+    return SiteLayoutOut(
+        site=site,
+        warehouse=WarehouseOut(**layout.warehouse.model_dump()),
+        zones=[
+            ZoneOut(id=z.id, name=z.name, kind=z.kind, area=RectOut(**z.area.model_dump()))
+            for z in layout.zones
+        ],
+        doors=[
+            DoorOut(id=d.id, name=d.name, area=RectOut(**d.area.model_dump())) for d in layout.doors
+        ],
+        readers=[
+            ReaderOut(
+                id=r.id,
+                edge=r.edge,
+                door=r.door,
+                zone=r.zone,
+                antennas=[AntennaOut(id=a.id, read_point=a.read_point) for a in r.antennas],
+            )
+            for r in layout.readers
+        ],
+        scales=[
+            ScaleOut(
+                id=s.id,
+                edge=s.edge,
+                zone=s.zone,
+                read_point=s.read_point,
+                capacity_kg=s.capacity_kg,
+            )
+            for s in layout.scales
+        ],
+    )
+
+
+@router.get(
+    "/sites/{site}/layout",
+    response_model=SiteLayoutOut,
+    responses={404: {"description": "this cloud does not serve that site"}},
+)
+async def site_layout(
+    site: Annotated[str, Path(max_length=63, description="a site id of GET /api/sites")],
+    st: State,
+) -> SiteLayoutOut:
+    """The floor plan of a site: the warehouse's size, its zones and doors (rectangles in
+    metres, y down, doors along the plan's edge), its readers with the read point of each
+    antenna, and its scales."""
+    if site != st.settings.site:
+        raise HTTPException(
+            404,
+            detail=f"site {site!r} is not served by this cloud (it serves {st.settings.site!r})",
+        )
+    return layout_out(site, st.layout)

@@ -98,6 +98,8 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /orders/{path}": PUBLIC,
         "GET /portal": PUBLIC,
         "GET /portal/{path}": PUBLIC,
+        "GET /map": PUBLIC,
+        "GET /map/{path}": PUBLIC,
         "GET /openapi.json": PUBLIC,
         "GET /docs": PUBLIC,
         "GET /docs/oauth2-redirect": PUBLIC,
@@ -171,6 +173,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _EVERYONE,
         # the sites this cloud serves
         "GET /api/sites": _EVERYONE,
+        "GET /api/sites/{site}/layout": _OPERATIONS,
         # automatic cycle counts
         "GET /api/variances": _OPERATIONS,
         "GET /api/variances/zones": _OPERATIONS,

@@ -15,6 +15,7 @@ export const TOKEN_KEY = "rfidwms.token";
 /** The pages, in the order of the navigation. */
 export const PAGES = [
   { path: "/", label: "Live reads" },
+  { path: "/map", label: "Map" },
   { path: "/stock", label: "Stock" },
   { path: "/alerts", label: "Alerts" },
   { path: "/fleet", label: "Fleet" },

@@ -88,6 +88,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/returns", {A, OP, E, C}),
     ("GET", "/api/returns/{return_id}", {A, OP, E, C}),
     ("POST", "/api/returns/{return_id}/inspect", {A, OP}),
+    ("GET", "/api/sites/{site}/layout", {A, OP}),
     # users and tokens
     ("POST", "/api/users", {A}),
     ("GET", "/api/users", {A}),
@@ -174,6 +175,8 @@ def test_nothing_that_holds_data_is_public():
         "/kpis",
         "/kpis/{}",
         "/live/{}",
+        "/map",
+        "/map/{}",
         "/openapi.json",
         "/orders",
         "/orders/{}",
