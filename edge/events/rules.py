@@ -58,7 +58,8 @@ class EventRules:
     report_lag_s: float = 3.0
     """How late a live reader's reports may arrive: decisions by the clock wait this more."""
     zone_window_s: float = 3.0
-    """A zone's claim on a tag is its strongest read over this last stretch."""
+    """A zone's claim on a tag is its strongest read over this last stretch (or over the
+    zone's hold when that is longer: a reader reading its tags in turns)."""
     zone_margin_db: float = 6.0
     """A tag moves to another zone only when heard this much stronger there (hysteresis)."""
     zone_settle_s: float = 1.5

@@ -205,6 +205,8 @@ class ZonePresence:
         """How many tag judgements were made (the cost of the calls; for tests)."""
         self._cycles: dict[str, _Cycle] = {}
         """Per zone: how long its readers take to read a present tag again."""
+        self._windows: dict[str, float] = {}
+        """Per zone: its claim window (:meth:`window_s`), as of the last evaluation."""
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -224,7 +226,7 @@ class ZonePresence:
         if reads is None:
             reads = tag.reads[zone] = deque()
         reads.append((t, rssi if rssi is not None else -100.0))
-        while reads and reads[0][0] < t - self.rules.zone_window_s:
+        while reads and reads[0][0] < t - self._windows.get(zone, self.rules.zone_window_s):
             reads.popleft()
         if reader is None or reader.live:
             cycle = self._cycles.get(zone)
@@ -287,6 +289,8 @@ class ZonePresence:
     def evaluate(self, now: float) -> list[ZoneEvent]:
         """Every decision the reads so far and ``now`` allow."""
         events: list[ZoneEvent] = []
+        for zone in self._cycles:
+            self._windows[zone] = max(self.rules.zone_window_s, self.hold_s(zone))
         self._outages(now, events)
         dirty, self._dirty = self._dirty, set()
         for epc in dirty:
@@ -322,6 +326,12 @@ class ZonePresence:
             return rules.zone_hold_s
         slow = rules.zone_cycle_factor * cycle.seconds(len(self._in_zone.get(zone, ())))
         return max(rules.zone_hold_s, min(rules.zone_hold_max_s, slow))
+
+    def window_s(self, zone: str) -> float:
+        """How far back a zone's claim on a tag looks: ``zone_window_s``, or the zone's
+        hold when longer (a tag a slow reader has not read again yet still stands
+        there: its claim must not lapse before its hold does)."""
+        return self._windows.get(zone, self.rules.zone_window_s)
 
     def _due_by(self, zone: str, evidence: float) -> set[str]:
         """The present tags of ``zone`` whose departure the evidence now allows."""
@@ -435,14 +445,16 @@ class ZonePresence:
         newest = tag.newest()
         if newest <= tag.left_at:
             return
-        since = max(tag.left_at + 1e-6, newest - rules.zone_window_s)
-        claims = {z: tag.claim(z, since) for z in tag.reads}
+        since = {z: max(tag.left_at + 1e-6, newest - self.window_s(z)) for z in tag.reads}
+        claims = {z: tag.claim(z, since[z]) for z in tag.reads}
         zone = max(claims, key=lambda z: claims[z])
         if claims[zone] == _NONE:
             return
-        first = min(t for t, _ in tag.reads[zone] if t >= since)
+        first = min(t for t, _ in tag.reads[zone] if t >= since[zone])
         self._place(tag, zone, first)
-        tag.settle_from = min(t for reads in tag.reads.values() for t, _ in reads if t >= since)
+        tag.settle_from = min(
+            t for z, reads in tag.reads.items() for t, _ in reads if t >= since[z]
+        )
         tag.settle_until = now + rules.zone_settle_s
         events.append(ZoneEvent(ZoneEventKind.ARRIVED, tag.epc, zone, _utc(first)))
 
@@ -482,14 +494,14 @@ class ZonePresence:
             zone = tag.zone
             assert zone is not None
         newest = tag.newest()
-        since = newest - rules.zone_window_s
-        here = tag.claim(zone, since)
-        # another zone's reads count only from when the tag was placed here: the reads
-        # that placed it cannot also move it back (no flip-flop on the same evidence)
-        after = max(since, tag.placed_t)
+        here = tag.claim(zone, newest - self.window_s(zone))
         for other in tag.reads:
             if other == zone:
                 continue
+            # another zone's reads count only from when the tag was placed here: the
+            # reads that placed it cannot also move it back (no flip-flop on the same
+            # evidence)
+            after = max(newest - self.window_s(other), tag.placed_t)
             there = tag.claim(other, after)
             if there != _NONE and there >= here + rules.zone_margin_db:
                 first = min(t for t, r in tag.reads[other] if t >= after and r >= here)

@@ -349,3 +349,18 @@ def test_a_slow_cycle_never_holds_a_tag_longer_than_the_most():
     reads = background(120) + crowded(A, 40, 6.0, 120.0)
     replay = Replay(rules).run(reads, until_s=120)
     assert replay.core.zones.hold_s("zone-a") == 4.0
+
+
+def test_a_tag_a_crowded_reader_reads_in_turns_is_not_taken_by_a_neighbour_s_bleed():
+    # packing's reader holds 40 tags it reads in turns (each every 6 s); zone-a's reader
+    # hears one of them by bleed every second, 8 dB weaker: it stays in packing, once
+    # the zone's cycle is known (its claim must not lapse between its turns)
+    bleed = shelf_reads(PALLET, A, 20.0, 120.0, -63, round_s=1.0)
+    reads = background(120) + crowded("reader-packing", 40, 6.0, 120.0) + bleed
+    replay = Replay().run(reads, until_s=120)
+    assert kinds(replay) == [
+        ("arrived", "packing", None),
+        ("moved", "zone-a", "packing"),  # gone from packing at 60 s, still heard in zone-a
+    ]
+    moved = replay.zone_events(PALLET)[1]
+    assert replay.decided_at(moved) > 60.0
