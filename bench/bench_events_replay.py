@@ -1,7 +1,8 @@
 """Score the edge event core against the simulated world's ground truth, offline.
 
 Drives the pure world and radio model (no TCP, no sllurp): every inventory round
-each reader asks the world what each antenna hears, folds the sightings into report
+each reader asks the world what each antenna hears, reads what its throughput allows
+(:class:`~firmware_sim.llrp_inventory.Singulation`), folds the sightings into report
 entries the way a reader does (per tag and antenna: first and last seen, peak RSSI,
 count) and every report interval hands them to the :class:`~edge.events.EventCore`
 as :class:`~edge.reads.TagRead`; the core is ticked every ``--tick-ms``. Reader
@@ -39,6 +40,7 @@ from typing import Any
 
 from edge.events import EventCore, EventRules, Passage, ReaderStatus, ZoneEvent, ZoneEventKind
 from edge.reads import TagRead
+from firmware_sim.llrp_inventory import Singulation
 from firmware_sim.world import WarehouseWorld, load_scenario
 from firmware_sim.world.faults import FaultAction, FaultKind
 from firmware_sim.world.truth import TruthEvent
@@ -153,6 +155,8 @@ def replay(
     round_s, tick_s, per_report = cadence.round_s, cadence.tick_s, cadence.rounds_per_report
     readers = [(r.id, [a.id for a in r.antennas]) for r in layout.readers]
     tallies: dict[str, dict[tuple[str, int], list[float]]] = {r: {} for r, _ in readers}
+    singulation = {r: Singulation(world.radio.reader_reads_per_s) for r, _ in readers}
+    """Each reader reads at most the radio's reads a second, as the simulated ones do."""
     phase = {r: (i * 0.37 % 1.0) * round_s for i, (r, _) in enumerate(readers)}
     rounds = dict.fromkeys(phase, 1)
     """Per reader: the number of its next round (rounds are staggered between readers)."""
@@ -185,15 +189,20 @@ def replay(
             if muted.get(reader_id):
                 tally.clear()
                 continue
-            for ant in antennas:
-                for s in world.sightings(reader_id, ant, now):
-                    entry = tally.get((s.epc_hex, ant))
-                    if entry is None:
-                        tally[(s.epc_hex, ant)] = [now, now, s.rssi_dbm, 1]
-                    else:
-                        entry[1] = now
-                        entry[2] = max(entry[2], s.rssi_dbm)
-                        entry[3] += 1
+            heard = [
+                (ant, bytes.fromhex(s.epc_hex), s.rssi_dbm)
+                for ant in antennas
+                for s in world.sightings(reader_id, ant, now)
+            ]
+            for ant, epc_bytes, rssi in singulation[reader_id].select(heard, now):
+                epc_hex = epc_bytes.hex().upper()
+                entry = tally.get((epc_hex, ant))
+                if entry is None:
+                    tally[(epc_hex, ant)] = [now, now, rssi, 1]
+                else:
+                    entry[1] = now
+                    entry[2] = max(entry[2], rssi)
+                    entry[3] += 1
             if (rounds[reader_id] - 1) % per_report:
                 continue
             # the report interval is over at the end of this round: the reader reports
