@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -141,6 +143,10 @@ class EdgeAgent:
         self.scale_states: dict[str, str] = {}
         """Per scale: ``online``, or why it gives no weight (``offline: ...``, ``overload``)."""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        """What the reader threads said, in the order they said it, for the loop."""
+        self._inbox_lock = threading.Lock()
+        self._inbox_woken = False
         self.publisher: SpoolPublisher | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._events_waiting = asyncio.Event()
@@ -213,20 +219,48 @@ class EdgeAgent:
     # -- called on sllurp threads: hand over to the event loop and nothing more --------
 
     def _reads_from_thread(self, reads: list[TagRead]) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._take_reads, reads)
+        self._post(self._take_reads, reads)
 
     def _state_from_thread(self, reader_id: str, state: ReaderState) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._take_state, reader_id, state)
+        self._post(self._take_state, reader_id, state)
 
     def _silence_from_thread(self, reader_id: str, silent: bool) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._take_silence, reader_id, silent)
+        self._post(self._take_silence, reader_id, silent)
 
     def _heard_from_thread(self, reader_id: str, through: datetime) -> None:
+        self._post(self._take_heartbeat, reader_id, through)
+
+    def _post(self, handler: Callable[..., None], *args: Any) -> None:
+        """From a reader thread: queue ``handler(*args)`` for the loop, in order. The
+        loop is woken once for whatever piles up meanwhile (one wake-up per report of
+        every reader cost a system call each and a core evaluation each; behind on its
+        work, the loop now takes every report that came in one go)."""
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._take_heartbeat, reader_id, through)
+        with self._inbox_lock:
+            self._inbox.append((handler, args))
+            if self._inbox_woken:
+                return
+            self._inbox_woken = True
+        self._loop.call_soon_threadsafe(self._drain_inbox)
+
+    def _drain_inbox(self) -> None:
+        """On the loop: everything the reader threads said, in order; runs of reports
+        are fed to the core as one."""
+        with self._inbox_lock:
+            items = list(self._inbox)
+            self._inbox.clear()
+            self._inbox_woken = False
+        reads: list[TagRead] = []
+        for handler, args in items:
+            if handler == self._take_reads:
+                reads.extend(args[0])
+                continue
+            if reads:
+                self._take_reads(reads)
+                reads = []
+            handler(*args)
+        if reads:
+            self._take_reads(reads)
 
     # -- on the event loop -------------------------------------------------------------
 
