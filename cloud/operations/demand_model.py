@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-from statsforecast.models import AutoETS, CrostonOptimized
-
 from cloud.warehouse.forecast import Method, ModelSpec
 
 
 def predict(history: Sequence[float], days: int, spec: ModelSpec) -> list[float]:
     """The mean demand of each of the ``days`` days after ``history`` by ``spec``'s model."""
+    import numpy as np  # here: importing statsforecast takes a second; only forecasts pay it
+    from statsforecast.models import AutoETS, CrostonOptimized
+
     y = np.asarray(history, dtype=np.float64)
     match spec.method:
         case Method.CROSTON:

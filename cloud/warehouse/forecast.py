@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from statistics import NormalDist, pstdev
@@ -262,6 +262,25 @@ def reorder(
 def _ceil(x: float) -> int:
     """Rounded up, but a float a hair above a whole number (1e-9) is that number."""
     return max(0, math.ceil(x - 1e-9))
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastConfig:
+    """How the cloud forecasts (settings ``RFIDWMS_FORECAST_*``)."""
+
+    history_days: int = 90
+    """Whole days of shipments the models fit on."""
+    holdout_days: int = 14
+    """The last days of the history the backtest keeps from the model."""
+    policy: ReorderPolicy = field(default_factory=lambda: ReorderPolicy(7, 7, 0.95))
+    """The reorder policy when a request names none."""
+    alert_horizon_days: int = 7
+    """Days of forecast a low-stock alert's detail carries."""
+
+    def __post_init__(self) -> None:
+        _whole("history_days", self.history_days, 1)
+        _whole("holdout_days", self.holdout_days, 1, self.history_days)
+        _whole("alert_horizon_days", self.alert_horizon_days, 1)
 
 
 @dataclass(frozen=True, slots=True)
