@@ -213,6 +213,7 @@ def create_app(
                         site=settings.site,
                         clock=settings.now_clock(),
                         every=settings.alerts_stock_every_s,
+                        forecast=settings.forecast_config,
                     )
                 )
                 app.state.cycle_count = await stack.enter_async_context(

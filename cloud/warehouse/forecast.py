@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from statistics import NormalDist, pstdev
+
+from cloud.warehouse.alerts import AlertKind
+from cloud.warehouse.stock_alerts import StockAlert
 
 
 class ForecastError(ValueError):
@@ -320,3 +323,41 @@ def plan_item(
         sigma=sigma,
         reorder=reorder(ahead, sigma, policy, available=available, on_order=on_order),
     )
+
+
+def with_reorder(alert: StockAlert, plan: ItemPlan, policy: ReorderPolicy) -> StockAlert:
+    """A ``low_stock`` alert carrying its item's forecast and what to order: the detail
+    gains ``suggested_qty`` and ``forecast`` (model, daily figures, reorder point,
+    order-up-to, position, the policy and the backtest's MAE and WAPE), and the message
+    says how much to order. Any other alert is returned as it is."""
+    if alert.kind is not AlertKind.LOW_STOCK:
+        return alert
+    r, e = plan.reorder, plan.errors
+    mean = sum(plan.daily) / len(plan.daily) if plan.daily else 0.0
+    advice = (
+        f"suggest ordering {r.suggested_qty} cases"
+        if r.suggested_qty > 0
+        else f"nothing to order: {r.position} available and on order"
+    )
+    detail = {
+        **alert.detail,
+        "suggested_qty": r.suggested_qty,
+        "forecast": {
+            "model": plan.model.method.value,
+            "daily": [round(q, 3) for q in plan.daily],
+            "reorder_point": r.reorder_point,
+            "order_up_to": r.order_up_to,
+            "safety_stock": r.safety_stock,
+            "position": r.position,
+            "lead_time_days": policy.lead_time_days,
+            "review_days": policy.review_days,
+            "service_level": policy.service_level,
+            "mae": None if e is None else round(e.mae, 3),
+            "wape": None if e is None or e.wape is None else round(e.wape, 1),
+        },
+    }
+    message = (
+        f"{alert.message}; forecast {mean:.1f} cases a day, "
+        f"forecast reorder point {r.reorder_point}: {advice}"
+    )
+    return replace(alert, message=message, detail=detail)

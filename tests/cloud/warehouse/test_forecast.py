@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.forecast import (
     ForecastError,
     Method,
@@ -23,7 +24,9 @@ from cloud.warehouse.forecast import (
     plan_item,
     predict_with,
     reorder,
+    with_reorder,
 )
+from cloud.warehouse.stock_alerts import StockAlert
 
 D0 = date(2025, 3, 1)
 Z95 = 1.6448536269514722
@@ -249,3 +252,62 @@ def test_a_short_history_has_no_errors_and_takes_its_spread_as_sigma():
         1.0,
         (1.0, 1.0),
     )
+
+
+def _low_stock() -> StockAlert:
+    return StockAlert(
+        AlertKind.LOW_STOCK,
+        "dc-1",
+        "00614141123452",
+        "00614141123452 low at dc-1: 4 cases available, reorder point 10",
+        {"sku": "00614141123452", "available": 4, "reorder_point": 10},
+    )
+
+
+def test_a_low_stock_alert_carries_the_forecast_and_the_suggested_quantity():
+    policy = ReorderPolicy(2, 5, 0.95)
+    plan = plan_item(mean_predictor, [2, 4] * 14, horizon_days=3, holdout_days=7,
+                     policy=policy, available=4, on_order=2)  # fmt: skip
+    alert = with_reorder(_low_stock(), plan, policy)
+    r = plan.reorder
+    assert alert.message == (
+        "00614141123452 low at dc-1: 4 cases available, reorder point 10; forecast 3.0 cases"
+        f" a day, forecast reorder point {r.reorder_point}: suggest ordering"
+        f" {r.suggested_qty} cases"
+    )
+    assert alert.detail == {
+        "sku": "00614141123452",
+        "available": 4,
+        "reorder_point": 10,
+        "suggested_qty": r.suggested_qty,
+        "forecast": {
+            "model": "auto_ets",
+            "daily": [3.0, 3.0, 3.0],
+            "reorder_point": r.reorder_point,
+            "order_up_to": r.order_up_to,
+            "safety_stock": r.safety_stock,
+            "position": 6,
+            "lead_time_days": 2,
+            "review_days": 5,
+            "service_level": 0.95,
+            "mae": round(plan.errors.mae, 3),
+            "wape": round(plan.errors.wape, 1),
+        },
+    }
+
+
+def test_a_low_stock_alert_with_enough_on_order_says_there_is_nothing_to_order():
+    policy = ReorderPolicy(1, 1, 0.95)
+    plan = plan_item(mean_predictor, [1] * 5, horizon_days=2, holdout_days=7, policy=policy,
+                     available=0, on_order=40)  # fmt: skip
+    alert = with_reorder(_low_stock(), plan, policy)
+    assert alert.detail["suggested_qty"] == 0
+    assert alert.detail["forecast"]["wape"] is None  # no backtest on 5 days
+    assert alert.message.endswith(": nothing to order: 40 available and on order")
+
+
+def test_other_alerts_are_left_as_they_are():
+    plan = plan_item(mean_predictor, [1] * 5, horizon_days=2, holdout_days=7,
+                     policy=ReorderPolicy(1, 1, 0.95), available=0, on_order=0)  # fmt: skip
+    over = StockAlert(AlertKind.OVERSTOCK, "dc-1", "x", "m", {"on_hand": 9})
+    assert with_reorder(over, plan, ReorderPolicy(1, 1, 0.95)) is over
