@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from cloud.warehouse.forecast import ForecastConfig, ForecastError, ReorderPolicy
 from cloud.warehouse.packing import Tolerance
 from cloud.warehouse.webhooks import DisableRule, RetryPolicy
 from protocols.mqtt import redact_url
@@ -161,6 +162,19 @@ class CloudSettings(CommonSettings):
     alerts_stock_every_s: float = Field(default=10.0, gt=0.0, le=86_400.0)
     """Real seconds between two looks of the stock rules job."""
 
+    forecast_history_days: int = Field(default=90, ge=1, le=730)
+    """Whole days of shipments the demand forecast fits on (docs/forecast.md)."""
+    forecast_holdout_days: int = Field(default=14, ge=1, le=730)
+    """The last days of the history the forecast's backtest holds out (at most the history)."""
+    forecast_lead_time_days: int = Field(default=7, ge=0, le=730)
+    """Default lead time (days from ordering to the goods being available)."""
+    forecast_review_days: int = Field(default=7, ge=0, le=730)
+    """Default review period (days between two looks at an item)."""
+    forecast_service_level: float = Field(default=0.95, ge=0.5, le=0.999)
+    """Default chance of not running out before the next delivery."""
+    forecast_alert_horizon_days: int = Field(default=7, ge=1, le=730)
+    """Days of forecast a low-stock alert's detail carries."""
+
     webhooks_enabled: bool = True
     """Run the webhook sender (:mod:`cloud.operations.webhook_delivery`) in this node;
     several nodes may run it (deliveries are leased, never sent twice at once)."""
@@ -283,6 +297,27 @@ class CloudSettings(CommonSettings):
     @property
     def max_clock_skew(self) -> timedelta:
         return timedelta(seconds=self.ingest_max_clock_skew_s)
+
+    @property
+    def forecast_config(self) -> ForecastConfig:
+        return ForecastConfig(
+            history_days=self.forecast_history_days,
+            holdout_days=self.forecast_holdout_days,
+            policy=ReorderPolicy(
+                self.forecast_lead_time_days,
+                self.forecast_review_days,
+                self.forecast_service_level,
+            ),
+            alert_horizon_days=self.forecast_alert_horizon_days,
+        )
+
+    @model_validator(mode="after")
+    def _forecast_config_holds(self) -> CloudSettings:
+        try:
+            self.forecast_config  # noqa: B018 (built to check it)
+        except ForecastError as e:
+            raise ValueError(f"forecast_{e}") from None
+        return self
 
     @property
     def webhook_retry(self) -> RetryPolicy:

@@ -38,6 +38,7 @@ from cloud.api import (
     users,
 )
 from cloud.api import edge_commands as edge_commands_api
+from cloud.api import forecast as forecast_api
 from cloud.api import orders as orders_api
 from cloud.api import returns as returns_api
 from cloud.api import sites as sites_api
@@ -212,6 +213,7 @@ def create_app(
                         site=settings.site,
                         clock=settings.now_clock(),
                         every=settings.alerts_stock_every_s,
+                        forecast=settings.forecast_config,
                     )
                 )
                 app.state.cycle_count = await stack.enter_async_context(
@@ -265,6 +267,7 @@ def create_app(
     app.include_router(tasks_api.router)
     app.include_router(epcis.router)
     app.include_router(kpis.router)
+    app.include_router(forecast_api.router)
     app.include_router(variances_api.router)
     app.include_router(users.router)
     app.include_router(webhooks_api.router)

@@ -7,18 +7,26 @@ have one (:func:`cloud.db.stock_rules.balances_under_rules`) and the unresolved 
 alerts, judges them for today (the injected clock's date, UTC), and raises and
 resolves (as ``system``) in one transaction, under an advisory lock so two nodes
 running it never both write.
+
+With a :class:`~cloud.warehouse.forecast.ForecastConfig`, a ``low_stock`` alert it
+raises carries the item's demand forecast and suggested order quantity
+(:func:`cloud.warehouse.forecast.with_reorder`); an alert whose forecast fails is
+raised without one (the failure logged): the alert never waits on the forecast.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from cloud.background import PeriodicJob
 from cloud.db import alerts as alerts_db
 from cloud.db import stock_rules as rules_db
 from cloud.db.pool import Pool
-from cloud.warehouse.alerts import SYSTEM_ACTOR
-from cloud.warehouse.stock_alerts import STOCK_KINDS, StockVerdict, judge_stock
+from cloud.operations.forecasting import forecast_items
+from cloud.warehouse.alerts import SYSTEM_ACTOR, AlertKind
+from cloud.warehouse.forecast import ForecastConfig, with_reorder
+from cloud.warehouse.stock_alerts import STOCK_KINDS, StockAlert, StockVerdict, judge_stock
 from protocols.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -30,8 +38,17 @@ LOCK_KEY = 0x7266_6964_776D_7303
 class StockAlertJob(PeriodicJob):
     """Runs the stock rules every ``every`` seconds; ``async with`` runs it."""
 
-    def __init__(self, pool: Pool, *, site: str, clock: Clock, every: float = 10.0) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        site: str,
+        clock: Clock,
+        every: float = 10.0,
+        forecast: ForecastConfig | None = None,
+    ) -> None:
         self._pool = pool
+        self._forecast = forecast
         self._site = site
         self._clock = clock
         self.every = every
@@ -53,6 +70,10 @@ class StockAlertJob(PeriodicJob):
                 for kind, subject in await alerts_db.unresolved_keys(conn, self._site, STOCK_KINDS)
             }
             verdict = judge_stock(balances, rules, unresolved, now.date())
+            verdict = StockVerdict(
+                await self._with_forecasts(conn, verdict.to_raise, now.date()),
+                verdict.to_resolve,
+            )
             for a in verdict.to_raise:
                 await alerts_db.raise_alert(
                     conn,
@@ -78,6 +99,29 @@ class StockAlertJob(PeriodicJob):
         self.raised += len(verdict.to_raise)
         self.resolved += len(verdict.to_resolve)
         return verdict
+
+    async def _with_forecasts(
+        self, conn: rules_db.Conn, alerts: list[StockAlert], today: date
+    ) -> list[StockAlert]:
+        config = self._forecast
+        low = [(a.site, a.subject) for a in alerts if a.kind is AlertKind.LOW_STOCK]
+        if config is None or not low:
+            return alerts
+        try:
+            async with conn.transaction():  # a savepoint: a failed read spoils nothing
+                found = await forecast_items(
+                    conn, low, today=today, config=config, horizon_days=config.alert_horizon_days
+                )
+        except Exception:  # the alert must not wait on its forecast
+            log.exception("forecast of %s failed; the low_stock alerts go without", low)
+            return alerts
+        plans = {(f.site, f.sku): f.plan for f in found}
+        return [
+            with_reorder(a, plans[(a.site, a.subject)], config.policy)
+            if (a.site, a.subject) in plans
+            else a
+            for a in alerts
+        ]
 
     task_name = "stock rules job"
 

@@ -163,6 +163,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         # managers' figures
         "GET /api/kpis": _INTEGRATION,
         "GET /api/kpis/series": _INTEGRATION,
+        "GET /api/forecast": _INTEGRATION,
         # webhooks (a customer manages its own: Caller.customer_scope)
         "POST /api/webhooks": _EVERYONE,
         "GET /api/webhooks": _EVERYONE,

@@ -19,7 +19,19 @@ from cloud.db import stock_rules as rules_db
 from cloud.db.migrate import apply_migrations
 from cloud.db.pool import open_pool
 from cloud.operations.stock_alerts_job import StockAlertJob
-from cloud.warehouse.ledger import Bucket, Cause, CauseKind, Position, StockState, adjust, receipt
+from cloud.warehouse.forecast import ForecastConfig, ReorderPolicy
+from cloud.warehouse.ledger import (
+    Bucket,
+    Cause,
+    CauseKind,
+    EntryKind,
+    Position,
+    StockState,
+    adjust,
+    receipt,
+    ship,
+    transfer,
+)
 from cloud.warehouse.stock_alerts import StockRule
 
 T = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -100,6 +112,55 @@ async def test_the_stock_rules_raise_from_the_ledger_and_resolve_when_it_changes
     assert (job.raised, job.resolved, later.resolved) == (3, 2, 1)
 
 
+async def test_a_low_stock_alert_carries_the_forecast_and_the_quantity_to_order(database_url, site):
+    """A ships 3 cases a day for 28 days; 5 are left available: with a 2-day lead time
+    and a 5-day review, the forecast (3 a day, no error) reorders at 6 and orders up to
+    21, so 16 cases."""
+    await apply_migrations(database_url)
+    config = ForecastConfig(
+        history_days=28, holdout_days=7, policy=ReorderPolicy(2, 5, 0.95), alert_horizon_days=3
+    )
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await goods.upsert_item(conn, goods.Item(A, "item A", 4.0), now=T)
+        start = T - timedelta(days=30)
+        await stock.post(conn, receipt(at(site, A, "L1"), 3 * 28 + 5, cause=CAUSE, time=start))
+        for i in range(28):
+            when = T - timedelta(days=28 - i)
+            reserved = at(site, A, "L1", StockState.RESERVED)
+            await stock.post(conn, transfer(EntryKind.RESERVE, at(site, A, "L1"), reserved, 3,
+                                            cause=CAUSE, time=when))  # fmt: skip
+            await stock.post(conn, ship(reserved, 3, cause=CAUSE, time=when))
+        await rules_db.put_rule(conn, StockRule(site, A, reorder_point=10), at=T)
+        async with open_pool(database_url, timeout=5.0) as pool:
+            await StockAlertJob(pool, site=site, clock=lambda: T, forecast=config).check_once()
+    ((message, detail),) = await rows(
+        database_url, "SELECT message, detail FROM alerts WHERE kind = 'low_stock'"
+    )
+    assert message == (
+        f"{A} low at {site}: 5 cases available, reorder point 10; forecast 3.0 cases a day,"
+        " forecast reorder point 6: suggest ordering 16 cases"
+    )
+    assert detail == {
+        "sku": A,
+        "available": 5,
+        "reorder_point": 10,
+        "suggested_qty": 16,
+        "forecast": {
+            "model": "auto_ets",
+            "daily": [3.0, 3.0, 3.0],
+            "reorder_point": 6,
+            "order_up_to": 21,
+            "safety_stock": 0,
+            "position": 5,
+            "lead_time_days": 2,
+            "review_days": 5,
+            "service_level": 0.95,
+            "mae": 0.0,
+            "wape": 0.0,
+        },
+    }
+
+
 async def test_an_item_out_of_stock_is_a_critical_low_stock_alert_in_the_running_cloud(
     database_url, mqtt_url, site
 ):
@@ -120,5 +181,9 @@ async def test_an_item_out_of_stock_is_a_critical_low_stock_alert_in_the_running
 
         (alert,) = await eventually(low, what="a low_stock alert")
         assert (alert["subject"], alert["severity"], alert["site"]) == (A, "critical", site)
-        assert alert["detail"] == {"sku": A, "available": 0, "reorder_point": 1}
+        detail = alert["detail"]
+        # the item never shipped: no demand forecast, nothing to order for it
+        assert {k: detail[k] for k in ("sku", "available", "reorder_point", "suggested_qty")} == {
+            "sku": A, "available": 0, "reorder_point": 1, "suggested_qty": 0}  # fmt: skip
+        assert (detail["forecast"]["model"], detail["forecast"]["daily"]) == ("none", [0.0] * 7)
         assert alert["raised_at"].startswith("2025-03-01T08:00")
