@@ -469,7 +469,7 @@ CLASSIFY_CASES = [
     ids=[c[0] for c in CLASSIFY_CASES],
 )
 def test_classify(topic, payload, reason):
-    got = classify(topic, payload, site="s1", devices=DEVICES, retained=False, received_at=T0)
+    got = classify(topic, payload, sites={"s1": DEVICES}, retained=False, received_at=T0)
     if reason is None:
         assert isinstance(got, Accepted)
         assert got.address.edge_id == "edge-1"
@@ -487,8 +487,7 @@ def test_the_allowed_clock_skew_comes_from_the_settings():
     strict = classify(
         OBS_TOPIC,
         payload,
-        site="s1",
-        devices=DEVICES,
+        sites={"s1": DEVICES},
         retained=False,
         received_at=T0,
         max_clock_skew=timedelta(0),
