@@ -541,3 +541,15 @@ def test_newest_read_per_epc_is_newest_per_epc_of_every_read():
     batches = _batches_with_ties()
     every = [r for b in batches for r in reads_of_batch(b)]
     assert newest_read_per_epc(batches) == newest_per_epc(every)
+
+
+def test_a_cloud_serving_two_sites_dead_letters_a_third_naming_those_it_serves():
+    sites = {"s1": DEVICES, "s2": DEVICES}
+    got = classify(
+        OBS_TOPIC.replace("/s1/", "/s3/"), GOOD_BATCH, sites=sites, retained=False, received_at=T0
+    )
+    assert isinstance(got, DeadLetter) and got.batch is None
+    assert got.reason.endswith("is for site 's3', this cloud serves 's1', 's2'")
+    assert isinstance(
+        classify(OBS_TOPIC, GOOD_BATCH, sites=sites, retained=False, received_at=T0), Accepted
+    )
