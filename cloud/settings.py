@@ -6,14 +6,18 @@ Everything the cloud reads from its environment is here, on top of
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from cloud.warehouse.forecast import ForecastConfig, ForecastError, ReorderPolicy
 from cloud.warehouse.packing import Tolerance
+from cloud.warehouse.sites import Sites
 from cloud.warehouse.webhooks import DisableRule, RetryPolicy
+from protocols.layout import load_layout
 from protocols.mqtt import redact_url
 from protocols.settings import CommonSettings
 from protocols.types import ID_PATTERN
@@ -23,6 +27,31 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def _split_origins(text: str) -> list[str]:
     return [o.strip() for o in text.split(",") if o.strip()]
+
+
+_SITE_ID = re.compile(ID_PATTERN)
+
+
+def parse_sites(text: str) -> list[tuple[str, Path | None]]:
+    """``RFIDWMS_SITES``: comma-separated ``site=layout-file`` entries, in order (the first
+    is the default site); a ``site`` without ``=file`` has the bundled demo layout.
+    ValueError naming the entry that is wrong."""
+    out: list[tuple[str, Path | None]] = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        site, eq, path = (part.strip() for part in entry.partition("="))
+        if not _SITE_ID.match(site):
+            raise ValueError(
+                f"entry {entry!r}: site {site!r} is not a site id (letters, digits, '_', '.',"
+                " '-'); entries are site=layout-file, e.g. dc-1=/etc/rfidwms/dc-1.yaml"
+            )
+        if eq and not path:
+            raise ValueError(f"entry {entry!r}: the layout file after '=' is empty")
+        if site in (s for s, _ in out):
+            raise ValueError(f"entry {entry!r}: site {site!r} is named twice")
+        out.append((site, Path(path) if path else None))
+    return out
 
 
 def normalize_origin(origin: str) -> str:
@@ -55,6 +84,11 @@ def normalize_origin(origin: str) -> str:
 
 
 class CloudSettings(CommonSettings):
+    sites: str = ""
+    """``RFIDWMS_SITES``: the sites this cloud serves when more than one, as
+    ``dc-1=/etc/rfidwms/dc-1.yaml,dc-2=/etc/rfidwms/dc-2.yaml`` (:func:`parse_sites`);
+    the first is the default. Unset: the one site ``RFIDWMS_SITE`` with
+    ``RFIDWMS_LAYOUT``. See :meth:`served_sites`."""
     database_url: str = Field(min_length=1)
     """PostgreSQL (TimescaleDB where installed) URL or conninfo; RFIDWMS_DATABASE_URL."""
     http_host: str = "127.0.0.1"
@@ -235,6 +269,41 @@ class CloudSettings(CommonSettings):
             normalize_origin(origin)
         return v
 
+    @field_validator("sites")
+    @classmethod
+    def _sites_well_formed(cls, v: str) -> str:
+        parse_sites(v)
+        return v
+
+    @model_validator(mode="after")
+    def _sites_or_site(self) -> CloudSettings:
+        served = parse_sites(self.sites)
+        if not served:
+            return self
+        names = [s for s, _ in served]
+        if "layout" in self.model_fields_set:
+            raise ValueError(
+                "RFIDWMS_LAYOUT is set and so is RFIDWMS_SITES, which names each site's "
+                "layout file: set one of them"
+            )
+        if "site" in self.model_fields_set and self.site not in names:
+            raise ValueError(
+                f"RFIDWMS_SITE is {self.site!r}, not one of the sites of RFIDWMS_SITES "
+                f"({', '.join(names)}): leave it unset (the first site is the default)"
+            )
+        self.site = names[0]
+        return self
+
+    def served_sites(self) -> list[tuple[str, Path | None]]:
+        """Each served site with its layout file (None: the bundled demo layout), the
+        default one first: ``RFIDWMS_SITES``, else ``RFIDWMS_SITE`` and ``RFIDWMS_LAYOUT``."""
+        return parse_sites(self.sites) or [(self.site, self.layout)]
+
+    def load_sites(self) -> Sites:
+        """The served sites with their layouts read (LayoutError naming a bad file,
+        SiteError when two layouts share an id: :meth:`Sites.of`)."""
+        return Sites.of((site, load_layout(path)) for site, path in self.served_sites())
+
     @field_validator("ingest_client_id")
     @classmethod
     def _client_id(cls, v: str | None) -> str | None:
@@ -254,7 +323,8 @@ class CloudSettings(CommonSettings):
         return self
 
     def mqtt_client_id(self) -> str:
-        """The ingester's fixed MQTT client id (its persistent session's name)."""
+        """The ingester's fixed MQTT client id (its persistent session's name); named
+        for the default site when unset, which stays when more sites are added."""
         return self.ingest_client_id or f"rfidwms-ingest-{self.site}"
 
     @property

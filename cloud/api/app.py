@@ -66,8 +66,9 @@ from cloud.operations.webhook_delivery import WebhookSender
 from cloud.settings import CloudSettings
 from cloud.warehouse.fleet_alerts import FleetRules
 from cloud.warehouse.fleet_commands import command_document
+from cloud.warehouse.sites import Sites, layout_edges
 from cloud.warehouse.variances import CountRules
-from protocols.layout import Layout, load_layout
+from protocols.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ PAGES = ("map", "stock", "alerts", "fleet", "orders", "portal", "kpis", "scan")
 under ``/common/``."""
 
 
-async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
+async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings, sites: Sites) -> None:
     try:
         async with pool.connection(timeout=settings.db_timeout_s) as conn:
             hub.seed(
@@ -92,7 +93,8 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings) -> None:
                 alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
                 commands=[
                     command_document(c, settings.now_clock()())
-                    for c in reversed(await edge_commands_db.recent(conn, settings.site, None, 50))
+                    for site in sites.ids
+                    for c in reversed(await edge_commands_db.recent(conn, site, None, 50))
                 ],
             )
     except psycopg.Error as e:
@@ -110,11 +112,20 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 
 
 def create_app(
-    settings: CloudSettings, *, layout: Layout | None = None, ingest: bool = True
+    settings: CloudSettings,
+    *,
+    layout: Layout | None = None,
+    sites: Sites | None = None,
+    ingest: bool = True,
 ) -> FastAPI:
-    """The cloud app for ``settings``; ``layout`` defaults to ``settings.layout`` (or the
-    bundled demo). ``ingest=False`` makes an API-only node (no MQTT ingester)."""
-    site_layout = layout if layout is not None else load_layout(settings.layout)
+    """The cloud app for ``settings``, serving ``sites``; else the one site of
+    ``settings`` with ``layout``; else the sites of ``settings`` with their layout files
+    (:meth:`CloudSettings.load_sites`). ``ingest=False`` makes an API-only node (no MQTT
+    ingester). Each site has its own jobs (fleet and stock alerts, cycle count) and
+    order feed; one warehouse feed applies every site's events."""
+    if sites is None:
+        sites = Sites.single(settings.site, layout) if layout is not None else settings.load_sites()
+    served = sites
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,7 +147,7 @@ def create_app(
                 max_readers=settings.live_max_readers,
                 open_alerts=settings.live_open_alerts,
             )
-            await _seed(hub, pool, settings)
+            await _seed(hub, pool, settings, served)
             await stack.enter_async_context(  # every node's page hears of every alert
                 AlertFeed(
                     settings.database_url,
@@ -146,15 +157,16 @@ def create_app(
                     retry_max_s=settings.ingest_retry_max_s,
                 )
             )
-            await stack.enter_async_context(  # and of every order's change
-                OrderFeed(
-                    settings.database_url,
-                    pool,
-                    hub,
-                    site=settings.site,
-                    retry_max_s=settings.ingest_retry_max_s,
+            for site in served.ids:  # and of every order's change
+                await stack.enter_async_context(
+                    OrderFeed(
+                        settings.database_url,
+                        pool,
+                        hub,
+                        site=site,
+                        retry_max_s=settings.ingest_retry_max_s,
+                    )
                 )
-            )
             if settings.webhooks_enabled:  # the customers' notifications (any node may send)
                 webhook_pool = await stack.enter_async_context(
                     open_pool(
@@ -175,18 +187,21 @@ def create_app(
                         name="rfidwms-ingest",
                     )
                 )
-                ingester = Ingester(settings, ingest_pool, hub, layout=site_layout)
-            commands = await stack.enter_async_context(  # every node sends and hears them
-                CommandRelay(
-                    settings.mqtt_url,
-                    settings.site,
-                    pool,
-                    hub,
-                    settings.now_clock(),
-                    retry_max_s=settings.ingest_retry_max_s,
+                ingester = Ingester(settings, ingest_pool, hub, sites=served)
+            commands = {
+                site: await stack.enter_async_context(  # every node sends and hears them
+                    CommandRelay(
+                        settings.mqtt_url,
+                        site,
+                        pool,
+                        hub,
+                        settings.now_clock(),
+                        retry_max_s=settings.ingest_retry_max_s,
+                    )
                 )
-            )
-            app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester, commands)
+                for site in served.ids
+            }
+            app.state.cloud = CloudState(settings, served, pool, hub, ingester, commands)
             if ingester is not None:
                 await stack.enter_async_context(ingester)
                 await stack.enter_async_context(
@@ -196,36 +211,9 @@ def create_app(
                         clock=settings.now_clock(),
                     )
                 )
-                await stack.enter_async_context(
-                    FleetAlertJob(  # the API's pool: the watch cannot slow ingest down
-                        pool,
-                        site=settings.site,
-                        rules=FleetRules(
-                            settings.reader_offline_after, settings.edge_offline_after
-                        ),
-                        clock=settings.now_clock(),
-                        every=settings.alerts_fleet_every_s,
-                    )
-                )
-                await stack.enter_async_context(
-                    StockAlertJob(
-                        pool,
-                        site=settings.site,
-                        clock=settings.now_clock(),
-                        every=settings.alerts_stock_every_s,
-                        forecast=settings.forecast_config,
-                    )
-                )
-                app.state.cycle_count = await stack.enter_async_context(
-                    CycleCountJob(
-                        pool,
-                        site=settings.site,
-                        layout=site_layout,
-                        rules=CountRules(settings.variance_after, settings.edge_offline_after),
-                        clock=settings.now_clock(),
-                        every=settings.variances_every_s,
-                    )
-                )
+                app.state.cycle_counts = {}
+                for site in served.ids:
+                    await _site_jobs(stack, app, pool, settings, site, served.layout(site))
                 if settings.feed_enabled:  # the warehouse feed: goods and stock from events
                     feed_pool = await stack.enter_async_context(
                         open_pool(
@@ -235,9 +223,12 @@ def create_app(
                             name="rfidwms-feed",
                         )
                     )
-                    context = FeedContext(settings, site_layout, settings.now_clock())
+                    contexts = [
+                        FeedContext(settings, served.layout(site), settings.now_clock(), site)
+                        for site in served.ids
+                    ]
                     app.state.feed = await stack.enter_async_context(
-                        Feed(feed_pool, warehouse_registry(), context)
+                        Feed(feed_pool, warehouse_registry(), contexts)
                     )
             yield
             log.info("cloud app stopping")
@@ -283,6 +274,46 @@ def create_app(
     for name in PAGES:
         _serve_page(app, name)
     return app
+
+
+async def _site_jobs(
+    stack: AsyncExitStack,
+    app: FastAPI,
+    pool: Pool,
+    settings: CloudSettings,
+    site: str,
+    layout: Layout,
+) -> None:
+    """Run one site's jobs in ``stack`` (the API's pool: they cannot slow ingest down)."""
+    await stack.enter_async_context(
+        FleetAlertJob(
+            pool,
+            site=site,
+            rules=FleetRules(settings.reader_offline_after, settings.edge_offline_after),
+            clock=settings.now_clock(),
+            every=settings.alerts_fleet_every_s,
+            edges=layout_edges(layout),
+        )
+    )
+    await stack.enter_async_context(
+        StockAlertJob(
+            pool,
+            site=site,
+            clock=settings.now_clock(),
+            every=settings.alerts_stock_every_s,
+            forecast=settings.forecast_config,
+        )
+    )
+    app.state.cycle_counts[site] = await stack.enter_async_context(
+        CycleCountJob(
+            pool,
+            site=site,
+            layout=layout,
+            rules=CountRules(settings.variance_after, settings.edge_offline_after),
+            clock=settings.now_clock(),
+            every=settings.variances_every_s,
+        )
+    )
 
 
 def _serve_page(app: FastAPI, name: str) -> None:

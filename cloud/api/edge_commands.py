@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.api.auth import CallerDep
-from cloud.api.state import State
+from cloud.api.state import CloudState, State
 from cloud.db import edge_commands as db
 from cloud.operations.edge_commands import CommandNotSent
 from cloud.warehouse.fleet_commands import CommandRefused, command_document, command_for
@@ -87,11 +87,12 @@ def _out(document: dict[str, Any]) -> CommandOut:
 async def send_command(st: State, caller: CallerDep, edge: EdgeId, body: CommandIn) -> CommandOut:
     """Send a command to one of the edge's readers: ``reconnect``, ``start`` or ``stop``
     inventory, ``set_power`` of one antenna. Answered once published (``sent``)."""
-    relay = st.commands
+    site = _site_of(st, edge)
+    relay = st.commands.get(site) if st.commands is not None else None
     clock = st.settings.now_clock()
     try:
         command = command_for(
-            st.layout,
+            st.layout(site),
             edge,
             body.reader,
             body.command,
@@ -105,7 +106,6 @@ async def send_command(st: State, caller: CallerDep, edge: EdgeId, body: Command
         raise HTTPException(e.status, str(e)) from None
     if relay is None:
         raise HTTPException(503, "this node sends no commands (no MQTT connection)")
-    site = st.settings.site
     async with st.pool.connection() as conn:
         await db.insert(conn, site, command, caller.user)
     try:
@@ -122,11 +122,17 @@ async def send_command(st: State, caller: CallerDep, edge: EdgeId, body: Command
     return _out(document)
 
 
+def _site_of(st: CloudState, edge: str) -> str:
+    """The site whose layout has the edge (the default site for an edge of none: the
+    command is refused naming the edge)."""
+    return st.sites.site_of_edge(edge) or st.sites.first
+
+
 @router.get("/edges/{edge}/commands/{command_id}", responses={404: {"description": "no such"}})
 async def get_command(st: State, edge: EdgeId, command_id: CommandId) -> CommandOut:
     """One command and the edge's answer."""
     async with st.pool.connection() as conn:
-        record = await db.get(conn, st.settings.site, edge, command_id)
+        record = await db.get(conn, _site_of(st, edge), edge, command_id)
     if record is None:
         raise HTTPException(404, f"edge {edge!r} has no command {command_id!r}")
     return _out(command_document(record, st.settings.now_clock()()))
@@ -138,6 +144,6 @@ async def list_commands(
 ) -> CommandList:
     """The edge's most recent commands, newest first."""
     async with st.pool.connection() as conn:
-        records = await db.recent(conn, st.settings.site, edge, limit)
+        records = await db.recent(conn, _site_of(st, edge), edge, limit)
     now = st.settings.now_clock()()
     return CommandList(items=[_out(command_document(r, now)) for r in records])

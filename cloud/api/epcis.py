@@ -156,7 +156,7 @@ async def events(
         names=names,
         event_types=types,
         steps=steps,
-        doors=frozenset(d.id for d in st.layout.doors),
+        doors=st.sites.doors,
     )
     now = st.settings.now_clock()()
     headers = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}

@@ -184,7 +184,7 @@ async def zone_tags(
 ) -> Page[schemas.ZoneTagOut]:
     """The EPCs in a zone now, by EPC: pallets and tags heard there, and the cases on
     those pallets."""
-    if zone not in {z.id for z in st.layout.zones}:
+    if zone not in st.sites.zones:
         raise HTTPException(404, detail=f"zone {zone!r} is not a zone of the layout")
     after = None if cursor is None else str(cursor_or_422(cursor, str)[0])
     async with st.pool.connection() as conn:

@@ -25,7 +25,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import State
+from cloud.api.state import SiteFilter, State
 from cloud.db import goods as db
 from cloud.warehouse.ledger import LedgerError, check_gtin14
 from cloud.warehouse.notices import StoredPallet, notice_status
@@ -195,6 +195,12 @@ class AsnIn(BaseModel):
     asn: str | None = Field(
         default=None, pattern=ID_PATTERN, description="the notice's id; one is made if absent"
     )
+    site: str | None = Field(
+        default=None,
+        max_length=63,
+        description="the receiving site (GET /api/sites); may be left out when the cloud "
+        "serves one",
+    )
     supplier: str = Field(min_length=1, max_length=200)
     expected_at: AwareDatetime
     door: str | None = Field(default=None, max_length=63, description="a dock door of the site")
@@ -339,11 +345,13 @@ _ASN_ERRORS: dict[int | str, dict[str, Any]] = {
 async def post_asn(body: AsnIn, st: State) -> AsnOut:
     """Announce pallets before they come: each with its SSCC (or SSCC-96 EPC), item,
     lot, expiry and its case EPCs or a count. Items must be in the master."""
-    doors = {d.id for d in st.layout.doors}
+    site = st.site(body.site)
+    doors = {d.id for d in st.layout(site).doors}
     if body.door is not None and body.door not in doors:
         raise HTTPException(
             422,
-            detail=f"door: {body.door!r} is not a door of the layout ({', '.join(sorted(doors))})",
+            detail=f"door: {body.door!r} is not a door of site {site!r} "
+            f"({', '.join(sorted(doors))})",
         )
     asn_id = body.asn or f"ASN-{uuid.uuid4().hex[:12].upper()}"
     pallets = []
@@ -352,9 +360,7 @@ async def post_asn(body: AsnIn, st: State) -> AsnOut:
         listed = tuple(p.cases) if isinstance(p.cases, list) else ()
         count = len(p.cases) if isinstance(p.cases, list) else p.cases
         pallets.append(db.AnnouncedPallet(p.sscc, p.epc, p.sku, p.lot, p.expiry, count, listed))
-    notice = db.Notice(
-        asn_id, st.settings.site, body.supplier, body.expected_at, body.door, tuple(pallets)
-    )
+    notice = db.Notice(asn_id, site, body.supplier, body.expected_at, body.door, tuple(pallets))
     async with st.pool.connection() as conn:
         async with conn.transaction():
             unknown = await db.unknown_items(conn, [p.sku for p in pallets])
@@ -378,8 +384,11 @@ async def post_asn(body: AsnIn, st: State) -> AsnOut:
 
 
 @router.get("/asns", response_model=Page[AsnOut], responses={422: {"description": "bad cursor"}})
-async def list_asns(st: State, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[AsnOut]:
-    """The site's notices by expected time, each with its report (no pallets)."""
+async def list_asns(
+    st: State, site: SiteFilter = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[AsnOut]:
+    """The notices of one site or all by expected time, each with its report (no
+    pallets)."""
     after = None
     if cursor is not None:
         raw = cursor_or_422(cursor, str, str)
@@ -390,7 +399,9 @@ async def list_asns(st: State, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = No
                 422, detail=f"cursor {cursor!r} is not one this list gave out"
             ) from None
     async with st.pool.connection() as conn:
-        headers = await db.asn_headers(conn, site=st.settings.site, after=after, limit=limit + 1)
+        headers = await db.asn_headers(
+            conn, site=site and st.site(site), after=after, limit=limit + 1
+        )
         items = [await _asn_out(conn, st, h, with_pallets=False) for h in headers[:limit]]
     more = len(headers) > limit
     last = headers[limit - 1] if more else None

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from cloud.api.auth import CallerDep
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import CloudState, State
+from cloud.api.state import CloudState, SiteFilter, State
 from cloud.db import order_status
 from cloud.db import orders as db
 from cloud.warehouse.ledger import LedgerError, check_gtin14
@@ -61,6 +61,12 @@ class LineIn(_Body):
 
 
 class OrderIn(_Body):
+    site: str | None = Field(
+        default=None,
+        max_length=63,
+        description="the site (GET /api/sites) that ships it; may be left out when the "
+        "cloud serves one site",
+    )
     customer: str = Field(pattern=_CUSTOMER, description="the customer's id")
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     ship_door: str | None = Field(
@@ -294,13 +300,20 @@ def order_out(d: db.OrderDetail) -> OrderOut:
     )
 
 
-def floor_of(st: CloudState) -> db.Floor:
+def floor_of(st: CloudState, site: str) -> db.Floor:
     """The site's floor for orders; 503 naming what the layout lacks (a packing zone,
     a dock door, or the configured default ship door)."""
     try:
-        return db.Floor.of(st.layout, ship_door_setting=st.settings.default_ship_door)
+        return db.Floor.of(st.layout(site), ship_door_setting=st.settings.default_ship_door)
     except LedgerError as e:
         raise HTTPException(503, detail=f"orders cannot run on this site's layout: {e}") from None
+
+
+async def order_floor(st: CloudState, conn: db.Conn, order_id: str) -> db.Floor:
+    """The floor of the order's site (of the default site for an order that does not
+    exist: the caller answers 404 for it)."""
+    site = await db.order_site(conn, order_id)
+    return floor_of(st, site if site is not None and site in st.sites else st.sites.first)
 
 
 _404: dict[int | str, dict[str, Any]] = {
@@ -334,11 +347,12 @@ async def create_order(
     ``backordered``. Returns the order with its reservations, pick tasks and timeline."""
     if scope is not None and body.customer != scope:
         raise HTTPException(403, detail=f"customer: you order as {scope!r}, not {body.customer!r}")
-    floor = floor_of(st)
+    site = st.site(body.site)
+    floor = floor_of(st, site)
     if body.ship_door is not None and body.ship_door not in floor.doors:
         raise HTTPException(
             422,
-            detail=f"ship_door: {body.ship_door!r} is not a door of the layout "
+            detail=f"ship_door: {body.ship_door!r} is not a door of site {site!r} "
             f"(one of {', '.join(sorted(floor.doors))})",
         )
     new = db.NewOrder(
@@ -351,9 +365,7 @@ async def create_order(
     now = st.settings.now_clock()()
     try:
         async with st.pool.connection() as conn:
-            created = await db.create_order(
-                conn, site=st.settings.site, floor=floor, new=new, now=now
-            )
+            created = await db.create_order(conn, site=site, floor=floor, new=new, now=now)
     except db.UnknownItems as e:
         raise HTTPException(422, detail=str(e)) from None
     except db.ClientIdConflict as e:
@@ -371,6 +383,7 @@ async def create_order(
 async def list_orders(
     st: State,
     scope: CallerCustomer,
+    site: SiteFilter = None,
     status: Annotated[OrderStatus | None, Query(description="only orders in this status")] = None,
     customer: Annotated[
         str | None, Query(max_length=128, description="only this customer's orders")
@@ -378,7 +391,7 @@ async def list_orders(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[OrderSummaryOut]:
-    """Orders, newest first, with their lines and status."""
+    """Orders, newest first, with their lines and status; of one site or all."""
     if scope is not None:
         if customer is not None and customer != scope:
             return Page(items=[], next=None)
@@ -387,7 +400,7 @@ async def list_orders(
     async with st.pool.connection() as conn:
         found = await db.list_orders(
             conn,
-            site=st.settings.site,
+            site=site and st.site(site),
             status=status.value if status else None,
             customer=customer,
             before=before,
@@ -399,11 +412,12 @@ async def list_orders(
 
 
 @router.get("/orders/route-stats", response_model=RouteStatsOut)
-async def route_stats(st: State, scope: CallerCustomer) -> RouteStatsOut:
-    """Pick routes against the naive order, over every order with a pick list: total
-    metres both ways and the saving (overall, and the mean per order)."""
+async def route_stats(st: State, scope: CallerCustomer, site: SiteFilter = None) -> RouteStatsOut:
+    """Pick routes against the naive order, over every order with a pick list (of one
+    site or all): total metres both ways and the saving (overall, and the mean per
+    order)."""
     async with st.pool.connection() as conn:
-        s = await db.route_stats(conn, site=st.settings.site, customer=scope)
+        s = await db.route_stats(conn, site=site and st.site(site), customer=scope)
     return RouteStatsOut(
         orders=s.orders,
         route_m=s.route_m,
@@ -448,7 +462,7 @@ async def release_order(
             detail = await order_status.release_order(
                 conn,
                 order_id,
-                floor=floor_of(st),
+                floor=await order_floor(st, conn, order_id),
                 now=st.settings.now_clock()(),
                 by=_actor(caller, body),
                 note=body.note,
@@ -481,7 +495,7 @@ async def cancel_order(
             detail = await order_status.cancel_order(
                 conn,
                 order_id,
-                floor=floor_of(st),
+                floor=await order_floor(st, conn, order_id),
                 now=st.settings.now_clock()(),
                 by=_actor(caller, body),
                 note=body.note,

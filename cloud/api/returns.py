@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cloud.api.auth import CallerDep
 from cloud.api.orders import CallerCustomer, LineIn
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import State
+from cloud.api.state import SiteFilter, State
 from cloud.db import returns as db
 from cloud.warehouse.ledger import LedgerError, check_gtin14
 from cloud.warehouse.returns import (
@@ -297,6 +297,7 @@ async def create_return(
 async def list_returns(
     st: State,
     scope: CallerCustomer,
+    site: SiteFilter = None,
     status: Annotated[ReturnStatus | None, Query(description="only returns in this status")] = None,
     order_id: Annotated[
         str | None, Query(pattern=_ORDER_ID, description="only this order's returns")
@@ -307,7 +308,7 @@ async def list_returns(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ReturnSummaryOut]:
-    """Returns, newest first, with their lines and status."""
+    """Returns of one site or all, newest first, with their lines and status."""
     if scope is not None:
         if customer is not None and customer != scope:
             return Page(items=[], next=None)
@@ -316,7 +317,7 @@ async def list_returns(
     async with st.pool.connection() as conn:
         found = await db.list_returns(
             conn,
-            site=st.settings.site,
+            site=site and st.site(site),
             customer=customer,
             order_id=order_id,
             status=status.value if status else None,

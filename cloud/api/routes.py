@@ -11,12 +11,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from cloud.api import schemas
 from cloud.api.health_status import overall_health
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import CloudState, State
+from cloud.api.state import CloudState, SiteFilter, State
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.ingest.places import place_of
 from cloud.model import ReaderStatus
 from protocols.epc import EPCError, decode_hex
+from protocols.layout import Layout, Reader
 
 router = APIRouter(prefix="/api")
 
@@ -88,7 +89,8 @@ async def health(st: State, request: Request, response: Response) -> schemas.Hea
     return schemas.Health(
         status=verdict.status,
         problems=verdict.problems,
-        site=st.settings.site,
+        site=st.sites.first,
+        sites=list(st.sites.ids),
         database=db,
         mqtt=mqtt,
         ingest=schemas.IngestHealth(
@@ -123,11 +125,19 @@ async def health(st: State, request: Request, response: Response) -> schemas.Hea
     )
 
 
+def _layout_reader(st: CloudState, reader_id: str) -> tuple[Layout, Reader] | None:
+    """The layout that has the reader, and the reader; None when no served site's has."""
+    for layout in st.sites.layouts.values():
+        try:
+            return layout, layout.reader(reader_id)
+        except KeyError:
+            continue
+    return None
+
+
 def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> schemas.ReaderOut:
-    try:
-        r = st.layout.reader(reader_id)
-    except KeyError:
-        r = None
+    found = _layout_reader(st, reader_id)
+    r = found[1] if found else None
     rates = status.reads_per_s if status else {}
     # keys are antenna numbers; '²'.isdigit() is True too, so ASCII digits only
     per_antenna: dict[int, float] = {}
@@ -149,7 +159,7 @@ def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> 
         antennas=[
             schemas.AntennaRate(
                 antenna=a,
-                read_point=st.layout.read_point(reader_id, a) if r else None,
+                read_point=found[0].read_point(reader_id, a) if found else None,
                 reads_per_s=per_antenna.get(a, 0.0),
             )
             for a in antenna_ids
@@ -163,12 +173,14 @@ def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> 
     responses={422: {"description": "bad limit or cursor"}},
 )
 async def readers(
-    st: State, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    st: State, site: SiteFilter = None, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[schemas.ReaderOut]:
-    """A page of readers: those of the layout first, in layout order, then any other
-    reader health messages named, sorted by id; each with its state, last health
-    message and reads per second per antenna."""
-    layout_ids = [r.id for r in st.layout.readers]
+    """A page of readers: those of the sites' layouts first (of the one site named, or of
+    every site), in site and layout order, then (without ``site``) any other reader
+    health messages named, sorted by id; each with its state, last health message and
+    reads per second per antenna."""
+    layout_ids = [r.id for s in st.sites_of(site) for r in st.layout(s).readers]
+    every_layout_id = [r.id for layout in st.sites.layouts.values() for r in layout.readers]
     phase, after = ("layout", "") if cursor is None else cursor_or_422(cursor, str, str)
     ids: list[str] = []
     if phase == "layout":
@@ -193,9 +205,12 @@ async def readers(
         statuses = {s.reader_id: s for s in await queries.reader_statuses_of(conn, ids)}
         others = (
             []
-            if more_in_layout
+            if more_in_layout or site is not None
             else await queries.reader_statuses_after(
-                conn, str(after) if phase == "database" else "", room + 1, excluding=layout_ids
+                conn,
+                str(after) if phase == "database" else "",
+                room + 1,
+                excluding=every_layout_id,
             )
         )
     items = [_reader_out(st, rid, statuses.get(rid)) for rid in ids]
@@ -228,7 +243,9 @@ async def tag(
         here = await queries.tag_location(conn, key)
         if here is None:
             raise HTTPException(
-                404, detail=f"EPC {key} has never been read at site {st.settings.site!r}"
+                404,
+                detail=f"EPC {key} has never been read at site "
+                f"{', '.join(repr(s) for s in st.sites.ids)}",
             )
         history = await queries.tag_history(conn, key, limit)
         own, pallet = await events_db.tag_place(conn, key)

@@ -33,6 +33,12 @@ router = APIRouter(prefix="/api", tags=["scans"])
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    site: str | None = Field(
+        default=None,
+        max_length=63,
+        description="the site scanned at (GET /api/sites); may be left out when the cloud "
+        "serves one",
+    )
     barcode: str = Field(
         min_length=1,
         max_length=400,
@@ -98,13 +104,12 @@ async def post_scan(body: ScanIn, st: State) -> ScanOut:
     an adjustment) or ship (a pallet's SSCC at the door ``location``: the door check,
     as for an outbound passage). Every posting's cause is the scan."""
     scan = Scan(body.barcode, body.action, body.location, body.qty)
+    site = st.site(body.site)
     now = st.settings.now_clock()()
     async with st.pool.connection() as conn:
         try:
             async with conn.transaction():
-                result = await apply_scan(
-                    conn, scan, site=st.settings.site, layout=st.layout, now=now
-                )
+                result = await apply_scan(conn, scan, site=site, layout=st.layout(site), now=now)
         except ScanError as e:
             raise HTTPException(e.status, detail=str(e)) from None
         entries = []
@@ -127,6 +132,11 @@ async def post_scan(body: ScanIn, st: State) -> ScanOut:
 class DecodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    site: str | None = Field(
+        default=None,
+        max_length=63,
+        description="the site whose places a location label may name; every site's if left out",
+    )
     barcode: str = Field(min_length=1, max_length=400, description="as for POST /api/scans")
 
 
@@ -147,7 +157,8 @@ async def decode_barcode(body: DecodeIn, st: State) -> DecodeOut:
     (SSCC, or an SSCC-96 EPC's 24 hex digits) or an item (GTIN, or an SGTIN-96 EPC)."""
     today = st.settings.now_clock()().date()
     try:
-        label = read_label(body.barcode, layout_places(st.layout), today=today)
+        places = frozenset().union(*(layout_places(st.layout(s)) for s in st.sites_of(body.site)))
+        label = read_label(body.barcode, places, today=today)
     except Gs1Error as e:
         detail = str(e) if str(e).startswith("barcode:") else f"barcode: {e}"
         raise HTTPException(422, detail=detail) from None

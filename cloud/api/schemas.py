@@ -83,7 +83,8 @@ class Health(BaseModel):
         "events skipped"
     )
     problems: list[str] = Field(default_factory=list, description="why it is not ok")
-    site: str
+    site: str = Field(description="the default site (the first served)")
+    sites: list[str] = Field(default_factory=list, description="every site this cloud serves")
     database: DatabaseHealth
     mqtt: MqttHealth
     ingest: IngestHealth

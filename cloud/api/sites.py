@@ -1,9 +1,10 @@
 """The sites (warehouses) this cloud serves: ``GET /api/sites`` and the floor plan of
 one, ``GET /api/sites/{site}/layout``.
 
-A cloud node serves one site today: its id is the deployment's ``RFIDWMS_SITE`` (the
-MQTT topic segment that keeps sites apart), its name and floor from the layout
-(``RFIDWMS_LAYOUT``). The answer is a page like every list, so more sites fit later.
+A cloud serves the sites of ``RFIDWMS_SITES`` (or the one ``RFIDWMS_SITE``): each id is
+the MQTT topic segment that keeps sites apart, its name and floor from its layout. The
+answer is a page like every list, the default site (the one a request that names none
+means when only one is served) first.
 
 The layout answer is the geometry the map page draws (zones, doors, where each reader
 stands and what its antennas cover, the scales): the layout file without the
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from cloud.api.paging import Page
 from cloud.api.state import State
+from cloud.warehouse.sites import UnknownSite
 from protocols.layout import Layout
 
 router = APIRouter(prefix="/api", tags=["sites"])
@@ -34,15 +36,18 @@ class SiteOut(BaseModel):
 
 @router.get("/sites", response_model=Page[SiteOut])
 async def list_sites(st: State) -> Page[SiteOut]:
-    layout = st.layout
-    site = SiteOut(
-        id=st.settings.site,
-        name=layout.warehouse.name,
-        warehouse=layout.warehouse.id,
-        zones=[z.id for z in layout.zones],
-        doors=[d.id for d in layout.doors],
-    )
-    return Page(items=[site], next=None)
+    """Every site this cloud serves, in configuration order."""
+    items = [
+        SiteOut(
+            id=site,
+            name=layout.warehouse.name,
+            warehouse=layout.warehouse.id,
+            zones=[z.id for z in layout.zones],
+            doors=[d.id for d in layout.doors],
+        )
+        for site, layout in st.sites.layouts.items()
+    ]
+    return Page(items=items, next=None)
 
 
 # -- the floor plan -------------------------------------------------------------------
@@ -152,9 +157,8 @@ async def site_layout(
     """The floor plan of a site: the warehouse's size, its zones and doors (rectangles in
     metres, y down, doors along the plan's edge), its readers with the read point of each
     antenna, and its scales."""
-    if site != st.settings.site:
-        raise HTTPException(
-            404,
-            detail=f"site {site!r} is not served by this cloud (it serves {st.settings.site!r})",
-        )
-    return layout_out(site, st.layout)
+    try:
+        st.sites.check(site)
+    except UnknownSite as e:
+        raise HTTPException(404, detail=str(e)) from None
+    return layout_out(site, st.layout(site))

@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import State
+from cloud.api.state import SiteParam, State
 from cloud.db import goods as goods_db
 from cloud.db import stock as db
 from cloud.warehouse.availability import Inbound, promise
@@ -221,15 +221,19 @@ async def get_pallet(
     site: SiteQ = None,
 ) -> PalletDetailOut:
     """A pallet: what it is, where its cases are by the ledger, its case EPCs and its
-    ledger history. ``site`` defaults to this cloud's."""
+    ledger history, at the site named, else at the first served site that knows it."""
     _, sscc = pallet_key(epc)
-    where = site or st.settings.site
+    candidates = st.sites_of(site)
     async with st.pool.connection() as conn:
-        p = await goods_db.pallet_with_cases(conn, where, sscc)
-        held = await db.pallet_positions(conn, where, sscc)
+        for where in candidates:
+            p = await goods_db.pallet_with_cases(conn, where, sscc)
+            held = await db.pallet_positions(conn, where, sscc)
+            if p is not None or held:
+                break
         history = await db.entries(conn, site=where, pallet=sscc, limit=1000)
     if p is None and not held:
-        raise HTTPException(404, detail=f"pallet: {sscc} is not known at site {where!r}")
+        at = f"site {where!r}" if len(candidates) == 1 else "any site"
+        raise HTTPException(404, detail=f"pallet: {sscc} is not known at {at}")
     main = max(held, key=lambda r: r.qty).bucket if held else None
     return PalletDetailOut(
         site=where,
@@ -360,13 +364,14 @@ async def availability(
     st: State,
     sku: Annotated[str, Query(pattern=r"^[0-9]{14}$", description="GTIN-14")],
     qty: Annotated[int, Query(ge=1, le=10_000_000, description="cases wanted")] = 1,
+    site: SiteParam = None,
 ) -> AvailabilityOut:
-    """What is available now of an item at this site, and when ``qty`` cases can be
+    """What is available now of an item at a site, and when ``qty`` cases can be
     promised: from available stock today, then from notices not yet received, by their
     expected date (overdue notices are not counted on)."""
     _sku(sku)
     now = st.settings.now_clock()()
-    site = st.settings.site
+    site = st.site(site)
     async with st.pool.connection() as conn:
         if await goods_db.item(conn, sku) is None:
             raise HTTPException(404, detail=f"sku: {sku} is not in the item master")

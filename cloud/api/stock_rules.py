@@ -30,7 +30,9 @@ class StockRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: str | None = Field(
-        default=None, pattern=ID_PATTERN, description="the site (default: the cloud's own)"
+        default=None,
+        pattern=ID_PATTERN,
+        description="the site (any, served here or not); may be left out when the cloud serves one",
     )
     reorder_point: int | None = Field(
         default=None, ge=0, le=10**9, description="low_stock while available is below it"
@@ -105,7 +107,7 @@ async def put_stock_rule(st: State, sku: Sku, body: StockRuleIn) -> StockRuleOut
     at the stock rules job's next look."""
     try:
         rule = StockRule(
-            body.site or st.settings.site,
+            body.site or st.site(None),
             sku,
             body.reorder_point,
             body.max_on_hand,

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from cloud.api.orders import floor_of
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import State
+from cloud.api.state import CloudState, SiteParam, State
 from cloud.db import tasks as db
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -71,6 +72,7 @@ def task_out(t: db.TaskRow) -> TaskOut:
 )
 async def list_tasks(
     st: State,
+    site: SiteParam = None,
     kind: Annotated[Kind | None, Query(description="putaway, pick or ship")] = None,
     status: Annotated[Status | None, Query(description="open, done or cancelled")] = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -78,7 +80,9 @@ async def list_tasks(
 ) -> Page[TaskOut]:
     """Tasks, oldest first: a put-away task (a received pallet, from its door to a
     storage zone), a pick task (a pallet, from its zone to packing, in route order), a
-    ship task (an order's pallets, from packing through its door)."""
+    ship task (an order's pallets, from packing through its door). Of one site: the one
+    named, which may be left out when the cloud serves one."""
+    where = st.site(site)
     after: db.Cursor | None = None
     if cursor is not None:
         iso, k, n = cursor_or_422(cursor, str, str, int)
@@ -91,8 +95,8 @@ async def list_tasks(
     async with st.pool.connection() as conn:
         found = await db.list_tasks(
             conn,
-            site=st.settings.site,
-            floor=floor_of(st),
+            site=where,
+            floor=floor_of(st, where),
             kind=kind,
             status=status,
             after=after,
@@ -111,15 +115,30 @@ _404: dict[int | str, dict[str, Any]] = {404: {"description": "no such task"}}
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=_404)
-async def get_task(task_id: TaskId, st: State) -> TaskOut:
-    """One task."""
+async def get_task(task_id: TaskId, st: State, site: SiteParam = None) -> TaskOut:
+    """One task (of the site named, else of whichever site has it)."""
     try:
         async with st.pool.connection() as conn:
-            return task_out(
-                await db.get_task(conn, task_id, site=st.settings.site, floor=floor_of(st))
-            )
+            where = await _task_site(st, conn, task_id, site)
+            return task_out(await db.get_task(conn, task_id, site=where, floor=floor_of(st, where)))
     except db.TaskNotFound as e:
         raise HTTPException(404, detail=str(e)) from None
+
+
+async def _task_site(
+    st: CloudState, conn: AsyncConnection[Any], task_id: str, site: str | None
+) -> str:
+    """The site of a task: the one named; else the only one served; else the one that
+    has it (TaskNotFound when none has)."""
+    if site is not None or len(st.sites.ids) == 1:
+        return st.site(site)
+    for where in st.sites.ids:
+        try:
+            await db.get_task(conn, task_id, site=where, floor=floor_of(st, where))
+        except db.TaskNotFound:
+            continue
+        return where
+    raise db.TaskNotFound(f"task: {task_id!r} does not exist at any site")
 
 
 @router.post(
@@ -127,16 +146,17 @@ async def get_task(task_id: TaskId, st: State) -> TaskOut:
     response_model=TaskOut,
     responses={**_404, 409: {"description": "the task was cancelled"}},
 )
-async def task_done(task_id: TaskId, st: State) -> TaskOut:
+async def task_done(task_id: TaskId, st: State, site: SiteParam = None) -> TaskOut:
     """A worker says the task is done: it leaves the open list (again: no change). What
     happened physically, and so the stock, still comes from the RFID events."""
     try:
         async with st.pool.connection() as conn:
+            where = await _task_site(st, conn, task_id, site)
             task, _ = await db.report_task_done(
                 conn,
                 task_id,
-                site=st.settings.site,
-                floor=floor_of(st),
+                site=where,
+                floor=floor_of(st, where),
                 now=st.settings.now_clock()(),
             )
     except db.TaskNotFound as e:

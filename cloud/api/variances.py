@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.api.alerts import Actor
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import State
+from cloud.api.state import SiteFilter, State
 from cloud.db import variances as db
 from cloud.operations.variances_job import resolve_alert
 from cloud.warehouse.ledger import LedgerError
@@ -55,6 +55,7 @@ class VarianceOut(BaseModel):
 
 
 class ZoneCountOut(BaseModel):
+    site: str
     zone: str
     counted: bool
     status: str = Field(description="`counted`, or why not (the readers down or unknown)")
@@ -104,21 +105,28 @@ async def list_variances(
 
 
 @router.get("/variances/zones", response_model=list[ZoneCountOut])
-async def zone_count_status(st: State) -> list[ZoneCountOut]:
-    """Each storage zone of the site's layout: counted now, or not (a zone whose
-    readers are down or unknown, or in which the edge has pallets ``unknown``, is not
-    counted, never counted as empty)."""
+async def zone_count_status(st: State, site: SiteFilter = None) -> list[ZoneCountOut]:
+    """Each storage zone of the site's layout (of every site's when ``site`` is left
+    out): counted now, or not (a zone whose readers are down or unknown, or in which the
+    edge has pallets ``unknown``, is not counted, never counted as empty)."""
     async with st.pool.connection() as conn:
         cur = await conn.execute("SELECT reader_id, state, last_seen FROM readers")
         readers = [ReaderState(*row) for row in await cur.fetchall()]
         heard = await db.heard_pallets(conn)
-    zone_readers = {z: [r.id for r in st.layout.readers_at(z)] for z in storage_zones(st.layout)}
     rules = CountRules(st.settings.variance_after, st.settings.edge_offline_after)
-    counts = zone_counts(zone_readers, readers, st.settings.now_clock()(), rules, heard)
-    return [
-        ZoneCountOut(zone=c.zone, counted=c.counted, status=c.status, down=list(c.down))
-        for c in counts.values()
-    ]
+    now = st.settings.now_clock()()
+    out: list[ZoneCountOut] = []
+    for where in st.sites_of(site):
+        layout = st.layout(where)
+        zone_readers = {z: [r.id for r in layout.readers_at(z)] for z in storage_zones(layout)}
+        counts = zone_counts(zone_readers, readers, now, rules, heard)
+        out += [
+            ZoneCountOut(
+                site=where, zone=c.zone, counted=c.counted, status=c.status, down=list(c.down)
+            )
+            for c in counts.values()
+        ]
+    return out
 
 
 async def _decide(
@@ -126,7 +134,7 @@ async def _decide(
 ) -> VarianceOut:
     at = st.settings.now_clock()()
     note = body.note if body else None
-    doors = frozenset(d.id for d in st.layout.doors)
+    doors = st.sites.doors
     try:
         async with st.pool.connection() as conn, conn.transaction():
             if to is VarianceStatus.APPROVED:

@@ -500,19 +500,20 @@ async def _pick_tasks(conn: Conn, where: str, params: list[Any]) -> list[PickTas
 async def list_orders(
     conn: Conn,
     *,
-    site: str,
+    site: str | None,
     status: str | None,
     customer: str | None,
     before: int | None,
     limit: int,
 ) -> list[OrderDetail]:
-    """Orders newest first (by number), with their lines; keyset paged by ``before``
-    (the number of the last order of the previous page)."""
+    """Orders of ``site`` (None: of every site) newest first (by number), with their
+    lines; keyset paged by ``before`` (the number of the last order of the previous
+    page)."""
     cur = await conn.execute(
-        f"SELECT {_ORDER} FROM orders WHERE site = %s"
+        f"SELECT {_ORDER} FROM orders WHERE (%s::text IS NULL OR site = %s)"
         " AND (%s::text IS NULL OR status = %s) AND (%s::text IS NULL OR customer = %s)"
         " AND (%s::bigint IS NULL OR seq < %s) ORDER BY seq DESC LIMIT %s",
-        [site, status, status, customer, customer, before, before, limit],
+        [site, site, status, status, customer, customer, before, before, limit],
     )
     orders = [_order(r) for r in await cur.fetchall()]
     if not orders:
@@ -526,6 +527,13 @@ async def list_orders(
     for r in await cur.fetchall():
         lines.setdefault(r[0], []).append(LineRow(*r[1:]))
     return [OrderDetail(o, lines.get(o.id, [])) for o in orders]
+
+
+async def order_site(conn: Conn, order_id: str) -> str | None:
+    """The site of an order; None when there is no such order."""
+    cur = await conn.execute("SELECT site FROM orders WHERE id = %s", [order_id])
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,13 +551,15 @@ class RouteStats:
         return 1 - self.route_m / self.naive_route_m if self.naive_route_m > 0 else 0.0
 
 
-async def route_stats(conn: Conn, *, site: str, customer: str | None = None) -> RouteStats:
-    """The pick routes' lengths against the naive order, over every order of the site."""
+async def route_stats(conn: Conn, *, site: str | None, customer: str | None = None) -> RouteStats:
+    """The pick routes' lengths against the naive order, over every order of the site
+    (None: of every site)."""
     cur = await conn.execute(
         "SELECT count(*), COALESCE(sum(route_m), 0), COALESCE(sum(naive_route_m), 0),"
         " COALESCE(avg(1 - route_m / naive_route_m), 0) FROM orders"
-        " WHERE site = %s AND naive_route_m > 0 AND (%s::text IS NULL OR customer = %s)",
-        [site, customer, customer],
+        " WHERE (%s::text IS NULL OR site = %s) AND naive_route_m > 0"
+        " AND (%s::text IS NULL OR customer = %s)",
+        [site, site, customer, customer],
     )
     row = await cur.fetchone()
     assert row is not None

@@ -333,7 +333,7 @@ async def _details(conn: Conn, rets: list[ReturnRow], *, full: bool) -> list[Ret
 async def list_returns(
     conn: Conn,
     *,
-    site: str,
+    site: str | None,
     customer: str | None,
     order_id: str | None,
     status: str | None,
@@ -341,8 +341,8 @@ async def list_returns(
     limit: int,
 ) -> list[ReturnDetail]:
     """Returns, newest first (by number, below ``before``), with their lines."""
-    parts = ["site = %s"]
-    params: list[Any] = [site]
+    parts = ["(%s::text IS NULL OR site = %s)"]
+    params: list[Any] = [site, site]
     for column, value in (("customer", customer), ("order_id", order_id), ("status", status)):
         if value is not None:
             parts.append(f"{column} = %s")

@@ -2,8 +2,8 @@
 
 A message is dead-lettered with a reason naming what is wrong: a topic outside
 the schema, a payload larger than the limit or not valid JSON or violating the
-schema, an edge id in the payload that differs from the topic's, an edge, reader
-or read point the site's layout does not give that edge
+schema, a site this cloud does not serve, an edge id in the payload that differs
+from the topic's, an edge, reader or read point the site's layout does not give that edge
 (:mod:`cloud.ingest.ownership`), or a time the cloud cannot trust (see
 :func:`untrusted_time`).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,8 +94,7 @@ def classify(
     topic: str,
     payload: bytes,
     *,
-    site: str,
-    devices: SiteDevices,
+    sites: Mapping[str, SiteDevices],
     retained: bool,
     received_at: datetime,
     max_clock_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW,
@@ -105,14 +104,17 @@ def classify(
     except PayloadError as e:
         return DeadLetter(topic, payload, str(e), received_at, retained)
 
+    devices = sites.get(address.site)
+
     def dead(reason: str) -> DeadLetter:
-        key = batch_key(address, payload) if address.site == site else None
+        key = batch_key(address, payload) if devices is not None else None
         return DeadLetter(topic, payload, reason, received_at, retained, key)
 
-    if address.site != site:
+    if devices is None:
+        served = ", ".join(repr(s) for s in sites)
         return dead(
             f"topic {shorten(topic, 200)!r} is for site {address.site!r}, "
-            f"this cloud serves {site!r}"
+            f"this cloud serves {shorten(served, 200)}"
         )
     try:
         decoded = decode(address.kind, payload)

@@ -49,18 +49,20 @@ import psycopg
 
 from cloud.db.pool import Pool
 from cloud.ingest.acks import OutgoingAck, batch_acks
-from cloud.ingest.classify import Accepted, DeadLetter, classify
+from cloud.ingest.classify import Accepted, BatchKey, DeadLetter, classify
 from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signature
 from cloud.ingest.ownership import SiteDevices
 from cloud.ingest.poison import control_message
 from cloud.ingest.store import GroupResult, merge_results, write_group
 from cloud.model import LiveChange
 from cloud.settings import CloudSettings
-from protocols.layout import Layout, load_layout
+from cloud.warehouse.sites import Sites
+from protocols.layout import Layout
 from protocols.mqtt import (
     EventBatch,
     ObservationBatch,
     parse_mqtt_url,
+    parse_topic,
     shared_subscription,
     shorten,
     subscription,
@@ -199,20 +201,30 @@ class Ingester:
         sink: ChangeSink | None = None,
         *,
         layout: Layout | None = None,
+        sites: Sites | None = None,
     ) -> None:
+        """Serves ``sites``; else the one site of ``settings`` with ``layout``; else the
+        sites of ``settings`` with their layout files."""
         self._settings = settings
         self._pool = pool
         self._sink = sink
         self._now = settings.now_clock()
-        site_layout = layout if layout is not None else load_layout(settings.layout)
-        self._devices = SiteDevices.of(site_layout, settings.site)
+        if sites is None:
+            sites = (
+                Sites.single(settings.site, layout) if layout is not None else settings.load_sites()
+            )
+        self._devices = {site: SiteDevices.of(sites.layout(site), site) for site in sites.ids}
+        self._edge_sites: dict[str, str] = {}
+        """edge id -> the site its last spooled batch came under (where its acks go)"""
         self.client_id = settings.mqtt_client_id()
-        topic_filter = subscription(settings.site)
-        self.topic_filter = (
-            shared_subscription(settings.ingest_group, topic_filter)
+        self.topic_filters = [
+            shared_subscription(settings.ingest_group, subscription(site))
             if settings.ingest_group
-            else topic_filter
-        )
+            else subscription(site)
+            for site in sites.ids
+        ]
+        """One filter per served site (``rfidwms/v1/<site>/+/+``)."""
+        self.topic_filter = ", ".join(self.topic_filters)
         self.stats = IngestStats()
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -289,7 +301,7 @@ class Ingester:
         client._client.manual_ack_set(True)
         try:
             async with client:
-                await client.subscribe(self.topic_filter, qos=1)
+                await client.subscribe([(f, 1) for f in self.topic_filters])
                 self.stats.connected = True
                 self.subscribed.set()
                 log.info(
@@ -308,8 +320,7 @@ class Ingester:
         item = classify(
             str(message.topic),
             payload,
-            site=self._settings.site,
-            devices=self._devices,
+            sites=self._devices,
             retained=bool(message.retain),
             received_at=self._now(),
             max_clock_skew=self._settings.max_clock_skew,
@@ -318,7 +329,20 @@ class Ingester:
             log.warning(
                 "dead letter from %s: %s", shorten(item.topic, 200), shorten(item.reason, 500)
             )
+            if item.batch is not None:  # a served site's topic: the edge hears its ack there
+                self._edge_sites[item.batch[0]] = parse_topic(item.topic).site
+        else:
+            self._edge_sites[item.address.edge_id] = item.address.site
         return _Received(message, item, payload)
+
+    def _acks(self, result: GroupResult) -> list[OutgoingAck]:
+        """The acknowledgements of a committed group, each on its edge's site's topic."""
+        per_site: dict[str, tuple[list[BatchKey], list[BatchKey]]] = {}
+        for keys, i in ((result.stored, 0), (result.dead_lettered, 1)):
+            for key in keys:
+                site = self._edge_sites.get(key[0], self._settings.site)
+                per_site.setdefault(site, ([], []))[i].append(key)
+        return [ack for site, (ok, dead) in per_site.items() for ack in batch_acks(site, ok, dead)]
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         """Store groups of received messages (at most ``ingest_max_messages`` messages and
@@ -394,7 +418,7 @@ class Ingester:
                 pending.changed.notify_all()
             result = await self._store(group)
             self._committed(len(group), result)
-            for ack in batch_acks(self._settings.site, result.stored, result.dead_lettered):
+            for ack in self._acks(result):
                 task = asyncio.create_task(self._confirm(client, ack))
                 self._acks_out.add(task)
                 task.add_done_callback(self._acks_out.discard)
@@ -524,7 +548,7 @@ class Ingester:
     async def _control_succeeds(self, suspect: Accepted) -> bool:
         """Whether a harmless message of ``suspect``'s kind can be written (then rolled
         back): the proof that the database is fine and the suspect is poison."""
-        control = control_message(suspect, self._devices)
+        control = control_message(suspect, self._devices[suspect.address.site])
         if control is None:
             return False
         try:

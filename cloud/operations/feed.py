@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,6 +46,7 @@ from cloud.db.events import PassageRow, WeightRow, ZoneEventRow
 from cloud.db.feed import Source
 from cloud.db.pool import Pool
 from cloud.settings import CloudSettings
+from cloud.warehouse.sites import layout_edges
 from protocols.clock import Clock
 from protocols.layout import Layout
 
@@ -93,15 +94,17 @@ def describe(event: Event) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FeedContext:
-    """What a handler may need besides the connection and the event."""
+    """What a handler may need besides the connection and the event: the event's site
+    (``site_id``; the settings' site when None) and its layout."""
 
     settings: CloudSettings
     layout: Layout
     clock: Clock
+    site_id: str | None = None
 
     @property
     def site(self) -> str:
-        return self.settings.site
+        return self.site_id if self.site_id is not None else self.settings.site
 
     def now(self) -> datetime:
         """The injected clock (the simulator's in a scored run)."""
@@ -182,20 +185,29 @@ _RANK: dict[Source, int] = {"passages": 0, "zone_events": 1, "weights": 2}
 
 class Feed(BackgroundTask):
     """Applies the event tables through ``registry``; ``async with`` runs it (module
-    doc). :meth:`run_once` and :meth:`run_timers` are one step each, for tests."""
+    doc). :meth:`run_once` and :meth:`run_timers` are one step each, for tests.
+
+    With one context per served site, an event is handled in the context of the site
+    whose layout has the event's edge (edge ids are unique across a cloud's sites:
+    :mod:`cloud.warehouse.sites`), and the timers run once per site."""
 
     def __init__(
         self,
         pool: Pool,
         registry: Registry,
-        context: FeedContext,
+        context: FeedContext | Sequence[FeedContext],
         *,
         consumer: str = CONSUMER,
     ) -> None:
-        s = context.settings
+        contexts = [context] if isinstance(context, FeedContext) else list(context)
+        if not contexts:
+            raise ValueError("context: a feed needs the context of at least one site")
+        s = contexts[0].settings
         self._pool = pool
         self._registry = registry
-        self._ctx = context
+        self._ctx = contexts[0]
+        self._contexts = contexts
+        self._edge_ctx = {e: c for c in contexts for e in layout_edges(c.layout)}
         self._consumer = consumer
         self._poll = s.feed_poll_interval_s
         self._batch = s.feed_batch
@@ -290,6 +302,15 @@ class Feed(BackgroundTask):
             expect = row.id + 1
         return out
 
+    def _context_of(self, event: Event) -> FeedContext:
+        """The context of the event's site; ValueError for an edge of no served site."""
+        if len(self._contexts) == 1:
+            return self._ctx
+        ctx = self._edge_ctx.get(event.edge_id)
+        if ctx is None:
+            raise ValueError(f"edge {event.edge_id!r} is in the layout of no site served")
+        return ctx
+
     async def _apply(self, conn: Conn, source: Source, event: Event) -> None:
         handlers = self._registry.handlers(kind_of(event))
         if not handlers:
@@ -299,8 +320,9 @@ class Feed(BackgroundTask):
             attempt += 1
             try:
                 async with conn.transaction():
+                    ctx = self._context_of(event)
                     for handler in handlers:
-                        await handler(conn, self._ctx, event)
+                        await handler(conn, ctx, event)
                 self.stats.applied += 1
                 return
             except psycopg.errors.TransactionRollback as e:  # deadlock, serialisation
@@ -341,17 +363,18 @@ class Feed(BackgroundTask):
         """Run the timers that are due on the injected clock (all of them with
         ``force``), each in a transaction of its own; one that fails is logged and
         tried again when next due."""
-        for spec in self._registry.timers:
-            now = self._ctx.now()
-            due = self._due.get(spec.name)
+        for spec, ctx in ((t, c) for t in self._registry.timers for c in self._contexts):
+            now = ctx.now()
+            key = f"{spec.name}@{ctx.site}"
+            due = self._due.get(key)
             if not force and due is not None and now < due:
                 continue
-            self._due[spec.name] = now + spec.every
+            self._due[key] = now + spec.every
             try:
                 async with self._pool.connection() as conn, conn.transaction():
-                    await spec.run(conn, self._ctx)
+                    await spec.run(conn, ctx)
             except (psycopg.OperationalError, psycopg.InterfaceError):
                 raise
             except Exception as e:
                 self.stats.last_error = f"{type(e).__name__}: {e}"
-                log.error("feed %s: timer %s failed: %s", self._consumer, spec.name, e)
+                log.error("feed %s: timer %s failed: %s", self._consumer, key, e)

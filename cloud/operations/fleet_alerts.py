@@ -37,10 +37,20 @@ class FleetAlertJob(PeriodicJob):
     """Runs the fleet watch every ``every`` seconds; ``async with`` runs it."""
 
     def __init__(
-        self, pool: Pool, *, site: str, rules: FleetRules, clock: Clock, every: float = 1.0
+        self,
+        pool: Pool,
+        *,
+        site: str,
+        rules: FleetRules,
+        clock: Clock,
+        every: float = 1.0,
+        edges: frozenset[str] | None = None,
     ) -> None:
+        """``edges``: the site's edges, whose readers and selves it watches (None:
+        every edge and reader, when the cloud serves one site)."""
         self._pool = pool
         self._site = site
+        self._edges = edges
         self._clock = clock
         self.every = every
         self.watch = FleetWatch(rules)
@@ -54,6 +64,9 @@ class FleetAlertJob(PeriodicJob):
             readers = [ReaderSignal(*row) for row in await cur.fetchall()]
             cur = await conn.execute("SELECT edge_id, state, last_seen FROM edges")
             edges = [EdgeSignal(*row) for row in await cur.fetchall()]
+            if self._edges is not None:
+                readers = [r for r in readers if r.edge_id in self._edges]
+                edges = [e for e in edges if e.edge_id in self._edges]
             unresolved = await alerts_db.unresolved_keys(conn, self._site, FLEET_KINDS)
             now = self._clock()
             verdict = self.watch.judge(readers, edges, unresolved, now)

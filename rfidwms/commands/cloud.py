@@ -48,7 +48,8 @@ def _describe(e: ValidationError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cloud.settings import CloudSettings
-    from protocols.layout import LayoutError, load_layout
+    from cloud.warehouse.sites import SiteError
+    from protocols.layout import LayoutError
 
     overrides = {
         k: v
@@ -67,14 +68,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     try:
-        layout = load_layout(settings.layout)
-    except LayoutError as e:
+        sites = settings.load_sites()
+    except (LayoutError, SiteError) as e:
         log.error("%s", e)
         return 2
-    return asyncio.run(_serve(settings, layout))
+    return asyncio.run(_serve(settings, sites))
 
 
-async def _serve(settings: Any, layout: Any) -> int:
+async def _serve(settings: Any, sites: Any) -> int:
     from cloud.api.app import create_app
     from cloud.api.server import CloudServer, ServerError
     from cloud.db.migrate import MigrationError, apply_migrations
@@ -93,12 +94,12 @@ async def _serve(settings: Any, layout: Any) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = create_app(settings, layout=layout)
+    app = create_app(settings, sites=sites)
     try:
         async with CloudServer(app, settings.http_host, settings.http_port) as server:
             log.info(
-                "rfidwms cloud for site %r serving %s (live page at /, API docs at /docs)",
-                settings.site,
+                "rfidwms cloud for site(s) %s serving %s (live page at /, API docs at /docs)",
+                ", ".join(sites.ids),
                 server.url,
             )
             waiter = asyncio.create_task(stop.wait())

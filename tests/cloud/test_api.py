@@ -413,16 +413,20 @@ async def test_routes_get_the_app_state_through_a_dependency_that_can_be_overrid
     """State comes through FastAPI ``Depends`` (so the caller's identity and role can
     come the same way next): overriding the dependency changes what every route sees."""
     from cloud.api.state import get_state
+    from cloud.warehouse.sites import Sites
 
     settings = settings_for(database_url, mqtt_url, site)
     await apply_migrations(database_url)
     async with api(settings, ingest=False) as client:
         app = client.app  # type: ignore[attr-defined]
         real = app.state.cloud
+        layout = real.layout(site)
         elsewhere = dataclasses.replace(
             real,
             settings=real.settings.model_copy(update={"site": "elsewhere"}),
-            layout=real.layout.model_copy(update={"readers": real.layout.readers[:1]}),
+            sites=Sites.single(
+                "elsewhere", layout.model_copy(update={"readers": layout.readers[:1]})
+            ),
         )
         app.dependency_overrides[get_state] = lambda: elsewhere
         try:
@@ -433,7 +437,7 @@ async def test_routes_get_the_app_state_through_a_dependency_that_can_be_overrid
             app.dependency_overrides.clear()
         assert (await client.get("/api/health")).json()["site"] == site
     assert h["site"] == "elsewhere" and h["database"]["ok"] is True
-    assert [r["reader_id"] for r in readers] == [real.layout.readers[0].id]
+    assert [r["reader_id"] for r in readers] == [layout.readers[0].id]
     assert missing["detail"] == f"EPC {EPC_1} has never been read at site 'elsewhere'"
 
 

@@ -469,7 +469,7 @@ CLASSIFY_CASES = [
     ids=[c[0] for c in CLASSIFY_CASES],
 )
 def test_classify(topic, payload, reason):
-    got = classify(topic, payload, site="s1", devices=DEVICES, retained=False, received_at=T0)
+    got = classify(topic, payload, sites={"s1": DEVICES}, retained=False, received_at=T0)
     if reason is None:
         assert isinstance(got, Accepted)
         assert got.address.edge_id == "edge-1"
@@ -487,8 +487,7 @@ def test_the_allowed_clock_skew_comes_from_the_settings():
     strict = classify(
         OBS_TOPIC,
         payload,
-        site="s1",
-        devices=DEVICES,
+        sites={"s1": DEVICES},
         retained=False,
         received_at=T0,
         max_clock_skew=timedelta(0),
@@ -542,3 +541,15 @@ def test_newest_read_per_epc_is_newest_per_epc_of_every_read():
     batches = _batches_with_ties()
     every = [r for b in batches for r in reads_of_batch(b)]
     assert newest_read_per_epc(batches) == newest_per_epc(every)
+
+
+def test_a_cloud_serving_two_sites_dead_letters_a_third_naming_those_it_serves():
+    sites = {"s1": DEVICES, "s2": DEVICES}
+    got = classify(
+        OBS_TOPIC.replace("/s1/", "/s3/"), GOOD_BATCH, sites=sites, retained=False, received_at=T0
+    )
+    assert isinstance(got, DeadLetter) and got.batch is None
+    assert got.reason.endswith("is for site 's3', this cloud serves 's1', 's2'")
+    assert isinstance(
+        classify(OBS_TOPIC, GOOD_BATCH, sites=sites, retained=False, received_at=T0), Accepted
+    )
