@@ -59,12 +59,12 @@ from cloud.settings import CloudSettings
 from protocols.layout import Layout, load_layout
 from protocols.mqtt import (
     EventBatch,
-    ObservationBatch,
     parse_mqtt_url,
     shared_subscription,
     shorten,
     subscription,
 )
+from protocols.observations_in import ObservationBatchIn
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class _Received:
 
 
 def _observations(r: _Received) -> int:
-    if isinstance(r.item, Accepted) and isinstance(r.item.payload, ObservationBatch):
+    if isinstance(r.item, Accepted) and isinstance(r.item.payload, ObservationBatchIn):
         return len(r.item.payload.observations)
     return 0
 
@@ -507,7 +507,7 @@ class Ingester:
                         reason,
                         first.item.received_at,
                         batch=(p.edge_id, p.spool, p.seq)
-                        if isinstance(p, ObservationBatch | EventBatch)
+                        if isinstance(p, ObservationBatchIn | EventBatch)
                         else None,
                     )
                     group = [_Received(first.message, dead, first.payload)]
