@@ -10,18 +10,20 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Protocol
 
 from cloud.model import EdgeState, Read, ReaderStatus, TagLocation, TagMove
-from protocols.mqtt import EdgeHealth, EdgeStatus, Observation, ObservationBatch
+from protocols.mqtt import EdgeHealth, EdgeStatus
+from protocols.observations_in import ObservationBatchIn, ObservationIn
 
 
-def reads_of_batch(batch: ObservationBatch) -> list[Read]:
+def reads_of_batch(batch: ObservationBatchIn) -> list[Read]:
     """The batch's observations as reads (``time`` is each observation's last_seen)."""
     return [_read(o, batch.edge_id) for o in batch.observations]
 
 
-def _read(o: Observation, edge_id: str) -> Read:
+def _read(o: ObservationIn, edge_id: str) -> Read:
     return Read(
         time=o.last_seen,
         epc=o.epc,
@@ -35,11 +37,10 @@ def _read(o: Observation, edge_id: str) -> Read:
     )
 
 
-def _last_seen(o: Observation) -> datetime:
-    return o.last_seen
+_last_seen = attrgetter("last_seen")
 
 
-def newest_reads(batches: Sequence[ObservationBatch], most: int | None) -> list[Read]:
+def newest_reads(batches: Sequence[ObservationBatchIn], most: int | None) -> list[Read]:
     """The ``most`` newest reads of the batches, newest first, equal times in the
     batches' order (what ``heapq.nlargest`` over every read gives); every read, in
     the batches' order, when ``most`` is None. Only these become :class:`Read` objects:
@@ -51,29 +52,48 @@ def newest_reads(batches: Sequence[ObservationBatch], most: int | None) -> list[
         for b in batches
         for o in heapq.nlargest(most, b.observations, key=_last_seen)
     ]
-    return [_read(o, e) for o, e in heapq.nlargest(most, top, key=lambda p: p[0].last_seen)]
+    return [_read(o, e) for o, e in heapq.nlargest(most, top, key=_pair_last_seen)]
 
 
-def newest_read_per_epc(batches: Iterable[ObservationBatch]) -> dict[str, Read]:
+def _pair_last_seen(p: tuple[ObservationIn, str]) -> datetime:
+    return p[0].last_seen
+
+
+def newest_read_per_epc(batches: Iterable[ObservationBatchIn]) -> dict[str, Read]:
     """:func:`newest_per_epc` of the batches' reads, without a :class:`Read` for every
     observation: one per EPC."""
-    best: dict[str, tuple[Observation, str]] = {}
+    best: dict[str, ObservationIn] = {}
+    edge_of: dict[str, str] = {}
     for b in batches:
         edge_id = b.edge_id
-        for o in b.observations:
-            here = best.get(o.epc)
-            if here is None:
-                best[o.epc] = (o, edge_id)
-                continue
-            h = here[0]
-            if o.last_seen > h.last_seen or (
-                o.last_seen == h.last_seen and _obs_rssi(o) > _obs_rssi(h)
+        newest = _newest_of_batch(b.observations)
+        for epc, o in newest.items():
+            h = best.get(epc)
+            if h is not None and (
+                o.last_seen < h.last_seen
+                or (o.last_seen == h.last_seen and _obs_rssi(o) <= _obs_rssi(h))
             ):
-                best[o.epc] = (o, edge_id)
-    return {epc: _read(o, e) for epc, (o, e) in best.items()}
+                continue
+            best[epc] = o
+            edge_of[epc] = edge_id
+    return {epc: _read(o, edge_of[epc]) for epc, o in best.items()}
 
 
-def _obs_rssi(o: Observation) -> float:
+def _newest_of_batch(observations: Sequence[ObservationIn]) -> dict[str, ObservationIn]:
+    """Each EPC's newest observation in one batch; on equal times the stronger one, then
+    the first one. Sorted by time (C code, not a loop here), newest first; the ties of
+    time, rare, are settled by RSSI."""
+    ordered = sorted(observations, key=_last_seen, reverse=True)  # stable: ties keep order
+    newest: dict[str, ObservationIn] = {}
+    setdefault = newest.setdefault
+    for o in ordered:
+        h = setdefault(o.epc, o)
+        if h is not o and h.last_seen == o.last_seen and _obs_rssi(o) > _obs_rssi(h):
+            newest[o.epc] = o
+    return newest
+
+
+def _obs_rssi(o: ObservationIn) -> float:
     return o.rssi_dbm if o.rssi_dbm is not None else float("-inf")
 
 
@@ -113,9 +133,16 @@ def locate_tags(
     point refreshes ``last_seen``; a read elsewhere is a move (an arrival when the
     tag had no location) and restarts ``arrived_at`` at the read's first sighting.
     """
+    return locate_newest(newest_per_epc(reads), current)
+
+
+def locate_newest(
+    newest: Mapping[str, Read], current: Mapping[str, Whereabouts]
+) -> tuple[list[TagLocation], list[TagMove]]:
+    """:func:`locate_tags` of reads already reduced to each tag's newest
+    (:func:`newest_read_per_epc`)."""
     locations: list[TagLocation] = []
     moves: list[TagMove] = []
-    newest = newest_per_epc(reads)
     for epc in sorted(newest):
         r = newest[epc]
         here = current.get(epc)

@@ -23,15 +23,18 @@ from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
     EventBatch,
-    ObservationBatch,
     PassageMessage,
-    Payload,
     PayloadError,
     TopicAddress,
     TopicKind,
-    decode,
     parse_topic,
     shorten,
+)
+from protocols.observations_in import (
+    ObservationBatchIn,
+    ReceivedPayload,
+    decode_received,
+    schema_name,
 )
 
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -43,7 +46,7 @@ DEFAULT_MAX_CLOCK_SKEW = timedelta(seconds=300)
 class Accepted:
     topic: str
     address: TopicAddress
-    payload: Payload
+    payload: ReceivedPayload
     retained: bool
     received_at: datetime
     raw: bytes
@@ -117,12 +120,12 @@ def classify(
             f"this cloud serves {shorten(served, 200)}"
         )
     try:
-        decoded = decode(address.kind, payload)
+        decoded = decode_received(address.kind, payload)
     except PayloadError as e:
         return dead(str(e))
     if decoded.edge_id != address.edge_id:
         return dead(
-            f"{type(decoded).__name__}.edge_id {decoded.edge_id!r} differs from the topic's "
+            f"{schema_name(decoded)}.edge_id {decoded.edge_id!r} differs from the topic's "
             f"edge id {address.edge_id!r}"
         )
     refused = devices.refusal(address.edge_id, decoded)
@@ -135,10 +138,10 @@ def classify(
     return Accepted(topic, address, decoded, retained, received_at, payload, digest)
 
 
-def _times(payload: Payload) -> Iterator[tuple[str, datetime]]:
+def _times(payload: ReceivedPayload) -> Iterator[tuple[str, datetime]]:
     """Every (field path, time) of a payload."""
-    name = type(payload).__name__
-    if isinstance(payload, ObservationBatch):
+    name = schema_name(payload)
+    if isinstance(payload, ObservationBatchIn):
         yield f"{name}.sent_at", payload.sent_at
         for i, o in enumerate(payload.observations):
             yield f"{name}.observations.{i}.first_seen", o.first_seen
@@ -163,7 +166,7 @@ def _times(payload: Payload) -> Iterator[tuple[str, datetime]]:
         yield f"{name}.at", payload.at
 
 
-def _observation_times_fine(batch: ObservationBatch, latest: datetime) -> bool:
+def _observation_times_fine(batch: ObservationBatchIn, latest: datetime) -> bool:
     """Whether every time of ``batch`` is within [EARLIEST_TIME, latest] and no
     observation's first_seen is after its last_seen: one pass, no message built. When
     not, :func:`untrusted_time` walks the times in order to name the first bad one."""
@@ -180,7 +183,7 @@ def _observation_times_fine(batch: ObservationBatch, latest: datetime) -> bool:
 
 
 def untrusted_time(
-    payload: Payload, *, received_at: datetime, max_clock_skew: timedelta
+    payload: ReceivedPayload, *, received_at: datetime, max_clock_skew: timedelta
 ) -> str | None:
     """Why a time in ``payload`` cannot be stored, or None when every time is fine.
 
@@ -190,7 +193,7 @@ def untrusted_time(
     first_seen is after its last_seen contradicts itself.
     """
     latest = received_at + max_clock_skew
-    if isinstance(payload, ObservationBatch) and _observation_times_fine(payload, latest):
+    if isinstance(payload, ObservationBatchIn) and _observation_times_fine(payload, latest):
         return None
     for path, t in _times(payload):
         if t > latest:
@@ -205,7 +208,7 @@ def untrusted_time(
                 f"{path}: {t.isoformat()} is before {EARLIEST_TIME.date()}; "
                 "is the edge's clock set?"
             )
-    if isinstance(payload, ObservationBatch):
+    if isinstance(payload, ObservationBatchIn):
         for i, o in enumerate(payload.observations):
             if o.first_seen > o.last_seen:
                 return (

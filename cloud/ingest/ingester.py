@@ -60,13 +60,13 @@ from cloud.warehouse.sites import Sites
 from protocols.layout import Layout
 from protocols.mqtt import (
     EventBatch,
-    ObservationBatch,
     parse_mqtt_url,
     parse_topic,
     shared_subscription,
     shorten,
     subscription,
 )
+from protocols.observations_in import ObservationBatchIn
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class _Received:
 
 
 def _observations(r: _Received) -> int:
-    if isinstance(r.item, Accepted) and isinstance(r.item.payload, ObservationBatch):
+    if isinstance(r.item, Accepted) and isinstance(r.item.payload, ObservationBatchIn):
         return len(r.item.payload.observations)
     return 0
 
@@ -531,7 +531,7 @@ class Ingester:
                         reason,
                         first.item.received_at,
                         batch=(p.edge_id, p.spool, p.seq)
-                        if isinstance(p, ObservationBatch | EventBatch)
+                        if isinstance(p, ObservationBatchIn | EventBatch)
                         else None,
                     )
                     group = [_Received(first.message, dead, first.payload)]

@@ -16,13 +16,12 @@ from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
     EventBatch,
-    ObservationBatch,
     PassageMessage,
-    Payload,
     WeightMessage,
     ZoneEventMessage,
     shorten,
 )
+from protocols.observations_in import ObservationBatchIn, ReceivedPayload, schema_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +53,18 @@ class SiteDevices:
             scale_edge={s.id: s.edge for s in layout.scales},
         )
 
-    def refusal(self, edge_id: str, payload: Payload) -> str | None:
+    def refusal(self, edge_id: str, payload: ReceivedPayload) -> str | None:
         """Why ``edge_id`` may not send ``payload``, or None when it may."""
-        name = type(payload).__name__
+        name = schema_name(payload)
         if edge_id not in self.edges:
             known = ", ".join(sorted(self.edges)) or "none"
             return (
                 f"edge {edge_id!r} is not an edge in the layout of site {self.site!r} "
                 f"(its edges: {shorten(known, 200)})"
             )
-        if isinstance(payload, ObservationBatch):
+        if isinstance(payload, ObservationBatchIn):
+            if self._observations_fine(edge_id, payload):
+                return None
             for i, o in enumerate(payload.observations):
                 why = self._reader_refusal(edge_id, o.reader_id)
                 if why is None:
@@ -90,6 +91,17 @@ class SiteDevices:
         else:
             assert isinstance(payload, EdgeStatus)
         return None
+
+    def _observations_fine(self, edge_id: str, batch: ObservationBatchIn) -> bool:
+        """Whether every observation's reader is ``edge_id``'s and its read point the
+        layout's for its antenna: checked once per distinct (reader, antenna, read point)
+        of the batch (a batch names a few); when not, :meth:`refusal` walks the
+        observations in order to name the first one refused."""
+        read_points, reader_edge = self.read_points, self.reader_edge
+        return all(
+            reader_edge.get(r) == edge_id and read_points.get((r, a)) == p
+            for r, a, p in {(o.reader_id, o.antenna, o.read_point) for o in batch.observations}
+        )
 
     def _event_refusal(
         self, edge_id: str, ev: ZoneEventMessage | PassageMessage | WeightMessage

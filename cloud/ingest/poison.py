@@ -24,6 +24,7 @@ from protocols.mqtt import (
     ZoneEventKind,
     ZoneEventMessage,
 )
+from protocols.observations_in import ObservationBatchIn, from_schema
 
 CONTROL_EPC = "0" * 24
 CONTROL_SPOOL = "0" * 32
@@ -64,7 +65,7 @@ def control_message(suspect: Accepted, devices: SiteDevices) -> Accepted | None:
             ],
         )
     else:
-        assert isinstance(suspect.payload, ObservationBatch)
+        assert isinstance(suspect.payload, ObservationBatchIn)
         reader = readers[0]
         antenna, read_point = min(
             (a, p) for (r, a), p in devices.read_points.items() if r == reader
@@ -89,7 +90,7 @@ def control_message(suspect: Accepted, devices: SiteDevices) -> Accepted | None:
     return Accepted(
         suspect.topic,
         suspect.address,
-        payload,
+        from_schema(payload) if isinstance(payload, ObservationBatch) else payload,
         False,
         at,
         raw,

@@ -31,7 +31,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from cloud.ingest.changes import (
-    locate_tags,
+    locate_newest,
     newest_read_per_epc,
     newest_reads,
     update_edge,
@@ -56,12 +56,11 @@ from protocols.mqtt import (
     EdgeHealth,
     EdgeStatus,
     EventBatch,
-    ObservationBatch,
     PassageMessage,
-    SpooledBatch,
     WeightMessage,
     ZoneEventMessage,
 )
+from protocols.observations_in import ObservationBatchIn, ReceivedBatch
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +228,7 @@ async def write_group(
     result = GroupResult()
     dead = [i for i in items if isinstance(i, DeadLetter)]
     accepted = [i for i in items if isinstance(i, Accepted)]
-    batches = [i for i in accepted if isinstance(i.payload, ObservationBatch | EventBatch)]
+    batches = [i for i in accepted if isinstance(i.payload, ObservationBatchIn | EventBatch)]
     health = [i.payload for i in accepted if isinstance(i.payload, EdgeHealth)]
     statuses = [i for i in accepted if isinstance(i.payload, EdgeStatus)]
     async with conn.transaction(), conn.cursor() as cur:
@@ -241,7 +240,7 @@ async def write_group(
             result.dead_lettered = [d.batch for d in dead if d.batch is not None]
         result.batches = len(new_batches)
         result.stored = [(b.edge_id, b.spool, b.seq) for b in new_batches] + result.duplicates
-        observation_batches = [b for b in new_batches if isinstance(b, ObservationBatch)]
+        observation_batches = [b for b in new_batches if isinstance(b, ObservationBatchIn)]
         event_batches = [b for b in new_batches if isinstance(b, EventBatch)]
         if event_batches:
             await _store_events(cur, event_batches, now, result.change)
@@ -261,18 +260,18 @@ async def write_group(
     return result
 
 
-def _batch(item: Accepted) -> SpooledBatch:
-    assert isinstance(item.payload, ObservationBatch | EventBatch)
+def _batch(item: Accepted) -> ReceivedBatch:
+    assert isinstance(item.payload, ObservationBatchIn | EventBatch)
     return item.payload
 
 
-def _size(b: SpooledBatch) -> int:
-    return len(b.observations) if isinstance(b, ObservationBatch) else len(b.events)
+def _size(b: ReceivedBatch) -> int:
+    return len(b.observations) if isinstance(b, ObservationBatchIn) else len(b.events)
 
 
 async def _claim_batches(
     cur: AsyncCursor[TupleRow], batches: list[Accepted], result: GroupResult
-) -> tuple[list[SpooledBatch], list[DeadLetter]]:
+) -> tuple[list[ReceivedBatch], list[DeadLetter]]:
     """Insert the batches' (edge, spool, seq) keys; return the batches that were new, and
     a dead letter for each batch whose key was ingested before with other content."""
     unique: dict[BatchKey, Accepted] = {}
@@ -458,15 +457,16 @@ def _columns(rows: list[tuple[object, ...]], width: int) -> tuple[list[object], 
     return tuple([r[i] for r in rows] for i in range(width))
 
 
-async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[ObservationBatch]) -> int:
+async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[ObservationBatchIn]) -> int:
     """One binary ``COPY`` of every observation of ``batches``; return how many."""
     n = 0
     async with cur.copy(COPY_OBSERVATIONS) as copy:
         copy.set_types(OBSERVATION_COPY_TYPES)
+        write_row = copy.write_row
         for b in batches:
             edge_id, seq = b.edge_id, b.seq
             for o in b.observations:
-                await copy.write_row(
+                await write_row(
                     (
                         o.last_seen,
                         o.epc,
@@ -498,7 +498,7 @@ async def _locate(
             await copy.write_row((epc,))
     await cur.execute(_LOCK_LOCATIONS, binary=True)
     current = {row[0]: _Here(*row) for row in await cur.fetchall()}
-    locations, moves = locate_tags((candidates[e] for e in epcs), current)
+    locations, moves = locate_newest(candidates, current)
     if locations:
         async with cur.copy(_COPY_LOCATIONS) as copy:
             copy.set_types(_LOCATION_TYPES)
