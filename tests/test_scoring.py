@@ -1031,7 +1031,7 @@ def returned_truth() -> list[dict[str, Any]]:
             order="SO-000007",
             rma="RMA-000001",
             pallets=back,
-        ),  # fmt: skip
+        ),
         pl(
             1260,
             "arrival",
@@ -1040,7 +1040,7 @@ def returned_truth() -> list[dict[str, Any]]:
             direction="inbound",
             truck="RMA-000001",
             rma="RMA-000001",
-        ),  # fmt: skip
+        ),
         pl(
             1275,
             "arrival",
@@ -1049,7 +1049,7 @@ def returned_truth() -> list[dict[str, Any]]:
             direction="inbound",
             truck="RMA-000001",
             rma="RMA-000001",
-        ),  # fmt: skip
+        ),
         pl(1400, "putaway", "A", zone="zone-c"),
         pl(1420, "putaway", "B", zone="zone-a"),
         pl(1500, "write_off", "B", zone="zone-a", rma="RMA-000001"),
