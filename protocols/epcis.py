@@ -67,6 +67,8 @@ class BizStep(StrEnum):
     STAGING_OUTBOUND = "staging_outbound"
     SHIPPING = "shipping"
     CYCLE_COUNTING = "cycle_counting"
+    INSPECTING = "inspecting"
+    DESTROYING = "destroying"
 
 
 CBV_BIZ_STEPS: Final = frozenset(
@@ -90,6 +92,8 @@ class Disposition(StrEnum):
     SELLABLE_NOT_ACCESSIBLE = "sellable_not_accessible"
     NON_SELLABLE_OTHER = "non_sellable_other"
     DAMAGED = "damaged"
+    RETURNED = "returned"
+    DESTROYED = "destroyed"
 
 
 _BIZSTEP_PREFIXES: Final = ("https://ref.gs1.org/cbv/BizStep-", "urn:epcglobal:cbv:bizstep:")

@@ -1011,3 +1011,76 @@ def test_an_alert_names_the_pallets_in_its_subject_and_detail() -> None:
     (a,) = parse_alerts([alert_item(7, "mis_shipment", 10, SSCC["C"], epc=EPC["C"].lower())])
     assert a.pallets == {SSCC["C"], EPC["C"]}
     assert (a.id, a.kind, a.raised_at) == (7, "mis_shipment", START + 10)
+
+
+def returned_truth() -> list[dict[str, Any]]:
+    """Pallets A and B ship on SO-000007 and come back on RMA-000001 through door-1:
+    A is restocked on its shelf, B written off (taken out of the warehouse)."""
+    back = [{"epc": EPC[n], "sscc": SSCC[n], "sku": GOODS[n][1], "lot": GOODS[n][2],
+             "cases": 12} for n in "AB"]  # fmt: skip
+    return [
+        pl(0, "stock", "A", zone="zone-a"),
+        pl(0, "stock", "B", zone="zone-b"),
+        pl(200, "outbound", "A", door="door-2", direction="outbound", order="SO-000007"),
+        pl(210, "outbound", "B", door="door-2", direction="outbound", order="SO-000007"),
+        line(
+            1200,
+            "return",
+            door="door-1",
+            direction="inbound",
+            order="SO-000007",
+            rma="RMA-000001",
+            pallets=back,
+        ),
+        pl(
+            1260,
+            "arrival",
+            "A",
+            door="door-1",
+            direction="inbound",
+            truck="RMA-000001",
+            rma="RMA-000001",
+        ),
+        pl(
+            1275,
+            "arrival",
+            "B",
+            door="door-1",
+            direction="inbound",
+            truck="RMA-000001",
+            rma="RMA-000001",
+        ),
+        pl(1400, "putaway", "A", zone="zone-c"),
+        pl(1420, "putaway", "B", zone="zone-a"),
+        pl(1500, "write_off", "B", zone="zone-a", rma="RMA-000001"),
+        line(3600, "heartbeat"),
+    ]
+
+
+def test_a_returned_pallet_is_a_new_arrival_and_a_written_off_one_leaves_the_warehouse() -> None:
+    truth = parse_truth(returned_truth())
+    assert truth.kinds["return"] == 1 and truth.kinds["write_off"] == 1
+    # the way back in is a crossing like any arrival
+    assert [(c.epc, c.direction, c.door) for c in truth.crossings] == [
+        (EPC["A"], "outbound", "door-2"),
+        (EPC["B"], "outbound", "door-2"),
+        (EPC["A"], "inbound", "door-1"),
+        (EPC["B"], "inbound", "door-1"),
+    ]
+    assert truth.zone_at(EPC["A"], START + 3600) == "zone-c"
+    assert truth.zone_at(EPC["B"], START + 1450) == "zone-a"
+    assert truth.zone_at(EPC["B"], START + 3600) is None
+    end = START + 3600
+    a, b = (pallet_at(EPC[n], truth.moves[EPC[n]], end) for n in "AB")
+    assert (a.status, a.zone) == ("in", "zone-c")
+    assert (b.status, b.zone, b.since - START) == ("written_off", None, 1500)
+    # the WMS that restocked A and wrote B off is right; one that still lists B misses it
+    right = [stock_item("A", "zone-c")]
+    report = warehouse_run(stock=right, alerts=[], truth=returned_truth())
+    assert report.figure("pallets right").value == 100.0
+    assert [m.what for m in report.misses if "written off" in m.what] == []
+    kept = warehouse_run(stock=[*right, stock_item("B", "zone-a")], alerts=[],
+                         truth=returned_truth())  # fmt: skip
+    assert [(m.what, m.epc) for m in kept.misses if "written off" in m.what] == [
+        ("written off, still in stock", EPC["B"])
+    ]

@@ -30,7 +30,13 @@ from fastapi.responses import JSONResponse
 from cloud.api.paging import MAX_CURSOR, MAX_LIMIT, cursor_or_422, encode_cursor
 from cloud.api.state import State
 from cloud.db import epcis as db
-from cloud.warehouse.epcis import STEP_OF_KIND, kinds_of_steps, page_of_events
+from cloud.warehouse.epcis import (
+    RETURN_STEP_OF_KIND,
+    STEP_OF_KIND,
+    kinds_of_steps,
+    page_of_events,
+    return_kinds_of_steps,
+)
 from protocols.epc import EPCError, Sgtin96, Sscc96, decode_uri
 from protocols.epcis import EpcisError, biz_step_word, query_document, sscc_uri
 
@@ -122,17 +128,18 @@ async def events(
         str | None, Query(max_length=MAX_CURSOR, description="from the previous page's Link")
     ] = None,
 ) -> JSONResponse:
-    """Stock movements as EPCIS 2.0 events (receiving, storing, picking, shipping), with
-    the pallets' aggregations of their cases."""
+    """Stock movements as EPCIS 2.0 events (receiving, storing, picking, shipping;
+    returns received, inspected and written off), with the pallets' aggregations of
+    their cases."""
     since = _time("GE_eventTime", GE_eventTime)
     before = _time("LT_eventTime", LT_eventTime)
-    kinds, steps = frozenset(STEP_OF_KIND), None
+    kinds, returns, steps = frozenset(STEP_OF_KIND), frozenset(RETURN_STEP_OF_KIND), None
     if EQ_bizStep:
         try:
             steps = frozenset(biz_step_word(s) for s in EQ_bizStep)
         except EpcisError as e:
             raise HTTPException(422, detail=f"EQ_bizStep: {e}") from None
-        kinds = kinds_of_steps(steps)
+        kinds, returns = kinds_of_steps(steps), return_kinds_of_steps(steps)
     types = None
     if eventType:
         wrong = [t for t in eventType if t not in EVENT_TYPES]
@@ -143,7 +150,7 @@ async def events(
         types = frozenset(eventType)
     after = 0 if nextPageToken is None else int(cursor_or_422(nextPageToken, int)[0])
     pallets, names = (None, None) if not MATCH_epc else await _match(st, MATCH_epc)
-    f = db.PostingFilter(kinds, site, since, before, pallets)
+    f = db.PostingFilter(kinds, site, since, before, pallets, returns)
     async with st.pool.connection() as conn:
         postings, more = await db.postings(conn, f, after=after, limit=perPage)
         keys = {(ln.site, ln.pallet) for p in postings for ln in p.lines if ln.pallet}

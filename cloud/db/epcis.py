@@ -4,7 +4,7 @@ EPCs of those pallets (the mapping to events is :mod:`cloud.warehouse.epcis`).""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
 from cloud.warehouse.epcis import PalletCases, Posting, PostingLine
-from cloud.warehouse.ledger import EntryKind, StockState
+from cloud.warehouse.ledger import CauseKind, EntryKind, StockState
 
 Conn = AsyncConnection[TupleRow]
 
@@ -27,6 +27,8 @@ class PostingFilter:
     """eventTime before."""
     pallets: frozenset[str] | None = None
     """SSCCs: only postings naming one of them."""
+    return_kinds: frozenset[EntryKind] = frozenset()
+    """And the postings of these kinds that a return caused."""
 
 
 async def postings(
@@ -35,10 +37,14 @@ async def postings(
     """Up to ``limit`` postings after posting ``after``, in posting order, of the kinds
     and matching the filter (a posting matches when one of its entries does), and
     whether there are more."""
-    if not f.kinds or (f.pallets is not None and not f.pallets):
+    if not (f.kinds or f.return_kinds) or (f.pallets is not None and not f.pallets):
         return [], False
-    parts = ["posting > %s", "kind = ANY(%s)"]
-    params: list[Any] = [after, sorted(k.value for k in f.kinds)]
+    parts = ["posting > %s", "(kind = ANY(%s) OR (cause_kind = 'return' AND kind = ANY(%s)))"]
+    params: list[Any] = [
+        after,
+        sorted(k.value for k in f.kinds),
+        sorted(k.value for k in f.return_kinds),
+    ]
     if f.site is not None:
         parts.append("site = %s")
         params.append(f.site)
@@ -55,7 +61,7 @@ async def postings(
         "WITH p AS (SELECT DISTINCT posting FROM ledger_entries"
         f" WHERE {' AND '.join(parts)} ORDER BY posting LIMIT %s)"
         " SELECT e.id, e.posting, e.time, e.recorded_at, e.kind, e.site, e.sku, e.lot,"
-        " e.location, e.state, e.pallet, pl.epc, pl.asn, e.qty"
+        " e.location, e.state, e.pallet, pl.epc, pl.asn, e.qty, e.cause_kind, e.cause_id"
         " FROM ledger_entries e JOIN p USING (posting)"
         " LEFT JOIN pallets pl ON pl.site = e.site AND pl.sscc = e.pallet"
         " ORDER BY e.posting, e.id",
@@ -78,9 +84,10 @@ async def postings(
         )
         if out and out[-1].posting == r[1]:
             p = out[-1]
-            out[-1] = Posting(p.posting, p.kind, p.time, p.recorded_at, (*p.lines, line))
+            out[-1] = replace(p, lines=(*p.lines, line))
         else:
-            out.append(Posting(int(r[1]), EntryKind(r[4]), r[2], r[3], (line,)))
+            cause = CauseKind(r[14]) if r[14] is not None else None
+            out.append(Posting(int(r[1]), EntryKind(r[4]), r[2], r[3], (line,), cause, r[15]))
     return out[:limit], len(out) > limit
 
 

@@ -2,7 +2,8 @@
 
 Every ledger posting that moves goods is one or more events (the serialisation is
 :mod:`protocols.epcis`); postings that only change a state in place (reserve,
-unreserve, quarantine, release, damage) and count adjustments are not events here.
+unreserve, quarantine, release, damage) and count adjustments are not events here,
+unless a return caused them (below).
 
 - ``receipt``: ObjectEvent OBSERVE, ``receiving``, ``in_progress`` (``non_sellable_other``
   into quarantine), readPoint where it was booked (the door); the first receipt of a
@@ -18,6 +19,15 @@ unreserve, quarantine, release, damage) and count adjustments are not events her
 - ``ship``: ObjectEvent OBSERVE, ``shipping``, ``in_transit``, the door;
 - ``dispatch`` (to another site): as ``ship``, where it left from, at the site it left;
 - ``arrive`` (from another site): as ``receipt``, where it arrived;
+- a **return** (postings with a return as their cause, ``docs/warehouse.md``
+  *Returns*): its ``receipt`` is ``receiving``, ``returned`` (not the receipt's
+  ``in_progress`` or ``non_sellable_other``: CBV's word for goods sent back to who
+  shipped them); an inspection's restock (``release`` quarantine -> available) is
+  ``inspecting``, ``sellable_accessible``, and its write-off (``adjust`` of minus the
+  cases) ``destroying``, ``destroyed`` (CBV: rendered non-sellable, never to be sold
+  again), both where the cases are; the objects of an inspection are its cases as a
+  quantity of item and lot (it decides cases, not always a whole pallet); each names the
+  return as a ``rma`` business transaction;
 - a transfer that takes cases off a pallet adds an AggregationEvent DELETE (parent that
   pallet, the cases as a quantity of item and lot), and one that puts them onto another
   pallet an ADD, with the transfer's step, disposition and place.
@@ -37,7 +47,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
-from cloud.warehouse.ledger import EntryKind, StockState
+from cloud.warehouse.ledger import CauseKind, EntryKind, StockState
 from protocols.epcis import (
     Action,
     AggregationEvent,
@@ -69,6 +79,17 @@ STEP_OF_KIND: Final[Mapping[EntryKind, BizStep]] = MappingProxyType(
 """The ledger kinds that are events, and their business step."""
 
 
+RETURN_STEP_OF_KIND: Final[Mapping[EntryKind, BizStep]] = MappingProxyType(
+    {
+        EntryKind.RECEIPT: BizStep.RECEIVING,
+        EntryKind.RELEASE: BizStep.INSPECTING,
+        EntryKind.ADJUST: BizStep.DESTROYING,
+    }
+)
+"""The ledger kinds that are events when a return is their cause (a receipt is one
+anyway), and their business step."""
+
+
 TO_A_DOOR: Final = frozenset({EntryKind.PICK, EntryKind.MOVE})
 """The kinds whose step is ``staging_outbound`` when they go to a door."""
 
@@ -80,6 +101,13 @@ def kinds_of_steps(steps: Iterable[str]) -> frozenset[EntryKind]:
     if BizStep.STAGING_OUTBOUND.value in wanted:
         kinds |= TO_A_DOOR
     return frozenset(kinds)
+
+
+def return_kinds_of_steps(steps: Iterable[str]) -> frozenset[EntryKind]:
+    """The ledger kinds whose events may have one of the CBV business ``steps`` when a
+    return is their cause."""
+    wanted = set(steps)
+    return frozenset(k for k, s in RETURN_STEP_OF_KIND.items() if s.value in wanted)
 
 
 _DISPOSITION_OF_STATE: Final[Mapping[StockState, Disposition]] = MappingProxyType(
@@ -119,6 +147,14 @@ class Posting:
     time: datetime
     recorded_at: datetime
     lines: tuple[PostingLine, ...]
+    cause: CauseKind | None = None
+    """What caused it (the kind of its first entry's cause)."""
+    cause_ref: str | None = None
+    """That cause's id (``RMA-000123`` for a return)."""
+
+    @property
+    def of_a_return(self) -> bool:
+        return self.cause is CauseKind.RETURN and self.cause_ref is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +167,18 @@ class PalletCases:
     case_epcs: tuple[str, ...]
 
 
-def _disposition(kind: EntryKind, state: StockState) -> Disposition:
+def step_of(p: Posting) -> BizStep | None:
+    """The business step of posting ``p``'s events (None: it is no event)."""
+    if p.of_a_return and p.kind in RETURN_STEP_OF_KIND:
+        return RETURN_STEP_OF_KIND[p.kind]
+    return STEP_OF_KIND.get(p.kind)
+
+
+def _disposition(kind: EntryKind, state: StockState, returned: bool = False) -> Disposition:
+    if returned and kind is EntryKind.RECEIPT:
+        return Disposition.RETURNED
+    if returned and kind is EntryKind.ADJUST:
+        return Disposition.DESTROYED
     if kind in (EntryKind.RECEIPT, EntryKind.ARRIVE):
         quarantined = state is StockState.QUARANTINE
         return Disposition.NON_SELLABLE_OTHER if quarantined else Disposition.IN_PROGRESS
@@ -153,7 +200,7 @@ def _mover(p: Posting) -> tuple[PostingLine, PostingLine | None]:
     dispatch) and, for a transfer, the line they left."""
     out = [ln for ln in p.lines if ln.qty < 0]
     into = [ln for ln in p.lines if ln.qty > 0]
-    if p.kind is EntryKind.SHIP:
+    if p.kind in (EntryKind.SHIP, EntryKind.ADJUST):
         return out[0], None
     if p.kind is EntryKind.RECEIPT:
         return into[0], None
@@ -172,20 +219,24 @@ def posting_events(
     """The events of one posting (none for a kind that is not an event);
     ``pallets`` gives the case EPCs of the pallets it names, by (site, SSCC); ``doors``
     the dock doors (a pick or move to one is staging for shipping)."""
-    step = STEP_OF_KIND.get(p.kind)
+    step = step_of(p)
     if step is None or not p.lines:
         return []
+    if p.kind is EntryKind.ADJUST and not any(ln.qty < 0 for ln in p.lines):
+        return []
     line, source = _mover(p)
-    disposition = _disposition(p.kind, line.state)
+    disposition = _disposition(p.kind, line.state, p.of_a_return)
     if p.kind in TO_A_DOOR and line.location in doors:
         step = BizStep.STAGING_OUTBOUND
     where = Where(location_uri(line.site, line.location), location_uri(line.site))
     epcs, quantities = _what(line)
-    transactions = (
-        (BizTransaction(f"urn:rfidwms:asn:{line.asn}", "desadv"),)
-        if p.kind is EntryKind.RECEIPT and line.asn
-        else ()
-    )
+    if step in (BizStep.INSPECTING, BizStep.DESTROYING):  # cases decided, not a pallet
+        epcs, quantities = (), (Quantity(lgtin_class(line.sku, line.lot), abs(line.qty)),)
+    transactions: tuple[BizTransaction, ...] = ()
+    if p.of_a_return:
+        transactions = (BizTransaction(f"urn:rfidwms:rma:{p.cause_ref}", "rma"),)
+    elif p.kind is EntryKind.RECEIPT and line.asn:
+        transactions = (BizTransaction(f"urn:rfidwms:asn:{line.asn}", "desadv"),)
     key = f"rfidwms:ledger:{p.posting}:{line.entry_id}"
     events: list[Event] = [
         ObjectEvent(

@@ -19,8 +19,10 @@ from firmware_sim.world.world import WarehouseWorld
 
 __all__ = [
     "ErpRequest",
+    "Inspection",
     "Opening",
     "OrderWanted",
+    "ReturnWanted",
     "TaskOutcome",
     "TruckComing",
     "WorldBridge",
@@ -50,7 +52,24 @@ class OrderWanted:
     sku: Sku | None
 
 
-ErpRequest = Opening | TruckComing | OrderWanted
+@dataclass(frozen=True, slots=True)
+class ReturnWanted:
+    order: str
+    pallets: tuple[Pallet, ...]
+    """As they left on the order: their cases those that truly shipped."""
+
+
+ErpRequest = Opening | TruckComing | OrderWanted | ReturnWanted
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """A returned pallet on a shelf in quarantine, to inspect: ``verdict`` for each of
+    its cases (``restock`` or ``write_off``)."""
+
+    rma: str
+    pallet: Pallet
+    verdict: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +86,7 @@ class WorldBridge:
         self.clock = clock
         self.erp_requests: asyncio.Queue[ErpRequest] = asyncio.Queue()
         self.outcomes: asyncio.Queue[TaskOutcome] = asyncio.Queue()
+        self.inspections: asyncio.Queue[Inspection] = asyncio.Queue()
         self._world: WarehouseWorld | None = None
 
     def attach(self, world: WarehouseWorld) -> None:
@@ -95,6 +115,12 @@ class WorldBridge:
 
     def order_wanted(self, door: str, pallets: int, sku: Sku | None) -> None:
         self.erp_requests.put_nowait(OrderWanted(door, pallets, sku))
+
+    def return_wanted(self, order: str, pallets: Sequence[Pallet]) -> None:
+        self.erp_requests.put_nowait(ReturnWanted(order, tuple(pallets)))
+
+    def inspect_return(self, rma: str, pallet: Pallet, verdict: str) -> None:
+        self.inspections.put_nowait(Inspection(rma, pallet, verdict))
 
     def task_done(self, task: str) -> None:
         self.outcomes.put_nowait(TaskOutcome(task, True))

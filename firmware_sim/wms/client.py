@@ -120,8 +120,15 @@ class WmsClient:
     ) -> Answer:
         return await self.request("GET", path, params=params, attempts=attempts)
 
-    async def post(self, path: str, body: Any = None, *, attempts: Attempts = _CLIENTS) -> Answer:
-        return await self.request("POST", path, body=body, attempts=attempts)
+    async def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        attempts: Attempts = _CLIENTS,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        return await self.request("POST", path, body=body, attempts=attempts, headers=headers)
 
     async def pages(
         self, path: str, params: dict[str, Any] | None = None, *, attempts: Attempts = _CLIENTS
@@ -148,16 +155,20 @@ class WmsClient:
         body: Any = None,
         params: dict[str, Any] | None = None,
         attempts: Attempts = _CLIENTS,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
         """One call, retried on connection errors, timeouts and 5xx (``attempts``: this
-        call's limit, None for no limit; left out: the client's)."""
+        call's limit, None for no limit; left out: the client's); ``headers`` added to
+        the client's (an ``Idempotency-Key``: a retried POST is the same)."""
         limit = self.attempts if isinstance(attempts, _Default) else attempts
         delay = self.backoff_s
         tried = 0
         while True:
             tried += 1
             try:
-                r = await self._http.request(method, path, json=body, params=params)
+                r = await self._http.request(
+                    method, path, json=body, params=params, headers=headers
+                )
             except httpx.TransportError as e:
                 problem = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             else:

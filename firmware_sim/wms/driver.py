@@ -21,6 +21,7 @@ from types import TracebackType
 from firmware_sim.wms.bridge import WorldBridge
 from firmware_sim.wms.client import WmsClient
 from firmware_sim.wms.erp import Erp, run_tag
+from firmware_sim.wms.inspections import Inspectors
 from firmware_sim.wms.mistakes import MistakeDice
 from firmware_sim.wms.shift_lead import ShiftLead
 from firmware_sim.wms.workers import Workers
@@ -78,6 +79,7 @@ class WmsDriver:
             after_s=sc.workers.hold_resolve_s,
             poll_s=max(settings.poll_s, 1.0),
         )
+        self.inspectors = Inspectors(self._worker_client, bridge, poll_s=max(settings.poll_s, 1.0))
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -85,6 +87,7 @@ class WmsDriver:
             asyncio.create_task(self.erp.run(), name="wms-erp"),
             asyncio.create_task(self.workers.run(), name="wms-workers"),
             asyncio.create_task(self.shift_lead.run(), name="wms-shift-lead"),
+            asyncio.create_task(self.inspectors.run(), name="wms-inspectors"),
         ]
         logger.info(
             "following the WMS at %s (customers %s, mistake rate %g)",
@@ -116,11 +119,19 @@ class WmsDriver:
         await self.stop()
 
     def summary(self) -> str:
-        e, w, s = self.erp.stats, self.workers.stats, self.shift_lead.stats
+        e, w, s, i = (
+            self.erp.stats,
+            self.workers.stats,
+            self.shift_lead.stats,
+            self.inspectors.stats,
+        )
         return (
-            f"erp: {e.items} items, {e.notices} notices, {e.orders} orders, {e.refused} refused;"
+            f"erp: {e.items} items, {e.notices} notices, {e.orders} orders, {e.returns} returns,"
+            f" {e.refused} refused;"
             f" workers: {w.taken} tasks taken ({w.again} again), {w.done} reported done,"
             f" {w.refused} not carried out, {w.mistakes} drawn wrong;"
             f" shift lead: {s.seen} orders seen on hold, {s.cancelled} cancelled,"
-            f" {s.refused} left on hold"
+            f" {s.refused} left on hold;"
+            f" inspectors: {i.restocked} pallets restocked, {i.written_off} written off,"
+            f" {i.failed} not inspected"
         )

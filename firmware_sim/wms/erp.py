@@ -17,7 +17,11 @@ is planned on what the orders before it left):
   (:func:`~firmware_sim.wms.order_lines.plan_order`), and ``POST /api/orders`` for
   the next customer in turn, at the door the customer's truck comes to, with the
   client order id ``PO-<run>-<n>`` (a retried post is the same order); the order and
-  the pallets it reserved go to the world (its ``order`` truth line).
+  the pallets it reserved go to the world (its ``order`` truth line);
+- **a customer sending an order back**: ``POST /api/returns`` for the order by the case
+  EPCs that truly left on its pallets (a retried post is the same return: the
+  ``Idempotency-Key`` is ``RMA-<run>-<order>``); the world's truck brings them back
+  once it is posted (nothing comes when the WMS refuses it: logged).
 
 ``<run>`` is the simulated start and the seed (``20250106080000-s7``): a run's ids
 are its own, and the same run again posts the same ones.
@@ -31,7 +35,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from firmware_sim.wms.bridge import ErpRequest, Opening, OrderWanted, TruckComing, WorldBridge
+from firmware_sim.wms.bridge import (
+    ErpRequest,
+    Opening,
+    OrderWanted,
+    ReturnWanted,
+    TruckComing,
+    WorldBridge,
+)
 from firmware_sim.wms.client import WmsClient, WmsUnavailable
 from firmware_sim.wms.order_lines import plan_order, stock_pallet
 from firmware_sim.world.model import Pallet
@@ -72,6 +83,7 @@ class ErpStats:
     items: int = 0
     notices: int = 0
     orders: int = 0
+    returns: int = 0
     refused: int = 0
     """Requests the WMS refused (4xx), or could not be made (nothing available)."""
 
@@ -119,6 +131,8 @@ class Erp:
                 await self.announce(request)
             case OrderWanted():
                 await self.order(request)
+            case ReturnWanted():
+                await self.send_back(request)
 
     # ------------------------------------------------------------------ opening
 
@@ -229,6 +243,32 @@ class Erp:
         if pallets:
             door = order.get("ship_door") or wanted.door
             self.bridge.decide(world.flow.order_placed, str(order["id"]), door, pallets)
+
+    # ------------------------------------------------------------------ returns
+
+    async def send_back(self, wanted: ReturnWanted) -> None:
+        flow = self.bridge.world.flow
+        epcs = [c for p in wanted.pallets for c in p.case_epcs]
+        answer = await self.client.post(
+            "/api/returns",
+            {"order_id": wanted.order, "epcs": epcs, "reason": "customer return"},
+            attempts=None,
+            headers={"Idempotency-Key": f"RMA-{self.tag}-{wanted.order}"},
+        )
+        self._count(answer.ok, "returns")
+        body = answer.body
+        if not answer.ok or not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            logger.warning("erp: the return of %s was not posted: %s", wanted.order, answer.detail)
+            self.bridge.decide(flow.return_dropped, wanted.order)
+            return
+        logger.info(
+            "erp: return %s of %s: %d pallet(s), %d cases",
+            body["id"],
+            wanted.order,
+            len(wanted.pallets),
+            len(epcs),
+        )
+        self.bridge.decide(flow.return_posted, wanted.order, body["id"])
 
     def _count(self, ok: bool, what: str) -> None:
         if ok:

@@ -10,7 +10,9 @@ events: :meth:`~firmware_sim.world.flow.Flow.open_business`,
 :meth:`~firmware_sim.world.flow.Flow.order_placed` and the tasks
 (:meth:`~firmware_sim.world.flow.Flow.putaway_task`,
 :meth:`~firmware_sim.world.flow.Flow.pick_task`,
-:meth:`~firmware_sim.world.flow.Flow.ship_task`).
+:meth:`~firmware_sim.world.flow.Flow.ship_task`); for returns
+:meth:`~firmware_sim.world.flow.Flow.return_posted` (or ``return_dropped``) and
+:meth:`~firmware_sim.world.flow.Flow.return_inspected`.
 
 The world calls a director from inside ``advance``: every method must return at once
 (queue the request, never wait for an answer).
@@ -38,6 +40,16 @@ class Director(Protocol):
     def order_wanted(self, door: str, pallets: int, sku: Sku | None) -> None:
         """A customer wants about ``pallets`` pallets (of ``sku``, or any), collected at
         ``door``: an order can be placed; then ``order_placed``."""
+
+    def return_wanted(self, order: str, pallets: Sequence[Pallet]) -> None:
+        """The customer of ``order`` sends back ``pallets`` (as they left, their cases
+        those that truly shipped): a return can be posted; then ``return_posted`` (or
+        ``return_dropped``)."""
+
+    def inspect_return(self, rma: str, pallet: Pallet, verdict: str) -> None:
+        """Returned ``pallet`` of return ``rma`` is on a shelf in quarantine: its cases
+        can be inspected, ``verdict`` (``restock`` or ``write_off``) for each; then
+        ``return_inspected``."""
 
     def task_done(self, task: str) -> None:
         """The workers carried out ``task`` (as they believe: a mistake included)."""

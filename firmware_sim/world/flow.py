@@ -20,7 +20,13 @@ With a :class:`~firmware_sim.world.director.Director` (a WMS) the business follo
 it instead: the warehouse opens once the opening stock is announced, a truck docks
 once its notice is posted, customers' orders are placed by the director, and the
 workers carry out the WMS's tasks (put-away zone, which pallet to pick, which door to
-ship through), now and then wrongly (``mistake`` truth lines). Each wait has a
+ship through), now and then wrongly (``mistake`` truth lines). A share of the shipped
+orders comes back (``erp.return_share``): the customer asks for a return of what
+truly left, the director posts it, and a truck brings the very pallets (the same
+tags) back through an inbound door (a ``return`` line, then their ``arrival``s); each
+is put away on its task and, on its shelf, inspected: restocked, or written off and
+taken out of the warehouse (``write_off``), a share ``workers.write_off_share`` drawn
+from a stream of its own. Each wait has a
 timeout after which the world goes on alone (logged). Decisions arrive as events
 scheduled from outside (:meth:`Flow.schedule`), so what happens then depends on the
 WMS's answers and their timing: a run with a director is not repeated by its seed.
@@ -127,6 +133,12 @@ class _WmsState:
     returning: dict[str, float] = field(default_factory=dict)
     """Pallets of cancelled orders set down in packing, waiting for their put-away
     task back to storage: EPC -> since (s)."""
+    gone_out: dict[str, list[TaggedPallet]] = field(default_factory=dict)
+    """Per order, the pallets that left on it, as they left (tags and all)."""
+    to_return: dict[str, list[TaggedPallet]] = field(default_factory=dict)
+    """Per order whose customer asked for a return: the pallets coming back."""
+    returned: dict[str, str] = field(default_factory=dict)
+    """Returned pallets not inspected yet: EPC -> return (RMA)."""
 
 
 class Flow:
@@ -154,6 +166,8 @@ class Flow:
         """Turn-backs' own stream: when, how far, how long."""
         self.shrink_rng = random.Random(stable_key("shrinkage", seed))
         """Shrinkage's own stream: when, which pallet, to which zone."""
+        self.return_rng = random.Random(stable_key("returns", seed))
+        """Returns' own stream: which orders come back, the door, the verdicts."""
         self.work_rng = self.rng if director is None else random.Random(stable_key("work", seed))
         """The workers' draws (pick delays, travel, packing; mistakes' details): the
         business stream without a director (the history as it always was), a stream of
@@ -413,20 +427,27 @@ class Flow:
             if direction == "inbound"
             else {"order": self._order_of[epc]}
         )
+        if direction == "inbound" and epc in self._wms.returned:
+            ref["rma"] = self._wms.returned[epc]
         self._truth(event, epc, door=door, direction=direction, **ref, **self._pallet_fields(p))
 
     def _passage_end(self, epc: str, door: str, direction: Direction) -> None:
         if direction == "outbound":
+            tagged = self.floor.get(epc)
             self.floor.remove(epc)
-            self._order_of.pop(epc, None)
+            order = self._order_of.pop(epc, None)
             self._origin.pop(epc, None)
             self.stats.shipped += 1
             task = self._wms.shipping.pop(epc, None)
+            if order is not None and task is not None:
+                self._wms.gone_out.setdefault(order, []).append(tagged)
             if task is not None:
                 self._wms.left[task] -= 1
                 if self._wms.left[task] == 0:
                     del self._wms.left[task]
                     self._done(task)
+                    if order is not None:
+                        self._maybe_returned(order)
             return
         if self.director is not None:
             self._to_storage(epc, door)
@@ -639,6 +660,11 @@ class Flow:
         self.stats.received += 1
         p = self.floor.get(epc).pallet
         self._truth("putaway", epc, zone=zone, **self._pallet_fields(p))
+        rma = self._wms.returned.get(epc)
+        if rma is not None and self.director is not None:
+            share = self.scenario.workers.write_off_share
+            verdict = "write_off" if self.return_rng.random() < share else "restock"
+            self.director.inspect_return(rma, p, verdict)
 
     # ------------------------------------------------------------------ put-away by task
 
@@ -833,7 +859,10 @@ class Flow:
             others = [
                 e
                 for e in self._stored
-                if e != epc and e not in w.claimed and self.floor.get(e).pallet.sku == sku
+                if e != epc
+                and e not in w.claimed
+                and e not in w.returned
+                and self.floor.get(e).pallet.sku == sku
             ]
             if others:
                 taken = self.work_rng.choice(others)
@@ -1001,6 +1030,83 @@ class Flow:
         assert self.director is not None
         logger.info("task %s not carried out: %s", task, reason)
         self.director.task_refused(task, reason)
+
+    # ------------------------------------------------------------------ returns
+
+    def _maybe_returned(self, order: str) -> None:
+        """``order``'s last pallet left: its customer sends it all back, for a share of
+        the orders, ``erp.return_after_s`` later."""
+        erp = self.scenario.erp
+        if erp.return_share > 0 and self.return_rng.random() < erp.return_share:
+            self.schedule(self.now_s + erp.return_after_s, self._return_wanted, order)
+        else:
+            self._wms.gone_out.pop(order, None)
+
+    def _return_wanted(self, order: str) -> None:
+        tagged = self._wms.gone_out.pop(order, [])
+        if not tagged or self.director is None:
+            return
+        self._wms.to_return[order] = tagged
+        self.director.return_wanted(order, [tp.pallet for tp in tagged])
+
+    def return_posted(self, order: str, rma: str) -> None:
+        """(With a director.) Return ``rma`` of ``order`` is posted: its truck docks at an
+        inbound door ``erp.return_transit_s`` later with the very pallets that left."""
+        tagged = self._wms.to_return.pop(order, None)
+        if tagged is None:
+            return
+        door = self.return_rng.choice(self.inbound_doors or list(self.frames))
+        wait_s = self.scenario.erp.return_transit_s
+        self.schedule(self.now_s + wait_s, self._return_truck, order, rma, door, tagged)
+
+    def return_dropped(self, order: str) -> None:
+        """(With a director.) No return of ``order`` could be posted: nothing comes back."""
+        if self._wms.to_return.pop(order, None) is not None:
+            logger.info("order %s: its return was not posted; nothing comes back", order)
+
+    def _return_truck(self, order: str, rma: str, door: str, tagged: list[TaggedPallet]) -> None:
+        """The return's truck docks (its ``return`` line); its pallets cross inbound, their
+        own tags on them, and go to storage like any arrival."""
+        self.stats.extra["returned"] = self.stats.extra.get("returned", 0) + len(tagged)
+        self._truth(
+            "return",
+            door=door,
+            direction="inbound",
+            order=order,
+            rma=rma,
+            pallets=[
+                {
+                    "epc": tp.pallet.epc,
+                    "sscc": tp.pallet.sscc,
+                    "sku": tp.pallet.sku.gtin,
+                    "lot": tp.pallet.lot.code,
+                    "cases": len(tp.pallet.cases),
+                }
+                for tp in tagged
+            ],
+        )
+        for tp in tagged:  # removed as it left: placed nowhere until its passage
+            self.floor.add(tp)
+            self._origin[tp.pallet.epc] = rma
+            self._wms.returned[tp.pallet.epc] = rma
+        earliest = self.now_s + self.scenario.timing.dock_s
+        self._through_door(door, "inbound", [tp.pallet.epc for tp in tagged], earliest)
+
+    def return_inspected(self, rma: str, epc: str, verdict: str | None) -> None:
+        """(With a director.) Pallet ``epc`` of ``rma`` was inspected (None: the
+        inspection could not be posted; it stays on its shelf). A written-off pallet
+        still on its shelf is taken out of the warehouse (``write_off``)."""
+        if self._wms.returned.pop(epc, None) is None:
+            return
+        if verdict != "write_off" or epc not in self._stored:
+            return
+        zone = self._stored.pop(epc)
+        self._shelved_at.pop(epc, None)
+        p = self.floor.get(epc).pallet
+        self.floor.remove(epc)
+        self._origin.pop(epc, None)
+        self.stats.extra["written_off"] = self.stats.extra.get("written_off", 0) + 1
+        self._truth("write_off", epc, zone=zone, rma=rma, **self._pallet_fields(p))
 
     # ------------------------------------------------------------------ faults
 

@@ -207,6 +207,9 @@ class WorkerSettings(_Strict):
     hold_resolve_s: Seconds = Field(default=300.0, gt=0)
     """How long an order stays on hold (a weight mismatch, a mis-shipment) before the
     shift lead cancels it; its pallets go back to storage on the WMS's put-away tasks."""
+    write_off_share: float = Field(default=0.2, ge=0, le=1)
+    """Share of the returned pallets the inspection writes off (taken out of the
+    warehouse: a ``write_off`` truth line); the others are restocked where they are."""
 
 
 class ErpSettings(_Strict):
@@ -222,6 +225,13 @@ class ErpSettings(_Strict):
     open_wait_s: Seconds = 300.0
     """How long the warehouse waits for the ERP to post the item master and the opening
     stock before it opens without (logged)."""
+    return_share: float = Field(default=0.05, ge=0, le=1)
+    """Share of the shipped orders whose customer sends everything back (a return by the
+    case EPCs that truly left on the order's pallets)."""
+    return_after_s: Seconds = 600.0
+    """How long after the order's last pallet left the customer asks for the return."""
+    return_transit_s: Seconds = 300.0
+    """How long after the return is posted its truck docks at an inbound door."""
 
 
 class ScriptedTruck(_Strict):

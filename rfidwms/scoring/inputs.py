@@ -175,7 +175,8 @@ class PalletGoods:
 
 
 # Where each truth event leaves its pallet: in the line's zone, or nowhere (moving,
-# on a truck, gone). Other events (truck, order, turnback) do not move it.
+# on a truck, gone). Other events (truck, order, return, turnback) do not move it: a
+# returned pallet's ``arrival`` brings it back in, as any arrival does.
 _PLACES: dict[str, bool] = {
     "stock": True,
     "putaway": True,
@@ -188,6 +189,7 @@ _PLACES: dict[str, bool] = {
     "outbound": False,
     "misplace": True,  # in its ``to_zone``
     "vanish": False,
+    "write_off": False,  # a returned pallet written off and taken out of the warehouse
 }
 SHRINKAGE = ("vanish", "misplace")
 OUTAGE_FAULTS = ("silent", "drop", "antenna")

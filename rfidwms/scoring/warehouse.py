@@ -7,7 +7,9 @@
   ``stage``, ``pack`` and ``weigh`` leave it *in the warehouse* in the line's zone;
   ``arrival`` (received, on its way from the door) and ``pick`` (on its way to
   packing) leave it in the warehouse but *moving*; ``outbound`` *ships* it (a later
-  ``arrival`` brings it back). ``mistake`` lines move nothing: a ``missing_case``
+  ``arrival``, of a customer's return, brings it back); ``vanish`` takes it out, and so
+  does ``write_off`` (a returned pallet the inspection wrote off: counted apart, a
+  miss when the WMS still lists it). ``mistake`` lines move nothing: a ``missing_case``
   takes its cases off the pallet's count. Its item, lot and case count are those of
   its latest line at or before the end.
 - **Pallets right**: every pallet in the warehouse and not moving whose last move is
@@ -56,6 +58,7 @@ IN_ZONE = ("stock", "putaway", "stage", "pack", "weigh", "misplace")
 MOVING = ("arrival", "pick", "unpack")
 SHIPPING = ("outbound",)
 GONE = ("vanish",)
+WRITTEN_OFF = ("write_off",)
 FIELDS = ("zone", "item", "lot", "cases")
 """What a judged pallet must match, in the order misses name them."""
 
@@ -67,7 +70,8 @@ class PalletEnd:
     epc: str
     status: str
     """``in`` the warehouse in ``zone``, ``moving`` within it, ``shipped``, or ``gone``
-    (vanished from its shelf)."""
+    (vanished from its shelf), or ``written_off`` (a returned pallet the inspection
+    wrote off, taken out of the warehouse)."""
     zone: str | None
     since: float
     """The time of its last move."""
@@ -88,6 +92,8 @@ def pallet_at(epc: str, moves: Sequence[tuple[float, str, str | None]], end: flo
             status, zone, since = "shipped", None, t
         elif event in GONE:
             status, zone, since = "gone", None, t
+        elif event in WRITTEN_OFF:
+            status, zone, since = "written_off", None, t
     return PalletEnd(epc, status, zone, since)
 
 
@@ -318,6 +324,12 @@ def _pallets_at_end(
             if wms is not None:
                 out.vanished_in_stock += 1
                 miss("vanished, still in stock", epc, at.since, None, None,
+                     f"WMS: {Goods.of_wms(wms).text()}")  # fmt: skip
+            continue
+        if at.status == "written_off":
+            out.pallets["written off"] += 1
+            if wms is not None:
+                miss("written off, still in stock", epc, at.since, None, None,
                      f"WMS: {Goods.of_wms(wms).text()}")  # fmt: skip
             continue
         out.pallets["in the warehouse"] += 1

@@ -192,3 +192,78 @@ async def test_received_and_shipped_goods_are_epcis_events_the_gs1_schema_accept
         for role in (Role.OPERATOR, Role.ADMIN):
             r = await client.get("/api/epcis/events", headers=await as_user(client, role))
             assert r.status_code == 200
+
+
+async def test_a_returns_receipt_inspection_and_write_off_are_cbv_events_of_their_steps(
+    database_url, site
+):
+    """The shipped pallet's 3 cases are asked back, come back through door-2 into
+    quarantine, 1 is written off and 2 restocked (one by one): receiving/returned,
+    inspecting/sellable_accessible, destroying/destroyed, each naming the RMA."""
+    pallet_hex, cases = await received_and_shipped(database_url, site)
+    settings = app_settings(database_url, site)
+    async with api(settings, ingest=False, role=Role.ERP) as client:
+        async with await connect(database_url) as conn:
+            ((order,),) = await (await conn.execute("SELECT id FROM orders")).fetchall()
+        r = await client.post("/api/returns", json={"order_id": order, "epcs": cases})
+        assert r.status_code == 201, r.text
+        rid = r.json()["id"]
+        async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+            await insert_passage(conn, pallet_hex, cases, door="door-2", at=t(3600))
+            await rig.drain()
+        op = await as_user(client, Role.OPERATOR)
+        r = await client.post(
+            f"/api/returns/{rid}/inspect",
+            headers=op,
+            json={
+                "decisions": [
+                    {"epc": cases[0], "decision": "write_off"},
+                    {"epc": cases[1], "decision": "restock"},
+                    {"epc": cases[2], "decision": "restock"},
+                ]
+            },
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "closed"
+
+        async def returned(**params) -> list[dict]:
+            r = await client.get("/api/epcis/events", params=params)
+            assert r.status_code == 200, r.text
+            assert schema_errors(r.json()) == []
+            return [
+                e
+                for e in event_list(r.json())
+                if {"bizTransaction": f"urn:rfidwms:rma:{rid}", "type": "rma"}
+                in e.get("bizTransactionList", [])
+            ]
+
+        place = f"urn:rfidwms:site:{site}:loc:"
+        lot_class = f"https://id.gs1.org/01/{GTIN}/10/"
+        got = [
+            (
+                e["bizStep"],
+                e["disposition"],
+                e["readPoint"]["id"],
+                e.get("epcList") or [(q["epcClass"].startswith(lot_class), q["quantity"])
+                                     for q in e["quantityList"]],
+            )
+            for e in await returned()
+        ]  # fmt: skip
+        sscc_uri = decode_hex(pallet_hex).uri
+        assert got == [
+            ("receiving", "returned", place + "door-2", [sscc_uri]),
+            ("destroying", "destroyed", place + "door-2", [(True, 1)]),
+            ("inspecting", "sellable_accessible", place + "door-2", [(True, 1)]),
+            ("inspecting", "sellable_accessible", place + "door-2", [(True, 1)]),
+        ]
+        # each is found by its business step, the return's receipt among the receipts
+        assert [e["bizStep"] for e in await returned(EQ_bizStep="inspecting")] == [
+            "inspecting",
+            "inspecting",
+        ]
+        assert [e["bizStep"] for e in await returned(EQ_bizStep="destroying")] == ["destroying"]
+        receiving = await returned(EQ_bizStep="receiving")
+        assert [(e["bizStep"], e["disposition"]) for e in receiving] == [("receiving", "returned")]
+        # the pallet's own events include them
+        mine = await returned(MATCH_epc=sscc_uri)
+        assert [e["bizStep"] for e in mine] == ["receiving"]

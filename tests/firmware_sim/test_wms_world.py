@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from firmware_sim.wms.bridge import Opening, OrderWanted, TaskOutcome, TruckComing, WorldBridge
+from firmware_sim.wms.bridge import (
+    Opening,
+    OrderWanted,
+    ReturnWanted,
+    TaskOutcome,
+    TruckComing,
+    WorldBridge,
+)
 from firmware_sim.world import ManualClock, TruthWriter, WarehouseWorld, parse_iso_utc
 from firmware_sim.world.floor import Shelved
 from firmware_sim.world.scenario import parse_scenario
@@ -418,3 +425,81 @@ workers: {task_wait_s: 60}
     for epc, chain in chains.items():
         assert chain in (full_in[: len(chain)], full_stock[: len(chain)]), (epc, chain)
     assert len(w.truth("outbound")) >= 3 and len(w.truth("mistake")) >= 1
+
+
+RETURNING = (
+    SCENARIO.replace('  - {at: 10s, door: door-1, pallets: 2, sku: "812345", cases: 12}\n', "")
+    .replace("trucks:\n", "trucks: []\n")
+    .replace(
+        "erp: {notice_wait_s: 60, open_wait_s: 120}",
+        "erp: {notice_wait_s: 60, open_wait_s: 120, return_share: 1.0, return_after_s: 100,"
+        " return_transit_s: 50}",
+    )
+    .replace("workers: {task_wait_s: 90}", "workers: {task_wait_s: 90, write_off_share: 1.0}")
+)
+
+
+def test_a_shipped_order_comes_back_on_a_truck_with_its_own_tags_and_a_written_off_one_leaves():
+    w = Warehouse(RETURNING)
+    order, epc = stocked_order(w)
+    pack(w, "pick-1", epc, order)
+    w.bridge.decide(w.flow.ship_task, "ship-1", order, "door-3", None)
+    w.until("shipped", 120, "outbound")
+    [out] = w.truth("outbound")
+    w.to(w.clock.now - START + 10)  # through the door and gone
+    shipped_at = w.clock.now - START
+    assert epc not in w.flow.floor.pallets  # it left on the truck
+    # the customer asks for it back return_after_s after the ship task was done
+    w.to(shipped_at + 120)
+    wanted = [r for r in w.requests() if isinstance(r, ReturnWanted)]
+    assert [(r.order, [p.epc for p in r.pallets]) for r in wanted] == [(order, [epc])]
+    assert wanted[0].pallets[0].case_epcs == out["cases"]  # what truly left
+    w.bridge.decide(w.flow.return_posted, order, "RMA-000001")
+    w.until("its truck", 200, "arrival")
+    [back] = w.truth("return")
+    assert back["rma"] == "RMA-000001" and back["order"] == order
+    assert back["direction"] == "inbound" and back["pallets"][0]["epc"] == epc
+    assert back["door"] in w.flow.inbound_doors
+    [arrival] = w.truth("arrival")
+    assert arrival["epc"] == epc and arrival["rma"] == "RMA-000001"
+    assert arrival["cases"] == out["cases"] and arrival["door"] == back["door"]
+    assert arrival["sim_s"] >= back["sim_s"] + w.world.scenario.timing.dock_s
+    # put away on its task, then inspected: the world hands it to the inspectors
+    w.bridge.decide(w.flow.putaway_task, "putaway-7", epc, "zone-b")
+    w.until("put away", 300, "putaway")
+    [inspection] = drain(w.bridge.inspections)
+    assert (inspection.rma, inspection.pallet.epc, inspection.verdict) == (
+        "RMA-000001",
+        epc,
+        "write_off",
+    )
+    assert w.flow.stored[epc] == "zone-b"
+    w.bridge.decide(w.flow.return_inspected, "RMA-000001", epc, "write_off")
+    w.to(w.clock.now - START + 1)
+    [gone] = w.truth("write_off")
+    assert (gone["epc"], gone["zone"], gone["rma"]) == (epc, "zone-b", "RMA-000001")
+    assert epc not in w.flow.stored and epc not in w.flow.floor.pallets
+
+
+def test_a_return_the_wms_refused_brings_nothing_back():
+    w = Warehouse(RETURNING)
+    order, epc = stocked_order(w)
+    pack(w, "pick-1", epc, order)
+    w.bridge.decide(w.flow.ship_task, "ship-1", order, "door-3", None)
+    w.until("shipped", 120, "outbound")
+    w.to(w.clock.now - START + 120)
+    assert [r for r in w.requests() if isinstance(r, ReturnWanted)]
+    w.bridge.decide(w.flow.return_dropped, order)
+    w.to(w.clock.now - START + 300)
+    assert w.truth("return") == [] and w.truth("arrival") == []
+
+
+def test_without_a_return_share_no_order_comes_back():
+    w = Warehouse(RETURNING.replace("return_share: 1.0", "return_share: 0"))
+    order, epc = stocked_order(w)
+    pack(w, "pick-1", epc, order)
+    w.bridge.decide(w.flow.ship_task, "ship-1", order, "door-3", None)
+    w.until("shipped", 120, "outbound")
+    w.to(w.clock.now - START + 300)
+    assert not [r for r in w.requests() if isinstance(r, ReturnWanted)]
+    assert w.flow._wms.gone_out == {}

@@ -18,8 +18,9 @@ from cloud.warehouse.epcis import (
     kinds_of_steps,
     page_of_events,
     posting_events,
+    return_kinds_of_steps,
 )
-from cloud.warehouse.ledger import EntryKind, StockState
+from cloud.warehouse.ledger import CauseKind, EntryKind, StockState
 from protocols.epc import Sgtin96, Sscc96
 from protocols.epcis import AggregationEvent, ObjectEvent, event_json, query_document
 
@@ -424,3 +425,74 @@ def test_every_posting_makes_events_the_gs1_schema_accepts(ps, known_cases):
     events = [e for p in ps for e in posting_events(p, pallets, frozenset({"door-1"}))]
     assert schema_errors(query_document(events, created=T)) == []
     assert all(e.event_id.startswith("urn:uuid:") for e in events)
+
+
+# -- returns ---------------------------------------------------------------------------
+
+
+def returned(kind: EntryKind, *lines: PostingLine, n: int = 9) -> Posting:
+    return Posting(
+        n, kind, T, T + timedelta(seconds=1), lines, cause=CauseKind.RETURN, cause_ref="RMA-4"
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (  # back through the door into quarantine: received, returned (no aggregation:
+            # the pallet's first receipt was long before)
+            returned(K.RECEIPT, line("door-1", 2, state=S.QUARANTINE)),
+            [("ObjectEvent", "OBSERVE", "receiving", "returned", "door-1", SITE, [P1_URI])],
+        ),
+        (  # restocked where it is: inspected, sellable; the cases decided, not the pallet
+            returned(
+                K.RELEASE,
+                line("zone-a", -2, state=S.QUARANTINE),
+                line("zone-a", 2, entry=2),
+            ),
+            [
+                (
+                    "ObjectEvent",
+                    "OBSERVE",
+                    "inspecting",
+                    "sellable_accessible",
+                    "zone-a",
+                    SITE,
+                    [CLASS],
+                )
+            ],
+        ),
+        (  # written off: destroyed
+            returned(K.ADJUST, line("zone-a", -1, state=S.QUARANTINE)),
+            [("ObjectEvent", "OBSERVE", "destroying", "destroyed", "zone-a", SITE, [CLASS])],
+        ),
+        (  # a loose case back
+            returned(K.RECEIPT, line("door-2", 1, state=S.QUARANTINE, pallet=None)),
+            [("ObjectEvent", "OBSERVE", "receiving", "returned", "door-2", SITE, [CLASS])],
+        ),
+    ],
+)
+def test_a_returns_receipt_inspection_and_write_off_are_their_cbv_events(p, expected):
+    first_receipt_before = {("dc-1", P1.sscc): PalletCases("dc-1", P1.sscc, 1, CASES)}
+    events = posting_events(p, first_receipt_before)
+    assert summary(events) == expected
+    (e,) = events
+    assert event_json(e)["bizTransactionList"] == [
+        {"bizTransaction": "urn:rfidwms:rma:RMA-4", "type": "rma"}
+    ]
+    assert schema_errors(query_document(events, created=T)) == []
+
+
+def test_a_release_or_adjust_no_return_caused_is_no_event():
+    release = posting(K.RELEASE, line("zone-a", -2, state=S.QUARANTINE), line("zone-a", 2, entry=2))
+    count = posting(K.ADJUST, line("zone-a", -1))
+    assert posting_events(release, PALLETS) == []
+    assert posting_events(count, PALLETS) == []
+    # a return's adjust that adds (none is posted today) tells nothing either
+    assert posting_events(returned(K.ADJUST, line("zone-a", 1)), PALLETS) == []
+
+
+def test_return_steps_name_their_ledger_kinds():
+    assert return_kinds_of_steps(["receiving"]) == {K.RECEIPT}
+    assert return_kinds_of_steps(["inspecting", "destroying"]) == {K.RELEASE, K.ADJUST}
+    assert return_kinds_of_steps(["storing"]) == set()
