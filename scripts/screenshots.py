@@ -289,6 +289,9 @@ def shoot_all(shooter: Shooter, tokens: dict[str, str], facts: dict[str, Any]) -
     page = shooter.open(f"/orders#order={facts['shipped']}", operator, DESKTOP)
     page.wait_for_selector("[data-testid=order-row]", timeout=long_wait)
     page.wait_for_selector("[data-testid=timeline]", timeout=long_wait)
+    route = page.locator("[data-testid=route-map] svg")  # the pick route over the plan
+    route.wait_for(timeout=long_wait)
+    route.scroll_into_view_if_needed()
     shooter.save(page, "orders")
 
     page = shooter.open("/kpis", operator, DESKTOP)
