@@ -251,14 +251,13 @@ async function drawRoute(figure, o, tasks) {
       picks.length ? F.svg("text", { x: s.x, y: s.y + 0.45, "text-anchor": "middle" }, label) : null);
   });
   const view = F.planView(plan);
-  figure.replaceChildren(
-    F.svg("svg",
-      { class: "floorplan", viewBox: F.viewBox(view), role: "img", "aria-label": `Pick route of ${o.id} over the floor plan of ${plan.warehouse.name}` },
-      ...F.planShapes(plan),
-      F.svg("path", { class: "walk", d: F.walkPath(stops), "data-testid": "route-path" }),
-      ...marks),
-    unknown.length ? el("figcaption", { className: "muted" }, `Not on the plan: ${unknown.join(", ")}`) : null,
-  );
+  const drawing = F.svg("svg",
+    { class: "floorplan", viewBox: F.viewBox(view), role: "img", "aria-label": `Pick route of ${o.id} over the floor plan of ${plan.warehouse.name}` },
+    ...F.planShapes(plan),
+    F.svg("path", { class: "walk", d: F.walkPath(stops), "data-testid": "route-path" }),
+    ...marks);
+  const missing = unknown.length ? [el("figcaption", { className: "muted" }, `Not on the plan: ${unknown.join(", ")}`)] : [];
+  figure.replaceChildren(drawing, ...missing);
 }
 
 function weights(o) {

@@ -91,6 +91,7 @@ async def test_the_orders_page_follows_an_order_live_from_reserved_to_shipped(
                 "d", "M 19 44 H 14 V 25 H 19 V 44"
             )
             await expect(marks.nth(1)).not_to_have_class("stop done")
+            assert await route.evaluate("f => f.childNodes.length") == 1  # the drawing only
             await expect(detail.get_by_test_id("weights")).to_contain_text("No pallet")
 
             await weigh(database_url, site, pallet.sscc)  # packed: loading at its door
