@@ -7,8 +7,9 @@ each as its own process started the way a user starts it (``rfidwms sim``,
 ``rfidwms cloud``, ``rfidwms edge``). Once the API answers it prints
 ``dashboard: <url>#token=<operator token>``, then a line ``token <role>: <token>``
 for each demo user (:data:`DEMO_USERS`: admin, operator, erp, and two customers as
-``token customer <id>: <token>``), fresh at every start. SIGINT or SIGTERM stops
-every part, in reverse order.
+``token customer <id>: <token>``), fresh at every start, and for each customer the
+link that opens its portal signed in, ``portal <id>: <url>portal#token=<its token>``.
+SIGINT or SIGTERM stops every part, in reverse order.
 
 The simulated warehouse follows the demo's own WMS (``rfidwms sim --wms``): its ERP
 posts the item master, notices and orders with the ``erp`` token, its workers carry
@@ -258,6 +259,21 @@ def _demo_tokens(db_url: str, at: datetime) -> list[tuple[str, str]]:
         raise EmbeddedServiceError(f"cannot make the demo's users and tokens: {e}") from None
 
 
+def sign_in_lines(url: str, tokens: list[tuple[str, str]]) -> list[str]:
+    """What the demo prints once the API answers at ``url``: the dashboard's link
+    signed in as the operator, each user's token (``tokens`` as :func:`_demo_tokens`
+    makes them), and each customer's portal link signed in as that customer."""
+    by_label = dict(tokens)
+    lines = [f"dashboard: {url}#token={by_label['operator']}"]
+    lines += [f"token {label}: {token}" for label, token in tokens]
+    lines += [
+        f"portal {label.removeprefix('customer ')}: {url}portal#token={token}"
+        for label, token in tokens
+        if label.startswith("customer ")
+    ]
+    return lines
+
+
 @contextlib.contextmanager
 def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -377,8 +393,7 @@ def _run_parts(
         )
         children.append(edge)
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
-        lines = [f"dashboard: {url}#token={dict(tokens)['operator']}"]
-        lines += [f"token {label}: {token}" for label, token in tokens]
+        lines = sign_in_lines(url, tokens)
         # one write: no line of a part's output can come between them
         print("\n".join(lines) + "\n", end="", flush=True)
         print("Ctrl-C stops the demo.", flush=True)
