@@ -183,6 +183,7 @@ def create_app(
                     hub,
                     settings.now_clock(),
                     retry_max_s=settings.ingest_retry_max_s,
+                    ca_file=settings.mqtt_ca_file,
                 )
             )
             app.state.cloud = CloudState(settings, site_layout, pool, hub, ingester, commands)
