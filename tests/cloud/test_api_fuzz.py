@@ -31,7 +31,8 @@ from cloud.settings import CloudSettings
 from cloud.warehouse.roles import Role
 
 EXAMPLES = int(os.environ.get("RFIDWMS_TEST_API_FUZZ_EXAMPLES", "4"))
-"""Examples per operation (each sent by 5 callers), valid and invalid ones: some 60
+"""Examples per operation (each sent by 5 callers), valid and invalid ones, besides the
+cases schemathesis always tries: some 60
 operations stay within minutes; ``RFIDWMS_TEST_API_FUZZ_EXAMPLES`` for a deeper run."""
 
 BACKGROUND_TABLES = frozenset({"schema_migrations", "ingest_state", "idempotency_keys"})
