@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import schemathesis
@@ -32,8 +33,8 @@ from cloud.warehouse.roles import Role
 
 EXAMPLES = int(os.environ.get("RFIDWMS_TEST_API_FUZZ_EXAMPLES", "4"))
 """Examples per operation (each sent by 5 callers), valid and invalid ones, besides the
-cases schemathesis always tries: some 60
-operations stay within minutes; ``RFIDWMS_TEST_API_FUZZ_EXAMPLES`` for a deeper run."""
+cases schemathesis always tries: some 60 operations stay within minutes;
+``RFIDWMS_TEST_API_FUZZ_EXAMPLES`` for a deeper run."""
 
 BACKGROUND_TABLES = frozenset({"schema_migrations", "ingest_state", "idempotency_keys"})
 """Tables the cloud writes whatever a request does (its own jobs and bookkeeping)."""
@@ -146,3 +147,18 @@ def test_no_request_gets_a_5xx_nor_stores_anything_when_refused(case, api: Api) 
             assert not changed, f"{what} (refused) changed row counts {changed}"
         else:
             api.known = None
+
+
+def test_a_nul_character_in_a_text_is_a_400_saying_so_and_stores_nothing(api: Api) -> None:
+    """What the fuzzing found: PostgreSQL cannot hold NUL in a text (it was a 500)."""
+    headers = api.callers[Role.ADMIN.value]
+    before = api.row_counts()
+    for method, path, body in [
+        ("GET", "/api/passages?door=door%001", None),
+        ("GET", "/api/returns?customer=%00", None),
+        ("POST", "/api/items", {"sku": "00000000000017", "name": "a\u0000b", "case_weight_kg": 1}),
+    ]:
+        r = httpx.request(method, f"{api.url}{path}", headers=headers, json=body, timeout=30)
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert "NUL (0x00)" in r.json()["detail"], r.text
+    assert api.row_counts() == before
