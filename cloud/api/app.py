@@ -111,6 +111,16 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
 
+async def value_not_storable(request: Request, exc: Exception) -> JSONResponse:
+    """400 for a request with a value PostgreSQL cannot hold or compare (a data exception,
+    SQLSTATE class 22: a NUL character in a text, a number or date out of its range):
+    the value came from the request, which a type check at the boundary let through."""
+    said = " ".join(str(exc).split()) or type(exc).__name__
+    detail = f"a value in the request cannot be stored or compared: {said}"
+    log.info("%s %s: %s", request.method, request.url.path, detail)
+    return JSONResponse({"detail": detail}, status_code=400)
+
+
 def create_app(
     settings: CloudSettings,
     *,
@@ -197,6 +207,7 @@ def create_app(
                         hub,
                         settings.now_clock(),
                         retry_max_s=settings.ingest_retry_max_s,
+                        ca_file=settings.mqtt_ca_file,
                     )
                 )
                 for site in served.ids
@@ -244,6 +255,7 @@ def create_app(
     integration.install(app, settings)  # idempotency keys on POSTs, rate limits per token
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
+    app.add_exception_handler(psycopg.DataError, value_not_storable)
     app.include_router(routes.router)
     app.include_router(dead_letters.router)
     app.include_router(events.router)

@@ -189,7 +189,7 @@ async def running_ingester(
             await asyncio.wait_for(ingester.subscribed.wait(), 10)
             yield IngestRig(settings, pool, hub, ingester)
     finally:
-        await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+        await forget_session(settings.mqtt_url, settings.mqtt_client_id(), settings.mqtt_ca_file)
 
 
 @asynccontextmanager
