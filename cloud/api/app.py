@@ -43,6 +43,7 @@ from cloud.api import orders as orders_api
 from cloud.api import returns as returns_api
 from cloud.api import sites as sites_api
 from cloud.api import tasks as tasks_api
+from cloud.api import transfers as transfers_api
 from cloud.api import variances as variances_api
 from cloud.api import webhooks as webhooks_api
 from cloud.api.state import CloudState
@@ -267,6 +268,7 @@ def create_app(
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
     app.include_router(returns_api.router)
+    app.include_router(transfers_api.router)
     app.include_router(tasks_api.router)
     app.include_router(epcis.router)
     app.include_router(kpis.router)
