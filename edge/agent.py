@@ -44,6 +44,7 @@ from edge.reader_link import REPORT_SLACK_S, CommandFailed, ReaderLink
 from edge.reads import TagRead
 from edge.scale_client import ScaleClient, ScaleError
 from edge.scale_watch import (
+    SETTLING_S,
     LoadWatch,
     ReadPointLog,
     ScaleRead,
@@ -106,6 +107,9 @@ def reader_status(state: ReaderState, silent: bool) -> ReaderStatus:
 EVENTS_PER_BATCH = 1000
 PALLET_BEFORE_S = 0.5
 PALLET_AFTER_S = 2.0
+SCALE_WINDOW_MAX_S = 6.0
+"""The most a scale's windows widen for a reader that reads its tags in turns (a pallet
+stays on a scale some 8-12 s)."""
 """The pallet on a scale is looked for in its read point's reads from this long before the
 weight settled to this long after (clock seconds)."""
 
@@ -309,14 +313,18 @@ class EdgeAgent:
     def _tick(self) -> None:
         now = self.clock()
         self._decided(self.core.tick(now))
-        due = now - self._report_lag - timedelta(seconds=PALLET_AFTER_S)
-        for load in [x for x in self._loads if x.time <= due]:
+        for load in list(self._loads):
+            reads = self._point_logs[load.scale]
+            # a crowded reader reads each tag in turns: the windows span a turn
+            turn = min(SCALE_WINDOW_MAX_S, 1.5 * reads.cycle_s())
+            after_s, settling_s = max(PALLET_AFTER_S, turn), max(SETTLING_S, turn)
+            if load.time > now - self._report_lag - timedelta(seconds=after_s):
+                continue
             self._loads.remove(load)
-            epc = pallet_on_scale(
-                self._point_logs[load.scale], load.time, PALLET_BEFORE_S, PALLET_AFTER_S
-            )
+            earlier_s = (12.0 + settling_s - SETTLING_S, 4.0 + settling_s - SETTLING_S)
+            epc = pallet_on_scale(reads, load.time, PALLET_BEFORE_S, after_s, earlier_s, settling_s)
             cases = (
-                cases_on_scale(self._point_logs[load.scale], load.time, PALLET_AFTER_S)
+                cases_on_scale(reads, load.time, after_s, earlier_s, settling_s)
                 if epc is not None
                 else ()
             )

@@ -29,6 +29,7 @@ from edge.events import is_case, is_pallet
 
 __all__ = [
     "RISE_DB",
+    "SETTLING_S",
     "LoadWatch",
     "ReadPointLog",
     "ScaleRead",
@@ -108,6 +109,7 @@ def pallet_on_scale(
     before_s: float = 0.5,
     after_s: float = 2.0,
     earlier_s: tuple[float, float] = (12.0, 4.0),
+    settling_s: float | None = None,
 ) -> str | None:
     """The pallet that came onto the platform with the load that settled at ``at``.
 
@@ -115,8 +117,9 @@ def pallet_on_scale(
     rose by :data:`RISE_DB` or more against ``earlier_s`` (from 12 s to 4 s before
     ``at``: before the load rolled on; not heard then counts as the floor) came onto
     the platform; of them the strongest on average wins (then the most often heard).
-    Only pallets also heard in the :data:`SETTLING_S` up to ``at`` count, when there
-    are any: a pallet first heard after the weight settled was set down nearby later.
+    Only pallets also heard in the ``settling_s`` (:data:`SETTLING_S` unless given) up
+    to ``at`` count, when there are any: a pallet first heard after the weight settled
+    was set down nearby later.
     When none rose, the strongest on average after ``at``; when none was heard after,
     the same from ``before_s`` before ``at``. None when no pallet was heard at all.
     The rise tells the pallet on the platform from its neighbours: the pallet just
@@ -126,7 +129,8 @@ def pallet_on_scale(
     after = _average(reads, at, at + timedelta(seconds=after_s))
     # the load settled at ``at``: its pallet was on the platform then, so a pallet heard
     # after ``at`` but not in the moments up to it was set down nearby later
-    settling = _average(reads, at - timedelta(seconds=SETTLING_S), at)
+    settle = SETTLING_S if settling_s is None else settling_s
+    settling = _average(reads, at - timedelta(seconds=settle), at)
     after = {epc: h for epc, h in after.items() if epc in settling} or after
     if not after:
         return _strongest(_average(reads, at - timedelta(seconds=before_s), at))
@@ -152,6 +156,7 @@ def cases_on_scale(
     at: datetime,
     after_s: float = 2.0,
     earlier_s: tuple[float, float] = (12.0, 4.0),
+    settling_s: float | None = None,
 ) -> tuple[str, ...]:
     """The cases (SGTINs) that came onto the platform with the load that settled at
     ``at``: heard from :data:`SETTLING_S` before ``at`` to ``after_s`` after it, on
@@ -160,8 +165,9 @@ def cases_on_scale(
     before, so it is not among them; nor is a case on the platform that no read caught,
     so a case missing here is evidence, not proof."""
     reads = list(reads)
+    settle = SETTLING_S if settling_s is None else settling_s
     after = _average(
-        reads, at - timedelta(seconds=SETTLING_S), at + timedelta(seconds=after_s), is_case
+        reads, at - timedelta(seconds=settle), at + timedelta(seconds=after_s), is_case
     )
     earlier = _average(
         reads, at - timedelta(seconds=earlier_s[0]), at - timedelta(seconds=earlier_s[1]), is_case
@@ -197,17 +203,37 @@ def _strongest(heard: dict[str, tuple[float, int]]) -> str | None:
 
 
 class ReadPointLog:
-    """Recent reads at one read point, kept for ``keep_s`` (read time)."""
+    """Recent reads at one read point, kept for ``keep_s`` (read time), and how long
+    its reader now takes to read a tag again (:meth:`cycle_s`)."""
 
     def __init__(self, keep_s: float = 30.0) -> None:
         self._keep = timedelta(seconds=keep_s)
         self._reads: deque[ScaleRead] = deque()
+        self._last: dict[str, datetime] = {}
+        self._gaps: deque[float] = deque(maxlen=256)
 
     def add(self, read: ScaleRead) -> None:
         self._reads.append(read)
         newest = read.time
+        previous = self._last.get(read.epc)
+        if previous is not None and newest > previous:
+            gap = (newest - previous).total_seconds()
+            if gap <= self._keep.total_seconds():
+                self._gaps.append(gap)
+        self._last[read.epc] = newest
         while self._reads and self._reads[0].time < newest - self._keep:
             self._reads.popleft()
+        if len(self._last) > 4 * len(self._reads) + 1024:  # forget tags long gone
+            self._last = {r.epc: r.time for r in self._reads}
+
+    def cycle_s(self) -> float:
+        """The 90th percentile of the recent gaps between two reads of one tag here (0
+        before any): a reader with more tags than it reads in a round reads them in
+        turns, and the windows that find the pallet on the scale must span a turn."""
+        if not self._gaps:
+            return 0.0
+        ordered = sorted(self._gaps)
+        return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
     def __iter__(self) -> Iterator[ScaleRead]:
         return iter(self._reads)

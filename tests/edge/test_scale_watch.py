@@ -184,3 +184,26 @@ def test_the_read_point_log_keeps_only_recent_reads():
     for t in range(20):
         log.add(ScaleRead(at(t), P1, -50))
     assert [(r.time - T0).total_seconds() for r in log] == [14, 15, 16, 17, 18, 19]
+
+
+def test_a_read_point_knows_how_long_its_reader_takes_to_read_a_tag_again():
+    log = ReadPointLog()
+    assert log.cycle_s() == 0.0
+    for k in range(10):  # three tags read in turns, each every 4.5 s
+        for i, epc in enumerate((P1, P2, CASE)):
+            log.add(ScaleRead(at(k * 4.5 + i * 1.5), epc, -50))
+    assert log.cycle_s() == pytest.approx(4.5)
+
+
+def test_windows_that_span_a_turn_find_the_pallet_a_crowded_reader_reads_in_turns():
+    # the pallet now on the platform (P1) is read in its turns at 6.5 s, rolling on, and
+    # 12.5 s: neither within the default 3 s before the load settled at 10 s nor 2 s
+    # after; a neighbour parked beside the scale (P2) is, and the default windows take it
+    reads = [(1.0, P1, -60), (6.5, P1, -45), (12.5, P1, -44),
+             (2.0, P2, -50), (8.5, P2, -50), (11.0, P2, -50), (14.5, P2, -50)]  # fmt: skip
+    log = ReadPointLog()
+    for t, epc, rssi in reads:
+        log.add(ScaleRead(at(t), epc, rssi))
+    assert pallet_on_scale(log, at(10.0)) == P2  # the default windows: the wrong one
+    found = pallet_on_scale(log, at(10.0), after_s=6.0, earlier_s=(15.0, 7.0), settling_s=6.0)
+    assert found == P1
