@@ -125,9 +125,9 @@ def plan_sites(
 
 
 def sites_setting(sites: Sequence[DemoSite]) -> str:
-    """``RFIDWMS_SITES`` for the cloud: ``dc-1=,dc-2=/…/dc-2.yaml`` (no file: the bundled
-    demo layout)."""
-    return ",".join(f"{s.id}={s.layout_path or ''}" for s in sites)
+    """``RFIDWMS_SITES`` for the cloud: ``dc-1,dc-2=/…/dc-2.yaml`` (a site without a file:
+    the bundled demo layout)."""
+    return ",".join(s.id if s.layout_path is None else f"{s.id}={s.layout_path}" for s in sites)
 
 
 def truth_path(first: Path, site: str, position: int) -> Path:
