@@ -106,6 +106,12 @@ def plan_sites(
         entries = [SiteEntry(first, first_layout), SiteEntry(SECOND_SITE, second_layout)]
     if not second_site:
         entries = entries[:1]
+    for e in entries:
+        if e.layout_path is not None and ("," in str(e.layout_path) or "=" in str(e.layout_path)):
+            raise DemoSiteError(
+                f"layout {str(e.layout_path)!r} of site {e.id!r}: a path with ',' or '=' "
+                "cannot be named in RFIDWMS_SITES; move or link the file"
+            )
     planned = [
         DemoSite(e.id, e.layout_path, load(e.layout_path), scenario if n == 0 else SECOND_SCENARIO)
         for n, e in enumerate(entries)
@@ -115,12 +121,6 @@ def plan_sites(
     except SiteError as e:
         hint = " (--no-second-site runs the first alone)" if len(planned) > 1 else ""
         raise DemoSiteError(f"the demo's sites cannot share one cloud: {e}{hint}") from None
-    for s in planned:
-        if s.layout_path is not None and ("," in str(s.layout_path) or "=" in str(s.layout_path)):
-            raise DemoSiteError(
-                f"layout {str(s.layout_path)!r} of site {s.id!r}: a path with ',' or '=' "
-                "cannot be named in RFIDWMS_SITES; move or link the file"
-            )
     return planned
 
 
