@@ -7,8 +7,10 @@ serialise them; pydantic and FastAPI handle dataclasses directly).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ class ReaderStatus:
     last_report_at: datetime | None
     last_seen: datetime
     """Time of the newest health message that mentioned the reader."""
+    clock_offset_s: float | None = None
+    """Edge clock minus reader clock (s), as the edge estimates it; None: not reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,41 @@ class EdgeState:
     state: str
     last_seen: datetime
     changed_at: datetime
+    spool: SpoolDepth | None = None
+    """The edge's spool by its newest health message; None: not reported."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolDepth:
+    """What waits in an edge's spool for the cloud's confirmation, by a health message."""
+
+    batches: int
+    bytes: int
+    max_bytes: int
+    full: bool
+    refused_batches: int
+    at: datetime
+    """The health message's time (the edge's clock)."""
+
+
+EDGE_COLUMNS = "edge_id, state, last_seen, changed_at, spool, spool_at"
+"""The ``edges`` columns :func:`edge_state_of_row` reads, in its order."""
+
+
+def edge_state_of_row(row: tuple[Any, ...]) -> EdgeState:
+    """An edge from a row of :data:`EDGE_COLUMNS` (``spool`` a JSON object, or null)."""
+    edge_id, state, last_seen, changed_at, doc, at = row
+    spool = None
+    if isinstance(doc, Mapping) and at is not None:
+        spool = SpoolDepth(
+            batches=int(doc["batches"]),
+            bytes=int(doc["bytes"]),
+            max_bytes=int(doc["max_bytes"]),
+            full=bool(doc["full"]),
+            refused_batches=int(doc.get("refused_batches", 0)),
+            at=at,
+        )
+    return EdgeState(edge_id, state, last_seen, changed_at, spool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from cloud.warehouse.forecast import ForecastConfig, ForecastError, ReorderPolicy
 from cloud.warehouse.packing import Tolerance
 from cloud.warehouse.sites import Sites
+from cloud.warehouse.transfers import parse_transit_times, transit_time
 from cloud.warehouse.webhooks import DisableRule, RetryPolicy
 from protocols.layout import load_layout
 from protocols.mqtt import redact_url
@@ -151,6 +152,16 @@ class CloudSettings(CommonSettings):
     yet) before the feed takes it as rolled back."""
     short_receipt_grace_min: float = Field(default=30.0, ge=0.0, le=7 * 24 * 60)
     """Minutes after a notice's ``expected_at`` before pallets not come are short."""
+    transit_times: str = ""
+    """``RFIDWMS_TRANSIT_TIMES``: minutes on the road between two sites, as
+    ``dc-1>dc-2=240,dc-2>dc-1=300`` (a pair given one way serves the other way too);
+    a transfer's expected arrival is its shipping time plus this
+    (:func:`cloud.warehouse.transfers.transit_time`)."""
+    transit_default_min: float = Field(default=240.0, gt=0.0, le=60 * 24 * 60)
+    """Minutes on the road between two sites that ``transit_times`` does not name."""
+    transfer_late_grace_min: float = Field(default=30.0, ge=0.0, le=7 * 24 * 60)
+    """Minutes after a transfer's expected arrival before pallets not come are late
+    (``transfer_late``)."""
 
     default_ship_door: str | None = Field(default=None, pattern=ID_PATTERN)
     """Door an order loads at when it names none; unset: the layout's door nearest the
@@ -303,6 +314,25 @@ class CloudSettings(CommonSettings):
         """The served sites with their layouts read (LayoutError naming a bad file,
         SiteError when two layouts share an id: :meth:`Sites.of`)."""
         return Sites.of((site, load_layout(path)) for site, path in self.served_sites())
+
+    @field_validator("transit_times")
+    @classmethod
+    def _transit_times_well_formed(cls, v: str) -> str:
+        parse_transit_times(v)
+        return v
+
+    def transit_time(self, from_site: str, to_site: str) -> timedelta:
+        """The configured time on the road from one site to another."""
+        return transit_time(
+            parse_transit_times(self.transit_times),
+            from_site,
+            to_site,
+            timedelta(minutes=self.transit_default_min),
+        )
+
+    @property
+    def transfer_late_grace(self) -> timedelta:
+        return timedelta(minutes=self.transfer_late_grace_min)
 
     @field_validator("ingest_client_id")
     @classmethod

@@ -165,6 +165,7 @@ class EdgeAgent:
             ack_timeout_s=self.settings.ack_timeout_s,
             clock=self.clock,
             on_command=self._command_received,
+            ca_file=self.settings.mqtt_ca_file,
         )
         if not self.readers:
             log.warning(

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import aiomqtt
 
@@ -42,6 +42,7 @@ from protocols.mqtt import (
     encode,
     parse_mqtt_url,
     shorten,
+    tls_context,
     topic,
 )
 
@@ -62,9 +63,11 @@ class SpoolPublisher:
         ack_timeout_s: float = 30.0,
         clock: Clock = wall_clock,
         on_command: Callable[[bytes], None] | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self._on_command = on_command
         self._url = parse_mqtt_url(mqtt_url)
+        self._tls = tls_context(self._url, ca_file)
         self._site = site
         self._edge_id = edge_id
         self._spool = spool
@@ -104,7 +107,7 @@ class SpoolPublisher:
             clean_session=False,
             keepalive=15,
             will=aiomqtt.Will(status_topic, self._status("offline"), qos=1, retain=True),
-            tls_context=ssl.create_default_context() if self._url.tls else None,
+            tls_context=self._tls,
         )
 
     async def run(self) -> None:

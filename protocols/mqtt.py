@@ -20,9 +20,11 @@ batches: only then does the edge drop them from its spool.
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -409,6 +411,16 @@ def parse_mqtt_url(url: str) -> MqttUrl:
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
     )
+
+
+def tls_context(url: MqttUrl, ca_file: Path | None = None) -> ssl.SSLContext | None:
+    """How to reach the broker of ``url``: None for ``mqtt://``; for ``mqtts://`` a TLS
+    context that checks the broker's certificate and host name against the system's CAs,
+    or, given ``ca_file`` (PEM, ``RFIDWMS_MQTT_CA_FILE``), against its CAs only (a
+    private CA)."""
+    if not url.tls:
+        return None
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file is not None else None)
 
 
 # user:password@ - the password runs to the URL's last '@' (an unencoded '@' in it is

@@ -6,6 +6,7 @@ Each process extends :class:`CommonSettings` with its own fields (``edge.setting
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -27,6 +28,9 @@ class CommonSettings(BaseSettings):
     layout: Path | None = None
     """Layout YAML file; the bundled demo layout when unset."""
     mqtt_url: str = DEFAULT_MQTT_URL
+    mqtt_ca_file: Path | None = None
+    """``RFIDWMS_MQTT_CA_FILE``: PEM file of the CA certificates an ``mqtts://`` broker's
+    certificate is checked against (a private CA); the system's CAs when unset."""
     clock: str | None = None
     """``RFIDWMS_CLOCK``: unset for the wall clock, or a simulated clock shared by every
     process of a scored run (:mod:`protocols.clock`)."""
@@ -46,6 +50,16 @@ class CommonSettings(BaseSettings):
     def now_clock(self) -> Clock:
         """The clock this process runs on (the wall clock unless ``RFIDWMS_CLOCK``)."""
         return parse_clock(self.clock)
+
+    @field_validator("mqtt_ca_file")
+    @classmethod
+    def _readable_ca_file(cls, v: Path | None) -> Path | None:
+        if v is not None:
+            try:
+                ssl.create_default_context(cafile=str(v))
+            except (OSError, ssl.SSLError) as e:
+                raise ValueError(f"not a readable PEM file of CA certificates ({e})") from None
+        return v
 
     @field_validator("mqtt_url")
     @classmethod

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiomqtt
 from conftest import unavailable
 
-from protocols.mqtt import parse_mqtt_url
+from protocols.mqtt import parse_mqtt_url, tls_context
 
 
 async def broker_version(mqtt_url: str) -> str:
@@ -33,7 +34,7 @@ async def require_mosquitto(mqtt_url: str, feature: str) -> None:
         )
 
 
-async def forget_session(mqtt_url: str, client_id: str) -> None:
+async def forget_session(mqtt_url: str, client_id: str, ca_file: Path | None = None) -> None:
     """End a persistent session so the broker stops keeping it."""
     u = parse_mqtt_url(mqtt_url)
     async with aiomqtt.Client(
@@ -43,5 +44,6 @@ async def forget_session(mqtt_url: str, client_id: str) -> None:
         password=u.password,
         identifier=client_id,
         clean_session=True,
+        tls_context=tls_context(u, ca_file),
     ):
         pass

@@ -43,6 +43,7 @@ from cloud.api import orders as orders_api
 from cloud.api import returns as returns_api
 from cloud.api import sites as sites_api
 from cloud.api import tasks as tasks_api
+from cloud.api import transfers as transfers_api
 from cloud.api import variances as variances_api
 from cloud.api import webhooks as webhooks_api
 from cloud.api.state import CloudState
@@ -109,6 +110,16 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
         detail = f"database unavailable: {' '.join(str(exc).split()) or type(exc).__name__}"
     log.warning("%s %s: %s", request.method, request.url.path, detail)
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def value_not_storable(request: Request, exc: Exception) -> JSONResponse:
+    """400 for a request with a value PostgreSQL cannot hold or compare (a data exception,
+    SQLSTATE class 22: a NUL character in a text, a number or date out of its range):
+    the value came from the request, which a type check at the boundary let through."""
+    said = " ".join(str(exc).split()) or type(exc).__name__
+    detail = f"a value in the request cannot be stored or compared: {said}"
+    log.info("%s %s: %s", request.method, request.url.path, detail)
+    return JSONResponse({"detail": detail}, status_code=400)
 
 
 def create_app(
@@ -197,6 +208,7 @@ def create_app(
                         hub,
                         settings.now_clock(),
                         retry_max_s=settings.ingest_retry_max_s,
+                        ca_file=settings.mqtt_ca_file,
                     )
                 )
                 for site in served.ids
@@ -244,6 +256,7 @@ def create_app(
     integration.install(app, settings)  # idempotency keys on POSTs, rate limits per token
     # PoolTimeout is an OperationalError: both mean the database cannot serve now
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
+    app.add_exception_handler(psycopg.DataError, value_not_storable)
     app.include_router(routes.router)
     app.include_router(dead_letters.router)
     app.include_router(events.router)
@@ -255,6 +268,7 @@ def create_app(
     app.include_router(stock_rules.router)
     app.include_router(orders_api.router)
     app.include_router(returns_api.router)
+    app.include_router(transfers_api.router)
     app.include_router(tasks_api.router)
     app.include_router(epcis.router)
     app.include_router(kpis.router)

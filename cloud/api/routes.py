@@ -1,4 +1,4 @@
-"""REST endpoints: health, readers, tags."""
+"""REST endpoints: health, readers, edges, tags."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from cloud.api.state import CloudState, SiteFilter, State
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.ingest.places import place_of
-from cloud.model import ReaderStatus
+from cloud.model import ReaderStatus, SpoolDepth
 from protocols.epc import EPCError, decode_hex
 from protocols.layout import Layout, Reader
 
@@ -156,6 +156,7 @@ def _reader_out(st: CloudState, reader_id: str, status: ReaderStatus | None) -> 
         last_seen=status.last_seen if status else None,
         last_report_at=status.last_report_at if status else None,
         reads_per_s=round(sum(rates.values()), 3),
+        clock_offset_s=status.clock_offset_s if status else None,
         antennas=[
             schemas.AntennaRate(
                 antenna=a,
@@ -222,6 +223,47 @@ async def readers(
     else:
         next_cursor = None
     return Page(items=items, next=next_cursor)
+
+
+def _spool_out(s: SpoolDepth | None) -> schemas.SpoolOut | None:
+    if s is None:
+        return None
+    return schemas.SpoolOut(
+        batches=s.batches,
+        bytes=s.bytes,
+        max_bytes=s.max_bytes,
+        full=s.full,
+        refused_batches=s.refused_batches,
+        at=s.at,
+    )
+
+
+@router.get(
+    "/edges",
+    response_model=Page[schemas.EdgeOut],
+    responses={422: {"description": "bad limit or cursor"}},
+)
+async def edges(
+    st: State, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[schemas.EdgeOut]:
+    """A page of the edges, by id: online or offline (and since when) by their status
+    messages, and their spool (what waits there for the cloud) by their health
+    messages."""
+    after = "" if cursor is None else str(cursor_or_422(cursor, str)[0])
+    async with st.pool.connection() as conn:
+        found = await queries.edge_states_after(conn, after, limit + 1)
+    items = [
+        schemas.EdgeOut(
+            edge_id=e.edge_id,
+            state=e.state,  # type: ignore[arg-type]  # the table's CHECK
+            last_seen=e.last_seen,
+            changed_at=e.changed_at,
+            spool=_spool_out(e.spool),
+        )
+        for e in found[:limit]
+    ]
+    more = len(found) > limit
+    return Page(items=items, next=encode_cursor(items[-1].edge_id) if more else None)
 
 
 @router.get(

@@ -110,6 +110,28 @@ class ReaderOut(BaseModel):
     last_report_at: datetime | None = Field(description="the reader's last tag report")
     reads_per_s: float = Field(description="all antennas together")
     antennas: list[AntennaRate]
+    clock_offset_s: float | None = Field(
+        default=None,
+        description="edge clock minus reader clock (s) by the edge's last health message "
+        "(it corrects read times by it beyond 2 s); null: not reported",
+    )
+
+
+class SpoolOut(BaseModel):
+    batches: int = Field(description="batches waiting in the edge's spool for the cloud")
+    bytes: int
+    max_bytes: int = Field(description="the spool's size limit")
+    full: bool = Field(description="the spool refuses new batches")
+    refused_batches: int = Field(description="batches refused for a full spool (lost)")
+    at: datetime = Field(description="time of the health message that reported it")
+
+
+class EdgeOut(BaseModel):
+    edge_id: str
+    state: Literal["online", "offline"]
+    last_seen: datetime = Field(description="the last status message (the cloud's clock)")
+    changed_at: datetime = Field(description="since when it is in that state")
+    spool: SpoolOut | None = Field(description="null until a health message reports it")
 
 
 class TagOut(BaseModel):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cloud.db import goods, stock
+from cloud.db import goods, stock, transfers
 from cloud.db.alerts import raise_alert
 from cloud.db.order_status import hold_orders, order_progress, sync
 from cloud.db.orders import Conn, Floor, OrderRow, lock_order, record
@@ -56,6 +56,7 @@ from cloud.warehouse.ledger import (
 )
 from cloud.warehouse.orders import FINAL, OrderStatus, TimelineEntry, progress_status
 from cloud.warehouse.packing import Load, Tolerance, WeightCheck, check_weight, missing_cases
+from cloud.warehouse.transfers import dispatch_operations
 
 log = logging.getLogger(__name__)
 S = OrderStatus
@@ -522,9 +523,24 @@ async def _ship(
     site, sscc = held.order.site, check.passage.pallet
     positions = {r.position: r.qty for r in await stock.pallet_positions(conn, site, sscc)}
     cases = 0
-    for op in ship_operations(check, positions):
+    moving = await transfers.of_order(conn, held.order.id)
+    if moving is None:  # a customer's: out of the books
+        ops = ship_operations(check, positions)
+    else:  # a transfer's: on the road, in transit at the destination
+        ops = dispatch_operations(check, positions, to_site=moving.to_site)
+    for op in ops:
         postings.append(await stock.post(conn, op, recorded_at=now))
-        cases -= sum(line.qty for line in op.lines)
+        cases += op.lines[-1].qty if moving is not None else -op.lines[0].qty
+    if moving is not None:
+        await transfers.pallet_dispatched(
+            conn,
+            moving,
+            sscc=sscc,
+            door=check.passage.door,
+            operations=ops,
+            time=time,
+            cause=cause,
+        )
     if not any(
         r.bucket.state in ON_HAND_STATES for r in await stock.pallet_positions(conn, site, sscc)
     ):
@@ -553,4 +569,6 @@ async def _ship(
             [time, order.id],
         )
     await sync(conn, order, floor=floor, time=time, now=now, cause=cause)
+    if moving is not None:
+        await transfers.follow_order(conn, moving, time=time, now=now)
     return cases

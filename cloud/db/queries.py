@@ -9,7 +9,7 @@ from datetime import datetime
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
-from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
+from cloud.model import EDGE_COLUMNS, EdgeState, Read, ReaderStatus, TagLocation, edge_state_of_row
 
 Conn = AsyncConnection[TupleRow]
 
@@ -57,18 +57,13 @@ async def latest_locations(conn: Conn, limit: int) -> list[TagLocation]:
 
 
 async def reader_statuses(conn: Conn) -> list[ReaderStatus]:
-    cur = await conn.execute(
-        "SELECT reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
-        " FROM readers ORDER BY reader_id"
-    )
+    cur = await conn.execute(f"SELECT {_READER_COLUMNS} FROM readers ORDER BY reader_id")
     return [ReaderStatus(*row) for row in await cur.fetchall()]
 
 
 async def edge_states(conn: Conn) -> list[EdgeState]:
-    cur = await conn.execute(
-        "SELECT edge_id, state, last_seen, changed_at FROM edges ORDER BY edge_id"
-    )
-    return [EdgeState(*row) for row in await cur.fetchall()]
+    cur = await conn.execute(f"SELECT {EDGE_COLUMNS} FROM edges ORDER BY edge_id")
+    return [edge_state_of_row(row) for row in await cur.fetchall()]
 
 
 ESTIMATE_ABOVE = 10_000
@@ -114,7 +109,10 @@ async def table_counts(conn: Conn) -> TableCounts:
     return TableCounts(tags, readers, edges, dead_letters, estimated)
 
 
-_READER_COLUMNS = "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
+_READER_COLUMNS = (
+    "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen, clock_offset_s"
+)
+"""The ``readers`` columns, in :class:`ReaderStatus`'s field order."""
 
 
 async def reader_statuses_of(conn: Conn, reader_ids: list[str]) -> list[ReaderStatus]:
@@ -147,14 +145,22 @@ async def recent_reader_statuses(conn: Conn, limit: int) -> list[ReaderStatus]:
     return [ReaderStatus(*row) for row in await cur.fetchall()]
 
 
+async def edge_states_after(conn: Conn, after: str, limit: int) -> list[EdgeState]:
+    """Edges with an id after ``after`` ("" for the first), by id; at most ``limit``."""
+    cur = await conn.execute(
+        f"SELECT {EDGE_COLUMNS} FROM edges WHERE edge_id > %s ORDER BY edge_id LIMIT %s",
+        (after, limit),
+    )
+    return [edge_state_of_row(row) for row in await cur.fetchall()]
+
+
 async def recent_edge_states(conn: Conn, limit: int) -> list[EdgeState]:
     """The ``limit`` edges with the newest status messages, newest first."""
     cur = await conn.execute(
-        "SELECT edge_id, state, last_seen, changed_at FROM edges"
-        " ORDER BY last_seen DESC, edge_id LIMIT %s",
+        f"SELECT {EDGE_COLUMNS} FROM edges ORDER BY last_seen DESC, edge_id LIMIT %s",
         (limit,),
     )
-    return [EdgeState(*row) for row in await cur.fetchall()]
+    return [edge_state_of_row(row) for row in await cur.fetchall()]
 
 
 DEAD_LETTER_PREVIEW = 512

@@ -30,6 +30,7 @@ from psycopg.rows import TupleRow
 from cloud.db import alerts as alerts_db
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.orders import TimelineEntry
+from cloud.warehouse.transfers import INTERNAL_PREFIX, is_internal_customer
 from cloud.warehouse.webhooks import (
     DisableRule,
     Event,
@@ -42,6 +43,7 @@ from cloud.warehouse.webhooks import (
     order_event,
     payload,
     should_disable,
+    transfer_order_event,
     wants,
 )
 
@@ -93,14 +95,22 @@ async def publish_order_timeline(
     """The events of an order's new timeline entries into the outbox; how many."""
     events: list[Event] = []
     customer: str | None = None
+    client_id: str | None = None
     for entry in entries:
         if customer is None:
-            cur = await conn.execute("SELECT customer FROM orders WHERE id = %s", [order_id])
+            cur = await conn.execute(
+                "SELECT customer, client_id FROM orders WHERE id = %s", [order_id]
+            )
             row = await cur.fetchone()
             if row is None:
                 return 0
-            customer = str(row[0])
-        event = order_event(site, order_id, customer, entry)
+            customer, client_id = str(row[0]), row[1]
+        if is_internal_customer(customer) and client_id is not None:
+            # a transfer's order (its own id is the transfer's): told as the transfer's
+            to_site = customer.removeprefix(INTERNAL_PREFIX)
+            event = transfer_order_event(site, client_id, to_site, order_id, entry)
+        else:
+            event = order_event(site, order_id, customer, entry)
         if event is not None:
             events.append(event)
     for event in events:

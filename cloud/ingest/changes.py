@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Protocol
 
-from cloud.model import EdgeState, Read, ReaderStatus, TagLocation, TagMove
+from cloud.model import EdgeState, Read, ReaderStatus, SpoolDepth, TagLocation, TagMove
 from protocols.mqtt import EdgeHealth, EdgeStatus
 from protocols.observations_in import ObservationBatchIn, ObservationIn
 
@@ -204,6 +204,7 @@ def update_readers(
                 reads_per_s=dict(rh.reads_per_s),
                 last_report_at=rh.last_report_at,
                 last_seen=msg.at,
+                clock_offset_s=rh.clock_offset_s,
             )
             first = changes.get(rh.reader_id)
             previous_state = (
@@ -239,4 +240,27 @@ def update_edge(
         state=status.state,
         last_seen=received_at,
         changed_at=received_at if changed or current is None else current.changed_at,
+        spool=current.spool if current is not None else None,  # health messages say
     )
+
+
+def update_spools(
+    health: Iterable[EdgeHealth], current: Mapping[str, EdgeState]
+) -> list[EdgeState]:
+    """Edges whose spool the health messages (in order) report anew: the newest
+    report per edge, by the messages' own time; one older than the known report is
+    ignored, as is a message without a spool and an edge with no status yet (its
+    retained ``online`` comes first; the next health message reports the spool again).
+    The edge's state, last_seen and changed_at stay as its status messages set them."""
+    known = dict(current)
+    changed: dict[str, EdgeState] = {}
+    for msg in health:
+        edge = known.get(msg.edge_id)
+        if msg.spool is None or edge is None:
+            continue
+        if edge.spool is not None and msg.at < edge.spool.at:
+            continue
+        s = msg.spool
+        spool = SpoolDepth(s.batches, s.bytes, s.max_bytes, s.full, s.refused_batches, msg.at)
+        known[msg.edge_id] = changed[msg.edge_id] = replace(edge, spool=spool)
+    return [changed[k] for k in sorted(changed)]

@@ -65,6 +65,7 @@ from protocols.mqtt import (
     shared_subscription,
     shorten,
     subscription,
+    tls_context,
 )
 from protocols.observations_in import ObservationBatchIn
 
@@ -293,7 +294,7 @@ class Ingester:
             password=url.password,
             identifier=self.client_id,
             clean_session=False,
-            tls_params=aiomqtt.TLSParameters() if url.tls else None,
+            tls_context=tls_context(url, self._settings.mqtt_ca_file),
             keepalive=30,
         )
         # aiomqtt 2.5 has no manual-ack option; its paho client does. It must be on

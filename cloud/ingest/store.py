@@ -36,20 +36,24 @@ from cloud.ingest.changes import (
     newest_reads,
     update_edge,
     update_readers,
+    update_spools,
 )
 from cloud.ingest.classify import Accepted, BatchKey, DeadLetter
 from cloud.ingest.places import apply_events
 from cloud.model import (
+    EDGE_COLUMNS,
     EdgeState,
     LiveChange,
     PassageRecord,
     Read,
     ReaderStatus,
+    SpoolDepth,
     TagLocation,
     TagMove,
     TagPlace,
     WeightRecord,
     ZoneEventRecord,
+    edge_state_of_row,
 )
 from protocols.mqtt import (
     MAX_PAYLOAD_BYTES,
@@ -134,14 +138,17 @@ _UPSERT_LOCATIONS = (
     " arrived_at = excluded.arrived_at"
     " WHERE tag_locations.last_seen <= excluded.last_seen"
 )
-_READER_COLUMNS = "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen"
+_READER_COLUMNS = (
+    "reader_id, edge_id, state, reads_per_s, last_report_at, last_seen, clock_offset_s"
+)
 _UPSERT_READERS = (
     f"INSERT INTO readers ({_READER_COLUMNS})"
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::timestamptz[],"
-    " %s::timestamptz[])"
+    " %s::timestamptz[], %s::float8[])"
     " ON CONFLICT (reader_id) DO UPDATE SET edge_id = excluded.edge_id,"
     " state = excluded.state, reads_per_s = excluded.reads_per_s,"
-    " last_report_at = excluded.last_report_at, last_seen = excluded.last_seen"
+    " last_report_at = excluded.last_report_at, last_seen = excluded.last_seen,"
+    " clock_offset_s = excluded.clock_offset_s"
     " WHERE readers.last_seen <= excluded.last_seen"
 )
 _UPSERT_EDGES = (
@@ -257,6 +264,10 @@ async def write_group(
             result.change.readers = await _update_readers(cur, health, result.transitions)
         if statuses:
             result.change.edges = await _update_edges(cur, statuses, result.transitions)
+        if any(h.spool is not None for h in health):  # after the edges' status: on top of it
+            spooled = await _update_spools(cur, health)
+            kept = {e.edge_id: e for e in result.change.edges} | {e.edge_id: e for e in spooled}
+            result.change.edges = [kept[k] for k in sorted(kept)]
     return result
 
 
@@ -549,6 +560,7 @@ async def _update_readers(
                 [Jsonb(s.reads_per_s) for s in statuses],
                 [s.last_report_at for s in statuses],
                 [s.last_seen for s in statuses],
+                [s.clock_offset_s for s in statuses],
             ),
         )
     return statuses
@@ -559,11 +571,10 @@ async def _update_edges(
 ) -> list[EdgeState]:
     ids = sorted({i.address.edge_id for i in statuses})
     await cur.execute(
-        "SELECT edge_id, state, last_seen, changed_at FROM edges WHERE edge_id = ANY(%s)"
-        " ORDER BY edge_id FOR UPDATE",
+        f"SELECT {EDGE_COLUMNS} FROM edges WHERE edge_id = ANY(%s) ORDER BY edge_id FOR UPDATE",
         (ids,),
     )
-    current = {row[0]: EdgeState(*row) for row in await cur.fetchall()}
+    current = {row[0]: edge_state_of_row(row) for row in await cur.fetchall()}
     changed: dict[str, EdgeState] = {}
     for item in statuses:
         assert isinstance(item.payload, EdgeStatus)
@@ -593,6 +604,46 @@ async def _update_edges(
             ),
         )
     return edges
+
+
+_UPDATE_SPOOLS = (
+    "UPDATE edges SET spool = s.spool, spool_at = s.spool_at"
+    " FROM unnest(%s::text[], %s::jsonb[], %s::timestamptz[]) AS s(edge_id, spool, spool_at)"
+    " WHERE edges.edge_id = s.edge_id"
+    " AND (edges.spool_at IS NULL OR edges.spool_at <= s.spool_at)"
+)
+
+
+async def _update_spools(cur: AsyncCursor[TupleRow], health: list[EdgeHealth]) -> list[EdgeState]:
+    """The edges' spools as their health messages report them (:func:`update_spools`)."""
+    ids = sorted({h.edge_id for h in health if h.spool is not None})
+    await cur.execute(
+        f"SELECT {EDGE_COLUMNS} FROM edges WHERE edge_id = ANY(%s) ORDER BY edge_id FOR UPDATE",
+        (ids,),
+    )
+    current = {row[0]: edge_state_of_row(row) for row in await cur.fetchall()}
+    edges = update_spools(health, current)
+    spools = [e.spool for e in edges if e.spool is not None]
+    if spools:
+        await cur.execute(
+            _UPDATE_SPOOLS,
+            (
+                [e.edge_id for e in edges],
+                [Jsonb(_spool_document(s)) for s in spools],
+                [s.at for s in spools],
+            ),
+        )
+    return edges
+
+
+def _spool_document(s: SpoolDepth) -> dict[str, int | bool]:
+    return {
+        "batches": s.batches,
+        "bytes": s.bytes,
+        "max_bytes": s.max_bytes,
+        "full": s.full,
+        "refused_batches": s.refused_batches,
+    }
 
 
 def merge_results(results: Sequence[GroupResult]) -> GroupResult:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import ssl
+from pathlib import Path
 
 import aiomqtt
 import psycopg
@@ -34,7 +34,7 @@ from protocols.commands import (
     parse_result_topic,
     result_subscription,
 )
-from protocols.mqtt import PayloadError, parse_mqtt_url
+from protocols.mqtt import PayloadError, parse_mqtt_url, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,10 @@ class CommandRelay(BackgroundTask):
         clock: Clock,
         *,
         retry_max_s: float = 10.0,
+        ca_file: Path | None = None,
     ) -> None:
         self._url = parse_mqtt_url(mqtt_url)
+        self._tls = tls_context(self._url, ca_file)
         self._site = site
         self._pool = pool
         self._hub = hub
@@ -98,7 +100,7 @@ class CommandRelay(BackgroundTask):
                     password=self._url.password,
                     identifier=identifier,
                     keepalive=15,
-                    tls_context=ssl.create_default_context() if self._url.tls else None,
+                    tls_context=self._tls,
                 ) as client:
                     await client.subscribe(result_subscription(self._site), qos=1)
                     self._client = client

@@ -37,6 +37,9 @@ class AlertKind(StrEnum):
     EDGE_OFFLINE = "edge_offline"
     WEBHOOK_DISABLED = "webhook_disabled"
     COUNT_VARIANCE = "count_variance"
+    TRANSFER_SHORT = "transfer_short"
+    TRANSFER_OVER = "transfer_over"
+    TRANSFER_LATE = "transfer_late"
 
 
 class Severity(StrEnum):
@@ -59,6 +62,9 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.EDGE_OFFLINE: Severity.CRITICAL,
     AlertKind.WEBHOOK_DISABLED: Severity.WARNING,
     AlertKind.COUNT_VARIANCE: Severity.WARNING,
+    AlertKind.TRANSFER_SHORT: Severity.WARNING,
+    AlertKind.TRANSFER_OVER: Severity.WARNING,
+    AlertKind.TRANSFER_LATE: Severity.WARNING,
 }
 
 SYSTEM_ACTOR = "system"

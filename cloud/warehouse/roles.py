@@ -11,8 +11,8 @@ The roles:
 
 - ``admin``: everything, including users and tokens;
 - ``operator``: every warehouse operation and read, not user management;
-- ``erp`` (an integration): items, advance ship notices, orders and returns (create
-  and read),
+- ``erp`` (an integration): items, advance ship notices, orders, returns and transfers
+  (create and read),
   reads of stock, pallets and availability;
 - ``customer``: availability, its own orders and their returns only
   (:meth:`Caller.sees_customer`);
@@ -109,6 +109,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         # a customer's feed carries its own orders only (cloud.live.hub)
         "WS /ws/live": frozenset({Role.ADMIN, Role.OPERATOR, Role.CUSTOMER}),
         "GET /api/readers": _OPERATIONS,
+        "GET /api/edges": _OPERATIONS,
         "GET /api/tags/{epc}": _OPERATIONS,
         "GET /api/dead-letters": _OPERATIONS,
         "GET /api/feed-failures": _OPERATIONS,
@@ -149,6 +150,10 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/returns": _EVERYONE,
         "GET /api/returns/{return_id}": _EVERYONE,
         "POST /api/returns/{return_id}/inspect": _OPERATIONS,
+        # transfers between the sites (ERPs and the floor; customers do not see them)
+        "POST /api/transfers": _INTEGRATION,
+        "GET /api/transfers": _INTEGRATION,
+        "GET /api/transfers/{transfer_id}": _INTEGRATION,
         # the floor's work
         "GET /api/tasks": _OPERATIONS,
         "GET /api/tasks/{task_id}": _OPERATIONS,

@@ -6,8 +6,11 @@ order reserved, picked, shipped, delayed ... It is derived from what the warehou
 writes anyway (an order's timeline entry: :func:`order_event`) and put in the
 database's outbox in the same transaction (``cloud.db.webhooks.publish``), so an
 event is never lost and never told of a change that was rolled back. Any other
-source (transfers, a promised date that changes: they have no records yet)
-plugs in the same way: build an :class:`Event` of its subject kind and publish it.
+source plugs in the same way: build an :class:`Event` of its subject kind and publish
+it. A transfer's order (its customer is the destination site,
+:func:`cloud.warehouse.transfers.internal_customer`) tells of the transfer instead
+(:func:`transfer_order_event`); its shipping and arrival are told by the transfers
+(:func:`transfer_event`).
 
 A **subscription** (:class:`Subscription`) names the event types it wants (all when
 it names none) and, for a customer's subscription, the customer: it hears only of
@@ -42,6 +45,7 @@ class EventType(StrEnum):
     ORDER_RETURNED = "order.returned"
     ORDER_PROMISED_DATE_CHANGED = "order.promised_date_changed"
     TRANSFER_RESERVED = "transfer.reserved"
+    TRANSFER_PICKED = "transfer.picked"
     TRANSFER_SHIPPED = "transfer.shipped"
     TRANSFER_DELAYED = "transfer.delayed"
     TRANSFER_DELIVERED = "transfer.delivered"
@@ -55,10 +59,15 @@ EMITTED: Final = frozenset(
         EventType.ORDER_DELAYED,
         EventType.ORDER_CANCELLED,
         EventType.ORDER_RETURNED,
+        EventType.TRANSFER_RESERVED,
+        EventType.TRANSFER_PICKED,
+        EventType.TRANSFER_SHIPPED,
+        EventType.TRANSFER_DELAYED,
+        EventType.TRANSFER_DELIVERED,
     }
 )
-"""The types something emits today (from the order timeline). The others may be
-subscribed to already; their sources (delivery confirmation, transfers, a promised
+"""The types something emits today (the order timeline, a transfer's steps). The
+others may be subscribed to already; their sources (delivery confirmation, a promised
 date on the order) do not exist yet."""
 
 
@@ -125,6 +134,67 @@ def order_event(site: str, order_id: str, customer: str, entry: TimelineEntry) -
         data["return_id"] = str(entry.detail.get("return", ""))
         data["cases"] = int(entry.detail.get("cases", 0))
     return Event(kind, SubjectKind.ORDER, order_id, site, customer, entry.time, data)
+
+
+_TRANSFER_ORDER_EVENTS: Mapping[str, EventType] = MappingProxyType(
+    {
+        OrderStatus.ALLOCATED.value: EventType.TRANSFER_RESERVED,
+        OrderStatus.PARTIALLY_ALLOCATED.value: EventType.TRANSFER_RESERVED,
+        OrderStatus.BACKORDERED.value: EventType.TRANSFER_DELAYED,
+        OrderStatus.ON_HOLD.value: EventType.TRANSFER_DELAYED,
+        OrderStatus.PICKED.value: EventType.TRANSFER_PICKED,
+    }
+)
+"""Timeline events of a transfer's order told as the transfer's; its ``shipped`` is
+told by the transfer itself (``transfer.shipped``, with the expected arrival)."""
+
+
+def transfer_order_event(
+    site: str, transfer_id: str, to_site: str, order_id: str, entry: TimelineEntry
+) -> Event | None:
+    """The event a timeline entry of a transfer's order (at the source ``site``) makes
+    for the transfer, or None when it makes none."""
+    kind = _TRANSFER_ORDER_EVENTS.get(entry.event)
+    if kind is None:
+        return None
+    data: dict[str, Any] = {
+        "transfer_id": transfer_id,
+        "from_site": site,
+        "to_site": to_site,
+        "order_id": order_id,
+        "order_status": entry.status.value,
+        "time": entry.time.astimezone(UTC).isoformat(),
+    }
+    if entry.event == OrderStatus.BACKORDERED.value:
+        data["reason"] = "backordered"
+    elif entry.event == OrderStatus.ON_HOLD.value and "reason" in entry.detail:
+        data["reason"] = str(entry.detail["reason"])
+    if entry.cause is not None:
+        data["cause"] = {"kind": entry.cause.kind.value, "id": entry.cause.ref}
+    return Event(kind, SubjectKind.TRANSFER, transfer_id, site, None, entry.time, data)
+
+
+def transfer_event(
+    kind: EventType,
+    *,
+    transfer_id: str,
+    from_site: str,
+    to_site: str,
+    site: str,
+    time: datetime,
+    data: Mapping[str, Any] | None = None,
+) -> Event:
+    """An event of a transfer's own steps (shipped, delayed, delivered) at ``site``."""
+    if not kind.value.startswith("transfer."):
+        raise WebhookError(f"type: {kind.value!r} is not a transfer event")
+    body: dict[str, Any] = {
+        "transfer_id": transfer_id,
+        "from_site": from_site,
+        "to_site": to_site,
+        "time": time.astimezone(UTC).isoformat(),
+        **(data or {}),
+    }
+    return Event(kind, SubjectKind.TRANSFER, transfer_id, site, None, time, body)
 
 
 def parse_event_types(names: list[str] | None) -> frozenset[EventType] | None:

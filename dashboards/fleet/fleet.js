@@ -4,6 +4,11 @@
 // their online/offline status; the unresolved reader_offline and edge_offline alerts
 // come with the snapshot and the alert messages.
 //
+// Each reader's clock offset (edge clock minus reader clock, as the edge estimates it;
+// the edge corrects read times beyond CORRECTED_S) and each edge's spool (batches
+// waiting there for the cloud's confirmation; full: it refuses new ones) come with the
+// same messages, and from GET /api/readers at the start.
+//
 // The sparklines are the reads/s per antenna of the health messages the page has
 // heard, over the last 5 minutes (the API keeps no rate history). "Silent": nothing
 // heard of the reader (or edge) for 15 s by the page's own clock (edges send health
@@ -22,6 +27,7 @@ const WINDOW_MS = 5 * 60 * 1000;
 const SILENT_MS = 15000;
 const OFFLINE_KINDS = new Set(["reader_offline", "edge_offline"]);
 const MAX_READERS = 2000;
+const CORRECTED_S = 2; // edge/clock_offset.py: beyond this the edge corrects read times
 
 const readers = new Map(); // reader_id -> {reader_id, edge_id, place, state, rates, antennas, last_seen, heard}
 const edges = new Map(); // edge_id -> {edge_id, state, last_seen, changed_at, heard}
@@ -193,6 +199,7 @@ function applyReaders(statuses) {
       antennas: [...antennas].sort((x, y) => x - y),
       last_seen: s.last_seen,
       last_report_at: s.last_report_at,
+      clock_offset_s: s.clock_offset_s ?? null,
       heard: now,
     });
     sample(s.reader_id, s.reads_per_s, now);
@@ -221,6 +228,7 @@ async function loadReaders() {
           antennas: r.antennas.map((a) => a.antenna),
           last_seen: r.last_seen,
           last_report_at: r.last_report_at,
+          clock_offset_s: r.clock_offset_s,
           heard: r.last_seen ? now : null,
         });
         if (r.last_seen) sample(r.reader_id, rates, now);
@@ -284,7 +292,7 @@ function render() {
         alerted.has(`reader_offline:${r.reader_id}`) ? el("span", { className: "alerted" }, "alert") : null),
       el("td", { className: "num" }, Object.values(r.rates || {}).reduce((s, x) => s + x, 0).toFixed(1)),
       el("td", {}, antennas),
-      el("td", { className: "t" }, ago(r.last_seen)),
+      el("td", { className: "t" }, ago(r.last_seen), clockOffset(r.clock_offset_s)),
     ));
   }
   fillReaderChoice();
@@ -313,6 +321,7 @@ function render() {
         alerted.has(`edge_offline:${e.edge_id}`) ? el("span", { className: "alerted" }, "alert") : null),
       el("td", { className: "t" }, e.changed_at ? ago(e.changed_at) : "–"),
       el("td", { className: "num" }, `${u} / ${n}`),
+      spoolCell(e.spool),
     ));
   }
   $("edges-empty").hidden = all.size > 0;
@@ -320,6 +329,34 @@ function render() {
   $("edges-total").textContent = num(all.size);
   $("offline-alerts").textContent = num(offline.size);
   $("offline-alerts").classList.toggle("hot", offline.size > 0);
+}
+
+/** "+0.3 s", marked when the edge corrects by it; nothing when not reported. */
+function clockOffset(s) {
+  if (s === null || s === undefined) return null;
+  const text = `${s > 0 ? "+" : s < 0 ? "−" : "±"}${Math.abs(s).toFixed(Math.abs(s) < 10 ? 2 : 0)} s`;
+  const big = Math.abs(s) > CORRECTED_S;
+  return el("div", {
+    className: `clock${big ? " off" : ""}`,
+    title: big ? "edge minus reader clock; the edge corrects read times by it" : "edge minus reader clock",
+    dataset: { testid: "clock-offset" },
+  }, `clock ${text}`);
+}
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The edge's spool: batches waiting (and their size); "full" with what it refused. */
+function spoolCell(spool) {
+  if (!spool) return el("td", { className: "num muted", dataset: { testid: "spool" } }, "–");
+  const title = `${num(spool.batches)} batches, ${bytes(spool.bytes)} of ${bytes(spool.max_bytes)}`
+    + `${spool.refused_batches ? `; ${num(spool.refused_batches)} refused (lost) for a full spool` : ""}`;
+  return el("td", { className: `num spool${spool.full ? " full" : ""}`, title, dataset: { testid: "spool", batches: String(spool.batches), full: String(spool.full) } },
+    num(spool.batches),
+    el("div", { className: "muted" }, spool.full ? `full · ${num(spool.refused_batches)} refused` : bytes(spool.bytes)));
 }
 
 function lastHeardOfReaders(edgeId) {

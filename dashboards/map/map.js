@@ -10,9 +10,10 @@
 
 import { $, api, ApiError, clock, el, num, query, shell, when } from "/common/app.js";
 import { LiveFeed } from "/common/feed.js";
+import * as F from "/common/floorplan.js";
 import * as M from "/map/model.js";
 
-const SVGNS = "http://www.w3.org/2000/svg";
+const svg = F.svg;
 const SITE_KEY = "rfidwms.map.site";
 const FLASH_MS = 4000; // how long a door stays lit after a passage
 const TWEEN_MS = 700; // how long a pallet takes to move on the map
@@ -138,7 +139,7 @@ async function loadSite() {
     const a = z.area;
     areas.set(z.id, new M.Slots(a.h > 6 ? { x: a.x, y: a.y + 2, w: a.w, h: a.h - 2.6 } : a, 16));
   }
-  for (const d of plan.doors) areas.set(d.id, new M.Slots(M.doorApron(d, plan.warehouse), 6));
+  for (const d of plan.doors) areas.set(d.id, new M.Slots(F.doorApron(d, plan.warehouse), 6));
   drawPlan();
   resize();
   await loadPallets();
@@ -270,119 +271,34 @@ function current(d, now) {
 
 // -- the floor plan (SVG) ----------------------------------------------------------------------
 
-function svg(tag, attrs = {}, ...children) {
-  const e = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
-
 let view = { x: 0, y: 0, w: 1, h: 1 }; // the viewBox, metres
 
 function drawPlan() {
-  const W = plan.warehouse.width_m;
-  const D = plan.warehouse.depth_m;
-  const m = Math.max(W, D) * 0.06;
-  view = { x: -m, y: -m, w: W + 2 * m, h: D + 2 * m };
-  const box = `${view.x} ${view.y} ${view.w} ${view.h}`;
-  const root = $("plan");
-  root.setAttribute("viewBox", box);
-  $("overlay").setAttribute("viewBox", box);
-  const g = [svg("rect", { class: "floor", x: 0, y: 0, width: W, height: D })];
-  for (const z of plan.zones) {
-    const a = z.area;
-    const zone = svg(
-      "g",
-      { class: `zone ${z.kind}`, tabindex: "0", role: "button", "data-testid": "zone", "data-zone": z.id, "aria-label": z.name },
-      svg("rect", { class: "area", x: a.x, y: a.y, width: a.w, height: a.h }),
-      svg("rect", { class: "fillbar-bg", x: a.x, y: a.y + a.h - 0.5, width: a.w, height: 0.5 }),
-      svg("rect", { class: "fillbar", x: a.x, y: a.y + a.h - 0.5, width: 0, height: 0.5, "data-fill": z.id }),
-      svg("text", { class: "zname", x: a.x + 0.5, y: a.y + 1.5 }, z.name),
-      svg("text", { class: "zcount", x: a.x + a.w - 0.5, y: a.y + 1.5, "text-anchor": "end", "data-testid": "zone-count", "data-zone": z.id }, "0"),
-    );
-    zone.addEventListener("click", () => chooseZone(z.id));
+  view = F.planView(plan);
+  $("plan").setAttribute("viewBox", F.viewBox(view));
+  $("overlay").setAttribute("viewBox", F.viewBox(view));
+  const shapes = F.planShapes(plan, {
+    zoneAttrs: (z) => ({ tabindex: "0", role: "button", "data-testid": "zone", "aria-label": z.name }),
+    zoneParts: (z) => {
+      const a = z.area;
+      return [
+        svg("rect", { class: "fillbar-bg", x: a.x, y: a.y + a.h - 0.5, width: a.w, height: 0.5 }),
+        svg("rect", { class: "fillbar", x: a.x, y: a.y + a.h - 0.5, width: 0, height: 0.5, "data-fill": z.id }),
+        svg("text", { class: "zcount", x: a.x + a.w - 0.5, y: a.y + 1.5, "text-anchor": "end", "data-testid": "zone-count", "data-zone": z.id }, "0"),
+      ];
+    },
+  });
+  $("plan").replaceChildren(...shapes);
+  for (const zone of $("plan").querySelectorAll(".zone")) {
+    const id = zone.dataset.zone;
+    zone.addEventListener("click", () => chooseZone(id));
     zone.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); chooseZone(z.id); }
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); chooseZone(id); }
     });
-    g.push(zone);
   }
-  for (const d of plan.doors) {
-    const a = d.area;
-    const ap = M.doorApron(d, plan.warehouse);
-    g.push(svg("rect", { class: "apron", x: ap.x, y: ap.y, width: ap.w, height: ap.h }));
-    g.push(svg(
-      "g",
-      { class: "door", "data-testid": "door", "data-door": d.id },
-      svg("rect", { x: a.x, y: a.y, width: a.w, height: a.h }),
-      svg("text", { x: a.x + a.w / 2, y: a.y + a.h / 2 + 0.35, "text-anchor": "middle" }, d.name.replace(/^Dock door /, "Door ")),
-    ));
-  }
-  g.push(...readerShapes());
-  root.replaceChildren(...g);
   $("overlay").replaceChildren();
   flashKey = "";
   countsDirty = true;
-}
-
-/** Readers with their antennas: a door reader beside its door, its outside antennas
- *  beyond the door and inside ones within; a zone reader at its zone's corner, its
- *  antennas along the zone's top edge (one over a scale: at that scale). */
-function readerShapes() {
-  const out = [];
-  const scalesAt = new Map(); // read point -> {x, y}
-  const byZone = new Map();
-  for (const s of plan.scales) {
-    if (!byZone.has(s.zone)) byZone.set(s.zone, []);
-    byZone.get(s.zone).push(s);
-  }
-  for (const [zid, list] of byZone) {
-    const z = plan.zones.find((q) => q.id === zid).area;
-    list.forEach((s, i) => {
-      const w = Math.min(3, z.w / (list.length + 1));
-      const x = z.x + z.w - (list.length - i) * (w + 0.6);
-      const y = z.y + z.h - 3.2;
-      out.push(svg("g", { class: "scale", "data-scale": s.id }, svg("rect", { x, y, width: w, height: 2.2 }), svg("text", { x: x + w / 2, y: y + 1.3, "text-anchor": "middle" }, s.id)));
-      if (s.read_point) scalesAt.set(s.read_point, { x: x + w / 2, y: y + 1.1 });
-    });
-  }
-  for (const r of plan.readers) {
-    const title = svg("title", {}, `${r.id} (${r.edge}): ${r.antennas.map((a) => `${a.id}: ${a.read_point}`).join(", ")}`);
-    const parts = [title];
-    if (r.door) {
-      const d = plan.doors.find((q) => q.id === r.door);
-      const a = d.area;
-      const n = M.inward(d, plan.warehouse);
-      const cx = a.x + a.w / 2;
-      const cy = a.y + a.h / 2;
-      const tx = -n.y; // along the door
-      const ty = n.x;
-      const half = (n.y !== 0 ? a.h : a.w) / 2 + 0.7;
-      const along = (n.y !== 0 ? a.w : a.h) / 2;
-      parts.push(svg("rect", { x: cx + tx * (along + 0.9) - 0.5, y: cy + ty * (along + 0.9) - 0.5, width: 1, height: 1 }));
-      const sides = { outside: [], inside: [] };
-      for (const ant of r.antennas) sides[ant.read_point.endsWith("/outside") ? "outside" : "inside"].push(ant);
-      for (const [side, ants] of Object.entries(sides)) {
-        const sign = side === "outside" ? -1 : 1;
-        ants.forEach((ant, i) => {
-          const off = (i - (ants.length - 1) / 2) * 1.2;
-          parts.push(svg("circle", { class: `antenna ${side}`, cx: cx + n.x * sign * half + tx * off, cy: cy + n.y * sign * half + ty * off, r: 0.32, "data-antenna": `${r.id}/${ant.id}` }));
-        });
-      }
-    } else {
-      const z = plan.zones.find((q) => q.id === r.zone).area;
-      parts.push(svg("rect", { x: z.x + z.w - 1.4, y: z.y + 2.2, width: 1, height: 1 }));
-      const free = r.antennas.filter((a) => !scalesAt.has(a.read_point));
-      r.antennas.forEach((ant) => {
-        const at = scalesAt.get(ant.read_point);
-        const i = free.indexOf(ant);
-        const x = at ? at.x : z.x + ((i + 1) * z.w) / (free.length + 1);
-        const y = at ? at.y : z.y + 0.35;
-        parts.push(svg("circle", { class: "antenna", cx: x, cy: y, r: 0.3, "data-antenna": `${r.id}/${ant.id}` }));
-      });
-    }
-    out.push(svg("g", { class: "reader", "data-testid": "reader", "data-reader": r.id }, ...parts));
-  }
-  return out;
 }
 
 function applyReaders(readers) {
@@ -555,7 +471,7 @@ function palletLabel(epc) {
 
 function flashShape(d, p) {
   const a = d.area;
-  const n = M.inward(d, plan.warehouse);
+  const n = F.inward(d, plan.warehouse);
   const dir = p.direction === "inbound" ? 1 : -1; // into the building, or out
   const cx = a.x + a.w / 2;
   const cy = a.y + a.h / 2;

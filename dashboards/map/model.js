@@ -206,28 +206,8 @@ export function grid(rect, n) {
   return { cell, cols, rows, x0: rect.x + pad + (w - cols * cell) / 2, y0: rect.y + pad + (h - rows * cell) / 2 };
 }
 
-/** The direction into the building from a door: the plan edge it is nearest. */
-export function inward(door, warehouse) {
-  const a = door.area;
-  const gaps = [
-    [a.y, { x: 0, y: 1 }],
-    [warehouse.depth_m - (a.y + a.h), { x: 0, y: -1 }],
-    [a.x, { x: 1, y: 0 }],
-    [warehouse.width_m - (a.x + a.w), { x: -1, y: 0 }],
-  ];
-  gaps.sort((p, q) => p[0] - q[0]);
-  return gaps[0][1];
-}
-
-/** The strip just inside a door where pallets that came through it stand. */
-export function doorApron(door, warehouse, depth = 2.2) {
-  const a = door.area;
-  const n = inward(door, warehouse);
-  if (n.y === 1) return { x: a.x, y: a.y + a.h, w: a.w, h: depth };
-  if (n.y === -1) return { x: a.x, y: a.y - depth, w: a.w, h: depth };
-  if (n.x === 1) return { x: a.x + a.w, y: a.y, w: depth, h: a.h };
-  return { x: a.x - depth, y: a.y, w: depth, h: a.h };
-}
+// Where a door's pallets stand: the shared floor plan's (the map draws with it).
+export { doorApron, inward } from "/common/floorplan.js";
 
 /** The orders a pallet's ledger history names (reservations, picks), newest last. */
 export function ordersOf(history) {

@@ -2,11 +2,13 @@
 // and customer; the order chosen (its id in the address: #order=SO-000123) in detail
 // from GET /api/orders/{id}: its facts, timeline, lines, pick route (the pick tasks in
 // route order, from packing and back), the weight checks of its pallets and the door
-// passages that shipped them. The live feed's "order" messages (each the order's
+// passages that shipped them; the pick route is also drawn over the site's floor plan
+// (GET /api/sites/{site}/layout, through /common/floorplan.js). The live feed's "order" messages (each the order's
 // summary as it stood) update the list and the detail without a reload.
 
 import { $, api, ApiError, el, num, query, shell, when } from "/common/app.js";
 import { LiveFeed } from "/common/feed.js";
+import * as F from "/common/floorplan.js";
 
 const PAGE = 50;
 export const STATUSES = [
@@ -203,7 +205,59 @@ function route(o) {
   const summary = pl
     ? el("p", { className: "muted" }, `${pl.route_m.toFixed(1)} m walked in this order; ${pl.naive_route_m.toFixed(1)} m in the order reserved (${Math.round(pl.saving * 100)} % saved).`)
     : null;
-  return el("div", {}, stops, summary);
+  const figure = el("figure", { className: "routemap", dataset: { testid: "route-map" } });
+  drawRoute(figure, o, tasks);
+  return el("div", { className: "routebox" }, el("div", {}, stops, summary), figure);
+}
+
+// -- the pick route on the floor plan ----------------------------------------------------------
+
+const plans = new Map(); // site -> the promise of its layout
+
+function planOf(site) {
+  if (!plans.has(site)) {
+    const asked = api(`/api/sites/${encodeURIComponent(site)}/layout`);
+    asked.catch(() => plans.delete(site)); // asked again next time
+    plans.set(site, asked);
+  }
+  return plans.get(site);
+}
+
+/** The walk of ``tasks`` (in route order) from packing through each pallet's place and
+ *  back, over the floor plan of the order's site, into ``figure``: a path along the
+ *  aisles and a numbered mark per stop (ticked once its pallets reached packing). */
+async function drawRoute(figure, o, tasks) {
+  let plan;
+  try {
+    plan = await planOf(o.site);
+  } catch (e) {
+    figure.replaceChildren(el("figcaption", { className: "muted" }, `No floor plan of ${o.site}: ${e.detail || e.message}`));
+    return;
+  }
+  const places = [tasks[0].to_location, ...tasks.map((t) => t.from_location), tasks[tasks.length - 1].to_location];
+  const { stops, unknown } = F.walkStops(places, F.placePoints(plan));
+  const last = places.length;
+  const marks = stops.map((s) => {
+    const picks = s.visits.filter((v) => v !== 1 && v !== last).map((v) => tasks[v - 2]);
+    const home = picks.length < s.visits.length;
+    const done = picks.length > 0 && picks.every((t) => t.picked_at);
+    const label = picks.map((t) => t.seq).join(",");
+    return F.svg("g",
+      { class: `stop${home ? " home" : ""}${done ? " done" : ""}`, "data-testid": "route-stop", "data-place": s.id, "data-picks": label },
+      F.svg("title", {}, home && !picks.length ? `${s.id}: start and end` : `${s.id}: pick ${label}`),
+      home && !picks.length
+        ? F.svg("rect", { x: s.x - 0.9, y: s.y - 0.9, width: 1.8, height: 1.8 })
+        : F.svg("circle", { cx: s.x, cy: s.y, r: 1.1 }),
+      picks.length ? F.svg("text", { x: s.x, y: s.y + 0.45, "text-anchor": "middle" }, label) : null);
+  });
+  const view = F.planView(plan);
+  const drawing = F.svg("svg",
+    { class: "floorplan", viewBox: F.viewBox(view), role: "img", "aria-label": `Pick route of ${o.id} over the floor plan of ${plan.warehouse.name}` },
+    ...F.planShapes(plan),
+    F.svg("path", { class: "walk", d: F.walkPath(stops), "data-testid": "route-path" }),
+    ...marks);
+  const missing = unknown.length ? [el("figcaption", { className: "muted" }, `Not on the plan: ${unknown.join(", ")}`)] : [];
+  figure.replaceChildren(drawing, ...missing);
 }
 
 function weights(o) {

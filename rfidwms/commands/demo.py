@@ -13,8 +13,9 @@ ports of their own. One line ``site <id>: ...`` tells each site's layout, scenar
 ports, edges and truth file. Once the API answers it prints ``dashboard:
 <url>#token=<operator token>``, then a line ``token <role>: <token>`` for each demo
 user (:data:`DEMO_USERS`: admin, operator, erp, and two customers as ``token customer
-<id>: <token>``), fresh at every start. SIGINT or SIGTERM stops every part, in reverse
-order.
+<id>: <token>``), fresh at every start, and for each customer the link that opens its
+portal signed in, ``portal <id>: <url>portal#token=<its token>``. SIGINT or SIGTERM
+stops every part, in reverse order.
 
 Each simulated warehouse follows the demo's own WMS as its site (``rfidwms sim --wms
 URL --site ID``): its ERP posts the item master, notices and orders with the ``erp``
@@ -300,6 +301,21 @@ def _demo_tokens(db_url: str, at: datetime) -> list[tuple[str, str]]:
         raise EmbeddedServiceError(f"cannot make the demo's users and tokens: {e}") from None
 
 
+def sign_in_lines(url: str, tokens: list[tuple[str, str]]) -> list[str]:
+    """What the demo prints once the API answers at ``url``: the dashboard's link
+    signed in as the operator, each user's token (``tokens`` as :func:`_demo_tokens`
+    makes them), and each customer's portal link signed in as that customer."""
+    by_label = dict(tokens)
+    lines = [f"dashboard: {url}#token={by_label['operator']}"]
+    lines += [f"token {label}: {token}" for label, token in tokens]
+    lines += [
+        f"portal {label.removeprefix('customer ')}: {url}portal#token={token}"
+        for label, token in tokens
+        if label.startswith("customer ")
+    ]
+    return lines
+
+
 @contextlib.contextmanager
 def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -481,8 +497,7 @@ def _run_parts(
                 name = f"edge {s.id}" if len(s.edges) == 1 else f"edge {s.id} {edge_id}"
                 children.append(Child(name, argv, edge_env))
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
-        lines = [f"dashboard: {url}#token={tokens['operator']}"]
-        lines += [f"token {label}: {token}" for label, token in tokens.items()]
+        lines = sign_in_lines(url, list(tokens.items()))
         # one write: no line of a part's output can come between them
         print("\n".join(lines) + "\n", end="", flush=True)
         print("Ctrl-C stops the demo.", flush=True)

@@ -93,17 +93,33 @@ def batch(
     ).encode()
 
 
-def health(edge_id: str, *readers: tuple[str, str, dict[str, float]], at: datetime = T0) -> bytes:
-    return json.dumps(
-        {
-            "v": 1,
-            "edge_id": edge_id,
-            "at": at.isoformat(),
-            "readers": [
-                {"reader_id": r, "state": s, "reads_per_s": rates} for r, s, rates in readers
-            ],
-        }
-    ).encode()
+def health(
+    edge_id: str,
+    *readers: tuple[str, str, dict[str, float]],
+    at: datetime = T0,
+    clock_offsets: dict[str, float] | None = None,
+    spool: dict[str, Any] | None = None,
+) -> bytes:
+    """An edge's health message; ``clock_offsets`` by reader id, ``spool`` as the
+    message's optional spool object."""
+    offsets = clock_offsets or {}
+    body: dict[str, Any] = {
+        "v": 1,
+        "edge_id": edge_id,
+        "at": at.isoformat(),
+        "readers": [
+            {"reader_id": r, "state": s, "reads_per_s": rates}
+            | ({"clock_offset_s": offsets[r]} if r in offsets else {})
+            for r, s, rates in readers
+        ],
+    }
+    if spool is not None:
+        body["spool"] = spool
+    return json.dumps(body).encode()
+
+
+def edge_status(edge_id: str, state: str) -> bytes:
+    return json.dumps({"v": 1, "edge_id": edge_id, "state": state}).encode()
 
 
 def obs_topic(site: str, edge_id: str = "edge-1") -> str:
@@ -173,7 +189,7 @@ async def running_ingester(
             await asyncio.wait_for(ingester.subscribed.wait(), 10)
             yield IngestRig(settings, pool, hub, ingester)
     finally:
-        await forget_session(settings.mqtt_url, settings.mqtt_client_id())
+        await forget_session(settings.mqtt_url, settings.mqtt_client_id(), settings.mqtt_ca_file)
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from cloudkit import (
     all_pages,
     api,
     batch,
+    edge_status,
     eventually,
     health,
     ingest,
@@ -144,6 +145,66 @@ async def test_readers_lists_every_layout_reader_with_its_health(database_url, m
     assert readers["reader-zone-a"]["state"] == "unknown"
     assert readers["reader-zone-a"]["last_seen"] is None
     assert readers["reader-extra"]["in_layout"] is False
+
+
+SPOOL = {"batches": 4, "bytes": 9000, "max_bytes": 1_000_000, "full": False}
+
+
+async def test_readers_and_edges_show_clock_offsets_and_spool_depth_from_health(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    health_topic = topic(site, "edge-1", TopicKind.HEALTH)
+    up = ("reader-door-1", "inventorying", {"1": 2.0})
+    zone = ("reader-zone-a", "inventorying", {"1": 1.0})
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(  # an edge the layout has lost, last heard of offline
+            "INSERT INTO edges (edge_id, state, last_seen, changed_at)"
+            " VALUES ('edge-0', 'offline', now(), now())"
+        )
+    async with api(settings) as client:
+        # before the edge's status: readers yes, but no edge to hold a spool
+        await ingest(client, mqtt_url, (health_topic, health("edge-1", up, spool=SPOOL)))
+        assert [e["edge_id"] for e in (await client.get("/api/edges")).json()["items"]] == [
+            "edge-0"
+        ]
+        await ingest(
+            client,
+            mqtt_url,
+            (topic(site, "edge-1", TopicKind.STATUS), edge_status("edge-1", "online")),
+            (
+                health_topic,
+                health(
+                    "edge-1",
+                    up,
+                    zone,
+                    at=T0 + timedelta(seconds=5),
+                    clock_offsets={"reader-door-1": -2.25},
+                    spool=SPOOL | {"refused_batches": 0},
+                ),
+            ),
+        )
+        readers = {r["reader_id"]: r for r in (await client.get("/api/readers")).json()["items"]}
+        edges = (await client.get("/api/edges")).json()
+        first = (await client.get("/api/edges", params={"limit": 1})).json()
+        rest = (await client.get("/api/edges", params={"cursor": first["next"]})).json()
+        bad = await client.get("/api/edges", params={"cursor": "nope"})
+    assert readers["reader-door-1"]["clock_offset_s"] == -2.25
+    assert readers["reader-zone-a"]["clock_offset_s"] is None  # not reported
+    assert readers["reader-zone-b"]["clock_offset_s"] is None  # never heard of
+    assert [(e["edge_id"], e["state"]) for e in edges["items"]] == [
+        ("edge-0", "offline"),
+        ("edge-1", "online"),
+    ]
+    assert edges["items"][0]["spool"] is None  # never reported
+    assert edges["items"][1]["spool"] == SPOOL | {
+        "refused_batches": 0,
+        "at": "2025-03-01T08:00:05Z",
+    }
+    assert [e["edge_id"] for e in first["items"] + rest["items"]] == ["edge-0", "edge-1"]
+    assert rest["next"] is None
+    assert bad.status_code == 422 and "cursor 'nope'" in bad.json()["detail"]
 
 
 async def test_a_tag_shows_where_it_is_now_and_its_reads_newest_first(database_url, mqtt_url, site):

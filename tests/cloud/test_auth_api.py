@@ -350,9 +350,9 @@ async def test_the_live_feed_takes_a_bearer_header_or_a_token_query_and_refuses_
         )
         code, reason = await closed_before_any_message(f"{ws_url}?token=not-a-token")
         assert (code, reason) == (1008, "unauthorized: the token is not valid (unknown or revoked)")
-        customer = await issue_token(database_url, "customer", customer="acme")
-        code, reason = await closed_before_any_message(f"{ws_url}?token={customer}")
-        assert (code, reason) == (1008, "forbidden: role 'customer' may not WS /ws/live")
+        erp = await issue_token(database_url, "erp")  # an integration has no live feed
+        code, reason = await closed_before_any_message(f"{ws_url}?token={erp}")
+        assert (code, reason) == (1008, "forbidden: role 'erp' may not WS /ws/live")
         code, _ = await closed_before_any_message(
             f"{ws_url}?token={operator}", additional_headers=bearer("wrong")
         )  # the header wins

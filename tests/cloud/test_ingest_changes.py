@@ -16,10 +16,11 @@ from cloud.ingest.changes import (
     reads_of_batch,
     update_edge,
     update_readers,
+    update_spools,
 )
 from cloud.ingest.classify import Accepted, DeadLetter, classify
 from cloud.ingest.ownership import SiteDevices
-from cloud.model import EdgeState, Read, ReaderStatus, TagLocation
+from cloud.model import EdgeState, Read, ReaderStatus, SpoolDepth, TagLocation
 from cloud.settings import CloudSettings
 from protocols.layout import Layout, load_layout
 from protocols.mqtt import (
@@ -553,3 +554,102 @@ def test_a_cloud_serving_two_sites_dead_letters_a_third_naming_those_it_serves()
     assert isinstance(
         classify(OBS_TOPIC, GOOD_BATCH, sites=sites, retained=False, received_at=T0), Accepted
     )
+
+
+def test_a_readers_clock_offset_is_kept_as_its_edge_reports_it():
+    msg = EdgeHealth.model_validate(
+        {
+            "edge_id": "edge-1",
+            "at": t(5),
+            "readers": [
+                {"reader_id": "r1", "state": "inventorying", "clock_offset_s": -2.04},
+                {"reader_id": "r2", "state": "inventorying"},
+            ],
+        }
+    )
+    got = {c.status.reader_id: c.status.clock_offset_s for c in update_readers([msg], {})}
+    assert got == {"r1": -2.04, "r2": None}
+
+
+def test_a_status_message_keeps_the_spool_the_health_messages_reported():
+    spool = SpoolDepth(3, 4096, 1 << 20, False, 0, t(90))
+    known = EdgeState("edge-1", "online", t(100), t(50), spool)
+    got = update_edge(
+        EdgeStatus(edge_id="edge-1", state="offline"),
+        retained=False,
+        received_at=t(120),
+        current=known,
+    )
+    assert got == EdgeState("edge-1", "offline", t(120), t(120), spool)
+
+
+def spool_health(at: float, batches: int | None, edge: str = "edge-1") -> EdgeHealth:
+    body: dict[str, object] = {"edge_id": edge, "at": t(at), "readers": []}
+    if batches is not None:
+        body["spool"] = {
+            "batches": batches,
+            "bytes": batches * 1000,
+            "max_bytes": 10_000,
+            "full": batches >= 10,
+            "refused_batches": 2 if batches >= 10 else 0,
+        }
+    return EdgeHealth.model_validate(body)
+
+
+def online(edge_id: str = "edge-1", spool_at: float | None = None) -> EdgeState:
+    spool = SpoolDepth(1, 1000, 10_000, False, 0, t(spool_at)) if spool_at is not None else None
+    return EdgeState(edge_id, "online", t(100), t(50), spool)
+
+
+# (case, health messages in order, current edges, expected: edge -> (batches, full,
+#  refused, at) of the changed edges)
+SPOOL_CASES = [
+    ("the first report", [spool_health(5, 3)], {"edge-1": online()}, {"edge-1": (3, False, 0, 5)}),
+    (
+        "a full spool, with the batches it refused",
+        [spool_health(5, 10)],
+        {"edge-1": online(spool_at=1)},
+        {"edge-1": (10, True, 2, 5)},
+    ),
+    ("an older report is ignored", [spool_health(5, 3)], {"edge-1": online(spool_at=9)}, {}),
+    (
+        "several in a group: the newest wins",
+        [spool_health(5, 3), spool_health(6, 0), spool_health(4, 7)],
+        {"edge-1": online()},
+        {"edge-1": (0, False, 0, 6)},
+    ),
+    (
+        "a message without a spool changes nothing",
+        [spool_health(5, None)],
+        {"edge-1": online()},
+        {},
+    ),
+    ("an edge with no status yet waits for it", [spool_health(5, 3)], {}, {}),
+    (
+        "each edge its own",
+        [spool_health(5, 3), spool_health(5, 4, edge="edge-2")],
+        {"edge-1": online(), "edge-2": online("edge-2")},
+        {"edge-1": (3, False, 0, 5), "edge-2": (4, False, 0, 5)},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("messages", "current", "expected"),
+    [c[1:] for c in SPOOL_CASES],
+    ids=[c[0] for c in SPOOL_CASES],
+)
+def test_update_spools(messages, current, expected):
+    got = update_spools(messages, current)
+    assert {
+        e.edge_id: (e.spool.batches, e.spool.full, e.spool.refused_batches, e.spool.at)
+        for e in got
+        if e.spool is not None
+    } == {k: (b, f, r, t(at)) for k, (b, f, r, at) in expected.items()}
+    for e in got:  # what the status messages set stays
+        before = current[e.edge_id]
+        assert (e.state, e.last_seen, e.changed_at) == (
+            before.state,
+            before.last_seen,
+            before.changed_at,
+        )

@@ -2,9 +2,12 @@
 
 ``rfidwms cloud`` runs as its users start it (a process of its own, so its memory can
 be measured) against the real broker and database. Each example publishes a mix of
-generated messages, then a valid batch; afterwards every valid batch is stored, every
-other message is a dead letter, the cloud's memory stays bounded and its ingest never
-stops (its health stays ``ok``).
+generated messages on every topic an edge writes (observations, events, health,
+status) and on the cloud's acknowledgement topic, valid observation and event batches
+among them, then a valid batch; afterwards every valid batch is stored, every other
+message is a dead letter and stored nothing (no observation, passage, zone event or
+weight beyond the valid batches'), the cloud's memory stays bounded and its ingest
+never stops (its health stays ``ok``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from hypothesis import strategies as st
 from running import RunningProcess, get_json
 
 from protocols.layout import load_layout
-from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, parse_mqtt_url, topic
+from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, ack_topic, parse_mqtt_url, topic
 
 LAYOUT = load_layout(None)
 ANTENNAS = [(r.id, a.id, a.read_point) for r in LAYOUT.readers for a in r.antennas]
@@ -47,6 +50,8 @@ class Cloud:
     mqtt: paho.Client
     published: int = 0
     valid: int = 0
+    valid_observations: int = 0
+    valid_events: int = 0
     next_seq: int = 0
     baseline_rss: int = 0
     peak_rss: int = 0
@@ -59,6 +64,22 @@ class Cloud:
         info.wait_for_publish(30)
         self.published += 1
         self.sample_memory()
+
+    def publish_to_acks(self, payload: bytes) -> None:
+        """On the topic the cloud confirms batches on: the ingester does not take it."""
+        info = self.mqtt.publish(ack_topic(self.site, "edge-1"), payload, qos=1)
+        info.wait_for_publish(30)
+
+    def publish_valid(self, kind: TopicKind) -> None:
+        """A valid observation or event batch, numbered next."""
+        if kind is TopicKind.OBSERVATIONS:
+            self.publish(kind, valid_batch(self.next_seq))
+            self.valid_observations += OBS_PER_BATCH
+        else:
+            self.publish(kind, valid_event_batch(self.next_seq))
+            self.valid_events += len(EVENTS)
+        self.next_seq += 1
+        self.valid += 1
 
     def health(self) -> dict[str, Any]:
         status, body = get_json(f"{self.url}api/health")
@@ -138,7 +159,10 @@ def _obs(i: int, epc_tail: int) -> dict[str, Any]:
     }
 
 
-def valid_batch(seq: int, n: int = 3) -> bytes:
+OBS_PER_BATCH = 3
+
+
+def valid_batch(seq: int, n: int = OBS_PER_BATCH) -> bytes:
     return json.dumps(
         {
             "v": 1,
@@ -150,6 +174,63 @@ def valid_batch(seq: int, n: int = 3) -> bytes:
         }
     ).encode()
 
+
+EVENTS: list[dict[str, Any]] = [
+    {
+        "type": "passage",
+        "door": "door-1",
+        "direction": "inbound",
+        "epc": "3174257BF7194E4000001A87",
+        "cases": [],
+        "confidence": 0.9,
+        "time": NOW.isoformat(),
+        "evidence": {"outside": {"reads": 3}, "inside": {"reads": 2}},
+    },
+    {
+        "type": "zone",
+        "kind": "arrived",
+        "epc": "3074257BF7194E4000001A85",
+        "zone": "zone-a",
+        "time": NOW.isoformat(),
+    },
+    {"type": "weight", "scale": "scale-1", "weight_kg": 512.5, "time": NOW.isoformat()},
+]
+
+
+def valid_event_batch(seq: int) -> bytes:
+    return json.dumps(
+        {
+            "v": 1,
+            "edge_id": "edge-1",
+            "spool": SPOOL,
+            "seq": seq,
+            "sent_at": NOW.isoformat(),
+            "events": EVENTS,
+        }
+    ).encode()
+
+
+EVENT_MANGLES = {
+    # event index, field -> replacement values that break one rule each
+    (0, "direction"): ["sideways", None, 1],
+    (0, "confidence"): [1.5, -0.1, "sure"],
+    (0, "door"): ["", "d" * 10_000, "door 1"],
+    (0, "evidence"): [{}, {"outside": {"reads": -1}, "inside": {"reads": 0}}, None],
+    (1, "kind"): ["teleported", ""],
+    (1, "epc"): ["G" * 24, "", 7],
+    (1, "time"): ["yesterday", "2025-01-01T00:00:00", 0],
+    (2, "weight_kg"): [1e300, "heavy", -1e7],
+    (2, "type"): ["volume", None],
+}
+
+STATUS_MANGLES = [
+    {"v": 1, "edge_id": "edge-1", "state": "sleeping"},
+    {"v": 1, "edge_id": "", "state": "online"},
+    {"v": 2, "edge_id": "edge-1", "state": "online"},
+    {"v": 1, "edge_id": "edge-1", "state": "online", "at": "noon"},
+    {"v": 1, "edge_id": "edge-1", "state": "online", "extra": True},
+    {"v": 1, "edge_id": "edge-9", "state": "offline"},
+]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -181,7 +262,11 @@ MANGLES = {
 @st.composite
 def invalid_message(draw: st.DrawFn) -> tuple[TopicKind, bytes, str]:
     """(kind, payload, edge) breaking one rule (or random garbage)."""
-    choice = draw(st.sampled_from(["mangle", "garbage", "json", "health", "oversized", "edge"]))
+    choice = draw(
+        st.sampled_from(
+            ["mangle", "events", "status", "garbage", "json", "health", "oversized", "edge"]
+        )
+    )
     seq = draw(st.integers(min_value=10**9, max_value=2 * 10**9))  # never a valid seq
     if choice == "mangle":
         field = draw(st.sampled_from(sorted(MANGLES)))
@@ -189,6 +274,14 @@ def invalid_message(draw: st.DrawFn) -> tuple[TopicKind, bytes, str]:
         doc = json.loads(valid_batch(seq))
         doc["observations"][draw(st.integers(0, 2))][field] = value
         return TopicKind.OBSERVATIONS, json.dumps(doc).encode(), "edge-1"
+    if choice == "events":
+        index, field = draw(st.sampled_from(sorted(EVENT_MANGLES)))
+        doc = json.loads(valid_event_batch(seq))
+        doc["events"][index][field] = draw(st.sampled_from(EVENT_MANGLES[index, field]))
+        return TopicKind.EVENTS, json.dumps(doc).encode(), "edge-1"
+    if choice == "status":
+        doc = draw(st.sampled_from(STATUS_MANGLES))
+        return TopicKind.STATUS, json.dumps(doc).encode(), "edge-1"
     if choice == "garbage":
         return draw(st.sampled_from(list(TopicKind))), draw(st.binary(max_size=200)), "edge-1"
     if choice == "json":
@@ -226,8 +319,26 @@ def invalid_message(draw: st.DrawFn) -> tuple[TopicKind, bytes, str]:
     return TopicKind.OBSERVATIONS, valid_batch(seq)[:-1] + b" " * size + b"}", "edge-1"
 
 
-messages = st.lists(st.one_of(st.just(None), invalid_message()), min_size=1, max_size=8)
-"""None stands for a valid batch, numbered when published."""
+messages = st.lists(
+    st.one_of(
+        st.sampled_from([TopicKind.OBSERVATIONS, TopicKind.EVENTS]),
+        invalid_message(),
+        st.binary(max_size=100).map(lambda b: ("ack", b)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+"""A TopicKind stands for a valid batch of that kind, numbered when published;
+("ack", bytes) for bytes on the acknowledgement topic."""
+
+
+def _stored(database_url: str) -> dict[str, int]:
+    """Rows ingest writes from a batch."""
+    with psycopg.connect(database_url) as conn:
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table}".encode()).fetchall()[0][0]
+            for table in ("ingested_batches", "observations", "passages", "zone_events", "weights")
+        }
 
 
 @settings(
@@ -239,29 +350,34 @@ messages = st.lists(st.one_of(st.just(None), invalid_message()), min_size=1, max
 @given(mix=messages)
 def test_fuzzed_messages_never_stop_ingest_nor_lose_a_valid_batch(cloud: Cloud, mix):
     before = cloud.wait_until_taken()
+    valid = acks = 0
     for m in mix:
-        if m is None:
-            cloud.publish(TopicKind.OBSERVATIONS, valid_batch(cloud.next_seq))
-            cloud.next_seq += 1
-            cloud.valid += 1
+        if isinstance(m, TopicKind):
+            cloud.publish_valid(m)
+            valid += 1
+        elif m[0] == "ack":
+            cloud.publish_to_acks(m[1])
+            acks += 1
         else:
             kind, payload, edge = m
             cloud.publish(kind, payload, edge)
-    cloud.publish(TopicKind.OBSERVATIONS, valid_batch(cloud.next_seq))  # behind them all
-    cloud.next_seq += 1
-    cloud.valid += 1
+    cloud.publish_valid(TopicKind.OBSERVATIONS)  # behind them all
     after = cloud.wait_until_taken()
     assert after["status"] == "ok", after
     ingest = after["ingest"]
     taken = ingest["messages"] - before["ingest"]["messages"]
     stored = ingest["batches"] - before["ingest"]["batches"]
     dead = ingest["dead_letters"] - before["ingest"]["dead_letters"]
-    assert taken == len(mix) + 1
-    assert stored == sum(1 for m in mix if m is None) + 1
+    assert taken == len(mix) - acks + 1  # what is published on the ack topic is not ingest's
+    assert stored == valid + 1
     assert dead == taken - stored
-    with psycopg.connect(cloud.database_url) as conn:
-        ((n,),) = conn.execute("SELECT count(*) FROM ingested_batches").fetchall()
-    assert n == cloud.valid
+    assert _stored(cloud.database_url) == {
+        "ingested_batches": cloud.valid,
+        "observations": cloud.valid_observations,
+        "passages": cloud.valid_events // len(EVENTS),
+        "zone_events": cloud.valid_events // len(EVENTS),
+        "weights": cloud.valid_events // len(EVENTS),
+    }
 
 
 def test_after_the_fuzzing_the_cloud_is_healthy_and_its_memory_bounded(cloud: Cloud):
@@ -271,6 +387,7 @@ def test_after_the_fuzzing_the_cloud_is_healthy_and_its_memory_bounded(cloud: Cl
     assert h["status"] == "ok"
     assert h["ingest"]["messages"] == cloud.published
     grew_mb = (cloud.peak_rss - cloud.baseline_rss) / 1e6
+    print(f"{h['ingest']['messages']} messages taken; stored {_stored(cloud.database_url)}")
     print(
         f"cloud RSS {cloud.baseline_rss / 1e6:.0f} MB at start, peak {cloud.peak_rss / 1e6:.0f} MB"
     )

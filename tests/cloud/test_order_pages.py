@@ -13,6 +13,7 @@ from authkit import bearer, issue_token
 from cloudkit import running_app, settings_for
 from feedkit import connect
 from orderkit import FLOOR, ITEM_A, add_pallet
+from test_map_page import serving_dashboards
 from test_pages import chromium
 
 from cloud.db import order_flow
@@ -74,12 +75,30 @@ async def test_the_orders_page_follows_an_order_live_from_reserved_to_shipped(
             stops = detail.locator('[data-testid="pick-route"] li')
             await expect(stops).to_have_count(3)  # packing, the pallet's zone, packing
             await expect(stops.nth(1)).to_contain_text(f"zone-a take pallet {pallet.sscc}")
+            # the same walk over the floor plan: packing (4,40 30x8) to zone-a (4,14 20x22)
+            # and back, along the aisles between the areas' centres
+            route = detail.get_by_test_id("route-map")
+            await expect(route.locator("svg.floorplan .zone")).to_have_count(5)
+            marks = route.get_by_test_id("route-stop")
+            await expect(marks).to_have_count(3)
+            assert [await m.get_attribute("data-place") for m in await marks.all()] == [
+                "packing",
+                "zone-a",
+                "packing",
+            ]
+            await expect(marks.nth(1)).to_have_attribute("data-picks", "1")
+            await expect(route.get_by_test_id("route-path")).to_have_attribute(
+                "d", "M 19 44 H 14 V 25 H 19 V 44"
+            )
+            await expect(marks.nth(1)).not_to_have_class("stop done")
+            assert await route.evaluate("f => f.childNodes.length") == 1  # the drawing only
             await expect(detail.get_by_test_id("weights")).to_contain_text("No pallet")
 
             await weigh(database_url, site, pallet.sscc)  # packed: loading at its door
             await expect(row).to_have_attribute("data-status", "loading", timeout=15_000)
             await expect(detail.locator('[data-verdict="ok"]')).to_contain_text("125.0 kg")
             await expect(stops.nth(1)).to_contain_text("at packing")
+            await expect(marks.nth(1)).to_have_class("stop done")  # its pallet reached packing
 
             now = (await api.get(f"/api/orders/{o['id']}")).json()
             door = next(e["detail"]["door"] for e in now["timeline"] if e["status"] == "loading")
@@ -172,6 +191,60 @@ async def test_a_customer_follows_its_own_order_live_and_cannot_open_another_cus
             assert await fits(page)
         # the one error the page logs is the browser's own line for the 404 it was given
         assert [e for e in errors if NOT_FOUND not in e] == []
+
+
+WALK_CASES = """
+async () => {
+  const F = await import('/common/floorplan.js');
+  const points = new Map([['packing', {x: 19, y: 44}], ['zone-a', {x: 14, y: 25}],
+                          ['zone-b', {x: 38, y: 25}], ['door-1', {x: 10, y: 1}]]);
+  const walk = (places) => {
+    const {stops, unknown} = F.walkStops(places, points);
+    return [stops.map((s) => [s.id, s.visits]), unknown, F.walkPath(stops)];
+  };
+  return {
+    oneStop: walk(['packing', 'zone-a', 'packing']),
+    sameZoneTwice: walk(['packing', 'zone-a', 'zone-a', 'zone-b', 'packing']),
+    straight: walk(['zone-a', 'zone-b']),
+    notOnPlan: walk(['packing', 'zone-q', 'door-1', 'zone-q', 'packing']),
+    nothing: walk([]),
+    placePoints: [...F.placePoints({
+      zones: [{id: 'z', area: {x: 4, y: 14, w: 20, h: 22}}],
+      doors: [{id: 'd', area: {x: 6, y: 0, w: 8, h: 2}}],
+    })],
+  };
+}
+"""
+
+
+@pytest.mark.browser
+async def test_a_walk_over_the_floor_plan_stops_once_per_place_along_the_aisles():
+    with serving_dashboards() as base:
+        async with chromium() as (page, errors):
+            await page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+            await page.goto(f"{base}common/floorplan.js")
+            got = await page.evaluate(WALK_CASES)
+    assert got["oneStop"] == [
+        [["packing", [1]], ["zone-a", [2]], ["packing", [3]]],
+        [],
+        "M 19 44 H 14 V 25 H 19 V 44",
+    ]
+    # two picks in one zone, one after the other: one stop standing for both
+    assert got["sameZoneTwice"] == [
+        [["packing", [1]], ["zone-a", [2, 3]], ["zone-b", [4]], ["packing", [5]]],
+        [],
+        "M 19 44 H 14 V 25 H 38 H 19 V 44",
+    ]
+    assert got["straight"] == [[["zone-a", [1]], ["zone-b", [2]]], [], "M 14 25 H 38"]
+    # a place the plan does not have: left out of the drawing, named once
+    assert got["notOnPlan"] == [
+        [["packing", [1]], ["door-1", [3]], ["packing", [5]]],
+        ["zone-q"],
+        "M 19 44 H 10 V 1 H 19 V 44",
+    ]
+    assert got["nothing"] == [[], [], ""]
+    assert got["placePoints"] == [["z", {"x": 14, "y": 25}], ["d", {"x": 10, "y": 1}]]
+    assert errors == []
 
 
 async def fits(page: Any) -> bool:

@@ -17,6 +17,7 @@ import pytest
 from authkit import bearer, issue_token
 from browser import CHROMIUM_ARGS
 from cloudkit import (
+    edge_status,
     event_batch,
     events_topic,
     health,
@@ -223,19 +224,54 @@ async def test_the_fleet_page_shows_a_reader_going_down_without_a_reload(
         await expect(page.get_by_test_id("reader-row")).to_have_count(readers)
         health_topic = topic(site, "edge-1", TopicKind.HEALTH)
         now = datetime.now(UTC)
-        up = health("edge-1", ("reader-door-1", "inventorying", {"1": 12.0, "3": 4.0}), at=now)
-        await publish(mqtt_url, (health_topic, up))
+        up = health(
+            "edge-1",
+            ("reader-door-1", "inventorying", {"1": 12.0, "3": 4.0}),
+            at=now,
+            clock_offsets={"reader-door-1": -2.5},
+            spool={"batches": 7, "bytes": 3 * 1024, "max_bytes": 1 << 20, "full": False},
+        )
+        status = (topic(site, "edge-1", TopicKind.STATUS), edge_status("edge-1", "online"))
+        await publish(mqtt_url, status, (health_topic, up))
         row = page.locator('[data-testid="reader-row"][data-reader="reader-door-1"]')
         await expect(row).to_have_attribute("data-state", "inventorying")
         await expect(row.locator("td.num")).to_have_text("16.0")
         await expect(row.locator(".antenna polyline")).to_have_count(2)  # antennas 1 and 3
         await expect(page.get_by_test_id("readers-up")).to_have_text("1")
+        # the reader's clock offset (beyond 2 s: the edge corrects it), the edge's spool
+        offset = row.get_by_test_id("clock-offset")
+        await expect(offset).to_have_text("clock \u22122.50 s")  # a minus sign
+        await expect(offset).to_have_class("clock off")
+        spool = page.locator('[data-testid="edge-row"][data-edge="edge-1"]').get_by_test_id("spool")
+        await expect(spool).to_have_attribute("data-batches", "7")
+        await expect(spool.locator(".muted")).to_have_text("3 KB")
 
         later = now + timedelta(seconds=5)
-        down = health("edge-1", ("reader-door-1", "disconnected", {}), at=later)
+        down = health(
+            "edge-1",
+            ("reader-door-1", "disconnected", {}),
+            at=later,
+            clock_offsets={"reader-door-1": 0.25},
+            spool={
+                "batches": 40,
+                "bytes": 1 << 20,
+                "max_bytes": 1 << 20,
+                "full": True,
+                "refused_batches": 3,
+            },
+        )
         await publish(mqtt_url, (health_topic, down))
         await expect(row).to_have_attribute("data-state", "disconnected", timeout=10_000)
         await expect(page.get_by_test_id("readers-up")).to_have_text("0")
+        await expect(offset).to_have_text("clock +0.25 s")
+        await expect(offset).to_have_class("clock")
+        await expect(spool).to_have_attribute("data-full", "true")
+        await expect(spool).to_have_attribute("data-batches", "40")
+        await expect(spool.locator(".muted")).to_have_text("full · 3 refused")
+        # and from the API, after a reload
+        await page.reload()
+        await expect(row.get_by_test_id("clock-offset")).to_have_text("clock +0.25 s")
+        await expect(spool.locator(".muted")).to_have_text("full · 3 refused")
         assert errors == []
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,10 @@ DASHBOARD = re.compile(rf"^dashboard: (http://127\.0\.0\.1:\d+/)#token=({TOKEN})
 TOKEN_LINE = re.compile(rf"^token (admin|operator|erp|customer [A-Za-z0-9_.-]+): ({TOKEN})$")
 TOKEN_LABELS = ["admin", "operator", "erp", "customer acme", "customer globex"]
 DC2_LAYOUT = Path(str(resources.files("protocols.layouts").joinpath("dc-2.yaml")))
+PORTAL_LINE = re.compile(
+    rf"^portal ([A-Za-z0-9_.-]+): (http://127\.0\.0\.1:\d+/)portal#token=({TOKEN})$"
+)
+CUSTOMERS = ["acme", "globex"]
 
 
 def dashboard_url(demo: RunningProcess) -> str:
@@ -36,19 +41,33 @@ def dashboard_line(demo: RunningProcess) -> re.Match[str]:
     return DASHBOARD.match(line)  # type: ignore[return-value]
 
 
-def demo_tokens(demo: RunningProcess) -> dict[str, str]:
-    """The ``token <label>: <token>`` lines, which come right after the dashboard line."""
+def _after_dashboard(demo: RunningProcess, skip: int, count: int) -> list[str]:
+    """``count`` lines of the demo's output from ``skip`` lines after the dashboard line."""
 
-    def after_dashboard(lines: list[str]) -> list[str] | None:
+    def following(lines: list[str]) -> list[str] | None:
         i = next(n for n, x in enumerate(lines) if DASHBOARD.match(x))
-        following = lines[i + 1 : i + 1 + len(TOKEN_LABELS)]
-        return following if len(following) == len(TOKEN_LABELS) else None
+        found = lines[i + 1 + skip : i + 1 + skip + count]
+        return found if len(found) == count else None
 
     dashboard_line(demo)
-    lines = demo.wait_for(after_dashboard, timeout=10)
+    return demo.wait_for(following, timeout=10)  # type: ignore[no-any-return]
+
+
+def demo_tokens(demo: RunningProcess) -> dict[str, str]:
+    """The ``token <label>: <token>`` lines, which come right after the dashboard line."""
+    lines = _after_dashboard(demo, 0, len(TOKEN_LABELS))
     found = [TOKEN_LINE.match(x) for x in lines]
     assert all(found), lines
     return {m.group(1): m.group(2) for m in found if m}
+
+
+def portal_links(demo: RunningProcess) -> dict[str, tuple[str, str]]:
+    """The ``portal <customer>: <url>portal#token=<token>`` lines after the token lines:
+    customer -> (the dashboard's URL, token)."""
+    lines = _after_dashboard(demo, len(TOKEN_LABELS), len(CUSTOMERS))
+    found = [PORTAL_LINE.match(x) for x in lines]
+    assert all(found), lines
+    return {m.group(1): (m.group(2), m.group(3)) for m in found if m}
 
 
 @pytest.mark.browser
@@ -121,6 +140,13 @@ def test_demo_uses_the_configured_database_and_broker(database_url, mqtt_url, si
         # right after the dashboard line: one line per demo user, each its own token
         assert list(tokens) == TOKEN_LABELS and len(set(tokens.values())) == len(TOKEN_LABELS)
         assert in_url == tokens["operator"]
+        # then each customer's portal link, signed in with that customer's token
+        portals = portal_links(demo)
+        assert list(portals) == CUSTOMERS
+        for customer, (base, token) in portals.items():
+            assert base == url and token == tokens[f"customer {customer}"], customer
+        with urllib.request.urlopen(url + "portal", timeout=10) as r:
+            assert r.status == 200 and b"Customer portal" in r.read()
         assert get_json(url + "api/readers")[0] == 401
         assert get_json(url + "api/readers", token=tokens["customer acme"])[0] == 403
         assert get_json(url + "api/users", token=tokens["operator"])[0] == 403
