@@ -51,6 +51,7 @@ def test_the_command_line_package_holds_no_domain_logic():
         "broker.py",
         "cloud.py",
         "demo.py",
+        "demo_sites.py",  # which warehouses rfidwms demo runs: layouts, ports, truth, faults
         "edge.py",
         "epc.py",
         "sim.py",

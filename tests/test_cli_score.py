@@ -5,11 +5,12 @@ The double is a small HTTP server on 127.0.0.1 serving ``/api/passages``,
 ``/api/zone-events``, ``/api/weights``, ``/api/pallets`` and ``/api/alerts`` as the
 contract says (paged ``{"items", "next"}``, ``since``, ``kind``, ``limit``,
 ``cursor``, a bearer token), in pages of 3 so the command must follow cursors, and
-``/api/orders/route-stats``. Every test runs with ``RFIDWMS_TOKEN`` set to the token
-the double wants, unless it says otherwise. The figures themselves are proven in
-test_scoring.py; here: the pages, the options, the text, the JSON, the token and the
-exit codes, and, on the real app, that the command reads its pallets, alerts and
-route stats as they are.
+``/api/orders/route-stats`` (and, for a cloud of two sites, ``/api/sites`` and each
+site's layout; without them it is a cloud that lists no sites). Every test runs with
+``RFIDWMS_TOKEN`` set to the token the double wants, unless it says otherwise. The
+figures themselves are proven in test_scoring.py; here: the pages, the options, the
+text, the JSON, the token and the exit codes, and, on the real app, that the command
+reads its pallets, alerts and route stats as they are.
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ def test_score_follows_every_page_and_prints_the_figures_and_first_misses(
     assert all(q["limit"] == "1000" for q in passages)
     assert all(parse_iso_utc(q["since"]) == START for q in passages)
     assert {path for path, _ in api.requests} == {
+        "/api/sites",  # the double lists none: an older cloud, everything scored
         "/api/passages",
         "/api/zone-events",
         "/api/weights",
@@ -207,6 +209,115 @@ def test_score_follows_every_page_and_prints_the_figures_and_first_misses(
     assert "false passages by cause: staged 1, turn-back 1, wrong-door 1" in out
     assert "missed passage" in out and "3074257BF7194E4000000002  door-4" in out
     assert "2025-01-06T08:05:30.000Z  (inbound)" in out
+
+
+def two_site_api() -> FakeApi:
+    """The run's lists at dc-1 (edge-1), and at dc-2 (edge-2) passages, zone events and
+    weights of its own that would be false ones at dc-1."""
+    zones = [dict(z, edge_id="edge-1") for z in run_zone_events()]
+    weights = [dict(w, edge_id="edge-1") for w in run_weights()]
+    other = [dict(p, door="door-5", edge_id="edge-2") for p in run_passages()]
+    other_zones = [dict(z, zone="zone-d", edge_id="edge-2") for z in zones]
+    other_weights = [dict(w, scale="scale-3", edge_id="edge-2") for w in weights]
+    lists = {
+        "sites": [{"id": "dc-1"}, {"id": "dc-2"}],
+        "passages": [*run_passages(), *other],
+        "zone-events": [*zones, *other_zones],
+        "weights": [*weights, *other_weights],
+        "pallets": [],
+        "alerts": [],
+        "variances": [],
+    }
+    layouts = {
+        f"sites/{site}/layout": {
+            "readers": [{"id": f"reader-{site}", "edge": edge}],
+            "scales": [{"id": f"scale-{site}", "edge": edge}],
+        }
+        for site, edge in (("dc-1", "edge-1"), ("dc-2", "edge-2"))
+    }
+    return FakeApi(lists, objects={"orders/route-stats": ROUTE, **layouts})
+
+
+def test_score_of_a_cloud_serving_two_sites_reads_the_first_sites_lists_and_edges(
+    truth_file: Path, api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["score", "--truth", str(truth_file), "--api", api.url]) == 0
+    alone = capsys.readouterr().out
+    with two_site_api() as fake:
+        assert main(["score", "--truth", str(truth_file), "--api", fake.url]) == 0
+    out = capsys.readouterr().out
+    # the same figures as the cloud serving dc-1 alone: dc-2's events left out
+    assert "; site dc-1" in out.splitlines()[0]
+    assert out.split("\n", 1)[1] == alone.split("\n", 1)[1]
+    assert "cloud: 8 passages (6 in the window), 8 zone events, 1 weights" in out
+    sited = {p for p, q in fake.requests if q.get("site") == "dc-1"}
+    assert sited == {"/api/pallets", "/api/alerts", "/api/variances", "/api/orders/route-stats"}
+    assert ("/api/sites/dc-1/layout", {}) in fake.requests
+
+
+def test_score_site_names_the_site_and_one_not_served_exits_2(
+    truth_file: Path, tmp_path: Path, caplog: Any
+) -> None:
+    figures = tmp_path / "figures.json"
+    argv = ["score", "--truth", str(truth_file), "--json", str(figures)]
+    with two_site_api() as fake:
+        assert main([*argv, "--api", fake.url, "--site", "dc-2"]) == 0
+        assert main([*argv, "--api", fake.url, "--site", "dc-3"]) == 2
+    doc = json.loads(figures.read_text())
+    assert doc["site"] == "dc-2"
+    assert doc["cloud"]["passages"] == 8  # dc-2's own: door-5, all false for dc-1's truth
+    assert {q.get("site") for p, q in fake.requests if p == "/api/pallets"} == {"dc-2"}
+    assert "--site 'dc-3' is not a site of this cloud (it serves dc-1, dc-2)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("served", "wanted", "layout", "site", "edges"),
+    [
+        ([{"id": "dc-1"}], None, None, "dc-1", None),  # one site: every event is its
+        ([{"id": "x"}], "x", None, "x", None),
+        (
+            [{"id": "dc-1"}, {"id": "dc-2"}],
+            None,
+            {"readers": [{"edge": "edge-1"}, {"edge": "edge-9"}], "scales": [{"edge": "edge-1"}]},
+            "dc-1",
+            {"edge-1", "edge-9"},
+        ),
+        (
+            [{"id": "dc-1"}, {"id": "dc-2"}],
+            "dc-2",
+            {"readers": [], "scales": [{"edge": "edge-2"}]},
+            "dc-2",
+            {"edge-2"},
+        ),
+    ],
+)
+def test_choose_site_takes_the_named_or_the_first_and_its_edges_when_several(
+    served: list[dict[str, Any]],
+    wanted: str | None,
+    layout: Any,
+    site: str,
+    edges: set[str] | None,
+) -> None:
+    scope = score_command.choose_site(served, wanted, layout)
+    assert scope.site == site
+    assert scope.edges == (None if edges is None else frozenset(edges))
+
+
+@pytest.mark.parametrize(
+    ("served", "wanted", "layout", "error"),
+    [
+        ([{"id": "dc-1"}], "dc-2", None, "--site 'dc-2' is not a site of this cloud"),
+        ([], None, None, "/api/sites: items without a string 'id'"),
+        ([{"name": "x"}], None, None, "/api/sites: items without a string 'id'"),
+        ([{"id": "a"}, {"id": "b"}], None, None, "/api/sites/a/layout: not a layout"),
+        ([{"id": "a"}, {"id": "b"}], "b", {"readers": [{}]}, "no 'readers' and 'scales'"),
+    ],
+)
+def test_choose_site_refuses_by_name(
+    served: list[dict[str, Any]], wanted: str | None, layout: Any, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error.replace("(", r"\(").replace("'", "'")):
+        score_command.choose_site(served, wanted, layout)
 
 
 def test_score_writes_the_figures_as_json(
@@ -306,7 +417,7 @@ def test_an_api_that_cannot_be_reached_exits_3_naming_the_url(
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}/"
     assert main(["score", "--truth", str(truth_file), "--api", url]) == 3
-    assert f"{url}api/passages?since=" in caplog.text
+    assert f"{url}api/sites?limit=" in caplog.text
 
 
 def test_an_api_error_exits_3(truth_file: Path, caplog: Any) -> None:
@@ -379,7 +490,7 @@ def test_a_token_of_a_role_that_may_not_read_the_lists_exits_3_naming_the_role(
     argv = ["score", "--truth", str(truth_file), "--api", api.url, "--token", "customer-token"]
     assert main(argv) == 3
     assert "HTTP 403: the token's role may not read this" in caplog.text
-    assert "role 'customer' may not GET /api/passages" in caplog.text
+    assert "role 'customer' may not GET /api/sites" in caplog.text
 
 
 # ---------------------------------------------------------------------- the warehouse

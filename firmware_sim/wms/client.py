@@ -127,8 +127,11 @@ class WmsClient:
         *,
         attempts: Attempts = _CLIENTS,
         headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Answer:
-        return await self.request("POST", path, body=body, attempts=attempts, headers=headers)
+        return await self.request(
+            "POST", path, body=body, params=params, attempts=attempts, headers=headers
+        )
 
     async def pages(
         self, path: str, params: dict[str, Any] | None = None, *, attempts: Attempts = _CLIENTS

@@ -43,6 +43,10 @@ class WmsSettings:
     """How often the workers read the open tasks (wall seconds)."""
     timeout_s: float = 10.0
     """Per HTTP request (wall seconds)."""
+    site: str | None = None
+    """The WMS site this warehouse is: named in every notice, order, task and stock
+    request, so that a WMS serving several sites is driven at this one only; None:
+    named in none (a WMS serving one site takes that one)."""
 
 
 class WmsDriver:
@@ -68,16 +72,20 @@ class WmsDriver:
             self._erp_client,
             bridge,
             customers=list(sc.erp.customers),
-            tag=run_tag(world.start, world.seed),
+            tag=run_tag(world.start, world.seed, settings.site),
             seed=world.seed,
+            site=settings.site,
         )
         dice = MistakeDice.of(sc.workers.mistake_rate, sc.workers.mistakes, world.seed)
-        self.workers = Workers(self._worker_client, bridge, dice, poll_s=settings.poll_s)
+        self.workers = Workers(
+            self._worker_client, bridge, dice, poll_s=settings.poll_s, site=settings.site
+        )
         self.shift_lead = ShiftLead(
             self._worker_client,
             bridge,
             after_s=sc.workers.hold_resolve_s,
             poll_s=max(settings.poll_s, 1.0),
+            site=settings.site,
         )
         self.inspectors = Inspectors(self._worker_client, bridge, poll_s=max(settings.poll_s, 1.0))
         self._tasks: list[asyncio.Task[None]] = []
@@ -90,8 +98,9 @@ class WmsDriver:
             asyncio.create_task(self.inspectors.run(), name="wms-inspectors"),
         ]
         logger.info(
-            "following the WMS at %s (customers %s, mistake rate %g)",
+            "following the WMS at %s%s (customers %s, mistake rate %g)",
             self.settings.url,
+            "" if self.settings.site is None else f", site {self.settings.site}",
             ", ".join(self.erp.customers),
             self.workers.dice.rate,
         )

@@ -57,9 +57,12 @@ MAX_ASN_PALLETS = 1000
 """The most pallets the WMS takes in one notice: a larger opening stock is split."""
 
 
-def run_tag(start: float, seed: int) -> str:
-    """``20250106080000-s7``: the run's part of the notices' and orders' ids."""
-    return f"{datetime.fromtimestamp(start, UTC):%Y%m%d%H%M%S}-s{seed}"
+def run_tag(start: float, seed: int, site: str | None = None) -> str:
+    """``20250106080000-s7``: the run's part of the notices' and orders' ids; with a
+    ``site``, ``dc-2-20250106080000-s7`` (the sites of one run post ids of their own:
+    notice ids are unique in the whole WMS)."""
+    stamp = f"{datetime.fromtimestamp(start, UTC):%Y%m%d%H%M%S}-s{seed}"
+    return stamp if site is None else f"{site}-{stamp}"
 
 
 def _iso(t: float) -> str:
@@ -99,13 +102,17 @@ class Erp:
         customers: list[str],
         tag: str,
         seed: int,
+        site: str | None = None,
     ) -> None:
+        """``site``: the WMS site this warehouse is, sent with every notice, order and
+        stock query (None: sent with none, which a WMS serving one site accepts)."""
         if not customers:
             raise ValueError("customers: the ERP needs at least one customer")
         self.client = client
         self.bridge = bridge
         self.customers = customers
         self.tag = tag
+        self.site = site
         self.rng = random.Random(stable_key("erp", seed))
         self.stats = ErpStats()
         self._orders = 0
@@ -163,6 +170,7 @@ class Erp:
                     "supplier": "Opening stock",
                     "expected_at": _iso(self.bridge.world.start),
                     "pallets": [asn_pallet(p) for p in chunk],
+                    **self._at_site(),
                 },
                 attempts=None,
             )
@@ -186,6 +194,7 @@ class Erp:
                 "expected_at": _iso(truck.at + dock_s),
                 "door": truck.door,
                 "pallets": [asn_pallet(p) for p in truck.load],
+                **self._at_site(),
             },
             attempts=None,
         )
@@ -197,7 +206,7 @@ class Erp:
     async def order(self, wanted: OrderWanted) -> None:
         world = self.bridge.world
         storage = world.flow.storage_zones
-        params: dict[str, Any] = {"limit": 1000}
+        params: dict[str, Any] = {"limit": 1000, **self._at_site()}
         if wanted.sku is not None:
             params["sku"] = wanted.sku.gtin
         items = await self.client.pages("/api/pallets", params, attempts=None)
@@ -223,6 +232,7 @@ class Erp:
                 "lines": [{"sku": x.sku, "qty": x.qty} for x in lines],
                 "ship_door": wanted.door,
                 "order": client_id,
+                **self._at_site(),
             },
             attempts=None,
         )
@@ -269,6 +279,10 @@ class Erp:
             len(epcs),
         )
         self.bridge.decide(flow.return_posted, wanted.order, body["id"])
+
+    def _at_site(self) -> dict[str, str]:
+        """The ``site`` field or query parameter of a request about this warehouse."""
+        return {} if self.site is None else {"site": self.site}
 
     def _count(self, ok: bool, what: str) -> None:
         if ok:

@@ -3,9 +3,9 @@
 An order on hold (a weight mismatch at packing, a mis-shipment at a door) waits for a
 person. Without one its pallets would stand in packing for the rest of the run, and a
 real shift would not let them. Every ``poll_s`` (wall time) the shift lead reads the
-held orders (``GET /api/orders?status=on_hold``); one that has been on hold for
-``workers.hold_resolve_s`` (simulated time, counted from when the shift lead first saw
-it held) is cancelled (``POST /api/orders/{id}/cancel``, with a note). The WMS gives
+held orders of its site (``GET /api/orders?status=on_hold&site=``); one that has been
+on hold for ``workers.hold_resolve_s`` (simulated time, counted from when the shift lead
+first saw it held) is cancelled (``POST /api/orders/{id}/cancel``, with a note). The WMS gives
 its stock back and sends each of its pallets off the shelves back to storage with a
 put-away task, which the workers carry out; the world drops the order's ship plan
 (:meth:`~firmware_sim.world.flow.Flow.order_cancelled`, its ``cancel`` truth line). An
@@ -64,9 +64,17 @@ class ShiftLead:
     """Cancels orders held too long; see the module docstring."""
 
     def __init__(
-        self, client: WmsClient, bridge: WorldBridge, *, after_s: float, poll_s: float = 1.0
+        self,
+        client: WmsClient,
+        bridge: WorldBridge,
+        *,
+        after_s: float,
+        poll_s: float = 1.0,
+        site: str | None = None,
     ) -> None:
+        """``site``: the WMS site whose held orders to look at (None: every site's)."""
         self.client = client
+        self.site = site
         self.bridge = bridge
         self.after_s = after_s
         self.poll_s = poll_s
@@ -84,9 +92,10 @@ class ShiftLead:
 
     async def poll(self) -> None:
         try:
-            items = await self.client.pages(
-                "/api/orders", {"status": "on_hold", "limit": 1000}, attempts=1
-            )
+            query = {"status": "on_hold", "limit": 1000}
+            if self.site is not None:
+                query["site"] = self.site
+            items = await self.client.pages("/api/orders", query, attempts=1)
         except WmsUnavailable as e:
             logger.debug("shift lead: no order list: %s", e)
             return

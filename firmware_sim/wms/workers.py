@@ -1,6 +1,7 @@
 """The simulated warehouse's workers: they carry out the WMS's tasks, like a handheld.
 
-Every ``poll_s`` (wall time) they read the open tasks (``GET /api/tasks?status=open``)
+Every ``poll_s`` (wall time) they read the open tasks (``GET /api/tasks?status=open``,
+of their own site: ``site=``)
 and hand each new one to the world (:func:`~firmware_sim.wms.tasks.tasks_to_take`),
 with the mistake the dice say they make (:class:`~firmware_sim.wms.mistakes.MistakeDice`;
 a task taken again after the WMS reopened it is done right):
@@ -47,9 +48,18 @@ class Workers:
     """Polls the WMS's open tasks and has the world carry them out; see the module."""
 
     def __init__(
-        self, client: WmsClient, bridge: WorldBridge, dice: MistakeDice, *, poll_s: float = 0.5
+        self,
+        client: WmsClient,
+        bridge: WorldBridge,
+        dice: MistakeDice,
+        *,
+        poll_s: float = 0.5,
+        site: str | None = None,
     ) -> None:
+        """``site``: the WMS site whose tasks they carry out (None: the WMS's only one)."""
         self.client = client
+        self.site = site
+        self._at_site: dict[str, str] = {} if site is None else {"site": site}
         self.bridge = bridge
         self.dice = dice
         self.poll_s = poll_s
@@ -75,7 +85,7 @@ class Workers:
         polled_at = time.monotonic()
         try:
             items = await self.client.pages(
-                "/api/tasks", {"status": "open", "limit": 1000}, attempts=1
+                "/api/tasks", {"status": "open", "limit": 1000, **self._at_site}, attempts=1
             )
         except WmsUnavailable as e:
             logger.debug("workers: no task list: %s", e)
@@ -130,7 +140,9 @@ class Workers:
             self.book.refused.add(outcome.task)
             self.book.in_hand.discard(outcome.task)
             return
-        answer = await self.client.post(f"/api/tasks/{outcome.task}/done", attempts=None)
+        answer = await self.client.post(
+            f"/api/tasks/{outcome.task}/done", params=self._at_site or None, attempts=None
+        )
         if answer.ok:
             logger.info("workers: %s done", outcome.task)
         self.stats.done += 1

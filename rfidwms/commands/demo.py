@@ -1,28 +1,35 @@
-"""``rfidwms demo``: the whole system in one command.
+"""``rfidwms demo``: the whole system in one command, two warehouses on one cloud.
 
 Starts an embedded PostgreSQL when ``RFIDWMS_DATABASE_URL`` is unset (data under
 ``.rfidwms/`` in the working directory) and an embedded MQTT broker when
-``RFIDWMS_MQTT_URL`` is unset, then the simulator, the cloud and the edge agent,
-each as its own process started the way a user starts it (``rfidwms sim``,
-``rfidwms cloud``, ``rfidwms edge``). Once the API answers it prints
-``dashboard: <url>#token=<operator token>``, then a line ``token <role>: <token>``
-for each demo user (:data:`DEMO_USERS`: admin, operator, erp, and two customers as
-``token customer <id>: <token>``), fresh at every start, and for each customer the
-link that opens its portal signed in, ``portal <id>: <url>portal#token=<its token>``.
-SIGINT or SIGTERM stops every part, in reverse order.
+``RFIDWMS_MQTT_URL`` is unset, then the cloud serving both sites
+(``RFIDWMS_SITES``) and, for each site, its simulator and an edge agent per edge id
+of its layout, each as its own process started the way a user starts it (``rfidwms
+cloud``, ``rfidwms sim``, ``rfidwms edge``). The sites (:mod:`rfidwms.commands.
+demo_sites`): ``dc-1`` (``--layout`` and ``--scenario``, else the bundled demo layout
+and scenario) and the smaller ``dc-2`` (the bundled ``dc-2`` layout, scenario
+``small-site``), unless ``--no-second-site``; each simulator's readers and scales on
+ports of their own. One line ``site <id>: ...`` tells each site's layout, scenario,
+ports, edges and truth file. Once the API answers it prints ``dashboard:
+<url>#token=<operator token>``, then a line ``token <role>: <token>`` for each demo
+user (:data:`DEMO_USERS`: admin, operator, erp, and two customers as ``token customer
+<id>: <token>``), fresh at every start, and for each customer the link that opens its
+portal signed in, ``portal <id>: <url>portal#token=<its token>``. SIGINT or SIGTERM
+stops every part, in reverse order.
 
-The simulated warehouse follows the demo's own WMS (``rfidwms sim --wms``): its ERP
-posts the item master, notices and orders with the ``erp`` token, its workers carry
-out the tasks with the ``operator`` token (``--mistake-rate`` makes them err). The
-demo migrates the database and makes the tokens before it starts the parts.
+Each simulated warehouse follows the demo's own WMS as its site (``rfidwms sim --wms
+URL --site ID``): its ERP posts the item master, notices and orders with the ``erp``
+token, its workers carry out that site's tasks with the ``operator`` token
+(``--mistake-rate`` makes them err). The demo migrates the database and makes the
+tokens before it starts the parts.
 
 Every part runs on one clock: the demo makes a simulated clock (``--start``, or
 the wall clock's time, at ``--speed``) that reads its start :data:`STARTUP_LEAD_S`
 after the demo starts the parts, so the simulated world begins once they are up,
-and hands it to all three as ``RFIDWMS_CLOCK`` (:mod:`protocols.clock`). With
-``--duration`` the simulator stops at that simulated time and the rest keeps
+and hands it to every part as ``RFIDWMS_CLOCK`` (:mod:`protocols.clock`). With
+``--duration`` the simulators stop at that simulated time and the rest keeps
 serving until Ctrl-C, so a scored run (``--truth``, ``--fault``) can be scored
-with ``rfidwms score``.
+with ``rfidwms score`` (``dc-1``'s truth at ``--truth``, ``dc-2``'s next to it).
 """
 
 from __future__ import annotations
@@ -39,15 +46,32 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
+from cloud.settings import parse_sites
+from firmware_sim.world import parse_fault
 from protocols.clock import ScaledClock
-from protocols.layout import Layout, LayoutError, load_layout
+from protocols.layout import LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
+from protocols.types import ID_PATTERN
 from rfidwms.commands.argtypes import checked, duration, fault, iso_time
+from rfidwms.commands.demo_sites import (
+    FIRST_SITE,
+    SECOND_LAYOUT,
+    DemoSite,
+    DemoSiteError,
+    PortRanges,
+    SiteEntry,
+    plan_sites,
+    port_ranges,
+    route_faults,
+    sites_setting,
+    truth_path,
+)
 from rfidwms.commands.sim import WMS_OPERATOR_TOKEN_ENV, WMS_TOKEN_ENV, mistake_rate
 from rfidwms.embedded import (
     EmbeddedBroker,
@@ -62,6 +86,11 @@ log = logging.getLogger("rfidwms.demo")
 
 
 class DemoSettings(CommonSettings):
+    site: str = Field(default=FIRST_SITE, pattern=ID_PATTERN)
+    """The first site's id (``RFIDWMS_SITE``); the second is ``dc-2``."""
+    sites: str = ""
+    """``RFIDWMS_SITES``, the cloud's setting: the sites to run with their layouts
+    instead (one or two, :func:`rfidwms.commands.demo_sites.plan_sites`)."""
     database_url: str | None = None
     """PostgreSQL to use; an embedded one under ``data_dir`` when unset."""
     mqtt_url: str | None = None  # type: ignore[assignment]
@@ -104,9 +133,20 @@ def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "demo", help="run everything: (embedded services,) simulator, edge, cloud, dashboards"
     )
-    p.add_argument("--layout", type=Path, help="layout YAML (default: the bundled demo site)")
     p.add_argument(
-        "--scenario", help="simulator scenario, a file or a bundled name (default: demo)"
+        "--layout", type=Path, help="layout YAML of the first site, dc-1 (default: the bundled one)"
+    )
+    p.add_argument(
+        "--scenario",
+        help="the first site's simulator scenario, a file or a bundled name (default: demo; "
+        "the second site runs small-site)",
+    )
+    p.add_argument(
+        "--second-site",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the smaller second warehouse, dc-2, with its own simulator and edge "
+        "(default: yes; --no-second-site runs dc-1 alone)",
     )
     p.add_argument("--http-port", type=int, help="dashboard port (default 8080, or a free one)")
     p.add_argument(
@@ -125,7 +165,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--truth",
         type=Path,
-        help="write the ground truth here (default: ground-truth.jsonl in the data directory)",
+        help="write the first site's ground truth here (default: ground-truth.jsonl in the "
+        "data directory); the second site's goes next to it, ground-truth-dc-2.jsonl",
     )
     p.add_argument(
         "--fault",
@@ -133,7 +174,8 @@ def add_parser(sub: Any) -> None:
         action="append",
         default=[],
         metavar="TARGET:KIND[=VALUE][@AT][+FOR]",
-        help="inject a device fault in the simulator, as `rfidwms sim --fault` (repeatable)",
+        help="inject a device fault, as `rfidwms sim --fault`, in the simulator of the site "
+        "whose reader or scale it names (repeatable)",
     )
     p.add_argument(
         "--mistake-rate",
@@ -295,14 +337,42 @@ def _services(settings: DemoSettings) -> Iterator[tuple[str, str]]:
         yield db_url, mqtt_url
 
 
-def run(args: argparse.Namespace) -> int:
+def _plan(settings: DemoSettings, args: argparse.Namespace, second_layout: Path) -> list[DemoSite]:
+    """The demo's sites (:func:`plan_sites`); LayoutError or DemoSiteError naming what
+    is wrong."""
     try:
-        settings = load_settings(DemoSettings, layout=args.layout, http_port=args.http_port)
-        layout = load_layout(settings.layout)
-    except (SettingsError, LayoutError) as e:
-        log.error("%s", e)
-        return 2
+        entries = [SiteEntry(site, path) for site, path in parse_sites(settings.sites)]
+    except ValueError as e:
+        raise DemoSiteError(f"RFIDWMS_SITES: {e}") from None
+    if entries and "site" in settings.model_fields_set and settings.site != entries[0].id:
+        raise DemoSiteError(
+            f"RFIDWMS_SITE is {settings.site!r}, not the first site of RFIDWMS_SITES "
+            f"({entries[0].id!r}): leave it unset"
+        )
+    return plan_sites(
+        first=settings.site,
+        first_layout=settings.layout,
+        sites=entries,
+        second_site=args.second_site,
+        second_layout=second_layout,
+        scenario=args.scenario,
+        load=load_layout,
+    )
 
+
+def run(args: argparse.Namespace) -> int:
+    bundled = resources.files("protocols.layouts").joinpath(SECOND_LAYOUT)
+    with resources.as_file(bundled) as second_layout:
+        try:
+            settings = load_settings(DemoSettings, layout=args.layout, http_port=args.http_port)
+            sites = _plan(settings, args, second_layout)
+        except (SettingsError, LayoutError, DemoSiteError) as e:
+            log.error("%s", e)
+            return 2
+        return _run(args, settings, sites)
+
+
+def _run(args: argparse.Namespace, settings: DemoSettings, sites: list[DemoSite]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -315,85 +385,119 @@ def run(args: argparse.Namespace) -> int:
         with _services(settings) as (db_url, mqtt_url):
             if stop.is_set():
                 raise StopRequested
-            return _run_parts(args, settings, layout, db_url, mqtt_url, http_port, stop)
+            return _run_parts(args, settings, sites, db_url, mqtt_url, http_port, stop)
     except StopRequested:
         return 0
-    except EmbeddedServiceError as e:
+    except (EmbeddedServiceError, DemoSiteError) as e:
         log.error("%s", e)
         return 1
     finally:
         print("demo stopped", flush=True)
 
 
+def _sim_args(
+    args: argparse.Namespace,
+    site: DemoSite,
+    ports: PortRanges,
+    truth: Path,
+    faults: list[str],
+    url: str,
+) -> list[str]:
+    """``rfidwms sim`` for one site, following the demo's WMS at ``url`` as that site."""
+    argv = ["sim"]
+    if site.layout_path is not None:
+        argv += ["--layout", str(site.layout_path)]
+    argv += ["--llrp-port-base", str(ports.llrp), "--scale-port-base", str(ports.scale)]
+    argv += ["--seed", str(args.seed)]
+    if site.scenario is not None:
+        argv += ["--scenario", site.scenario]
+    argv += ["--truth", str(truth)]
+    if args.duration is not None:
+        argv += ["--duration", args.duration]
+    for spec in faults:
+        argv += ["--fault", spec]
+    argv += ["--wms", url, "--site", site.id]  # the simulated warehouse follows our WMS
+    if args.mistake_rate is not None:
+        argv += ["--mistake-rate", args.mistake_rate]
+    return argv
+
+
+def _site_env(env: dict[str, str], site: DemoSite) -> dict[str, str]:
+    """A site's simulator's and edges' environment: its site (their MQTT topics) and
+    layout."""
+    out = {**env, "RFIDWMS_SITE": site.id}
+    if site.layout_path is not None:
+        out["RFIDWMS_LAYOUT"] = str(site.layout_path)
+    return out
+
+
 def _run_parts(
     args: argparse.Namespace,
     settings: DemoSettings,
-    layout: Layout,
+    sites: list[DemoSite],
     db_url: str,
     mqtt_url: str,
     http_port: int,
     stop: threading.Event,
 ) -> int:
-    """Start simulator, cloud and edge; wait for ``stop``; stop them (before the services)."""
-    llrp_base = free_port_range(5084, len(layout.readers))
-    scale_base = free_port_range(llrp_base + 100, max(1, len(layout.scales)))
-    env = dict(os.environ)
+    """Start the cloud, then each site's simulator and edges; wait for ``stop``; stop
+    them (before the services)."""
+    ports = port_ranges(sites, free_port_range)
+    env = {k: v for k, v in os.environ.items() if k not in _PER_PART}
     env.update(
         RFIDWMS_DATABASE_URL=db_url,
         RFIDWMS_MQTT_URL=mqtt_url,
-        RFIDWMS_SITE=settings.site,
         RFIDWMS_HTTP_PORT=str(http_port),
-        RFIDWMS_SPOOL_DIR=str(settings.data_dir / "edge"),
         PYTHONUNBUFFERED="1",
     )
-    layout_args: list[str] = []
-    if settings.layout is not None:
-        env["RFIDWMS_LAYOUT"] = str(settings.layout)
-        layout_args = ["--layout", str(settings.layout)]
-    sim_args = ["sim", *layout_args, "--llrp-port-base", str(llrp_base)]
-    sim_args += ["--scale-port-base", str(scale_base), "--seed", str(args.seed)]
-    if args.scenario is not None:
-        sim_args += ["--scenario", str(args.scenario)]
-    truth = args.truth if args.truth is not None else settings.data_dir / "ground-truth.jsonl"
-    sim_args += ["--truth", str(truth)]
-    if args.duration is not None:
-        sim_args += ["--duration", args.duration]
-    for spec in args.fault:
-        sim_args += ["--fault", spec]
+    cloud_env = {**env, "RFIDWMS_SITES": sites_setting(sites), "RFIDWMS_SITE": sites[0].id}
     url = f"http://127.0.0.1:{http_port}/"
-    sim_args += ["--wms", url]  # the simulated warehouse follows our WMS
-    if args.mistake_rate is not None:
-        sim_args += ["--mistake-rate", args.mistake_rate]
+    first_truth = args.truth if args.truth is not None else settings.data_dir / "ground-truth.jsonl"
+    faults = route_faults([(parse_fault(f).target, f) for f in args.fault], sites)
+    truths = {s.id: truth_path(first_truth, s.id, n) for n, s in enumerate(sites)}
 
     issued = args.start if args.start is not None else datetime.now(UTC)
-    tokens = _demo_tokens(db_url, at=issued)  # the simulator's ERP and workers need theirs
+    tokens = dict(_demo_tokens(db_url, at=issued))  # the simulators' ERPs and workers need them
     if stop.is_set():
         raise StopRequested
-    # One clock for all three parts; it carries the start and the speed, so the
-    # simulator is not given --start or --speed. It reads the start STARTUP_LEAD_S
-    # from now, once the parts are up (before that, the world has not begun).
+    # One clock for every part; it carries the start and the speed, so the simulators
+    # are not given --start or --speed. It reads the start STARTUP_LEAD_S from now,
+    # once the parts are up (before that, the world has not begun).
     origin = time.time() + STARTUP_LEAD_S
     start = args.start if args.start is not None else datetime.fromtimestamp(origin, UTC)
     clock = ScaledClock(start, origin, args.speed)
-    env["RFIDWMS_CLOCK"] = clock.spec()
+    env["RFIDWMS_CLOCK"] = cloud_env["RFIDWMS_CLOCK"] = clock.spec()
     print(f"clock: {clock.spec()}", flush=True)
-    children: list[Child] = []
-    try:
-        cloud = Child("cloud", ["cloud"], env)
-        children.append(cloud)
-        sim_env = {**env, WMS_TOKEN_ENV: dict(tokens)["erp"]}
-        sim_env[WMS_OPERATOR_TOKEN_ENV] = dict(tokens)["operator"]
-        sim = Child("sim", sim_args, sim_env)
-        children.append(sim)
-        sim.wait_for_lines(len(layout.readers), " llrp://", timeout=60, stop=stop)
-        edge = Child(
-            "edge",
-            ["edge", "--llrp-port-base", str(llrp_base), "--scale-port-base", str(scale_base)],
-            env,
+    for s in sites:
+        p = ports[s.id]
+        print(
+            f"site {s.id}: layout {s.layout_path or 'bundled demo'}, scenario "
+            f"{s.scenario or 'demo'}, readers from port {p.llrp}, scales from port {p.scale}, "
+            f"edge {', '.join(s.edges)}, truth {truths[s.id]}",
+            flush=True,
         )
-        children.append(edge)
+    children: list[Child] = []
+    sims: list[Child] = []
+    try:
+        cloud = Child("cloud", ["cloud"], cloud_env)
+        children.append(cloud)
+        sim_env = {**env, WMS_TOKEN_ENV: tokens["erp"], WMS_OPERATOR_TOKEN_ENV: tokens["operator"]}
+        for s in sites:
+            argv = _sim_args(args, s, ports[s.id], truths[s.id], faults[s.id], url)
+            sims.append(Child(f"sim {s.id}", argv, _site_env(sim_env, s)))
+        children += sims
+        for s, sim in zip(sites, sims, strict=True):
+            sim.wait_for_lines(len(s.layout.readers), " llrp://", timeout=60, stop=stop)
+            p = ports[s.id]
+            for edge_id in s.edges:
+                edge_env = _site_env(env, s)
+                edge_env["RFIDWMS_SPOOL_DIR"] = str(settings.data_dir / "edge" / edge_id)
+                argv = ["edge", "--edge-id", edge_id]
+                argv += ["--llrp-port-base", str(p.llrp), "--scale-port-base", str(p.scale)]
+                name = f"edge {s.id}" if len(s.edges) == 1 else f"edge {s.id} {edge_id}"
+                children.append(Child(name, argv, edge_env))
         _wait_http(url + "api/health", cloud, timeout=90, stop=stop)
-        lines = sign_in_lines(url, tokens)
+        lines = sign_in_lines(url, list(tokens.items()))
         # one write: no line of a part's output can come between them
         print("\n".join(lines) + "\n", end="", flush=True)
         print("Ctrl-C stops the demo.", flush=True)
@@ -403,13 +507,14 @@ def _run_parts(
                 code = child.proc.poll()
                 if code is None:
                     continue
-                if child is sim and code == 0 and args.duration is not None:
-                    print(
-                        f"simulation ended after {args.duration} simulated; "
-                        "edge, cloud and dashboards keep serving until Ctrl-C",
-                        flush=True,
-                    )
+                if child in sims and code == 0 and args.duration is not None:
                     watched.remove(child)
+                    if not any(s in watched for s in sims):
+                        print(
+                            f"simulation ended after {args.duration} simulated; "
+                            "edge, cloud and dashboards keep serving until Ctrl-C",
+                            flush=True,
+                        )
                     continue
                 log.error("%s exited with code %d; stopping the demo", child.name, code)
                 return 1
@@ -417,3 +522,14 @@ def _run_parts(
     finally:
         for child in reversed(children):
             child.stop()
+
+
+_PER_PART = (
+    "RFIDWMS_SITE",
+    "RFIDWMS_SITES",
+    "RFIDWMS_LAYOUT",
+    "RFIDWMS_SPOOL_DIR",
+    "RFIDWMS_EDGE_ID",
+)
+"""Settings the demo gives each part its own value of (or none: the cloud's layouts are
+in RFIDWMS_SITES)."""

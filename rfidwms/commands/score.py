@@ -4,10 +4,13 @@ Reads the simulator's truth file (``rfidwms demo --truth`` / ``rfidwms sim
 --truth``), fetches every page of the cloud's passages, zone events, weights and
 ``mis_shipment`` / ``weight_mismatch`` alerts since the run's start, the WMS's
 pallets in stock, its count variances and its pick-route stats, and prints the figures of
-``docs/accuracy.md`` (the decisions are in :mod:`rfidwms.scoring`). The API needs
-a token of role operator or admin: ``--token`` or ``RFIDWMS_TOKEN`` (the
-environment keeps it out of the process list). Exit 0; 1 when ``--require`` is
-given and a requirement fails; 2 for bad input (options, truth, API items); 3 when
+``docs/accuracy.md``. A cloud serving several sites (``GET /api/sites``) is read for
+one: ``--site``, else its first (``dc-1`` in the demo): ``site=`` on its lists, and only
+the passages, zone events and weights of that site's edges (the decisions are in
+:mod:`rfidwms.scoring`). The API needs a token of role operator or admin: ``--token``
+or ``RFIDWMS_TOKEN`` (the environment keeps it out of the process list). Exit 0; 1 when
+``--require`` is given and a requirement fails; 2 for bad input (options, truth, API
+items, a ``--site`` the cloud does not serve); 3 when
 the API cannot be read (unreachable, an error, or the token missing, refused or of
 a role that may not read the lists).
 """
@@ -107,6 +110,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--end", type=iso_time, help="the run's end, ISO-8601 (default: the truth's last line)"
     )
+    p.add_argument(
+        "--site",
+        help="the site whose run it was, when the cloud serves several (GET /api/sites; "
+        "default: the cloud's first, dc-1 in the demo): its lists only, and its edges' events",
+    )
     p.add_argument("--examples", type=int, default=5, help="misses listed per kind (default 5)")
     p.add_argument("--json", type=Path, help="also write the figures to this file as JSON")
     p.add_argument(
@@ -163,10 +171,11 @@ def fetch_all(
     *,
     token: str | None = None,
     params: dict[str, str] | None = None,
+    quiet_404: bool = False,
 ) -> list[dict[str, Any]] | None:
     """Every item of the paged list ``/api/<name>`` (since ``since`` when given, with
     the query ``params``), sending ``token`` as a bearer token; None when the API does
-    not serve that list (404)."""
+    not serve that list (404: a warning, unless ``quiet_404``)."""
     base = _url(api, name)
     query: dict[str, str] = dict(params or {})
     if since is not None:
@@ -180,7 +189,8 @@ def fetch_all(
             page = _get(url, token, timeout)
         except urllib.error.HTTPError as e:
             if e.code == 404 and not items:
-                log.warning("%s: 404, the API does not serve %s; scored as none", base, name)
+                if not quiet_404:
+                    log.warning("%s: 404, the API does not serve %s; scored as none", base, name)
                 return None
             raise _http_error(e, url, token) from None
         if not isinstance(page, dict) or not isinstance(page.get("items"), list):
@@ -215,6 +225,72 @@ def fetch_one(
         raise _http_error(e, url, token) from None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SiteScope:
+    """The site a run is scored for: ``site=`` on the lists of sites, and the edges whose
+    events are that site's (None: every event is, the cloud serving only that site)."""
+
+    site: str
+    edges: frozenset[str] | None
+
+    def params(self) -> dict[str, str]:
+        return {"site": self.site}
+
+    def events(self, items: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        """The passages, zone events or weights of ``items`` sent by the site's edges."""
+        if items is None or self.edges is None:
+            return items
+        return [i for i in items if i.get("edge_id") in self.edges]
+
+
+class SiteChoiceError(ValueError):
+    """``--site`` names a site the cloud does not serve; the message names the served."""
+
+
+def choose_site(served: list[dict[str, Any]], wanted: str | None, layout: Any | None) -> SiteScope:
+    """The scope of a run (pure): ``wanted`` or the first of ``served`` (``GET
+    /api/sites``'s items, the cloud's default site first); with several served, the
+    edges of the site's ``layout`` (``GET /api/sites/{site}/layout``; needed then).
+    :class:`SiteChoiceError` for a site not served, ScoreInputError for items against
+    the contract."""
+    ids = [i.get("id") for i in served if isinstance(i, dict)]
+    if not ids or not all(isinstance(x, str) for x in ids) or len(ids) != len(served):
+        raise ScoreInputError(f"/api/sites: items without a string 'id': {served!r:.200}")
+    site = wanted if wanted is not None else str(ids[0])
+    if site not in ids:
+        raise SiteChoiceError(
+            f"--site {site!r} is not a site of this cloud (it serves {', '.join(map(str, ids))})"
+        )
+    if len(ids) == 1:
+        return SiteScope(site, None)
+    if not isinstance(layout, dict):
+        raise ScoreInputError(f"/api/sites/{site}/layout: not a layout: {layout!r:.200}")
+    try:
+        devices = [*layout["readers"], *layout["scales"]]
+        edges = frozenset(str(d["edge"]) for d in devices)
+    except (KeyError, TypeError):
+        raise ScoreInputError(
+            f"/api/sites/{site}/layout: no 'readers' and 'scales' with their 'edge'"
+        ) from None
+    return SiteScope(site, edges)
+
+
+def site_scope(api: str, token: str | None, wanted: str | None) -> SiteScope | None:
+    """The run's site (:func:`choose_site`) from the cloud's sites; None when the cloud
+    lists none (one that predates sites: everything it has is scored)."""
+    served = fetch_all(api, "sites", None, token=token, quiet_404=True)
+    if served is None:
+        if wanted is not None:
+            raise SiteChoiceError(f"--site {wanted!r}: the API at {api} lists no sites")
+        return None
+    layout = None
+    if len(served) > 1:
+        site = wanted if wanted is not None else str(served[0].get("id"))
+        if site in {str(i.get("id")) for i in served}:
+            layout = fetch_one(api, f"sites/{urllib.parse.quote(site)}/layout", token=token)
+    return choose_site(served, wanted, layout)
+
+
 def run(args: argparse.Namespace) -> int:
     options = ScoreOptions(
         window_s=args.window,
@@ -232,14 +308,18 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         token = args.token or os.environ.get("RFIDWMS_TOKEN") or None
+        scope = site_scope(args.api, token, args.site)
+        at = {} if scope is None else scope.params()
         raw = {name: fetch_all(args.api, name, truth.start, token=token) for name in LISTS}
-        raw["pallets"] = fetch_all(args.api, "pallets", None, token=token)
+        if scope is not None:
+            raw = {name: scope.events(items) for name, items in raw.items()}
+        raw["pallets"] = fetch_all(args.api, "pallets", None, token=token, params=at)
         for kind in ALERT_KINDS:
             raw[f"alerts?kind={kind}"] = fetch_all(
-                args.api, "alerts", truth.start, token=token, params={"kind": kind}
+                args.api, "alerts", truth.start, token=token, params={"kind": kind, **at}
             )
-        raw["variances"] = fetch_all(args.api, "variances", None, token=token)
-        route = fetch_one(args.api, "orders/route-stats", token=token)
+        raw["variances"] = fetch_all(args.api, "variances", None, token=token, params=at)
+        route = fetch_one(args.api, "orders/route-stats", token=token, params=at or None)
         report = score(
             truth,
             parse_passages(raw["passages"] or []),
@@ -259,13 +339,17 @@ def run(args: argparse.Namespace) -> int:
     except ApiError as e:
         log.error("the cloud API: %s", e)
         return 3
+    except SiteChoiceError as e:
+        log.error("%s", e)
+        return 2
     except ScoreInputError as e:
         log.error("the cloud API at %s: %s", args.api, e)
         return 2
-    sys.stdout.write(format_report(report, str(args.truth), args.api, unserved))
+    site = None if scope is None else scope.site
+    sys.stdout.write(format_report(report, str(args.truth), args.api, unserved, site))
     sys.stdout.flush()
     if args.json is not None:
-        document = report_json(report, str(args.truth), args.api, unserved)
+        document = report_json(report, str(args.truth), args.api, unserved, site)
         args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     failing = report.failures()
     if args.require and failing:
@@ -286,12 +370,15 @@ def _value(value: float | None, unit: str) -> str:
     return f"{value:g}" + (f" {unit}" if unit else "")
 
 
-def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> str:
+def format_report(
+    report: Report, truth: str, api: str, unserved: list[str], site: str | None = None
+) -> str:
     o = report.options
     lo, hi = report.window
     lines = [
         f"scored run: {iso_utc(report.start)} to {iso_utc(report.end)} "
-        f"({report.end - report.start:.0f} s simulated); truth {truth}; API {api}",
+        f"({report.end - report.start:.0f} s simulated); truth {truth}; API {api}"
+        + (f"; site {site}" if site is not None else ""),
         f"scored window: {iso_utc(lo)} to {iso_utc(hi)} (warm-up {o.warmup_s:g} s, "
         f"end margin {o.margin_s:g} s); passages matched within {o.window_s:g} s; "
         f"zones judged {o.zone_after_s:g} s after each put-away",
@@ -365,11 +452,14 @@ def format_report(report: Report, truth: str, api: str, unserved: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def report_json(report: Report, truth: str, api: str, unserved: list[str]) -> dict[str, Any]:
+def report_json(
+    report: Report, truth: str, api: str, unserved: list[str], site: str | None = None
+) -> dict[str, Any]:
     o = report.options
     return {
         "truth": truth,
         "api": api,
+        "site": site,
         "not_served": unserved,
         "start": iso_utc(report.start),
         "end": iso_utc(report.end),

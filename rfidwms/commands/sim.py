@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -38,6 +39,7 @@ from firmware_sim.world import (
 from protocols.clock import Clock, ScaledClock
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
+from protocols.types import ID_PATTERN
 from rfidwms.commands.argtypes import duration, fault, iso_time
 
 logger = logging.getLogger("rfidwms.sim")
@@ -62,6 +64,14 @@ def mistake_rate(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"--mistake-rate: {text!r} is not between 0 and 1")
     return value
+
+
+def site_id(text: str) -> str:
+    if not re.fullmatch(ID_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"--site: {text!r} is not a site id (letters, digits, '_', '.', '-')"
+        )
+    return text
 
 
 def wms_url(text: str) -> str:
@@ -146,6 +156,13 @@ def add_parser(sub: Any) -> None:
         f"${WMS_OPERATOR_TOKEN_ENV}, else the ERP side's)",
     )
     p.add_argument(
+        "--site",
+        type=site_id,
+        help="the WMS site this warehouse is (GET /api/sites): named in its notices, orders, "
+        "task and stock requests, as a WMS serving several sites needs (default: none named, "
+        "which a WMS serving one site takes as its own); needs --wms",
+    )
+    p.add_argument(
         "--mistake-rate",
         type=mistake_rate,
         metavar="RATE",
@@ -184,10 +201,14 @@ def wms_settings(args: argparse.Namespace) -> WmsSettings | None:
             raise WmsOptionError(
                 "--mistake-rate needs --wms: the workers make mistakes carrying out its tasks"
             )
+        if args.site is not None:
+            raise WmsOptionError("--site needs --wms: it names the WMS's site this warehouse is")
         return None
     if erp is None and operator is None:
         raise WmsOptionError(f"--wms needs a token: --wms-token or ${WMS_TOKEN_ENV}")
-    return WmsSettings(args.wms, erp_token=erp or str(operator), operator_token=operator)
+    return WmsSettings(
+        args.wms, erp_token=erp or str(operator), operator_token=operator, site=args.site
+    )
 
 
 class ClockMismatchError(ValueError):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from rfidwms.cli import main
+from rfidwms.commands import sim
 
 
 @pytest.mark.parametrize(
@@ -19,6 +22,9 @@ from rfidwms.cli import main
          "--mistake-rate: '1.5' is not between 0 and 1"),
         (["--wms", "http://h/", "--wms-token", "t", "--mistake-rate", "x"],
          "--mistake-rate: 'x' is not a number"),
+        (["--site", "dc-2"], "--site needs --wms"),
+        (["--wms", "http://h/", "--wms-token", "t", "--site", "dc 2"],
+         "--site: 'dc 2' is not a site id"),
     ],
 )  # fmt: skip
 def test_wms_options_that_do_not_fit_are_refused_by_name(argv, message, capsys, monkeypatch):
@@ -35,3 +41,15 @@ def test_demo_takes_a_mistake_rate_and_refuses_a_wrong_one(capsys):
         main(["demo", "--mistake-rate", "2"])
     assert stopped.value.code == 2
     assert "--mistake-rate: '2' is not between 0 and 1" in capsys.readouterr().err
+
+
+def test_the_site_goes_to_the_wms_settings(monkeypatch):
+    monkeypatch.delenv("RFIDWMS_WMS_OPERATOR_TOKEN", raising=False)
+    parser = argparse.ArgumentParser()
+    sim.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["sim", "--wms", "http://h/", "--wms-token", "t", "--site", "dc-2"])
+    settings = sim.wms_settings(args)
+    assert settings is not None and settings.site == "dc-2"
+    args = parser.parse_args(["sim", "--wms", "http://h/", "--wms-token", "t"])
+    settings = sim.wms_settings(args)
+    assert settings is not None and settings.site is None  # named in no request

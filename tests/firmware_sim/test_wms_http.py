@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from firmware_sim.wms.bridge import OrderWanted, TruckComing, WorldBridge
+from firmware_sim.wms.bridge import OrderWanted, TaskOutcome, TruckComing, WorldBridge
 from firmware_sim.wms.client import WmsClient, WmsUnavailable
-from firmware_sim.wms.erp import Erp
+from firmware_sim.wms.erp import Erp, run_tag
 from firmware_sim.wms.mistakes import MistakeDice
 from firmware_sim.wms.shift_lead import ShiftLead
 from firmware_sim.wms.workers import Workers
@@ -332,3 +332,47 @@ async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops
     w.to(302)
     [cancel] = w.truth("cancel")
     assert cancel["order"] == "SO-1" and cancel["pallets"] == []  # nothing picked yet
+
+
+async def test_a_warehouse_that_is_a_site_names_it_in_every_request_about_the_site():
+    """A WMS serving several sites: the ERP, workers and shift lead of one warehouse
+    name its site on notices, orders, pallets, tasks and held orders (ids by id need
+    none: the WMS knows each one's site)."""
+    w = Opened()
+    w.to(11)
+    truck = w.bridge.erp_requests.get_nowait()
+    assert isinstance(truck, TruckComing)
+    sku = w.world.floor.get(next(iter(w.world.flow.stored))).pallet.sku.gtin
+    pallets = [{"epc": "E1", "sscc": "1", "sku": sku, "lot": "L1", "expiry": "2025-05-01",
+                "zone": "zone-a", "state": "available", "cases": 10}]  # fmt: skip
+    script = Script(
+        [
+            (201, {"asn": "x"}, 0.0),
+            (200, {"items": pallets, "next": None}, 0.0),
+            (201, {"id": "SO-1", "status": "allocated", "pick_tasks": []}, 0.0),
+            (200, {"items": [], "next": None}, 0.0),
+            (404, {"detail": "no such task"}, 0.0),
+            (200, {"items": [], "next": None}, 0.0),
+        ]
+    )
+    async with http_server(script) as url, client(url) as wms:
+        erp = Erp(wms, w.bridge, customers=["acme"], tag="dc-2-T", seed=4, site="dc-2")
+        await erp.handle(truck)
+        await erp.handle(OrderWanted("door-2", 1, None))
+        workers = Workers(wms, w.bridge, MistakeDice(0.0), site="dc-2")
+        await workers.poll()
+        await workers.report(TaskOutcome("putaway-1", True))
+        await ShiftLead(wms, w.bridge, after_s=300.0, site="dc-2").poll()
+    asn, listed, order, tasks, done, held = script.seen
+    assert asn["body"]["site"] == "dc-2" and asn["body"]["asn"] == "ASN-dc-2-T-truck-0001"
+    assert listed["target"] == "/api/pallets?limit=1000&site=dc-2"
+    assert order["body"]["site"] == "dc-2" and order["body"]["order"] == "PO-dc-2-T-0001"
+    assert tasks["target"] == "/api/tasks?status=open&limit=1000&site=dc-2"
+    assert done["target"] == "/api/tasks/putaway-1/done?site=dc-2"
+    assert held["target"] == "/api/orders?status=on_hold&limit=1000&site=dc-2"
+
+
+def test_the_run_tag_names_the_site_when_there_is_one():
+    start = parse_iso_utc("2025-01-06T08:00:00Z")
+    assert run_tag(start, 7) == "20250106080000-s7"
+    assert run_tag(start, 7, "dc-2") == "dc-2-20250106080000-s7"
