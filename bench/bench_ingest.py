@@ -67,7 +67,6 @@ import benchkit
 import paho.mqtt.client as paho
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
-from psycopg import sql
 
 from cloud.db.migrate import apply_migrations
 from cloud.ingest.store import COPY_OBSERVATIONS, OBSERVATION_COPY_TYPES
@@ -175,18 +174,10 @@ def make_workload(batches: int, per_batch: int, tags: int, t0: datetime) -> Work
 
 @contextlib.contextmanager
 def fresh_database(admin_url: str) -> Iterator[str]:
-    name = f"rfidwms_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    try:
+    """A fresh database with the project's schema (:func:`benchkit.fresh_database`)."""
+    with benchkit.fresh_database(admin_url) as url:
         asyncio.run(apply_migrations(url))
         yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def free_port() -> int:

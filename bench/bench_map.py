@@ -30,8 +30,8 @@ import logging
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -82,18 +82,6 @@ def pallet(n: int) -> tuple[str, str]:
     """(SSCC-96 EPC hex, SSCC) of bench pallet ``n``."""
     p = Sscc96(company_prefix=PREFIX, serial_reference=f"7{n:09d}", filter=0)
     return p.to_hex(), p.sscc
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    name = f"rfidwms_bench_map_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def stock_pallets(url: str, site: str, n: int, zones: list[str]) -> str:
@@ -265,7 +253,7 @@ async def run(args: argparse.Namespace) -> benchkit.Result:
     )
     redraws = result.add(benchkit.Figure("map redraws/s", "redraws/s", []))
     draw_ms = result.add(benchkit.Figure("map draw time", "ms/redraw", []))
-    with fresh_database(args.database_url) as url:
+    with benchkit.fresh_database(args.database_url, "rfidwms_bench_map") as url:
         await apply_migrations(url)
         token = await stock_pallets(url, site, args.pallets, zones)
         settings = CloudSettings(

@@ -17,15 +17,21 @@ this module) gets its printed output kept instead, by :mod:`bench.run_all`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -214,3 +220,18 @@ def render() -> None:
 if __name__ == "__main__":
     render()
     sys.stdout.write(f"wrote {DOC.relative_to(ROOT)}\n")
+
+
+@contextlib.contextmanager
+def fresh_database(admin_url: str, prefix: str = "rfidwms_bench") -> Iterator[str]:
+    """A new, empty database on the server of ``admin_url`` (its URL); dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
