@@ -653,13 +653,19 @@ class Flow:
         # draws stay in the order they would have been without staging
         self._shelve(epc, zone, self.stage_rng if staged else self.rng)
 
-    def _shelve(self, epc: str, zone: str, rng: random.Random) -> None:
+    def _on_shelf(self, epc: str, zone: str, rng: random.Random) -> Pallet:
+        """The pallet set down on a shelf of ``zone`` (its ``putaway`` line)."""
         self.floor.place(epc, self._slot(zone, rng))
         self._stored[epc] = zone
         self._shelved_at[epc] = self.now_s
-        self.stats.received += 1
         p = self.floor.get(epc).pallet
         self._truth("putaway", epc, zone=zone, **self._pallet_fields(p))
+        return p
+
+    def _shelve(self, epc: str, zone: str, rng: random.Random) -> None:
+        """A received pallet on its shelf (a returned one then goes to inspection)."""
+        p = self._on_shelf(epc, zone, rng)
+        self.stats.received += 1
         rma = self._wms.returned.get(epc)
         if rma is not None and self.director is not None:
             share = self.scenario.workers.write_off_share
@@ -983,11 +989,7 @@ class Flow:
         w = self._wms
         w.cancelled.discard(epc)
         self._order_of.pop(epc, None)
-        self.floor.place(epc, self._slot(zone, self.work_rng))
-        self._stored[epc] = zone
-        self._shelved_at[epc] = self.now_s
-        p = self.floor.get(epc).pallet
-        self._truth("putaway", epc, zone=zone, **self._pallet_fields(p))
+        self._on_shelf(epc, zone, self.work_rng)
         if task is not None:
             self._done(task)
 
