@@ -247,10 +247,26 @@ async def test_a_walk_over_the_floor_plan_stops_once_per_place_along_the_aisles(
     assert errors == []
 
 
+WIDER_THAN_VIEWPORT = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll("body *")]
+    .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+    .slice(0, 8)
+    .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className} ` +
+      `right=${Math.round(el.getBoundingClientRect().right)} ` +
+      `text=${JSON.stringify((el.textContent || "").slice(0, 60))}`);
+}"""
+
+
 async def fits(page: Any) -> bool:
-    """Nothing wider than the viewport (no sideways scrolling), once the page settles."""
-    await page.wait_for_function(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth",
-        timeout=10_000,
-    )
+    """Nothing wider than the viewport (no sideways scrolling), once the page settles;
+    when something is, the elements that stick out are named."""
+    try:
+        await page.wait_for_function(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth",
+            timeout=10_000,
+        )
+    except Exception:
+        wide = await page.evaluate(WIDER_THAN_VIEWPORT)
+        raise AssertionError(f"wider than the viewport: {wide}") from None
     return True
