@@ -56,7 +56,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig, LLRPReaderState
+from sllurp.llrp import (
+    LLRPReaderClient,
+    LLRPReaderConfig,
+    LLRPReaderState,
+    ReaderConfigurationError,
+)
 
 from edge.backoff import next_backoff
 from edge.clock_offset import ClockOffset, clock_speed, reported_through
@@ -118,6 +123,18 @@ def whole_messages(buffer: bytearray) -> int:
     return end
 
 
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The longest message the link waits for. A zone reader's report of a crowded field
+is a few hundred kilobytes; a header claiming more than this is garbage, not a report."""
+
+
+def pending_length(buffer: bytearray) -> int:
+    """The length the header at the start of ``buffer`` claims; 0 with no whole header."""
+    if len(buffer) < HEADER_LENGTH:
+        return 0
+    return int.from_bytes(buffer[2:6], "big")
+
+
 class CommandFailed(Exception):
     """The reader did not do a command; the message says why."""
 
@@ -132,6 +149,8 @@ class _LLRPClient(LLRPReaderClient):  # type: ignore[misc]  # sllurp is untyped
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.bytes_received = 0
+        self.dropped_because: str | None = None
+        """Why this client dropped the connection itself (a message it will not wait for)."""
         self._pieces = bytearray()
         self.lock = threading.Lock()
         """Held while sllurp handles what the reader sent, and while a command talks to
@@ -148,6 +167,17 @@ class _LLRPClient(LLRPReaderClient):  # type: ignore[misc]  # sllurp is untyped
             del pieces[:whole]
             with self.lock:
                 super().raw_data_received(messages)
+        claimed = pending_length(pieces)
+        if claimed > MAX_MESSAGE_BYTES:
+            pieces.clear()
+            self.dropped_because = (
+                f"sent a message header claiming {claimed} bytes (more than "
+                f"{MAX_MESSAGE_BYTES}): not LLRP we can read, connection dropped"
+            )
+            # sllurp's receive loop answers this by closing the socket and calling the
+            # disconnected callbacks: the link reconnects at once instead of buffering
+            # towards a length that will never come until the silence limit.
+            raise ReaderConfigurationError(self.dropped_because)
 
 
 def connection_attempt_status(message: Any) -> str | None:
@@ -485,11 +515,11 @@ class ReaderLink:
             return f"refused the session (ConnectionAttemptEvent: {self._hello_status})"
         return None
 
-    def _watch(self, client: LLRPReaderClient) -> str:
+    def _watch(self, client: _LLRPClient) -> str:
         """Wait until the connection ends; say why."""
         while not self._lost.wait(min(0.5, self.silent_after_s / 4)):
             if not client.is_alive():
-                return "connection closed"
+                return client.dropped_because or "connection closed"
             silent_for = time.monotonic() - self._heard_at
             if silent_for > self.silence_limit_s:
                 return f"silent for {silent_for:.1f} s with the connection up"
@@ -497,7 +527,9 @@ class ReaderLink:
                 self._set_silent(True)
         if self._stop.is_set():
             return "stopping"
-        return "reconnect asked" if self._reconnect_asked.is_set() else "connection lost"
+        if self._reconnect_asked.is_set():
+            return "reconnect asked"
+        return client.dropped_because or "connection lost"
 
     def _pause(self, seconds: float) -> None:
         """Wait out a backoff, unless the link is stopped or asked to reconnect."""

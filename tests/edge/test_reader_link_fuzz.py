@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.reader_link import ReaderLink
+from edge.reader_link import MAX_MESSAGE_BYTES, ReaderLink, pending_length
 from edge.reads import TagRead
 from firmware_sim.llrp_reader import LLRPReaderServer
 from firmware_sim.world_view import Sighting
@@ -267,3 +267,33 @@ def test_bad_bytes_from_the_reader_are_skipped_or_reconnected_and_reads_go_on(
     rig.examples += 1
     if rig.relay.connections > connections:
         rig.reconnects.append(rig.examples)
+
+
+def test_a_header_claiming_more_than_a_report_can_be_drops_the_connection_at_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig.wait(lambda: rig.reading(0), "the link reading before the injection")
+    connections = rig.relay.connections
+    claimed = MAX_MESSAGE_BYTES + 1
+    with caplog.at_level("WARNING", logger="edge.reader_link"):
+        rig.relay.inject(header(61, claimed))  # an RO_ACCESS_REPORT of 16 MiB and a byte
+        rig.wait(lambda: rig.relay.connections > connections, "the link connecting again")
+        with rig.rec.lock:
+            reads = rig.rec.reads
+        rig.wait(lambda: rig.reading(reads), "reads again on the new connection")
+    # dropped for what it claimed, not waited out until the reader counted as silent
+    said = [r.getMessage() for r in caplog.records if "reconnecting" in r.getMessage()]
+    assert any(f"claiming {claimed} bytes" in m for m in said), said
+
+
+@pytest.mark.parametrize(
+    ("buffer", "claimed"),
+    [
+        (b"", 0),
+        (header(61, 12)[:9], 0),  # not yet a whole header
+        (header(61, 12), 12),
+        (header(61, 0xFFFFFFFF) + b"tail", 0xFFFFFFFF),
+    ],
+)
+def test_the_length_a_pending_header_claims(buffer: bytes, claimed: int) -> None:
+    assert pending_length(bytearray(buffer)) == claimed
