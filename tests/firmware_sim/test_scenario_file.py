@@ -141,7 +141,7 @@ def test_bundled_traffic_scenarios_stage_and_turn_back_and_every_one_bleeds() ->
 
 def test_every_bundled_scenario_loads_and_fits_the_demo_layout() -> None:
     names = bundled_scenario_names()
-    assert {"demo", "dock-rush", "one-truck", "reader-faults", "shelves"} <= set(names)
+    assert {"demo", "dock-rush", "one-truck", "reader-faults", "shelves", "shrinkage"} <= set(names)
     for name in names:
         check_scenario(load_scenario(name), load_layout(None))
 
