@@ -119,6 +119,10 @@ async def test_the_orders_page_follows_an_order_live_from_reserved_to_shipped(
 
             assert await fits(page)  # 1024x768
             await page.select_option("#status", "cancelled")
+            await expect(page.locator("#orders-empty")).to_have_text(
+                "No orders or transfers match."
+            )
+            await page.select_option("#kind", "orders")  # the status kept, its kind's
             await expect(page.locator("#orders-empty")).to_have_text("No orders match.")
         assert errors == []
 
@@ -150,6 +154,11 @@ async def test_a_customer_follows_its_own_order_live_and_cannot_open_another_cus
             await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
             cards = page.get_by_test_id("order-card")
             await expect(cards).to_have_count(1)  # its own only
+            # the navigation of a customer's token: the portal, nothing of the staff's
+            nav = page.locator("nav a")
+            await expect(nav).to_have_count(1)
+            await expect(nav).to_have_text("Customer portal")
+            assert await page.locator("nav a[href='/orders'], nav a[href='/map']").count() == 0
             card = page.locator(f'[data-testid="order-card"][data-order="{our_id}"]')
             await card.get_by_role("link").click()
             detail = page.get_by_test_id("order-detail")
