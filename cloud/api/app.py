@@ -39,6 +39,7 @@ from cloud.api import (
 )
 from cloud.api import edge_commands as edge_commands_api
 from cloud.api import forecast as forecast_api
+from cloud.api import me as me_api
 from cloud.api import orders as orders_api
 from cloud.api import returns as returns_api
 from cloud.api import sites as sites_api
@@ -57,6 +58,7 @@ from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
 from cloud.live.hub import LiveHub
 from cloud.live.order_feed import OrderFeed
+from cloud.live.transfer_feed import TransferFeed
 from cloud.operations.edge_commands import CommandRelay
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
@@ -178,6 +180,11 @@ def create_app(
                         retry_max_s=settings.ingest_retry_max_s,
                     )
                 )
+            await stack.enter_async_context(  # and of every transfer's, whichever site
+                TransferFeed(
+                    settings.database_url, pool, hub, retry_max_s=settings.ingest_retry_max_s
+                )
+            )
             if settings.webhooks_enabled:  # the customers' notifications (any node may send)
                 webhook_pool = await stack.enter_async_context(
                     open_pool(
@@ -275,6 +282,7 @@ def create_app(
     app.include_router(forecast_api.router)
     app.include_router(variances_api.router)
     app.include_router(users.router)
+    app.include_router(me_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(sites_api.router)
     app.include_router(edge_commands_api.router)

@@ -94,6 +94,9 @@ class TransferPalletOut(BaseModel):
     dispatched_at: datetime
     arrived_at: datetime | None
     arrival_door: str | None
+    arrival_cause: str | None = Field(
+        description="what booked its arrival: passage:<id> (the destination's door passage)"
+    )
     received: int
     missing_cases: list[str] = Field(description="case EPCs that left on it and did not come")
     extra_cases: list[str] = Field(description="case EPCs that came on it and had not left")
@@ -123,28 +126,7 @@ class TransferOut(TransferSummaryOut):
 
 
 def _summary(d: db.TransferDetail) -> dict[str, Any]:
-    t = d.transfer
-    return {
-        "id": t.id,
-        "status": TransferStatus(t.status),
-        "outcomes": d.outcomes,
-        "from_site": t.from_site,
-        "to_site": t.to_site,
-        "order_id": t.order_id,
-        "order_status": d.order_status,
-        "transit_min": t.transit_min,
-        "requested_by": t.requested_by,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-        "shipped_at": t.shipped_at,
-        "expected_at": t.expected_at,
-        "received_at": t.received_at,
-        "late_at": t.late_at,
-        "lines": [
-            TransferLineOut(**{n: getattr(x, n) for n in TransferLineOut.model_fields})
-            for x in d.lines
-        ],
-    }
+    return d.summary()
 
 
 def transfer_out(d: db.TransferDetail) -> TransferOut:
@@ -159,6 +141,7 @@ def transfer_out(d: db.TransferDetail) -> TransferOut:
                 dispatched_at=p.dispatched_at,
                 arrived_at=p.arrived_at,
                 arrival_door=p.arrival_door,
+                arrival_cause=p.arrival_cause,
                 received=p.received,
                 missing_cases=p.missing_epcs,
                 extra_cases=p.extra_epcs,

@@ -15,12 +15,17 @@ transfer, each in the caller's transaction.
   such a pallet (:mod:`cloud.operations.transfers_feed`);
 - :func:`overdue` and :func:`mark_late`: the late check.
 
+Every change of a transfer (made, a pallet left or came, a status reached, found late)
+also notifies :data:`CHANNEL` (``{"transfer": id}``) when its transaction commits, for
+the live feeds (:mod:`cloud.live.transfer_feed`).
+
 Concurrency: a step locks the transfer's row (``FOR UPDATE``) before it changes it;
 the ledger locks the positions it posts to.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +51,14 @@ from cloud.warehouse.transfers import (
 from cloud.warehouse.webhooks import EventType, transfer_event
 
 log = logging.getLogger(__name__)
+
+CHANNEL = "rfidwms_transfers"
+"""The PostgreSQL channel told of every transfer's change (``{"transfer": id}``)."""
+
+
+async def notify(conn: Conn, transfer_id: str) -> None:
+    """Tell the live feeds of a change of ``transfer_id`` when this transaction commits."""
+    await conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, json.dumps({"transfer": transfer_id})])
 
 
 class TransferNotFound(TransferError):
@@ -130,6 +143,41 @@ class TransferDetail:
             late=self.transfer.late_at is not None,
         )
 
+    def summary(self) -> dict[str, Any]:
+        """The transfer without its pallets, as ``GET /api/transfers`` lists it and the
+        live feed sends it (JSON-ready but for datetimes)."""
+        t = self.transfer
+        return {
+            "id": t.id,
+            "status": TransferStatus(t.status),
+            "outcomes": self.outcomes,
+            "from_site": t.from_site,
+            "to_site": t.to_site,
+            "order_id": t.order_id,
+            "order_status": self.order_status,
+            "transit_min": t.transit_min,
+            "requested_by": t.requested_by,
+            "created_at": t.created_at,
+            "updated_at": t.updated_at,
+            "shipped_at": t.shipped_at,
+            "expected_at": t.expected_at,
+            "received_at": t.received_at,
+            "late_at": t.late_at,
+            "lines": [
+                {
+                    "line": x.line,
+                    "sku": x.sku,
+                    "qty": x.qty,
+                    "allocated": x.allocated,
+                    "picked": x.picked,
+                    "shipped": x.shipped,
+                    "received": x.received,
+                    "missing": x.missing,
+                }
+                for x in self.lines
+            ],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TransferRef:
@@ -183,6 +231,7 @@ async def create_transfer(
                 now,
             ],
         )
+        await notify(conn, transfer_id)
     found = await get_transfer(conn, transfer_id)
     assert found is not None
     return found
@@ -196,7 +245,7 @@ async def get_transfer(conn: Conn, transfer_id: str) -> TransferDetail | None:
     row = await cur.fetchone()
     if row is None:
         return None
-    return (await _details(conn, [TransferRow(*row)], pallets=True))[0]
+    return (await _details(conn, [TransferRow(*row)]))[0]
 
 
 async def list_transfers(
@@ -217,10 +266,12 @@ async def list_transfers(
         [*([None if sites is None else list(sites)] * 3), status, status, before, before, limit],
     )
     rows = [TransferRow(*r) for r in await cur.fetchall()]
-    return await _details(conn, rows, pallets=False) if rows else []
+    return await _details(conn, rows) if rows else []
 
 
-async def _details(conn: Conn, rows: list[TransferRow], *, pallets: bool) -> list[TransferDetail]:
+async def _details(conn: Conn, rows: list[TransferRow]) -> list[TransferDetail]:
+    """Each transfer with its order's status, its lines and its pallets (which its
+    outcomes, short and over, are counted from)."""
     ids = [t.id for t in rows]
     orders = [t.order_id for t in rows]
     cur = await conn.execute("SELECT id, status FROM orders WHERE id = ANY(%s::text[])", [orders])
@@ -267,10 +318,46 @@ async def _details(conn: Conn, rows: list[TransferRow], *, pallets: bool) -> lis
                 t,
                 order_status.get(t.order_id, "received"),
                 counts,
-                by_transfer.get(t.id, []) if pallets else [],
+                by_transfer.get(t.id, []),
             )
         )
     return out
+
+
+async def transfers(conn: Conn, transfer_ids: Sequence[str]) -> list[TransferDetail]:
+    """The transfers ``transfer_ids`` as they stand (unknown ids left out), least
+    recently changed first."""
+    cur = await conn.execute(
+        f"SELECT {_TRANSFER} FROM transfers WHERE id = ANY(%s::text[]) ORDER BY updated_at, seq",
+        [list(transfer_ids)],
+    )
+    rows = [TransferRow(*r) for r in await cur.fetchall()]
+    return await _details(conn, rows) if rows else []
+
+
+async def transfers_of_orders(conn: Conn, order_ids: Sequence[str]) -> list[str]:
+    """The transfers whose orders (at their source) are among ``order_ids``."""
+    cur = await conn.execute(
+        "SELECT id FROM transfers WHERE order_id = ANY(%s::text[]) ORDER BY seq",
+        [list(order_ids)],
+    )
+    return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def changed_since(conn: Conn, since: datetime | None) -> tuple[list[str], datetime | None]:
+    """The transfers changed at or after ``since`` (their ``updated_at``; None: none,
+    only the newest change's time), least recently changed first, and the newest
+    change's time. At ``since`` too: two changes may share a time, and a change sent
+    twice does no harm to a page."""
+    cur = await conn.execute("SELECT max(updated_at) FROM transfers")
+    row = await cur.fetchone()
+    newest: datetime | None = row[0] if row else None
+    if since is None:
+        return [], newest
+    cur = await conn.execute(
+        "SELECT id FROM transfers WHERE updated_at >= %s ORDER BY updated_at, seq", [since]
+    )
+    return [str(r[0]) for r in await cur.fetchall()], newest
 
 
 async def of_order(conn: Conn, order_id: str) -> TransferRef | None:
@@ -330,6 +417,7 @@ async def pallet_dispatched(
             f"{cause.kind.value}:{cause.ref}",
         ],
     )
+    await notify(conn, ref.id)
 
 
 async def follow_order(conn: Conn, ref: TransferRef, *, time: datetime, now: datetime) -> None:
@@ -351,6 +439,7 @@ async def _settle(conn: Conn, t: TransferRow, *, time: datetime, now: datetime) 
         dispatched=dispatched,
         arrived=arrived,
     )
+    await notify(conn, t.id)
     if status.value == t.status:
         await conn.execute("UPDATE transfers SET updated_at = %s WHERE id = %s", [now, t.id])
         return status
@@ -578,6 +667,7 @@ async def mark_late(
     )
     if await cur.fetchone() is None:
         return False
+    await notify(conn, t.id)
     await _publish(
         conn,
         t,

@@ -48,6 +48,12 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   status, hold reason, dates, the entry's event). Numbered in the same sequence. The
   snapshot's ``orders`` are the last ``recent_orders`` orders that changed, newest
   change first.
+- ``{"type": "transfer", "seq": N, "stream": S, "at": ..., "transfer": {...}}``: a
+  transfer between sites changed (made, its order at the source moved on, a pallet
+  left or came, in transit, received, found late); ``transfer`` is its summary as
+  ``GET /api/transfers`` lists it, as it stood then. Numbered in the same sequence,
+  for staff only. The snapshot's ``transfers`` are the last ``recent_orders``
+  transfers that changed, newest change first.
 - A customer's connection (:meth:`LiveHub.subscribe` with ``customer``) sees ONLY
   that customer's order messages, in a sequence and stream of its own (its ``seq``
   counts that customer's order changes, its stream is the hub's stream and a hash of
@@ -256,6 +262,8 @@ class LiveHub:
         self._max_orders = recent_orders
         self._orders: OrderedDict[str, dict[str, Any]] = OrderedDict()
         """The summaries of the last orders that changed, least recently changed first."""
+        self._transfers: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """Likewise for the transfers (staff only)."""
         self._customer_buffer = customer_buffer
         self._customer_seq: dict[str, int] = {}
         """Each customer's own sequence (kept for ever: a few bytes per customer)."""
@@ -427,6 +435,25 @@ class LiveHub:
         self._fan_out(own, mine, customer)
         return self.seq
 
+    def publish_transfer(self, transfer: dict[str, Any]) -> int:
+        """A transfer changed: ``transfer`` is its summary (JSON-ready, with its ``id``).
+        Numbered in the hub's sequence and offered to staff only; never waits."""
+        _remember(self._transfers, [(str(transfer["id"]), transfer)], self._max_orders)
+        self._snapshot = None
+        self.seq += 1
+        text = _encode(
+            {
+                "type": "transfer",
+                "seq": self.seq,
+                "stream": self.stream,
+                "at": _now(),
+                "transfer": transfer,
+            }
+        )
+        self._keep(self.seq, text)
+        self._fan_out(self.seq, text, None)
+        return self.seq
+
     def _fan_out(self, seq: int, text: str, customer: str | None) -> None:
         """Offer a message to the clients of ``customer`` (None: staff) only."""
         for sub in list(self._subscribers):
@@ -487,6 +514,7 @@ class LiveHub:
             ],
             "commands": list(self._commands.values()),
             "orders": list(reversed(self._orders.values())),
+            "transfers": list(reversed(self._transfers.values())),
         }
 
     def snapshot_message(self, customer: str | None = None) -> tuple[int, str]:

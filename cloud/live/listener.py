@@ -1,11 +1,12 @@
-"""LISTEN on one PostgreSQL channel and hand what is heard to a subclass, for ever.
+"""LISTEN on PostgreSQL channels and hand what is heard to a subclass, for ever.
 
 :class:`ChannelListener` keeps a connection of its own (``application_name`` says
-whose) LISTENing on ``channel``: on connect it calls :meth:`catch_up` (what changed
-while it was not listening), then :meth:`publish` with the payloads of every burst of
-notifications (several at once when they come together). A lost connection is
-opened again with backoff; a silent one is checked every ``ping_s`` seconds, so a
-dead one is noticed. The alert feed and the order feed are two of them.
+whose) LISTENing on ``channel`` (and ``also_channels``): on connect it calls
+:meth:`catch_up` (what changed while it was not listening), then :meth:`publish`
+with the payloads of every burst of notifications (several at once when they come
+together). A lost connection is opened again with backoff; a silent one is checked
+every ``ping_s`` seconds, so a dead one is noticed. The alert feed, the order feed
+and the transfer feed are three of them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class ChannelListener(BackgroundTask):
     """``async with`` runs it; subclasses write :meth:`catch_up` and :meth:`publish`."""
 
     channel = ""
+    also_channels: tuple[str, ...] = ()
+    """More channels heard on the same connection (a payload says which it is)."""
     application_name = "rfidwms-listener"
 
     def __init__(
@@ -74,7 +77,8 @@ class ChannelListener(BackgroundTask):
         async with await AsyncConnection.connect(
             self._url, autocommit=True, application_name=self.application_name
         ) as conn:
-            await conn.execute(f"LISTEN {self.channel}")
+            for channel in (self.channel, *self.also_channels):
+                await conn.execute(f"LISTEN {channel}")
             await self.catch_up()
             self.connects += 1
             self.listening.set()

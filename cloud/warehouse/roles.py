@@ -21,13 +21,17 @@ The roles:
 
 Path parameters match by position, whatever their name: ``/api/orders/{id}`` and
 ``/api/orders/{order_id}`` are one entry (:func:`route_key`).
+
+The pages (:data:`PAGES`) are in the navigation of a role that may call every route a
+page cannot work without (:func:`pages_for`), and, for a page meant for some roles
+only (the customer portal), is one of them; ``GET /api/me`` gives a token's list.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Literal
 
@@ -179,6 +183,8 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": _EVERYONE,
         # the sites this cloud serves
         "GET /api/sites": _EVERYONE,
+        # who the token is, and the pages of its role (the pages' navigation)
+        "GET /api/me": _EVERYONE,
         "GET /api/sites/{site}/layout": _OPERATIONS,
         # automatic cycle counts
         "GET /api/variances": _OPERATIONS,
@@ -250,3 +256,70 @@ class Caller:
         """Whether this caller may see a record (an order) of ``customer``; a router
         answers 404 for one it may not, as if it did not exist."""
         return self.role is not Role.CUSTOMER or self.customer == customer
+
+
+# -- the pages --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of ``dashboards/``: where it is, its name in the navigation, the routes it
+    cannot work without (``"METHOD /path"``, as in :data:`POLICY`) and, when it is
+    meant for some roles only, which."""
+
+    path: str
+    label: str
+    needs: tuple[str, ...]
+    audience: frozenset[Role] | None = field(default=None)
+
+
+_LIVE = "WS /ws/live"
+
+PAGES: Final[tuple[Page, ...]] = (
+    Page("/", "Live reads", (_LIVE, "GET /api/readers")),
+    Page(
+        "/map",
+        "Map",
+        (_LIVE, "GET /api/sites/{site}/layout", "GET /api/pallets", "GET /api/passages"),
+    ),
+    Page("/stock", "Stock", (_LIVE, "GET /api/stock", "GET /api/ledger")),
+    Page("/alerts", "Alerts", (_LIVE, "GET /api/alerts")),
+    Page("/fleet", "Fleet", (_LIVE, "GET /api/readers")),
+    Page("/kpis", "KPIs", ("GET /api/kpis/series", "GET /api/sites")),
+    Page("/scan", "Handheld", ("POST /api/scans", "POST /api/scans/decode")),
+    Page(
+        "/orders",
+        "Orders",
+        (
+            _LIVE,
+            "GET /api/orders",
+            "GET /api/orders/{id}",
+            "GET /api/transfers",
+            "GET /api/transfers/{id}",
+            "GET /api/sites/{site}/layout",
+        ),
+    ),
+    Page(
+        "/portal",
+        "Customer portal",
+        (_LIVE, "GET /api/orders", "GET /api/orders/{id}", "GET /api/availability"),
+        audience=frozenset({Role.CUSTOMER}),
+    ),
+)
+"""The pages, in the order of the navigation."""
+
+
+def page_roles(page: Page) -> list[Role]:
+    """The roles ``page`` is for: those that may call every route it needs (and, for a
+    page with an audience, of it), in :class:`Role` order."""
+    return [
+        r
+        for r in Role
+        if all(may(r, *need.split(" ", 1)) for need in page.needs)
+        and (page.audience is None or r in page.audience)
+    ]
+
+
+def pages_for(role: Role) -> list[Page]:
+    """The pages in the navigation of ``role``, in order."""
+    return [p for p in PAGES if role in page_roles(p)]

@@ -12,18 +12,9 @@
 
 export const TOKEN_KEY = "rfidwms.token";
 
-/** The pages, in the order of the navigation. */
-export const PAGES = [
-  { path: "/", label: "Live reads" },
-  { path: "/map", label: "Map" },
-  { path: "/stock", label: "Stock" },
-  { path: "/alerts", label: "Alerts" },
-  { path: "/fleet", label: "Fleet" },
-  { path: "/kpis", label: "KPIs" },
-  { path: "/scan", label: "Handheld" },
-  { path: "/orders", label: "Orders" },
-  { path: "/portal", label: "Customer portal" },
-];
+// The navigation: the pages of the signed-in token's role, in order, as GET /api/me
+// lists them (cloud/warehouse/roles.py: a customer gets the portal only, staff the
+// pages whose routes their role may call); empty while signed out.
 
 export const $ = (id) => document.getElementById(id);
 
@@ -148,13 +139,17 @@ export function el(tag, props = {}, ...children) {
 
 // -- the shell: top bar, navigation, sign-in -------------------------------------------
 
-function bar(title, current) {
-  const nav = el("nav", { className: "nav", ariaLabel: "Pages" });
-  for (const p of PAGES) {
+/** The navigation's links to ``pages`` ([{path, label}]), ``current`` marked. */
+function showNav(pages, current) {
+  $("nav").replaceChildren(...pages.map((p) => {
     const a = el("a", { href: p.path }, p.label);
     if (p.path === current) a.setAttribute("aria-current", "page");
-    nav.append(a);
-  }
+    return a;
+  }));
+}
+
+function bar(title) {
+  const nav = el("nav", { className: "nav", id: "nav", ariaLabel: "Pages" });
   return el(
     "header",
     { className: "bar" },
@@ -210,7 +205,7 @@ function signinForm() {
 /**
  * Put the top bar and the sign-in form on the page and run it while signed in.
  *
- * ``title``: the page's name; ``current``: its path in PAGES; ``what``: what the
+ * ``title``: the page's name; ``current``: its path (marked in the navigation); ``what``: what the
  * token opens ("the live feed"), for the messages; ``roles``: whose token it takes
  * ("operator or admin", the default); ``start()``: called once signed
  * in (and again after each sign-in); ``stop()``: called on sign-out, to close the
@@ -218,7 +213,7 @@ function signinForm() {
  */
 export function shell({ title, current, what, roles = "operator or admin", start, stop }) {
   const ask = `${what[0].toUpperCase()}${what.slice(1)} needs an API token of role ${roles}.`;
-  document.body.prepend(bar(title, current), signinForm());
+  document.body.prepend(bar(title), signinForm());
   document.title = `${title} · rfidwms`;
 
   function setConn(state, text) {
@@ -236,6 +231,8 @@ export function shell({ title, current, what, roles = "operator or admin", start
 
   function signOut(why) {
     forgetToken();
+    showNav([], current);
+    delete document.body.dataset.role;
     stop();
     askForToken(why);
   }
@@ -257,9 +254,20 @@ export function shell({ title, current, what, roles = "operator or admin", start
     }
   }
 
+  async function navigation() {
+    try {
+      const me = await api("/api/me");
+      document.body.dataset.role = me.role;
+      showNav(me.pages, current);
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) console.warn("rfidwms: no navigation", e);
+    }
+  }
+
   function begin() {
     $("signin").hidden = true;
     $("signout").hidden = false;
+    navigation();
     site();
     start();
   }

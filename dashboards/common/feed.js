@@ -1,5 +1,5 @@
 // The live feed (/ws/live) for every page: a snapshot, then sequence-numbered
-// messages ("delta", "alert" and "order", one sequence; a customer's token gets its
+// messages ("delta", "alert", "command", "order" and "transfer", one sequence; a customer's token gets its
 // own orders' "order" messages only, in a sequence of its own). On a drop it reconnects with backoff
 // (0.5 s doubling to 30 s, jittered) and resumes with ?since=<seq>&stream=<stream>,
 // so no message is missed; when the server cannot resume (the hub restarted, or the
@@ -12,7 +12,7 @@ export class LiveFeed {
   /**
    * Handlers (all optional): snapshot(msg) for a snapshot (on connect, and whenever
    * the page must start over: it replaces what the page holds), resumed(msg) after a
-   * resume without loss, delta(msg), alert(msg), command(msg), order(msg), seq(n) after each
+   * resume without loss, delta(msg), alert(msg), command(msg), order(msg), transfer(msg), seq(n) after each
    * message applied,
    * state(state, text) for the connection ("connecting", "live", "reconnecting"),
    * refused(status, detail) when the token is refused (1008).
@@ -118,6 +118,7 @@ export class LiveFeed {
       case "alert": // numbered in the same sequence as the deltas
       case "command":
       case "order":
+      case "transfer": // staff only
         if (msg.stream !== this.stream) return this._resnapshot(ws, `${msg.type} from another stream`);
         if (msg.seq <= this.seq) return; // already applied
         if (msg.seq !== this.seq + 1) return this._resnapshot(ws, `gap: have #${this.seq}, got #${msg.seq}`);
@@ -126,6 +127,7 @@ export class LiveFeed {
         if (msg.type === "alert" && this.on.alert) this.on.alert(msg);
         if (msg.type === "command" && this.on.command) this.on.command(msg);
         if (msg.type === "order" && this.on.order) this.on.order(msg);
+        if (msg.type === "transfer" && this.on.transfer) this.on.transfer(msg);
         if (this.on.seq) this.on.seq(this.seq);
         break;
       default:

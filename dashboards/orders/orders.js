@@ -1,29 +1,38 @@
-// Orders page: GET /api/orders (newest first, paged by its cursor) filtered by status
-// and customer; the order chosen (its id in the address: #order=SO-000123) in detail
-// from GET /api/orders/{id}: its facts, timeline, lines, pick route (the pick tasks in
-// route order, from packing and back), the weight checks of its pallets and the door
-// passages that shipped them; the pick route is also drawn over the site's floor plan
-// (GET /api/sites/{site}/layout, through /common/floorplan.js). The live feed's "order" messages (each the order's
-// summary as it stood) update the list and the detail without a reload.
+// Orders and transfers page. Orders: GET /api/orders (newest first, paged by its
+// cursor) filtered by site, status and customer; the order chosen (#order=SO-000123 in
+// the address) in detail from GET /api/orders/{id}: its facts, timeline, lines, pick
+// route (the pick tasks in route order, from packing and back), the weight checks of
+// its pallets and the door passages that shipped them; the pick route is also drawn
+// over the site's floor plan (GET /api/sites/{site}/layout, through
+// /common/floorplan.js). Transfers between sites: GET /api/transfers (by site: leaving
+// or coming to it, and status) in the same list; the one chosen (#transfer=TR-000045)
+// from GET /api/transfers/{id} with its order at the source (./transfer.js). "Show"
+// picks orders, transfers or both. The live feed's "order" and "transfer" messages
+// (each the summary as it stood) update the list and the detail without a reload.
 
-import { $, api, ApiError, el, num, query, shell, when } from "/common/app.js";
+import { $, api, ApiError, el, num, shell, when } from "/common/app.js";
 import { LiveFeed } from "/common/feed.js";
 import * as F from "/common/floorplan.js";
+import { facts, flash, fromHash, label, latest, markSelected, PagedList, showError, statusBadge } from "/common/orderlist.js";
+import { outcomeBadges, TRANSFER_STATUSES, transferDetail } from "/orders/transfer.js";
 
 const PAGE = 50;
 export const STATUSES = [
   "received", "allocated", "partially_allocated", "backordered", "picking", "picked",
   "packed", "loading", "shipped", "on_hold", "cancelled",
 ];
+const AS_TRANSFER = "transfer:"; // a status filter's value for a transfer's status
 
-const list = { orders: new Map(), next: null };
+const orders = new PagedList();
+const transfers = new PagedList();
 let snapshots = 0;
 
 const feed = new LiveFeed({
   snapshot() {
     if (snapshots++) { load(); showDetail(); } // catch up on what the page may have missed
   },
-  order(msg) { changed(msg.order); },
+  order(msg) { orderChanged(msg.order); },
+  transfer(msg) { transferChanged(msg.transfer); },
   seq: (n) => { $("seq").textContent = `#${n}`; },
   state: (state, text) => ui.setConn(state, text),
   refused: (status, detail) => ui.refused(status, detail),
@@ -34,48 +43,77 @@ const ui = shell({
   current: "/orders",
   what: "the orders page",
   start() {
+    sites();
     load();
     showDetail();
     feed.start();
   },
   stop() {
     feed.stop();
-    list.orders.clear();
-    list.next = null;
+    orders.clear();
+    transfers.clear();
     snapshots = 0;
     render();
-    $("detail-body").replaceChildren(el("p", { className: "empty" }, "Choose an order."));
+    $("detail-body").replaceChildren(el("p", { className: "empty" }, "Choose an order or a transfer."));
   },
 });
 
-const statusBadge = (s) => el("span", { className: `status ${s}`, dataset: { testid: "status" } }, s.replaceAll("_", " "));
-const cases = (o) => o.lines.reduce((n, l) => n + l.qty, 0);
-
-function showError(e) {
-  $("error").hidden = !e;
-  $("error").textContent = e ? (e instanceof ApiError ? e.detail : String(e)) : "";
-}
+const cases = (x) => x.lines.reduce((n, l) => n + l.qty, 0);
 
 // -- the list ------------------------------------------------------------------------------
 
 function filters() {
-  return { status: $("status").value, customer: $("customer").value.trim() };
+  const status = $("status").value;
+  const transfer = status.startsWith(AS_TRANSFER);
+  return {
+    kind: $("kind").value,
+    site: $("site-filter").value,
+    orderStatus: transfer ? "" : status,
+    transferStatus: transfer ? status.slice(AS_TRANSFER.length) : "",
+    customer: $("customer").value.trim(),
+  };
 }
 
-function matches(o) {
-  const f = filters();
-  return (!f.status || o.status === f.status) && (!f.customer || o.customer === f.customer);
+const wantOrders = (f) => f.kind !== "transfers" && !f.transferStatus;
+const wantTransfers = (f) => f.kind !== "orders" && !f.orderStatus
+  && (!f.customer || f.customer.startsWith("site:")); // a transfer's customer is its destination
+
+function orderMatches(o, f = filters()) {
+  return wantOrders(f) && (!f.orderStatus || o.status === f.orderStatus)
+    && (!f.customer || o.customer === f.customer) && (!f.site || o.site === f.site);
+}
+
+function transferMatches(t, f = filters()) {
+  return wantTransfers(f) && (!f.transferStatus || t.status === f.transferStatus)
+    && (!f.customer || f.customer === `site:${t.to_site}`)
+    && (!f.site || t.from_site === f.site || t.to_site === f.site);
+}
+
+async function sites() {
+  try {
+    const found = await api("/api/sites");
+    const select = $("site-filter");
+    const was = select.value;
+    select.replaceChildren(el("option", { value: "" }, "all"), ...found.items.map((s) => el("option", { value: s.id }, s.id)));
+    select.value = [...select.options].some((o) => o.value === was) ? was : "";
+  } catch (e) {
+    console.warn("orders: no sites", e);
+  }
 }
 
 async function load(more = false) {
   const f = filters();
+  const stale = () => JSON.stringify(filters()) !== JSON.stringify(f); // changed meanwhile
+  const lists = [
+    [orders, wantOrders(f), "/api/orders", { site: f.site, status: f.orderStatus, customer: f.customer, limit: PAGE }],
+    [transfers, wantTransfers(f), "/api/transfers", { site: f.site, status: f.transferStatus, limit: PAGE }],
+  ];
   try {
-    const page = await api(`/api/orders${query({ ...f, limit: PAGE, cursor: more ? list.next : null })}`);
-    const now = filters();
-    if (f.status !== now.status || f.customer !== now.customer) return; // changed meanwhile
-    if (!more) list.orders.clear();
-    for (const o of page.items) list.orders.set(o.id, o);
-    list.next = page.next;
+    await Promise.all(lists.map(([list, wanted, path, params]) => {
+      if (!wanted) return list.clear();
+      if (more && !list.next) return null;
+      return list.load(path, params, { more, stale });
+    }));
     showError(null);
   } catch (e) {
     showError(e);
@@ -83,86 +121,126 @@ async function load(more = false) {
   render();
 }
 
-function row(o) {
-  const tr = el(
-    "tr",
-    { dataset: { order: o.id, status: o.status, testid: "order-row" }, tabIndex: 0,
-      onclick: () => choose(o.id),
-      onkeydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(o.id); } } },
+function keyed(tr, open) {
+  tr.tabIndex = 0;
+  tr.addEventListener("click", open);
+  tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(); } });
+  return tr;
+}
+
+function orderRow(o) {
+  return keyed(el("tr", { dataset: { order: o.id, kind: "order", status: o.status, testid: "order-row" } },
     el("td", { className: "id" }, o.id, o.order ? el("span", { className: "client" }, o.order) : null),
     el("td", {}, o.customer),
     el("td", {}, statusBadge(o.status)),
     el("td", { className: "num" }, num(cases(o))),
     el("td", { className: "t" }, when(o.requested_at)),
-    el("td", { className: "t" }, when(o.updated_at)),
-  );
-  if (o.id === selected()) tr.classList.add("selected");
-  return tr;
+    el("td", { className: "t" }, when(o.updated_at))), () => choose("order", o.id));
 }
 
+function transferRow(t) {
+  return keyed(el("tr", { dataset: { transfer: t.id, kind: "transfer", status: t.status, testid: "transfer-row" } },
+    el("td", { className: "id" }, t.id, el("span", { className: "client" }, `transfer · ${t.order_id}`)),
+    el("td", {}, `${t.from_site} → ${t.to_site}`),
+    el("td", {}, statusBadge(t.status), ...outcomeBadges(t)),
+    el("td", { className: "num" }, num(cases(t))),
+    el("td", { className: "t" }, when(t.expected_at)),
+    el("td", { className: "t" }, when(t.updated_at))), () => choose("transfer", t.id));
+}
+
+const EMPTY = { both: "No orders or transfers match.", orders: "No orders match.", transfers: "No transfers match." };
+
 function render() {
-  const orders = [...list.orders.values()].filter(matches);
-  $("orders-body").replaceChildren(...orders.map(row));
-  $("orders-empty").hidden = orders.length > 0;
-  $("orders-empty").textContent = "No orders match.";
-  $("more").hidden = !list.next;
-  $("shown").textContent = `${orders.length}${list.next ? "+" : ""} shown`;
+  const f = filters();
+  const rows = [
+    ...orders.values.filter((o) => orderMatches(o, f)).map((o) => [o.created_at, orderRow(o)]),
+    ...transfers.values.filter((t) => transferMatches(t, f)).map((t) => [t.created_at, transferRow(t)]),
+  ].sort((a, b) => new Date(b[0]) - new Date(a[0]));
+  $("orders-body").replaceChildren(...rows.map(([, tr]) => tr));
+  const more = (wantOrders(f) && orders.next) || (wantTransfers(f) && transfers.next);
+  $("orders-empty").hidden = rows.length > 0;
+  $("orders-empty").textContent = EMPTY[f.kind];
+  $("more").hidden = !more;
+  $("shown").textContent = `${rows.length}${more ? "+" : ""} shown`;
+  mark();
 }
 
 /** An order's summary from the feed: into the list (at the top when new), the detail
  *  read again when it is the one shown. */
-function changed(o) {
-  const known = list.orders.get(o.id);
-  if (known) {
-    list.orders.set(o.id, { ...known, ...o });
-  } else if (matches(o)) {
-    list.orders = new Map([[o.id, { ...o, lines: [] }], ...list.orders]);
-    api(`/api/orders/${encodeURIComponent(o.id)}`).then((full) => { list.orders.set(o.id, { ...full }); render(); }).catch(() => {});
+function orderChanged(o) {
+  const isNew = !orders.items.has(o.id) && orderMatches(o);
+  if (orders.update(isNew ? { ...o, lines: [] } : o, isNew) && isNew) {
+    api(`/api/orders/${encodeURIComponent(o.id)}`).then((full) => { orders.update(full); render(); }).catch(() => {});
   }
   render();
-  const tr = $("orders-body").querySelector(`tr[data-order="${CSS.escape(o.id)}"]`);
-  if (tr) tr.classList.add("fresh");
-  if (o.id === selected()) showDetail();
+  flash($("orders-body"), "order", o.id);
+  const sel = selected();
+  if (sel && sel.kind === "order" && sel.id === o.id) showDetail();
+}
+
+/** A transfer's summary from the feed (with its lines): likewise. */
+function transferChanged(t) {
+  transfers.update(t, transferMatches(t));
+  render();
+  flash($("orders-body"), "transfer", t.id);
+  const sel = selected();
+  if (sel && sel.kind === "transfer" && sel.id === t.id) showDetail();
 }
 
 // -- the detail -----------------------------------------------------------------------------
 
+/** {kind: "order" | "transfer", id} of the address, or null. */
 function selected() {
-  return new URLSearchParams(location.hash.slice(1)).get("order");
+  for (const kind of ["transfer", "order"]) {
+    const id = fromHash(kind);
+    if (id) return { kind, id };
+  }
+  return null;
 }
 
-function choose(id) {
-  location.hash = `order=${encodeURIComponent(id)}`;
+function choose(kind, id) {
+  location.hash = `${kind}=${encodeURIComponent(id)}`;
 }
 
-let shown = 0; // the latest detail asked for: an older answer is dropped
+function mark() {
+  const sel = selected();
+  markSelected($("orders-body"), "order", sel && sel.kind === "order" ? sel.id : null);
+  markSelected($("orders-body"), "transfer", sel && sel.kind === "transfer" ? sel.id : null);
+}
+
+const ask = latest(); // the latest detail asked for: an older answer is dropped
 
 async function showDetail() {
-  const id = selected();
-  for (const tr of $("orders-body").querySelectorAll("tr")) tr.classList.toggle("selected", tr.dataset.order === id);
-  if (!id) return;
-  const mine = ++shown;
+  mark();
+  const sel = selected();
+  if (!sel) return;
+  const mine = ask();
+  const what = sel.kind === "order" ? "Order" : "Transfer";
   try {
-    const o = await api(`/api/orders/${encodeURIComponent(id)}`);
-    if (mine === shown) renderDetail(o);
+    if (sel.kind === "order") {
+      const o = await api(`/api/orders/${encodeURIComponent(sel.id)}`);
+      if (mine()) renderOrder(o);
+    } else {
+      const t = await api(`/api/transfers/${encodeURIComponent(sel.id)}`);
+      const o = await api(`/api/orders/${encodeURIComponent(t.order_id)}`).catch(() => null);
+      if (!mine()) return;
+      $("detail-title").textContent = "Transfer";
+      $("detail-status").replaceChildren(statusBadge(t.status), ...outcomeBadges(t));
+      $("detail-body").replaceChildren(...transferDetail(t, o, { route, weights, passages }));
+    }
   } catch (e) {
-    if (mine !== shown) return;
+    if (!mine()) return;
+    $("detail-title").textContent = what;
     $("detail-status").textContent = "";
     $("detail-body").replaceChildren(
       el("p", { className: "error", dataset: { testid: "detail-error" } },
-        e instanceof ApiError && e.status === 404 ? `Order ${id} not found.` : `Cannot load order ${id}: ${e.detail || e}`),
+        e instanceof ApiError && e.status === 404 ? `${what} ${sel.id} not found.` : `Cannot load ${what.toLowerCase()} ${sel.id}: ${e.detail || e}`),
     );
   }
 }
 
 function section(title, ...children) {
   return el("section", {}, el("h3", {}, title), ...children);
-}
-
-function facts(pairs) {
-  const dl = el("dl", { className: "facts" });
-  for (const [k, v] of pairs) dl.append(el("dt", {}, k), el("dd", {}, v ?? "–"));
-  return dl;
 }
 
 function why(e) {
@@ -279,7 +357,8 @@ function passages(o) {
     e.cause ? ` (${e.cause.kind} ${e.cause.id})` : "")));
 }
 
-function renderDetail(o) {
+function renderOrder(o) {
+  $("detail-title").textContent = "Order";
   $("detail-status").replaceChildren(statusBadge(o.status));
   $("detail-body").replaceChildren(
     el("div", { dataset: { order: o.id, status: o.status } },
@@ -304,8 +383,21 @@ function renderDetail(o) {
 
 // -- the controls ----------------------------------------------------------------------------
 
-for (const s of STATUSES) $("status").append(el("option", { value: s }, s.replaceAll("_", " ")));
+function statusOptions() {
+  const kind = $("kind").value;
+  const was = $("status").value;
+  const group = (name, values, prefix) => el("optgroup", { label: name },
+    ...values.map((s) => el("option", { value: `${prefix}${s}` }, label(s))));
+  $("status").replaceChildren(el("option", { value: "" }, "all"),
+    kind !== "transfers" ? group("Orders", STATUSES, "") : null,
+    kind !== "orders" ? group("Transfers", TRANSFER_STATUSES, AS_TRANSFER) : null);
+  $("status").value = [...$("status").options].some((o) => o.value === was) ? was : "";
+}
+
+statusOptions();
 $("filters").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
+$("kind").addEventListener("change", () => { statusOptions(); load(); });
+$("site-filter").addEventListener("change", () => load());
 $("status").addEventListener("change", () => load());
 $("more").addEventListener("click", () => load(true));
 window.addEventListener("hashchange", () => showDetail());

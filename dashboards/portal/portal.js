@@ -8,12 +8,13 @@
 
 import { $, api, ApiError, el, num, query, shell, when } from "/common/app.js";
 import { LiveFeed } from "/common/feed.js";
+import { facts, flash, fromHash, label, latest, markSelected, PagedList, showError, statusBadge } from "/common/orderlist.js";
 
 const PAGE = 20;
 const STEPS = ["received", "allocated", "picking", "picked", "packed", "loading", "shipped"];
 const STEP_OF = { partially_allocated: "allocated", backordered: "allocated" };
 
-const list = { orders: new Map(), next: null };
+const list = new PagedList();
 let snapshots = 0;
 
 const feed = new LiveFeed({
@@ -37,8 +38,7 @@ const ui = shell({
   },
   stop() {
     feed.stop();
-    list.orders.clear();
-    list.next = null;
+    list.clear();
     snapshots = 0;
     render();
     $("detail-body").replaceChildren(el("p", { className: "empty" }, "Choose an order to follow it."));
@@ -46,23 +46,13 @@ const ui = shell({
   },
 });
 
-const label = (s) => s.replaceAll("_", " ");
-const statusBadge = (s) => el("span", { className: `status ${s}`, dataset: { testid: "status" } }, label(s));
 const day = (iso) => (iso ? new Date(iso).toLocaleDateString("en-CA") : "–");
-
-function showError(e) {
-  $("error").hidden = !e;
-  $("error").textContent = e ? (e instanceof ApiError ? e.detail : String(e)) : "";
-}
 
 // -- the orders ---------------------------------------------------------------------------
 
 async function load(more = false) {
   try {
-    const page = await api(`/api/orders${query({ limit: PAGE, cursor: more ? list.next : null })}`);
-    if (!more) list.orders.clear();
-    for (const o of page.items) list.orders.set(o.id, o);
-    list.next = page.next;
+    await list.load("/api/orders", { limit: PAGE }, { more });
     showError(null);
   } catch (e) {
     showError(e);
@@ -81,7 +71,7 @@ function card(o) {
 }
 
 function render() {
-  const orders = [...list.orders.values()];
+  const orders = list.values;
   $("orders").replaceChildren(...orders.map(card));
   $("orders-empty").hidden = orders.length > 0;
   $("orders-empty").textContent = "No orders yet.";
@@ -90,35 +80,28 @@ function render() {
 }
 
 function changed(o) {
-  const known = list.orders.get(o.id);
-  list.orders = known
-    ? new Map([...list.orders].map(([id, x]) => [id, id === o.id ? { ...x, ...o } : x]))
-    : new Map([[o.id, o], ...list.orders]);
+  list.update(o);
   render();
-  const li = $("orders").querySelector(`li[data-order="${CSS.escape(o.id)}"]`);
-  if (li) li.classList.add("fresh");
+  flash($("orders"), "order", o.id);
   if (o.id === selected()) showDetail();
 }
 
 // -- one order -------------------------------------------------------------------------------
 
-function selected() {
-  return new URLSearchParams(location.hash.slice(1)).get("order");
-}
-
-let shown = 0;
+const selected = () => fromHash("order");
+const ask = latest(); // the latest detail asked for: an older answer is dropped
 
 async function showDetail() {
   const id = selected();
-  for (const li of $("orders").querySelectorAll("li")) li.classList.toggle("selected", li.dataset.order === id);
+  markSelected($("orders"), "order", id);
   if (!id) return;
-  const mine = ++shown;
+  const mine = ask();
   try {
     const o = await api(`/api/orders/${encodeURIComponent(id)}`);
     const promised = await promise(o);
-    if (mine === shown) renderDetail(o, promised);
+    if (mine()) renderDetail(o, promised);
   } catch (e) {
-    if (mine !== shown) return;
+    if (!mine()) return;
     $("detail-body").replaceChildren(el("p", { className: "error", dataset: { testid: "detail-error" } },
       e instanceof ApiError && e.status === 404 ? `Order ${id} not found.` : `Cannot load order ${id}: ${e.detail || e}`));
   }
@@ -163,13 +146,14 @@ function promisedText(o, promised) {
 function renderDetail(o, promised) {
   $("detail-body").replaceChildren(
     el("div", { dataset: { order: o.id, status: o.status } },
-      el("dl", { className: "facts" },
-        el("dt", {}, "Order"), el("dd", { className: "mono", dataset: { testid: "detail-id" } }, o.order ? `${o.order} (${o.id})` : o.id),
-        el("dt", {}, "Status"), el("dd", { dataset: { testid: "detail-status" } }, statusBadge(o.status)),
-        o.hold_reason ? el("dt", {}, "On hold") : null, o.hold_reason ? el("dd", {}, o.hold_reason) : null,
-        el("dt", {}, "Wanted by"), el("dd", {}, day(o.requested_at)),
-        el("dt", {}, "Promised"), el("dd", { dataset: { testid: "promised" } }, promisedText(o, promised)),
-        el("dt", {}, "Ordered"), el("dd", {}, when(o.created_at)))),
+      facts([
+        ["Order", el("span", { className: "mono", dataset: { testid: "detail-id" } }, o.order ? `${o.order} (${o.id})` : o.id)],
+        ["Status", el("span", { dataset: { testid: "detail-status" } }, statusBadge(o.status))],
+        ["On hold", o.hold_reason || undefined],
+        ["Wanted by", day(o.requested_at)],
+        ["Promised", el("span", { dataset: { testid: "promised" } }, promisedText(o, promised))],
+        ["Ordered", when(o.created_at)],
+      ])),
     el("section", {}, el("h3", {}, "Progress"), steps(o)),
     el("section", {}, el("h3", {}, "Lines"),
       el("div", { className: "scroll" }, el("table", {},

@@ -84,6 +84,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/webhooks/{webhook_id}/deliveries", {A, OP, E, C}),
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", {A, OP, E, C}),
     ("GET", "/api/sites", {A, OP, E, C}),
+    ("GET", "/api/me", {A, OP, E, C}),  # about itself: who, and the pages of its role
     # returns: a customer asks back its own shipped orders; operators inspect
     ("POST", "/api/returns", {A, OP, E, C}),
     ("GET", "/api/returns", {A, OP, E, C}),
@@ -112,6 +113,7 @@ def test_a_customer_may_read_availability_orders_and_sites_and_manage_webhooks_a
         ("GET", "/api/orders"),
         ("GET", "/api/orders/{}"),
         ("GET", "/api/sites"),
+        ("GET", "/api/me"),  # who it is and its pages: the portal only
         ("POST", "/api/returns"),
         ("GET", "/api/returns"),
         ("GET", "/api/returns/{}"),

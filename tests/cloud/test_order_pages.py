@@ -1,9 +1,12 @@
 """The orders page and the customer portal in a real browser (Debian's chromium through
-Playwright) on a running cloud and a real database: an order's changes arrive live,
-and a customer sees its own orders only."""
+Playwright) on a running cloud and a real database: an order's and a transfer's
+changes arrive live, and a customer sees its own orders only, and no staff page in
+its navigation."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +18,10 @@ from feedkit import connect
 from orderkit import FLOOR, ITEM_A, add_pallet
 from test_map_page import serving_dashboards
 from test_pages import chromium
+from test_transfers_api import DC2, tagged_pallet
 
 from cloud.db import order_flow
+from cloud.settings import CloudSettings
 from cloud.warehouse.ledger import Cause, CauseKind
 from cloud.warehouse.packing import Tolerance
 
@@ -119,6 +124,10 @@ async def test_the_orders_page_follows_an_order_live_from_reserved_to_shipped(
 
             assert await fits(page)  # 1024x768
             await page.select_option("#status", "cancelled")
+            await expect(page.locator("#orders-empty")).to_have_text(
+                "No orders or transfers match."
+            )
+            await page.select_option("#kind", "orders")  # the status kept, its kind's
             await expect(page.locator("#orders-empty")).to_have_text("No orders match.")
         assert errors == []
 
@@ -150,6 +159,11 @@ async def test_a_customer_follows_its_own_order_live_and_cannot_open_another_cus
             await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
             cards = page.get_by_test_id("order-card")
             await expect(cards).to_have_count(1)  # its own only
+            # the navigation of a customer's token: the portal, nothing of the staff's
+            nav = page.locator("nav a")
+            await expect(nav).to_have_count(1)
+            await expect(nav).to_have_text("Customer portal")
+            assert await page.locator("nav a[href='/orders'], nav a[href='/map']").count() == 0
             card = page.locator(f'[data-testid="order-card"][data-order="{our_id}"]')
             await card.get_by_role("link").click()
             detail = page.get_by_test_id("order-detail")
@@ -270,3 +284,122 @@ async def fits(page: Any) -> bool:
         wide = await page.evaluate(WIDER_THAN_VIEWPORT)
         raise AssertionError(f"wider than the viewport: {wide}") from None
     return True
+
+
+async def inbound_passage(database_url: str, edge: str, door: str, epc: str, cases) -> None:
+    """A pallet's inbound passage through ``door`` as ingest stores it; the running
+    app's warehouse feed applies it."""
+    now = datetime.now(UTC)
+    side = {"reads": 4, "peak_rssi_dbm": -45.0, "first_seen": now.isoformat()}
+    side["last_seen"] = now.isoformat()
+    async with await connect(database_url) as conn:
+        await conn.execute(
+            "INSERT INTO passages (door, direction, epc, cases, confidence, evidence, time,"
+            " edge_id, spool, seq, idx, stored_at)"
+            " VALUES (%s, 'inbound', %s, %s, 0.9, %s, %s, %s, %s, 1, 0, %s)",
+            [door, epc, list(cases), json.dumps({"inside": side, "outside": side}), now, edge,
+             uuid.uuid4().hex, now],
+        )  # fmt: skip
+
+
+@pytest.mark.browser
+async def test_the_orders_page_follows_a_transfer_live_from_open_to_received_short(
+    database_url, mqtt_url, site
+):
+    from playwright.async_api import expect
+
+    one, two = f"{site}-1", f"{site}-2"
+    settings = CloudSettings(
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        sites=f"{one},{two}={DC2}",
+        ingest_client_id=f"test-ingest-{site}",
+        ingest_retry_max_s=0.5,
+    )
+    async with running_app(settings) as base, chromium() as (page, errors):
+        async with await connect(database_url) as conn:
+            pallet, cases = await tagged_pallet(conn, 1, one, "zone-a", "L1")
+        erp = bearer(await issue_token(database_url, "erp"))
+        operator = await issue_token(database_url, "operator")
+        async with httpx.AsyncClient(base_url=base, headers=erp) as api:
+            body = {"from_site": one, "to_site": two, "lines": [{"sku": ITEM_A, "qty": 5}]}
+            made = await api.post("/api/transfers", json={**body, "transit_min": 90})
+            assert made.status_code == 201, made.text
+            tr = made.json()
+            await page.goto(f"{base}orders#token={operator}")
+            await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+            # staff's navigation: every page of the floor, not the customer portal
+            await expect(page.locator('nav a[aria-current="page"]')).to_have_text("Orders")
+            await expect(page.locator("nav a[href='/portal']")).to_have_count(0)
+            row = page.locator(f'#orders-body tr[data-transfer="{tr["id"]}"]')
+            await expect(row).to_have_attribute("data-status", "open")
+            await expect(row).to_contain_text(f"{one} → {two}")
+            await row.click()
+            detail = page.get_by_test_id("order-detail")
+            await expect(detail.get_by_test_id("detail-id")).to_have_text(tr["id"])
+            await expect(detail.get_by_test_id("order-status")).to_have_text("allocated")
+            timeline = detail.get_by_test_id("timeline")
+            await expect(timeline.locator('[data-event="open"]')).to_have_count(1)
+            marks = detail.get_by_test_id("route-map").get_by_test_id("route-stop")
+            await expect(marks).to_have_count(3)  # packing, zone-a, packing: its order's walk
+            await expect(detail.get_by_test_id("outcomes")).to_contain_text("nothing short")
+
+            # only transfers, of the destination: it stays; only orders: it goes
+            await page.select_option("#kind", "transfers")
+            await page.select_option("#site-filter", two)
+            await expect(page.get_by_test_id("order-row")).to_have_count(0)
+            await expect(row).to_have_count(1)
+            await page.select_option("#kind", "orders")
+            await expect(row).to_have_count(0)
+            await page.select_option("#kind", "both")
+            await page.select_option("#site-filter", "")
+            await expect(row).to_have_count(1)
+
+            # weighed right at the source's packing (5 x 10 kg + 25 kg): loading, live
+            now = datetime.now(UTC)
+            async with await connect(database_url) as conn, conn.transaction():
+                await order_flow.weigh_pallet(
+                    conn, site=one, sscc=pallet.sscc, weight_kg=75.0, scale="scale-1",
+                    zone="packing", time=now, now=now, cause=Cause(CauseKind.WEIGHT, "1"),
+                    floor=FLOOR, tolerance=Tolerance(),
+                )  # fmt: skip
+            await expect(detail.get_by_test_id("order-status")).to_have_text(
+                "loading", timeout=15_000
+            )
+            await expect(detail.locator('[data-verdict="ok"]')).to_contain_text("75.0 kg")
+
+            # shipped through its door: in transit, expected 90 min later
+            order = (await api.get(f"/api/orders/{tr['order_id']}")).json()
+            shipped = await api.post(
+                "/api/scans",
+                json={"barcode": f"(00){pallet.sscc}", "action": "ship",
+                      "location": order["ship_door"], "site": one},
+                headers=bearer(operator),
+            )  # fmt: skip
+            assert shipped.status_code == 201, shipped.text
+            await expect(row).to_have_attribute("data-status", "in_transit", timeout=15_000)
+            await expect(timeline.locator('[data-event="in_transit"]')).to_contain_text(
+                "in transit, 90 min on the road, expected at"
+            )
+            await expect(timeline.locator('[data-event="expected"]')).to_have_count(1)
+            await expect(detail.get_by_test_id("shipped-by")).to_contain_text(
+                f"pallet {pallet.sscc} out through {order['ship_door']}"
+            )
+            await expect(detail.get_by_test_id("received-by")).to_contain_text("not come yet")
+
+            # in through door-5 of the destination with 4 of its 5 cases: received, short
+            await inbound_passage(database_url, "edge-2", "door-5", pallet.epc, cases[:4])
+            await expect(row).to_have_attribute("data-status", "received", timeout=15_000)
+            await expect(row.get_by_test_id("outcome")).to_have_text("short")
+            await expect(timeline.locator('[data-event="pallet_arrived"]')).to_contain_text(
+                "4 of 5 cases, 1 short"
+            )
+            await expect(timeline.locator('[data-event="expected"]')).to_have_count(0)
+            await expect(detail.get_by_test_id("received-by")).to_contain_text(
+                f"pallet {pallet.sscc} in through door-5 at {two} (passage "
+            )
+            await expect(detail.locator('[data-outcome="short"]')).to_have_count(1)
+            lines = detail.locator("table").last.locator("tbody td")
+            assert [await c.text_content() for c in await lines.all()][-3:] == ["5", "4", "1"]
+            assert await fits(page)  # 1024x768
+        assert errors == []
