@@ -83,7 +83,7 @@ class OrderIn(_Body):
     )
 
 
-def _actor(caller: Caller, body: ActionIn) -> str:
+def actor(caller: Caller, body: ActionIn) -> str:
     """Who did it: the token's user, and on whose behalf when the body says."""
     return caller.user if not body.by else f"{caller.user} (for {body.by})"
 
@@ -464,7 +464,7 @@ async def release_order(
                 order_id,
                 floor=await order_floor(st, conn, order_id),
                 now=st.settings.now_clock()(),
-                by=_actor(caller, body),
+                by=actor(caller, body),
                 note=body.note,
                 customer=scope,
             )
@@ -497,7 +497,7 @@ async def cancel_order(
                 order_id,
                 floor=await order_floor(st, conn, order_id),
                 now=st.settings.now_clock()(),
-                by=_actor(caller, body),
+                by=actor(caller, body),
                 note=body.note,
                 customer=scope,
             )

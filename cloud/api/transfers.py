@@ -16,13 +16,15 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.api.auth import CallerDep
-from cloud.api.orders import LineIn, floor_of
+from cloud.api.orders import ActionIn, LineIn, actor, floor_of
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
 from cloud.api.state import SiteFilter, State
 from cloud.db import orders as orders_db
 from cloud.db import transfers as db
+from cloud.db.transfer_cancel import cancel_transfer as cancel_in_db
 from cloud.warehouse.transfers import (
     Outcome,
+    TransferConflict,
     TransferError,
     TransferLine,
     TransferStatus,
@@ -104,7 +106,7 @@ class TransferPalletOut(BaseModel):
 
 class TransferSummaryOut(BaseModel):
     id: str
-    status: TransferStatus = Field(description="open, in_transit or received")
+    status: TransferStatus = Field(description="open, in_transit, received or cancelled")
     outcomes: list[Outcome] = Field(description="short, over, late: each raised its alert")
     from_site: str
     to_site: str
@@ -118,6 +120,8 @@ class TransferSummaryOut(BaseModel):
     expected_at: datetime | None = Field(description="shipped_at + transit_min")
     received_at: datetime | None
     late_at: datetime | None = Field(description="when it was found late")
+    cancelled_at: datetime | None = Field(description="when it was cancelled")
+    cancelled_by: str | None = Field(description="who cancelled it")
     lines: list[TransferLineOut]
 
 
@@ -243,3 +247,43 @@ async def get_transfer(
     if found is None:
         raise HTTPException(404, detail=f"transfer: {transfer_id!r} does not exist")
     return transfer_out(found)
+
+
+@router.post(
+    "/transfers/{transfer_id}/cancel",
+    response_model=TransferOut,
+    responses={
+        404: {"description": "no such transfer"},
+        409: {"description": "something of it left (in transit, received, loading) or cancelled"},
+    },
+)
+async def cancel_transfer(
+    transfer_id: Annotated[str, Path(pattern=_TRANSFER_ID, description="TR-000123")],
+    st: State,
+    caller: CallerDep,
+    body: ActionIn | None = None,
+) -> TransferOut:
+    """Cancel a transfer before anything of it left the source: its order there is
+    cancelled (its reserved cases given back to available stock through the ledger,
+    ``unreserve``; its open pick and ship tasks cancelled; its pallets already off
+    their shelves sent back to storage on put-away tasks) and the transfer is
+    ``cancelled``. 409 once a pallet of it went through the door (``in_transit``,
+    ``received``), while it is being loaded (its order ``loading``), or when it was
+    cancelled already."""
+    body = body or ActionIn()
+    try:
+        async with st.pool.connection() as conn:
+            row = await db.get_row(conn, transfer_id)
+            done = await cancel_in_db(
+                conn,
+                transfer_id,
+                floor=floor_of(st, row.from_site),
+                now=st.settings.now_clock()(),
+                by=actor(caller, body),
+                note=body.note,
+            )
+    except db.TransferNotFound as e:
+        raise HTTPException(404, detail=str(e)) from None
+    except (TransferConflict, orders_db.OrderConflict) as e:
+        raise HTTPException(409, detail=str(e)) from None
+    return transfer_out(done)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from cloud.db import stock, tasks
+from cloud.db import transfers as transfers_db
 from cloud.db.orders import (
     Conn,
     Floor,
@@ -236,6 +237,9 @@ async def cancel_order(
             {**entry.detail, "unreserved": given_back, "putaway_tasks": putaways},
         )
         await record(conn, order.site, order_id, [entry], now)
+        ref = await transfers_db.of_order(conn, order_id)
+        if ref is not None:
+            await transfers_db.mark_cancelled(conn, ref, at=now, by=by, now=now)
     detail = await get_order(conn, order_id)
     assert detail is not None
     return detail

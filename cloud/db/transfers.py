@@ -13,7 +13,10 @@ transfer, each in the caller's transaction.
   ``in_transit`` with its expected arrival (``transfer.shipped``);
 - :func:`on_the_road` and :func:`book_arrival`: the destination's inbound passage of
   such a pallet (:mod:`cloud.operations.transfers_feed`);
-- :func:`overdue` and :func:`mark_late`: the late check.
+- :func:`overdue` and :func:`mark_late`: the late check;
+- :func:`mark_cancelled`: its order at the source was cancelled, the transfer is
+  closed (called by :func:`cloud.db.order_status.cancel_order`; the request:
+  :mod:`cloud.db.transfer_cancel`).
 
 Every change of a transfer (made, a pallet left or came, a status reached, found late)
 also notifies :data:`CHANNEL` (``{"transfer": id}``) when its transaction commits, for
@@ -84,11 +87,13 @@ class TransferRow:
     expected_at: datetime | None
     received_at: datetime | None
     late_at: datetime | None
+    cancelled_at: datetime | None
+    cancelled_by: str | None
 
 
 _TRANSFER = (
     "id, seq, from_site, to_site, order_id, status, transit_min, requested_by, created_at,"
-    " updated_at, shipped_at, expected_at, received_at, late_at"
+    " updated_at, shipped_at, expected_at, received_at, late_at, cancelled_at, cancelled_by"
 )
 
 
@@ -163,6 +168,8 @@ class TransferDetail:
             "expected_at": t.expected_at,
             "received_at": t.received_at,
             "late_at": t.late_at,
+            "cancelled_at": t.cancelled_at,
+            "cancelled_by": t.cancelled_by,
             "lines": [
                 {
                     "line": x.line,
@@ -369,6 +376,20 @@ async def of_order(conn: Conn, order_id: str) -> TransferRef | None:
     return TransferRef(*row) if row else None
 
 
+async def get_row(conn: Conn, transfer_id: str) -> TransferRow:
+    """The transfer's row (not locked); :class:`TransferNotFound`."""
+    cur = await conn.execute(f"SELECT {_TRANSFER} FROM transfers WHERE id = %s", [transfer_id])
+    row = await cur.fetchone()
+    if row is None:
+        raise TransferNotFound(f"transfer: {transfer_id!r} does not exist")
+    return TransferRow(*row)
+
+
+async def lock(conn: Conn, transfer_id: str) -> TransferRow:
+    """The transfer's row, locked (``FOR UPDATE``) for the caller's transaction."""
+    return await _lock(conn, transfer_id)
+
+
 async def _lock(conn: Conn, transfer_id: str) -> TransferRow:
     cur = await conn.execute(
         f"SELECT {_TRANSFER} FROM transfers WHERE id = %s FOR UPDATE", [transfer_id]
@@ -476,6 +497,28 @@ async def _settle(conn: Conn, t: TransferRow, *, time: datetime, now: datetime) 
             data={"received_at": time.isoformat(), "expected_at": _iso(expected)},
         )
     return status
+
+
+async def mark_cancelled(
+    conn: Conn, ref: TransferRef, *, at: datetime, by: str | None, now: datetime
+) -> bool:
+    """Its order at the source was cancelled (nothing of it had left): the transfer is
+    ``cancelled`` at ``at``. False when it was not ``open`` (left alone)."""
+    cur = await conn.execute(
+        "UPDATE transfers SET status = 'cancelled', cancelled_at = %s, cancelled_by = %s,"
+        " updated_at = %s WHERE id = %s AND status = 'open' RETURNING id",
+        [at, by or "api", now, ref.id],
+    )
+    done = await cur.fetchone() is not None
+    if done:
+        log.info("transfer %s from %s to %s cancelled by %s", ref.id, ref.from_site,
+                 ref.to_site, by or "api")  # fmt: skip
+    return done
+
+
+async def pallet_counts(conn: Conn, transfer_id: str) -> tuple[int, int]:
+    """Its pallets that left the source's door, and of those the ones that came."""
+    return await _pallet_counts(conn, transfer_id)
 
 
 async def _pallet_counts(conn: Conn, transfer_id: str) -> tuple[int, int]:

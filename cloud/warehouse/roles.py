@@ -158,6 +158,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "POST /api/transfers": _INTEGRATION,
         "GET /api/transfers": _INTEGRATION,
         "GET /api/transfers/{transfer_id}": _INTEGRATION,
+        "POST /api/transfers/{transfer_id}/cancel": _INTEGRATION,
         # the floor's work
         "GET /api/tasks": _OPERATIONS,
         "GET /api/tasks/{task_id}": _OPERATIONS,

@@ -17,10 +17,11 @@ made of two things the warehouse does anyway (``docs/warehouse.md``, Transfers):
 Status (:class:`TransferStatus`): ``open`` (reserved, being picked, packed, loaded)
 -> ``in_transit`` (its order shipped: every pallet left the source's door; expected
 at ``shipped_at`` + the transit time, :func:`expected_arrival`) -> ``received`` (every
-pallet that left came in at the destination). Outcomes (:class:`Outcome`), each with
-its alert: ``short`` (cases that left on a pallet and did not come with it), ``over``
-(cases that came on a pallet and had not left on it), ``late`` (pallets not come by
-the expected arrival plus a grace, :func:`is_late`).
+pallet that left came in at the destination); or ``cancelled`` (:func:`cancel_plan`:
+its order at the source cancelled before any pallet of it left). Outcomes
+(:class:`Outcome`), each with its alert: ``short`` (cases that left on a pallet and
+did not come with it), ``over`` (cases that came on a pallet and had not left on it),
+``late`` (pallets not come by the expected arrival plus a grace, :func:`is_late`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from cloud.warehouse.ledger import (
     StockState,
     transfer,
 )
+from cloud.warehouse.orders import CANCELLABLE, OrderStatus
 from protocols.epc import EPCError, Sgtin96, decode_hex
 
 INTERNAL_PREFIX = "site:"
@@ -54,10 +56,16 @@ class TransferError(LedgerError):
     """A transfer request or step that cannot be; the message names field and value."""
 
 
+class TransferConflict(TransferError):
+    """A step the transfer's status does not allow now (HTTP 409); names the transfer
+    and why."""
+
+
 class TransferStatus(StrEnum):
     OPEN = "open"
     IN_TRANSIT = "in_transit"
     RECEIVED = "received"
+    CANCELLED = "cancelled"
 
 
 class Outcome(StrEnum):
@@ -168,6 +176,58 @@ def status_of(*, order_shipped: bool, dispatched: int, arrived: int) -> Transfer
     if not order_shipped:
         return TransferStatus.OPEN
     return TransferStatus.RECEIVED if arrived == dispatched else TransferStatus.IN_TRANSIT
+
+
+# -- cancelling -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPlan:
+    cancel_order: bool
+    """Its order at the source is to be cancelled (its reservations given back, its open
+    tasks cancelled, its pallets off their shelves sent back to storage); False: the
+    order was cancelled already and the transfer is only closed."""
+
+
+def cancel_plan(
+    transfer_id: str, status: TransferStatus, order_status: str, dispatched: int
+) -> CancelPlan:
+    """Whether transfer ``transfer_id`` may be cancelled now, and how, or
+    :class:`TransferConflict` saying why not. ``order_status``: its order's at the
+    source; ``dispatched``: its pallets that left the source's door.
+
+    A transfer is cancelled only while nothing of it left: ``open``, no pallet through
+    the door, and its order still cancellable (:data:`cloud.warehouse.orders.CANCELLABLE`:
+    not ``loading``, whose pallets are at the door) or cancelled already (through
+    ``POST /api/orders/{id}/cancel``)."""
+    if status is TransferStatus.CANCELLED:
+        raise TransferConflict(f"status: transfer {transfer_id} is cancelled already")
+    if status is not TransferStatus.OPEN:
+        raise TransferConflict(
+            f"status: transfer {transfer_id} is {status.value}: its pallets left the source"
+            " and are settled at the destination; it cannot be cancelled"
+        )
+    if dispatched:
+        raise TransferConflict(
+            f"status: {dispatched} pallet(s) of transfer {transfer_id} left the source's door;"
+            " it cannot be cancelled"
+        )
+    try:
+        order = OrderStatus(order_status)
+    except ValueError:
+        raise TransferConflict(f"order_status: {order_status!r} is no status of an order") from None
+    if order is OrderStatus.CANCELLED:
+        return CancelPlan(cancel_order=False)
+    if order is OrderStatus.LOADING:
+        raise TransferConflict(
+            f"status: transfer {transfer_id}'s pallets are being loaded at the source's door"
+            " (its order is loading); it cannot be cancelled"
+        )
+    if order not in CANCELLABLE:
+        raise TransferConflict(
+            f"status: transfer {transfer_id}'s order is {order.value}; it cannot be cancelled"
+        )
+    return CancelPlan(cancel_order=True)
 
 
 # -- leaving the source ----------------------------------------------------------------

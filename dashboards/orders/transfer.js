@@ -9,7 +9,7 @@
 import { el, num, when } from "/common/app.js";
 import { facts, label, statusBadge } from "/common/orderlist.js";
 
-export const TRANSFER_STATUSES = ["open", "in_transit", "received"];
+export const TRANSFER_STATUSES = ["open", "in_transit", "received", "cancelled"];
 
 const passageOf = (cause) => (cause && cause.startsWith("passage:") ? `passage ${cause.slice(8)}` : cause);
 
@@ -40,6 +40,7 @@ export function transferTimeline(t, o) {
   }
   if (t.late_at) steps.push({ time: t.late_at, event: "late", text: `late: not all come by ${when(t.expected_at)}`, alert: true });
   if (t.received_at) steps.push({ time: t.received_at, event: "received", text: `received at ${t.to_site}: every pallet that left has come` });
+  if (t.cancelled_at) steps.push({ time: t.cancelled_at, event: "cancelled", text: `cancelled by ${t.cancelled_by ?? "?"}: its stock is free again at ${t.from_site}` });
   steps.sort((a, b) => new Date(a.time) - new Date(b.time));
   if (t.status === "in_transit" && t.expected_at) {
     steps.push({ time: t.expected_at, event: "expected", text: `expected at ${t.to_site}`, expected: true });

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware_sim.world.model import Pallet, Sku
+from firmware_sim.world.transfer_truck import TransferTruck
 from firmware_sim.world.world import WarehouseWorld
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "OrderWanted",
     "ReturnWanted",
     "TaskOutcome",
+    "TransferWanted",
     "TruckComing",
     "WorldBridge",
 ]
@@ -59,7 +61,13 @@ class ReturnWanted:
     """As they left on the order: their cases those that truly shipped."""
 
 
-ErpRequest = Opening | TruckComing | OrderWanted | ReturnWanted
+@dataclass(frozen=True, slots=True)
+class TransferWanted:
+    pallets: int
+    """About this many whole pallets to another site."""
+
+
+ErpRequest = Opening | TruckComing | OrderWanted | ReturnWanted | TransferWanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,8 @@ class WorldBridge:
         self.erp_requests: asyncio.Queue[ErpRequest] = asyncio.Queue()
         self.outcomes: asyncio.Queue[TaskOutcome] = asyncio.Queue()
         self.inspections: asyncio.Queue[Inspection] = asyncio.Queue()
+        self.trucks_out: asyncio.Queue[TransferTruck] = asyncio.Queue()
+        """Transfers' trucks that left, for the road (:mod:`firmware_sim.wms.road`)."""
         self._world: WarehouseWorld | None = None
 
     def attach(self, world: WarehouseWorld) -> None:
@@ -121,6 +131,12 @@ class WorldBridge:
 
     def inspect_return(self, rma: str, pallet: Pallet, verdict: str) -> None:
         self.inspections.put_nowait(Inspection(rma, pallet, verdict))
+
+    def transfer_wanted(self, pallets: int) -> None:
+        self.erp_requests.put_nowait(TransferWanted(pallets))
+
+    def transfer_left(self, truck: TransferTruck) -> None:
+        self.trucks_out.put_nowait(truck)
 
     def task_done(self, task: str) -> None:
         self.outcomes.put_nowait(TaskOutcome(task, True))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 from firmware_sim.wms.bridge import WorldBridge
@@ -23,6 +24,7 @@ from firmware_sim.wms.client import WmsClient
 from firmware_sim.wms.erp import Erp, run_tag
 from firmware_sim.wms.inspections import Inspectors
 from firmware_sim.wms.mistakes import MistakeDice
+from firmware_sim.wms.road import Road
 from firmware_sim.wms.shift_lead import ShiftLead
 from firmware_sim.wms.workers import Workers
 
@@ -47,6 +49,10 @@ class WmsSettings:
     """The WMS site this warehouse is: named in every notice, order, task and stock
     request, so that a WMS serving several sites is driven at this one only; None:
     named in none (a WMS serving one site takes that one)."""
+    road: Path | None = None
+    """The directory transfers' trucks travel through between the simulated sites
+    (:mod:`firmware_sim.wms.road`; needs ``site``); None: trucks that leave arrive
+    nowhere, none come."""
 
 
 class WmsDriver:
@@ -88,6 +94,11 @@ class WmsDriver:
             site=settings.site,
         )
         self.inspectors = Inspectors(self._worker_client, bridge, poll_s=max(settings.poll_s, 1.0))
+        self.road = (
+            Road(settings.road, settings.site, bridge, poll_s=max(settings.poll_s, 1.0))
+            if settings.road is not None and settings.site is not None
+            else None
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -97,6 +108,8 @@ class WmsDriver:
             asyncio.create_task(self.shift_lead.run(), name="wms-shift-lead"),
             asyncio.create_task(self.inspectors.run(), name="wms-inspectors"),
         ]
+        if self.road is not None:
+            self._tasks.append(asyncio.create_task(self.road.run(), name="wms-road"))
         logger.info(
             "following the WMS at %s%s (customers %s, mistake rate %g)",
             self.settings.url,
@@ -136,11 +149,17 @@ class WmsDriver:
         )
         return (
             f"erp: {e.items} items, {e.notices} notices, {e.orders} orders, {e.returns} returns,"
-            f" {e.refused} refused;"
+            f" {e.transfers} transfers, {e.refused} refused;"
             f" workers: {w.taken} tasks taken ({w.again} again), {w.done} reported done,"
             f" {w.refused} not carried out, {w.mistakes} drawn wrong;"
             f" shift lead: {s.seen} orders seen on hold, {s.cancelled} cancelled,"
             f" {s.refused} left on hold;"
             f" inspectors: {i.restocked} pallets restocked, {i.written_off} written off,"
             f" {i.failed} not inspected"
+            + (
+                ""
+                if self.road is None
+                else f"; road: {self.road.stats.sent} trucks sent,"
+                f" {self.road.stats.received} received, {self.road.stats.bad} unreadable"
+            )
         )

@@ -18,6 +18,13 @@ is planned on what the orders before it left):
   the next customer in turn, at the door the customer's truck comes to, with the
   client order id ``PO-<run>-<n>`` (a retried post is the same order); the order and
   the pallets it reserved go to the world (its ``order`` truth line);
+- **stock wanted at another site** (``erp.transfer_per_hour``): the available pallets
+  in storage zones, lines of whole pallets FEFO fills (as an order's), and
+  ``POST /api/transfers`` from this site to ``erp.transfer_to`` (else the WMS's other
+  sites, ``GET /api/sites``, in turn), ``transit_min`` the longest drive
+  (``erp.transfer_drive_s``), ``Idempotency-Key`` ``TR-<run>-<n>``; the pallets its
+  order reserved (``GET /api/orders/{order_id}``) go to the world (its ``transfer``
+  truth line), whose workers then pick and ship them on the order's tasks;
 - **a customer sending an order back**: ``POST /api/returns`` for the order by the case
   EPCs that truly left on its pallets (a retried post is the same return: the
   ``Idempotency-Key`` is ``RMA-<run>-<order>``); the world's truck brings them back
@@ -40,6 +47,7 @@ from firmware_sim.wms.bridge import (
     Opening,
     OrderWanted,
     ReturnWanted,
+    TransferWanted,
     TruckComing,
     WorldBridge,
 )
@@ -87,6 +95,7 @@ class ErpStats:
     notices: int = 0
     orders: int = 0
     returns: int = 0
+    transfers: int = 0
     refused: int = 0
     """Requests the WMS refused (4xx), or could not be made (nothing available)."""
 
@@ -116,6 +125,7 @@ class Erp:
         self.rng = random.Random(stable_key("erp", seed))
         self.stats = ErpStats()
         self._orders = 0
+        self._transfers = 0
 
     async def run(self) -> None:
         """Take the world's requests until cancelled."""
@@ -140,6 +150,8 @@ class Erp:
                 await self.order(request)
             case ReturnWanted():
                 await self.send_back(request)
+            case TransferWanted():
+                await self.transfer(request)
 
     # ------------------------------------------------------------------ opening
 
@@ -253,6 +265,90 @@ class Erp:
         if pallets:
             door = order.get("ship_door") or wanted.door
             self.bridge.decide(world.flow.order_placed, str(order["id"]), door, pallets)
+
+    # ------------------------------------------------------------------ transfers
+
+    async def transfer(self, wanted: TransferWanted) -> None:
+        world = self.bridge.world
+        if self.site is None:
+            self.stats.refused += 1
+            logger.info("erp: no transfer: this warehouse names no site (--site)")
+            return
+        to_site = await self._transfer_to()
+        if to_site is None:
+            self.stats.refused += 1
+            return
+        items = await self.client.pages("/api/pallets", {"limit": 1000, "site": self.site})
+        if items is None:
+            self.stats.refused += 1
+            return
+        storage = world.flow.storage_zones
+        available = [p for p in (stock_pallet(i, storage) for i in items) if p is not None]
+        lines = plan_order(available, wanted.pallets, self.rng, None)
+        if not lines:
+            self.stats.refused += 1
+            logger.info("erp: nothing available to transfer to %s", to_site)
+            return
+        self._transfers += 1
+        key = f"TR-{self.tag}-{self._transfers:04d}"
+        drive_s = world.scenario.erp.transfer_drive_s[1]
+        answer = await self.client.post(
+            "/api/transfers",
+            {
+                "from_site": self.site,
+                "to_site": to_site,
+                "lines": [{"sku": x.sku, "qty": x.qty} for x in lines],
+                "transit_min": max(1.0, round(drive_s / 60.0, 1)),
+            },
+            attempts=None,
+            headers={"Idempotency-Key": key},
+        )
+        self._count(answer.ok, "transfers")
+        body = answer.body
+        if not answer.ok or not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            logger.warning("erp: transfer %s to %s not posted: %s", key, to_site, answer.detail)
+            return
+        order_id = str(body["order_id"])
+        order = await self.client.get(f"/api/orders/{order_id}")
+        detail = order.body if order.ok and isinstance(order.body, dict) else {}
+        pallets = [t["pallet_epc"] for t in detail.get("pick_tasks", []) if t.get("pallet_epc")]
+        logger.info(
+            "erp: transfer %s (%s, order %s) to %s: %s, %d pallet(s) reserved",
+            body["id"],
+            key,
+            order_id,
+            to_site,
+            ", ".join(f"{x.qty} x {x.sku}" for x in lines),
+            len(pallets),
+        )
+        if pallets:
+            self.bridge.decide(
+                world.flow.transfer_placed,
+                str(body["id"]),
+                order_id,
+                (self.site, to_site),
+                detail.get("ship_door"),
+                pallets,
+            )
+
+    async def _transfer_to(self) -> str | None:
+        """The site the next transfer goes to: the scenario's, else the WMS's other
+        sites in turn; None (logged) when there is none."""
+        wanted = self.bridge.world.scenario.erp.transfer_to
+        if wanted is not None:
+            return wanted
+        answer = await self.client.get("/api/sites")
+        body = answer.body
+        items = body.get("items") if answer.ok and isinstance(body, dict) else None
+        others = [
+            str(s["id"])
+            for s in items or []
+            if isinstance(s, dict) and s.get("id") and s["id"] != self.site
+        ]
+        if not others:
+            logger.info("erp: no transfer: the WMS serves no other site than %s", self.site)
+            return None
+        return others[self._transfers % len(others)]
 
     # ------------------------------------------------------------------ returns
 

@@ -12,7 +12,9 @@ events: :meth:`~firmware_sim.world.flow.Flow.open_business`,
 :meth:`~firmware_sim.world.flow.Flow.pick_task`,
 :meth:`~firmware_sim.world.flow.Flow.ship_task`); for returns
 :meth:`~firmware_sim.world.flow.Flow.return_posted` (or ``return_dropped``) and
-:meth:`~firmware_sim.world.flow.Flow.return_inspected`.
+:meth:`~firmware_sim.world.flow.Flow.return_inspected`; for transfers between sites
+:meth:`~firmware_sim.world.flow.Flow.transfer_placed` (its tasks then come like an
+order's) and, at the destination, :meth:`~firmware_sim.world.flow.Flow.transfer_coming`.
 
 The world calls a director from inside ``advance``: every method must return at once
 (queue the request, never wait for an answer).
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from firmware_sim.world.model import Pallet, Sku
+from firmware_sim.world.transfer_truck import TransferTruck
 
 __all__ = ["Director"]
 
@@ -50,6 +53,14 @@ class Director(Protocol):
         """Returned ``pallet`` of return ``rma`` is on a shelf in quarantine: its cases
         can be inspected, ``verdict`` (``restock`` or ``write_off``) for each; then
         ``return_inspected``."""
+
+    def transfer_wanted(self, pallets: int) -> None:
+        """About ``pallets`` pallets are to go to another site: a transfer can be
+        posted; then ``transfer_placed``."""
+
+    def transfer_left(self, truck: TransferTruck) -> None:
+        """A transfer's truck left with what truly left through the door: it is on the
+        road to ``truck.to_site``, whose world gets it (``transfer_coming``)."""
 
     def task_done(self, task: str) -> None:
         """The workers carried out ``task`` (as they believe: a mistake included)."""

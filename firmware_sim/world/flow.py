@@ -26,7 +26,12 @@ truly left, the director posts it, and a truck brings the very pallets (the same
 tags) back through an inbound door (a ``return`` line, then their ``arrival``s); each
 is put away on its task and, on its shelf, inspected: restocked, or written off and
 taken out of the warehouse (``write_off``), a share ``workers.write_off_share`` drawn
-from a stream of its own. Each wait has a
+from a stream of its own. Now and then (``erp.transfer_per_hour``) the director moves
+pallets to another site: a transfer, picked and shipped on tasks like an order; the
+truck that leaves (``transfer_shipped``) drives ``erp.transfer_drive_s`` and is handed
+to the destination's world (:meth:`Director.transfer_left`), which docks it
+(``transfer_arrived``, :meth:`Flow.transfer_coming`) with the very pallets that left.
+Each wait has a
 timeout after which the world goes on alone (logged). Decisions arrive as events
 scheduled from outside (:meth:`Flow.schedule`), so what happens then depends on the
 WMS's answers and their timing: a run with a director is not repeated by its seed.
@@ -60,6 +65,7 @@ from firmware_sim.world.floor import (
 from firmware_sim.world.model import Lot, Pallet, Sku, TagIssuer, generated_skus
 from firmware_sim.world.rf import DoorFrame, stable_key
 from firmware_sim.world.scenario import MistakeKind, Scenario, ScenarioError
+from firmware_sim.world.transfer_truck import TransferTruck
 from firmware_sim.world.truth import TruthEvent, TruthSink
 from protocols.layout import Layout, Rect
 
@@ -139,6 +145,11 @@ class _WmsState:
     """Per order whose customer asked for a return: the pallets coming back."""
     returned: dict[str, str] = field(default_factory=dict)
     """Returned pallets not inspected yet: EPC -> return (RMA)."""
+    transfer_of: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Orders that are transfers to another site: order -> (transfer, source,
+    destination)."""
+    transferred: dict[str, str] = field(default_factory=dict)
+    """Pallets come on a transfer's truck, not yet through the door: EPC -> transfer."""
 
 
 class Flow:
@@ -168,6 +179,8 @@ class Flow:
         """Shrinkage's own stream: when, which pallet, to which zone."""
         self.return_rng = random.Random(stable_key("returns", seed))
         """Returns' own stream: which orders come back, the door, the verdicts."""
+        self.transfer_rng = random.Random(stable_key("transfers", seed))
+        """Transfers' own stream: when, how many pallets, the drive, the door."""
         self.work_rng = self.rng if director is None else random.Random(stable_key("work", seed))
         """The workers' draws (pick delays, travel, packing; mistakes' details): the
         business stream without a director (the history as it always was), a stream of
@@ -320,6 +333,9 @@ class Flow:
             )
         for order in sc.orders:
             self.schedule(offset_s + order.at, self._order, order.door, order.pallets, order.sku)
+        if self.director is not None and sc.erp.transfer_per_hour > 0:
+            gap = self.transfer_rng.expovariate(sc.erp.transfer_per_hour / 3600.0)
+            self.schedule(self.now_s + gap, self._transfer_wanted)
 
     def open_business(self, timed_out: bool = False) -> None:
         """(With a director.) The item master and the opening stock are announced: the
@@ -429,6 +445,8 @@ class Flow:
         )
         if direction == "inbound" and epc in self._wms.returned:
             ref["rma"] = self._wms.returned[epc]
+        if direction == "inbound" and epc in self._wms.transferred:
+            ref["transfer"] = self._wms.transferred.pop(epc)
         self._truth(event, epc, door=door, direction=direction, **ref, **self._pallet_fields(p))
 
     def _passage_end(self, epc: str, door: str, direction: Direction) -> None:
@@ -446,7 +464,9 @@ class Flow:
                 if self._wms.left[task] == 0:
                     del self._wms.left[task]
                     self._done(task)
-                    if order is not None:
+                    if order is not None and order in self._wms.transfer_of:
+                        self._truck_leaves(order)
+                    elif order is not None:
                         self._maybe_returned(order)
             return
         if self.director is not None:
@@ -1109,6 +1129,109 @@ class Flow:
         self._origin.pop(epc, None)
         self.stats.extra["written_off"] = self.stats.extra.get("written_off", 0) + 1
         self._truth("write_off", epc, zone=zone, rma=rma, **self._pallet_fields(p))
+
+    # ------------------------------------------------------------------ transfers
+
+    def _transfer_wanted(self) -> None:
+        """Some pallets are to go to another site (``erp.transfer_per_hour``)."""
+        erp = self.scenario.erp
+        rng = self.transfer_rng
+        self.schedule(
+            self.now_s + rng.expovariate(erp.transfer_per_hour / 3600.0), self._transfer_wanted
+        )
+        if self.director is not None:
+            self.director.transfer_wanted(rng.randint(*erp.transfer_pallets))
+
+    def transfer_placed(
+        self,
+        transfer: str,
+        order: str,
+        sites: tuple[str, str],
+        door: str | None,
+        pallets: list[str],
+    ) -> None:
+        """(With a director.) Transfer ``transfer`` between ``sites`` (from this one, to
+        the other) is posted; its order
+        ``order`` at this site reserved ``pallets`` (SSCC EPCs): its ``transfer`` line;
+        its picks and its shipping come as tasks, as an order's."""
+        w = self._wms
+        self.stats.extra["transfers"] = self.stats.extra.get("transfers", 0) + 1
+        w.claimed.update(pallets)
+        if door is not None:
+            w.order_door[order] = door
+        w.transfer_of[order] = (transfer, *sites)
+        self._truth(
+            "transfer",
+            door=door,
+            direction="outbound",
+            transfer=transfer,
+            order=order,
+            to_site=sites[1],
+            pallets=pallets,
+        )
+
+    def _truck_leaves(self, order: str) -> None:
+        """The transfer's last pallet left: its truck drives off with what truly left
+        (its ``transfer_shipped`` line) and is handed to the destination's world."""
+        transfer, from_site, to_site = self._wms.transfer_of.pop(order)
+        tagged = self._wms.gone_out.pop(order, [])
+        if not tagged or self.director is None:
+            return
+        drive_s = round(self.transfer_rng.uniform(*self.scenario.erp.transfer_drive_s), 3)
+        left_at = self.start + self.now_s
+        self.stats.extra["transfer_trucks"] = self.stats.extra.get("transfer_trucks", 0) + 1
+        self._truth(
+            "transfer_shipped",
+            direction="outbound",
+            transfer=transfer,
+            order=order,
+            to_site=to_site,
+            drive_s=drive_s,
+            arrives_s=round(self.now_s + drive_s, 3),
+            pallets=[self._load_line(tp.pallet) for tp in tagged],
+        )
+        truck = TransferTruck(
+            transfer, from_site, to_site, left_at, left_at + drive_s, tuple(tagged)
+        )
+        self.director.transfer_left(truck)
+
+    def transfer_coming(self, truck: TransferTruck) -> None:
+        """(With a director, at the destination.) ``truck`` is on its way here: it docks
+        at an inbound door when it arrives (at once if that is past)."""
+        at_s = max(self.now_s, truck.arrives_at - self.start)
+        self.schedule(at_s, self._transfer_truck, truck)
+
+    def _transfer_truck(self, truck: TransferTruck) -> None:
+        """The transfer's truck docks (its ``transfer_arrived`` line); its pallets cross
+        inbound, their own tags on them, and go to storage like any arrival."""
+        door = self.transfer_rng.choice(self.inbound_doors or list(self.frames))
+        fresh = [tp for tp in truck.pallets if tp.pallet.epc not in self.floor.pallets]
+        self.stats.extra["transferred_in"] = self.stats.extra.get("transferred_in", 0) + len(fresh)
+        self._truth(
+            "transfer_arrived",
+            door=door,
+            direction="inbound",
+            transfer=truck.transfer,
+            from_site=truck.from_site,
+            late_s=round(self.start + self.now_s - truck.arrives_at, 3),
+            pallets=[self._load_line(tp.pallet) for tp in fresh],
+        )
+        for tp in fresh:
+            self.floor.add(tp)
+            self._origin[tp.pallet.epc] = truck.transfer
+            self._wms.transferred[tp.pallet.epc] = truck.transfer
+        earliest = self.now_s + self.scenario.timing.dock_s
+        self._through_door(door, "inbound", [tp.pallet.epc for tp in fresh], earliest)
+
+    @staticmethod
+    def _load_line(p: Pallet) -> dict[str, Any]:
+        return {
+            "epc": p.epc,
+            "sscc": p.sscc,
+            "sku": p.sku.gtin,
+            "lot": p.lot.code,
+            "cases": len(p.cases),
+        }
 
     # ------------------------------------------------------------------ faults
 

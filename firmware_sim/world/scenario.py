@@ -232,6 +232,16 @@ class ErpSettings(_Strict):
     """How long after the order's last pallet left the customer asks for the return."""
     return_transit_s: Seconds = 300.0
     """How long after the return is posted its truck docks at an inbound door."""
+    transfer_per_hour: float = Field(default=0.0, ge=0, le=3600)
+    """How often (on average, exponential gaps) the ERP moves stock from this site to
+    another of the WMS (``POST /api/transfers``); 0: never. Needs ``--site``."""
+    transfer_pallets: CountRange = (1, 2)
+    """Whole pallets per transfer (FEFO fills its lines, as an order's)."""
+    transfer_drive_s: SecondsRange = (10 * 60.0, 15 * 60.0)
+    """How long the truck of a transfer is on the road; the ERP tells the WMS the
+    longest (``transit_min``)."""
+    transfer_to: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,63}$")
+    """The site transfers go to; None: one of the WMS's other sites, in turn."""
 
 
 class ScriptedTruck(_Strict):

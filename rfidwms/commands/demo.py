@@ -20,8 +20,11 @@ stops every part, in reverse order.
 Each simulated warehouse follows the demo's own WMS as its site (``rfidwms sim --wms
 URL --site ID``): its ERP posts the item master, notices and orders with the ``erp``
 token, its workers carry out that site's tasks with the ``operator`` token
-(``--mistake-rate`` makes them err). The demo migrates the database and makes the
-tokens before it starts the parts.
+(``--mistake-rate`` makes them err). The simulators share one road
+(``--road <data dir>/road``, :mod:`firmware_sim.wms.road`): the truck of a transfer
+that leaves one site (its ERP posts them, ``erp.transfer_per_hour``) docks at the other
+with the same pallets when its drive is over. The demo migrates the database and makes
+the tokens before it starts the parts.
 
 Every part runs on one clock: the demo makes a simulated clock (``--start``, or
 the wall clock's time, at ``--speed``) that reads its start :data:`STARTUP_LEAD_S`
@@ -402,6 +405,7 @@ def _sim_args(
     truth: Path,
     faults: list[str],
     url: str,
+    road: Path,
 ) -> list[str]:
     """``rfidwms sim`` for one site, following the demo's WMS at ``url`` as that site."""
     argv = ["sim"]
@@ -417,6 +421,7 @@ def _sim_args(
     for spec in faults:
         argv += ["--fault", spec]
     argv += ["--wms", url, "--site", site.id]  # the simulated warehouse follows our WMS
+    argv += ["--road", str(road)]  # transfers' trucks between the sites
     if args.mistake_rate is not None:
         argv += ["--mistake-rate", args.mistake_rate]
     return argv
@@ -455,6 +460,7 @@ def _run_parts(
     first_truth = args.truth if args.truth is not None else settings.data_dir / "ground-truth.jsonl"
     faults = route_faults([(parse_fault(f).target, f) for f in args.fault], sites)
     truths = {s.id: truth_path(first_truth, s.id, n) for n, s in enumerate(sites)}
+    road = settings.data_dir.resolve() / "road"
 
     issued = args.start if args.start is not None else datetime.now(UTC)
     tokens = dict(_demo_tokens(db_url, at=issued))  # the simulators' ERPs and workers need them
@@ -483,7 +489,7 @@ def _run_parts(
         children.append(cloud)
         sim_env = {**env, WMS_TOKEN_ENV: tokens["erp"], WMS_OPERATOR_TOKEN_ENV: tokens["operator"]}
         for s in sites:
-            argv = _sim_args(args, s, ports[s.id], truths[s.id], faults[s.id], url)
+            argv = _sim_args(args, s, ports[s.id], truths[s.id], faults[s.id], url, road)
             sims.append(Child(f"sim {s.id}", argv, _site_env(sim_env, s)))
         children += sims
         for s, sim in zip(sites, sims, strict=True):

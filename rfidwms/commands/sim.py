@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 from contextlib import AsyncExitStack, ExitStack
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -163,6 +164,14 @@ def add_parser(sub: Any) -> None:
         "which a WMS serving one site takes as its own); needs --wms",
     )
     p.add_argument(
+        "--road",
+        type=Path,
+        metavar="DIR",
+        help="the directory transfers' trucks travel through between simulated sites: trucks "
+        "leaving for site X are written to DIR/X/, trucks for this site are read from "
+        "DIR/<--site>/ (rfidwms demo gives both sites one); needs --wms and --site",
+    )
+    p.add_argument(
         "--mistake-rate",
         type=mistake_rate,
         metavar="RATE",
@@ -203,11 +212,19 @@ def wms_settings(args: argparse.Namespace) -> WmsSettings | None:
             )
         if args.site is not None:
             raise WmsOptionError("--site needs --wms: it names the WMS's site this warehouse is")
+        if args.road is not None:
+            raise WmsOptionError("--road needs --wms: the WMS's transfers put trucks on it")
         return None
+    if args.road is not None and args.site is None:
+        raise WmsOptionError("--road needs --site: trucks are addressed to sites")
     if erp is None and operator is None:
         raise WmsOptionError(f"--wms needs a token: --wms-token or ${WMS_TOKEN_ENV}")
     return WmsSettings(
-        args.wms, erp_token=erp or str(operator), operator_token=operator, site=args.site
+        args.wms,
+        erp_token=erp or str(operator),
+        operator_token=operator,
+        site=args.site,
+        road=args.road,
     )
 
 

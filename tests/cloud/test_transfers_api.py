@@ -339,3 +339,131 @@ async def test_bad_transfer_requests_are_refused_naming_the_field(database_url, 
 
 async def _customer(client) -> str:
     return (await as_user(client, Role.CUSTOMER, customer="acme"))["Authorization"]
+
+
+async def test_cancelling_a_transfer_gives_its_stock_back_and_closes_it(
+    database_url, mqtt_url, site
+):
+    """Cancelled while one pallet is already in packing: both reservations given back
+    through the ledger, the open pick task cancelled, the packed pallet sent back to
+    storage on a put-away task, the transfer ``cancelled``; a transfer on the road, or
+    one cancelled already, is refused with 409; one whose order is cancelled through
+    the orders API is closed too."""
+    one, two = f"{site}-1", f"{site}-2"
+    await apply_migrations(database_url)
+    s = settings(database_url, mqtt_url, one, two)
+    clock = ManualClock(T0)
+    async with (
+        api(s, ingest=False, role=Role.ERP) as client,
+        open_pool(database_url, max_size=2, timeout=5.0) as pool,
+        await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn,
+    ):
+        contexts = [
+            FeedContext(s, LAYOUT, clock, one),
+            FeedContext(s, load_layout(DC2), clock, two),
+        ]
+        rig = Rig(Feed(pool, warehouse_registry(), contexts), clock)
+        p1, _ = await tagged_pallet(conn, 1, one, "zone-a", "L1")
+        await tagged_pallet(conn, 2, one, "zone-c", "L2")
+        body = {"from_site": one, "to_site": two, "lines": [{"sku": ITEM_A, "qty": 10}]}
+        made = (await client.post("/api/transfers", json=body)).json()
+        tid, order_id = made["id"], made["order_id"]
+        # one pallet picked to packing, the other still on its shelf
+        await event(conn, "zone_events", "edge-1", t(1), kind="arrived", epc=p1.epc, zone="packing")
+        await rig.drain()
+        assert await balances(conn, one) == {
+            ("packing", "reserved"): 5,
+            ("zone-c", "reserved"): 5,
+        }
+
+        r = await client.post(f"/api/transfers/{tid}/cancel", json={"note": "not needed"})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert got["status"] == "cancelled" and got["order_status"] == "cancelled"
+        assert got["cancelled_at"] is not None and got["cancelled_by"]
+        assert got["shipped_at"] is None and got["pallets"] == []
+        # the reservations given back where the cases are, through the ledger
+        assert await balances(conn, one) == {
+            ("packing", "available"): 5,
+            ("zone-c", "available"): 5,
+        }
+        assert await balances(conn, two) == {}
+        assert await fetch(
+            conn,
+            "SELECT location, state, qty FROM ledger_entries WHERE site = %s"
+            " AND kind = 'unreserve' ORDER BY location, qty",
+            one,
+        ) == [
+            ("packing", "reserved", -5),
+            ("packing", "available", 5),
+            ("zone-c", "reserved", -5),
+            ("zone-c", "available", 5),
+        ]
+        # open tasks cancelled; the pallet off its shelf goes back on a put-away task
+        other = await _other_pallet(conn, order_id, p1.sscc)
+        assert await fetch(
+            conn, "SELECT status FROM pick_tasks WHERE order_id = %s AND pallet = %s",
+            order_id, other,
+        ) == [("cancelled",)]  # fmt: skip
+        ((from_location,),) = await fetch(
+            conn,
+            "SELECT from_location FROM putaway_tasks WHERE site = %s AND pallet = %s"
+            " AND status = 'open'",
+            one,
+            p1.sscc,
+        )
+        assert from_location == "packing"
+        listed = (await client.get("/api/transfers", params={"status": "cancelled"})).json()
+        assert [x["id"] for x in listed["items"]] == [tid]
+
+        again = await client.post(f"/api/transfers/{tid}/cancel")
+        assert again.status_code == 409 and "cancelled already" in again.json()["detail"]
+        assert (await client.post("/api/transfers/TR-999999/cancel")).status_code == 404
+
+        # on the road: refused, nothing changes
+        body = {"from_site": one, "to_site": two, "lines": [{"sku": ITEM_A, "qty": 5}]}
+        road = (await client.post("/api/transfers", json=body)).json()
+        (moving,) = [
+            p for p in (await client.get(f"/api/orders/{road['order_id']}")).json()["pick_tasks"]
+        ]
+        sscc = moving["pallet"]
+        epc, cases = await _pallet_epcs(conn, one, sscc)
+        pallet = type("P", (), {"epc": epc})
+        await ship_at_source(conn, rig, [pallet], at=30)
+        door = (await client.get(f"/api/orders/{road['order_id']}")).json()["ship_door"]
+        await passage(conn, "edge-1", epc, cases, door=door, direction="outbound", at=t(40))
+        await rig.drain()
+        assert (await client.get(f"/api/transfers/{road['id']}")).json()["status"] == "in_transit"
+        refused = await client.post(f"/api/transfers/{road['id']}/cancel")
+        assert refused.status_code == 409, refused.text
+        assert "is in_transit" in refused.json()["detail"]
+        assert await balances(conn, two) == {("in_transit", "in_transit"): 5}
+
+        # cancelling a transfer's order through the orders API closes the transfer too
+        await tagged_pallet(conn, 3, one, "zone-b", "L3")
+        third = (await client.post("/api/transfers", json=body)).json()
+        r = await client.post(f"/api/orders/{third['order_id']}/cancel")
+        assert r.status_code == 200, r.text
+        got = (await client.get(f"/api/transfers/{third['id']}")).json()
+        assert (got["status"], got["order_status"]) == ("cancelled", "cancelled")
+
+
+async def _other_pallet(conn, order_id: str, not_this: str) -> str:
+    ((sscc,),) = await fetch(
+        conn, "SELECT pallet FROM pick_tasks WHERE order_id = %s AND pallet <> %s",
+        order_id, not_this,
+    )  # fmt: skip
+    return str(sscc)
+
+
+async def _pallet_epcs(conn, site: str, sscc: str) -> tuple[str, list[str]]:
+    ((epc,),) = await fetch(
+        conn, "SELECT epc FROM pallets WHERE site = %s AND sscc = %s", site, sscc
+    )
+    rows = await fetch(
+        conn,
+        "SELECT epc FROM pallet_cases WHERE site = %s AND pallet = %s ORDER BY epc",
+        site,
+        sscc,
+    )
+    return str(epc), [str(r[0]) for r in rows]

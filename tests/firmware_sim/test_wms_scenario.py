@@ -15,7 +15,17 @@ def test_the_defaults_make_no_mistakes_and_order_for_the_demo_s_customers():
     assert sc.workers.task_wait_s == 180.0
     assert sc.erp.customers == ["acme", "globex"]
     assert (sc.erp.notice_wait_s, sc.erp.open_wait_s) == (60.0, 300.0)
-    assert load_scenario("demo").workers == sc.workers and load_scenario("demo").erp == sc.erp
+    assert sc.erp.transfer_per_hour == 0  # no transfers unless a scenario asks
+    demo = load_scenario("demo")
+    assert demo.workers == sc.workers
+    # the demo's first site moves stock to the second now and then
+    assert demo.erp == sc.erp.model_copy(
+        update={
+            "transfer_per_hour": 2.0,
+            "transfer_pallets": (1, 2),
+            "transfer_drive_s": (600.0, 1200.0),
+        }
+    )
 
 
 def test_times_take_units_and_kinds_can_be_chosen():
@@ -37,6 +47,9 @@ def test_times_take_units_and_kinds_can_be_chosen():
         ("workers: {speed: 2}", "workers.speed"),
         ("erp: {customers: []}", "erp.customers"),
         ("erp: {customers: ['a b']}", "erp.customers"),
+        ("erp: {transfer_per_hour: -1}", "erp.transfer_per_hour"),
+        ("erp: {transfer_drive_s: [20m, 10m]}", "erp.transfer_drive_s"),
+        ("erp: {transfer_to: 'a b'}", "erp.transfer_to"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_its_field(text, named):

@@ -1,6 +1,6 @@
 """Transfers between sites, the pure decisions: the request, transit times, the status,
 dispatching a pallet at the source's door, its arrival at the destination (short,
-over), lateness, and the webhook events of a transfer's order."""
+over), lateness, cancelling, and the webhook events of a transfer's order."""
 
 from __future__ import annotations
 
@@ -21,11 +21,14 @@ from cloud.warehouse.ledger import (
 )
 from cloud.warehouse.orders import OrderStatus, TimelineEntry
 from cloud.warehouse.transfers import (
+    CancelPlan,
     OnTheRoad,
     Outcome,
+    TransferConflict,
     TransferError,
     TransferLine,
     TransferStatus,
+    cancel_plan,
     check_request,
     dispatch_operations,
     internal_customer,
@@ -255,3 +258,43 @@ def test_a_transfer_orders_timeline_is_told_as_the_transfers(event, status, told
         None,
     )
     assert got.data["to_site"] == "dc-2" and got.data["order_id"] == "SO-1"
+
+
+_T = TransferStatus
+
+
+@pytest.mark.parametrize(
+    ("status", "order", "dispatched", "plan"),
+    [
+        (_T.OPEN, "allocated", 0, CancelPlan(cancel_order=True)),
+        (_T.OPEN, "partially_allocated", 0, CancelPlan(cancel_order=True)),
+        (_T.OPEN, "backordered", 0, CancelPlan(cancel_order=True)),
+        (_T.OPEN, "picking", 0, CancelPlan(cancel_order=True)),
+        (_T.OPEN, "picked", 0, CancelPlan(cancel_order=True)),
+        (_T.OPEN, "packed", 0, CancelPlan(cancel_order=True)),
+        (_T.OPEN, "on_hold", 0, CancelPlan(cancel_order=True)),
+        # its order was cancelled through /api/orders: the transfer is only closed
+        (_T.OPEN, "cancelled", 0, CancelPlan(cancel_order=False)),
+    ],
+)
+def test_a_transfer_nothing_of_which_left_is_cancelled_with_its_order(
+    status, order, dispatched, plan
+):
+    assert cancel_plan("TR-000001", status, order, dispatched) == plan
+
+
+@pytest.mark.parametrize(
+    ("status", "order", "dispatched", "said"),
+    [
+        (_T.IN_TRANSIT, "shipped", 2, "is in_transit: its pallets left the source"),
+        (_T.RECEIVED, "shipped", 2, "is received: its pallets left the source"),
+        (_T.CANCELLED, "cancelled", 0, "is cancelled already"),
+        (_T.OPEN, "loading", 1, "1 pallet(s) of transfer TR-000001 left the source's door"),
+        (_T.OPEN, "loading", 0, "being loaded at the source's door"),
+        (_T.OPEN, "shipped", 0, "order is shipped; it cannot be cancelled"),
+        (_T.OPEN, "no-such", 0, "order_status: 'no-such' is no status"),
+    ],
+)
+def test_a_transfer_something_of_which_left_is_not_cancelled(status, order, dispatched, said):
+    with pytest.raises(TransferConflict, match=re.escape(said)):
+        cancel_plan("TR-000001", status, order, dispatched)
