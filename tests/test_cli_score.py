@@ -5,8 +5,9 @@ The double is a small HTTP server on 127.0.0.1 serving ``/api/passages``,
 ``/api/zone-events``, ``/api/weights``, ``/api/pallets`` and ``/api/alerts`` as the
 contract says (paged ``{"items", "next"}``, ``since``, ``kind``, ``limit``,
 ``cursor``, a bearer token), in pages of 3 so the command must follow cursors, and
-``/api/orders/route-stats`` (and, for a cloud of two sites, ``/api/sites`` and each
-site's layout; without them it is a cloud that lists no sites). Every test runs with
+``/api/orders/route-stats`` (and, for a cloud of two sites, ``/api/sites``, and
+``site`` keeping the items of that site; without them it is a cloud that lists no
+sites). Every test runs with
 ``RFIDWMS_TOKEN`` set to the token the double wants, unless it says otherwise. The
 figures themselves are proven in test_scoring.py; here: the pages, the options, the
 text, the JSON, the token and the exit codes, and, on the real app, that the command
@@ -118,6 +119,8 @@ class FakeApi:
                     items = [i for i in items if parse_iso_utc(i[key]) >= since]
                 if "kind" in query:
                     items = [i for i in items if i["kind"] == query["kind"]]
+                if "site" in query:  # an item without one is of every site
+                    items = [i for i in items if i.get("site", query["site"]) == query["site"]]
                 offset = int(query.get("cursor", "0"))
                 limit = min(int(query.get("limit", "100")), PAGE)
                 page = items[offset : offset + limit]
@@ -214,31 +217,25 @@ def test_score_follows_every_page_and_prints_the_figures_and_first_misses(
 def two_site_api() -> FakeApi:
     """The run's lists at dc-1 (edge-1), and at dc-2 (edge-2) passages, zone events and
     weights of its own that would be false ones at dc-1."""
-    zones = [dict(z, edge_id="edge-1") for z in run_zone_events()]
-    weights = [dict(w, edge_id="edge-1") for w in run_weights()]
-    other = [dict(p, door="door-5", edge_id="edge-2") for p in run_passages()]
-    other_zones = [dict(z, zone="zone-d", edge_id="edge-2") for z in zones]
-    other_weights = [dict(w, scale="scale-3", edge_id="edge-2") for w in weights]
+    passages = [dict(p, edge_id="edge-1", site="dc-1") for p in run_passages()]
+    zones = [dict(z, edge_id="edge-1", site="dc-1") for z in run_zone_events()]
+    weights = [dict(w, edge_id="edge-1", site="dc-1") for w in run_weights()]
+    other = [dict(p, door="door-5", edge_id="edge-2", site="dc-2") for p in passages]
+    other_zones = [dict(z, zone="zone-d", edge_id="edge-2", site="dc-2") for z in zones]
+    other_weights = [dict(w, scale="scale-3", edge_id="edge-2", site="dc-2") for w in weights]
     lists = {
         "sites": [{"id": "dc-1"}, {"id": "dc-2"}],
-        "passages": [*run_passages(), *other],
+        "passages": [*passages, *other],
         "zone-events": [*zones, *other_zones],
         "weights": [*weights, *other_weights],
         "pallets": [],
         "alerts": [],
         "variances": [],
     }
-    layouts = {
-        f"sites/{site}/layout": {
-            "readers": [{"id": f"reader-{site}", "edge": edge}],
-            "scales": [{"id": f"scale-{site}", "edge": edge}],
-        }
-        for site, edge in (("dc-1", "edge-1"), ("dc-2", "edge-2"))
-    }
-    return FakeApi(lists, objects={"orders/route-stats": ROUTE, **layouts})
+    return FakeApi(lists, objects={"orders/route-stats": ROUTE})
 
 
-def test_score_of_a_cloud_serving_two_sites_reads_the_first_sites_lists_and_edges(
+def test_score_of_a_cloud_serving_two_sites_reads_the_first_sites_lists(
     truth_file: Path, api: FakeApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["score", "--truth", str(truth_file), "--api", api.url]) == 0
@@ -251,8 +248,16 @@ def test_score_of_a_cloud_serving_two_sites_reads_the_first_sites_lists_and_edge
     assert out.split("\n", 1)[1] == alone.split("\n", 1)[1]
     assert "cloud: 8 passages (6 in the window), 8 zone events, 1 weights" in out
     sited = {p for p, q in fake.requests if q.get("site") == "dc-1"}
-    assert sited == {"/api/pallets", "/api/alerts", "/api/variances", "/api/orders/route-stats"}
-    assert ("/api/sites/dc-1/layout", {}) in fake.requests
+    assert sited == {
+        "/api/passages",
+        "/api/zone-events",
+        "/api/weights",
+        "/api/pallets",
+        "/api/alerts",
+        "/api/variances",
+        "/api/orders/route-stats",
+    }
+    assert not any(p.startswith("/api/sites/") for p, _ in fake.requests)  # no layout needed
 
 
 def test_score_site_names_the_site_and_one_not_served_exits_2(
@@ -271,53 +276,35 @@ def test_score_site_names_the_site_and_one_not_served_exits_2(
 
 
 @pytest.mark.parametrize(
-    ("served", "wanted", "layout", "site", "edges"),
+    ("served", "wanted", "site"),
     [
-        ([{"id": "dc-1"}], None, None, "dc-1", None),  # one site: every event is its
-        ([{"id": "x"}], "x", None, "x", None),
-        (
-            [{"id": "dc-1"}, {"id": "dc-2"}],
-            None,
-            {"readers": [{"edge": "edge-1"}, {"edge": "edge-9"}], "scales": [{"edge": "edge-1"}]},
-            "dc-1",
-            {"edge-1", "edge-9"},
-        ),
-        (
-            [{"id": "dc-1"}, {"id": "dc-2"}],
-            "dc-2",
-            {"readers": [], "scales": [{"edge": "edge-2"}]},
-            "dc-2",
-            {"edge-2"},
-        ),
+        ([{"id": "dc-1"}], None, "dc-1"),
+        ([{"id": "x"}], "x", "x"),
+        ([{"id": "dc-1"}, {"id": "dc-2"}], None, "dc-1"),
+        ([{"id": "dc-1"}, {"id": "dc-2"}], "dc-2", "dc-2"),
     ],
 )
-def test_choose_site_takes_the_named_or_the_first_and_its_edges_when_several(
-    served: list[dict[str, Any]],
-    wanted: str | None,
-    layout: Any,
-    site: str,
-    edges: set[str] | None,
+def test_choose_site_takes_the_named_or_the_first(
+    served: list[dict[str, Any]], wanted: str | None, site: str
 ) -> None:
-    scope = score_command.choose_site(served, wanted, layout)
+    scope = score_command.choose_site(served, wanted)
     assert scope.site == site
-    assert scope.edges == (None if edges is None else frozenset(edges))
+    assert scope.params() == {"site": site}
 
 
 @pytest.mark.parametrize(
-    ("served", "wanted", "layout", "error"),
+    ("served", "wanted", "error"),
     [
-        ([{"id": "dc-1"}], "dc-2", None, "--site 'dc-2' is not a site of this cloud"),
-        ([], None, None, "/api/sites: items without a string 'id'"),
-        ([{"name": "x"}], None, None, "/api/sites: items without a string 'id'"),
-        ([{"id": "a"}, {"id": "b"}], None, None, "/api/sites/a/layout: not a layout"),
-        ([{"id": "a"}, {"id": "b"}], "b", {"readers": [{}]}, "no 'readers' and 'scales'"),
+        ([{"id": "dc-1"}], "dc-2", "--site 'dc-2' is not a site of this cloud"),
+        ([], None, "/api/sites: items without a string 'id'"),
+        ([{"name": "x"}], None, "/api/sites: items without a string 'id'"),
     ],
 )
 def test_choose_site_refuses_by_name(
-    served: list[dict[str, Any]], wanted: str | None, layout: Any, error: str
+    served: list[dict[str, Any]], wanted: str | None, error: str
 ) -> None:
     with pytest.raises(ValueError, match=error.replace("(", r"\(").replace("'", "'")):
-        score_command.choose_site(served, wanted, layout)
+        score_command.choose_site(served, wanted)
 
 
 def test_score_writes_the_figures_as_json(

@@ -83,6 +83,23 @@ PAGES = ("map", "stock", "alerts", "fleet", "orders", "portal", "kpis", "scan")
 under ``/common/``."""
 
 
+async def _fill_event_sites(pool: Pool, settings: CloudSettings, sites: Sites) -> None:
+    """Give the events stored before they had a site theirs (:func:`events_db.fill_sites`):
+    the site whose layout has the event's edge, else the default site."""
+    try:
+        async with pool.connection(timeout=settings.db_timeout_s) as conn:
+            filled = await events_db.fill_sites(conn, sites.edge_sites, sites.first)
+    except psycopg.Error as e:
+        log.warning("cannot give the events stored without a site theirs now: %s", e)
+        return
+    if any(filled.values()):
+        log.info(
+            "gave events stored without a site theirs (the site of their edge, else %s): %s",
+            sites.first,
+            ", ".join(f"{n} {table}" for table, n in filled.items()),
+        )
+
+
 async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings, sites: Sites) -> None:
     try:
         async with pool.connection(timeout=settings.db_timeout_s) as conn:
@@ -160,6 +177,7 @@ def create_app(
                 max_readers=settings.live_max_readers,
                 open_alerts=settings.live_open_alerts,
             )
+            await _fill_event_sites(pool, settings, served)
             await _seed(hub, pool, settings, served)
             await stack.enter_async_context(  # every node's page hears of every alert
                 AlertFeed(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from cloud.api import schemas
 from cloud.api.paging import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_or_422, encode_cursor
-from cloud.api.state import State
+from cloud.api.state import CloudState, SiteFilter, State
 from cloud.db import events as db
 from cloud.ingest.places import place_of
 
@@ -20,8 +20,13 @@ Since = Annotated[
     Query(description="only events at or after this time (ISO-8601 with a time zone)"),
 ]
 _UNTIMED: dict[int | str, dict[str, Any]] = {
-    422: {"description": "a bad parameter, or a time without a time zone"}
+    422: {"description": "a bad parameter, a time without a time zone, or a site not served"}
 }
+
+
+def _site(st: CloudState, site: str | None) -> str | None:
+    """The one site a list keeps, None for all; 422 naming a site not served."""
+    return None if site is None else st.sites_of(site)[0]
 
 
 def _since(since: datetime | None) -> datetime | None:
@@ -56,6 +61,7 @@ def _epc(text: str | None) -> str | None:
 @router.get("/passages", response_model=Page[schemas.PassageOut], responses=_UNTIMED)
 async def passages(
     st: State,
+    site: SiteFilter = None,
     since: Since = None,
     door: Annotated[str | None, Query(max_length=63, description="one door only")] = None,
     epc: Annotated[
@@ -65,10 +71,13 @@ async def passages(
     cursor: Cursor = None,
 ) -> Page[schemas.PassageOut]:
     """Door crossings in time order: when (the door's middle), which door, which way,
-    the pallet (SSCC-96) with its cases, how sure, and the evidence."""
+    the pallet (SSCC-96) with its cases, how sure, and the evidence; of one site or of
+    all."""
+    one = _site(st, site)
     async with st.pool.connection() as conn:
         rows = await db.passages(
             conn,
+            site=one,
             since=_since(since),
             after=_after(cursor),
             door=door,
@@ -84,6 +93,7 @@ async def passages(
             cases=r.cases,
             confidence=r.confidence,
             edge_id=r.edge_id,
+            site=r.site,
             stored_at=r.stored_at,
             evidence={k: schemas.SideEvidenceOut(**v) for k, v in r.evidence.items()},
         )
@@ -95,6 +105,7 @@ async def passages(
 @router.get("/zone-events", response_model=Page[schemas.ZoneEventOut], responses=_UNTIMED)
 async def zone_events(
     st: State,
+    site: SiteFilter = None,
     since: Since = None,
     epc: Annotated[str | None, Query(max_length=124)] = None,
     zone: Annotated[str | None, Query(max_length=63)] = None,
@@ -102,10 +113,12 @@ async def zone_events(
     cursor: Cursor = None,
 ) -> Page[schemas.ZoneEventOut]:
     """Tags arriving in, moving between, departing from zones (and unknown while a
-    zone's readers are out), in time order."""
+    zone's readers are out), in time order; of one site or of all."""
+    one = _site(st, site)
     async with st.pool.connection() as conn:
         rows = await db.zone_events(
             conn,
+            site=one,
             since=_since(since),
             after=_after(cursor),
             epc=_epc(epc),
@@ -120,6 +133,7 @@ async def zone_events(
             zone=r.zone,
             from_zone=r.from_zone,
             edge_id=r.edge_id,
+            site=r.site,
             stored_at=r.stored_at,
         )
         for r in rows[:limit]
@@ -130,16 +144,20 @@ async def zone_events(
 @router.get("/weights", response_model=Page[schemas.WeightOut], responses=_UNTIMED)
 async def weights(
     st: State,
+    site: SiteFilter = None,
     since: Since = None,
     scale: Annotated[str | None, Query(max_length=63)] = None,
     epc: Annotated[str | None, Query(max_length=124, description="weights of this pallet")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[schemas.WeightOut]:
-    """Stable scale weights in time order, each with the pallet that was on the scale."""
+    """Stable scale weights in time order, each with the pallet that was on the scale;
+    of one site or of all."""
+    one = _site(st, site)
     async with st.pool.connection() as conn:
         rows = await db.weights(
             conn,
+            site=one,
             since=_since(since),
             after=_after(cursor),
             scale=scale,
@@ -154,6 +172,7 @@ async def weights(
             epc=r.epc,
             cases=r.cases,
             edge_id=r.edge_id,
+            site=r.site,
             stored_at=r.stored_at,
         )
         for r in rows[:limit]

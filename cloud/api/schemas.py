@@ -196,6 +196,11 @@ class PassageOut(BaseModel):
     cases: list[str] = Field(description="SGTIN-96 EPCs of the cases that crossed with it")
     confidence: float = Field(ge=0, le=1)
     edge_id: str
+    site: str | None = Field(
+        None,
+        description="the site whose edge reported it (null only for an event stored before "
+        "events had a site, until the cloud next starts and fills it)",
+    )
     stored_at: datetime = Field(description="when the cloud stored it (its clock)")
     evidence: dict[str, SideEvidenceOut] = Field(
         description="per side (outside, inside): reads, peak RSSI, first and last seen"
@@ -209,6 +214,11 @@ class ZoneEventOut(BaseModel):
     zone: str
     from_zone: str | None
     edge_id: str
+    site: str | None = Field(
+        None,
+        description="the site whose edge reported it (null only for an event stored before "
+        "events had a site, until the cloud next starts and fills it)",
+    )
     stored_at: datetime
 
 
@@ -222,6 +232,11 @@ class WeightOut(BaseModel):
         description="the cases (SGTIN-96 EPCs) heard coming onto the scale with the pallet",
     )
     edge_id: str
+    site: str | None = Field(
+        None,
+        description="the site whose edge reported it (null only for an event stored before "
+        "events had a site, until the cloud next starts and fills it)",
+    )
     stored_at: datetime
 
 

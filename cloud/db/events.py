@@ -1,11 +1,16 @@
 """Read queries of the edges' events: passages, zone events, weights, tag places.
 
 Lists are in time order (oldest first) from ``since``, paged by keyset: ``after`` is
-the (time, id) of the last row of the previous page.
+the (time, id) of the last row of the previous page; ``site`` keeps one site's events
+(the site ingest stamped on each: the one its batch's topic named).
+
+:func:`fill_sites` gives the events stored before they had a site (migration 0034)
+theirs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +36,8 @@ class PassageRow:
     evidence: dict[str, Any]
     edge_id: str
     stored_at: datetime
+    site: str | None = None
+    """The site of the event (None: stored before 0034 and not filled yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class ZoneEventRow:
     from_zone: str | None
     edge_id: str
     stored_at: datetime
+    site: str | None = None
+    """The site of the event (None: stored before 0034 and not filled yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,8 @@ class WeightRow:
     stored_at: datetime
     cases: list[str] = field(default_factory=list)
     """The cases heard coming onto the platform with the pallet."""
+    site: str | None = None
+    """The site of the event (None: stored before 0034 and not filled yet)."""
 
 
 def _where(
@@ -84,14 +95,15 @@ async def passages(
     door: str | None,
     epc: str | None,
     limit: int,
+    site: str | None = None,
 ) -> list[PassageRow]:
-    where, params = _where(since, after, {"door": door})
+    where, params = _where(since, after, {"site": site, "door": door})
     if epc is not None:  # the pallet's own passages, or those it crossed in as a case
         where += (" AND" if where else " WHERE") + " (epc = %s OR cases @> ARRAY[%s]::text[])"
         params.extend([epc, epc])
     cur = await conn.execute(
         "SELECT id, time, door, direction, epc, cases, confidence::numeric::float8, evidence,"
-        f" edge_id, stored_at FROM passages{where} ORDER BY time, id LIMIT %s",
+        f" edge_id, stored_at, site FROM passages{where} ORDER BY time, id LIMIT %s",
         [*params, limit],
     )
     return [PassageRow(*row) for row in await cur.fetchall()]
@@ -105,10 +117,11 @@ async def zone_events(
     epc: str | None,
     zone: str | None,
     limit: int,
+    site: str | None = None,
 ) -> list[ZoneEventRow]:
-    where, params = _where(since, after, {"epc": epc, "zone": zone})
+    where, params = _where(since, after, {"site": site, "epc": epc, "zone": zone})
     cur = await conn.execute(
-        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at FROM zone_events"
+        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at, site FROM zone_events"
         f"{where} ORDER BY time, id LIMIT %s",
         [*params, limit],
     )
@@ -123,10 +136,11 @@ async def weights(
     scale: str | None,
     epc: str | None,
     limit: int,
+    site: str | None = None,
 ) -> list[WeightRow]:
-    where, params = _where(since, after, {"scale": scale, "epc": epc})
+    where, params = _where(since, after, {"site": site, "scale": scale, "epc": epc})
     cur = await conn.execute(
-        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases FROM weights"
+        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases, site FROM weights"
         f"{where} ORDER BY time, id LIMIT %s",
         [*params, limit],
     )
@@ -188,3 +202,24 @@ async def latest_places(conn: Conn, limit: int) -> list[TagPlace]:
         f"SELECT {_PLACE} FROM tag_places ORDER BY changed_at DESC LIMIT %s", (limit,)
     )
     return [TagPlace(*row) for row in await cur.fetchall()]
+
+
+EVENT_TABLES = ("passages", "zone_events", "weights")
+
+
+async def fill_sites(conn: Conn, edge_sites: Mapping[str, str], default: str) -> dict[str, int]:
+    """Give each event without a site (stored before migration 0034) the site whose
+    layout has its edge (``edge_sites``), else ``default``; return how many rows of
+    each table got one. Cheap once done: a partial index holds the rows without."""
+    edges, sites = list(edge_sites), list(edge_sites.values())
+    filled: dict[str, int] = {}
+    for table in EVENT_TABLES:
+        cur = await conn.execute(
+            f"UPDATE {table} SET site = coalesce(m.site, %s)"
+            f" FROM (SELECT DISTINCT edge_id FROM {table} WHERE site IS NULL) e"
+            " LEFT JOIN unnest(%s::text[], %s::text[]) AS m(edge_id, site) USING (edge_id)"
+            f" WHERE {table}.site IS NULL AND {table}.edge_id = e.edge_id",
+            (default, edges, sites),
+        )
+        filled[table] = cur.rowcount
+    return filled

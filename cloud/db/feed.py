@@ -58,7 +58,7 @@ async def cursors(conn: Conn, consumer: str) -> dict[str, int]:
 async def passages_after(conn: Conn, after_id: int, limit: int) -> list[PassageRow]:
     cur = await conn.execute(
         "SELECT id, time, door, direction, epc, cases, confidence::numeric::float8, evidence,"
-        " edge_id, stored_at FROM passages WHERE id > %s ORDER BY id LIMIT %s",
+        " edge_id, stored_at, site FROM passages WHERE id > %s ORDER BY id LIMIT %s",
         [after_id, limit],
     )
     return [PassageRow(*r) for r in await cur.fetchall()]
@@ -66,7 +66,7 @@ async def passages_after(conn: Conn, after_id: int, limit: int) -> list[PassageR
 
 async def zone_events_after(conn: Conn, after_id: int, limit: int) -> list[ZoneEventRow]:
     cur = await conn.execute(
-        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at FROM zone_events"
+        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at, site FROM zone_events"
         " WHERE id > %s ORDER BY id LIMIT %s",
         [after_id, limit],
     )
@@ -75,7 +75,7 @@ async def zone_events_after(conn: Conn, after_id: int, limit: int) -> list[ZoneE
 
 async def weights_after(conn: Conn, after_id: int, limit: int) -> list[WeightRow]:
     cur = await conn.execute(
-        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases FROM weights"
+        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases, site FROM weights"
         " WHERE id > %s ORDER BY id LIMIT %s",
         [after_id, limit],
     )
@@ -85,7 +85,7 @@ async def weights_after(conn: Conn, after_id: int, limit: int) -> list[WeightRow
 async def latest_zone_event(conn: Conn, epc: str, *, after: datetime) -> ZoneEventRow | None:
     """The latest zone event of ``epc`` later than ``after`` (by time, then id)."""
     cur = await conn.execute(
-        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at FROM zone_events"
+        "SELECT id, time, kind, epc, zone, from_zone, edge_id, stored_at, site FROM zone_events"
         " WHERE epc = %s AND time > %s ORDER BY time DESC, id DESC LIMIT 1",
         [epc, after],
     )

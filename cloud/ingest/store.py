@@ -5,7 +5,9 @@ its (edge, spool, seq) (a batch already there with the same content is a duplica
 skipped; with other content it is a dead letter: the edge is broken); dead letters
 are stored (bounded, a retained one once); the claimed batches' observations go in
 with one binary ``COPY``, the claimed event batches' passages, zone events and weights
-with one statement each, and the tags they move get their new place
+with one statement each (each row with the site its batch's topic named, checked
+against that site's layout: one value per batch, nothing looked up per row), and the
+tags they move get their new place
 (:mod:`cloud.ingest.places`); tag locations, readers and edges are read ``FOR UPDATE``,
 changed through :mod:`cloud.ingest.changes`, and upserted. Tag locations, the one
 state that grows with the observations, go through per-connection temporary tables:
@@ -239,7 +241,8 @@ async def write_group(
     health = [i.payload for i in accepted if isinstance(i.payload, EdgeHealth)]
     statuses = [i for i in accepted if isinstance(i.payload, EdgeStatus)]
     async with conn.transaction(), conn.cursor() as cur:
-        new_batches, conflicting = await _claim_batches(cur, batches, result)
+        claimed, conflicting = await _claim_batches(cur, batches, result)
+        new_batches = [_batch(i) for i in claimed]
         dead.extend(conflicting)
         if dead:
             await cur.executemany(_INSERT_DEAD_LETTERS, [dead_letter_row(d) for d in dead])
@@ -248,10 +251,12 @@ async def write_group(
         result.batches = len(new_batches)
         result.stored = [(b.edge_id, b.spool, b.seq) for b in new_batches] + result.duplicates
         observation_batches = [b for b in new_batches if isinstance(b, ObservationBatchIn)]
-        event_batches = [b for b in new_batches if isinstance(b, EventBatch)]
+        event_batches = [
+            (i.address.site, i.payload) for i in claimed if isinstance(i.payload, EventBatch)
+        ]
         if event_batches:
             await _store_events(cur, event_batches, now, result.change)
-            result.events = sum(len(b.events) for b in event_batches)
+            result.events = sum(len(b.events) for _, b in event_batches)
         if observation_batches:
             n = await _copy_observations(cur, observation_batches)
             result.observations = n
@@ -282,7 +287,7 @@ def _size(b: ReceivedBatch) -> int:
 
 async def _claim_batches(
     cur: AsyncCursor[TupleRow], batches: list[Accepted], result: GroupResult
-) -> tuple[list[ReceivedBatch], list[DeadLetter]]:
+) -> tuple[list[Accepted], list[DeadLetter]]:
     """Insert the batches' (edge, spool, seq) keys; return the batches that were new, and
     a dead letter for each batch whose key was ingested before with other content."""
     unique: dict[BatchKey, Accepted] = {}
@@ -327,7 +332,7 @@ async def _claim_batches(
                 result.duplicates.append(k)  # a batch from before 0006 has no digest
             else:
                 conflicting.append(_conflicting(unique[k], bytes(before)))
-    return [_batch(unique[k]) for k in keys if k in claimed], conflicting
+    return [unique[k] for k in keys if k in claimed], conflicting
 
 
 def _conflicting(item: Accepted, known: bytes) -> DeadLetter:
@@ -350,16 +355,18 @@ def _conflicting(item: Accepted, known: bytes) -> DeadLetter:
 
 _INSERT_PASSAGES = (
     "INSERT INTO passages (time, door, direction, epc, cases, confidence, evidence, edge_id,"
-    " spool, seq, idx, stored_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " spool, seq, idx, stored_at, site)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _INSERT_ZONE_EVENTS = (
     "INSERT INTO zone_events (time, kind, epc, zone, from_zone, edge_id, spool, seq, idx,"
-    " stored_at) SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[],"
-    " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::integer[], %s::timestamptz[])"
+    " stored_at, site) SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::integer[],"
+    " %s::timestamptz[], %s::text[])"
 )
 _INSERT_WEIGHTS = (
     "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
-    " stored_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " stored_at, site) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _PLACE_COLUMNS = "epc, state, zone, last_zone, door, pallet, changed_at, stored_at"
 _UPSERT_PLACES = (
@@ -374,13 +381,18 @@ _UPSERT_PLACES = (
 
 
 async def _store_events(
-    cur: AsyncCursor[TupleRow], batches: list[EventBatch], now: datetime, change: LiveChange
+    cur: AsyncCursor[TupleRow],
+    batches: list[tuple[str, EventBatch]],
+    now: datetime,
+    change: LiveChange,
 ) -> None:
-    """Insert the batches' passages, zone events and weights; move the tags they name."""
+    """Insert the batches' passages, zone events and weights, each with the site of its
+    batch (the site its topic named, whose layout has the edge: :mod:`classify`); move
+    the tags they name."""
     passages: list[tuple[object, ...]] = []
     zone_rows: list[tuple[object, ...]] = []
     weight_rows: list[tuple[object, ...]] = []
-    for b in batches:
+    for site, b in batches:
         for i, ev in enumerate(b.events):
             key = (b.edge_id, b.spool, b.seq, i)
             if isinstance(ev, PassageMessage):
@@ -395,6 +407,7 @@ async def _store_events(
                         Jsonb(ev.evidence.model_dump(mode="json")),
                         *key,
                         now,
+                        site,
                     )
                 )
                 change.passages.append(
@@ -410,7 +423,9 @@ async def _store_events(
                     )
                 )
             elif isinstance(ev, ZoneEventMessage):
-                zone_rows.append((ev.time, ev.kind.value, ev.epc, ev.zone, ev.from_zone, *key, now))
+                zone_rows.append(
+                    (ev.time, ev.kind.value, ev.epc, ev.zone, ev.from_zone, *key, now, site)
+                )
                 change.zone_events.append(
                     ZoneEventRecord(
                         ev.time, ev.kind.value, ev.epc, ev.zone, ev.from_zone, b.edge_id, now
@@ -419,7 +434,7 @@ async def _store_events(
             else:
                 assert isinstance(ev, WeightMessage)
                 weight_rows.append(
-                    (ev.time, ev.scale, ev.weight_kg, ev.epc, list(ev.cases), *key, now)
+                    (ev.time, ev.scale, ev.weight_kg, ev.epc, list(ev.cases), *key, now, site)
                 )
                 change.weights.append(
                     WeightRecord(ev.time, ev.scale, ev.weight_kg, ev.epc, b.edge_id, now)
@@ -427,10 +442,10 @@ async def _store_events(
     if passages:
         await cur.executemany(_INSERT_PASSAGES, passages)
     if zone_rows:
-        await cur.execute(_INSERT_ZONE_EVENTS, _columns(zone_rows, 10))
+        await cur.execute(_INSERT_ZONE_EVENTS, _columns(zone_rows, 11))
     if weight_rows:
         await cur.executemany(_INSERT_WEIGHTS, weight_rows)
-    events = [ev for b in batches for ev in b.events]
+    events = [ev for _, b in batches for ev in b.events]
     epcs = sorted(
         {ev.epc for ev in events if isinstance(ev, ZoneEventMessage | PassageMessage)}
         | {c for ev in events if isinstance(ev, PassageMessage) for c in ev.cases}

@@ -187,9 +187,10 @@ class Feed(BackgroundTask):
     """Applies the event tables through ``registry``; ``async with`` runs it (module
     doc). :meth:`run_once` and :meth:`run_timers` are one step each, for tests.
 
-    With one context per served site, an event is handled in the context of the site
-    whose layout has the event's edge (edge ids are unique across a cloud's sites:
-    :mod:`cloud.warehouse.sites`), and the timers run once per site."""
+    With one context per served site, an event is handled in the context of its site
+    (the one ingest stamped on it; for an event stored before events had a site and not
+    filled yet, the site whose layout has its edge: edge ids are unique across a cloud's
+    sites, :mod:`cloud.warehouse.sites`), and the timers run once per site."""
 
     def __init__(
         self,
@@ -208,6 +209,7 @@ class Feed(BackgroundTask):
         self._ctx = contexts[0]
         self._contexts = contexts
         self._edge_ctx = {e: c for c in contexts for e in layout_edges(c.layout)}
+        self._site_ctx = {c.site: c for c in contexts}
         self._consumer = consumer
         self._poll = s.feed_poll_interval_s
         self._batch = s.feed_batch
@@ -303,9 +305,15 @@ class Feed(BackgroundTask):
         return out
 
     def _context_of(self, event: Event) -> FeedContext:
-        """The context of the event's site; ValueError for an edge of no served site."""
+        """The context of the event's site; ValueError for a site not served (or, for an
+        event without a site, an edge of no served site)."""
         if len(self._contexts) == 1:
             return self._ctx
+        if event.site is not None:
+            ctx = self._site_ctx.get(event.site)
+            if ctx is None:
+                raise ValueError(f"site {event.site!r} of the event is not served")
+            return ctx
         ctx = self._edge_ctx.get(event.edge_id)
         if ctx is None:
             raise ValueError(f"edge {event.edge_id!r} is in the layout of no site served")

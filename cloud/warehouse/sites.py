@@ -3,9 +3,12 @@
 A cloud serves one site or several (``RFIDWMS_SITES``). :meth:`Sites.of` refuses a
 configuration the cloud could not keep apart: no site, a site named twice, or two
 sites whose layouts share an edge, reader, scale, zone or dock door id. Those ids
-name one thing in the whole cloud: the event and device tables (passages, zone
-events, tag places, readers) name them without the site, and the site an edge's
-event belongs to is the site whose layout has that edge.
+name one thing in the whole cloud. Edge ids must: an edge's topics
+(``rfidwms/v1/<site>/<edge>/...``), its acknowledgements and its rows in ``edges``
+and ``ingested_batches`` name it without the site. The event tables (passages, zone
+events, weights) carry their site (migration 0034), but the tag places, tag
+locations, readers and the stock ledger's locations still name a zone, door, reader
+or read point without it, so those ids stay unique too.
 
 Which site a request means (:meth:`Sites.choose`): the one it names, else the only
 one served; with several served and none named the request is ambiguous. A list
@@ -113,6 +116,11 @@ class Sites:
     def zones(self) -> frozenset[str]:
         """The zones of every site (zone ids are unique across sites)."""
         return frozenset(z.id for layout in self.layouts.values() for z in layout.zones)
+
+    @property
+    def edge_sites(self) -> Mapping[str, str]:
+        """Each edge of every site's layout -> its site."""
+        return self._edge_site
 
     def site_of_edge(self, edge_id: str) -> str | None:
         """The site whose layout has ``edge_id``; None when none has."""

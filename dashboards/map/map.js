@@ -5,8 +5,9 @@
 // passage with an arrow for its direction and the pallet's details. Click a pallet
 // (or choose a zone with the keyboard and then a pallet) for its item, lot, expiry,
 // orders, movements and ledger history. "Replay last hour" rebuilds where the pallets
-// were from GET /api/zone-events and /api/passages of the hour (model.js, Replay) and
-// moves them with a time slider. A site switcher lists GET /api/sites.
+// were from GET /api/zone-events and /api/passages of the hour at the site shown
+// (site=; model.js, Replay) and moves them with a time slider. A site switcher lists
+// GET /api/sites.
 
 import { $, api, ApiError, clock, el, num, query, shell, when } from "/common/app.js";
 import { LiveFeed } from "/common/feed.js";
@@ -702,7 +703,7 @@ async function startReplay() {
       let cursor = null;
       let pages = 0;
       do {
-        const page = await api(`${path}${query({ since, limit: 1000, cursor })}`);
+        const page = await api(`${path}${query({ site, since, limit: 1000, cursor })}`); // the site shown only
         events.push(...page.items);
         cursor = page.next;
         pages += 1;

@@ -5,8 +5,8 @@ Reads the simulator's truth file (``rfidwms demo --truth`` / ``rfidwms sim
 ``mis_shipment`` / ``weight_mismatch`` alerts since the run's start, the WMS's
 pallets in stock, its count variances and its pick-route stats, and prints the figures of
 ``docs/accuracy.md``. A cloud serving several sites (``GET /api/sites``) is read for
-one: ``--site``, else its first (``dc-1`` in the demo): ``site=`` on its lists, and only
-the passages, zone events and weights of that site's edges (the decisions are in
+one: ``--site``, else its first (``dc-1`` in the demo): ``site=`` on every list it
+reads, the passages, zone events and weights too (the decisions are in
 :mod:`rfidwms.scoring`). The API needs a token of role operator or admin: ``--token``
 or ``RFIDWMS_TOKEN`` (the environment keeps it out of the process list). Exit 0; 1 when
 ``--require`` is given and a requirement fails; 2 for bad input (options, truth, API
@@ -227,32 +227,22 @@ def fetch_one(
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SiteScope:
-    """The site a run is scored for: ``site=`` on the lists of sites, and the edges whose
-    events are that site's (None: every event is, the cloud serving only that site)."""
+    """The site a run is scored for: ``site=`` on every list read."""
 
     site: str
-    edges: frozenset[str] | None
 
     def params(self) -> dict[str, str]:
         return {"site": self.site}
-
-    def events(self, items: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        """The passages, zone events or weights of ``items`` sent by the site's edges."""
-        if items is None or self.edges is None:
-            return items
-        return [i for i in items if i.get("edge_id") in self.edges]
 
 
 class SiteChoiceError(ValueError):
     """``--site`` names a site the cloud does not serve; the message names the served."""
 
 
-def choose_site(served: list[dict[str, Any]], wanted: str | None, layout: Any | None) -> SiteScope:
+def choose_site(served: list[dict[str, Any]], wanted: str | None) -> SiteScope:
     """The scope of a run (pure): ``wanted`` or the first of ``served`` (``GET
-    /api/sites``'s items, the cloud's default site first); with several served, the
-    edges of the site's ``layout`` (``GET /api/sites/{site}/layout``; needed then).
-    :class:`SiteChoiceError` for a site not served, ScoreInputError for items against
-    the contract."""
+    /api/sites``'s items, the cloud's default site first). :class:`SiteChoiceError` for
+    a site not served, ScoreInputError for items against the contract."""
     ids = [i.get("id") for i in served if isinstance(i, dict)]
     if not ids or not all(isinstance(x, str) for x in ids) or len(ids) != len(served):
         raise ScoreInputError(f"/api/sites: items without a string 'id': {served!r:.200}")
@@ -261,18 +251,7 @@ def choose_site(served: list[dict[str, Any]], wanted: str | None, layout: Any | 
         raise SiteChoiceError(
             f"--site {site!r} is not a site of this cloud (it serves {', '.join(map(str, ids))})"
         )
-    if len(ids) == 1:
-        return SiteScope(site, None)
-    if not isinstance(layout, dict):
-        raise ScoreInputError(f"/api/sites/{site}/layout: not a layout: {layout!r:.200}")
-    try:
-        devices = [*layout["readers"], *layout["scales"]]
-        edges = frozenset(str(d["edge"]) for d in devices)
-    except (KeyError, TypeError):
-        raise ScoreInputError(
-            f"/api/sites/{site}/layout: no 'readers' and 'scales' with their 'edge'"
-        ) from None
-    return SiteScope(site, edges)
+    return SiteScope(site)
 
 
 def site_scope(api: str, token: str | None, wanted: str | None) -> SiteScope | None:
@@ -283,12 +262,7 @@ def site_scope(api: str, token: str | None, wanted: str | None) -> SiteScope | N
         if wanted is not None:
             raise SiteChoiceError(f"--site {wanted!r}: the API at {api} lists no sites")
         return None
-    layout = None
-    if len(served) > 1:
-        site = wanted if wanted is not None else str(served[0].get("id"))
-        if site in {str(i.get("id")) for i in served}:
-            layout = fetch_one(api, f"sites/{urllib.parse.quote(site)}/layout", token=token)
-    return choose_site(served, wanted, layout)
+    return choose_site(served, wanted)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -310,9 +284,9 @@ def run(args: argparse.Namespace) -> int:
         token = args.token or os.environ.get("RFIDWMS_TOKEN") or None
         scope = site_scope(args.api, token, args.site)
         at = {} if scope is None else scope.params()
-        raw = {name: fetch_all(args.api, name, truth.start, token=token) for name in LISTS}
-        if scope is not None:
-            raw = {name: scope.events(items) for name, items in raw.items()}
+        raw = {
+            name: fetch_all(args.api, name, truth.start, token=token, params=at) for name in LISTS
+        }
         raw["pallets"] = fetch_all(args.api, "pallets", None, token=token, params=at)
         for kind in ALERT_KINDS:
             raw[f"alerts?kind={kind}"] = fetch_all(

@@ -140,7 +140,11 @@ async def insert_passage(
     door: str = "door-1",
     direction: str = "inbound",
     at: datetime = T0,
+    edge: str = "edge-1",
+    site: str | None = None,
 ) -> int:
+    """A door passage as ingest stores it, from ``edge`` and of ``site`` (None: as if
+    stored before events had a site)."""
     side = {
         "reads": 4,
         "peak_rssi_dbm": -45.0,
@@ -150,9 +154,9 @@ async def insert_passage(
     evidence = json.dumps({"inside": side, "outside": side})
     cur = await conn.execute(
         "INSERT INTO passages (time, door, direction, epc, cases, confidence, evidence,"
-        " edge_id, spool, seq, idx, stored_at) VALUES (%s, %s, %s, %s, %s, 0.9, %s::jsonb,"
-        " 'edge-1', 'spool', %s, 0, %s) RETURNING id",
-        [at, door, direction, epc, list(cases), evidence, next(_SEQ), at],
+        " edge_id, spool, seq, idx, stored_at, site) VALUES (%s, %s, %s, %s, %s, 0.9,"
+        " %s::jsonb, %s, 'spool', %s, 0, %s, %s) RETURNING id",
+        [at, door, direction, epc, list(cases), evidence, edge, next(_SEQ), at, site],
     )
     row = await cur.fetchone()
     assert row is not None

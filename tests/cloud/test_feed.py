@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cloudkit import eventually
@@ -32,6 +33,9 @@ from cloud.db.events import PassageRow, ZoneEventRow
 from cloud.operations.feed import Conn, Feed, FeedContext, Registry
 from cloud.operations.warehouse import warehouse_registry
 from cloud.warehouse.ledger import Bucket, Cause, CauseKind, EntryKind, Position, StockState
+from protocols.layout import load_layout
+
+DC2 = load_layout(Path(__file__).parents[2] / "protocols" / "layouts" / "dc-2.yaml")
 
 
 def at(site: str, sscc: str, location: str, state=StockState.AVAILABLE, lot="L1", sku=GTIN):
@@ -97,6 +101,29 @@ async def test_a_pallet_nobody_announced_goes_to_quarantine_and_raises_an_alert(
         alerts = await fetch(conn, "SELECT kind, subject, cause_kind, cause_id FROM alerts")
         assert alerts == [("unexpected_receipt", sscc, "passage", str(pid))]
         assert await fetch(conn, "SELECT status, asn FROM pallets") == [("received", None)]
+
+
+async def test_an_event_is_handled_in_the_context_of_the_site_stamped_on_it(database_url, site):
+    one, two = f"{site}-1", f"{site}-2"
+    async with feed_rig(database_url, one) as rig, await connect(database_url) as conn:
+        contexts = [
+            FeedContext(rig.settings, load_layout(None), rig.clock, one),
+            FeedContext(rig.settings, DC2, rig.clock, two),
+        ]
+        feed = Feed(rig.pool, warehouse_registry(), contexts)
+        epc, sscc = pallet_epc(7)
+        # an edge no layout has (renamed since): the site stamped on the event decides
+        await insert_passage(conn, epc, [case_epc(1)], door="door-5", edge="edge-x", site=two)
+        stray = await insert_passage(conn, pallet_epc(8)[0], site="nowhere")
+        while await feed.run_once():
+            pass
+        assert await held(conn, two) == {
+            at(two, sscc, "door-5", StockState.QUARANTINE, lot="unknown"): 1
+        }
+        assert await held(conn, one) == {}
+        (failure,) = await feed_db.failures(conn, "warehouse")
+        assert (failure.source, failure.event_id) == ("passages", stray)
+        assert "site 'nowhere' of the event is not served" in failure.error
 
 
 async def test_cases_beyond_the_notice_raise_over_receipt_and_are_not_booked(database_url, site):
