@@ -280,7 +280,13 @@ class EdgeAgent:
                 scale = self._scale_points.get(point) if point else None
                 if scale is not None:
                     self._point_logs[scale].add(
-                        ScaleRead(read.last_seen, read.epc, read.rssi_dbm, read.seen_count)
+                        ScaleRead(
+                            read.last_seen,
+                            read.epc,
+                            read.rssi_dbm,
+                            read.seen_count,
+                            read.first_seen,
+                        )
                     )
         self._decided(self.core.feed(reads, self.clock()))
 

@@ -90,12 +90,23 @@ class LoadWatch:
 
 @dataclass(frozen=True, slots=True)
 class ScaleRead:
-    """A read at a scale's read point."""
+    """A read at a scale's read point: a reader's report entry, the tag heard ``count``
+    times from ``first`` to ``time`` (its last read) at best ``rssi_dbm``."""
 
     time: datetime
     epc: str
     rssi_dbm: float | None
     count: int = 1
+    first: datetime | None = None
+    """When the entry's first read was; None: at ``time`` (a single read)."""
+
+    def heard_within(self, start: datetime, end: datetime) -> bool:
+        """Whether the tag was heard between ``start`` and ``end``: its span overlaps
+        them. A report entry stands for every read from its first to its last; a reader
+        reporting every few seconds would otherwise place a tag read as the load
+        settled only at the end of the report, after it."""
+        first = self.time if self.first is None else self.first
+        return first <= end and self.time >= start
 
 
 RISE_DB = 3.0
@@ -135,7 +146,10 @@ def pallet_on_scale(
     if not after:
         return _strongest(_average(reads, at - timedelta(seconds=before_s), at))
     earlier = _average(
-        reads, at - timedelta(seconds=earlier_s[0]), at - timedelta(seconds=earlier_s[1])
+        reads,
+        at - timedelta(seconds=earlier_s[0]),
+        at - timedelta(seconds=earlier_s[1]),
+        whole=True,
     )
     rose = {
         epc: heard
@@ -170,7 +184,11 @@ def cases_on_scale(
         reads, at - timedelta(seconds=settle), at + timedelta(seconds=after_s), is_case
     )
     earlier = _average(
-        reads, at - timedelta(seconds=earlier_s[0]), at - timedelta(seconds=earlier_s[1]), is_case
+        reads,
+        at - timedelta(seconds=earlier_s[0]),
+        at - timedelta(seconds=earlier_s[1]),
+        is_case,
+        whole=True,
     )
     return tuple(
         sorted(
@@ -186,12 +204,17 @@ def _average(
     start: datetime,
     end: datetime,
     kind: Callable[[str], bool] = is_pallet,
+    *,
+    whole: bool = False,
 ) -> dict[str, tuple[float, int]]:
     """Per EPC of ``kind`` (SSCCs unless told) heard from ``start`` to ``end``: (average
-    RSSI, times heard)."""
+    RSSI, times heard). A report entry counts when its span overlaps the window; with
+    ``whole``, only when its last read is in it (the baseline before a load rolled on:
+    an entry running on past the window may have its best RSSI from the platform)."""
     total: dict[str, tuple[float, int]] = {}
     for r in reads:
-        if start <= r.time <= end and kind(r.epc):
+        heard = start <= r.time <= end if whole else r.heard_within(start, end)
+        if heard and kind(r.epc):
             rssi = r.rssi_dbm if r.rssi_dbm is not None else _FLOOR_DBM
             sum_, count = total.get(r.epc, (0.0, 0))
             total[r.epc] = (sum_ + rssi * r.count, count + r.count)

@@ -207,3 +207,35 @@ def test_windows_that_span_a_turn_find_the_pallet_a_crowded_reader_reads_in_turn
     assert pallet_on_scale(log, at(10.0)) == P2  # the default windows: the wrong one
     found = pallet_on_scale(log, at(10.0), after_s=6.0, earlier_s=(15.0, 7.0), settling_s=6.0)
     assert found == P1
+
+
+def test_a_report_entry_counts_for_every_moment_from_its_first_read_to_its_last():
+    # The load settled at 10 s. The pallet on the platform (P1) was in one report entry
+    # heard from 8.6 s (as the load settled) to 12.4 s; a neighbour parked beside the
+    # scale (P2) was in entries ending at 9 s and 12 s. Dated by its last read alone, P1
+    # was not heard as the load settled and the neighbour was taken.
+    log = ReadPointLog()
+    log.add(ScaleRead(at(2.0), P1, -62, 2, first=at(1.0)))  # in packing, before
+    log.add(ScaleRead(at(12.4), P1, -44, 4, first=at(8.6)))  # on the platform
+    log.add(ScaleRead(at(9.0), P2, -58, 3, first=at(7.5)))
+    log.add(ScaleRead(at(12.0), P2, -58, 2, first=at(10.5)))
+    assert pallet_on_scale(log, at(10.0)) == P1
+    # dated by the last read only, the same reads give the neighbour
+    last_only = ReadPointLog()
+    for r in log:
+        last_only.add(ScaleRead(r.time, r.epc, r.rssi_dbm, r.count))
+    assert pallet_on_scale(last_only, at(10.0)) == P2
+
+
+def test_the_baseline_before_the_load_counts_only_entries_that_ended_before_it():
+    # P1's entry ran from 5 s (beside the scale, weak) to 9.5 s (on the platform, its
+    # peak): it must not count as heard strongly before the load rolled on, so P1 rose;
+    # counted, P1 would not have risen and P2, parked right beside the scale and heard
+    # a little stronger, would have been taken
+    log = ReadPointLog()
+    log.add(ScaleRead(at(3.0), P1, -60, 2, first=at(1.0)))
+    log.add(ScaleRead(at(9.5), P1, -44, 20, first=at(5.0)))
+    log.add(ScaleRead(at(11.0), P1, -44, 2, first=at(10.0)))
+    log.add(ScaleRead(at(3.0), P2, -43, 2, first=at(1.0)))
+    log.add(ScaleRead(at(11.0), P2, -43, 2, first=at(9.0)))
+    assert pallet_on_scale(log, at(10.0)) == P1
