@@ -40,6 +40,7 @@ import gc
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Protocol
 
@@ -116,6 +117,57 @@ class _Received:
     message: aiomqtt.Message
     item: Accepted | DeadLetter
     payload: bytes
+    index: int = 0
+    """Its place in the order the session received messages (acknowledged in it)."""
+
+
+class Lane(StrEnum):
+    """Groups are written in two lanes at once, each in its own transactions."""
+
+    EVENTS = "events"
+    """The edges' events (passages, zone events, weights): small, and what the
+    warehouse acts on; never kept waiting behind a large group of observations."""
+    OBSERVATIONS = "observations"
+    """Everything else: observation batches, health and status, dead letters."""
+
+
+def lane_of(item: Accepted | DeadLetter) -> Lane:
+    """The lane a received message is written in."""
+    if isinstance(item, Accepted) and isinstance(item.payload, EventBatch):
+        return Lane.EVENTS
+    return Lane.OBSERVATIONS
+
+
+class AckOrder:
+    """Messages are acknowledged in the order received, as MQTT requires, whichever lane
+    committed them first: one committed while a message received before it is still
+    being written waits for it. Pure: indexes in, messages to acknowledge out."""
+
+    def __init__(self) -> None:
+        self._received = 0
+        self._acked = 0
+        self._committed: dict[int, aiomqtt.Message] = {}
+
+    def receive(self) -> int:
+        """The index of the next message received."""
+        self._received += 1
+        return self._received - 1
+
+    def commit(self, committed: list[tuple[int, aiomqtt.Message]]) -> list[aiomqtt.Message]:
+        """Note ``committed`` (index, message); return the messages that may now be
+        acknowledged, in the order received."""
+        for index, message in committed:
+            self._committed[index] = message
+        out: list[aiomqtt.Message] = []
+        while self._acked in self._committed:
+            out.append(self._committed.pop(self._acked))
+            self._acked += 1
+        return out
+
+    @property
+    def waiting(self) -> int:
+        """Committed messages waiting for one received before them."""
+        return len(self._committed)
 
 
 def _observations(r: _Received) -> int:
@@ -231,6 +283,8 @@ class Ingester:
         self._task: asyncio.Task[None] | None = None
         self._acks_out: set[asyncio.Task[None]] = set()
         """Confirmations to edges being published (each awaits its PUBACK)."""
+        self._order = AckOrder()
+        """This session's order of receipt (a new session starts a new one)."""
 
     async def __aenter__(self) -> Ingester:
         self._task = asyncio.create_task(self.run(), name=f"ingester {self.client_id}")
@@ -334,7 +388,7 @@ class Ingester:
                 self._edge_sites[item.batch[0]] = parse_topic(item.topic).site
         else:
             self._edge_sites[item.address.edge_id] = item.address.site
-        return _Received(message, item, payload)
+        return _Received(message, item, payload, self._order.receive())
 
     def _acks(self, result: GroupResult) -> list[OutgoingAck]:
         """The acknowledgements of a committed group, each on its edge's site's topic."""
@@ -362,34 +416,47 @@ class Ingester:
         (it waits for the broker, or the group is full). The broker hands a session at
         most a window of unacknowledged messages (Mosquitto: ``max_inflight_messages``);
         a group takes at most half of it, so the other half can arrive meanwhile. With
-        ``ingest_flush_interval_s`` set, a group takes all it has instead."""
-        pending = _Pending(
-            self._settings.ingest_max_messages,
-            self._settings.ingest_max_observations,
-            self._settings.ingest_max_group_bytes,
-        )
-        receiver = asyncio.create_task(self._receive_into(client, pending))
-        writer = asyncio.create_task(self._write_from(client, pending))
-        try:
-            done, _ = await asyncio.wait({receiver, writer}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # the receiver's MqttError, or a bug in either
-        finally:
-            for task in (receiver, writer):
-                task.cancel()
-            await asyncio.gather(receiver, writer, return_exceptions=True)
+        ``ingest_flush_interval_s`` set, a group takes all it has instead.
 
-    async def _receive_into(self, client: aiomqtt.Client, pending: _Pending) -> None:
+        The edges' events go in a lane of their own (:class:`Lane`), written by a
+        second writer at the same time: a passage waits for no observations to be
+        copied. Each lane writes its groups in the order received; the messages of
+        both are acknowledged in the order received (:class:`AckOrder`)."""
+        self._order = AckOrder()
+        lanes = {
+            lane: _Pending(
+                self._settings.ingest_max_messages,
+                self._settings.ingest_max_observations,
+                self._settings.ingest_max_group_bytes,
+            )
+            for lane in Lane
+        }
+        tasks = [asyncio.create_task(self._receive_into(client, lanes))] + [
+            asyncio.create_task(self._write_from(client, pending)) for pending in lanes.values()
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the receiver's MqttError, or a bug in any
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _receive_into(self, client: aiomqtt.Client, lanes: dict[Lane, _Pending]) -> None:
         messages = client.messages
         it = aiter(messages)
         while True:
-            if len(messages) == 0:  # nothing more to add now: the writer may take the group
-                async with pending.changed:
-                    pending.idle = True
-                    pending.changed.notify_all()
+            if len(messages) == 0:  # nothing more to add now: the writers may take the groups
+                for pending in lanes.values():
+                    async with pending.changed:
+                        pending.idle = True
+                        pending.changed.notify_all()
             message = await anext(it)
-            pending.idle = False
+            for pending in lanes.values():
+                pending.idle = False
             r = self._receive(message)
+            pending = lanes[lane_of(r.item)]
             async with pending.changed:
                 if not pending.fits(r):  # the group is full: the writer may take it
                     pending.blocked = True
@@ -397,7 +464,10 @@ class Ingester:
                     await pending.changed.wait_for(functools.partial(pending.fits, r))
                     pending.blocked = False
                 pending.add(r)
-                pending.seen_in_hand(len(messages))
+                # in hand: both lanes' groups and writes, and the committed messages that
+                # wait for their turn to be acknowledged
+                others = sum(p.writing + len(p.group) for p in lanes.values() if p is not pending)
+                pending.seen_in_hand(len(messages) + others + self._order.waiting)
                 pending.changed.notify_all()
 
     async def _write_from(self, client: aiomqtt.Client, pending: _Pending) -> None:
@@ -423,8 +493,9 @@ class Ingester:
                 task = asyncio.create_task(self._confirm(client, ack))
                 self._acks_out.add(task)
                 task.add_done_callback(self._acks_out.discard)
-            for r in group:  # in the order received, as MQTT requires
-                m = r.message
+            # in the order received, as MQTT requires: a message received before this
+            # group's and still being written in the other lane holds them back
+            for m in self._order.commit([(r.index, r.message) for r in group]):
                 rc = client._client.ack(m.mid, m.qos)
                 if rc != paho.MQTT_ERR_SUCCESS:
                     log.warning(
@@ -535,7 +606,7 @@ class Ingester:
                         if isinstance(p, ObservationBatchIn | EventBatch)
                         else None,
                     )
-                    group = [_Received(first.message, dead, first.payload)]
+                    group = [_Received(first.message, dead, first.payload, first.index)]
                     failures = same = 0
                     continue
                 self._log_retry(failure, e, len(group), delay)

@@ -17,10 +17,13 @@ from cloudkit import (
     SPOOL_2,
     T0,
     batch,
+    event_batch,
+    events_topic,
     eventually,
     health,
     obs_topic,
     observation,
+    passage,
     publish,
     rows,
     running_ingester,
@@ -31,10 +34,14 @@ from cloudkit import (
 from cloud.db import queries
 from cloud.db.migrate import apply_migrations
 from cloud.db.pool import open_pool
-from cloud.ingest.classify import DeadLetter
-from cloud.ingest.ingester import Ingester, _Pending, _Received
+from cloud.ingest.classify import Accepted, DeadLetter, classify
+from cloud.ingest.ingester import AckOrder, Ingester, Lane, _Pending, _Received, lane_of
+from cloud.ingest.ownership import SiteDevices
 from cloud.live.hub import LiveHub
+from protocols.layout import load_layout
 from protocols.mqtt import TopicKind, parse_mqtt_url, topic
+
+SITES = {"dc-1": SiteDevices.of(load_layout(None), "dc-1")}
 
 
 async def count(database_url: str, table: str) -> int:
@@ -622,3 +629,76 @@ def test_the_window_is_the_most_messages_ever_in_hand():
     pending.writing = 0
     pending.seen_in_hand(queued=0)
     assert pending.window == 10
+
+
+async def test_events_are_stored_while_observations_received_before_them_are_still_written(
+    database_url, mqtt_url, site
+):
+    """The observations' lane is held up (another session locks the table against
+    inserts); a passage published after the observations is stored meanwhile, and
+    acknowledged only once the observations received before it have committed."""
+    settings = settings_for(database_url, mqtt_url, site)
+    async with running_ingester(settings) as rig:
+        async with await psycopg.AsyncConnection.connect(database_url) as blocker:
+            async with blocker.transaction():
+                await blocker.execute("LOCK TABLE observations IN SHARE ROW EXCLUSIVE MODE")
+                await publish(
+                    mqtt_url,
+                    (obs_topic(site), batch("edge-1", 1, observation(EPC_1))),
+                    (events_topic(site), event_batch("edge-1", 2, passage())),
+                )
+                await eventually(lambda: count(database_url, "passages"), what="the passage")
+                assert await count(database_url, "observations") == 0
+                assert rig.ingester._order.waiting == 1  # the passage waits for its turn
+        await eventually(lambda: count(database_url, "observations"), what="the observations")
+        await until(lambda: rig.ingester._order.waiting == 0, what="both acknowledged")
+
+
+@pytest.mark.parametrize(
+    ("commits", "acked"),
+    [
+        # in order: each acknowledged as it commits
+        ([[0], [1], [2]], [[0], [1], [2]]),
+        # the second lane first: held until the first's message commits, then both
+        ([[1], [0], [2]], [[], [0, 1], [2]]),
+        # a group of three committed while the message before it is written
+        ([[1, 2, 3], [0]], [[], [0, 1, 2, 3]]),
+        # gaps fill in any order
+        ([[3], [1], [0], [2]], [[], [], [0, 1], [2, 3]]),
+    ],
+)
+def test_messages_are_acknowledged_in_the_order_received_whichever_lane_commits_first(
+    commits, acked
+):
+    order = AckOrder()
+    indexes = [order.receive() for _ in range(4)]
+    assert indexes == [0, 1, 2, 3]
+    got = [order.commit([(i, f"m{i}") for i in group]) for group in commits]  # type: ignore[misc]
+    assert got == [[f"m{i}" for i in group] for group in acked]
+    assert order.waiting == 0
+
+
+def test_the_edges_events_go_in_their_own_lane():
+    received = T0
+    events = classify(
+        events_topic("dc-1"),
+        event_batch("edge-1", 1, passage(at=received)),
+        sites=SITES,
+        retained=False,
+        received_at=received,
+    )
+    observations = classify(
+        obs_topic("dc-1"),
+        batch("edge-1", 2, observation(EPC_1, at=received)),
+        sites=SITES,
+        retained=False,
+        received_at=received,
+    )
+    garbage = classify(obs_topic("dc-1"), b"{", sites=SITES, retained=False, received_at=received)
+    assert isinstance(events, Accepted) and isinstance(observations, Accepted)
+    assert isinstance(garbage, DeadLetter)
+    assert [lane_of(x) for x in (events, observations, garbage)] == [
+        Lane.EVENTS,
+        Lane.OBSERVATIONS,
+        Lane.OBSERVATIONS,
+    ]
