@@ -166,7 +166,7 @@ def test_a_change_is_cut_to_the_newest_of_each_list_with_the_count_of_all():
         locations=[location(n, f"E{n:03}") for n in range(10)],
         moves=[
             TagMove(f"E{n:03}", None, "dock", T0 + timedelta(seconds=n), "r") for n in range(10)
-        ],  # noqa: E501
+        ],
         readers=[
             ReaderStatus(f"r-{n % 4}", "edge-1", "connected", {}, None, T0, None) for n in range(10)
         ],
