@@ -84,6 +84,7 @@ async def health(st: State, request: Request, response: Response) -> schemas.Hea
         now=st.settings.now_clock()(),
         stuck_after=timedelta(seconds=st.settings.ingest_stuck_after_s),
         feed_skipped=fs.failed if fs else 0,
+        live_feed_connected=lf is None or lf.connected.is_set(),
     )
     if verdict.status == "down":
         response.status_code = 503

@@ -68,15 +68,13 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   queue is dropped and it gets a fresh snapshot, then deltas after it. Publishing
   never blocks on a client.
 
-Scale-out (designed, not built): with several API nodes behind a load balancer,
-each node's hub must see every delta, not only those of an ingester in its own
-process. The ingesters then publish each committed change (QoS 1) to
-``rfidwms/v1/<site>/_cloud/live/deltas`` (6 levels, so the edges' ``+/+`` filter
-never matches it) and each node's hub subscribes to that topic and calls
-:meth:`LiveHub.publish` with what arrives. Sequence numbers stay per hub (per
-node), which is why ``stream`` names the hub: a client that reconnects to another
-node gets a snapshot. Seeding a hub at start from the database is already how a
-node begins.
+Several API nodes: every ingester also publishes each change to the broker, and
+every node's :class:`~cloud.live.broker_feed.BrokerFeed` hands the other ingesters'
+to :meth:`LiveHub.publish`. A node that missed one reads the ingested part of its
+view again from the database (:meth:`LiveHub.begin_reseed`, :meth:`LiveHub.reseed`:
+numbered, the resume buffer emptied, every staff client sent a fresh snapshot).
+Sequence numbers stay per hub (per node), which is why ``stream`` names the hub: a
+client that reconnects to another node gets a snapshot.
 """
 
 from __future__ import annotations

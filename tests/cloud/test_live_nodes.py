@@ -4,6 +4,7 @@ broker, and a node that misses one reads its view again and resyncs its pages.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -40,6 +41,7 @@ from cloud.live.broker_feed import BrokerFeed
 from cloud.live.hub import IngestedView, LiveHub
 from cloud.model import LiveChange
 from cloud.settings import CloudSettings
+from protocols.mqtt import live_subscription, parse_mqtt_url
 
 
 async def recv(ws: Any, timeout: float = 10) -> dict[str, Any]:
@@ -120,12 +122,26 @@ async def test_an_api_only_node_streams_the_snapshot_then_the_deltas_another_nod
         for cloud in (api_only, ingesting):  # both stop at once
             cloud.proc.send_signal(signal.SIGTERM)
         for cloud in (api_only, ingesting):
-            assert cloud.stop(signal.SIGTERM) == 0
+            assert cloud.proc.wait(30) == 0
             assert "Traceback" not in cloud.output()
+        assert await retained_live_deltas(mqtt_url, site) == []  # stopped: it cleared its topic
     finally:
         for cloud in (api_only, ingesting):
             cloud.stop(signal.SIGKILL)
         await forget_session(mqtt_url, client_id)
+
+
+async def retained_live_deltas(mqtt_url: str, site: str) -> list[str]:
+    """The topics of the live deltas the broker keeps for ``site``."""
+    u = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(u.host, u.port, username=u.username, password=u.password) as c:
+        await c.subscribe(live_subscription(site), qos=1)
+        topics = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for m in c.messages:
+                    topics.append(m.topic.value)
+        return topics
 
 
 @asynccontextmanager
