@@ -187,6 +187,14 @@ class LiveChange:
     weights: list[WeightRecord] = field(default_factory=list)
     places: list[TagPlace] = field(default_factory=list)
     """Every tag place written by the events of the commit."""
+    location_count: int | None = None
+    """How many locations the commit wrote when ``locations`` holds only the newest of
+    them (a change cut to the live view, :func:`cloud.live.delta.trimmed`); None: all
+    are in ``locations``. Likewise the counts below for their lists."""
+    move_count: int | None = None
+    passage_count: int | None = None
+    zone_event_count: int | None = None
+    place_count: int | None = None
 
     def __bool__(self) -> bool:
         return bool(

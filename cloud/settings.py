@@ -99,6 +99,10 @@ class CloudSettings(CommonSettings):
     """Comma-separated origins (``https://wms.example.com``) whose pages may open
     ``/ws/live`` besides the API's own; see :meth:`allowed_origins`."""
 
+    ingest_enabled: bool = True
+    """Run the MQTT ingester (and the jobs and warehouse feed beside it) in this
+    process; false makes an API-only node (``rfidwms cloud --no-ingest``), whose live
+    hub hears every ingester's deltas through the broker."""
     ingest_group: str | None = Field(default=None, pattern=ID_PATTERN)
     """When set, subscribe through ``$share/<group>/...`` so several ingesters share the
     load (Mosquitto, EMQX, HiveMQ; not the embedded amqtt broker). Needs

@@ -15,10 +15,15 @@ can share a broker during an upgrade. Payloads are UTF-8 JSON objects with a
 The cloud answers on ``rfidwms/v1/<site>/_cloud/acks/<edge-id>`` (:func:`ack_topic`,
 QoS 1, not retained) with a :class:`BatchAck` after it has committed an edge's
 batches: only then does the edge drop them from its spool.
+
+Between cloud processes: each ingester publishes what each committed transaction
+changed on ``rfidwms/v1/<site>/_cloud/live/<publisher>`` (:func:`live_topic`, QoS 1,
+retained) for the live hub of every API node.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import ssl
 from dataclasses import dataclass
@@ -102,6 +107,30 @@ def ack_topic(site: str, edge_id: str) -> str:
     return (
         f"{TOPIC_ROOT}/{_segment('site', site)}/{CLOUD_SEGMENT}/acks/{_segment('edge id', edge_id)}"
     )
+
+
+def live_topic(site: str, publisher: str) -> str:
+    """``rfidwms/v1/<site>/_cloud/live/<publisher>``: where one cloud ingester publishes
+    what each of its committed transactions changed, for the live hub of every API node
+    (QoS 1, retained: a node subscribing hears where each publisher stands). The
+    payload is the cloud's own (``cloud/live/wire.py``); no edge reads or writes it."""
+    return (
+        f"{TOPIC_ROOT}/{_segment('site', site)}/{CLOUD_SEGMENT}/live/"
+        f"{_segment('live publisher', publisher)}"
+    )
+
+
+def live_subscription(site: str) -> str:
+    """The filter for every publisher's live deltas of ``site``."""
+    return f"{TOPIC_ROOT}/{_segment('site', site)}/{CLOUD_SEGMENT}/live/+"
+
+
+def live_publisher(client_id: str) -> str:
+    """The topic segment naming an ingester of MQTT client id ``client_id`` (the same
+    across its restarts): the id itself when it is a valid segment, else a digest of it."""
+    if ID_RE.fullmatch(client_id):
+        return client_id
+    return "id-" + hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:20]
 
 
 def parse_topic(name: str) -> TopicAddress:

@@ -24,7 +24,14 @@ import pytest
 from conftest import give_to_mosquitto, mosquitto_binary, require_system_tool, running_mosquitto
 
 from protocols.commands import command_topic, result_subscription, result_topic
-from protocols.mqtt import MAX_PAYLOAD_BYTES, TopicKind, ack_topic, topic
+from protocols.mqtt import (
+    MAX_PAYLOAD_BYTES,
+    TopicKind,
+    ack_topic,
+    live_subscription,
+    live_topic,
+    topic,
+)
 from rfidwms.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +150,7 @@ async def test_an_edge_cannot_publish_as_another_edge_or_as_the_cloud(broker, si
         topic(site, "edge-2", TopicKind.STATUS),
         f"rfidwms/v1/{site}/edge-1/commands/reload",
         f"rfidwms/v1/{site}/edge-2/commands/reload",
-        f"rfidwms/v1/{site}/_cloud/live",
+        live_topic(site, "ingest-1"),  # an edge must not make up live deltas
         ack_topic(site, "edge-1"),  # an edge must not confirm its own batches
         ack_topic(site, "edge-2"),
     ]
@@ -209,9 +216,23 @@ async def test_an_edge_reads_only_its_own_acknowledgements(broker, site):
         await edge.subscribe(other, qos=1)
         await edge.subscribe(f"rfidwms/v1/{site}/_cloud/#", qos=1)
         await cloud.publish(other, b"{}", qos=1)
-        await cloud.publish(f"rfidwms/v1/{site}/_cloud/live/deltas", b"{}", qos=1)
+        await cloud.publish(live_topic(site, "ingest-1"), b"{}", qos=1)
         await cloud.publish(mine, b"{}", qos=1)
         assert await received(edge, mine) == [mine]
+
+
+async def test_a_cloud_node_hears_the_live_deltas_an_ingester_retains(broker, site):
+    delta = live_topic(site, "ingest-1")
+    async with broker.client("cloud") as ingester:
+        await ingester.publish(delta, b"delta", qos=1, retain=True)
+    try:
+        async with broker.client("cloud") as node:  # subscribing later: the retained one
+            await node.subscribe(live_subscription(site), qos=1)
+            m = await next_message(node, 10.0)
+            assert m is not None and (m.topic.value, m.payload, m.retain) == (delta, b"delta", True)
+    finally:
+        async with broker.client("cloud") as ingester:
+            await ingester.publish(delta, b"", qos=1, retain=True)
 
 
 EDGE_THAT_DIES = """

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -56,7 +57,8 @@ from cloud.db.pool import Pool, open_pool
 from cloud.db.retention import ObservationPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
-from cloud.live.hub import LiveHub
+from cloud.live.broker_feed import BrokerFeed
+from cloud.live.hub import IngestedView, LiveHub
 from cloud.live.order_feed import OrderFeed
 from cloud.live.transfer_feed import TransferFeed
 from cloud.operations.edge_commands import CommandRelay
@@ -100,16 +102,29 @@ async def _fill_event_sites(pool: Pool, settings: CloudSettings, sites: Sites) -
         )
 
 
+async def _ingested_view(conn: psycopg.AsyncConnection[Any], s: CloudSettings) -> IngestedView:
+    """What the ingesters feed of the live view, as the database has it now."""
+    return IngestedView(
+        reads=await queries.recent_reads(conn, s.live_recent_reads),
+        locations=await queries.latest_locations(conn, s.live_tag_locations),
+        readers=await queries.recent_reader_statuses(conn, s.live_max_readers),
+        edges=await queries.recent_edge_states(conn, s.live_max_readers),
+        passages=await events_db.recent_passages(conn, s.live_recent_reads),
+        places=await events_db.latest_places(conn, s.live_tag_locations),
+    )
+
+
 async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings, sites: Sites) -> None:
     try:
         async with pool.connection(timeout=settings.db_timeout_s) as conn:
+            view = await _ingested_view(conn, settings)
             hub.seed(
-                reads=await queries.recent_reads(conn, settings.live_recent_reads),
-                locations=await queries.latest_locations(conn, settings.live_tag_locations),
-                readers=await queries.recent_reader_statuses(conn, settings.live_max_readers),
-                edges=await queries.recent_edge_states(conn, settings.live_max_readers),
-                passages=await events_db.recent_passages(conn, settings.live_recent_reads),
-                places=await events_db.latest_places(conn, settings.live_tag_locations),
+                reads=view.reads,
+                locations=view.locations,
+                readers=view.readers,
+                edges=view.edges,
+                passages=view.passages,
+                places=view.places,
                 alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
                 commands=[
                     command_document(c, settings.now_clock()())
@@ -146,13 +161,17 @@ def create_app(
     *,
     layout: Layout | None = None,
     sites: Sites | None = None,
-    ingest: bool = True,
+    ingest: bool | None = None,
 ) -> FastAPI:
     """The cloud app for ``settings``, serving ``sites``; else the one site of
     ``settings`` with ``layout``; else the sites of ``settings`` with their layout files
     (:meth:`CloudSettings.load_sites`). ``ingest=False`` makes an API-only node (no MQTT
-    ingester). Each site has its own jobs (fleet and stock alerts, cycle count) and
-    order feed; one warehouse feed applies every site's events."""
+    ingester; None: ``settings.ingest_enabled``), whose hub hears every ingester's deltas
+    through the broker like every node's (:mod:`cloud.live.broker_feed`). Each site has
+    its own jobs (fleet and stock alerts, cycle count) and order feed; one warehouse feed
+    applies every site's events."""
+    if ingest is None:
+        ingest = settings.ingest_enabled
     if sites is None:
         sites = Sites.single(settings.site, layout) if layout is not None else settings.load_sites()
     served = sites
@@ -224,6 +243,22 @@ def create_app(
                     )
                 )
                 ingester = Ingester(settings, ingest_pool, hub, sites=served)
+
+            async def read_view() -> IngestedView:
+                async with pool.connection(timeout=settings.db_timeout_s) as conn:
+                    return await _ingested_view(conn, settings)
+
+            live_feed = await stack.enter_async_context(  # every ingester's deltas
+                BrokerFeed(
+                    settings.mqtt_url,
+                    served.ids,
+                    hub,
+                    read_view,
+                    own_origin=ingester.live_origin if ingester is not None else None,
+                    retry_max_s=settings.ingest_retry_max_s,
+                    ca_file=settings.mqtt_ca_file,
+                )
+            )
             commands = {
                 site: await stack.enter_async_context(  # every node sends and hears them
                     CommandRelay(
@@ -238,7 +273,9 @@ def create_app(
                 )
                 for site in served.ids
             }
-            app.state.cloud = CloudState(settings, served, pool, hub, ingester, commands)
+            app.state.cloud = CloudState(
+                settings, served, pool, hub, ingester, commands, live_feed=live_feed
+            )
             if ingester is not None:
                 await stack.enter_async_context(ingester)
                 await stack.enter_async_context(

@@ -24,12 +24,14 @@ def overall_health(
     now: datetime,
     stuck_after: timedelta,
     feed_skipped: int = 0,
+    live_feed_connected: bool = True,
 ) -> Verdict:
     """``down`` when the database cannot be reached; ``degraded`` when the ingester is
     not connected to the broker, or its writes have kept failing for ``stuck_after``
     (ingest is stuck: messages wait unacknowledged), or the warehouse feed skipped
     events whose handlers kept failing (``feed_skipped``: the books miss what they
-    said); else ``ok``."""
+    said), or the live feed does not hear the ingesters' deltas on the broker
+    (``live_feed_connected``: the node's pages go stale); else ``ok``."""
     if not database_ok:
         return Verdict("down", ["the database cannot be reached"])
     problems = []
@@ -38,6 +40,8 @@ def overall_health(
     if ingest_running and failing_since is not None and now - failing_since >= stuck_after:
         seconds = (now - failing_since).total_seconds()
         problems.append(f"ingest is stuck: writes have failed for {seconds:.0f} s")
+    if not live_feed_connected:
+        problems.append("the live feed is not connected to the MQTT broker")
     if feed_skipped:
         problems.append(
             f"the warehouse feed skipped {feed_skipped} event(s) its handlers kept failing "

@@ -69,6 +69,7 @@ async def health(st: State, request: Request, response: Response) -> schemas.Hea
         db = schemas.DatabaseHealth(ok=False, error=str(e).strip() or type(e).__name__)
     ing = st.ingester
     s = ing.stats if ing is not None else None
+    lf = st.live_feed
     mqtt = schemas.MqttHealth(
         connected=bool(s and s.connected),
         broker=st.settings.mqtt_broker,
@@ -83,6 +84,7 @@ async def health(st: State, request: Request, response: Response) -> schemas.Hea
         now=st.settings.now_clock()(),
         stuck_after=timedelta(seconds=st.settings.ingest_stuck_after_s),
         feed_skipped=fs.failed if fs else 0,
+        live_feed_connected=lf is None or lf.connected.is_set(),
     )
     if verdict.status == "down":
         response.status_code = 503
@@ -114,6 +116,10 @@ async def health(st: State, request: Request, response: Response) -> schemas.Hea
             resyncs=st.hub.resyncs,
             buffered=st.hub.buffered[0],
             buffered_bytes=st.hub.buffered[1],
+            broker_connected=lf is not None and lf.connected.is_set(),
+            from_broker=lf.applied if lf else 0,
+            gaps=lf.gaps if lf else 0,
+            reseeds=st.hub.reseeds,
         ),
         feed=schemas.FeedHealth(
             running=feed is not None,

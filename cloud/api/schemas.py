@@ -63,6 +63,21 @@ class LiveHealth(BaseModel):
     resyncs: int = Field(description="clients that fell behind and were sent a fresh snapshot")
     buffered: int = Field(description="deltas kept for resuming clients")
     buffered_bytes: int = Field(description="their approximate size")
+    broker_connected: bool = Field(
+        default=False,
+        description="subscribed to the ingesters' live deltas on the broker (every node)",
+    )
+    from_broker: int = Field(
+        default=0, description="deltas of other processes' ingesters applied, from the broker"
+    )
+    gaps: int = Field(
+        default=0, description="times deltas from the broker were missed (each: a reseed)"
+    )
+    reseeds: int = Field(
+        default=0,
+        description="times the view was read again from the database and every client "
+        "sent a fresh snapshot (after subscribing, and after each gap)",
+    )
 
 
 class FeedHealth(BaseModel):

@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 
 from cloud.db.pool import Pool
 from cloud.ingest.ingester import Ingester
+from cloud.live.broker_feed import BrokerFeed
 from cloud.live.hub import LiveHub
 from cloud.operations.edge_commands import CommandRelay
 from cloud.settings import CloudSettings
@@ -37,6 +38,8 @@ class CloudState:
     commands: dict[str, CommandRelay] | None = None
     """Per site, sends commands to its edges and hears their results (None: no MQTT
     broker configured)."""
+    live_feed: BrokerFeed | None = None
+    """Every ingester's live deltas to the hub, through the broker."""
 
     def site(self, requested: str | None) -> str:
         """The one site a request means (module doc); 422 naming the sites when

@@ -29,6 +29,11 @@ Delivery contract (see ``docs/cloud.md``):
   messages, ``ingest_max_observations`` observations and ``ingest_max_group_bytes``
   bytes; a payload over :data:`protocols.mqtt.MAX_PAYLOAD_BYTES` is a dead letter
   before it is parsed.
+
+What each commit changed, cut to the live view (:func:`cloud.live.delta.trimmed`), goes
+to this process's hub (the ``sink``) and, numbered, to the broker on the ingester's
+live topic (:mod:`cloud.live.wire`: one QoS 1 retained publish per commit), where the
+hub of every API node hears it (:mod:`cloud.live.broker_feed`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import contextlib
 import functools
 import gc
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -55,12 +61,16 @@ from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signat
 from cloud.ingest.ownership import SiteDevices
 from cloud.ingest.poison import control_message
 from cloud.ingest.store import GroupResult, merge_results, write_group
+from cloud.live.delta import LiveCaps, trimmed
+from cloud.live.wire import encode_delta
 from cloud.model import LiveChange
 from cloud.settings import CloudSettings
 from cloud.warehouse.sites import Sites
 from protocols.layout import Layout
 from protocols.mqtt import (
     EventBatch,
+    live_publisher,
+    live_topic,
     parse_mqtt_url,
     parse_topic,
     shared_subscription,
@@ -110,6 +120,10 @@ class IngestStats:
     last_error: str | None = None
     failing_since: datetime | None = None
     """When the writes that are still failing began to fail; None while they succeed."""
+    live_deltas: int = 0
+    """Commits that changed something live, each numbered and published to the broker."""
+    live_unsent: int = 0
+    """Of them, not handed to the broker (not connected): nodes see the gap and resync."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +293,12 @@ class Ingester:
         """One filter per served site (``rfidwms/v1/<site>/+/+``)."""
         self.topic_filter = ", ".join(self.topic_filters)
         self.stats = IngestStats()
+        self.live_origin = secrets.token_hex(6)
+        """Names this run's numbering of its live deltas (:mod:`cloud.live.wire`)."""
+        self.live_topic = live_topic(settings.site, live_publisher(self.client_id))
+        self._caps = LiveCaps(
+            settings.live_recent_reads, settings.live_tag_locations, settings.live_max_readers
+        )
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._acks_out: set[asyncio.Task[None]] = set()
@@ -365,7 +385,11 @@ class Ingester:
                     self.topic_filter,
                     self._settings.mqtt_broker,
                 )
-                await self._consume(client)
+                try:
+                    await self._consume(client)
+                except asyncio.CancelledError:  # stopping: no more deltas from this run
+                    client._client.publish(self.live_topic, b"", qos=0, retain=True)
+                    raise
         finally:
             self.stats.connected = False
             self.subscribed.clear()
@@ -488,7 +512,9 @@ class Ingester:
                 pending.writing = len(group)
                 pending.changed.notify_all()
             result = await self._store(group)
-            self._committed(len(group), result)
+            change = self._committed(len(group), result)
+            if change is not None:
+                self._send_delta(client, change)
             for ack in self._acks(result):
                 task = asyncio.create_task(self._confirm(client, ack))
                 self._acks_out.add(task)
@@ -523,16 +549,37 @@ class Ingester:
                 e,
             )
 
-    def _committed(self, messages: int, result: GroupResult) -> None:
-        """Count what a committed group wrote, log its transitions, publish its delta."""
+    def _committed(self, messages: int, result: GroupResult) -> LiveChange | None:
+        """Count what a committed group wrote, log its transitions, hand its delta to the
+        sink; the delta (cut to the live view), or None when nothing live changed."""
         self._count(messages, result)
         for t in result.transitions:  # committed: now it is news
             log.info("%s: %s -> %s", t.what, t.before, t.after)
-        if self._sink is not None and result.change:
+        if not result.change:
+            return None
+        change = trimmed(result.change, self._caps)
+        if self._sink is not None:
             try:
-                self._sink.publish(result.change)
+                self._sink.publish(change)
             except Exception:
                 log.exception("ingester %s: publishing a live delta failed", self.client_id)
+        return change
+
+    def _send_delta(self, client: aiomqtt.Client, change: LiveChange) -> None:
+        """Number the delta and hand it to the broker (QoS 1, retained), in commit order
+        and without waiting: one publish per commit. A delta the broker does not get
+        leaves a gap in the numbering, which makes the nodes read their view again."""
+        self.stats.live_deltas += 1
+        payload = encode_delta(self.live_origin, self.stats.live_deltas, change)
+        info = client._client.publish(self.live_topic, payload, qos=1, retain=True)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            self.stats.live_unsent += 1
+            log.info(
+                "ingester %s: live delta %d not sent (%s); the nodes will resync",
+                self.client_id,
+                self.stats.live_deltas,
+                paho.error_string(info.rc),
+            )
 
     async def _store(self, group: list[_Received]) -> GroupResult:
         """Write the group; return only once it is stored (see :mod:`cloud.ingest.failure`).

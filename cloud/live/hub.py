@@ -68,32 +68,31 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   queue is dropped and it gets a fresh snapshot, then deltas after it. Publishing
   never blocks on a client.
 
-Scale-out (designed, not built): with several API nodes behind a load balancer,
-each node's hub must see every delta, not only those of an ingester in its own
-process. The ingesters then publish each committed change (QoS 1) to
-``rfidwms/v1/<site>/_cloud/live/deltas`` (6 levels, so the edges' ``+/+`` filter
-never matches it) and each node's hub subscribes to that topic and calls
-:meth:`LiveHub.publish` with what arrives. Sequence numbers stay per hub (per
-node), which is why ``stream`` names the hub: a client that reconnects to another
-node gets a snapshot. Seeding a hub at start from the database is already how a
-node begins.
+Several API nodes: every ingester also publishes each change to the broker, and
+every node's :class:`~cloud.live.broker_feed.BrokerFeed` hands the other ingesters'
+to :meth:`LiveHub.publish`. A node that missed one reads the ingested part of its
+view again from the database (:meth:`LiveHub.begin_reseed`, :meth:`LiveHub.reseed`:
+numbered, the resume buffer emptied, every staff client sent a fresh snapshot).
+Sequence numbers stay per hub (per node), which is why ``stream`` names the hub: a
+client that reconnects to another node gets a snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import heapq
 import logging
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import pydantic_core
 
+from cloud.live.delta import LiveCaps, trimmed
 from cloud.model import (
     EdgeState,
     LiveChange,
@@ -113,26 +112,6 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _newest(items: list[V], n: int, *, key: Callable[[V], datetime]) -> list[V]:
-    """The ``n`` newest of ``items`` by ``key``, newest first (no full sort when the
-    change is bigger than what is kept)."""
-    if len(items) > n:
-        return heapq.nlargest(n, items, key=key)
-    return sorted(items, key=key, reverse=True)
-
-
-def _last_per_key(items: list[V], n: int, *, key: Callable[[V], K]) -> list[V]:
-    """The last of ``items`` for each key, in the order of those last ones; the last
-    ``n`` of them."""
-    last: dict[K, V] = {}
-    for item in items:
-        k = key(item)
-        last.pop(k, None)
-        last[k] = item
-    kept = list(last.values())
-    return kept[-n:] if len(kept) > n else kept
-
-
 def _remember(view: OrderedDict[K, V], items: Iterable[tuple[K, V]], cap: int) -> None:
     """Put ``items`` at the newest end of ``view`` in order; drop the oldest beyond ``cap``."""
     for k, v in items:
@@ -140,6 +119,19 @@ def _remember(view: OrderedDict[K, V], items: Iterable[tuple[K, V]], cap: int) -
         view.move_to_end(k)
     while len(view) > cap:
         view.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedView:
+    """What the ingesters feed of the view, as read from the database (reads, locations,
+    passages and places newest first; readers and edges in any order)."""
+
+    reads: list[Read] = field(default_factory=list)
+    locations: list[TagLocation] = field(default_factory=list)
+    readers: list[ReaderStatus] = field(default_factory=list)
+    edges: list[EdgeState] = field(default_factory=list)
+    passages: list[PassageRecord] = field(default_factory=list)
+    places: list[TagPlace] = field(default_factory=list)
 
 
 class _Resync:
@@ -179,12 +171,16 @@ class Subscription:
         try:
             self._queue.put_nowait((seq, text))
         except asyncio.QueueFull:
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(_RESYNC)
+            self._resync()
             self.resyncs += 1
             self._hub.resyncs += 1
             log.info("live client fell behind at seq %d; it will get a fresh snapshot", seq)
+
+    def _resync(self) -> None:
+        """Drop what is queued: the client's next message is a fresh snapshot."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(_RESYNC)
 
     async def messages(self) -> AsyncIterator[str]:
         """The encoded messages to send, in order, without end."""
@@ -243,6 +239,7 @@ class LiveHub:
         self._ring_bytes = 0
         """Approximate: characters of the encoded deltas (JSON is mostly ASCII)."""
         self._client_queue = client_queue
+        self._caps = LiveCaps(recent_reads, tag_locations, max_readers)
         self._recent_reads = recent_reads
         self._max_tags = tag_locations
         self._max_readers = max_readers
@@ -273,6 +270,11 @@ class LiveHub:
         self._subscribers: set[Subscription] = set()
         self._snapshot: tuple[int, str] | None = None
         """The encoded snapshot of the current view, until the view changes."""
+        self._replay: list[LiveChange] | None = None
+        """While the view is read again from the database (:meth:`begin_reseed`): the
+        changes published meanwhile, applied again on top of what is read."""
+        self.reseeds = 0
+        """Times the view was read again from the database (:meth:`reseed`)."""
 
     @property
     def clients(self) -> int:
@@ -312,24 +314,12 @@ class LiveHub:
     def publish(self, change: LiveChange) -> int:
         """Apply a committed change, number it and offer it to every client; never waits.
 
-        Only what can reach the view or the delta is sorted: the newest
-        ``recent_reads`` reads and moves, the newest ``tag_locations`` locations."""
-        newest = _newest(change.reads, self._recent_reads, key=lambda r: r.time)
-        self._reads.extend(reversed(newest))
-        locations = _newest(change.locations, self._max_tags, key=lambda t: t.last_seen)
-        _remember(self._tags, ((t.epc, t) for t in reversed(locations)), self._max_tags)
-        moves = _newest(change.moves, self._recent_reads, key=lambda m: m.at)
-        readers = _last_per_key(change.readers, self._max_readers, key=lambda r: r.reader_id)
-        _remember(self._readers, ((r.reader_id, r) for r in readers), self._max_readers)
-        edges = _last_per_key(change.edges, self._max_readers, key=lambda e: e.edge_id)
-        _remember(self._edges, ((e.edge_id, e) for e in edges), self._max_readers)
-        passages = _newest(change.passages, self._recent_reads, key=lambda p: p.time)
-        self._passages.extend(reversed(passages))
-        zone_events = _newest(change.zone_events, self._recent_reads, key=lambda z: z.time)
-        weights = _newest(change.weights, self._recent_reads, key=lambda w: w.time)
-        self._weights.extend(reversed(weights))
-        places = _newest(change.places, self._max_tags, key=lambda p: p.changed_at)
-        _remember(self._places, ((p.epc, p) for p in reversed(places)), self._max_tags)
+        The change is cut to what the view keeps first (:func:`cloud.live.delta.trimmed`):
+        only what can reach the view or the delta is sorted."""
+        t = trimmed(change, self._caps)
+        self._apply(t)
+        if self._replay is not None:
+            self._replay.append(t)
         self._snapshot = None
         self.seq += 1
         text = _encode(
@@ -338,25 +328,90 @@ class LiveHub:
                 "seq": self.seq,
                 "stream": self.stream,
                 "at": _now(),
-                "reads": newest,
-                "read_count": change.read_count,
-                "locations": locations,
-                "location_count": len(change.locations),
-                "moves": moves,
-                "move_count": len(change.moves),
-                "readers": readers,
-                "edges": edges,
-                "passages": passages,
-                "passage_count": len(change.passages),
-                "zone_events": zone_events,
-                "zone_event_count": len(change.zone_events),
-                "weights": weights,
-                "places": places,
-                "place_count": len(change.places),
+                "reads": t.reads,
+                "read_count": t.read_count,
+                "locations": t.locations,
+                "location_count": t.location_count,
+                "moves": t.moves,
+                "move_count": t.move_count,
+                "readers": t.readers,
+                "edges": t.edges,
+                "passages": t.passages,
+                "passage_count": t.passage_count,
+                "zone_events": t.zone_events,
+                "zone_event_count": t.zone_event_count,
+                "weights": t.weights,
+                "places": t.places,
+                "place_count": t.place_count,
             }
         )
         self._keep(self.seq, text)
         self._fan_out(self.seq, text, None)
+        return self.seq
+
+    def _apply(self, t: LiveChange) -> None:
+        """Put a cut change (newest first in each list) into the view."""
+        self._reads.extend(reversed(t.reads))
+        _remember(self._tags, ((x.epc, x) for x in reversed(t.locations)), self._max_tags)
+        _remember(self._readers, ((r.reader_id, r) for r in t.readers), self._max_readers)
+        _remember(self._edges, ((e.edge_id, e) for e in t.edges), self._max_readers)
+        self._passages.extend(reversed(t.passages))
+        self._weights.extend(reversed(t.weights))
+        _remember(self._places, ((p.epc, p) for p in reversed(t.places)), self._max_tags)
+
+    def begin_reseed(self) -> None:
+        """The view is about to be read again from the database: the changes published
+        from now on are kept, to be applied again on top of what is read
+        (:meth:`reseed`; :meth:`abandon_reseed` when the read fails)."""
+        self._replay = []
+
+    def abandon_reseed(self) -> None:
+        self._replay = None
+
+    def reseed(self, view: IngestedView) -> int:
+        """Replace what the ingesters feed of the view (reads, tags, readers, edges,
+        passages, places) with what was read from the database after
+        :meth:`begin_reseed`, and the changes published since on top; the view may then
+        miss nothing the hub did not hear of (a delta lost on the way). Numbered like a
+        delta: the resume buffer is emptied (a client resuming from before gets a fresh
+        snapshot) and every staff client is sent a fresh snapshot. Alerts, commands,
+        orders and weights are kept (other feeds keep them). A hub that has numbered
+        nothing yet and has no client (a node starting) is reseeded quietly: nobody saw
+        the view before, so ``seq`` stays 0."""
+        replay, self._replay = self._replay or [], None
+        self._reads.clear()
+        self._tags.clear()
+        self._readers.clear()
+        self._edges.clear()
+        self._passages.clear()
+        self._places.clear()
+        self.seed(
+            reads=view.reads,
+            locations=view.locations,
+            readers=view.readers,
+            edges=view.edges,
+            passages=view.passages,
+            places=view.places,
+        )
+        for t in replay:
+            self._apply(t)
+        self._snapshot = None
+        self.reseeds += 1
+        if self.seq == 0 and not self._subscribers:
+            return self.seq
+        self.seq += 1
+        self._ring.clear()
+        self._ring_bytes = 0
+        for sub in list(self._subscribers):
+            if sub.customer is None:
+                sub._resync()
+        log.info(
+            "live view read again from the database (%d change(s) applied on top); "
+            "%d client(s) get a fresh snapshot at seq %d",
+            len(replay),
+            sum(1 for s in self._subscribers if s.customer is None),
+            self.seq,
+        )
         return self.seq
 
     def _hold_alert(self, alert: Alert) -> None:

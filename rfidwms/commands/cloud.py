@@ -27,6 +27,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--http-host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--http-port", type=int, default=None, help="port (default 8080; 0 = any)")
     p.add_argument("--layout", type=Path, default=None, help="layout YAML (default: the demo)")
+    p.add_argument(
+        "--no-ingest",
+        dest="ingest_enabled",
+        action="store_false",
+        default=None,
+        help="an API-only node: no MQTT ingester (RFIDWMS_INGEST_ENABLED=false); its live "
+        "feed hears the ingesters' deltas through the broker",
+    )
     p.set_defaults(func=run)
 
 
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             "http_host": args.http_host,
             "http_port": args.http_port,
             "layout": args.layout,
+            "ingest_enabled": args.ingest_enabled,
         }.items()
         if v is not None
     }

@@ -202,6 +202,7 @@ async def running_app(settings: CloudSettings) -> AsyncIterator[str]:
         async with CloudServer(app, "127.0.0.1", 0) as server:
             ingester = app.state.cloud.ingester
             await asyncio.wait_for(ingester.subscribed.wait(), 10)
+            await asyncio.wait_for(app.state.cloud.live_feed.ready.wait(), 10)
             yield server.url
     finally:
         await forget_session(settings.mqtt_url, settings.mqtt_client_id())
@@ -244,6 +245,8 @@ async def api(
         async with app.router.lifespan_context(app):
             if ingest:
                 await asyncio.wait_for(app.state.cloud.ingester.subscribed.wait(), 10)
+            feed = app.state.cloud.live_feed  # its view read (or the database is away)
+            await until(lambda: feed.ready.is_set() or feed.read_failures > 0, what="live feed")
             transport = httpx.ASGITransport(app=app)
             headers = (
                 {}

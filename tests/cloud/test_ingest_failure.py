@@ -131,3 +131,19 @@ def test_health_turns_degraded_when_the_warehouse_feed_skipped_events():
         "the warehouse feed skipped 2 event(s) its handlers kept failing on "
         "(GET /api/feed-failures)"
     ]
+
+
+def test_health_turns_degraded_when_the_live_feed_does_not_hear_the_broker():
+    v = overall_health(
+        database_ok=True,
+        ingest_running=False,  # an API-only node: its pages live on the broker's deltas
+        broker_connected=False,
+        failing_since=None,
+        now=T,
+        stuck_after=timedelta(seconds=15),
+        live_feed_connected=False,
+    )
+    assert (v.status, v.problems) == (
+        "degraded",
+        ["the live feed is not connected to the MQTT broker"],
+    )
