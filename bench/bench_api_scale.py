@@ -124,9 +124,7 @@ def tag_epc(t: str, pallets: int) -> str:
 def gs1(n: str, digits: int) -> str:
     """SQL: the GS1 key of ``digits`` digits (``n``, an SQL bigint expression) followed
     by its check digit, as text; plain arithmetic, so it costs little per row."""
-    terms = " + ".join(
-        f"(({n}) / {10**k} % 10) * {3 if k % 2 == 0 else 1}" for k in range(digits)
-    )
+    terms = " + ".join(f"(({n}) / {10**k} % 10) * {3 if k % 2 == 0 else 1}" for k in range(digits))
     return f"((({n}) * 10 + (10 - ({terms}) % 10) % 10)::text)"
 
 
