@@ -171,12 +171,19 @@ async def places_in_zone(
     place; the caller decides which one holds (:func:`cloud.ingest.places.place_of`)."""
     cols = ", ".join("t." + c.strip() for c in _PLACE.split(","))
     pcols = ", ".join("p." + c.strip() for c in _PLACE.split(","))
+    # The first ``limit`` EPCs of the union are among the first ``limit`` of each part:
+    # the tags of the zone by the (zone, epc) index, and the cases of pallets in it by
+    # walking EPCs in order. Planned for the values at every call (prepare=False): a
+    # generic plan walks every EPC for a zone that holds few cases (0.8 s at 1M tags).
     cur = await conn.execute(
         f"SELECT {cols}, {pcols} FROM tag_places t LEFT JOIN tag_places p ON p.epc = t.pallet"
-        " WHERE t.epc IN (SELECT epc FROM tag_places WHERE zone = %s"
-        " UNION SELECT c.epc FROM tag_places c JOIN tag_places q ON q.epc = c.pallet"
-        " WHERE q.zone = %s) AND t.epc > %s ORDER BY t.epc LIMIT %s",
-        (zone, zone, after or "", limit),
+        " WHERE t.epc IN ((SELECT epc FROM tag_places WHERE zone = %(zone)s"
+        " AND epc > %(after)s ORDER BY epc LIMIT %(limit)s)"
+        " UNION (SELECT c.epc FROM tag_places c JOIN tag_places q ON q.epc = c.pallet"
+        " WHERE q.zone = %(zone)s AND c.epc > %(after)s ORDER BY c.epc LIMIT %(limit)s))"
+        " ORDER BY t.epc LIMIT %(limit)s",
+        {"zone": zone, "after": after or "", "limit": limit},
+        prepare=False,
     )
     out: list[tuple[TagPlace, TagPlace | None]] = []
     for row in await cur.fetchall():

@@ -82,6 +82,16 @@ async def test_a_pallet_received_put_away_and_shipped_is_where_its_events_say(
             (CASE_2, "case", PALLET_1),
             (PALLET_1, "pallet", None),
         ]
+        # a page at a time: the pallet's own place and its cases' interleave by EPC
+        paged, cursor = [], None
+        for _ in range(5):
+            params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/api/zones/zone-b/tags", params=params)).json()
+            paged += [i["epc"] for i in page["items"]]
+            cursor = page["next"]
+            if cursor is None:
+                break
+        assert paged == [CASE_1, CASE_2, PALLET_1]
         assert (await client.get("/api/zones/zone-a/tags")).json()["items"] == []
         assert (await client.get("/api/zones/zone-q/tags")).status_code == 404
 
