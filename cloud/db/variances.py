@@ -144,8 +144,9 @@ async def heard_pallets(conn: Conn) -> list[HeardPallet]:
 _IN_MOTION = (
     "SELECT pallet FROM putaway_tasks WHERE site = %(site)s AND arrived_at IS NULL"
     " AND status <> 'cancelled'"
-    " UNION SELECT pallet FROM pick_tasks WHERE site = %(site)s AND pallet IS NOT NULL"
-    " AND shipped_at IS NULL AND status <> 'cancelled'"
+    " UNION SELECT t.pallet FROM pick_tasks t WHERE t.site = %(site)s AND t.pallet IS NOT NULL"
+    " AND t.shipped_at IS NULL AND t.status <> 'cancelled' AND NOT EXISTS (SELECT 1"
+    " FROM orders o WHERE o.id = t.order_id AND o.status = 'cancelled')"
     " UNION SELECT pallet FROM stock_positions WHERE site = %(site)s AND state = 'reserved'"
     " AND qty > 0 AND pallet <> ''"
 )
@@ -187,7 +188,9 @@ async def pallets_pending(conn: Conn, *, consumer: str = "warehouse") -> set[str
 
 async def pallet_in_motion(conn: Conn, site: str, sscc: str) -> bool:
     """Whether the pallet ``sscc`` is moving under a task: put away and not arrived yet,
-    on a pick task not shipped (or cancelled), or holding stock reserved for an order."""
+    on a pick task not shipped of an order not cancelled (a cancelled order's picked
+    pallet goes back to storage on a put-away task, and then stands on its shelf like
+    any other), or holding stock reserved for an order."""
     cur = await conn.execute(
         f"SELECT EXISTS (SELECT 1 FROM ({_IN_MOTION}) m WHERE m.pallet = %(sscc)s)",
         {"site": site, "sscc": sscc},

@@ -331,6 +331,8 @@ async def _place(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str) -> N
     if row is not None and row[0] is not None and row[0] > ev.time:
         return  # the ledger moved it after this event: old news
     last_moved = row[0] if row is not None else None
+    if all(r.bucket.location == ev.zone for r in held):
+        return  # heard again where the book has it (after an unknown spell, say)
     if await _untasked_shelf_move(conn, ctx, ev, sscc, held, last_moved):
         log.info(
             "pallet %s heard in %s (zone event %d), booked in %s, on no task: the book"

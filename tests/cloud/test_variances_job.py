@@ -312,3 +312,32 @@ async def test_a_pallet_reserved_for_an_order_that_vanished_is_still_missing(dat
         await look(job, clock, conn, seconds=60)
         (v,) = await db.open_variances(conn, site)
         assert (v.epc, v.kind, v.zone) == (epc, VarianceKind.MISSING, "zone-c")
+
+
+async def test_a_pallet_picked_for_an_order_then_cancelled_is_counted_again_on_its_shelf(
+    database_url, site
+):
+    """Its pick task stays done and never ships; once the order is cancelled and the
+    pallet is back on a shelf, an untasked move leaves the book (a wrong_zone variance),
+    where the done pick had kept it "in motion" and the book followed every move."""
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_item(conn)
+        epc, sscc = await shelved(rig, conn, 9, "zone-a")
+        await conn.execute(
+            "INSERT INTO orders (id, site, customer, request, status, created_at, updated_at)"
+            " VALUES ('SO-9', %s, 'acme', '{}', 'picking', %s, %s)",
+            [site, T0, T0],
+        )
+        await conn.execute(
+            "INSERT INTO pick_tasks (site, order_id, seq, pallet, from_location, to_location,"
+            " qty, status, created_at) VALUES (%s, 'SO-9', 1, %s, 'zone-a', 'packing', 4,"
+            " 'done', %s)",
+            [site, sscc, T0],
+        )
+        assert await db.pallet_in_motion(conn, site, sscc)
+        await conn.execute("UPDATE orders SET status = 'cancelled' WHERE id = 'SO-9'")
+        assert not await db.pallet_in_motion(conn, site, sscc)
+        moved_at = T0 + timedelta(minutes=10)
+        await insert_zone_event(conn, epc, "zone-c", kind="moved", at=moved_at)
+        await rig.drain()
+        assert await located(conn, site, sscc) == {"zone-a": 4}
