@@ -94,6 +94,7 @@ class Disposition(StrEnum):
     DAMAGED = "damaged"
     RETURNED = "returned"
     DESTROYED = "destroyed"
+    UNKNOWN = "unknown"
 
 
 _BIZSTEP_PREFIXES: Final = ("https://ref.gs1.org/cbv/BizStep-", "urn:epcglobal:cbv:bizstep:")

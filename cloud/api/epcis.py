@@ -31,8 +31,10 @@ from cloud.api.paging import MAX_CURSOR, MAX_LIMIT, cursor_or_422, encode_cursor
 from cloud.api.state import State
 from cloud.db import epcis as db
 from cloud.warehouse.epcis import (
+    COUNT_STEP_OF_KIND,
     RETURN_STEP_OF_KIND,
     STEP_OF_KIND,
+    count_kinds_of_steps,
     kinds_of_steps,
     page_of_events,
     return_kinds_of_steps,
@@ -129,17 +131,20 @@ async def events(
     ] = None,
 ) -> JSONResponse:
     """Stock movements as EPCIS 2.0 events (receiving, storing, picking, shipping;
-    returns received, inspected and written off), with the pallets' aggregations of
-    their cases."""
+    returns received, inspected and written off; counts: what an approved variance or a
+    handheld count booked, as cycle_counting), with the pallets' aggregations of their
+    cases."""
     since = _time("GE_eventTime", GE_eventTime)
     before = _time("LT_eventTime", LT_eventTime)
     kinds, returns, steps = frozenset(STEP_OF_KIND), frozenset(RETURN_STEP_OF_KIND), None
+    counts = frozenset(COUNT_STEP_OF_KIND)
     if EQ_bizStep:
         try:
             steps = frozenset(biz_step_word(s) for s in EQ_bizStep)
         except EpcisError as e:
             raise HTTPException(422, detail=f"EQ_bizStep: {e}") from None
         kinds, returns = kinds_of_steps(steps), return_kinds_of_steps(steps)
+        counts = count_kinds_of_steps(steps)
     types = None
     if eventType:
         wrong = [t for t in eventType if t not in EVENT_TYPES]
@@ -150,7 +155,7 @@ async def events(
         types = frozenset(eventType)
     after = 0 if nextPageToken is None else int(cursor_or_422(nextPageToken, int)[0])
     pallets, names = (None, None) if not MATCH_epc else await _match(st, MATCH_epc)
-    f = db.PostingFilter(kinds, site, since, before, pallets, returns)
+    f = db.PostingFilter(kinds, site, since, before, pallets, returns, counts)
     async with st.pool.connection() as conn:
         postings, more = await db.postings(conn, f, after=after, limit=perPage)
         keys = {(ln.site, ln.pallet) for p in postings for ln in p.lines if ln.pallet}

@@ -29,6 +29,19 @@ class PostingFilter:
     """SSCCs: only postings naming one of them."""
     return_kinds: frozenset[EntryKind] = frozenset()
     """And the postings of these kinds that a return caused."""
+    count_kinds: frozenset[EntryKind] = frozenset()
+    """And the postings of these kinds that a count caused (an approved variance, cause
+    ``count``; a handheld count, cause ``scan`` of a scan of action ``count``)."""
+
+
+_SCAN_OF = "CASE WHEN {t}.cause_kind = 'scan' THEN {t}.cause_id::bigint END"
+"""The id of the scan that caused ledger entry ``{t}`` (NULL when no scan did; the CASE
+keeps the cast off other causes' ids)."""
+_COUNTED = (
+    "(l.cause_kind = 'count' OR EXISTS (SELECT 1 FROM scans s"
+    f" WHERE s.id = {_SCAN_OF.format(t='l')} AND s.action = 'count'))"
+)
+"""Ledger entry ``l`` was caused by a count."""
 
 
 async def postings(
@@ -37,33 +50,42 @@ async def postings(
     """Up to ``limit`` postings after posting ``after``, in posting order, of the kinds
     and matching the filter (a posting matches when one of its entries does), and
     whether there are more."""
-    if not (f.kinds or f.return_kinds) or (f.pallets is not None and not f.pallets):
+    if not (f.kinds or f.return_kinds or f.count_kinds) or (
+        f.pallets is not None and not f.pallets
+    ):
         return [], False
-    parts = ["posting > %s", "(kind = ANY(%s) OR (cause_kind = 'return' AND kind = ANY(%s)))"]
+    parts = [
+        "l.posting > %s",
+        "(l.kind = ANY(%s) OR (l.cause_kind = 'return' AND l.kind = ANY(%s))"
+        f" OR (l.kind = ANY(%s) AND {_COUNTED}))",
+    ]
     params: list[Any] = [
         after,
         sorted(k.value for k in f.kinds),
         sorted(k.value for k in f.return_kinds),
+        sorted(k.value for k in f.count_kinds),
     ]
     if f.site is not None:
-        parts.append("site = %s")
+        parts.append("l.site = %s")
         params.append(f.site)
     if f.since is not None:
-        parts.append("time >= %s")
+        parts.append("l.time >= %s")
         params.append(f.since)
     if f.before is not None:
-        parts.append("time < %s")
+        parts.append("l.time < %s")
         params.append(f.before)
     if f.pallets is not None:
-        parts.append("pallet = ANY(%s)")
+        parts.append("l.pallet = ANY(%s)")
         params.append(sorted(f.pallets))
     cur = await conn.execute(
-        "WITH p AS (SELECT DISTINCT posting FROM ledger_entries"
-        f" WHERE {' AND '.join(parts)} ORDER BY posting LIMIT %s)"
+        "WITH p AS (SELECT DISTINCT l.posting FROM ledger_entries l"
+        f" WHERE {' AND '.join(parts)} ORDER BY l.posting LIMIT %s)"
         " SELECT e.id, e.posting, e.time, e.recorded_at, e.kind, e.site, e.sku, e.lot,"
-        " e.location, e.state, e.pallet, pl.epc, pl.asn, e.qty, e.cause_kind, e.cause_id"
+        " e.location, e.state, e.pallet, pl.epc, pl.asn, e.qty, e.cause_kind, e.cause_id,"
+        " sc.action"
         " FROM ledger_entries e JOIN p USING (posting)"
         " LEFT JOIN pallets pl ON pl.site = e.site AND pl.sscc = e.pallet"
+        f" LEFT JOIN scans sc ON sc.id = {_SCAN_OF.format(t='e')}"
         " ORDER BY e.posting, e.id",
         [*params, limit + 1],
     )
@@ -87,7 +109,9 @@ async def postings(
             out[-1] = replace(p, lines=(*p.lines, line))
         else:
             cause = CauseKind(r[14]) if r[14] is not None else None
-            out.append(Posting(int(r[1]), EntryKind(r[4]), r[2], r[3], (line,), cause, r[15]))
+            out.append(
+                Posting(int(r[1]), EntryKind(r[4]), r[2], r[3], (line,), cause, r[15], r[16])
+            )
     return out[:limit], len(out) > limit
 
 

@@ -2,8 +2,8 @@
 
 Every ledger posting that moves goods is one or more events (the serialisation is
 :mod:`protocols.epcis`); postings that only change a state in place (reserve,
-unreserve, quarantine, release, damage) and count adjustments are not events here,
-unless a return caused them (below).
+unreserve, quarantine, release, damage) and adjustments are not events here, unless a
+return or a count caused them (below).
 
 - ``receipt``: ObjectEvent OBSERVE, ``receiving``, ``in_progress`` (``non_sellable_other``
   into quarantine), readPoint where it was booked (the door); the first receipt of a
@@ -28,6 +28,18 @@ unless a return caused them (below).
   again), both where the cases are; the objects of an inspection are its cases as a
   quantity of item and lot (it decides cases, not always a whole pallet); each names the
   return as a ``rma`` business transaction;
+- a **count** (postings with a count as their cause: an approved variance, cause
+  ``count``, ``docs/warehouse.md`` *Cycle counts*; or a handheld count, a scan of action
+  ``count``): ``cycle_counting``. Its ``adjust`` out (a pallet written off as missing,
+  cases counted short) is ``unknown`` (CBV: the object's condition is not known; the
+  count found it missing, nobody found it ``stolen``), where the book had it; its
+  ``adjust`` in (a pallet found, cases counted over) and its transfers (a pallet heard,
+  or counted, in another zone than the book's: ``move``, ``putaway``, ``pick``) the
+  disposition of the state the stock is in (available ``sellable_accessible``), where
+  the stock is now (the zone it was heard or counted in). A variance's events name the
+  pallet (it decides a whole pallet); a handheld count's adjustments name the cases as a
+  quantity of item and lot (it counts cases). CBV has no business transaction type for a
+  count (nor a source type), so none is named;
 - a transfer that takes cases off a pallet adds an AggregationEvent DELETE (parent that
   pallet, the cases as a quantity of item and lot), and one that puts them onto another
   pallet an ADD, with the transfer's step, disposition and place.
@@ -90,6 +102,18 @@ RETURN_STEP_OF_KIND: Final[Mapping[EntryKind, BizStep]] = MappingProxyType(
 anyway), and their business step."""
 
 
+COUNT_STEP_OF_KIND: Final[Mapping[EntryKind, BizStep]] = MappingProxyType(
+    {
+        EntryKind.ADJUST: BizStep.CYCLE_COUNTING,
+        EntryKind.MOVE: BizStep.CYCLE_COUNTING,
+        EntryKind.PUTAWAY: BizStep.CYCLE_COUNTING,
+        EntryKind.PICK: BizStep.CYCLE_COUNTING,
+    }
+)
+"""The ledger kinds that are events when a count is their cause (its adjustments, and
+the transfers of a pallet to where it was heard or counted), and their business step."""
+
+
 TO_A_DOOR: Final = frozenset({EntryKind.PICK, EntryKind.MOVE})
 """The kinds whose step is ``staging_outbound`` when they go to a door."""
 
@@ -108,6 +132,13 @@ def return_kinds_of_steps(steps: Iterable[str]) -> frozenset[EntryKind]:
     return is their cause."""
     wanted = set(steps)
     return frozenset(k for k, s in RETURN_STEP_OF_KIND.items() if s.value in wanted)
+
+
+def count_kinds_of_steps(steps: Iterable[str]) -> frozenset[EntryKind]:
+    """The ledger kinds whose events may have one of the CBV business ``steps`` when a
+    count is their cause."""
+    wanted = set(steps)
+    return frozenset(k for k, s in COUNT_STEP_OF_KIND.items() if s.value in wanted)
 
 
 _DISPOSITION_OF_STATE: Final[Mapping[StockState, Disposition]] = MappingProxyType(
@@ -150,11 +181,23 @@ class Posting:
     cause: CauseKind | None = None
     """What caused it (the kind of its first entry's cause)."""
     cause_ref: str | None = None
-    """That cause's id (``RMA-000123`` for a return)."""
+    """That cause's id (``RMA-000123`` for a return, ``variance:12`` for a count)."""
+    scan_action: str | None = None
+    """When a scan caused it, what the scan did (``receive``, ``move``, ``count``, ``ship``)."""
 
     @property
     def of_a_return(self) -> bool:
         return self.cause is CauseKind.RETURN and self.cause_ref is not None
+
+    @property
+    def of_a_variance(self) -> bool:
+        """An approved count variance caused it."""
+        return self.cause is CauseKind.COUNT
+
+    @property
+    def of_a_count(self) -> bool:
+        """A count caused it: an approved variance, or a handheld count (a scan)."""
+        return self.of_a_variance or (self.cause is CauseKind.SCAN and self.scan_action == "count")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +214,16 @@ def step_of(p: Posting) -> BizStep | None:
     """The business step of posting ``p``'s events (None: it is no event)."""
     if p.of_a_return and p.kind in RETURN_STEP_OF_KIND:
         return RETURN_STEP_OF_KIND[p.kind]
+    if p.of_a_count and p.kind in COUNT_STEP_OF_KIND:
+        return COUNT_STEP_OF_KIND[p.kind]
     return STEP_OF_KIND.get(p.kind)
 
 
-def _disposition(kind: EntryKind, state: StockState, returned: bool = False) -> Disposition:
+def _disposition(p: Posting, step: BizStep, line: PostingLine) -> Disposition:
+    kind, state, returned = p.kind, line.state, p.of_a_return
+    if step is BizStep.CYCLE_COUNTING:
+        # out: not where the book had it, its condition not known; else the state's
+        return Disposition.UNKNOWN if line.qty < 0 else _DISPOSITION_OF_STATE[state]
     if returned and kind is EntryKind.RECEIPT:
         return Disposition.RETURNED
     if returned and kind is EntryKind.ADJUST:
@@ -200,7 +249,9 @@ def _mover(p: Posting) -> tuple[PostingLine, PostingLine | None]:
     dispatch) and, for a transfer, the line they left."""
     out = [ln for ln in p.lines if ln.qty < 0]
     into = [ln for ln in p.lines if ln.qty > 0]
-    if p.kind in (EntryKind.SHIP, EntryKind.ADJUST):
+    if p.kind is EntryKind.ADJUST:  # one line, in or out
+        return p.lines[0], None
+    if p.kind is EntryKind.SHIP:
         return out[0], None
     if p.kind is EntryKind.RECEIPT:
         return into[0], None
@@ -222,15 +273,17 @@ def posting_events(
     step = step_of(p)
     if step is None or not p.lines:
         return []
-    if p.kind is EntryKind.ADJUST and not any(ln.qty < 0 for ln in p.lines):
+    if step is BizStep.DESTROYING and not any(ln.qty < 0 for ln in p.lines):
         return []
     line, source = _mover(p)
-    disposition = _disposition(p.kind, line.state, p.of_a_return)
-    if p.kind in TO_A_DOOR and line.location in doors:
+    disposition = _disposition(p, step, line)
+    if p.kind in TO_A_DOOR and line.location in doors and step is not BizStep.CYCLE_COUNTING:
         step = BizStep.STAGING_OUTBOUND
     where = Where(location_uri(line.site, line.location), location_uri(line.site))
     epcs, quantities = _what(line)
-    if step in (BizStep.INSPECTING, BizStep.DESTROYING):  # cases decided, not a pallet
+    counted_cases = p.kind is EntryKind.ADJUST and p.of_a_count and not p.of_a_variance
+    if step in (BizStep.INSPECTING, BizStep.DESTROYING) or counted_cases:
+        # cases decided (an inspection) or counted (a handheld count), not a pallet
         epcs, quantities = (), (Quantity(lgtin_class(line.sku, line.lot), abs(line.qty)),)
     transactions: tuple[BizTransaction, ...] = ()
     if p.of_a_return:
@@ -295,7 +348,7 @@ def posting_events(
                     event_time=p.time,
                     record_time=p.recorded_at,
                     action=Action.ADD,
-                    parent_id=epcs[0],
+                    parent_id=sscc_uri(line.pallet, line.pallet_epc),
                     biz_step=step,
                     disposition=disposition,
                     where=where,

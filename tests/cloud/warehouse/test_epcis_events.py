@@ -15,6 +15,7 @@ from cloud.warehouse.epcis import (
     PalletCases,
     Posting,
     PostingLine,
+    count_kinds_of_steps,
     kinds_of_steps,
     page_of_events,
     posting_events,
@@ -264,7 +265,11 @@ SITE = "urn:rfidwms:site:dc-1"
             [],
             id="a reservation moves nothing: no event",
         ),
-        pytest.param(posting(K.ADJUST, line("zone-a", -1)), [], id="a count adjustment: none"),
+        pytest.param(
+            posting(K.ADJUST, line("zone-a", -1)),
+            [],
+            id="an adjustment neither a return nor a count caused: none",
+        ),
     ],
 )
 def test_each_posting_is_its_events(p, expected):
@@ -397,6 +402,17 @@ def postings(draw) -> Posting:
     state = draw(st.sampled_from([s for s in S if s is not S.IN_TRANSIT]))
     lot = draw(st.text("AZ09 -/", min_size=1, max_size=8))
     asn = draw(st.sampled_from([None, "ASN-1"]))
+    cause, ref, action = draw(
+        st.sampled_from(
+            [
+                (None, None, None),
+                (CauseKind.RETURN, "RMA-1", None),
+                (CauseKind.COUNT, "variance:3", None),
+                (CauseKind.SCAN, "8", "count"),
+                (CauseKind.SCAN, "9", "move"),
+            ]
+        )
+    )
 
     def ln(location, q, entry, p, site="dc-1", s=state):
         return PostingLine(
@@ -405,8 +421,10 @@ def postings(draw) -> Posting:
         )  # fmt: skip
 
     a, b = draw(_LOCATIONS), draw(_LOCATIONS)
-    if kind in (K.RECEIPT, K.ADJUST):
+    if kind is K.RECEIPT:
         lines = (ln(a, qty, 1, pallet),)
+    elif kind is K.ADJUST:
+        lines = (ln(a, draw(st.sampled_from([qty, -qty])), 1, pallet),)
     elif kind is K.SHIP:
         lines = (ln(a, -qty, 1, pallet, s=S.RESERVED),)
     elif kind is K.DISPATCH:
@@ -415,7 +433,8 @@ def postings(draw) -> Posting:
         lines = (ln("in_transit", -qty, 1, pallet, "dc-2", S.IN_TRANSIT), ln(b, qty, 2, pallet))
     else:
         lines = (ln(a, -qty, 1, pallet), ln(b, qty, 2, target_pallet))
-    return Posting(draw(st.integers(1, 10)), kind, T, T + timedelta(seconds=1), lines)
+    n = draw(st.integers(1, 10))
+    return Posting(n, kind, T, T + timedelta(seconds=1), lines, cause, ref, action)
 
 
 @settings(max_examples=60, deadline=None)
@@ -485,9 +504,9 @@ def test_a_returns_receipt_inspection_and_write_off_are_their_cbv_events(p, expe
 
 def test_a_release_or_adjust_no_return_caused_is_no_event():
     release = posting(K.RELEASE, line("zone-a", -2, state=S.QUARANTINE), line("zone-a", 2, entry=2))
-    count = posting(K.ADJUST, line("zone-a", -1))
+    adjust = posting(K.ADJUST, line("zone-a", -1))
     assert posting_events(release, PALLETS) == []
-    assert posting_events(count, PALLETS) == []
+    assert posting_events(adjust, PALLETS) == []
     # a return's adjust that adds (none is posted today) tells nothing either
     assert posting_events(returned(K.ADJUST, line("zone-a", 1)), PALLETS) == []
 
@@ -496,3 +515,140 @@ def test_return_steps_name_their_ledger_kinds():
     assert return_kinds_of_steps(["receiving"]) == {K.RECEIPT}
     assert return_kinds_of_steps(["inspecting", "destroying"]) == {K.RELEASE, K.ADJUST}
     assert return_kinds_of_steps(["storing"]) == set()
+
+
+# -- counts ----------------------------------------------------------------------------
+
+
+def counted(kind: EntryKind, *lines: PostingLine, handheld: bool = False, n: int = 11) -> Posting:
+    """A posting an approved variance caused, or (``handheld``) a handheld count scan."""
+    if handheld:
+        cause, ref, action = CauseKind.SCAN, "31", "count"
+    else:
+        cause, ref, action = CauseKind.COUNT, "variance:12", None
+    return Posting(n, kind, T, T + timedelta(seconds=1), lines, cause, ref, action)
+
+
+def cc(disposition: str, where: str, objects: list[str]) -> tuple:
+    return ("ObjectEvent", "OBSERVE", "cycle_counting", disposition, where, SITE, objects)
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        pytest.param(
+            counted(K.ADJUST, line("zone-a", -4)),
+            [cc("unknown", "zone-a", [P1_URI])],
+            id="a pallet written off as missing: not found where the book had it, unknown",
+        ),
+        pytest.param(
+            counted(K.ADJUST, line("zone-a", -2, state=S.QUARANTINE)),
+            [cc("unknown", "zone-a", [P1_URI])],
+            id="a missing pallet's quarantined stock: unknown as well",
+        ),
+        pytest.param(
+            counted(K.ADJUST, line("zone-c", 4)),
+            [cc("sellable_accessible", "zone-c", [P1_URI])],
+            id="an unexpected pallet booked in where it was heard: sellable",
+        ),
+        pytest.param(
+            counted(K.ADJUST, line("zone-c", 4, state=S.QUARANTINE)),
+            [cc("non_sellable_other", "zone-c", [P1_URI])],
+            id="an unexpected pallet of an unknown lot, booked into quarantine",
+        ),
+        pytest.param(
+            counted(K.MOVE, line("zone-a", -4), line("zone-b", 4, entry=2)),
+            [cc("sellable_accessible", "zone-b", [P1_URI])],
+            id="a wrong zone corrected: the state's disposition, where it was heard",
+        ),
+        pytest.param(
+            counted(
+                K.MOVE,
+                line("zone-a", -4, state=S.DAMAGED),
+                line("zone-b", 4, state=S.DAMAGED, entry=2),
+            ),
+            [cc("damaged", "zone-b", [P1_URI])],
+            id="a damaged pallet in the wrong zone stays damaged",
+        ),
+        pytest.param(
+            counted(K.PUTAWAY, line("door-1", -4), line("zone-b", 4, entry=2)),
+            [cc("sellable_accessible", "zone-b", [P1_URI])],
+            id="a pallet the book left at the door, heard on a shelf",
+        ),
+        pytest.param(
+            counted(
+                K.PICK,
+                line("zone-a", -2, state=S.RESERVED),
+                line("zone-b", 2, state=S.RESERVED, entry=2),
+            ),
+            [cc("sellable_not_accessible", "zone-b", [P1_URI])],
+            id="reserved stock heard elsewhere: held for an order, not picked",
+        ),
+        pytest.param(
+            counted(K.ADJUST, line("zone-a", -1), handheld=True),
+            [cc("unknown", "zone-a", [CLASS])],
+            id="a handheld count short of the book: the cases not found",
+        ),
+        pytest.param(
+            counted(K.ADJUST, line("zone-a", 2, pallet=None), handheld=True),
+            [cc("sellable_accessible", "zone-a", [CLASS])],
+            id="a handheld count over the book: the cases found, as a quantity",
+        ),
+        pytest.param(
+            counted(K.MOVE, line("zone-a", -4), line("zone-b", 4, entry=2), handheld=True),
+            [cc("sellable_accessible", "zone-b", [P1_URI])],
+            id="a pallet counted by hand elsewhere than the book: moved where it was counted",
+        ),
+    ],
+)
+def test_what_a_count_booked_is_a_cycle_counting_event(p, expected):
+    events = posting_events(p, PALLETS, frozenset({"door-1"}))
+    assert summary(events) == expected
+    assert schema_errors(query_document(events, created=T)) == []
+    # CBV 2.0 has no business transaction (nor source) type for a count: none is named
+    assert all("bizTransactionList" not in event_json(e) for e in events)
+
+
+def test_a_count_that_moves_a_pallet_to_a_door_is_still_counting_not_staging():
+    p = counted(K.MOVE, line("zone-a", -4), line("door-1", 4, entry=2))
+    (e,) = posting_events(p, PALLETS, frozenset({"door-1"}))
+    assert (e.biz_step.value, e.where.read_point[-6:]) == ("cycle_counting", "door-1")
+
+
+def test_a_count_quantity_is_the_cases_adjusted():
+    (e,) = posting_events(counted(K.ADJUST, line("zone-a", -3), handheld=True), PALLETS)
+    assert event_json(e)["quantityList"] == [{"epcClass": CLASS, "quantity": 3}]
+
+
+def test_what_other_causes_book_is_not_a_count():
+    move = line("zone-a", -4), line("zone-b", 4, entry=2)
+    scanned_move = Posting(3, K.MOVE, T, T, move, CauseKind.SCAN, "30", "move")
+    (e,) = posting_events(scanned_move, PALLETS)
+    assert e.biz_step.value == "storing"
+    # cases the scale says a pallet lacks (an adjust naming the weight): no event
+    weighed = Posting(4, K.ADJUST, T, T, (line("packing", -1),), CauseKind.WEIGHT, "5")
+    assert posting_events(weighed, PALLETS) == []
+    # a scan of another action never books an adjust; if one did, it would be no count
+    odd = Posting(5, K.ADJUST, T, T, (line("zone-a", -1),), CauseKind.SCAN, "31", "receive")
+    assert posting_events(odd, PALLETS) == []
+
+
+def test_count_steps_name_their_ledger_kinds():
+    assert count_kinds_of_steps(["cycle_counting"]) == {K.ADJUST, K.MOVE, K.PUTAWAY, K.PICK}
+    assert count_kinds_of_steps(["storing", "receiving"]) == set()
+    assert kinds_of_steps(["cycle_counting"]) == set()
+
+
+def test_a_page_tells_a_count_by_its_step_from_the_storing_around_it():
+    p = [
+        posting(K.MOVE, line("zone-a", -4), line("zone-b", 4, entry=2), n=1),
+        counted(K.MOVE, line("zone-b", -4), line("zone-c", 4, entry=2), n=2),
+        counted(K.ADJUST, line("zone-c", -4), n=3),
+    ]
+    counts = page_of_events(p, {}, per_page=10, more=False, steps=frozenset({"cycle_counting"}))
+    assert [(e.disposition and e.disposition.value) for e in counts.events] == [
+        "sellable_accessible",
+        "unknown",
+    ]
+    storing = page_of_events(p, {}, per_page=10, more=False, steps=frozenset({"storing"}))
+    assert [e.where.read_point[-6:] for e in storing.events] == ["zone-b"]
