@@ -29,17 +29,18 @@ return or a count caused them (below).
   quantity of item and lot (it decides cases, not always a whole pallet); each names the
   return as a ``rma`` business transaction;
 - a **count** (postings with a count as their cause: an approved variance, cause
-  ``count``, ``docs/warehouse.md`` *Cycle counts*; or a handheld count, a scan of action
-  ``count``): ``cycle_counting``. Its ``adjust`` out (a pallet written off as missing,
-  cases counted short) is ``unknown`` (CBV: the object's condition is not known; the
-  count found it missing, nobody found it ``stolen``), where the book had it; its
-  ``adjust`` in (a pallet found, cases counted over) and its transfers (a pallet heard,
-  or counted, in another zone than the book's: ``move``, ``putaway``, ``pick``) the
-  disposition of the state the stock is in (available ``sellable_accessible``), where
-  the stock is now (the zone it was heard or counted in). A variance's events name the
-  pallet (it decides a whole pallet); a handheld count's adjustments name the cases as a
-  quantity of item and lot (it counts cases). CBV has no business transaction type for a
-  count (nor a source type), so none is named;
+  ``count``, ``docs/warehouse.md`` *Automatic cycle counts*; or a handheld count, a
+  scan of action ``count``): ``cycle_counting``. Its ``adjust`` out (a pallet written
+  off as missing, cases counted short) is ``unknown`` (CBV: the object's condition is
+  not known; the count found it missing, nobody found it ``stolen``), where the book
+  had it; its ``adjust`` in (a pallet found, cases counted over) and its transfers (a
+  pallet heard, or counted, in another zone than the book's: ``move``, ``putaway``,
+  ``pick``) the disposition of the state the stock is in (available
+  ``sellable_accessible``), where the stock is now (the zone it was heard or counted
+  in), never ``staging_outbound``. A variance's events name the pallet (it decides a
+  whole pallet); a handheld count's adjustments name the cases as a quantity of item
+  and lot (it counts cases). CBV has no business transaction type for a count (nor a
+  source type), so none is named;
 - a transfer that takes cases off a pallet adds an AggregationEvent DELETE (parent that
   pallet, the cases as a quantity of item and lot), and one that puts them onto another
   pallet an ADD, with the transfer's step, disposition and place.
