@@ -1084,3 +1084,40 @@ def test_a_returned_pallet_is_a_new_arrival_and_a_written_off_one_leaves_the_war
     assert [(m.what, m.epc) for m in kept.misses if "written off" in m.what] == [
         ("written off, still in stock", EPC["B"])
     ]
+
+
+def test_a_pallet_that_left_while_its_zone_was_unknown_departs_rightly_at_its_last_read() -> None:
+    # zone-a's reader is silent from 400 s to 460 s. The edge makes both pallets unknown
+    # at their last read (401 s); once the reader is back it departs them, dated that
+    # read. P1 was truly picked meanwhile (430 s): right. P2 never left: stock that
+    # vanished because its reader was down.
+    spec = "reader-zone-a:silent@400s+60s"
+    truth = [
+        line(0, "stock", P1, zone="zone-a"),
+        line(0, "stock", P2, zone="zone-a"),
+        fault(400, "reader-zone-a", "silent", "start", "zone-a", spec),
+        line(430, "pick", P1, zone="zone-a"),
+        fault(460, "reader-zone-a", "silent", "end", "zone-a", spec),
+        line(1000, "putaway", P3, zone="zone-b"),
+    ]
+    events = [
+        zone_event(1, "present", P1, "zone-a"),
+        zone_event(1, "present", P2, "zone-a"),
+        zone_event(401, "unknown", P1, "zone-a"),
+        zone_event(401, "unknown", P2, "zone-a"),
+        zone_event(401, "departed", P1, "zone-a", delay=70),
+        zone_event(401, "departed", P2, "zone-a", delay=70),
+    ]
+    report = score(
+        parse_truth(truth),
+        parse_passages([]),
+        parse_zone_events(events),
+        parse_weights([]),
+        ScoreOptions(warmup_s=120, margin_s=60),
+    )
+    figures = {f.name: (f.value, f.n) for f in report.figures}
+    assert figures["false departures"] == (1, 2)
+    assert figures["pallets departed, reader down"] == (1, 1)
+    listed = {(m.what, m.epc, m.t - START) for m in report.misses}
+    assert ("departed while reader down", P2, 401) in listed
+    assert not any(m.epc == P1 for m in report.misses)

@@ -300,14 +300,25 @@ def score(
         return next((x for x in outages if x.zone == zone and x.begin <= t <= x.end + w), None)
 
     departures = [e for e in zone_events if e.kind == "departed" and inside(e.time)]
+    went_unknown = {
+        (e.epc, e.zone or e.from_zone, e.time) for e in zone_events if e.kind == "unknown"
+    }
     false_departures = 0
     while_down: set[str] = set()
     for e in departures:
         zone = e.zone or e.from_zone
         if zone is None or truth.zone_at(e.epc, e.time + w) != zone:
             continue
-        false_departures += 1
         outage = down(zone, e.time)
+        if (
+            outage is not None
+            and (e.epc, zone, e.time) in went_unknown
+            and truth.zone_at(e.epc, outage.end + w) != zone
+        ):
+            # unknown since its last read before the outage, and departed at that read
+            # once the reader was back: right if it left meanwhile
+            continue
+        false_departures += 1
         if outage is not None:
             while_down.add(e.epc)
             what, detail = "departed while reader down", f"{outage.target} {outage.fault}"
