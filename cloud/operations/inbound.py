@@ -39,7 +39,15 @@ from cloud.db.events import PassageRow, ZoneEventRow
 from cloud.operations.feed import Conn, FeedContext, Registry
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.handling import UNKNOWN_LOT, moves_to, unexpected_receipts
-from cloud.warehouse.ledger import Bucket, Cause, CauseKind, Position, StockState, receipt
+from cloud.warehouse.ledger import (
+    Bucket,
+    Cause,
+    CauseKind,
+    EntryKind,
+    Position,
+    StockState,
+    receipt,
+)
 from cloud.warehouse.receiving import (
     Asn,
     AsnPallet,
@@ -248,6 +256,22 @@ async def _found_case(
     await goods.add_received_cases(conn, ctx.site, sscc, 1, now=now)
 
 
+_PLACING_KINDS = [
+    k.value
+    for k in (
+        EntryKind.RECEIPT,
+        EntryKind.PUTAWAY,
+        EntryKind.MOVE,
+        EntryKind.PICK,
+        EntryKind.SHIP,
+        EntryKind.DISPATCH,
+        EntryKind.ARRIVE,
+    )
+]
+"""Ledger entries that put a pallet somewhere; the others (reserve, release, an
+inspection's restock ...) change its stock where it is: no news of where it is."""
+
+
 async def _pallet_zone(conn: Conn, epc: str | None) -> str | None:
     """The zone the edges' events last put the pallet in, if it is there now."""
     if epc is None:
@@ -324,8 +348,8 @@ async def _place(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str) -> N
     if not held:
         return
     cur = await conn.execute(
-        "SELECT max(time) FROM ledger_entries WHERE site = %s AND pallet = %s",
-        [ctx.site, sscc],
+        "SELECT max(time) FROM ledger_entries WHERE site = %s AND pallet = %s AND kind = ANY(%s)",
+        [ctx.site, sscc, _PLACING_KINDS],
     )
     row = await cur.fetchone()
     if row is not None and row[0] is not None and row[0] > ev.time:

@@ -341,3 +341,32 @@ async def test_a_pallet_picked_for_an_order_then_cancelled_is_counted_again_on_i
         await insert_zone_event(conn, epc, "zone-c", kind="moved", at=moved_at)
         await rig.drain()
         assert await located(conn, site, sscc) == {"zone-a": 4}
+
+
+async def test_a_change_of_state_in_place_is_no_news_of_where_the_pallet_is(database_url, site):
+    """Received at door-1 (T0); its stock is quarantined and released where it is at
+    T0 + 50 s (an inspection, say), booked before the feed gets to its put-away into
+    zone-a at T0 + 40 s: the book still follows it to zone-a (only a ledger entry that
+    put it somewhere after the event makes the event old news)."""
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        await add_item(conn)
+        epc, sscc = pallet_epc(10)
+        listed = tuple(case_epc(1000 + i) for i in range(4))
+        await announce(conn, rig.site, "ASN-10", announced(10, listed))
+        await insert_passage(conn, epc, listed, at=T0)
+        await rig.drain()
+        assert await located(conn, site, sscc) == {"door-1": 4}
+        (row,) = await stock.positions(conn, site=site, pallet=sscc)
+        held = row.position
+        held_back = Position(dataclasses.replace(held.bucket, state=StockState.QUARANTINE), sscc)
+        cause = Cause(CauseKind.USER, "inspector")
+        later = T0 + timedelta(seconds=50)
+        await stock.post(
+            conn, transfer(EntryKind.QUARANTINE, held, held_back, 4, cause=cause, time=later)
+        )
+        await stock.post(
+            conn, transfer(EntryKind.RELEASE, held_back, held, 4, cause=cause, time=later)
+        )
+        await insert_zone_event(conn, epc, "zone-a", at=T0 + timedelta(seconds=40))
+        await rig.drain()
+        assert await located(conn, site, sscc) == {"zone-a": 4}
