@@ -111,6 +111,9 @@ async def _ingested_view(conn: psycopg.AsyncConnection[Any], s: CloudSettings) -
         edges=await queries.recent_edge_states(conn, s.live_max_readers),
         passages=await events_db.recent_passages(conn, s.live_recent_reads),
         places=await events_db.latest_places(conn, s.live_tag_locations),
+        reader_events=await queries.reader_events(
+            conn, queries.ReaderEventFilter(), s.live_recent_reads
+        ),
     )
 
 
@@ -125,6 +128,7 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings, sites: Sites)
                 edges=view.edges,
                 passages=view.passages,
                 places=view.places,
+                reader_events=view.reader_events,
                 alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
                 commands=[
                     command_document(c, settings.now_clock()())
