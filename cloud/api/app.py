@@ -54,7 +54,7 @@ from cloud.db import edge_commands as edge_commands_db
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
-from cloud.db.retention import ObservationPruner
+from cloud.db.retention import ObservationPruner, ReaderEventPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
 from cloud.live.broker_feed import BrokerFeed
@@ -286,6 +286,13 @@ def create_app(
                     ObservationPruner(
                         ingest_pool,
                         settings.observations_retention,
+                        clock=settings.now_clock(),
+                    )
+                )
+                await stack.enter_async_context(
+                    ReaderEventPruner(
+                        ingest_pool,
+                        settings.reader_events_retention,
                         clock=settings.now_clock(),
                     )
                 )

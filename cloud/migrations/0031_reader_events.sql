@@ -1,7 +1,7 @@
 -- Each reader's faults and antenna events, as its edge's health messages carry them
 -- (an edge repeats an event in a few messages: one row per edge, reader, time, kind and
 -- antenna). A plain table (small: a few rows per fault) on PostgreSQL and TimescaleDB
--- alike; the cloud deletes rows older than RFIDWMS_READER_EVENTS_RETENTION_DAYS.
+-- alike; the cloud deletes rows older than RFIDWMS_READER_EVENTS_RETENTION_DAYS (by time).
 
 CREATE TABLE reader_events (
     id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -8,10 +8,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from cloudkit import T0, all_pages, api, health, ingest, rows, settings_for
 
 from cloud.db.migrate import apply_migrations
+from cloud.db.pool import open_pool
+from cloud.db.retention import ReaderEventPruner
 from cloud.ingest.changes import reader_events_of
 from protocols.mqtt import EdgeHealth, TopicKind, decode, topic
 
@@ -148,3 +151,20 @@ async def test_reader_events_go_through_the_broker_into_the_database_once_and_ou
             "connection_lost",
             "antenna_disconnected",
         ]
+
+
+async def test_reader_events_older_than_the_retention_are_deleted(database_url):
+    await apply_migrations(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        for days in (100, 91, 89, 1):
+            await conn.execute(
+                "INSERT INTO reader_events (edge_id, reader_id, time, kind, stored_at)"
+                " VALUES ('edge-1', 'reader-door-1', %s, 'silent', %s)",
+                (T0 - timedelta(days=days), T0),
+            )
+    async with open_pool(database_url, timeout=2.0) as pool:
+        pruner = ReaderEventPruner(pool, timedelta(days=90), clock=lambda: T0)
+        assert await pruner.step() is True  # it keeps going
+        assert pruner.deleted == 2
+    left = await rows(database_url, "SELECT time FROM reader_events ORDER BY time")
+    assert [T0 - t for (t,) in left] == [timedelta(days=89), timedelta(days=1)]
