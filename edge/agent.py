@@ -12,6 +12,10 @@ far are spooled on disk in one transaction, numbered in one sequence, and the
 :class:`SpoolPublisher` delivers them. Every time comes from the process clock
 (``RFIDWMS_CLOCK``), so under a simulated clock the events are in simulated time.
 
+Each reader's faults and antenna events (its link's ``on_event``) wait in a
+:class:`~edge.reader_events.ReaderEventLog` and ride in the reader's health (sent at
+once when one happens) until three health messages carried them to the broker.
+
 Commands from the cloud (:mod:`protocols.commands`) arrive through the publisher's
 subscription; each is checked (:func:`edge.commands.refusal`), done by its reader's
 link on a worker thread (one command at a time per reader, each waiting at most

@@ -32,6 +32,14 @@ for a keepalive every ``keepalive_ms``; two intervals without any message
 over only once a connection got as far as inventorying, so a reader that
 accepts TCP and then refuses the configuration is not hammered.
 
+What goes wrong is told to ``on_event(reader, event, time)``
+(:mod:`edge.reader_events`): a connection that cannot be made (``unreachable``), a peer
+that refuses the session or does not speak LLRP (``refused``), a connection that ends
+(``connection_lost``), the first inventory after any of these (``reconnected``), silence
+and speech again, the reader's AntennaEvents, ReaderExceptionEvents, report buffer
+warnings and ERROR_MESSAGEs. The same connection fault again (every retry of a reader
+that stays unreachable) is told once.
+
 The ROSpec asks for a report every ``report_interval_ms`` (sllurp's report
 timeout: the AISpec ends after that long, or after ``report_every_n_tags`` tags,
 and a report follows each end). So every message from an inventorying reader is
