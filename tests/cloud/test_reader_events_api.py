@@ -16,6 +16,9 @@ from cloud.db.migrate import apply_migrations
 from cloud.db.pool import open_pool
 from cloud.db.retention import ReaderEventPruner
 from cloud.ingest.changes import reader_events_of
+from cloud.live.delta import LiveCaps, trimmed
+from cloud.live.wire import decode_delta, encode_delta
+from cloud.model import LiveChange, ReaderEventRecord
 from protocols.mqtt import EdgeHealth, TopicKind, decode, topic
 
 
@@ -168,3 +171,19 @@ async def test_reader_events_older_than_the_retention_are_deleted(database_url):
         assert pruner.deleted == 2
     left = await rows(database_url, "SELECT time FROM reader_events ORDER BY time")
     assert [T0 - t for (t,) in left] == [timedelta(days=89), timedelta(days=1)]
+
+
+def _record(n: int) -> ReaderEventRecord:
+    return ReaderEventRecord(
+        n, T0 + timedelta(seconds=n), "edge-1", "reader-zone-b", "antenna_disconnected", 2, "",
+        T0,
+    )  # fmt: skip
+
+
+def test_reader_events_cross_the_broker_to_other_nodes_and_are_cut_to_the_view():
+    change = LiveChange(reader_events=[_record(n) for n in range(1, 6)])
+    cut = trimmed(change, LiveCaps(recent_reads=3))
+    assert [e.id for e in cut.reader_events] == [3, 4, 5]  # the newest, oldest first
+    assert bool(LiveChange(reader_events=[_record(1)]))  # a change worth a delta
+    delta = decode_delta(encode_delta("origin", 1, cut))
+    assert delta.change.reader_events == cut.reader_events
