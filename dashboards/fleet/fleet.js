@@ -142,7 +142,7 @@ function eventsRow(readerId, now) {
     return el("li", {
       className: `rev ${fault ? "fault" : "fine"}${fresh ? " fresh" : ""}`,
       title: `${e.kind} at ${e.time} (edge ${e.edge_id})${e.detail ? `: ${e.detail}` : ""}`,
-      dataset: { testid: "reader-event", kind: e.kind, antenna: e.antenna === null || e.antenna === undefined ? "" : String(e.antenna), fresh: String(fresh) },
+      dataset: { testid: "reader-event", time: e.time, kind: e.kind, antenna: e.antenna === null || e.antenna === undefined ? "" : String(e.antenna), fresh: String(fresh) },
     },
     el("span", { className: "t" }, clock(e.time)), " ",
     el("b", {}, KIND_TEXT[e.kind] || e.kind),

@@ -20,14 +20,18 @@ from protocols.layout import load_layout
 from rfidwms.embedded import free_port
 
 LAYOUT = load_layout(None)
-FAULT_AT_S = 40
-"""Simulated (here: wall) seconds after the simulator starts: the page is live by then."""
+FAULTS_AT_S = (30, 60, 90, 120, 150, 180)
+"""Simulated (here: wall) seconds after the simulator starts at which the faults come
+again: the page is live before one of them however slow the machine is to start."""
 
 
 def event_row(reader: str, kind: str, antenna: str = "") -> str:
+    """A reader event the page heard live (from a delta: not in the snapshot it began
+    with, nor after a reload)."""
     return (
         f'[data-testid="reader-events"][data-reader="{reader}"] '
         f'[data-testid="reader-event"][data-kind="{kind}"][data-antenna="{antenna}"]'
+        '[data-fresh="true"]'
     )
 
 
@@ -47,11 +51,15 @@ def test_an_antenna_event_and_a_dropped_reader_appear_on_the_fleet_page_live(
     truth = tmp_path / "truth.jsonl"
     started: list[RunningProcess] = []
     try:
+        faults = [
+            f
+            for at in FAULTS_AT_S
+            for f in ("--fault", f"reader-zone-b:antenna=2@{at}s+6s",
+                      "--fault", f"reader-door-2:drop@{at}s")
+        ]  # fmt: skip
         sim = RunningProcess(
             ["sim", "--llrp-port-base", "0", "--scale-port-base", "0", "--seed", "7",
-             "--scenario", "one-truck", "--truth", str(truth),
-             "--fault", f"reader-zone-b:antenna=2@{FAULT_AT_S}s+6s",
-             "--fault", f"reader-door-2:drop@{FAULT_AT_S}s"],
+             "--scenario", "one-truck", "--truth", str(truth), *faults],
             env,
         )  # fmt: skip
         started.append(sim)
@@ -74,44 +82,36 @@ def test_an_antenna_event_and_a_dropped_reader_appear_on_the_fleet_page_live(
             page.wait_for_selector('#conn[data-state="live"]', timeout=30_000)
             page.wait_for_selector(
                 '[data-testid="reader-row"][data-reader="reader-zone-b"][data-state="inventorying"]',
-                timeout=40_000,
+                timeout=90_000,
             )
             live_after = time.monotonic() - sim_started
-            assert live_after < FAULT_AT_S - 2, (
-                f"the page was live only {live_after:.0f} s after the simulator started: "
-                "too late to see the faults arrive"
-            )
-            assert page.locator('[data-testid="reader-event"]').count() == 0
+            assert live_after < FAULTS_AT_S[-2], f"the page was live only after {live_after} s"
 
-            # heard live (data-fresh: from a delta, not from a snapshot after a reload)
-            timeout = (FAULT_AT_S + 40) * 1000
-            off = page.locator(event_row("reader-zone-b", "antenna_disconnected", "2"))
+            timeout = (FAULTS_AT_S[-1] + 30 - live_after) * 1000
+            off = page.locator(event_row("reader-zone-b", "antenna_disconnected", "2")).first
             off.wait_for(timeout=timeout)
-            assert off.get_attribute("data-fresh") == "true"
             assert "antenna 2" in off.inner_text()
             assert "fault" in (off.get_attribute("class") or "")
-            on = page.locator(event_row("reader-zone-b", "antenna_connected", "2"))
+            on = page.locator(event_row("reader-zone-b", "antenna_connected", "2")).first
             on.wait_for(timeout=30_000)
             assert "fine" in (on.get_attribute("class") or "")
-            lost = page.locator(event_row("reader-door-2", "connection_lost"))
-            lost.wait_for(timeout=30_000)
-            assert lost.get_attribute("data-fresh") == "true"
-            page.locator(event_row("reader-door-2", "reconnected")).wait_for(timeout=30_000)
+            page.locator(event_row("reader-door-2", "connection_lost")).first.wait_for(
+                timeout=30_000
+            )
+            page.locator(event_row("reader-door-2", "reconnected")).first.wait_for(timeout=30_000)
             # newest first under the reader
-            kinds = page.locator(
+            times = page.locator(
                 '[data-testid="reader-events"][data-reader="reader-zone-b"] '
                 '[data-testid="reader-event"]'
-            ).evaluate_all("els => els.map(e => e.dataset.kind)")
-            assert kinds[:2] == ["antenna_connected", "antenna_disconnected"], kinds
+            ).evaluate_all("els => els.map(e => e.dataset.time)")
+            assert len(times) >= 2 and times == sorted(times, reverse=True), times
             assert int(page.get_by_test_id("reader-faults").inner_text()) >= 2
             assert errors == []
 
         status, body = get_json(f"{base}api/reader-events?reader=reader-zone-b", token=token)
         assert status == 200, body
-        assert [(e["kind"], e["antenna"]) for e in body["items"]][:2] == [
-            ("antenna_connected", 2),
-            ("antenna_disconnected", 2),
-        ]
+        kinds = [(e["kind"], e["antenna"]) for e in body["items"]]
+        assert ("antenna_connected", 2) in kinds and ("antenna_disconnected", 2) in kinds
         for p in reversed(started):
             assert p.stop() == 0, f"rfidwms {p.argv[0]} did not stop cleanly:\n{p.output()[-3000:]}"
     finally:
@@ -125,4 +125,4 @@ def test_an_antenna_event_and_a_dropped_reader_appear_on_the_fleet_page_live(
         for line in map(json.loads, truth.read_text().splitlines())
         if line.get("event") == "fault" and line.get("target") == "reader-zone-b"
     ]  # the simulator's truth names the fault the page showed
-    assert [f["phase"] for f in faults] == ["start", "end"], faults
+    assert [f["phase"] for f in faults][:2] == ["start", "end"], faults
