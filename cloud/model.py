@@ -171,6 +171,25 @@ class TagPlace:
     stored_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ReaderEventRecord:
+    """A fault of a reader or an antenna event, as its edge's health message carried it
+    (``time``: when the edge saw it, on its clock; ``stored_at``: the cloud's)."""
+
+    id: int
+    time: datetime
+    edge_id: str
+    reader_id: str
+    kind: str
+    antenna: int | None
+    detail: str
+    stored_at: datetime
+
+
+READER_EVENT_COLUMNS = "id, time, edge_id, reader_id, kind, antenna, detail, stored_at"
+"""The ``reader_events`` columns of a :class:`ReaderEventRecord`, in its order."""
+
+
 @dataclass(slots=True)
 class LiveChange:
     """What one committed ingest transaction changed, for the live feeds."""
@@ -195,6 +214,9 @@ class LiveChange:
     passage_count: int | None = None
     zone_event_count: int | None = None
     place_count: int | None = None
+    reader_events: list[ReaderEventRecord] = field(default_factory=list)
+    """The readers' faults and antenna events stored by the commit (new ones only),
+    oldest first."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -205,4 +227,5 @@ class LiveChange:
             or self.passages
             or self.zone_events
             or self.weights
+            or self.reader_events
         )

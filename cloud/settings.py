@@ -135,6 +135,8 @@ class CloudSettings(CommonSettings):
     observations_retention_h: float = Field(default=24.0, gt=0.0, le=24 * 3650)
     """Hours raw observations are kept (events are kept for good): a TimescaleDB
     retention policy where the extension is, a deletion job otherwise."""
+    reader_events_retention_days: float = Field(default=90.0, gt=0.0, le=3650.0)
+    """Days the readers' faults and antenna events are kept (by their time)."""
     ingest_pool_max: int = Field(default=2, ge=1, le=20)
     """Connections of the ingester's own pool (separate from the API's ``db_pool_max``)."""
     db_pool_max: int = Field(default=10, ge=1, le=200)
@@ -374,6 +376,10 @@ class CloudSettings(CommonSettings):
     @property
     def observations_retention(self) -> timedelta:
         return timedelta(hours=self.observations_retention_h)
+
+    @property
+    def reader_events_retention(self) -> timedelta:
+        return timedelta(days=self.reader_events_retention_days)
 
     @property
     def reader_offline_after(self) -> timedelta:

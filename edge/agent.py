@@ -12,6 +12,10 @@ far are spooled on disk in one transaction, numbered in one sequence, and the
 :class:`SpoolPublisher` delivers them. Every time comes from the process clock
 (``RFIDWMS_CLOCK``), so under a simulated clock the events are in simulated time.
 
+Each reader's faults and antenna events (its link's ``on_event``) wait in a
+:class:`~edge.reader_events.ReaderEventLog` and ride in the reader's health (sent at
+once when one happens) until three health messages carried them to the broker.
+
 Commands from the cloud (:mod:`protocols.commands`) arrive through the publisher's
 subscription; each is checked (:func:`edge.commands.refusal`), done by its reader's
 link on a worker thread (one command at a time per reader, each waiting at most
@@ -40,6 +44,7 @@ from edge.event_messages import event_message, weight_message
 from edge.events import Event, EventCore, ReaderStatus
 from edge.publisher import SpoolPublisher
 from edge.rates import ReadRateMeter
+from edge.reader_events import ReaderEventLog, SeenEvent
 from edge.reader_link import REPORT_SLACK_S, CommandFailed, ReaderLink
 from edge.reads import TagRead
 from edge.scale_client import ScaleClient, ScaleError
@@ -133,6 +138,8 @@ class EdgeAgent:
         self._refused_observations = 0
         self._refused_events = 0
         self._links: list[ReaderLink] = []
+        self.reader_events = ReaderEventLog()
+        """Each reader's faults and antenna events, until health messages carried them."""
         self._last_report: dict[str, datetime] = {}
         self._silent: set[str] = set()
         self._states: dict[str, ReaderState] = {}
@@ -193,6 +200,7 @@ class EdgeAgent:
                 on_heard=self._heard_from_thread,
                 on_silence=self._silence_from_thread,
                 report_antennas=len(points) > 1,
+                on_event=self._event_from_thread,
             )
             self._links.append(link)
             link.start()
@@ -234,6 +242,9 @@ class EdgeAgent:
 
     def _heard_from_thread(self, reader_id: str, through: datetime) -> None:
         self._post(self._take_heartbeat, reader_id, through)
+
+    def _event_from_thread(self, reader_id: str, event: SeenEvent, at: datetime) -> None:
+        self._post(self._take_reader_event, reader_id, event, at)
 
     def _post(self, handler: Callable[..., None], *args: Any) -> None:
         """From a reader thread: queue ``handler(*args)`` for the loop, in order. The
@@ -296,6 +307,10 @@ class EdgeAgent:
     def _take_state(self, reader_id: str, state: ReaderState) -> None:
         self._states[reader_id] = state
         self._tell_core(reader_id)
+        self._send_health_soon()
+
+    def _take_reader_event(self, reader_id: str, event: SeenEvent, at: datetime) -> None:
+        self.reader_events.record(reader_id, event, at)
         self._send_health_soon()
 
     def _take_silence(self, reader_id: str, silent: bool) -> None:
@@ -500,6 +515,7 @@ class EdgeAgent:
                     reads_per_s=self.rates.rates(link.reader_id, now),
                     last_report_at=self._last_report.get(link.reader_id),
                     clock_offset_s=link.clock_offset_s,
+                    events=self.reader_events.waiting(link.reader_id) or None,
                 )
                 for link in self._links
             ],
@@ -512,9 +528,18 @@ class EdgeAgent:
             ),
         )
 
+    async def _publish_health(self) -> None:
+        """Publish the health now; the reader events it carried count once it reached
+        the broker."""
+        if self.publisher is None:
+            return
+        health = self.health()
+        if await self.publisher.publish_health(health):
+            self.reader_events.carried(e for r in health.readers for e in r.events or ())
+
     def _send_health_soon(self) -> None:
         if self.publisher is not None:
-            task = asyncio.ensure_future(self.publisher.publish_health(self.health()))
+            task = asyncio.ensure_future(self._publish_health())
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
@@ -592,7 +617,7 @@ class EdgeAgent:
         assert self.publisher is not None
         await self.publisher.connected.wait()
         while True:
-            await self.publisher.publish_health(self.health())
+            await self._publish_health()
             await asyncio.sleep(self.settings.health_interval_s)
 
     async def run(self, drain_timeout_s: float = 5.0) -> None:

@@ -273,16 +273,19 @@ class SpoolPublisher:
                 except TimeoutError:
                     pass
 
-    async def publish_health(self, health: EdgeHealth) -> None:
+    async def publish_health(self, health: EdgeHealth) -> bool:
+        """Publish ``health`` (QoS 1); True once the broker took it."""
         client = self._client
         if client is None:
-            return
+            return False
         try:
             await client.publish(
                 topic(self._site, self._edge_id, TopicKind.HEALTH), encode(health), qos=1
             )
         except aiomqtt.MqttError as e:
             log.debug("edge %s: health not sent: %s", self._edge_id, e)
+            return False
+        return True
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
         status_topic = topic(self._site, self._edge_id, TopicKind.STATUS)

@@ -32,6 +32,14 @@ for a keepalive every ``keepalive_ms``; two intervals without any message
 over only once a connection got as far as inventorying, so a reader that
 accepts TCP and then refuses the configuration is not hammered.
 
+What goes wrong is told to ``on_event(reader, event, time)``
+(:mod:`edge.reader_events`): a connection that cannot be made (``unreachable``), a peer
+that refuses the session or does not speak LLRP (``refused``), a connection that ends
+(``connection_lost``), the first inventory after any of these (``reconnected``), silence
+and speech again, the reader's AntennaEvents, ReaderExceptionEvents, report buffer
+warnings and ERROR_MESSAGEs. The same connection fault again (every retry of a reader
+that stays unreachable) is told once.
+
 The ROSpec asks for a report every ``report_interval_ms`` (sllurp's report
 timeout: the AISpec ends after that long, or after ``report_every_n_tags`` tags,
 and a report follows each end). So every message from an inventorying reader is
@@ -65,10 +73,11 @@ from sllurp.llrp import (
 
 from edge.backoff import next_backoff
 from edge.clock_offset import ClockOffset, clock_speed, reported_through
+from edge.reader_events import FaultStreak, SeenEvent, error_message_event, notification_events
 from edge.reads import BadTagReport, TagRead, tag_read_from_sllurp
 from protocols.clock import Clock, wall_clock
 from protocols.llrp import HEADER_LENGTH
-from protocols.mqtt import ReaderState
+from protocols.mqtt import ReaderEventKind, ReaderState
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +99,8 @@ HeardCallback = Callable[[str, datetime], None]
 """(reader id, through): the reader has reported every read it made before ``through``."""
 SilenceCallback = Callable[[str, bool], None]
 """(reader id, silent): the connected reader stopped saying anything, or spoke again."""
+EventCallback = Callable[[str, SeenEvent, datetime], None]
+"""(reader id, event, time on the reads' clock): a fault of the reader or an antenna event."""
 
 REPORT_SLACK_S = 0.1
 """A reader ends a report period at the end of an inventory round: up to one round late."""
@@ -221,8 +232,11 @@ class ReaderLink:
         on_heard: HeardCallback | None = None,
         on_silence: SilenceCallback | None = None,
         report_antennas: bool = True,
+        on_event: EventCallback | None = None,
     ) -> None:
         self.reader_id = reader_id
+        self._on_event = on_event
+        self._streak = FaultStreak()
         self.report_antennas = report_antennas
         """Reports per tag and antenna (True), or per tag with its strongest read over
         every antenna (False: for a reader whose antennas all watch one read point, a
@@ -344,14 +358,37 @@ class ReaderLink:
         )
         self._on_heard(self.reader_id, through)
 
-    def _set_silent(self, silent: bool) -> None:
+    def _set_silent(self, silent: bool, *, tell: bool = True) -> None:
+        """``tell``: a fault event too (not when the connection ends: that is one)."""
         self._silent = silent
         if silent:
             log.warning("reader %s: silent with the connection up", self.reader_id)
         else:
             log.info("reader %s: speaking again", self.reader_id)
+        if tell:
+            if silent:
+                after = f"nothing heard for {self.silent_after_s:g} s with the connection up"
+                self._tell(SeenEvent(ReaderEventKind.SILENT, None, after))
+            else:
+                self._tell(SeenEvent(ReaderEventKind.SPEAKING, None, "heard again"))
         if self._on_silence is not None:
             self._on_silence(self.reader_id, silent)
+
+    def _tell(self, event: SeenEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(self.reader_id, event, self._now())
+
+    def _fault(self, event: SeenEvent) -> None:
+        """A connection fault: told when it is news (not every retry of the same one)."""
+        if self._streak.fault(event, time.monotonic()):
+            self._tell(event)
+
+    def _error_message(self, client: object, message: Any) -> None:
+        if client is self._attempt:
+            self._heard(client)
+            event = error_message_event(message)
+            log.warning("reader %s: %s", self.reader_id, event.detail)
+            self._tell(event)
 
     def _event(self, client: object, message: Any) -> None:
         if client is not self._attempt:
@@ -361,6 +398,15 @@ class ReaderLink:
         if status is not None and not self._hello.is_set():
             self._hello_status = status
             self._hello.set()
+        for event in notification_events(message):
+            log.warning(
+                "reader %s: %s%s%s",
+                self.reader_id,
+                event.kind.value,
+                f" {event.antenna}" if event.antenna is not None else "",
+                f": {event.detail}" if event.detail else "",
+            )
+            self._tell(event)
 
     def _gone(self, client: object) -> None:
         if client is self._attempt:
@@ -368,6 +414,9 @@ class ReaderLink:
 
     def _now_inventorying(self, *_: object) -> None:
         self._inventorying = True
+        recovered = self._streak.recovered(time.monotonic())
+        if recovered is not None:
+            self._tell(recovered)
         with self._changed:
             self._starts += 1
             self._changed.notify_all()
@@ -434,7 +483,7 @@ class ReaderLink:
             self._spoke = False
             self._inventorying = False
             if self._silent:
-                self._set_silent(False)  # the connection ends: the state says the rest
+                self._set_silent(False, tell=False)  # the connection ended: a fault of its own
             self._clock = ClockOffset()  # a reconnected reader may have been reset
             self._last_delay_s = 0.0
             client = _LLRPClient(self.host, self.port, self._config(), timeout=5.0)
@@ -443,6 +492,7 @@ class ReaderLink:
             client.add_message_callback("RO_ACCESS_REPORT", self._heard)
             client.add_message_callback("KEEPALIVE", self._keepalive)
             client.add_message_callback("READER_EVENT_NOTIFICATION", self._event)
+            client.add_message_callback("ERROR_MESSAGE", self._error_message)
             client.add_disconnected_callback(self._gone)
             client.add_state_callback(LLRPReaderState.STATE_INVENTORYING, self._now_inventorying)
             self._set_state(ReaderState.CONNECTING)
@@ -451,6 +501,8 @@ class ReaderLink:
                 client.connect()
             except OSError as e:
                 self._set_state(ReaderState.DISCONNECTED)
+                where = f"{self.host}:{self.port}"
+                self._fault(SeenEvent(ReaderEventKind.UNREACHABLE, None, f"{where}: {e}"))
                 backoff = next_backoff(backoff, self._reconnect_max)
                 log.warning(
                     "reader %s at %s:%d: cannot connect (%s); retrying in %.1f s",
@@ -468,6 +520,7 @@ class ReaderLink:
                 self._disconnect(client, politely=False)
                 if self._stop.is_set():
                     break
+                self._fault(SeenEvent(ReaderEventKind.REFUSED, None, refused))
                 backoff = next_backoff(backoff, self._reconnect_max)
                 log.warning(
                     "reader %s at %s:%d %s; retrying in %.1f s",
@@ -493,6 +546,7 @@ class ReaderLink:
                 self._reconnect_asked.clear()
                 log.info("reader %s: reconnecting as asked", self.reader_id)
                 continue
+            self._fault(SeenEvent(ReaderEventKind.CONNECTION_LOST, None, why))
             backoff = next_backoff(backoff, self._reconnect_max)
             log.warning("reader %s: %s; reconnecting in %.1f s", self.reader_id, why, backoff)
             self._pause(backoff)

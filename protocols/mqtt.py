@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from protocols.types import ID_RE, DeviceId, EpcHex, Rate, ReadPointName, Seconds
 
@@ -44,6 +51,9 @@ MAX_BATCH_EVENTS = 5000
 MAX_PASSAGE_CASES = 512
 MAX_READERS_PER_HEALTH = 256
 MAX_ANTENNAS_PER_READER = 64
+MAX_EVENTS_PER_READER = 32
+"""Reader events one :class:`ReaderHealth` carries at most (the edge keeps the newest)."""
+MAX_EVENT_DETAIL = 300
 MAX_ACK_SEQS = 10_000
 """Sequence numbers in one :class:`BatchAck` (a larger answer is split)."""
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
@@ -188,6 +198,72 @@ class ReaderState(StrEnum):
     DISCONNECTED = "disconnected"
 
 
+class ReaderEventKind(StrEnum):
+    """What happened to a reader, as its edge saw it."""
+
+    UNREACHABLE = "unreachable"
+    """A TCP connection could not be made (refused, timed out, no route)."""
+    REFUSED = "refused"
+    """The peer accepted TCP but refused the LLRP session, or did not speak LLRP."""
+    CONNECTION_LOST = "connection_lost"
+    """An established connection ended (closed, lost, or silent too long)."""
+    RECONNECTED = "reconnected"
+    """Connected and inventorying again after one of the faults above."""
+    SILENT = "silent"
+    """The connection is up but the reader has said nothing for two keepalive intervals."""
+    SPEAKING = "speaking"
+    """After ``silent``: the reader spoke again."""
+    READER_EXCEPTION = "reader_exception"
+    """The reader sent a ReaderExceptionEvent (``detail``: its message)."""
+    LLRP_ERROR = "llrp_error"
+    """The reader sent an ERROR_MESSAGE, or reported its report buffer filling or
+    overflowing."""
+    ANTENNA_DISCONNECTED = "antenna_disconnected"
+    """AntennaEvent: ``antenna`` was disconnected."""
+    ANTENNA_CONNECTED = "antenna_connected"
+    """AntennaEvent: ``antenna`` was connected (again)."""
+
+
+ANTENNA_EVENT_KINDS = frozenset(
+    {ReaderEventKind.ANTENNA_DISCONNECTED, ReaderEventKind.ANTENNA_CONNECTED}
+)
+FAULT_KINDS = frozenset(
+    {
+        ReaderEventKind.UNREACHABLE,
+        ReaderEventKind.REFUSED,
+        ReaderEventKind.CONNECTION_LOST,
+        ReaderEventKind.SILENT,
+        ReaderEventKind.READER_EXCEPTION,
+        ReaderEventKind.LLRP_ERROR,
+        ReaderEventKind.ANTENNA_DISCONNECTED,
+    }
+)
+"""The kinds that are something going wrong (the others say it is right again)."""
+
+
+class ReaderEventMessage(BaseModel):
+    """A fault of a reader or an antenna event, as :class:`ReaderHealth` carries it.
+
+    An edge repeats each event in a few health messages (health is not spooled): the
+    cloud keeps one per (edge, reader, time, kind, antenna)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ReaderEventKind
+    time: AwareDatetime
+    """When the edge saw it (the edge's clock)."""
+    antenna: int | None = Field(default=None, ge=1, le=65535)
+    """The antenna of an antenna event (required there); None otherwise."""
+    detail: str = Field(default="", max_length=MAX_EVENT_DETAIL)
+
+    @model_validator(mode="after")
+    def _antenna_with_antenna_events(self) -> ReaderEventMessage:
+        if (self.kind in ANTENNA_EVENT_KINDS) != (self.antenna is not None):
+            need = "needs an" if self.antenna is None else "takes no"
+            raise ValueError(f"kind {self.kind.value!r} {need} antenna (got {self.antenna})")
+        return self
+
+
 class ReaderHealth(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -203,6 +279,12 @@ class ReaderHealth(BaseModel):
         default=None,
         description="edge clock minus reader clock, estimated from report arrivals; the edge "
         "corrects read times by it when it exceeds 2 s",
+    )
+    events: list[ReaderEventMessage] | None = Field(
+        default=None,
+        max_length=MAX_EVENTS_PER_READER,
+        description="the reader's recent faults and antenna events, oldest first; each is "
+        "repeated in a few health messages; optional (an edge without them is still v1)",
     )
 
 

@@ -54,7 +54,7 @@ from cloud.db import edge_commands as edge_commands_db
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.db.pool import Pool, open_pool
-from cloud.db.retention import ObservationPruner
+from cloud.db.retention import ObservationPruner, ReaderEventPruner
 from cloud.ingest.ingester import Ingester
 from cloud.live.alert_feed import AlertFeed
 from cloud.live.broker_feed import BrokerFeed
@@ -111,6 +111,9 @@ async def _ingested_view(conn: psycopg.AsyncConnection[Any], s: CloudSettings) -
         edges=await queries.recent_edge_states(conn, s.live_max_readers),
         passages=await events_db.recent_passages(conn, s.live_recent_reads),
         places=await events_db.latest_places(conn, s.live_tag_locations),
+        reader_events=await queries.reader_events(
+            conn, queries.ReaderEventFilter(), s.live_recent_reads
+        ),
     )
 
 
@@ -125,6 +128,7 @@ async def _seed(hub: LiveHub, pool: Pool, settings: CloudSettings, sites: Sites)
                 edges=view.edges,
                 passages=view.passages,
                 places=view.places,
+                reader_events=view.reader_events,
                 alerts=await alerts_db.unresolved_alerts(conn, settings.live_open_alerts),
                 commands=[
                     command_document(c, settings.now_clock()())
@@ -282,6 +286,13 @@ def create_app(
                     ObservationPruner(
                         ingest_pool,
                         settings.observations_retention,
+                        clock=settings.now_clock(),
+                    )
+                )
+                await stack.enter_async_context(
+                    ReaderEventPruner(
+                        ingest_pool,
+                        settings.reader_events_retention,
                         clock=settings.now_clock(),
                     )
                 )

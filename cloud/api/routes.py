@@ -1,9 +1,9 @@
-"""REST endpoints: health, readers, edges, tags."""
+"""REST endpoints: health, readers, edges, the readers' faults and antenna events, tags."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -15,9 +15,10 @@ from cloud.api.state import CloudState, SiteFilter, State
 from cloud.db import events as events_db
 from cloud.db import queries
 from cloud.ingest.places import place_of
-from cloud.model import ReaderStatus, SpoolDepth
+from cloud.model import ReaderEventRecord, ReaderStatus, SpoolDepth
 from protocols.epc import EPCError, decode_hex
 from protocols.layout import Layout, Reader
+from protocols.mqtt import FAULT_KINDS, ReaderEventKind
 
 router = APIRouter(prefix="/api")
 
@@ -270,6 +271,86 @@ async def edges(
     ]
     more = len(found) > limit
     return Page(items=items, next=encode_cursor(items[-1].edge_id) if more else None)
+
+
+def _reader_event_out(e: ReaderEventRecord) -> schemas.ReaderEventOut:
+    return schemas.ReaderEventOut(
+        id=e.id,
+        time=e.time,
+        edge_id=e.edge_id,
+        reader_id=e.reader_id,
+        kind=e.kind,
+        fault=e.kind in _FAULTS,
+        antenna=e.antenna,
+        detail=e.detail,
+        stored_at=e.stored_at,
+    )
+
+
+_FAULTS = frozenset(k.value for k in FAULT_KINDS)
+_TIMES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "a bad parameter, kind or cursor, or a time without a time zone"}
+}
+
+
+def _zoned(name: str, t: datetime | None) -> datetime | None:
+    if t is not None and t.tzinfo is None:
+        raise HTTPException(422, detail=f"{name} {t.isoformat()!r} has no time zone (add Z)")
+    return t
+
+
+@router.get("/reader-events", response_model=Page[schemas.ReaderEventOut], responses=_TIMES)
+async def reader_events(
+    st: State,
+    edge: Annotated[str | None, Query(max_length=63, description="one edge only")] = None,
+    reader: Annotated[str | None, Query(max_length=63, description="one reader only")] = None,
+    kind: Annotated[
+        list[str] | None,
+        Query(description="only these kinds (repeatable), e.g. antenna_disconnected"),
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="only events at or after this time (ISO-8601, zoned)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="only events before this time (ISO-8601, zoned)")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[schemas.ReaderEventOut]:
+    """The readers' faults and antenna events, newest first, as the edges' health messages
+    reported them (``time`` on the edge's clock): of one edge or reader, of some kinds,
+    in a time range."""
+    known = {k.value for k in ReaderEventKind}
+    for k in kind or ():
+        if k not in known:
+            raise HTTPException(
+                422, detail=f"kind {k!r:.80} is not one of: {', '.join(sorted(known))}"
+            )
+    which = queries.ReaderEventFilter(
+        edge_id=edge,
+        reader_id=reader,
+        kinds=tuple(kind) if kind else None,
+        since=_zoned("since", since),
+        until=_zoned("until", until),
+    )
+    before: tuple[datetime, int] | None = None
+    if cursor is not None:
+        iso, row_id = cursor_or_422(cursor, str, int)
+        try:
+            before = datetime.fromisoformat(str(iso)), int(row_id)
+        except ValueError:
+            raise HTTPException(
+                422, detail=f"cursor {cursor!r} is not a cursor this list gave out"
+            ) from None
+    async with st.pool.connection() as conn:
+        found = await queries.reader_events(conn, which, limit + 1, before)
+    items = [_reader_event_out(e) for e in found[:limit]]
+    more = len(found) > limit
+    last = found[limit - 1] if more else None
+    return Page(
+        items=items,
+        next=encode_cursor(last.time.isoformat(), last.id) if last is not None else None,
+    )
 
 
 @router.get(

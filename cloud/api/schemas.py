@@ -149,6 +149,21 @@ class EdgeOut(BaseModel):
     spool: SpoolOut | None = Field(description="null until a health message reports it")
 
 
+class ReaderEventOut(BaseModel):
+    id: int
+    time: datetime = Field(description="when the edge saw it (the edge's clock)")
+    edge_id: str
+    reader_id: str
+    kind: str = Field(
+        description="unreachable, refused, connection_lost, reconnected, silent, speaking, "
+        "reader_exception, llrp_error, antenna_disconnected or antenna_connected"
+    )
+    fault: bool = Field(description="something went wrong (false: it is right again)")
+    antenna: int | None = Field(description="the antenna of an antenna event; null otherwise")
+    detail: str
+    stored_at: datetime = Field(description="when the cloud stored it (the cloud's clock)")
+
+
 class TagOut(BaseModel):
     epc: str
     uri: str | None = Field(description="GS1 pure-identity URI when the EPC decodes")

@@ -9,7 +9,16 @@ from datetime import datetime
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
-from cloud.model import EDGE_COLUMNS, EdgeState, Read, ReaderStatus, TagLocation, edge_state_of_row
+from cloud.model import (
+    EDGE_COLUMNS,
+    READER_EVENT_COLUMNS,
+    EdgeState,
+    Read,
+    ReaderEventRecord,
+    ReaderStatus,
+    TagLocation,
+    edge_state_of_row,
+)
 
 Conn = AsyncConnection[TupleRow]
 
@@ -196,3 +205,53 @@ async def dead_letters(conn: Conn, before_id: int | None, limit: int) -> list[De
             (before_id, limit),
         )
     return [DeadLetter(*row) for row in await cur.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderEventFilter:
+    """Which reader events to list (None: any)."""
+
+    edge_id: str | None = None
+    reader_id: str | None = None
+    kinds: tuple[str, ...] | None = None
+    since: datetime | None = None
+    """Events at or after this time (the edges' clock)."""
+    until: datetime | None = None
+    """Events before this time."""
+
+
+async def reader_events(
+    conn: Conn,
+    which: ReaderEventFilter,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+) -> list[ReaderEventRecord]:
+    """Reader events matching ``which``, newest first (by time, then id); only those
+    before ``before`` (the (time, id) of the last one of the previous page)."""
+    where: list[str] = []
+    params: list[object] = []
+    if which.edge_id is not None:
+        where.append("edge_id = %s")
+        params.append(which.edge_id)
+    if which.reader_id is not None:
+        where.append("reader_id = %s")
+        params.append(which.reader_id)
+    if which.kinds is not None:
+        where.append("kind = ANY(%s)")
+        params.append(list(which.kinds))
+    if which.since is not None:
+        where.append("time >= %s")
+        params.append(which.since)
+    if which.until is not None:
+        where.append("time < %s")
+        params.append(which.until)
+    if before is not None:
+        where.append("(time, id) < (%s, %s)")
+        params.extend(before)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    cur = await conn.execute(
+        f"SELECT {READER_EVENT_COLUMNS} FROM reader_events{clause}"  # the clause: fixed parts
+        " ORDER BY time DESC, id DESC LIMIT %s",
+        (*params, limit),
+    )
+    return [ReaderEventRecord(*row) for row in await cur.fetchall()]

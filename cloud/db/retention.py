@@ -1,4 +1,5 @@
-"""Raw observations are kept for a while (default 24 h); events are kept for good.
+"""Raw observations are kept for a while (default 24 h); events are kept for good,
+except the readers' faults and antenna events (default 90 days, :class:`ReaderEventPruner`).
 
 Where ``observations`` is a TimescaleDB hypertable, the extension's own policies do
 it: a retention policy drops whole chunks older than the retention, and a
@@ -123,3 +124,47 @@ class ObservationPruner(PeriodicJob):
         """Prune; a TimescaleDB database needs it once (its policies do the rest)."""
         await self.prune_once()
         return not self.timescale
+
+
+async def delete_reader_events_before(conn: AsyncConnection[TupleRow], cutoff: datetime) -> int:
+    """Delete reader events with ``time`` before ``cutoff``, a slice per transaction;
+    return how many."""
+    total = 0
+    while True:
+        cur = await conn.execute(
+            "DELETE FROM reader_events WHERE id = ANY (ARRAY(SELECT id FROM reader_events"
+            " WHERE time < %s LIMIT %s))",
+            (cutoff, DELETE_SLICE),
+        )
+        total += cur.rowcount
+        if cur.rowcount < DELETE_SLICE:
+            return total
+
+
+class ReaderEventPruner(PeriodicJob):
+    """Keeps ``reader_events`` to its retention (on plain PostgreSQL and TimescaleDB
+    alike: it is a plain table); ``async with`` runs it, deleting every ``every`` s."""
+
+    task_name = "reader event pruner"
+
+    def __init__(
+        self,
+        pool: Pool,
+        retention: timedelta,
+        *,
+        clock: Callable[[], datetime],
+        every: float = 3600.0,
+    ) -> None:
+        self._pool = pool
+        self._retention = retention
+        self._clock = clock
+        self.every = every
+        self.deleted = 0
+
+    async def step(self) -> bool:
+        async with self._pool.connection() as conn:
+            n = await delete_reader_events_before(conn, self._clock() - self._retention)
+        if n:
+            self.deleted += n
+            log.info("deleted %d reader events older than %s", n, self._retention)
+        return True

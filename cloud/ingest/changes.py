@@ -14,7 +14,7 @@ from operator import attrgetter
 from typing import Protocol
 
 from cloud.model import EdgeState, Read, ReaderStatus, SpoolDepth, TagLocation, TagMove
-from protocols.mqtt import EdgeHealth, EdgeStatus
+from protocols.mqtt import EdgeHealth, EdgeStatus, ReaderEventMessage
 from protocols.observations_in import ObservationBatchIn, ObservationIn
 
 
@@ -264,3 +264,29 @@ def update_spools(
         spool = SpoolDepth(s.batches, s.bytes, s.max_bytes, s.full, s.refused_batches, msg.at)
         known[msg.edge_id] = changed[msg.edge_id] = replace(edge, spool=spool)
     return [changed[k] for k in sorted(changed)]
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderEventRow:
+    """A reader event to store; its key (edge, reader, time, kind, antenna) is unique."""
+
+    edge_id: str
+    reader_id: str
+    event: ReaderEventMessage
+
+    @property
+    def key(self) -> tuple[str, str, datetime, str, int]:
+        e = self.event
+        return (self.edge_id, self.reader_id, e.time, e.kind.value, e.antenna or 0)
+
+
+def reader_events_of(health: Iterable[EdgeHealth]) -> list[ReaderEventRow]:
+    """The reader events the health messages carry, each once (an edge repeats an event
+    in a few messages), oldest first; equal times in the messages' order."""
+    seen: dict[tuple[str, str, datetime, str, int], ReaderEventRow] = {}
+    for msg in health:
+        for rh in msg.readers:
+            for event in rh.events or ():
+                row = ReaderEventRow(msg.edge_id, rh.reader_id, event)
+                seen.setdefault(row.key, row)
+    return sorted(seen.values(), key=lambda r: (r.event.time, r.key))

@@ -36,6 +36,7 @@ from cloud.ingest.changes import (
     locate_newest,
     newest_read_per_epc,
     newest_reads,
+    reader_events_of,
     update_edge,
     update_readers,
     update_spools,
@@ -44,10 +45,12 @@ from cloud.ingest.classify import Accepted, BatchKey, DeadLetter
 from cloud.ingest.places import apply_events
 from cloud.model import (
     EDGE_COLUMNS,
+    READER_EVENT_COLUMNS,
     EdgeState,
     LiveChange,
     PassageRecord,
     Read,
+    ReaderEventRecord,
     ReaderStatus,
     SpoolDepth,
     TagLocation,
@@ -267,6 +270,7 @@ async def write_group(
             )
         if health:
             result.change.readers = await _update_readers(cur, health, result.transitions)
+            result.change.reader_events = await _store_reader_events(cur, health, now)
         if statuses:
             result.change.edges = await _update_edges(cur, statuses, result.transitions)
         if any(h.spool is not None for h in health):  # after the edges' status: on top of it
@@ -621,6 +625,40 @@ async def _update_edges(
     return edges
 
 
+_INSERT_READER_EVENTS = (
+    "INSERT INTO reader_events (edge_id, reader_id, time, kind, antenna, detail, stored_at)"
+    " SELECT e.edge_id, e.reader_id, e.time, e.kind, e.antenna, e.detail, %s"
+    " FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::integer[],"
+    " %s::text[]) WITH ORDINALITY AS e(edge_id, reader_id, time, kind, antenna, detail, n)"
+    " ORDER BY e.n"
+    " ON CONFLICT DO NOTHING"
+    f" RETURNING {READER_EVENT_COLUMNS}"
+)
+
+
+async def _store_reader_events(
+    cur: AsyncCursor[TupleRow], health: list[EdgeHealth], now: datetime
+) -> list[ReaderEventRecord]:
+    """Store the readers' events the health messages carry; return those new here (an
+    event stored before, from an earlier message that carried it too, is not)."""
+    rows = reader_events_of(health)
+    if not rows:
+        return []
+    await cur.execute(
+        _INSERT_READER_EVENTS,
+        (
+            now,
+            [r.edge_id for r in rows],
+            [r.reader_id for r in rows],
+            [r.event.time for r in rows],
+            [r.event.kind.value for r in rows],
+            [r.event.antenna for r in rows],
+            [r.event.detail for r in rows],
+        ),
+    )
+    return [ReaderEventRecord(*row) for row in await cur.fetchall()]
+
+
 _UPDATE_SPOOLS = (
     "UPDATE edges SET spool = s.spool, spool_at = s.spool_at"
     " FROM unnest(%s::text[], %s::jsonb[], %s::timestamptz[]) AS s(edge_id, spool, spool_at)"
@@ -685,6 +723,7 @@ def merge_results(results: Sequence[GroupResult]) -> GroupResult:
         total.change.passages.extend(c.passages)
         total.change.zone_events.extend(c.zone_events)
         total.change.weights.extend(c.weights)
+        total.change.reader_events.extend(c.reader_events)
         for p in c.places:
             places.pop(p.epc, None)
             places[p.epc] = p

@@ -63,7 +63,8 @@ def trimmed(change: LiveChange, caps: LiveCaps) -> LiveChange:
     Reads, moves, passages, zone events and weights: the newest ``recent_reads``;
     locations and places: the newest ``tag_locations``; all newest first. Readers and
     edges: the last update of each, the last ``max_readers`` of them, in the order
-    applied. Cutting a cut change gives the same change."""
+    applied. Reader events (few): the last ``recent_reads``, oldest first. Cutting a cut
+    change gives the same change."""
     return LiveChange(
         reads=newest(change.reads, caps.recent_reads, key=lambda r: r.time),
         read_count=change.read_count,
@@ -80,4 +81,5 @@ def trimmed(change: LiveChange, caps: LiveCaps) -> LiveChange:
         weights=newest(change.weights, caps.recent_reads, key=lambda w: w.time),
         places=newest(change.places, caps.tag_locations, key=lambda p: p.changed_at),
         place_count=_count(change.place_count, change.places),
+        reader_events=change.reader_events[-caps.recent_reads :],
     )

@@ -17,9 +17,12 @@ Protocol (``/ws/live``, JSON text messages; see ``docs/cloud.md``):
   "locations": [...], "location_count": n, "moves": [...], "move_count": n,
   "readers": [...], "edges": [...], "passages": [...], "passage_count": n,
   "zone_events": [...], "zone_event_count": n, "weights": [...], "places": [...],
-  "place_count": n}``. ``reads``, ``moves``, ``passages``, ``zone_events`` and
-  ``weights`` are capped at ``recent_reads`` and ``places`` at ``tag_locations``;
-  ``reads`` and ``moves`` are capped at
+  "place_count": n, "reader_events": [...]}``. ``reader_events`` are the readers'
+  faults and antenna events the commit stored (new ones only), oldest first, the last
+  ``recent_reads`` of them; the snapshot's ``reader_events`` are the last
+  ``recent_reads`` the hub heard of, newest first. ``reads``, ``moves``, ``passages``,
+  ``zone_events`` and ``weights`` are capped at ``recent_reads`` and ``places`` at
+  ``tag_locations``; ``reads`` and ``moves`` are capped at
   ``recent_reads``, ``locations`` (the new current location of every tag the commit
   touched) at ``tag_locations``, the size of the snapshot's tag view, newest first;
   the counts are of all. ``readers`` and ``edges`` are the last ``max_readers`` of
@@ -98,6 +101,7 @@ from cloud.model import (
     LiveChange,
     PassageRecord,
     Read,
+    ReaderEventRecord,
     ReaderStatus,
     TagLocation,
     TagPlace,
@@ -132,6 +136,8 @@ class IngestedView:
     edges: list[EdgeState] = field(default_factory=list)
     passages: list[PassageRecord] = field(default_factory=list)
     places: list[TagPlace] = field(default_factory=list)
+    reader_events: list[ReaderEventRecord] = field(default_factory=list)
+    """The readers' latest faults and antenna events, newest first."""
 
 
 class _Resync:
@@ -247,6 +253,8 @@ class LiveHub:
         self._tags: OrderedDict[str, TagLocation] = OrderedDict()
         self._passages: deque[PassageRecord] = deque(maxlen=recent_reads)
         self._weights: deque[WeightRecord] = deque(maxlen=recent_reads)
+        self._reader_events: deque[ReaderEventRecord] = deque(maxlen=recent_reads)
+        """The readers' latest faults and antenna events, oldest first."""
         self._places: OrderedDict[str, TagPlace] = OrderedDict()
         self._readers: OrderedDict[str, ReaderStatus] = OrderedDict()
         """Least recently updated first, like ``_edges`` and ``_tags``."""
@@ -293,16 +301,18 @@ class LiveHub:
         places: Iterable[TagPlace] = (),
         alerts: Iterable[Alert] = (),
         commands: Iterable[dict[str, Any]] = (),
+        reader_events: Iterable[ReaderEventRecord] = (),
     ) -> None:
-        """Start the view from the database (reads, locations, passages and places newest
-        first; readers and edges in any order, the most recently seen kept; unresolved
-        alerts in any order)."""
+        """Start the view from the database (reads, locations, passages, places and reader
+        events newest first; readers and edges in any order, the most recently seen kept;
+        unresolved alerts in any order)."""
         for a in alerts:
             self._hold_alert(a)
         _remember(self._commands, ((c["id"], c) for c in commands), self._max_commands)
         for r in reversed(list(reads)):
             self._reads.append(r)
         self._passages.extend(reversed(list(passages)))
+        self._reader_events.extend(reversed(list(reader_events)))
         _remember(self._places, ((p.epc, p) for p in reversed(list(places))), self._max_tags)
         _remember(self._tags, ((t.epc, t) for t in reversed(list(locations))), self._max_tags)
         by_seen = sorted(readers, key=lambda r: r.last_seen)
@@ -343,6 +353,7 @@ class LiveHub:
                 "weights": t.weights,
                 "places": t.places,
                 "place_count": t.place_count,
+                "reader_events": t.reader_events,
             }
         )
         self._keep(self.seq, text)
@@ -358,6 +369,7 @@ class LiveHub:
         self._passages.extend(reversed(t.passages))
         self._weights.extend(reversed(t.weights))
         _remember(self._places, ((p.epc, p) for p in reversed(t.places)), self._max_tags)
+        self._reader_events.extend(t.reader_events)
 
     def begin_reseed(self) -> None:
         """The view is about to be read again from the database: the changes published
@@ -370,7 +382,7 @@ class LiveHub:
 
     def reseed(self, view: IngestedView) -> int:
         """Replace what the ingesters feed of the view (reads, tags, readers, edges,
-        passages, places) with what was read from the database after
+        passages, places, reader events) with what was read from the database after
         :meth:`begin_reseed`, and the changes published since on top; the view may then
         miss nothing the hub did not hear of (a delta lost on the way). Numbered like a
         delta: the resume buffer is emptied (a client resuming from before gets a fresh
@@ -385,6 +397,7 @@ class LiveHub:
         self._edges.clear()
         self._passages.clear()
         self._places.clear()
+        self._reader_events.clear()
         self.seed(
             reads=view.reads,
             locations=view.locations,
@@ -392,6 +405,7 @@ class LiveHub:
             edges=view.edges,
             passages=view.passages,
             places=view.places,
+            reader_events=view.reader_events,
         )
         for t in replay:
             self._apply(t)
@@ -561,6 +575,7 @@ class LiveHub:
             "passages": list(reversed(self._passages)),
             "weights": list(reversed(self._weights)),
             "places": list(reversed(self._places.values())),
+            "reader_events": list(reversed(self._reader_events)),
             "alerts": [
                 alert_document(a)
                 for a in sorted(

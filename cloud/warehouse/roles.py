@@ -114,6 +114,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "WS /ws/live": frozenset({Role.ADMIN, Role.OPERATOR, Role.CUSTOMER}),
         "GET /api/readers": _OPERATIONS,
         "GET /api/edges": _OPERATIONS,
+        "GET /api/reader-events": _OPERATIONS,
         "GET /api/tags/{epc}": _OPERATIONS,
         "GET /api/dead-letters": _OPERATIONS,
         "GET /api/feed-failures": _OPERATIONS,

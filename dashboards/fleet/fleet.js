@@ -14,6 +14,13 @@
 // heard of the reader (or edge) for 15 s by the page's own clock (edges send health
 // every 5 s), so a cloud on a simulated clock does not make every reader look late.
 //
+// Faults and antenna events: each reader's latest (connection lost, unreachable, refused,
+// silent, LLRP errors, reader exceptions, antenna disconnected, and their recoveries:
+// reconnected, speaking, antenna connected), from the snapshot's "reader_events" (the
+// hub's latest, newest first) and every delta's (new ones, oldest first); shown under
+// the reader, newest first, faults in red, recoveries in green, those the page heard
+// in the last minute highlighted. GET /api/reader-events has them all.
+//
 // Commands (admin only): the form sends POST /api/edges/{edge}/commands for a reader
 // (reconnect, stop or start its inventory, set an antenna's power); the list shows the
 // recent commands from the snapshot and every "command" message of the feed, each with
@@ -35,6 +42,23 @@ const samples = new Map(); // "reader|antenna" -> [[ms, reads/s], ...]
 const offline = new Map(); // alert id -> unresolved offline alert
 const commands = new Map(); // command id -> the command as the API shows it, oldest first
 const MAX_COMMANDS = 50;
+const events = new Map(); // reader_id -> [reader event, ...], newest first
+const EVENTS_KEPT = 20;
+const EVENTS_SHOWN = 4;
+const FRESH_MS = 60000;
+const FAULTS = new Set(["unreachable", "refused", "connection_lost", "silent", "reader_exception", "llrp_error", "antenna_disconnected"]);
+const KIND_TEXT = {
+  unreachable: "unreachable",
+  refused: "refused",
+  connection_lost: "connection lost",
+  reconnected: "reconnected",
+  silent: "silent",
+  speaking: "speaking again",
+  reader_exception: "reader exception",
+  llrp_error: "LLRP error",
+  antenna_disconnected: "antenna disconnected",
+  antenna_connected: "antenna connected",
+};
 
 const feed = new LiveFeed({
   snapshot(msg) {
@@ -44,6 +68,8 @@ const feed = new LiveFeed({
     for (const a of msg.alerts || []) if (OFFLINE_KINDS.has(a.kind)) offline.set(a.id, a);
     commands.clear();
     for (const c of msg.commands || []) keepCommand(c);
+    events.clear();
+    keepEvents([...(msg.reader_events || [])].reverse(), null);
     render();
     renderCommands();
   },
@@ -54,7 +80,9 @@ const feed = new LiveFeed({
   delta(msg) {
     if (msg.readers.length) applyReaders(msg.readers);
     if (msg.edges.length) applyEdges(msg.edges);
-    if (msg.readers.length || msg.edges.length) render();
+    const news = msg.reader_events || [];
+    if (news.length) keepEvents(news, Date.now());
+    if (msg.readers.length || msg.edges.length || news.length) render();
   },
   alert(msg) {
     const a = msg.alert;
@@ -86,10 +114,45 @@ const ui = shell({
     samples.clear();
     offline.clear();
     commands.clear();
+    events.clear();
     render();
     renderCommands();
   },
 });
+
+// -- faults and antenna events ---------------------------------------------------------------
+
+/** Keep reader events (oldest first); heard: when the page heard them (null: from the snapshot). */
+function keepEvents(list, heard) {
+  for (const e of list) {
+    const kept = (events.get(e.reader_id) || []).filter((k) => k.id !== e.id);
+    kept.unshift({ ...e, heard });
+    kept.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : b.id - a.id));
+    events.set(e.reader_id, kept.slice(0, EVENTS_KEPT));
+    if (!readers.has(e.reader_id)) readers.set(e.reader_id, { reader_id: e.reader_id, edge_id: e.edge_id, place: null, antennas: [], rates: {}, heard: null });
+  }
+}
+
+function eventsRow(readerId, now) {
+  const list = events.get(readerId) || [];
+  if (!list.length) return null;
+  const items = list.slice(0, EVENTS_SHOWN).map((e) => {
+    const fault = FAULTS.has(e.kind);
+    const fresh = e.heard !== null && now - e.heard < FRESH_MS;
+    return el("li", {
+      className: `rev ${fault ? "fault" : "fine"}${fresh ? " fresh" : ""}`,
+      title: `${e.kind} at ${e.time} (edge ${e.edge_id})${e.detail ? `: ${e.detail}` : ""}`,
+      dataset: { testid: "reader-event", time: e.time, kind: e.kind, antenna: e.antenna === null || e.antenna === undefined ? "" : String(e.antenna), fresh: String(fresh) },
+    },
+    el("span", { className: "t" }, clock(e.time)), " ",
+    el("b", {}, KIND_TEXT[e.kind] || e.kind),
+    e.antenna ? el("span", { className: "ant" }, ` antenna ${e.antenna}`) : null,
+    e.detail ? el("span", { className: "muted" }, ` · ${e.detail}`) : null);
+  });
+  const more = list.length > EVENTS_SHOWN ? el("li", { className: "muted" }, `+${list.length - EVENTS_SHOWN} earlier`) : null;
+  return el("tr", { className: "events-row", dataset: { testid: "reader-events", reader: readerId } },
+    el("td", { colSpan: 6 }, el("ul", { className: "revs", ariaLabel: `faults and antenna events of ${readerId}` }, ...items, more)));
+}
 
 // -- commands ---------------------------------------------------------------------------
 
@@ -294,6 +357,8 @@ function render() {
       el("td", {}, antennas),
       el("td", { className: "t" }, ago(r.last_seen), clockOffset(r.clock_offset_s)),
     ));
+    const evs = eventsRow(r.reader_id, now);
+    if (evs) body.append(evs);
   }
   fillReaderChoice();
   $("readers-empty").hidden = readers.size > 0;
@@ -327,6 +392,10 @@ function render() {
   $("edges-empty").hidden = all.size > 0;
   $("edges-up").textContent = num(online);
   $("edges-total").textContent = num(all.size);
+  let faults = 0;
+  for (const list of events.values()) for (const e of list) if (FAULTS.has(e.kind) && Date.parse(e.time) > now - 3600 * 1000) faults += 1;
+  $("reader-faults").textContent = num(faults);
+  $("reader-faults").classList.toggle("hot", faults > 0);
   $("offline-alerts").textContent = num(offline.size);
   $("offline-alerts").classList.toggle("hot", offline.size > 0);
 }

@@ -99,10 +99,13 @@ def health(
     at: datetime = T0,
     clock_offsets: dict[str, float] | None = None,
     spool: dict[str, Any] | None = None,
+    events: dict[str, list[dict[str, Any]]] | None = None,
 ) -> bytes:
     """An edge's health message; ``clock_offsets`` by reader id, ``spool`` as the
-    message's optional spool object."""
+    message's optional spool object, ``events`` (each reader's faults and antenna
+    events) by reader id."""
     offsets = clock_offsets or {}
+    events = events or {}
     body: dict[str, Any] = {
         "v": 1,
         "edge_id": edge_id,
@@ -110,6 +113,7 @@ def health(
         "readers": [
             {"reader_id": r, "state": s, "reads_per_s": rates}
             | ({"clock_offset_s": offsets[r]} if r in offsets else {})
+            | ({"events": events[r]} if r in events else {})
             for r, s, rates in readers
         ],
     }

@@ -36,6 +36,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     (WS, "/ws/live", {A, OP, C}),  # a customer: its own orders only
     ("GET", "/api/readers", {A, OP}),
     ("GET", "/api/edges", {A, OP}),
+    ("GET", "/api/reader-events", {A, OP}),
     ("GET", "/api/tags/{epc}", {A, OP}),
     ("GET", "/api/passages", {A, OP}),
     ("GET", "/api/zones/{zone}/tags", {A, OP}),

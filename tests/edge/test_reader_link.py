@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from edge.reader_events import SeenEvent
 from edge.reader_link import ReaderLink, no_llrp_cause, whole_messages
 from edge.reads import TagRead
 from firmware_sim.llrp_reader import LLRPReaderServer
 from firmware_sim.world_view import Sighting
 from protocols.clock import ScaledClock
-from protocols.mqtt import ReaderState
+from protocols.mqtt import ReaderEventKind, ReaderState
 
 EPC = "3034257BF7194E4000001A85"
 
@@ -351,3 +352,72 @@ def _message(length: int) -> bytes:
 )
 def test_sllurp_is_handed_whole_llrp_messages_only(buffer, whole):
     assert whole_messages(bytearray(buffer)) == whole
+
+
+class EventRecorder(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[ReaderEventKind, int | None, str]] = []
+
+    def on_event(self, _reader_id: str, event: SeenEvent, at: datetime) -> None:
+        assert at.tzinfo is not None
+        with self.lock:
+            self.events.append((event.kind, event.antenna, event.detail))
+
+    def kinds(self) -> list[tuple[ReaderEventKind, int | None]]:
+        with self.lock:
+            return [(k, a) for k, a, _ in self.events]
+
+
+async def test_antenna_events_silence_and_a_dropped_connection_become_reader_events():
+    rec = EventRecorder()
+    async with LLRPReaderServer("r1", [1, 2], OneTag(), port=0) as server:
+        link = ReaderLink(
+            "r1", "127.0.0.1", server.port, [1, 2], rec.on_reads, rec.on_state,
+            keepalive_ms=300, reconnect_max_s=0.5, on_event=rec.on_event,
+        )  # fmt: skip
+        link.start()
+        try:
+            await eventually(lambda: rec.reads, 10, "the first reads")
+            assert rec.kinds() == []  # a first connection is no event
+            server.antenna_event(2, connected=False)
+            server.antenna_event(2, connected=True)
+            await eventually(lambda: len(rec.kinds()) >= 2, 10, "the antenna events")
+            assert rec.kinds() == [
+                (ReaderEventKind.ANTENNA_DISCONNECTED, 2),
+                (ReaderEventKind.ANTENNA_CONNECTED, 2),
+            ]
+            server.go_silent(True)
+            await eventually(
+                lambda: (ReaderEventKind.CONNECTION_LOST, None) in rec.kinds(), 10, "lost"
+            )
+            server.go_silent(False)
+            await eventually(
+                lambda: (ReaderEventKind.RECONNECTED, None) in rec.kinds(), 15, "reconnected"
+            )
+            kinds = [k for k, _ in rec.kinds()]
+            assert kinds[2:] == [
+                ReaderEventKind.SILENT,
+                ReaderEventKind.CONNECTION_LOST,
+                ReaderEventKind.RECONNECTED,
+            ]
+            assert "with the connection up" in rec.events[3][2]
+        finally:
+            await asyncio.to_thread(link.stop)
+
+
+async def test_a_reader_that_stays_unreachable_is_one_event_not_one_per_retry():
+    rec = EventRecorder()
+    async with LLRPReaderServer("r1", [1], OneTag(), port=0) as server:
+        port = server.port
+    link = ReaderLink(
+        "r1", "127.0.0.1", port, [1], rec.on_reads, rec.on_state,
+        reconnect_max_s=0.3, on_event=rec.on_event,
+    )  # fmt: skip
+    link.start()
+    try:
+        await eventually(lambda: rec.count(ReaderState.CONNECTING) >= 4, 10, "four attempts")
+    finally:
+        await asyncio.to_thread(link.stop)
+    assert rec.kinds() == [(ReaderEventKind.UNREACHABLE, None)]
+    assert f"127.0.0.1:{port}" in rec.events[0][2]

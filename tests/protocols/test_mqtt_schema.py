@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from protocols.mqtt import (
+    EdgeHealth,
     EdgeStatus,
     Observation,
     ObservationBatch,
     PayloadError,
+    ReaderEventKind,
     TopicAddress,
     TopicKind,
     decode,
@@ -187,3 +189,65 @@ def test_an_unparsable_url_is_refused_without_showing_the_password():
     with pytest.raises(ValueError) as e:
         parse_mqtt_url("mqtt://edge-1:a/b@mosquitto:1883")
     assert "a/b" not in str(e.value) and "percent-encoded" in str(e.value)
+
+
+def _health_with_events(events: str) -> bytes:
+    return (
+        b'{"v":1,"edge_id":"e","at":"2026-11-23T08:00:00Z","readers":[{"reader_id":"r",'
+        b'"state":"inventorying"' + events.encode() + b"}]}"
+    )
+
+
+def test_a_health_message_without_reader_events_is_still_valid():
+    health = decode(TopicKind.HEALTH, _health_with_events(""))
+    assert isinstance(health, EdgeHealth)
+    assert health.readers[0].events is None
+    assert b"events" not in encode(health)  # nor does an edge without any send the field
+
+
+@pytest.mark.parametrize(
+    ("event", "kind", "antenna"),
+    [
+        ('{"kind":"antenna_disconnected","time":"2026-11-23T08:00:01Z","antenna":2}',
+         ReaderEventKind.ANTENNA_DISCONNECTED, 2),
+        ('{"kind":"antenna_connected","time":"2026-11-23T08:00:01Z","antenna":65535}',
+         ReaderEventKind.ANTENNA_CONNECTED, 65535),
+        ('{"kind":"connection_lost","time":"2026-11-23T08:00:01Z","detail":"connection closed"}',
+         ReaderEventKind.CONNECTION_LOST, None),
+        ('{"kind":"reader_exception","time":"2026-11-23T08:00:01Z"}',
+         ReaderEventKind.READER_EXCEPTION, None),
+    ],
+)  # fmt: skip
+def test_reader_events_ride_in_the_readers_health(event, kind, antenna):
+    health = decode(TopicKind.HEALTH, _health_with_events(f',"events":[{event}]'))
+    assert isinstance(health, EdgeHealth)
+    (got,) = health.readers[0].events or []
+    assert (got.kind, got.antenna) == (kind, antenna)
+    assert decode(TopicKind.HEALTH, encode(health)) == health
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        ('{"kind":"antenna_disconnected","time":"2026-11-23T08:00:01Z"}',
+         "readers.0.events.0: Value error, kind 'antenna_disconnected' needs an antenna"),
+        ('{"kind":"silent","time":"2026-11-23T08:00:01Z","antenna":1}',
+         "readers.0.events.0: Value error, kind 'silent' takes no antenna"),
+        ('{"kind":"exploded","time":"2026-11-23T08:00:01Z"}', "readers.0.events.0.kind"),
+        ('{"kind":"silent","time":"2026-11-23T08:00:01"}', "readers.0.events.0.time"),
+        ('{"kind":"antenna_connected","time":"2026-11-23T08:00:01Z","antenna":0}',
+         "readers.0.events.0.antenna"),
+        ('{"kind":"silent","time":"2026-11-23T08:00:01Z","detail":"' + "x" * 301 + '"}',
+         "readers.0.events.0.detail"),
+        ('{"kind":"silent","time":"2026-11-23T08:00:01Z","why":"x"}', "readers.0.events.0.why"),
+    ],
+)  # fmt: skip
+def test_a_bad_reader_event_is_refused_naming_its_field(event, named):
+    with pytest.raises(PayloadError, match=re.escape(f"EdgeHealth.{named}")):
+        decode(TopicKind.HEALTH, _health_with_events(f',"events":[{event}]'))
+
+
+def test_a_reader_carries_at_most_32_events():
+    one = '{"kind":"silent","time":"2026-11-23T08:00:01Z"}'
+    with pytest.raises(PayloadError, match=r"readers\.0\.events"):
+        decode(TopicKind.HEALTH, _health_with_events(f',"events":[{",".join([one] * 33)}]'))
