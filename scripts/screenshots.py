@@ -47,8 +47,13 @@ PHONE = {"width": 390, "height": 844}
 MAX_PNG_BYTES = 300_000
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 # The demo's faults: a door reader's clock runs 2 s behind from the start; a zone
-# reader goes silent for a while, so the fleet and alert pages have something to say.
-FAULTS = ["reader-door-3:skew=-2s@0s", "reader-zone-c:silent@2m+3m"]
+# reader goes silent for a while and another loses an antenna for two minutes, so the
+# fleet and alert pages have something to say.
+FAULTS = [
+    "reader-door-3:skew=-2s@0s",
+    "reader-zone-c:silent@2m+3m",
+    "reader-zone-b:antenna=2@4m+2m",
+]
 
 CLOCK = re.compile(r"^clock: (sim:\S+)$")
 DASHBOARD = re.compile(r"^dashboard: (http://127\.0\.0\.1:\d+/)#token=(\S+)$")

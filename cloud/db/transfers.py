@@ -513,6 +513,17 @@ async def mark_cancelled(
     if done:
         log.info("transfer %s from %s to %s cancelled by %s", ref.id, ref.from_site,
                  ref.to_site, by or "api")  # fmt: skip
+        await notify(conn, ref.id)
+        event = transfer_event(
+            EventType.TRANSFER_CANCELLED,
+            transfer_id=ref.id,
+            from_site=ref.from_site,
+            to_site=ref.to_site,
+            site=ref.from_site,
+            time=at,
+            data={"cancelled_at": at.isoformat(), "cancelled_by": by or "api"},
+        )
+        await webhooks.publish(conn, event, now=now)
     return done
 
 

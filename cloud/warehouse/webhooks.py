@@ -49,6 +49,7 @@ class EventType(StrEnum):
     TRANSFER_SHIPPED = "transfer.shipped"
     TRANSFER_DELAYED = "transfer.delayed"
     TRANSFER_DELIVERED = "transfer.delivered"
+    TRANSFER_CANCELLED = "transfer.cancelled"
 
 
 EMITTED: Final = frozenset(
@@ -64,6 +65,7 @@ EMITTED: Final = frozenset(
         EventType.TRANSFER_SHIPPED,
         EventType.TRANSFER_DELAYED,
         EventType.TRANSFER_DELIVERED,
+        EventType.TRANSFER_CANCELLED,
     }
 )
 """The types something emits today (the order timeline, a transfer's steps). The

@@ -415,6 +415,10 @@ async def test_cancelling_a_transfer_gives_its_stock_back_and_closes_it(
         assert from_location == "packing"
         listed = (await client.get("/api/transfers", params={"status": "cancelled"})).json()
         assert [x["id"] for x in listed["items"]] == [tid]
+        # subscribers hear of it
+        assert ("transfer.cancelled", tid) in await fetch(
+            conn, "SELECT type, subject_id FROM webhook_events ORDER BY id"
+        )
 
         again = await client.post(f"/api/transfers/{tid}/cancel")
         assert again.status_code == 409 and "cancelled already" in again.json()["detail"]
