@@ -71,6 +71,8 @@ BROWSER_LIMIT_MIB_H = 30.0
 HEAP_LIMIT_MIB_H = 5.0
 """A page's JavaScript heap."""
 BUFFER_MARGIN = 0.10
+HEAP_WINDOW = 5
+"""Samples per window whose lowest is a garbage-collected heap's floor (2.5 minutes)."""
 PAGES = ("map", "fleet", "orders")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -131,6 +133,29 @@ def memory_trend(
     if not pts:
         return Trend(math.nan, math.nan, math.nan, 0.0, True, 0)
     slope = slope_per_hour(pts)
+    return Trend(
+        pts[0][1], pts[-1][1], max(v for _, v in pts), slope, slope < limit_per_h, len(pts)
+    )
+
+
+def window_minima(points: Sequence[tuple[float, float]], size: int) -> list[tuple[float, float]]:
+    """The lowest point of each run of ``size`` consecutive points (the last run may be
+    shorter): a garbage-collected heap's floor, which its saw-tooth hides."""
+    return [min(points[i : i + size], key=lambda p: p[1]) for i in range(0, len(points), size)]
+
+
+def heap_trend(
+    points: Sequence[tuple[float, float]],
+    warm_up_s: float,
+    limit_per_h: float,
+    window: int = HEAP_WINDOW,
+) -> Trend:
+    """A garbage-collected heap: flat when the slope of its floor (:func:`window_minima`)
+    is under ``limit_per_h``; start, end and max are of the samples themselves."""
+    pts = judged(points, warm_up_s)
+    if not pts:
+        return Trend(math.nan, math.nan, math.nan, 0.0, True, 0)
+    slope = slope_per_hour(window_minima(pts, window))
     return Trend(
         pts[0][1], pts[-1][1], max(v for _, v in pts), slope, slope < limit_per_h, len(pts)
     )
@@ -488,16 +513,16 @@ def sample(
     for name, pid in demo_processes(demo.proc.pid).items():
         rss = _status_kib(pid, "VmRSS")
         if rss is not None:
-            rec.put(f"RSS {name}", "memory", "MiB", t, rss / 1024, RSS_LIMIT_MIB_H)
+            rec.put(f"RSS {name}", "memory", "MiB", t, rss / 1024, limit_for(f"RSS {name}"))
     seen: dict[str, Any] = {"t": t}
     if pages is not None:
         pss = [x for p in chromium_pids() if (x := _pss_kib(p)) is not None]
         rec.put(
-            f"PSS chromium ({len(PAGES)} pages)", "memory", "MiB", t, sum(pss) / 1024,
+            f"PSS chromium ({len(PAGES)} pages)", "heap", "MiB", t, sum(pss) / 1024,
             BROWSER_LIMIT_MIB_H,
         )  # fmt: skip
         for name, (heap, nodes) in pages.sample().items():
-            rec.put(f"JS heap /{name}", "memory", "MiB", t, heap, HEAP_LIMIT_MIB_H)
+            rec.put(f"JS heap /{name}", "heap", "MiB", t, heap, HEAP_LIMIT_MIB_H)
             rec.put(f"DOM elements /{name}", "buffer", "elements", t, nodes)
     health = get_json(base + "api/health")
     live = health["live"]
@@ -664,6 +689,8 @@ def judge(rec: Recorder, warm_up_s: float) -> dict[str, Trend]:
         pts = s.points or []
         if s.kind == "memory":
             out[s.name] = memory_trend(pts, warm_up_s, s.limit_per_h)
+        elif s.kind == "heap":
+            out[s.name] = heap_trend(pts, warm_up_s, s.limit_per_h)
         else:
             out[s.name] = buffer_trend(pts, warm_up_s)
     return out
@@ -686,12 +713,54 @@ def main() -> int:
         help="diagnosis: every Python process of the demo traces its allocations and writes "
         "what grew to DIR/tracemalloc-<pid>-<part>.txt every 2 minutes (slow; not for figures)",
     )
+    p.add_argument(
+        "--rejudge",
+        type=Path,
+        metavar="JSON",
+        help="judge the samples of an earlier run's result again (no new run)",
+    )
     p.add_argument("--output", type=Path, help="write the result here instead of bench/results")
     args = p.parse_args()
     if args.warm_up >= args.minutes:
         p.error("--warm-up must be shorter than --minutes")
 
-    rec, info = soak(args)
+    if args.rejudge is not None:
+        rec, info = reload(args.rejudge, args)
+    else:
+        rec, info = soak(args)
+    return report(args, rec, info)
+
+
+def reload(path: Path, args: argparse.Namespace) -> tuple[Recorder, dict[str, Any]]:
+    """The samples of an earlier run (its JSON), to judge again: the judgement is pure,
+    the measurement is not repeated. ``args`` take that run's parameters."""
+    data = json.loads(path.read_text())
+    extra = data["extra"]
+    args.minutes, args.warm_up = extra["minutes"], extra["warm_up_min"]
+    args.interval, args.speed = extra["interval_s"], extra["speed"]
+    info = extra["info"]
+    args.clients = sum(f["label"].startswith("staff") for f in info["feeds"])
+    args.browser = any(n.startswith("JS heap") for n in extra["series"])
+    rec = Recorder()
+    for name, s in extra["series"].items():
+        kind = s["kind"]
+        if name.startswith(("JS heap", "PSS chromium")):
+            kind = "heap"  # a run before heaps were judged by their floor
+        for t, v in s["points"]:
+            rec.put(name, kind, s["unit"], t, v, limit_for(name))
+    return rec, info
+
+
+def limit_for(name: str) -> float:
+    """The slope (MiB/h) under which a memory series is flat."""
+    if name.startswith("PSS chromium"):
+        return BROWSER_LIMIT_MIB_H
+    if name.startswith("JS heap"):
+        return HEAP_LIMIT_MIB_H
+    return RSS_LIMIT_MIB_H
+
+
+def report(args: argparse.Namespace, rec: Recorder, info: dict[str, Any]) -> int:
     warm_up_s = args.warm_up * 60
     trends = judge(rec, warm_up_s)
     result = benchkit.Result(
@@ -706,7 +775,9 @@ def main() -> int:
             + f". Sampled every {args.interval:g} s; the first {args.warm_up:g} minutes "
             "(start-up) are not judged. Memory is flat when its least-squares slope is "
             f"under its limit ({RSS_LIMIT_MIB_H:g} MiB/h a process, {BROWSER_LIMIT_MIB_H:g} "
-            f"for chromium's processes together, {HEAP_LIMIT_MIB_H:g} a page's JS heap); a "
+            f"for chromium's processes together, {HEAP_LIMIT_MIB_H:g} a page's JS heap; "
+            "these two garbage-collected ones by their floor, the lowest sample of each "
+            f"{HEAP_WINDOW} in a row); a "
             "buffer is flat when the second half of the span never holds more than the "
             "first half's maximum plus 10%."
         ),
@@ -714,7 +785,7 @@ def main() -> int:
     )
     for name, tr in trends.items():
         s = rec.series[name]
-        if s.kind == "memory":
+        if s.kind in ("memory", "heap"):
             result.add(
                 benchkit.Figure(
                     f"{name}: slope", "MiB/h", [tr.slope_per_h],
@@ -754,6 +825,10 @@ def main() -> int:
         + ".",
         "The machine (2 cores) was shared with other people's work while this ran.",
     ]
+    if args.rejudge is not None:
+        result.notes.append(
+            f"Judged again (`--rejudge`) from the samples of the run in {args.rejudge.name}."
+        )
     for e in info["error_lines"][:10]:
         result.notes.append(f"error line: `{e[:200]}`")
     for e in info["console_errors"][:5]:

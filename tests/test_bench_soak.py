@@ -153,3 +153,41 @@ def test_sampling_finds_every_part_of_a_demo_shaped_process_tree_and_its_memory(
             subprocess.run(["kill", str(pid)], check=False)
         parent.kill()
         parent.wait()
+
+
+@pytest.mark.parametrize(
+    ("values", "size", "floor"),
+    [
+        ([], 5, []),
+        ([3, 1, 2], 5, [1]),
+        ([5, 1, 4, 2, 6, 3], 2, [1, 2, 3]),
+        ([9, 8, 7, 6, 5], 2, [8, 6, 5]),  # the last run shorter
+    ],
+)
+def test_window_minima_are_the_lowest_of_each_run_of_samples(values, size, floor):
+    points = [(float(i * 30), float(v)) for i, v in enumerate(values)]
+    assert [v for _, v in bench_soak.window_minima(points, size)] == floor
+
+
+def test_a_saw_toothed_heap_with_a_level_floor_is_flat_and_a_rising_floor_grows():
+    """A JS heap grows between collections and drops back: its floor is what it keeps."""
+    teeth = [2.0 + (i % 5) * 3.0 for i in range(60)]  # 2..14 MiB, every 2.5 minutes
+    level = [(i * 30.0, v) for i, v in enumerate(teeth)]
+    rising = [(i * 30.0, v + i * 0.2) for i, v in enumerate(teeth)]  # +24 MiB/h
+    assert bench_soak.heap_trend(level, 0.0, 5.0).flat
+    assert not bench_soak.heap_trend(rising, 0.0, 5.0).flat
+    # judged sample by sample, the saw-tooth's phase alone may look like growth
+    assert bench_soak.heap_trend(level, 0.0, 5.0).most == 14.0
+
+
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [
+        ("RSS cloud", bench_soak.RSS_LIMIT_MIB_H),
+        ("RSS edge edge-1", bench_soak.RSS_LIMIT_MIB_H),
+        ("PSS chromium (3 pages)", bench_soak.BROWSER_LIMIT_MIB_H),
+        ("JS heap /map", bench_soak.HEAP_LIMIT_MIB_H),
+    ],
+)
+def test_each_memory_series_has_its_limit(name, limit):
+    assert bench_soak.limit_for(name) == limit
