@@ -546,11 +546,15 @@ def sample(
 
 
 TRACEMALLOC_HOOK = """\
-# bench_soak --tracemalloc: every Python process of the demo traces its allocations and,
-# every RFIDWMS_SOAK_TRACE_EVERY_S, writes what grew since its first snapshot.
+# bench_soak --tracemalloc: every Python process of the demo, once started (tracing
+# slows a process; from its start, the demo's parts miss their start-up deadlines),
+# traces its allocations and, every RFIDWMS_SOAK_TRACE_EVERY_S, writes what grew
+# since its first snapshot.
 import os, sys, threading, time, tracemalloc
 
 def _watch(out, every):
+    time.sleep(every)
+    tracemalloc.start(8)
     time.sleep(every)
     first = tracemalloc.take_snapshot()
     name = "-".join(a for a in sys.argv[1:4] if not a.startswith("-"))[:40] or "python"
@@ -566,7 +570,7 @@ def _watch(out, every):
                 f.write("\\n".join("    " + x for x in stat.traceback.format()[-8:]) + "\\n")
 
 _out = os.environ.get("RFIDWMS_SOAK_TRACE_DIR")
-if _out and tracemalloc.is_tracing():
+if _out:
     _every = float(os.environ.get("RFIDWMS_SOAK_TRACE_EVERY_S", "120"))
     threading.Thread(target=_watch, args=(_out, _every), daemon=True).start()
 """
@@ -603,7 +607,7 @@ def running_demo(
             env["PYTHONPATH"] = os.pathsep.join(
                 x for x in (str(Path(tmp) / "hook"), env.get("PYTHONPATH")) if x
             )
-            env.update(PYTHONTRACEMALLOC="8", RFIDWMS_SOAK_TRACE_DIR=str(trace_dir.resolve()))
+            env["RFIDWMS_SOAK_TRACE_DIR"] = str(trace_dir.resolve())
         demo = Demo(["demo", "--speed", f"{speed:g}", "--start", START], env, Path(tmp))
         try:
             yield demo
@@ -719,6 +723,12 @@ def main() -> int:
         metavar="JSON",
         help="judge the samples of an earlier run's result again (no new run)",
     )
+    p.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a note on this run for the result (what was seen while it ran; repeatable)",
+    )
     p.add_argument("--output", type=Path, help="write the result here instead of bench/results")
     args = p.parse_args()
     if args.warm_up >= args.minutes:
@@ -812,7 +822,7 @@ def report(args: argparse.Namespace, rec: Recorder, info: dict[str, Any]) -> int
     result.checks["live clients reconnected"] = sum(max(0, f["connects"] - 1) for f in feeds)
     last, first = info["last"], info["first"]
     result.notes += [
-        f"Over the judged span the cloud stored {last['observations'] - first['observations']:,} "
+        f"Over the run the cloud stored {last['observations'] - first['observations']:,} "
         f"observations and {last['events'] - first['events']:,} events; the live feed reached "
         f"seq {last['seq']:,} with {last['clients']} clients connected at the end and "
         f"{last['resyncs']} resyncs; the demo printed {info['output_lines']:,} lines.",
@@ -824,7 +834,12 @@ def report(args: argparse.Namespace, rec: Recorder, info: dict[str, Any]) -> int
         )
         + ".",
         "The machine (2 cores) was shared with other people's work while this ran.",
+        "Resident memory is a high-water mark: CPython seldom gives freed memory back, so "
+        "a process that fell behind (a backlog in hand) keeps the step in its RSS after it "
+        "caught up; a step that levels off is a backlog, a steady slope a leak. "
+        "`--tracemalloc DIR` shows which allocations grew.",
     ]
+    result.notes += args.note
     if args.rejudge is not None:
         result.notes.append(
             f"Judged again (`--rejudge`) from the samples of the run in {args.rejudge.name}."
