@@ -200,6 +200,8 @@ class Child:
     def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.name = name
         self.lines: list[str] = []
+        """Its output so far, while :attr:`keeping` (start-up waits on it)."""
+        self.keeping = True
         self._seen = threading.Condition()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rfidwms", *argv],
@@ -210,14 +212,18 @@ class Child:
             bufsize=1,
             start_new_session=True,  # our Ctrl-C is ours to pass on, in order
         )
-        threading.Thread(target=self._pump, name=f"demo-{name}-output", daemon=True).start()
+        self._pump_thread = threading.Thread(
+            target=self._pump, name=f"demo-{name}-output", daemon=True
+        )
+        self._pump_thread.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             line = line.rstrip("\n")
             with self._seen:
-                self.lines.append(line)
+                if self.keeping:
+                    self.lines.append(line)
                 self._seen.notify_all()
             print(f"[{self.name}] {line}", file=sys.stderr, flush=True)
 
@@ -237,6 +243,13 @@ class Child:
                         f"{self.name} did not start (exit code {self.proc.poll()})"
                     )
                 self._seen.wait(0.2)
+
+    def started(self) -> None:
+        """The part is up: its output is no longer kept, only passed on (the demo may
+        run for days; a soak saw the list of every line it ever printed grow)."""
+        with self._seen:
+            self.keeping = False
+            self.lines.clear()
 
     def stop(self, timeout: float = 25.0) -> None:  # beyond the edge's 20 s stop watchdog
         if self.proc.poll() is None:
@@ -507,6 +520,8 @@ def _run_parts(
         # one write: no line of a part's output can come between them
         print("\n".join(lines) + "\n", end="", flush=True)
         print("Ctrl-C stops the demo.", flush=True)
+        for child in children:
+            child.started()
         watched = list(children)
         while not stop.wait(0.5):
             for child in list(watched):
