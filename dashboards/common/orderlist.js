@@ -28,24 +28,37 @@ export function facts(pairs, className = "facts") {
   return dl;
 }
 
-/** Items newest first, paged by the API's cursor, by id. */
+/** Items newest first, paged by the API's cursor, by id; at most ``most`` are kept
+ *  (a page left open for days, the feed adding each new one at the top, drops the
+ *  oldest rather than grow for ever). */
 export class PagedList {
-  constructor() {
+  constructor(most = 500) {
+    this.most = most;
     this.items = new Map();
     this.next = null;
+    this.gap = false; // the oldest were dropped: the next page does not follow on
   }
 
   clear() {
     this.items.clear();
     this.next = null;
+    this.gap = false;
   }
 
   /** Load the first page of ``path`` with ``params`` (or the next page, ``more``);
-   *  false when ``stale()`` says the answer came too late to be used. */
+   *  false when ``stale()`` says the answer came too late to be used. After the
+   *  oldest were dropped, the next page is the first again, that many longer. */
   async load(path, params, { more = false, stale = () => false } = {}) {
+    if (more && this.gap) {
+      params = { ...params, limit: Math.min(1000, this.items.size + (params.limit ?? 100)) };
+      more = false;
+    }
     const page = await api(`${path}${query({ ...params, cursor: more ? this.next : null })}`);
     if (stale()) return false;
-    if (!more) this.items.clear();
+    if (!more) {
+      this.items.clear();
+      this.gap = false;
+    }
     for (const x of page.items) this.items.set(x.id, x);
     this.next = page.next;
     return true;
@@ -56,8 +69,14 @@ export class PagedList {
   update(x, add = true) {
     const known = this.items.get(x.id);
     if (known) this.items.set(x.id, { ...known, ...x });
-    else if (add) this.items = new Map([[x.id, x], ...this.items]);
-    else return false;
+    else if (add) {
+      this.items = new Map([[x.id, x], ...this.items]);
+      for (const id of [...this.items.keys()].slice(this.most)) {
+        this.items.delete(id);
+        this.gap = true;
+      }
+      if (this.gap && this.next === null) this.next = "(from the first page again)"; // "Load more" stays
+    } else return false;
     return true;
   }
 

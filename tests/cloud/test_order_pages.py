@@ -403,3 +403,48 @@ async def test_the_orders_page_follows_a_transfer_live_from_open_to_received_sho
             assert [await c.text_content() for c in await lines.all()][-3:] == ["5", "4", "1"]
             assert await fits(page)  # 1024x768
         assert errors == []
+
+
+PAGED_LIST_CASES = """
+async () => {
+  const L = await import('/common/orderlist.js');
+  const list = new L.PagedList(3);
+  await list.load('/api/orders', {limit: 2});
+  const loaded = [...list.items.keys()];
+  for (const id of ['n1', 'n2']) list.update({id});  // the feed: new ones at the top
+  const afterFeed = {ids: [...list.items.keys()], gap: list.gap, next: list.next};
+  await list.load('/api/orders', {limit: 2}, {more: true});
+  return {loaded, afterFeed, reloaded: [...list.items.keys()], gap: list.gap, next: list.next};
+}
+"""
+
+
+@pytest.mark.browser
+async def test_a_list_left_open_keeps_its_newest_and_loads_on_from_the_first_page_again():
+    """A list of at most 3: two new ones from the feed drop the oldest; "load more"
+    then asks for the first page again, that many longer, instead of the next page
+    after the dropped ones (which would leave a hole)."""
+    asked: list[str] = []
+    pages = {
+        "limit=2": {"items": [{"id": "o9"}, {"id": "o8"}], "next": "c1"},
+        "limit=5": {"items": [{"id": x} for x in ("n2", "n1", "o9", "o8", "o7")], "next": "c2"},
+    }
+
+    async def answer(route: Any) -> None:
+        q = route.request.url.split("?", 1)[1]
+        asked.append(q)
+        await route.fulfill(json=pages[q], status=200)
+
+    with serving_dashboards() as base:
+        async with chromium() as (page, errors):
+            await page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+            await page.route("**/api/orders?*", answer)
+            await page.goto(f"{base}common/orderlist.js")
+            got = await page.evaluate(PAGED_LIST_CASES)
+    assert got["loaded"] == ["o9", "o8"]
+    assert got["afterFeed"]["ids"] == ["n2", "n1", "o9"]
+    assert got["afterFeed"]["gap"] is True and got["afterFeed"]["next"]
+    assert asked == ["limit=2", "limit=5"]
+    assert got["reloaded"] == ["n2", "n1", "o9", "o8", "o7"]
+    assert (got["gap"], got["next"]) == (False, "c2")
+    assert errors == []
