@@ -69,19 +69,22 @@ class BatchReads:
 
     def newest_per_epc(self) -> dict[str, Read]:
         """:func:`newest_per_epc` of every read, with one :class:`Read` per EPC."""
-        best: dict[str, ObservationIn] = {}
-        edge_of: dict[str, str] = {}
+        return {epc: _read(o, e) for epc, (o, e) in self.newest_sightings().items()}
+
+    def newest_sightings(self) -> dict[str, tuple[ObservationIn, str]]:
+        """Each EPC's newest observation (as :meth:`newest_per_epc` picks it) with its
+        batch's edge: what :func:`locate_newest` takes, with no object made per EPC."""
+        best: dict[str, tuple[ObservationIn, str]] = {}
         for edge_id, ordered in self._batches:
             for epc, o in _newest_of_sorted(ordered).items():
                 h = best.get(epc)
                 if h is not None and (
-                    o.last_seen < h.last_seen
-                    or (o.last_seen == h.last_seen and _obs_rssi(o) <= _obs_rssi(h))
+                    o.last_seen < h[0].last_seen
+                    or (o.last_seen == h[0].last_seen and _obs_rssi(o) <= _obs_rssi(h[0]))
                 ):
                     continue
-                best[epc] = o
-                edge_of[epc] = edge_id
-        return {epc: _read(o, edge_of[epc]) for epc, o in best.items()}
+                best[epc] = (o, edge_id)
+        return best
 
 
 def newest_reads(batches: Sequence[ObservationBatchIn], most: int | None) -> list[Read]:
@@ -142,6 +145,24 @@ class Whereabouts(Protocol):
     def arrived_at(self) -> datetime: ...
 
 
+class Sighting(Protocol):
+    """What :func:`locate_newest` needs of a tag's newest read (an
+    :class:`~protocols.observations_in.ObservationIn` has it, and a :class:`Read`)."""
+
+    @property
+    def read_point(self) -> str: ...
+    @property
+    def reader_id(self) -> str: ...
+    @property
+    def antenna(self) -> int: ...
+    @property
+    def rssi_dbm(self) -> float | None: ...
+    @property
+    def first_seen(self) -> datetime: ...
+    @property
+    def last_seen(self) -> datetime: ...
+
+
 def locate_tags(
     reads: Iterable[Read],
     current: Mapping[str, Whereabouts],
@@ -159,31 +180,33 @@ def locate_tags(
     arrival when the tag had no location), always written, and restarts
     ``arrived_at`` at the read's first sighting.
     """
-    return locate_newest(newest_per_epc(reads), current, resolution=resolution)
+    newest = {epc: (r, r.edge_id) for epc, r in newest_per_epc(reads).items()}
+    return locate_newest(newest, current, resolution=resolution)
 
 
 def locate_newest(
-    newest: Mapping[str, Read],
+    newest: Mapping[str, tuple[Sighting, str]],
     current: Mapping[str, Whereabouts],
     *,
     resolution: timedelta = EXACT,
 ) -> tuple[list[TagLocation], list[TagMove]]:
-    """:func:`locate_tags` of reads already reduced to each tag's newest
-    (:func:`newest_read_per_epc`)."""
+    """:func:`locate_tags` of reads already reduced to each tag's newest, each with its
+    edge (:meth:`BatchReads.newest_sightings`)."""
     locations: list[TagLocation] = []
     moves: list[TagMove] = []
+    get = current.get
     for epc in sorted(newest):
-        r = newest[epc]
-        here = current.get(epc)
+        r, edge_id = newest[epc]
+        here = get(epc)
         if here is None:
             arrived_at = r.first_seen
-            moves.append(TagMove(epc, None, r.read_point, r.time, r.reader_id))
-        elif r.time < here.last_seen:
+            moves.append(TagMove(epc, None, r.read_point, r.last_seen, r.reader_id))
+        elif r.last_seen < here.last_seen:
             continue
         elif here.read_point != r.read_point:
             arrived_at = r.first_seen
-            moves.append(TagMove(epc, here.read_point, r.read_point, r.time, r.reader_id))
-        elif r.time - here.last_seen < resolution:
+            moves.append(TagMove(epc, here.read_point, r.read_point, r.last_seen, r.reader_id))
+        elif r.last_seen - here.last_seen < resolution:
             continue
         else:
             arrived_at = here.arrived_at
@@ -193,9 +216,9 @@ def locate_newest(
                 r.read_point,
                 r.reader_id,
                 r.antenna,
-                r.edge_id,
+                edge_id,
                 r.rssi_dbm,
-                r.time,
+                r.last_seen,
                 arrived_at,
             )
         )

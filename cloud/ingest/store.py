@@ -50,7 +50,6 @@ from cloud.model import (
     EdgeState,
     LiveChange,
     PassageRecord,
-    Read,
     ReaderStatus,
     SpoolDepth,
     TagLocation,
@@ -69,7 +68,7 @@ from protocols.mqtt import (
     WeightMessage,
     ZoneEventMessage,
 )
-from protocols.observations_in import ObservationBatchIn, ReceivedBatch
+from protocols.observations_in import ObservationBatchIn, ObservationIn, ReceivedBatch
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +269,7 @@ async def write_group(
             result.change.reads = reads.newest(reads_kept)
             result.change.read_count = n
             result.change.locations, result.change.moves = await _locate(
-                cur, reads.newest_per_epc(), last_seen_resolution
+                cur, reads.newest_sightings(), last_seen_resolution
             )
         if health:
             result.change.readers = await _update_readers(cur, health, result.transitions)
@@ -522,7 +521,9 @@ async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[Observati
 
 
 async def _locate(
-    cur: AsyncCursor[TupleRow], candidates: dict[str, Read], resolution: timedelta
+    cur: AsyncCursor[TupleRow],
+    candidates: dict[str, tuple[ObservationIn, str]],
+    resolution: timedelta,
 ) -> tuple[list[TagLocation], list[TagMove]]:
     """Lock the current locations of the candidates' tags, decide (``locate_tags``), and
     upsert what changed: the new rows go through binary ``COPY`` into a temporary
