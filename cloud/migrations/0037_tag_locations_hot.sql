@@ -4,8 +4,9 @@
 --
 -- - the index on last_seen, which every refresh of a tag changed, goes; it served one
 --   query, the live view's newest tags (read when an API node starts or resyncs), which
---   now reads the table (bench/bench_ingest.py: the upserts cost PostgreSQL some 8 µs a
---   tag with it, 3-4 µs without it and with room on the page);
+--   now scans the table (0.8 s for 1M tags on the loaded 2-core bench machine, once per
+--   start or resync; the upserts cost PostgreSQL some 8 µs a tag with the index, 3-4 µs
+--   without it and with room on the page);
 -- - pages are filled to 70% by inserts, leaving room for updated versions.
 --
 -- Pages already full keep no room until rewritten (VACUUM FULL, or as rows move).
