@@ -716,8 +716,9 @@ def write_result(
             "127.0.0.1:1883 and stored in PostgreSQL on 127.0.0.1:5432 (a fresh database "
             "per run). Ingest is `rfidwms cloud` as a subprocess (API and live hub running), "
             "timed from the first publish to the commit of the last batch; it keeps every "
-            "state update (tag locations and moves, the exactly-once claim with its "
-            "digest, live deltas). The bare COPY is psycopg binary COPY of the same rows "
+            "state update (tag locations and moves, a standing tag's row rewritten once per "
+            "last_seen resolution, 60 s; the exactly-once claim with its digest, live "
+            "deltas). The bare COPY is psycopg binary COPY of the same rows "
             f"into the same table, {GROUP_ROWS:,} rows a transaction. The naive bridge "
             f"(INSERT + commit per row) gets the first {args.naive_batches} batches."
         ),
