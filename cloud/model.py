@@ -27,6 +27,11 @@ class Read:
     edge_id: str
     first_seen: datetime
 
+    @property
+    def last_seen(self) -> datetime:
+        """The observation's last sighting: its ``time``."""
+        return self.time
+
 
 @dataclass(frozen=True, slots=True)
 class TagLocation:

@@ -130,6 +130,12 @@ class CloudSettings(CommonSettings):
     ingest_poison_after: int = Field(default=5, ge=1, le=1000)
     """Failures of one message alone, the same way, after which it is a dead letter
     when a control write shows the database stores other messages."""
+    ingest_last_seen_resolution_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    """How far a tag's stored ``last_seen`` (and reader, antenna, RSSI) may lag its newest
+    read at the same read point: a tag seen again there is rewritten in
+    ``tag_locations`` once its read is this much past the stored ``last_seen``; a move
+    is written at once. 0 rewrites it on every batch. ``GET /api/tags/{epc}`` gives the
+    newest read's time whatever this is (from the tag's history)."""
     ingest_stuck_after_s: float = Field(default=15.0, gt=0.0, le=86_400.0)
     """How long writes may keep failing before ``/api/health`` says ``degraded``."""
     observations_retention_h: float = Field(default=24.0, gt=0.0, le=24 * 3650)
@@ -407,6 +413,10 @@ class CloudSettings(CommonSettings):
     @property
     def max_clock_skew(self) -> timedelta:
         return timedelta(seconds=self.ingest_max_clock_skew_s)
+
+    @property
+    def last_seen_resolution(self) -> timedelta:
+        return timedelta(seconds=self.ingest_last_seen_resolution_s)
 
     @property
     def forecast_config(self) -> ForecastConfig:

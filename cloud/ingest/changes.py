@@ -9,7 +9,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import islice
 from operator import attrgetter
 from typing import Protocol
 
@@ -38,21 +39,57 @@ def _read(o: ObservationIn, edge_id: str) -> Read:
 
 
 _last_seen = attrgetter("last_seen")
+EXACT = timedelta(0)
+"""Every refresh of a tag's ``last_seen`` written (:func:`locate_tags`)."""
+
+
+class BatchReads:
+    """The observation batches of a group, each sorted newest first once (C code, not a
+    loop here): what the live feed's newest reads and each tag's newest read are taken
+    from. Reads become :class:`Read` objects only where they are needed."""
+
+    __slots__ = ("_batches", "_received")
+
+    def __init__(self, batches: Iterable[ObservationBatchIn]) -> None:
+        self._received = list(batches)
+        self._batches = [
+            (b.edge_id, sorted(b.observations, key=_last_seen, reverse=True))  # stable
+            for b in self._received
+        ]
+
+    def newest(self, most: int | None) -> list[Read]:
+        """The ``most`` newest reads, newest first, equal times in the batches' order
+        (what ``heapq.nlargest`` over every read gives); every read, in the batches'
+        order, when ``most`` is None."""
+        if most is None:
+            return [r for b in self._received for r in reads_of_batch(b)]
+        tops = [[(o, e) for o in ordered[:most]] for e, ordered in self._batches]
+        merged = heapq.merge(*tops, key=_pair_last_seen, reverse=True)  # stable
+        return [_read(o, e) for o, e in islice(merged, most)]
+
+    def newest_per_epc(self) -> dict[str, Read]:
+        """:func:`newest_per_epc` of every read, with one :class:`Read` per EPC."""
+        return {epc: _read(o, e) for epc, (o, e) in self.newest_sightings().items()}
+
+    def newest_sightings(self) -> dict[str, tuple[ObservationIn, str]]:
+        """Each EPC's newest observation (as :meth:`newest_per_epc` picks it) with its
+        batch's edge: what :func:`locate_newest` takes, with no object made per EPC."""
+        best: dict[str, tuple[ObservationIn, str]] = {}
+        for edge_id, ordered in self._batches:
+            for epc, o in _newest_of_sorted(ordered).items():
+                h = best.get(epc)
+                if h is not None and (
+                    o.last_seen < h[0].last_seen
+                    or (o.last_seen == h[0].last_seen and _obs_rssi(o) <= _obs_rssi(h[0]))
+                ):
+                    continue
+                best[epc] = (o, edge_id)
+        return best
 
 
 def newest_reads(batches: Sequence[ObservationBatchIn], most: int | None) -> list[Read]:
-    """The ``most`` newest reads of the batches, newest first, equal times in the
-    batches' order (what ``heapq.nlargest`` over every read gives); every read, in
-    the batches' order, when ``most`` is None. Only these become :class:`Read` objects:
-    a live feed that shows the newest few needs no object for the rest."""
-    if most is None:
-        return [r for b in batches for r in reads_of_batch(b)]
-    top = [
-        (o, b.edge_id)
-        for b in batches
-        for o in heapq.nlargest(most, b.observations, key=_last_seen)
-    ]
-    return [_read(o, e) for o, e in heapq.nlargest(most, top, key=_pair_last_seen)]
+    """:meth:`BatchReads.newest` of the batches."""
+    return BatchReads(batches).newest(most)
 
 
 def _pair_last_seen(p: tuple[ObservationIn, str]) -> datetime:
@@ -62,28 +99,13 @@ def _pair_last_seen(p: tuple[ObservationIn, str]) -> datetime:
 def newest_read_per_epc(batches: Iterable[ObservationBatchIn]) -> dict[str, Read]:
     """:func:`newest_per_epc` of the batches' reads, without a :class:`Read` for every
     observation: one per EPC."""
-    best: dict[str, ObservationIn] = {}
-    edge_of: dict[str, str] = {}
-    for b in batches:
-        edge_id = b.edge_id
-        newest = _newest_of_batch(b.observations)
-        for epc, o in newest.items():
-            h = best.get(epc)
-            if h is not None and (
-                o.last_seen < h.last_seen
-                or (o.last_seen == h.last_seen and _obs_rssi(o) <= _obs_rssi(h))
-            ):
-                continue
-            best[epc] = o
-            edge_of[epc] = edge_id
-    return {epc: _read(o, edge_of[epc]) for epc, o in best.items()}
+    return BatchReads(batches).newest_per_epc()
 
 
-def _newest_of_batch(observations: Sequence[ObservationIn]) -> dict[str, ObservationIn]:
-    """Each EPC's newest observation in one batch; on equal times the stronger one, then
-    the first one. Sorted by time (C code, not a loop here), newest first; the ties of
-    time, rare, are settled by RSSI."""
-    ordered = sorted(observations, key=_last_seen, reverse=True)  # stable: ties keep order
+def _newest_of_sorted(ordered: Sequence[ObservationIn]) -> dict[str, ObservationIn]:
+    """Each EPC's newest observation in one batch sorted newest first (stable); on equal
+    times the stronger one, then the first one (the ties of time, rare, are settled by
+    RSSI)."""
     newest: dict[str, ObservationIn] = {}
     setdefault = newest.setdefault
     for o in ordered:
@@ -123,54 +145,83 @@ class Whereabouts(Protocol):
     def arrived_at(self) -> datetime: ...
 
 
+class Sighting(Protocol):
+    """What :func:`locate_newest` needs of a tag's newest read (an
+    :class:`~protocols.observations_in.ObservationIn` has it, and a :class:`Read`)."""
+
+    @property
+    def read_point(self) -> str: ...
+    @property
+    def reader_id(self) -> str: ...
+    @property
+    def antenna(self) -> int: ...
+    @property
+    def rssi_dbm(self) -> float | None: ...
+    @property
+    def first_seen(self) -> datetime: ...
+    @property
+    def last_seen(self) -> datetime: ...
+
+
 def locate_tags(
-    reads: Iterable[Read], current: Mapping[str, Whereabouts]
+    reads: Iterable[Read],
+    current: Mapping[str, Whereabouts],
+    *,
+    resolution: timedelta = EXACT,
 ) -> tuple[list[TagLocation], list[TagMove]]:
     """New locations for the tags in ``reads`` and the moves among them (sorted by EPC).
 
     A tag takes the read point of its newest read. A read older than the tag's
     current location (a late batch) changes nothing; a read at the same read
-    point refreshes ``last_seen``; a read elsewhere is a move (an arrival when the
-    tag had no location) and restarts ``arrived_at`` at the read's first sighting.
+    point refreshes ``last_seen`` (and the reader, antenna and RSSI) once it is
+    ``resolution`` or more past the stored ``last_seen``, and is not written before
+    (a tag standing in view of a reader is read every second: its row is rewritten
+    once per ``resolution``, not once per batch); a read elsewhere is a move (an
+    arrival when the tag had no location), always written, and restarts
+    ``arrived_at`` at the read's first sighting.
     """
-    return locate_newest(newest_per_epc(reads), current)
+    newest = {epc: (r, r.edge_id) for epc, r in newest_per_epc(reads).items()}
+    return locate_newest(newest, current, resolution=resolution)
 
 
 def locate_newest(
-    newest: Mapping[str, Read], current: Mapping[str, Whereabouts]
+    newest: Mapping[str, tuple[Sighting, str]],
+    current: Mapping[str, Whereabouts],
+    *,
+    resolution: timedelta = EXACT,
 ) -> tuple[list[TagLocation], list[TagMove]]:
-    """:func:`locate_tags` of reads already reduced to each tag's newest
-    (:func:`newest_read_per_epc`)."""
+    """:func:`locate_tags` of reads already reduced to each tag's newest, each with its
+    edge (:meth:`BatchReads.newest_sightings`)."""
     locations: list[TagLocation] = []
     moves: list[TagMove] = []
+    get = current.get
     for epc in sorted(newest):
-        r = newest[epc]
-        here = current.get(epc)
-        if here is not None and r.time < here.last_seen:
+        r, edge_id = newest[epc]
+        here = get(epc)
+        if here is None:
+            arrived_at = r.first_seen
+            moves.append(TagMove(epc, None, r.read_point, r.last_seen, r.reader_id))
+        elif r.last_seen < here.last_seen:
             continue
-        moved = here is None or here.read_point != r.read_point
+        elif here.read_point != r.read_point:
+            arrived_at = r.first_seen
+            moves.append(TagMove(epc, here.read_point, r.read_point, r.last_seen, r.reader_id))
+        elif r.last_seen - here.last_seen < resolution:
+            continue
+        else:
+            arrived_at = here.arrived_at
         locations.append(
             TagLocation(
-                epc=epc,
-                read_point=r.read_point,
-                reader_id=r.reader_id,
-                antenna=r.antenna,
-                edge_id=r.edge_id,
-                rssi_dbm=r.rssi_dbm,
-                last_seen=r.time,
-                arrived_at=r.first_seen if moved or here is None else here.arrived_at,
+                epc,
+                r.read_point,
+                r.reader_id,
+                r.antenna,
+                edge_id,
+                r.rssi_dbm,
+                r.last_seen,
+                arrived_at,
             )
         )
-        if moved:
-            moves.append(
-                TagMove(
-                    epc=epc,
-                    from_read_point=here.read_point if here is not None else None,
-                    to_read_point=r.read_point,
-                    at=r.time,
-                    reader_id=r.reader_id,
-                )
-            )
     return locations, moves
 
 

@@ -604,6 +604,7 @@ class Ingester:
                         [r.item for r in group],
                         now=self._now(),
                         reads_kept=self._settings.live_recent_reads,
+                        last_seen_resolution=self._settings.last_seen_resolution,
                     )
             except Exception as e:
                 failure = failure_of(e)

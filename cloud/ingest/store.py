@@ -10,11 +10,14 @@ against that site's layout: one value per batch, nothing looked up per row), and
 tags they move get their new place
 (:mod:`cloud.ingest.places`); tag locations, readers and edges are read ``FOR UPDATE``,
 changed through :mod:`cloud.ingest.changes`, and upserted. Tag locations, the one
-state that grows with the observations, go through per-connection temporary tables:
-the group's EPCs and then their new rows are copied in (binary ``COPY``), joined to
-lock and read the current rows and upserted with one ``INSERT ... SELECT``; nothing is
-adapted to an array, and reads become objects only where they are needed (one per
-EPC to locate it, the newest few for the live feed). The caller
+state that grows with the observations: the group's EPCs go as one text to lock and
+read the current rows; only the rows that change are written (a move, or a refresh
+``last_seen_resolution`` past the stored ``last_seen``: a tag standing at a reader is
+rewritten once per resolution, not once per batch), copied (binary ``COPY``) into a
+per-connection temporary table and upserted with one ``INSERT ... SELECT``, in place
+(heap-only updates: no index on an updated column, room on the page, migration 0037);
+nothing is adapted to an array, and reads become objects only where they are needed
+(one per EPC to locate it, the newest few for the live feed). The caller
 acknowledges the messages only after this commits, and logs what changed only
 then (:attr:`GroupResult.transitions`): a transaction can still roll back.
 """
@@ -25,7 +28,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from psycopg import AsyncConnection, AsyncCursor
@@ -33,9 +36,9 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
 from cloud.ingest.changes import (
+    EXACT,
+    BatchReads,
     locate_newest,
-    newest_read_per_epc,
-    newest_reads,
     reader_events_of,
     update_edge,
     update_readers,
@@ -49,7 +52,6 @@ from cloud.model import (
     EdgeState,
     LiveChange,
     PassageRecord,
-    Read,
     ReaderEventRecord,
     ReaderStatus,
     SpoolDepth,
@@ -69,7 +71,7 @@ from protocols.mqtt import (
     WeightMessage,
     ZoneEventMessage,
 )
-from protocols.observations_in import ObservationBatchIn, ReceivedBatch
+from protocols.observations_in import ObservationBatchIn, ObservationIn, ReceivedBatch
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +112,17 @@ DEAD_LETTER_PREFIX_BYTES = 64 * 1024
 _MAX_TOPIC = 1024
 _MAX_REASON = 4000
 _LOCATION_COLUMNS = "epc, read_point, reader_id, antenna, edge_id, rssi_dbm, last_seen, arrived_at"
-_LOCATION_TABLES = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_epcs (epc text) ON COMMIT DELETE ROWS;"
-    " CREATE TEMPORARY TABLE IF NOT EXISTS ingest_locations"
+_LOCATION_TABLE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_locations"
     " (LIKE tag_locations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-"""Per connection, emptied at each commit: the tags of a group, and their new rows."""
-_COPY_EPCS = "COPY ingest_epcs (epc) FROM STDIN (FORMAT BINARY)"
+"""Per connection, emptied at each commit: the new rows of a group's tags."""
 _LOCK_LOCATIONS = (
-    "SELECT t.epc, t.read_point, t.last_seen, t.arrived_at"
-    " FROM tag_locations t JOIN ingest_epcs k USING (epc) ORDER BY t.epc FOR UPDATE OF t"
+    "SELECT t.epc, t.read_point, t.last_seen, t.arrived_at FROM tag_locations t"
+    " WHERE t.epc = ANY(string_to_array(%s, ' ')) ORDER BY t.epc FOR UPDATE OF t"
 )
+"""The group's EPCs go as one text (hex, separated by spaces: an EPC holds none), which
+PostgreSQL splits: nothing is adapted to an array, and no table is filled first."""
 
 
 class _Here(NamedTuple):
@@ -230,9 +232,12 @@ async def write_group(
     *,
     now: datetime,
     reads_kept: int | None = None,
+    last_seen_resolution: timedelta = EXACT,
 ) -> GroupResult:
     """Write ``items`` in one transaction on ``conn`` (an autocommit connection); ``now``
-    (the cloud's clock) is when the events are stored.
+    (the cloud's clock) is when the events are stored. A tag seen again at its read
+    point is rewritten once its newest read is ``last_seen_resolution`` past its stored
+    ``last_seen`` (:func:`~cloud.ingest.changes.locate_tags`); a move always is.
 
     The result's ``change.reads`` holds the newest ``reads_kept`` reads, newest first
     (every read when None): what a live feed that shows that many can use; its
@@ -263,10 +268,11 @@ async def write_group(
         if observation_batches:
             n = await _copy_observations(cur, observation_batches)
             result.observations = n
-            result.change.reads = newest_reads(observation_batches, reads_kept)
+            reads = BatchReads(observation_batches)
+            result.change.reads = reads.newest(reads_kept)
             result.change.read_count = n
             result.change.locations, result.change.moves = await _locate(
-                cur, newest_read_per_epc(observation_batches)
+                cur, reads.newest_sightings(), last_seen_resolution
             )
         if health:
             result.change.readers = await _update_readers(cur, health, result.transitions)
@@ -492,11 +498,13 @@ async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[Observati
     n = 0
     async with cur.copy(COPY_OBSERVATIONS) as copy:
         copy.set_types(OBSERVATION_COPY_TYPES)
-        write_row = copy.write_row
+        # the rows are formatted here and sent a buffer at a time (what write_row does,
+        # without awaiting a coroutine per row)
+        format_row = copy.formatter.write_row
         for b in batches:
             edge_id, seq = b.edge_id, b.seq
             for o in b.observations:
-                await write_row(
+                data = format_row(
                     (
                         o.last_seen,
                         o.epc,
@@ -510,30 +518,30 @@ async def _copy_observations(cur: AsyncCursor[TupleRow], batches: list[Observati
                         seq,
                     )
                 )
+                if data:
+                    await copy.write(data)
             n += len(b.observations)
     return n
 
 
 async def _locate(
-    cur: AsyncCursor[TupleRow], candidates: dict[str, Read]
+    cur: AsyncCursor[TupleRow],
+    candidates: dict[str, tuple[ObservationIn, str]],
+    resolution: timedelta,
 ) -> tuple[list[TagLocation], list[TagMove]]:
     """Lock the current locations of the candidates' tags, decide (``locate_tags``), and
-    upsert what changed: the keys and the new rows go through binary ``COPY`` into
-    temporary tables, so no list is adapted to an array."""
-    await cur.execute(_LOCATION_TABLES)
-    epcs = sorted(candidates)
-    async with cur.copy(_COPY_EPCS) as copy:
-        copy.set_types(["text"])
-        for epc in epcs:
-            await copy.write_row((epc,))
-    await cur.execute(_LOCK_LOCATIONS, binary=True)
+    upsert what changed: the new rows go through binary ``COPY`` into a temporary
+    table, so no list is adapted to an array."""
+    await cur.execute(_LOCK_LOCATIONS, (" ".join(candidates),), binary=True)
     current = {row[0]: _Here(*row) for row in await cur.fetchall()}
-    locations, moves = locate_newest(candidates, current)
+    locations, moves = locate_newest(candidates, current, resolution=resolution)
     if locations:
+        await cur.execute(_LOCATION_TABLE)
         async with cur.copy(_COPY_LOCATIONS) as copy:
             copy.set_types(_LOCATION_TYPES)
+            format_row = copy.formatter.write_row
             for t in locations:
-                await copy.write_row(
+                if data := format_row(
                     (
                         t.epc,
                         t.read_point,
@@ -544,7 +552,8 @@ async def _locate(
                         t.last_seen,
                         t.arrived_at,
                     )
-                )
+                ):
+                    await copy.write(data)
         await cur.execute(_UPSERT_LOCATIONS)
     return locations, moves
 

@@ -311,6 +311,48 @@ async def test_every_page_and_what_it_loads_comes_from_the_app_itself(database_u
                     assets += imports
 
 
+async def test_a_tag_standing_at_its_read_point_shows_its_newest_read_while_the_row_lags(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site)  # last_seen resolution: 60 s
+    await apply_migrations(database_url)
+    seen = [(0, 1, -60.0), (5, 2, -45.0), (10, 1, -50.0)]  # seconds, antenna, RSSI
+    messages = [
+        (
+            obs_topic(site),
+            batch(
+                "edge-1",
+                i,
+                observation(
+                    EPC_1,
+                    read_point="zone-a/shelf",
+                    reader_id="reader-zone-a",
+                    antenna=antenna,
+                    rssi_dbm=rssi,
+                    at=T0 + timedelta(seconds=s),
+                ),
+            ),
+        )
+        for i, (s, antenna, rssi) in enumerate(seen)
+    ]
+    async with api(settings) as client:
+        await ingest(client, mqtt_url, messages[0])  # the arrival, stored first
+        await ingest(client, mqtt_url, *messages[1:])
+        r = await client.get(f"/api/tags/{EPC_1}")
+    assert await rows(database_url, "SELECT last_seen, antenna, arrived_at FROM tag_locations") == [
+        (T0, 1, T0 - timedelta(seconds=1))
+    ]  # read again within 60 s: not rewritten
+    assert r.status_code == 200, r.text
+    tag = r.json()
+    assert (tag["read_point"], tag["last_seen"], tag["antenna"], tag["rssi_dbm"]) == (
+        "zone-a/shelf",
+        "2025-03-01T08:00:10Z",
+        1,
+        -50.0,
+    )
+    assert tag["arrived_at"] == "2025-03-01T07:59:59Z"
+
+
 async def test_readers_and_tags_answer_503_naming_the_database_when_it_is_down(mqtt_url, site):
     settings = settings_for(NOWHERE, mqtt_url, site, db_timeout_s=0.3)
     async with api(settings, ingest=False, role=None) as client:

@@ -114,6 +114,60 @@ def test_locate_tags(reads, current, locations, moves):
     assert [(m.epc, m.from_read_point, m.to_read_point) for m in got_moves] == moves
 
 
+# (case, reads, current, expected locations [(epc, rp, last_seen, arrived_at)],
+#  expected moves [(epc, from, to)]) with a resolution of 60 s
+RESOLUTION_CASES = [
+    (
+        "a read at the same read point within the resolution is not written",
+        [read("A", "zone-a/shelf", 69)],
+        {"A": here("A", "zone-a/shelf", 10, 5)},
+        [],
+        [],
+    ),
+    (
+        "a read at the same read point the resolution past last_seen is written",
+        [read("A", "zone-a/shelf", 70)],
+        {"A": here("A", "zone-a/shelf", 10, 5)},
+        [("A", "zone-a/shelf", 70, 5)],
+        [],
+    ),
+    (
+        "a move within the resolution is written at once",
+        [read("A", "door-1/inside", 11)],
+        {"A": here("A", "door-1/outside", 10, 5)},
+        [("A", "door-1/inside", 11, 10)],
+        [("A", "door-1/outside", "door-1/inside")],
+    ),
+    (
+        "an arrival is written at once",
+        [read("B", "door-1/inside", 11)],
+        {},
+        [("B", "door-1/inside", 11, 10)],
+        [("B", None, "door-1/inside")],
+    ),
+    (
+        "a late read elsewhere still changes nothing",
+        [read("A", "door-1/inside", 9)],
+        {"A": here("A", "door-1/outside", 10, 5)},
+        [],
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("reads", "current", "locations", "moves"),
+    [c[1:] for c in RESOLUTION_CASES],
+    ids=[c[0] for c in RESOLUTION_CASES],
+)
+def test_locate_tags_rewrites_a_standing_tag_once_per_resolution(reads, current, locations, moves):
+    got_locations, got_moves = locate_tags(reads, current, resolution=timedelta(seconds=60))
+    assert [(x.epc, x.read_point, x.last_seen, x.arrived_at) for x in got_locations] == [
+        (e, rp, t(last), t(arr)) for e, rp, last, arr in locations
+    ]
+    assert [(m.epc, m.from_read_point, m.to_read_point) for m in got_moves] == moves
+
+
 def test_newest_read_without_rssi_loses_a_tie_to_one_with_rssi():
     a, b = read("A", "x/y", 1, None), read("A", "x/z", 1, -80.0)
     assert newest_per_epc([a, b])["A"] is b

@@ -1,0 +1,111 @@
+"""How ingest writes ``tag_locations``: a move at once, a tag standing at its read point
+once per resolution, and every rewrite in place (a heap-only update: no index entry)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+from cloudkit import T0, batch, observation
+
+from cloud.db.migrate import apply_migrations
+from cloud.ingest.classify import Accepted, classify
+from cloud.ingest.ownership import SiteDevices
+from cloud.ingest.store import GroupResult, write_group
+from protocols.layout import load_layout
+
+SITE = "s1"
+DEVICES = SiteDevices.of(load_layout(None), SITE)
+TOPIC = f"rfidwms/v1/{SITE}/edge-1/observations"
+EPCS = [f"30340000{i:016X}" for i in range(50)]
+
+
+def _batch(
+    seq: int, at_s: float, read_point: str, reader: str, antenna: int = 1, epcs: int = len(EPCS)
+) -> Accepted:
+    payload = batch(
+        "edge-1",
+        seq,
+        *(
+            observation(
+                e,
+                read_point=read_point,
+                reader_id=reader,
+                antenna=antenna,
+                at=T0 + timedelta(seconds=at_s),
+            )
+            for e in EPCS[:epcs]
+        ),
+    )
+    item = classify(
+        TOPIC,
+        payload,
+        sites={SITE: DEVICES},
+        retained=False,
+        received_at=T0 + timedelta(seconds=at_s + 1),
+    )
+    assert isinstance(item, Accepted), item
+    return item
+
+
+async def _written(
+    conn: psycopg.AsyncConnection, item: Accepted, resolution: timedelta
+) -> tuple[GroupResult, tuple[int, int]]:
+    """Write one group and return what it wrote with the (updates, of them heap-only) of
+    ``tag_locations`` it made (the table's statistics, flushed before and after)."""
+    before = await _updates(conn)
+    result = await write_group(conn, [item], now=T0, last_seen_resolution=resolution)
+    after = await _updates(conn)
+    return result, (after[0] - before[0], after[1] - before[1])
+
+
+async def _updates(conn: psycopg.AsyncConnection) -> tuple[int, int]:
+    await conn.execute("SELECT pg_stat_force_next_flush()")  # at the end of this statement
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    cur = await conn.execute(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'tag_locations'"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def test_tag_rows_are_rewritten_in_place_and_a_standing_tag_once_per_resolution(
+    database_url,
+):
+    await apply_migrations(database_url)
+    minute = timedelta(seconds=60)
+    n = len(EPCS)
+    k = n // 6
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        first, _ = await _written(conn, _batch(0, 0, "zone-a/shelf", "reader-zone-a"), minute)
+        assert len(first.change.moves) == len(first.change.locations) == n  # arrivals
+
+        again, updates = await _written(
+            conn, _batch(1, 30, "zone-a/shelf", "reader-zone-a"), minute
+        )
+        # stored, and the tags, within the resolution of their rows, not rewritten
+        assert (again.observations, again.change.locations, again.change.moves) == (n, [], [])
+        assert updates == (0, 0)
+
+        # the page of tags was filled to 70% (migration 0037): the room left takes the
+        # new versions of a sixth of its tags rewritten, twice
+        later, updates = await _written(
+            conn, _batch(2, 60, "zone-a/shelf", "reader-zone-a", epcs=k), minute
+        )
+        assert len(later.change.locations) == k and later.change.moves == []
+        assert updates == (k, k)  # every one heap-only: no index entry written
+        moved, updates = await _written(
+            conn, _batch(3, 61, "door-1/inside", "reader-door-1", 3, epcs=k), minute
+        )
+        assert [m.to_read_point for m in moved.change.moves] == ["door-1/inside"] * k
+        assert updates == (k, k)
+
+        cur = await conn.execute(
+            "SELECT read_point, last_seen, arrived_at, count(*) FROM tag_locations"
+            " GROUP BY 1, 2, 3 ORDER BY 1"
+        )
+        assert await cur.fetchall() == [
+            ("door-1/inside", T0 + timedelta(seconds=61), T0 + timedelta(seconds=60), k),
+            ("zone-a/shelf", T0, T0 - timedelta(seconds=1), n - k),
+        ]
