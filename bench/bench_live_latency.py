@@ -309,7 +309,7 @@ async def phase(
     await asyncio.sleep(max(0.0, begin - time.time()))
     start = time.time()
     before = await asyncio.to_thread(health, port)
-    cpu0 = _cpu_seconds()
+    cpu0, wall0 = _cpu_seconds(), time.monotonic()
     per_edge = rate / args.publishers
     sent = sum(
         await asyncio.gather(
@@ -350,6 +350,7 @@ async def phase(
         "hub_resyncs": after["live"]["resyncs"] - before["live"]["resyncs"],
         "hub_deltas": after["live"]["seq"] - before["live"]["seq"],
         "cloud_cpu_s": round(_cpu_seconds() - cpu0, 1),
+        "cloud_cpu_share": round((_cpu_seconds() - cpu0) / (time.monotonic() - wall0), 3),
     }
     if slow_page is not None:
         out["slow"] = {k: v for k, v in slow_page.items() if k != "hist"}
@@ -505,6 +506,16 @@ def result_of(args: argparse.Namespace, runs: list[list[dict[str, Any]]]) -> ben
     result.notes.append(
         "Latency is publish -> page: an edge's own wait to fill a batch (up to its 0.5 s "
         "flush interval) comes before it and is not counted."
+    )
+    shares = [p["cloud_cpu_share"] for run in runs for p in run if p["rate"] == 10_000]
+    result.notes.append(
+        "CPU the cloud process got while its 10k obs/s phases ran (ingest, hub, 20 sockets): "
+        f"{min(shares):.0%} to {max(shares):.0%} "
+        "of one core. Most of the latency is the ingest path (publish -> hub: the broker, the"
+        " wait for the group before, the group's write and commit in PostgreSQL), the rest "
+        "the fan-out to the pages; whether the ingest path waited for PostgreSQL or for a CPU"
+        " the load left it cannot be told apart here (a process spinning on this machine got "
+        "15% of a core at a load average of 20 the same afternoon)."
     )
     result.notes.append(
         "The pages run on the same 2 shared cores as the cloud, PostgreSQL and the broker; "
