@@ -98,6 +98,10 @@ class CloudSettings(CommonSettings):
     http_allowed_origins: str = ""
     """Comma-separated origins (``https://wms.example.com``) whose pages may open
     ``/ws/live`` besides the API's own; see :meth:`allowed_origins`."""
+    http_ws_compression: bool = False
+    """Offer WebSocket clients permessage-deflate. Off: a live delta is encoded once for
+    every page but would be compressed once per page (zlib keeps a context per
+    connection), the largest cost per page of the live feed (``docs/cloud.md``)."""
 
     ingest_enabled: bool = True
     """Run the MQTT ingester (and the jobs and warehouse feed beside it) in this
@@ -191,8 +195,13 @@ class CloudSettings(CommonSettings):
     live_buffer_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     """Bytes of encoded deltas kept for resuming clients (approximate), on top of the
     ``live_buffer`` count: whichever is reached first drops the oldest."""
+    live_buffer_age_s: float = Field(default=600.0, gt=0.0, le=86_400.0)
+    """... and none older than this many seconds (a client away longer gets a snapshot)."""
     live_client_queue: int = Field(default=256, ge=1)
     """Deltas queued per WebSocket client before it is dropped to a fresh snapshot."""
+    live_client_max_lag_s: float = Field(default=2.0, gt=0.0, le=3600.0)
+    """A WebSocket client whose next message was published longer ago than this (its
+    socket drains slower than deltas come) is dropped to a fresh snapshot instead."""
     live_recent_reads: int = Field(default=200, ge=1, le=10_000)
     """Reads a snapshot carries (and reads and moves a delta carries at most)."""
     live_tag_locations: int = Field(default=2000, ge=1, le=1_000_000)

@@ -194,7 +194,9 @@ def create_app(
             hub = LiveHub(
                 buffer=settings.live_buffer,
                 buffer_bytes=settings.live_buffer_bytes,
+                buffer_age_s=settings.live_buffer_age_s,
                 client_queue=settings.live_client_queue,
+                client_max_lag_s=settings.live_client_max_lag_s,
                 recent_reads=settings.live_recent_reads,
                 tag_locations=settings.live_tag_locations,
                 max_readers=settings.live_max_readers,

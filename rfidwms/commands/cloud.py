@@ -105,7 +105,12 @@ async def _serve(settings: Any, sites: Any) -> int:
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings, sites=sites)
     try:
-        async with CloudServer(app, settings.http_host, settings.http_port) as server:
+        async with CloudServer(
+            app,
+            settings.http_host,
+            settings.http_port,
+            ws_compression=settings.http_ws_compression,
+        ) as server:
             log.info(
                 "rfidwms cloud for site(s) %s serving %s (live page at /, API docs at /docs)",
                 ", ".join(sites.ids),

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic_core
+import pytest
 
-from cloud.live.hub import LiveHub, Subscription
+from cloud.live.hub import LiveHub, Subscription, drops_oldest, too_late
 from cloud.model import EdgeState, LiveChange, Read, ReaderStatus, TagLocation, TagMove
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -307,3 +308,97 @@ async def test_the_snapshot_is_encoded_once_per_view_for_every_client_that_asks(
     assert hub.snapshot_message()[0] == 2
     hub.seed(readers=[reader(1)])
     assert "reader-000001" in hub.snapshot_message()[1]
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("kept", "size", "oldest_age", "drops"),
+    [
+        (3, 300, 1.0, False),  # within count, bytes and age
+        (5, 300, 1.0, True),  # over the count (at most 4)
+        (3, 1200, 1.0, True),  # over the bytes (at most 1000)
+        (3, 300, 61.0, True),  # the oldest is over the age (at most 60 s)
+        (3, 300, 60.0, False),  # exactly the age: kept
+        (1, 5000, 999.0, False),  # the last one is always kept
+        (0, 0, 0.0, False),
+    ],
+)
+def test_the_resume_buffer_drops_its_oldest_beyond_count_bytes_or_age(
+    kept, size, oldest_age, drops
+):
+    assert drops_oldest(kept, size, oldest_age, most=4, most_bytes=1000, max_age=60.0) is drops
+
+
+@pytest.mark.parametrize(
+    ("published_at", "now", "late"),
+    [(10.0, 11.0, False), (10.0, 12.0, False), (10.0, 12.01, True), (10.0, 99.0, True)],
+)
+def test_a_message_older_than_the_client_lag_is_too_late(published_at, now, late):
+    assert too_late(published_at, now, 2.0) is late
+
+
+async def test_the_resume_buffer_forgets_deltas_older_than_its_age():
+    clock = Clock()
+    hub = LiveHub(buffer_age_s=60.0, clock=clock)
+    for n in range(1, 4):
+        hub.publish(change(n))
+        clock.now += 10
+    assert hub.buffered[0] == 3
+    clock.now += 35  # the first is 65 s old, the second 55 s
+    assert hub.buffered[0] == 2
+    with hub.subscribe(since=0, stream=hub.stream) as sub:
+        (first,) = await take(sub, 1)
+    assert (first["type"], first["seq"]) == ("snapshot", 3)
+    with hub.subscribe(since=1, stream=hub.stream) as sub:
+        msgs = await take(sub, 3)
+    assert [(m["type"], m["seq"]) for m in msgs] == [("resumed", 1), ("delta", 2), ("delta", 3)]
+    clock.now += 1000  # however old, the last delta stays: one behind can always resume
+    assert hub.buffered[0] == 1
+
+
+async def test_a_customers_resume_buffer_forgets_orders_older_than_its_age():
+    clock = Clock()
+    hub = LiveHub(buffer_age_s=60.0, clock=clock)
+    for n in range(3):
+        hub.publish_order({"id": f"o-{n}", "customer": "acme", "status": "created"})
+        clock.now += 30  # the first is 90 s old at the end, the second 60 s
+    stream = hub.customer_stream("acme")
+    with hub.subscribe(since=0, stream=stream, customer="acme") as sub:
+        (first,) = await take(sub, 1)
+    assert (first["type"], first["seq"]) == ("snapshot", 3)
+    with hub.subscribe(since=1, stream=stream, customer="acme") as sub:
+        msgs = await take(sub, 3)
+    assert [(m["type"], m["seq"]) for m in msgs] == [("resumed", 1), ("order", 2), ("order", 3)]
+
+
+async def test_a_client_whose_next_delta_is_older_than_its_lag_gets_a_fresh_snapshot():
+    clock = Clock()
+    hub = LiveHub(client_max_lag_s=2.0, clock=clock)
+    with hub.subscribe() as sub:
+        it = sub.messages()
+        assert json.loads(await anext(it))["type"] == "snapshot"
+        hub.publish(change(1))
+        clock.now += 1.0
+        hub.publish(change(2))
+        assert json.loads(await anext(it))["seq"] == 1  # 1 s old: sent
+        clock.now += 1.5  # delta 2 is now 1.5 s old, delta 3 new
+        hub.publish(change(3, "BBBB"))
+        assert json.loads(await anext(it))["seq"] == 2
+        clock.now += 2.5  # the client took 2.5 s to send delta 2: delta 3 is too late
+        hub.publish(change(4, "CCCC"))
+        resync = json.loads(await anext(it))
+        assert (resync["type"], resync["seq"]) == ("snapshot", 4)
+        assert [r["epc"] for r in resync["reads"]][:2] == ["CCCC", "BBBB"]
+        hub.publish(change(5))
+        after = json.loads(await asyncio.wait_for(anext(it), 1))
+        assert (after["type"], after["seq"]) == ("delta", 5)
+        assert sub.resyncs == 1 and hub.resyncs == 1
