@@ -322,12 +322,17 @@ async def _balances(
     if after is not None:
         parts.append("(sp.site, sp.sku, sp.lot, sp.location, sp.state) > (%s, %s, %s, %s, %s)")
         params.extend(after)
+    # the page is grouped in the primary key's order and limited before the lots are
+    # joined (a lot is one row of lots), so a page reads its own positions only; the lots'
+    # key has the default collation, the positions' "C" (its index serves with COLLATE)
     cur = await conn.execute(
-        "SELECT sp.site, sp.sku, sp.lot, sp.location, sp.state, sum(sp.qty)::int, l.expiry"
-        " FROM stock_positions sp LEFT JOIN lots l ON l.sku = sp.sku AND l.lot = sp.lot"
-        f" WHERE {' AND '.join(parts)}"
-        " GROUP BY sp.site, sp.sku, sp.lot, sp.location, sp.state, l.expiry"
-        " ORDER BY sp.site, sp.sku, sp.lot, sp.location, sp.state LIMIT %s",
+        "SELECT b.site, b.sku, b.lot, b.location, b.state, b.qty, l.expiry FROM ("
+        "SELECT sp.site, sp.sku, sp.lot, sp.location, sp.state, sum(sp.qty)::int AS qty"
+        f" FROM stock_positions sp WHERE {' AND '.join(parts)}"
+        " GROUP BY sp.site, sp.sku, sp.lot, sp.location, sp.state"
+        " ORDER BY sp.site, sp.sku, sp.lot, sp.location, sp.state LIMIT %s) b"
+        ' LEFT JOIN lots l ON l.sku = b.sku COLLATE "default" AND l.lot = b.lot COLLATE "default"'
+        " ORDER BY b.site, b.sku, b.lot, b.location, b.state",
         [*params, limit],
     )
     rows: list[tuple[Any, ...]] = await cur.fetchall()
