@@ -691,6 +691,38 @@ def explain(url: str, statements: list[str]) -> str:
     return "\n\n".join(out)
 
 
+def previous(name: str) -> dict[str, Any] | None:
+    """The result this run replaces (``bench/results/NAME.json``), if any."""
+    path = benchkit.RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def against_previous(
+    before: dict[str, Any], med: dict[str, dict[str, float]], mix: list[dict[str, float]]
+) -> tuple[str, str]:
+    """A table of the p50 / p99 medians of the result replaced and of this run."""
+    was = before.get("extra", {}).get("sequential", {})
+    was_mix = before.get("extra", {}).get("mix", [])
+    rows = [f"{'endpoint':<36} {'p50 was':>8} {'now':>8} {'p99 was':>8} {'now':>8}  (ms)"]
+    for name, v in med.items():
+        old = (
+            {k: statistics.median(q[k] for q in was[name]) for k in ("p50", "p99")}
+            if name in was
+            else None
+        )
+        cells = [f"{old[k]:>8.1f}" if old else f"{'-':>8}" for k in ("p50", "p99")]
+        rows.append(f"{name:<36} {cells[0]} {v['p50']:>8.1f} {cells[1]} {v['p99']:>8.1f}")
+    if was_mix and mix:
+        old_mix = {k: statistics.median(q[k] for q in was_mix) for k in ("p50", "p99")}
+        now_mix = {k: statistics.median(q[k] for q in mix) for k in ("p50", "p99")}
+        rows.append(
+            f"{'mix (all clients at once)':<36} {old_mix['p50']:>8.1f} {now_mix['p50']:>8.1f}"
+            f" {old_mix['p99']:>8.1f} {now_mix['p99']:>8.1f}"
+        )
+    when = before.get("measured_at", "?")
+    return f"Against the result it replaced (measured {when}), medians of repeats", "\n".join(rows)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tags", type=int, default=1_000_000)
@@ -825,6 +857,10 @@ def main() -> int:
     table = [f"{'endpoint':<36} {'p50':>8} {'p95':>8} {'p99':>8}  (ms, median of repeats)"]
     table += [f"{n:<36} {v['p50']:>8.1f} {v['p95']:>8.1f} {v['p99']:>8.1f}" for n, v in med.items()]
     result.attachments["Sequential latency per endpoint, p50 / p95 / p99"] = "\n".join(table)
+    before = previous(args.name)
+    if before is not None:
+        title, text = against_previous(before, med, mix)
+        result.attachments[title] = text
     result.attachments["Stored (pg_total_relation_size, the largest tables)"] = "\n".join(
         f"{k:<20} {v / 2**20:>10,.1f} MiB ({counts[k]:,} rows)"
         if k in counts

@@ -322,16 +322,17 @@ async def _balances(
     if after is not None:
         parts.append("(sp.site, sp.sku, sp.lot, sp.location, sp.state) > (%s, %s, %s, %s, %s)")
         params.extend(after)
-    # the page is grouped in the primary key's order and limited before the lots are
-    # joined (a lot is one row of lots), so a page reads its own positions only; the lots'
-    # key has the default collation, the positions' "C" (its index serves with COLLATE)
+    # the page is grouped in the primary key's order and limited before each line's lot
+    # is looked up (one row of lots, by its key: the lots' key has the default collation
+    # and the positions' "C", so only with COLLATE can its index serve)
     cur = await conn.execute(
-        "SELECT b.site, b.sku, b.lot, b.location, b.state, b.qty, l.expiry FROM ("
+        "SELECT b.site, b.sku, b.lot, b.location, b.state, b.qty,"
+        ' (SELECT l.expiry FROM lots l WHERE l.sku = b.sku COLLATE "default"'
+        ' AND l.lot = b.lot COLLATE "default") FROM ('
         "SELECT sp.site, sp.sku, sp.lot, sp.location, sp.state, sum(sp.qty)::int AS qty"
         f" FROM stock_positions sp WHERE {' AND '.join(parts)}"
         " GROUP BY sp.site, sp.sku, sp.lot, sp.location, sp.state"
         " ORDER BY sp.site, sp.sku, sp.lot, sp.location, sp.state LIMIT %s) b"
-        ' LEFT JOIN lots l ON l.sku = b.sku COLLATE "default" AND l.lot = b.lot COLLATE "default"'
         " ORDER BY b.site, b.sku, b.lot, b.location, b.state",
         [*params, limit],
     )
