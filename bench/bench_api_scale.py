@@ -30,6 +30,8 @@ sequentially (KPIs: 1 s), and 250 ms for the mix under concurrency.
 
     .venv/bin/python bench/bench_api_scale.py [--tags 1000000] [--observations 10000000]
     .venv/bin/python bench/bench_api_scale.py --quick     # 100k tags, 1M observations
+    .venv/bin/python bench/bench_api_scale.py --keep-database rfidwms_bench_api_keep \
+        --repeats 1 --name scratch   # fill once, keep it (EXPLAIN there), reuse it next time
 
 Targets only 127.0.0.1 (PostgreSQL on 5432, Mosquitto on 1883; ``--database-url``,
 ``--mqtt-url``) and stops by itself. Writes ``bench/results/api_scale.json``.
@@ -740,7 +742,8 @@ def main() -> int:
         "--keep-database",
         metavar="NAME",
         help="fill database NAME once and keep it; a later run with the same NAME and scale"
-        " reuses it (new migrations applied, no refill) - for experiments, not for results",
+        " reuses it (new migrations applied, no refill; its data ages: the cloud prunes"
+        " observations past retention) - for experiments, not for results",
     )
     args = p.parse_args()
     if args.quick:
