@@ -30,6 +30,8 @@ sequentially (KPIs: 1 s), and 250 ms for the mix under concurrency.
 
     .venv/bin/python bench/bench_api_scale.py [--tags 1000000] [--observations 10000000]
     .venv/bin/python bench/bench_api_scale.py --quick     # 100k tags, 1M observations
+    .venv/bin/python bench/bench_api_scale.py --keep-database rfidwms_bench_api_keep \
+        --repeats 1 --name scratch   # fill once, keep it (EXPLAIN there), reuse it next time
 
 Targets only 127.0.0.1 (PostgreSQL on 5432, Mosquitto on 1883; ``--database-url``,
 ``--mqtt-url``) and stops by itself. Writes ``bench/results/api_scale.json``.
@@ -41,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import http.client
+import json
 import os
 import random
 import re
@@ -63,6 +66,7 @@ import benchkit
 import paho.mqtt.client as paho
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
+from psycopg import sql
 
 from cloud.api.paging import encode_cursor
 from cloud.db import users
@@ -403,6 +407,40 @@ def fill(url: str, scale: Scale, now: datetime) -> dict[str, float]:
     return steps
 
 
+@contextlib.contextmanager
+def database(admin_url: str, keep: str | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """A fresh database (dropped after), or with ``keep`` the database of that name,
+    created when missing and kept: its URL, and what it was filled with (its comment,
+    written by :func:`mark_filled`) when it was."""
+    if keep is None:
+        with benchkit.fresh_database(admin_url, "rfidwms_bench_api") as url:
+            yield url, None
+        return
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [keep],
+        ).fetchone()
+        if row is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(keep)))
+        elif not row[0]:  # created, but its fill never finished
+            raise SystemExit(f"database {keep} exists but was not filled: drop it first")
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=keep)
+    yield url, json.loads(row[0]) if row else None
+
+
+def mark_filled(url: str, scale: Scale, now: datetime, steps: dict[str, float]) -> None:
+    info = {"tags": scale.tags, "observations": scale.observations, "now": now.isoformat(),
+            "steps": steps}  # fmt: skip
+    with psycopg.connect(url, autocommit=True) as conn:
+        name = conn.info.dbname
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(json.dumps(info))
+            )
+        )
+
+
 def _timed(fn: Callable[..., None], *args: Any) -> float:
     t = time.monotonic()
     fn(*args)
@@ -507,7 +545,9 @@ def make_token(url: str) -> str:
     async def issue() -> str:
         now = datetime.now(UTC)
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            user = await users.create_user(conn, "bench-admin", Role.ADMIN, None, at=now)
+            user = await users.create_user(
+                conn, f"bench-admin-{uuid.uuid4().hex[:8]}", Role.ADMIN, None, at=now
+            )
             return (await users.issue_token(conn, user, at=now)).token
 
     return asyncio.run(issue())
@@ -653,6 +693,38 @@ def explain(url: str, statements: list[str]) -> str:
     return "\n\n".join(out)
 
 
+def previous(name: str) -> dict[str, Any] | None:
+    """The result this run replaces (``bench/results/NAME.json``), if any."""
+    path = benchkit.RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def against_previous(
+    before: dict[str, Any], med: dict[str, dict[str, float]], mix: list[dict[str, float]]
+) -> tuple[str, str]:
+    """A table of the p50 / p99 medians of the result replaced and of this run."""
+    was = before.get("extra", {}).get("sequential", {})
+    was_mix = before.get("extra", {}).get("mix", [])
+    rows = [f"{'endpoint':<36} {'p50 was':>8} {'now':>8} {'p99 was':>8} {'now':>8}  (ms)"]
+    for name, v in med.items():
+        old = (
+            {k: statistics.median(q[k] for q in was[name]) for k in ("p50", "p99")}
+            if name in was
+            else None
+        )
+        cells = [f"{old[k]:>8.1f}" if old else f"{'-':>8}" for k in ("p50", "p99")]
+        rows.append(f"{name:<36} {cells[0]} {v['p50']:>8.1f} {cells[1]} {v['p99']:>8.1f}")
+    if was_mix and mix:
+        old_mix = {k: statistics.median(q[k] for q in was_mix) for k in ("p50", "p99")}
+        now_mix = {k: statistics.median(q[k] for q in mix) for k in ("p50", "p99")}
+        rows.append(
+            f"{'mix (all clients at once)':<36} {old_mix['p50']:>8.1f} {now_mix['p50']:>8.1f}"
+            f" {old_mix['p99']:>8.1f} {now_mix['p99']:>8.1f}"
+        )
+    when = before.get("measured_at", "?")
+    return f"Against the result it replaced (measured {when}), medians of repeats", "\n".join(rows)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tags", type=int, default=1_000_000)
@@ -666,22 +738,37 @@ def main() -> int:
     p.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
     p.add_argument("--name", default="api_scale", help="result name (bench/results/NAME.json)")
     p.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the slow")
+    p.add_argument(
+        "--keep-database",
+        metavar="NAME",
+        help="fill database NAME once and keep it; a later run with the same NAME and scale"
+        " reuses it (new migrations applied, no refill; its data ages: the cloud prunes"
+        " observations past retention) - for experiments, not for results",
+    )
     args = p.parse_args()
     if args.quick:
         args.tags, args.observations, args.repeats = 100_000, 1_000_000, 1
     scale = Scale(args.tags, args.observations)
     now = datetime.now(UTC)
-    eps = endpoints(scale, now)
-    with benchkit.fresh_database(args.database_url, "rfidwms_bench_api") as url:
+    with database(args.database_url, args.keep_database) as (url, filled):
         asyncio.run(apply_migrations(url))
-        print(
-            f"filling: {scale.tags:,} tags ({scale.pallets:,} pallets), "
-            f"{scale.observations:,} observations, {scale.orders:,} orders",
-            flush=True,
-        )
-        steps = fill(url, scale, now)
-        for k, v in steps.items():
-            print(f"  {k}: {v:.1f} s", flush=True)
+        if filled is not None:
+            if (filled["tags"], filled["observations"]) != (scale.tags, scale.observations):
+                raise SystemExit(f"database {args.keep_database} holds another scale: {filled}")
+            now, steps = datetime.fromisoformat(filled["now"]), filled["steps"]
+            print(f"reusing {args.keep_database}, filled at {now.isoformat()}", flush=True)
+        else:
+            print(
+                f"filling: {scale.tags:,} tags ({scale.pallets:,} pallets), "
+                f"{scale.observations:,} observations, {scale.orders:,} orders",
+                flush=True,
+            )
+            steps = fill(url, scale, now)
+            for k, v in steps.items():
+                print(f"  {k}: {v:.1f} s", flush=True)
+            if args.keep_database:
+                mark_filled(url, scale, now, steps)
+        eps = endpoints(scale, now)
         counts = row_counts(
             url,
             ["observations", "tag_locations", "tag_places", "pallets", "pallet_cases",
@@ -773,6 +860,10 @@ def main() -> int:
     table = [f"{'endpoint':<36} {'p50':>8} {'p95':>8} {'p99':>8}  (ms, median of repeats)"]
     table += [f"{n:<36} {v['p50']:>8.1f} {v['p95']:>8.1f} {v['p99']:>8.1f}" for n, v in med.items()]
     result.attachments["Sequential latency per endpoint, p50 / p95 / p99"] = "\n".join(table)
+    before = previous(args.name)
+    if before is not None:
+        title, text = against_previous(before, med, mix)
+        result.attachments[title] = text
     result.attachments["Stored (pg_total_relation_size, the largest tables)"] = "\n".join(
         f"{k:<20} {v / 2**20:>10,.1f} MiB ({counts[k]:,} rows)"
         if k in counts

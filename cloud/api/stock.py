@@ -322,12 +322,18 @@ async def _balances(
     if after is not None:
         parts.append("(sp.site, sp.sku, sp.lot, sp.location, sp.state) > (%s, %s, %s, %s, %s)")
         params.extend(after)
+    # the page is grouped in the primary key's order and limited before each line's lot
+    # is looked up (one row of lots, by its key: the lots' key has the default collation
+    # and the positions' "C", so only with COLLATE can its index serve)
     cur = await conn.execute(
-        "SELECT sp.site, sp.sku, sp.lot, sp.location, sp.state, sum(sp.qty)::int, l.expiry"
-        " FROM stock_positions sp LEFT JOIN lots l ON l.sku = sp.sku AND l.lot = sp.lot"
-        f" WHERE {' AND '.join(parts)}"
-        " GROUP BY sp.site, sp.sku, sp.lot, sp.location, sp.state, l.expiry"
-        " ORDER BY sp.site, sp.sku, sp.lot, sp.location, sp.state LIMIT %s",
+        "SELECT b.site, b.sku, b.lot, b.location, b.state, b.qty,"
+        ' (SELECT l.expiry FROM lots l WHERE l.sku = b.sku COLLATE "default"'
+        ' AND l.lot = b.lot COLLATE "default") FROM ('
+        "SELECT sp.site, sp.sku, sp.lot, sp.location, sp.state, sum(sp.qty)::int AS qty"
+        f" FROM stock_positions sp WHERE {' AND '.join(parts)}"
+        " GROUP BY sp.site, sp.sku, sp.lot, sp.location, sp.state"
+        " ORDER BY sp.site, sp.sku, sp.lot, sp.location, sp.state LIMIT %s) b"
+        " ORDER BY b.site, b.sku, b.lot, b.location, b.state",
         [*params, limit],
     )
     rows: list[tuple[Any, ...]] = await cur.fetchall()

@@ -98,14 +98,25 @@ async def passages(
     site: str | None = None,
 ) -> list[PassageRow]:
     where, params = _where(since, after, {"site": site, "door": door})
-    if epc is not None:  # the pallet's own passages, or those it crossed in as a case
-        where += (" AND" if where else " WHERE") + " (epc = %s OR cases @> ARRAY[%s]::text[])"
-        params.extend([epc, epc])
-    cur = await conn.execute(
-        "SELECT id, time, door, direction, epc, cases, confidence::numeric::float8, evidence,"
-        f" edge_id, stored_at, site FROM passages{where} ORDER BY time, id LIMIT %s",
-        [*params, limit],
+    columns = (
+        "id, time, door, direction, epc, cases, confidence::numeric::float8, evidence,"
+        " edge_id, stored_at, site"
     )
+    if epc is None:
+        sql, args = f"SELECT {columns} FROM passages{where}", params
+    else:
+        # the pallet's own passages, and those it crossed in as a case: two parts, each
+        # by its own index (epc; the GIN of cases), so an EPC's few passages are found
+        # directly; with one OR the planner expected hundreds and walked all passages
+        # in time order for them
+        both = " AND" if where else " WHERE"
+        sql = (
+            f"SELECT {columns} FROM passages{where}{both} epc = %s"
+            f" UNION ALL SELECT {columns} FROM passages{where}{both}"
+            " cases @> ARRAY[%s]::text[] AND epc <> %s"
+        )
+        args = [*params, epc, *params, epc, epc]
+    cur = await conn.execute(f"SELECT * FROM ({sql}) p ORDER BY time, id LIMIT %s", [*args, limit])
     return [PassageRow(*row) for row in await cur.fetchall()]
 
 

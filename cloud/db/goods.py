@@ -486,17 +486,26 @@ async def pallet_stock(
     if after is not None:
         parts.append("(sp.site, sp.pallet) > (%s, %s)")
         params.extend(after)
+    # The page's pallets first (an index-ordered scan stopping at the limit), then their
+    # positions through the same partial index (hence ``pallet <> ''`` repeated); the
+    # pallet's EPC and the lot's expiry are one row each, looked up per row by their
+    # primary keys. Those keys have the default collation and the positions' "C": only
+    # with the COLLATE can the keys' indexes serve (the join it replaces hashed all the
+    # pallets for a page of 50, 110 ms with 50k pallets; a lookup without it scans them).
     cur = await conn.execute(
         "WITH page AS (SELECT DISTINCT sp.site, sp.pallet FROM stock_positions sp"
         f" WHERE {' AND '.join(parts)} ORDER BY sp.site, sp.pallet LIMIT %s)"
-        " SELECT page.site, page.pallet, p.epc, sp.sku, sp.lot, l.expiry, sp.location,"
-        " sp.state, sum(sp.qty)::int FROM page"
+        " SELECT page.site, page.pallet,"
+        ' (SELECT p.epc FROM pallets p WHERE p.site = page.site COLLATE "default"'
+        ' AND p.sscc = page.pallet COLLATE "default"),'
+        " sp.sku, sp.lot,"
+        ' (SELECT l.expiry FROM lots l WHERE l.sku = sp.sku COLLATE "default"'
+        ' AND l.lot = sp.lot COLLATE "default"),'
+        " sp.location, sp.state, sum(sp.qty)::int FROM page"
         " JOIN stock_positions sp ON sp.site = page.site AND sp.pallet = page.pallet"
-        " AND sp.qty > 0"
-        " LEFT JOIN pallets p ON p.site = page.site AND p.sscc = page.pallet"
-        " LEFT JOIN lots l ON l.sku = sp.sku AND l.lot = sp.lot"
-        " GROUP BY page.site, page.pallet, p.epc, sp.sku, sp.lot, l.expiry, sp.location,"
-        " sp.state ORDER BY page.site, page.pallet, sp.location, sp.state, sp.sku, sp.lot",
+        " AND sp.qty > 0 AND sp.pallet <> ''"
+        " GROUP BY page.site, page.pallet, sp.sku, sp.lot, sp.location, sp.state"
+        " ORDER BY page.site, page.pallet, sp.location, sp.state, sp.sku, sp.lot",
         [*params, limit],
     )
     return [PalletStock(*r) for r in await cur.fetchall()]

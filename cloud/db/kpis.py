@@ -30,7 +30,7 @@ def _site(column: str, site: str | None, params: list[Any]) -> str:
 
 
 async def _rows(conn: Conn, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    cur = await conn.execute(sql.encode(), params)
+    cur = await conn.execute(sql.encode(), params, binary=True)
     return await cur.fetchall()
 
 

@@ -15,6 +15,13 @@ log = logging.getLogger(__name__)
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 
 
+async def _configure(conn: AsyncConnection[TupleRow]) -> None:
+    """No JIT compilation: the cloud's statements are short, and compiling one whose
+    estimated cost passes ``jit_above_cost`` (a month of KPIs does) took longer than
+    running it (45 ms of 420, bench/bench_api_scale.py)."""
+    await conn.execute("SET jit = off")
+
+
 @asynccontextmanager
 async def open_pool(
     conninfo: str,
@@ -37,6 +44,7 @@ async def open_pool(
         max_size=max_size,
         timeout=timeout,
         kwargs={"autocommit": True},
+        configure=_configure,
         check=AsyncConnectionPool.check_connection,
         name=name,
         open=False,

@@ -153,9 +153,12 @@ _ROW = (
     "sp.site, sp.sku, sp.lot, sp.location, sp.state, sp.pallet, sp.qty, l.expiry,"
     " COALESCE(pl.received_at, sp.since)"
 )
+# lots and pallets have keys of the default collation, the positions "C": compared in
+# the default one, the keys' indexes serve (else a sku's positions hash every pallet)
 _JOINS = (
-    " LEFT JOIN lots l ON l.sku = sp.sku AND l.lot = sp.lot"
-    " LEFT JOIN pallets pl ON pl.site = sp.site AND pl.sscc = sp.pallet AND sp.pallet <> ''"
+    ' LEFT JOIN lots l ON l.sku = sp.sku COLLATE "default" AND l.lot = sp.lot COLLATE "default"'
+    ' LEFT JOIN pallets pl ON pl.site = sp.site COLLATE "default"'
+    " AND pl.sscc = sp.pallet COLLATE \"default\" AND sp.pallet <> ''"
 )
 
 

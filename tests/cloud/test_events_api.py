@@ -154,6 +154,46 @@ async def test_passages_page_in_time_order_and_filter_by_door(database_url, mqtt
         assert bad.status_code == 422
 
 
+async def test_passages_of_an_epc_are_its_own_and_those_it_crossed_as_a_case_in_time_order(
+    database_url, mqtt_url, site
+):
+    settings = settings_for(database_url, mqtt_url, site)
+    await apply_migrations(database_url)
+    other = "3174257BF7194E4000001234"
+    events = [
+        passage(PALLET_1, at=T0, cases=(CASE_1,)),
+        passage(other, door="door-2", at=T0 + timedelta(seconds=10), cases=(CASE_2,)),
+        passage(other, door="door-3", at=T0 + timedelta(seconds=20), cases=(CASE_1, CASE_2)),
+        passage(PALLET_1, door="door-3", direction="outbound", at=T0 + timedelta(seconds=30)),
+        passage(CASE_1, door="door-4", at=T0 + timedelta(seconds=40)),  # read as a pallet
+    ]
+    async with api(settings) as client:
+        await ingest(client, mqtt_url, (events_topic(site), event_batch("edge-1", 1, *events)))
+
+        async def seen(epc: str, **params: str) -> list[tuple[str, str]]:
+            r = await client.get("/api/passages", params={"epc": epc, **params})
+            assert r.status_code == 200, r.text
+            return [(i["epc"], i["door"]) for i in r.json()["items"]]
+
+        assert await seen(CASE_1) == [
+            (PALLET_1, "door-1"),
+            (other, "door-3"),
+            (CASE_1, "door-4"),
+        ], "each passage once, by time, whether the EPC crossed as the pallet or a case"
+        assert await seen(PALLET_1) == [(PALLET_1, "door-1"), (PALLET_1, "door-3")]
+        assert await seen(CASE_1.lower(), door="door-3") == [(other, "door-3")]
+        assert await seen(CASE_2, since=(T0 + timedelta(seconds=15)).isoformat()) == [
+            (other, "door-3")
+        ]
+        first = (await client.get("/api/passages", params={"epc": CASE_1, "limit": 2})).json()
+        assert [i["door"] for i in first["items"]] == ["door-1", "door-3"]
+        rest = await client.get(
+            "/api/passages", params={"epc": CASE_1, "limit": 2, "cursor": first["next"]}
+        )
+        assert [(i["epc"], i["door"]) for i in rest.json()["items"]] == [(CASE_1, "door-4")]
+        assert rest.json()["next"] is None
+
+
 async def test_an_event_batch_is_stored_once_and_an_edge_speaks_only_for_its_places(
     database_url, mqtt_url, site
 ):
