@@ -48,7 +48,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,9 +62,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import benchkit
-import paho.mqtt.client as paho
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
+from benchkit import forget_session, free_port
 from psycopg import sql
 
 from cloud.api.paging import encode_cursor
@@ -74,7 +72,6 @@ from cloud.db.migrate import apply_migrations
 from cloud.warehouse.roles import Role
 from protocols.epc.gs1 import with_check_digit
 from protocols.layout import load_layout
-from protocols.mqtt import parse_mqtt_url
 
 SITE = "dc-1"
 EDGE = "edge-1"
@@ -464,25 +461,6 @@ def row_counts(url: str, tables: list[str]) -> dict[str, int]:
 
 
 # -- the cloud -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def forget_session(mqtt_url: str, client_id: str) -> None:
-    """End the ingester's persistent session so the broker stops keeping it."""
-    u = parse_mqtt_url(mqtt_url)
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-    if u.username:
-        c.username_pw_set(u.username, u.password)
-    c.connect(u.host, u.port)
-    c.loop_start()
-    time.sleep(0.2)
-    c.disconnect()
-    c.loop_stop()
 
 
 @contextlib.contextmanager

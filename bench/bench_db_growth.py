@@ -31,7 +31,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,23 +44,15 @@ from importlib import resources
 from pathlib import Path
 
 import benchkit
-import paho.mqtt.client as paho
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
+from benchkit import forget_session, free_port
 
 from protocols.clock import parse_clock
-from protocols.mqtt import parse_mqtt_url
 
 DAY_S = 86_400.0
 RETENTION_H = 24.0  # RFIDWMS_OBSERVATIONS_RETENTION_H's default (docs/cloud.md)
 START = "2025-03-04T08:00:00Z"
 """The simulated start: a Tuesday morning (fixed, so runs compare)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def parse_duration(text: str) -> float:
@@ -104,18 +95,6 @@ def sizes(url: str) -> dict[str, tuple[int, int]]:
             n = conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()
             out[t] = (int(b[0] or 0) if b else 0, int(n[0]) if n else 0)
         return out
-
-
-def forget_session(mqtt_url: str, client_id: str) -> None:
-    u = parse_mqtt_url(mqtt_url)
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-    if u.username:
-        c.username_pw_set(u.username, u.password)
-    c.connect(u.host, u.port)
-    c.loop_start()
-    time.sleep(0.2)
-    c.disconnect()
-    c.loop_stop()
 
 
 class Demo:

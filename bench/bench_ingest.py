@@ -48,7 +48,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -67,6 +66,7 @@ import aiomqtt
 import benchkit
 import paho.mqtt.client as paho
 import psycopg
+from benchkit import forget_session, free_port
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.db.migrate import apply_migrations
@@ -180,25 +180,6 @@ def fresh_database(admin_url: str) -> Iterator[str]:
     with benchkit.fresh_database(admin_url) as url:
         asyncio.run(apply_migrations(url))
         yield url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def forget_session(mqtt_url: str, client_id: str) -> None:
-    """End a persistent session so the broker stops keeping it."""
-    u = parse_mqtt_url(mqtt_url)
-    c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-    if u.username:
-        c.username_pw_set(u.username, u.password)
-    c.connect(u.host, u.port)
-    c.loop_start()
-    time.sleep(0.2)
-    c.disconnect()
-    c.loop_stop()
 
 
 async def publish_all(mqtt_url: str, site: str, payloads: list[bytes]) -> None:

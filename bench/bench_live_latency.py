@@ -39,7 +39,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ import benchkit
 import msgspec
 import psycopg
 import websockets
+from benchkit import free_port
 
 from cloud.db import users
 from cloud.db.migrate import apply_migrations
@@ -249,12 +249,6 @@ def start_cloud(env: dict[str, str], port: int, log: Any) -> subprocess.Popen[by
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(hist: Counter[int], q: float) -> float:

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import aiomqtt
 import benchkit
 import psycopg
 import websockets
+from benchkit import free_port
 
 from cloud.db import users
 from cloud.db.migrate import apply_migrations
@@ -209,12 +209,6 @@ async def run(args: argparse.Namespace, url: str) -> None:
             u = parse_mqtt_url(args.mqtt_url)
             async with aiomqtt.Client(u.host, u.port, identifier=client_id, clean_session=True):
                 pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> int:

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import benchkit
-from bench_db_growth import forget_session, free_port
+from benchkit import forget_session, free_port
 
 START = "2025-03-04T08:00:00Z"
 """The simulated start: a Tuesday morning (fixed, so runs compare)."""

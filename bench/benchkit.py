@@ -21,8 +21,10 @@ import contextlib
 import json
 import os
 import platform
+import socket
 import statistics
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -31,7 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from paho.mqtt.client import CallbackAPIVersion
+from paho.mqtt.client import Client as MqttClient
 from psycopg import sql
+
+from protocols.mqtt import parse_mqtt_url
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -235,3 +241,23 @@ def fresh_database(admin_url: str, prefix: str = "rfidwms_bench") -> Iterator[st
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a process the bench starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def forget_session(mqtt_url: str, client_id: str) -> None:
+    """End a persistent MQTT session (an ingester's) so the broker stops keeping it."""
+    u = parse_mqtt_url(mqtt_url)
+    c = MqttClient(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    if u.username:
+        c.username_pw_set(u.username, u.password)
+    c.connect(u.host, u.port)
+    c.loop_start()
+    time.sleep(0.2)
+    c.disconnect()
+    c.loop_stop()
