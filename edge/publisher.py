@@ -28,7 +28,7 @@ import aiomqtt
 
 from edge.backoff import next_backoff
 from edge.confirmations import Confirmations
-from edge.spool import Spool, SpooledBatch
+from edge.spool import Spool, SpooledBatch, SpoolFull
 from protocols.clock import Clock, wall_clock
 from protocols.commands import CommandResult, command_topic, result_topic
 from protocols.commands import encode as encode_command_message
@@ -242,8 +242,13 @@ class SpoolPublisher:
                 self._wake.clear()
                 if self._confirmed:
                     confirmed, self._confirmed = self._confirmed, set()
-                    await self._spool.confirm(sorted(confirmed))
                     account.confirmed(confirmed, loop.time())
+                    try:
+                        await self._spool.confirm(sorted(confirmed))
+                    except SpoolFull as e:  # the disk filled up: delete them later
+                        self._confirmed |= confirmed
+                        log.warning("edge %s: %s; trying again in 1 s", self._edge_id, e)
+                        await asyncio.sleep(1.0)
                 if account.due_in(loop.time()) == 0:
                     log.warning(
                         "edge %s: the cloud confirmed none of %d batches in %.0f s; sending "

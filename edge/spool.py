@@ -10,7 +10,11 @@ the cloud sees every batch exactly once.
 
 The spool is bounded: past ``max_bytes`` of payloads (or when its disk is full) it
 refuses new batches with :class:`SpoolFull` and says so in :attr:`Spool.full`; it
-takes them again as soon as confirmed batches have made room.
+takes them again as soon as confirmed batches have made room. "Full" for the disk means
+less than :data:`DISK_RESERVE_BYTES` free: deleting confirmed batches writes to the
+write-ahead log and a checkpoint may grow the file, so a spool that filled its disk to
+the last byte could never delete anything again and would refuse batches for good
+(seen in ``bench/bench_faults.py``'s full-disk case before the reserve).
 
 Every fsync'd write would stall the event loop, so the spool does its SQLite
 work on one thread of its own (a SQLite connection belongs to the thread that
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,6 +39,13 @@ from types import TracebackType
 from typing import TypeVar
 
 T = TypeVar("T")
+
+WAL_CHECKPOINT_PAGES = 256
+"""The write-ahead log is copied into the file (and reused) past this many pages (1 MiB
+of 4 KiB pages; SQLite's default is 1,000)."""
+DISK_RESERVE_BYTES = 4 << 20
+"""Free disk the spool leaves for deleting confirmed batches: the log's growth to a
+checkpoint and the file's growth by one, with room to spare."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +68,7 @@ class _SpoolFile:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS batches ("
                 " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL)"
@@ -83,12 +96,23 @@ class _SpoolFile:
             db.close()
             raise
         self.db = db
+        self.dir = path.parent
+
+    def free_bytes(self) -> int:
+        """Room for batches: free disk, and the pages of deleted batches in the file."""
+        st = os.statvfs(self.dir)
+        (pages,) = self.db.execute("PRAGMA freelist_count").fetchone()
+        (page_size,) = self.db.execute("PRAGMA page_size").fetchone()
+        return st.f_bavail * st.f_frsize + int(pages) * int(page_size)
 
     def next_seq(self) -> int:
         return int(self.db.execute("SELECT next_seq FROM counter WHERE id = 1").fetchone()[0])
 
     def append_all(
-        self, topic_payloads: Sequence[tuple[str, Callable[[int], bytes]]], max_bytes: int | None
+        self,
+        topic_payloads: Sequence[tuple[str, Callable[[int], bytes]]],
+        max_bytes: int | None,
+        disk_reserve: int,
     ) -> list[SpooledBatch]:
         db = self.db
         batches: list[SpooledBatch] = []
@@ -105,6 +129,13 @@ class _SpoolFile:
                         f"spool is full: {self.count} batches of {self.bytes} bytes wait for "
                         f"the cloud, {len(batches)} more of {size} bytes would pass the limit "
                         f"of {max_bytes} bytes (RFIDWMS_SPOOL_MAX_BYTES)"
+                    )
+                if (free := self.free_bytes()) < disk_reserve + 2 * size:
+                    raise SpoolFull(
+                        f"spool's disk is full: {free} bytes free in {self.dir} (with the "
+                        f"spool's free pages), "
+                        f"{self.count} batches of {self.bytes} bytes wait for the cloud; "
+                        f"{disk_reserve} bytes stay free for deleting them once confirmed"
                     )
                 db.executemany(
                     "INSERT INTO batches (seq, topic, payload) VALUES (?, ?, ?)",
@@ -143,13 +174,18 @@ class _SpoolFile:
         )
 
     def confirm(self, seqs: Sequence[int]) -> int:
-        return self._deleted(
-            self.db.execute(
-                "DELETE FROM batches WHERE seq IN (SELECT value FROM json_each(?))"
-                " RETURNING length(payload)",
-                (json.dumps(list(seqs)),),
+        try:
+            return self._deleted(
+                self.db.execute(
+                    "DELETE FROM batches WHERE seq IN (SELECT value FROM json_each(?))"
+                    " RETURNING length(payload)",
+                    (json.dumps(list(seqs)),),
+                )
             )
-        )
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise SpoolFull(f"spool's disk is full: confirmed batches not deleted: {e}") from e
+            raise
 
 
 class Spool:
@@ -166,11 +202,14 @@ class Spool:
         path: Path,
         *,
         max_bytes: int | None = None,
+        disk_reserve_bytes: int = DISK_RESERVE_BYTES,
         connection_factory: type[sqlite3.Connection] = sqlite3.Connection,
     ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         """The most bytes of payloads the spool keeps (None: no limit but the disk)."""
+        self.disk_reserve_bytes = disk_reserve_bytes
+        """Free disk below which the spool refuses batches."""
         self._factory = connection_factory
         self.full = False
         """The last batch offered was refused (:class:`SpoolFull`); False again once a
@@ -263,7 +302,7 @@ class Spool:
         items = list(topic_payloads)
         try:
             batches = await self._on_thread(
-                lambda: self._spool_file.append_all(items, self.max_bytes)
+                lambda: self._spool_file.append_all(items, self.max_bytes, self.disk_reserve_bytes)
             )
         except SpoolFull:
             self.full = True
@@ -277,7 +316,8 @@ class Spool:
 
     async def confirm(self, seqs: Sequence[int]) -> int:
         """Delete the batches ``seqs`` (the cloud has committed them; seqs no longer in
-        the spool are passed over); how many there were."""
+        the spool are passed over); how many there were. :class:`SpoolFull` if the disk
+        has no room even for that (something else filled it): nothing deleted."""
         if not seqs:
             return 0
         return await self._on_thread(lambda: self._spool_file.confirm(seqs))

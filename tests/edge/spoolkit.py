@@ -60,3 +60,18 @@ class LoopLag:
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
+
+
+class FullForDeletes(sqlite3.Connection):
+    """A disk filled by something else: the first ``refusals`` DELETEs fail as SQLite
+    fails on a full disk (SQLITE_FULL), the later ones work (room was made)."""
+
+    refusals = 0
+
+    def execute(self, sql, *args):  # type: ignore[override]
+        if sql.split(None, 1)[0].upper() == "DELETE" and FullForDeletes.refusals > 0:
+            FullForDeletes.refusals -= 1
+            e = sqlite3.OperationalError("database or disk is full")
+            e.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            raise e
+        return super().execute(sql, *args)

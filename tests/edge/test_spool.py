@@ -5,7 +5,9 @@ past its limit or a full disk."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
 import threading
 
 import pytest
@@ -288,3 +290,48 @@ async def test_the_loop_stays_responsive_while_the_spool_writes_to_a_slow_disk(t
     assert SlowDisk.writes == 8 and took >= 8 * SlowDisk.delay_s  # the disk was slow
     assert lag.ticks > took / lag.tick_s / 10, f"{lag.ticks} ticks in {took:.2f} s"
     assert lag.worst < SlowDisk.delay_s / 2, f"the loop stalled for {lag.worst:.3f} s"
+
+
+async def test_a_disk_with_less_free_than_the_reserve_refuses_batches_and_says_how_much(
+    tmp_path,
+):
+    huge = 1 << 60
+    async with Spool(tmp_path / "s.sqlite", disk_reserve_bytes=huge) as spool:
+        with pytest.raises(SpoolFull, match=rf"bytes free in .* {huge} bytes stay free"):
+            await spool.append("t", lambda seq: b"x")
+        assert spool.full and len(spool) == 0 and await spool.next_seq() == 0
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """An 8 MiB tmpfs (root only): a real disk that fills up, write-ahead log and all."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+async def test_a_spool_that_filled_its_disk_still_deletes_what_is_confirmed_and_takes_again(
+    small_tmpfs,
+):
+    """Filled to the last byte, SQLite could not even delete (the delete goes through
+    the write-ahead log): the reserve keeps room for that."""
+    async with Spool(small_tmpfs / "s.sqlite") as spool:
+        stored = 0
+        with pytest.raises(SpoolFull, match="disk is full"):
+            for _ in range(10_000):
+                await spool.append("t", lambda seq: os.urandom(2500))
+                stored += 1
+        assert spool.full and stored == len(spool) > 100
+        assert await spool.confirm(list(range(stored // 2))) == stored // 2
+        assert (await spool.append("t", lambda seq: os.urandom(2500))).seq == stored
+        assert not spool.full

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiomqtt
-from spoolkit import LoopLag, SlowDisk
+from spoolkit import FullForDeletes, LoopLag, SlowDisk
 
 from edge.publisher import SpoolPublisher
 from edge.spool import Spool
@@ -229,6 +229,37 @@ async def test_a_batch_stays_in_the_spool_after_the_pubacks_until_the_cloud_conf
             collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_confirmations_a_full_disk_cannot_take_are_deleted_once_it_has_room(
+    mqtt_url, site, tmp_path
+):
+    """The cloud confirmed, the delete failed (disk full): the publisher lives on and
+    deletes them later, without the cloud confirming again."""
+    received: list[dict] = []
+    ready = asyncio.Event()
+    collector = asyncio.create_task(collect(mqtt_url, site, received, ready))
+    await ready.wait()
+    FullForDeletes.refusals = 2
+    async with Spool(tmp_path / "spool.sqlite", connection_factory=FullForDeletes) as spool:
+        obs_topic = topic(site, "edge-1", TopicKind.OBSERVATIONS)
+        for _ in range(3):
+            await spool.append(obs_topic, payload_of(spool))
+        publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
+        task = asyncio.create_task(publisher.run())
+        try:
+            await wait_until(lambda: len(spool) == 0, 20)
+            assert FullForDeletes.refusals == 0 and not task.done()
+            await spool.append(obs_topic, payload_of(spool))
+            publisher.notify()
+            await wait_until(lambda: len(spool) == 0, 20)  # still publishing
+        finally:
+            task.cancel()
+            collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    seqs = [m["body"]["seq"] for m in received if m["topic"].endswith("/observations")]
+    assert sorted(set(seqs)) == [0, 1, 2, 3]
 
 
 async def test_a_confirmation_for_another_spool_deletes_nothing(mqtt_url, site, tmp_path):

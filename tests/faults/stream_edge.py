@@ -10,7 +10,10 @@ fact a test counts, each printed only after it is true on disk:
 - ``spooled <seq>``: batch ``seq`` is in the spool (it must reach the database once);
 - ``refused <n>``: the spool was full and refused a batch (no seq taken);
 - ``full`` / ``room``: the spool's :attr:`~edge.spool.Spool.full` changed;
-- ``empty``: every batch was spooled and the cloud confirmed them all.
+- ``empty``: every batch was spooled and the cloud confirmed them all;
+- ``depth <batches> <bytes> <full|room> <refused>``: once a second, what waits in the
+  spool and how many batches it refused so far; the same goes to the cloud in a health
+  message (``spool``, as ``rfidwms edge`` sends it), when the broker takes it.
 
 It runs until killed (``kill -9`` is one of the faults) or SIGTERM.
 """
@@ -27,7 +30,15 @@ from pathlib import Path
 
 from edge.publisher import SpoolPublisher
 from edge.spool import Spool, SpoolFull
-from protocols.mqtt import Observation, ObservationBatch, TopicKind, encode, topic
+from protocols.mqtt import (
+    EdgeHealth,
+    Observation,
+    ObservationBatch,
+    SpoolHealth,
+    TopicKind,
+    encode,
+    topic,
+)
 
 EDGE_ID = "edge-1"
 READER, ANTENNA, READ_POINT = "reader-door-1", 1, "door-1/outside"
@@ -66,6 +77,31 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
+async def report_depth(
+    spool: Spool, publisher: SpoolPublisher, refused: list[int], max_bytes: int | None
+) -> None:
+    """Once a second: say the spool's depth, and send it in a health message (given 2 s
+    to reach the broker, so a cut-off link never holds up the next line)."""
+    sending: asyncio.Task[bool] | None = None
+    while True:
+        say(f"depth {len(spool)} {spool.bytes} {'full' if spool.full else 'room'} {refused[0]}")
+        if sending is None or sending.done():
+            health = EdgeHealth(
+                edge_id=EDGE_ID,
+                at=datetime.now(UTC),
+                spool=SpoolHealth(
+                    batches=len(spool),
+                    bytes=spool.bytes,
+                    max_bytes=max_bytes or 0,
+                    full=spool.full,
+                    refused_batches=refused[0],
+                ),
+            )
+            sending = asyncio.create_task(asyncio.wait_for(publisher.publish_health(health), 2.0))
+            sending.add_done_callback(lambda t: t.cancelled() or t.exception())
+        await asyncio.sleep(1.0)
+
+
 async def main(argv: list[str]) -> None:
     url, site, spool_dir = argv[0], argv[1], Path(argv[2])
     batches, per_batch, rate = int(argv[3]), int(argv[4]), float(argv[5])
@@ -78,6 +114,8 @@ async def main(argv: list[str]) -> None:
             url, site, EDGE_ID, spool, reconnect_max_s=1.0, ack_timeout_s=5.0
         )
         publishing = asyncio.create_task(publisher.run())
+        refused = [0]
+        reporting = asyncio.create_task(report_depth(spool, publisher, refused, max_bytes))
         obs_topic = topic(site, EDGE_ID, TopicKind.OBSERVATIONS)
         full = False
         try:
@@ -87,6 +125,7 @@ async def main(argv: list[str]) -> None:
                         obs_topic, [lambda s: payload(spool.spool_id, per_batch, s)]
                     )
                 except SpoolFull:
+                    refused[0] += 1
                     say(f"refused {seq}")
                 else:
                     say(f"spooled {batch.seq}")
@@ -102,9 +141,10 @@ async def main(argv: list[str]) -> None:
                     break
             await stop.wait()
         finally:
-            publishing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await publishing
+            for task in (reporting, publishing):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 if __name__ == "__main__":
