@@ -120,9 +120,7 @@ def test_a_shipped_order_is_delivered_once_with_its_time_and_who_said_so() -> No
 )
 def test_a_delivery_is_refused_naming_why(status, delivered_at, at, error, names) -> None:
     with pytest.raises(error, match=names):
-        deliver(
-            "SO-1", status, shipped_at=SHIPPED_AT, delivered_at=delivered_at, at=at, now=NOW
-        )
+        deliver("SO-1", status, shipped_at=SHIPPED_AT, delivered_at=delivered_at, at=at, now=NOW)
 
 
 def test_every_declared_event_type_is_emitted() -> None:
