@@ -227,6 +227,9 @@ class CloudSettings(CommonSettings):
     seconds) after it was sent is refused by the edge (it was offline meanwhile)."""
     alerts_stock_every_s: float = Field(default=10.0, gt=0.0, le=86_400.0)
     """Real seconds between two looks of the stock rules job."""
+    promised_dates_every_s: float = Field(default=5.0, gt=0.0, le=86_400.0)
+    """Real seconds between two looks of the promised dates job (the promised date of
+    each short order, ``order.promised_date_changed``)."""
 
     forecast_history_days: int = Field(default=90, ge=1, le=730)
     """Whole days of shipments the demand forecast fits on (docs/forecast.md)."""

@@ -64,6 +64,7 @@ from cloud.live.transfer_feed import TransferFeed
 from cloud.operations.edge_commands import CommandRelay
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
+from cloud.operations.promised_dates import PromisedDateJob
 from cloud.operations.stock_alerts_job import StockAlertJob
 from cloud.operations.variances_job import CycleCountJob
 from cloud.operations.warehouse import warehouse_registry
@@ -392,6 +393,15 @@ async def _site_jobs(
             clock=settings.now_clock(),
             every=settings.alerts_stock_every_s,
             forecast=settings.forecast_config,
+        )
+    )
+    await stack.enter_async_context(
+        PromisedDateJob(
+            pool,
+            site=site,
+            clock=settings.now_clock(),
+            short_receipt_grace=settings.short_receipt_grace,
+            every=settings.promised_dates_every_s,
         )
     )
     app.state.cycle_counts[site] = await stack.enter_async_context(

@@ -9,7 +9,7 @@ for itself (403).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
@@ -21,7 +21,7 @@ from cloud.api.state import CloudState, SiteFilter, State
 from cloud.db import order_status
 from cloud.db import orders as db
 from cloud.warehouse.ledger import LedgerError, check_gtin14
-from cloud.warehouse.orders import OrderStatus
+from cloud.warehouse.orders import DeliveryError, OrderStatus
 from cloud.warehouse.roles import Caller
 
 router = APIRouter(prefix="/api", tags=["orders"])
@@ -115,6 +115,14 @@ class ActionIn(_Body):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class DeliveredIn(ActionIn):
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="when the customer got it (default: now); not before it shipped, "
+        "not in the future",
+    )
+
+
 # -- responses -------------------------------------------------------------------------
 
 
@@ -199,6 +207,15 @@ class OrderSummaryOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     shipped_at: datetime | None
+    delivered_at: datetime | None = Field(
+        description="when the customer got it, as the ERP or carrier confirmed "
+        "(POST /api/orders/{id}/delivered)"
+    )
+    promised_date: date | None = Field(
+        description="for an order with cases not reserved: the day they can be had from "
+        "stock and announced inbound, as last judged (a change is told as "
+        "order.promised_date_changed); null when not known"
+    )
     lines: list[LineOut]
 
 
@@ -231,6 +248,8 @@ def _summary(d: db.OrderDetail) -> dict[str, Any]:
         "created_at": o.created_at,
         "updated_at": o.updated_at,
         "shipped_at": o.shipped_at,
+        "delivered_at": o.delivered_at,
+        "promised_date": o.promised_date,
         "lines": [LineOut(**vars_of(x)) for x in d.lines],
     }
 
@@ -505,4 +524,43 @@ async def cancel_order(
         raise HTTPException(404, detail=str(e)) from None
     except db.OrderConflict as e:
         raise HTTPException(409, detail=str(e)) from None
+    return order_out(detail)
+
+
+@router.post(
+    "/orders/{order_id}/delivered",
+    response_model=OrderOut,
+    responses={
+        **_404,
+        409: {"description": "the order is not shipped, or was delivered already"},
+        422: {"description": "at is in the future or before the order shipped"},
+    },
+)
+async def order_delivered(
+    order_id: OrderId,
+    st: State,
+    caller: CallerDep,
+    body: DeliveredIn | None = None,
+) -> OrderOut:
+    """An ERP or carrier confirms that a shipped order reached the customer: its
+    ``delivered_at`` is set and a ``delivered`` entry added to its timeline (the status
+    stays ``shipped``), told as ``order.delivered``. Once only: a second confirmation is
+    a 409 naming when it was delivered (send an ``Idempotency-Key`` to retry safely)."""
+    body = body or DeliveredIn()
+    try:
+        async with st.pool.connection() as conn:
+            detail = await order_status.deliver_order(
+                conn,
+                order_id,
+                at=body.at,
+                now=st.settings.now_clock()(),
+                by=actor(caller, body),
+                note_text=body.note,
+            )
+    except db.OrderNotFound as e:
+        raise HTTPException(404, detail=str(e)) from None
+    except db.OrderConflict as e:
+        raise HTTPException(409, detail=str(e)) from None
+    except DeliveryError as e:
+        raise HTTPException(422, detail=str(e)) from None
     return order_out(detail)

@@ -25,6 +25,7 @@ from cloud.db.orders import (
     OrderRow,
     get_order,
     lock_order,
+    note,
     record,
 )
 from cloud.warehouse.ledger import (
@@ -39,11 +40,13 @@ from cloud.warehouse.ledger import (
 )
 from cloud.warehouse.orders import (
     FINAL,
+    OrderStateError,
     OrderStatus,
     Progress,
     TimelineEntry,
     advance,
     cancel,
+    deliver,
     hold,
     progress_status,
     release,
@@ -308,3 +311,41 @@ async def _unreserve_all(conn: Conn, order: OrderRow, *, now: datetime, cause: C
         )
         total += qty
     return total
+
+
+async def deliver_order(
+    conn: Conn,
+    order_id: str,
+    *,
+    at: datetime | None,
+    now: datetime,
+    by: str | None,
+    note_text: str | None,
+) -> OrderDetail:
+    """Record the delivery of a shipped order (at ``at``, default ``now``), once: its
+    ``delivered_at`` and a ``delivered`` timeline entry (status stays ``shipped``), told
+    as ``order.delivered``. :class:`OrderConflict` when it is not shipped or was
+    delivered already; :class:`cloud.warehouse.orders.DeliveryError` for a bad ``at``."""
+    async with conn.transaction():
+        order = await _visible_locked(conn, order_id, None)
+        try:
+            entry = deliver(
+                order_id,
+                S(order.status),
+                shipped_at=order.shipped_at,
+                delivered_at=order.delivered_at,
+                at=at or now,
+                now=now,
+                cause=_user(by),
+                detail={"by": by, "note": note_text},
+            )
+        except OrderStateError as e:
+            raise OrderConflict(str(e)) from None
+        await conn.execute(
+            "UPDATE orders SET delivered_at = %s, delivered_by = %s, updated_at = %s WHERE id = %s",
+            [entry.time, by, now, order_id],
+        )
+        await note(conn, order.site, order_id, [entry], now)
+    detail = await get_order(conn, order_id)
+    assert detail is not None
+    return detail

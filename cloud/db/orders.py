@@ -224,6 +224,10 @@ class OrderRow:
     route_m: float | None
     naive_route_m: float | None
     request: dict[str, Any]
+    promised_date: date | None = None
+    """The day its short cases can be had, as last judged (cloud.operations.promised_dates)."""
+    delivered_at: datetime | None = None
+    delivered_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +249,7 @@ class Created:
 _ORDER = (
     "id, seq, site, customer, client_id, status, allocation, ship_door, requested_at,"
     " created_at, updated_at, released_at, shipped_at, hold_reason, route_m, naive_route_m,"
-    " request"
+    " request, promised_date, delivered_at, delivered_by"
 )
 
 
@@ -616,6 +620,15 @@ async def record(
         " WHERE id = %s",
         [last.status.value, now, last.status.value, reason, last.status.value, last.time, order_id],
     )
+
+
+async def note(
+    conn: Conn, site: str, order_id: str, entries: Sequence[TimelineEntry], now: datetime
+) -> None:
+    """Write ``entries`` to the timeline (told to the webhooks and the live feeds as
+    :func:`record` does) without touching the order's status or times: for entries that
+    keep the status (``delivered``, ``promised_date_changed``)."""
+    await _insert_timeline(conn, site, order_id, entries, now)
 
 
 async def lock_order(conn: Conn, order_id: str) -> OrderRow:

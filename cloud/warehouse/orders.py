@@ -287,3 +287,43 @@ def cancel(
     return TimelineEntry(
         time, _S.CANCELLED, "cancelled", cause, MappingProxyType(dict(detail or {}))
     )
+
+
+DELIVERED = "delivered"
+"""The timeline event of a shipped order's delivery (its status stays ``shipped``)."""
+
+
+class DeliveryError(LedgerError):
+    """A delivery that cannot be recorded for a reason other than the order's status
+    (a time before it shipped or in the future); names the field and value."""
+
+
+def deliver(
+    order: str,
+    current: OrderStatus,
+    *,
+    shipped_at: datetime | None,
+    delivered_at: datetime | None,
+    at: datetime,
+    now: datetime,
+    cause: Cause | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> TimelineEntry:
+    """The entry of a shipped order's delivery at ``at``: :class:`OrderStateError` when
+    the order is not ``shipped`` or was delivered already (``delivered_at``), and
+    :class:`DeliveryError` when ``at`` is after ``now`` or before it shipped."""
+    if current is not _S.SHIPPED:
+        raise OrderStateError(
+            f"status: order {order} is {current.value}; only a shipped order is delivered"
+        )
+    if delivered_at is not None:
+        raise OrderStateError(
+            f"delivered_at: order {order} was delivered already at {delivered_at.isoformat()}"
+        )
+    if at > now:
+        raise DeliveryError(f"at: {at.isoformat()} is in the future (now {now.isoformat()})")
+    if shipped_at is not None and at < shipped_at:
+        raise DeliveryError(
+            f"at: {at.isoformat()} is before the order shipped ({shipped_at.isoformat()})"
+        )
+    return TimelineEntry(at, _S.SHIPPED, DELIVERED, cause, MappingProxyType(dict(detail or {})))

@@ -148,6 +148,7 @@ POLICY: Final[Mapping[tuple[Method, str], Access]] = _table(
         "GET /api/orders": _EVERYONE,
         "GET /api/orders/{order_id}": _EVERYONE,
         "POST /api/orders/{order_id}/cancel": _INTEGRATION,
+        "POST /api/orders/{order_id}/delivered": _INTEGRATION,
         "POST /api/orders/{order_id}/release": _OPERATIONS,
         "GET /api/orders/route-stats": _OPERATIONS,
         # returns (RMA): a customer asks back its own shipped orders; operators inspect

@@ -60,6 +60,8 @@ EMITTED: Final = frozenset(
         EventType.ORDER_DELAYED,
         EventType.ORDER_CANCELLED,
         EventType.ORDER_RETURNED,
+        EventType.ORDER_DELIVERED,
+        EventType.ORDER_PROMISED_DATE_CHANGED,
         EventType.TRANSFER_RESERVED,
         EventType.TRANSFER_PICKED,
         EventType.TRANSFER_SHIPPED,
@@ -68,9 +70,8 @@ EMITTED: Final = frozenset(
         EventType.TRANSFER_CANCELLED,
     }
 )
-"""The types something emits today (the order timeline, a transfer's steps). The
-others may be subscribed to already; their sources (delivery confirmation, a promised
-date on the order) do not exist yet."""
+"""The types something emits today (the order timeline, a transfer's steps): every
+type."""
 
 
 class SubjectKind(StrEnum):
@@ -105,12 +106,17 @@ _ORDER_EVENTS: Mapping[str, EventType] = MappingProxyType(
         OrderStatus.SHIPPED.value: EventType.ORDER_SHIPPED,
         OrderStatus.CANCELLED.value: EventType.ORDER_CANCELLED,
         "return_received": EventType.ORDER_RETURNED,
+        "delivered": EventType.ORDER_DELIVERED,
+        "promised_date_changed": EventType.ORDER_PROMISED_DATE_CHANGED,
     }
 )
 """Timeline events (the status an order reached) that customers are told of; the rest
 (received, picking, packed, loading, pallet_picked, weight_ok, released, a return
 requested or inspected ...) are the warehouse's own steps. ``order.returned`` is told
-each time goods of a return (RMA) came back through a door (``return_received``)."""
+each time goods of a return (RMA) came back through a door (``return_received``);
+``order.delivered`` when an ERP or carrier confirmed the delivery (``delivered``);
+``order.promised_date_changed`` when the promised date of a short order moved
+(``promised_date_changed``, by :mod:`cloud.operations.promised_dates`)."""
 
 
 def order_event(site: str, order_id: str, customer: str, entry: TimelineEntry) -> Event | None:
@@ -135,6 +141,14 @@ def order_event(site: str, order_id: str, customer: str, entry: TimelineEntry) -
     elif kind is EventType.ORDER_RETURNED:
         data["return_id"] = str(entry.detail.get("return", ""))
         data["cases"] = int(entry.detail.get("cases", 0))
+    elif kind is EventType.ORDER_PROMISED_DATE_CHANGED:
+        data["promised_date"] = entry.detail.get("promised_date")
+        data["was"] = entry.detail.get("was")
+    elif kind is EventType.ORDER_DELIVERED:
+        data["delivered_at"] = data["time"]
+        for key in ("by", "note"):
+            if entry.detail.get(key) is not None:
+                data[key] = str(entry.detail[key])
     return Event(kind, SubjectKind.ORDER, order_id, site, customer, entry.time, data)
 
 

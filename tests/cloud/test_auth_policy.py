@@ -60,6 +60,7 @@ INTENDED: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/orders", {A, OP, E, C}),
     ("GET", "/api/orders/{order_id}", {A, OP, E, C}),
     ("POST", "/api/orders/{order_id}/cancel", {A, OP, E}),
+    ("POST", "/api/orders/{order_id}/delivered", {A, OP, E}),
     ("POST", "/api/orders/{order_id}/release", {A, OP}),
     ("GET", "/api/orders/route-stats", {A, OP}),
     # automatic cycle counts
