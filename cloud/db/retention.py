@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 
 from cloud.background import PeriodicJob
@@ -62,19 +62,27 @@ async def set_timescale_policies(conn: AsyncConnection[TupleRow], retention: tim
         )
 
 
-async def delete_older_than(conn: AsyncConnection[TupleRow], cutoff: datetime) -> int:
-    """Delete observations with ``time`` before ``cutoff``, a slice per transaction;
-    return how many."""
+async def _delete_before(
+    conn: AsyncConnection[TupleRow], table: str, key: str, cutoff: datetime
+) -> int:
+    """Delete the rows of ``table`` with ``time`` before ``cutoff``, a slice (picked by
+    the column ``key``) per transaction; return how many."""
+    statement = sql.SQL(
+        "DELETE FROM {table} WHERE {key} = ANY (ARRAY(SELECT {key} FROM {table}"
+        " WHERE time < %s LIMIT %s))"
+    ).format(table=sql.Identifier(table), key=sql.Identifier(key))
     total = 0
     while True:
-        cur = await conn.execute(
-            "DELETE FROM observations WHERE ctid = ANY (ARRAY(SELECT ctid FROM observations"
-            " WHERE time < %s LIMIT %s))",
-            (cutoff, DELETE_SLICE),
-        )
+        cur = await conn.execute(statement, (cutoff, DELETE_SLICE))
         total += cur.rowcount
         if cur.rowcount < DELETE_SLICE:
             return total
+
+
+async def delete_older_than(conn: AsyncConnection[TupleRow], cutoff: datetime) -> int:
+    """Delete observations with ``time`` before ``cutoff``, a slice per transaction;
+    return how many."""
+    return await _delete_before(conn, "observations", "ctid", cutoff)
 
 
 class ObservationPruner(PeriodicJob):
@@ -129,16 +137,7 @@ class ObservationPruner(PeriodicJob):
 async def delete_reader_events_before(conn: AsyncConnection[TupleRow], cutoff: datetime) -> int:
     """Delete reader events with ``time`` before ``cutoff``, a slice per transaction;
     return how many."""
-    total = 0
-    while True:
-        cur = await conn.execute(
-            "DELETE FROM reader_events WHERE id = ANY (ARRAY(SELECT id FROM reader_events"
-            " WHERE time < %s LIMIT %s))",
-            (cutoff, DELETE_SLICE),
-        )
-        total += cur.rowcount
-        if cur.rowcount < DELETE_SLICE:
-            return total
+    return await _delete_before(conn, "reader_events", "id", cutoff)
 
 
 class ReaderEventPruner(PeriodicJob):
