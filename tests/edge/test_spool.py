@@ -11,6 +11,7 @@ import subprocess
 import threading
 
 import pytest
+from conftest import unavailable
 from spoolkit import LoopLag, SlowDisk
 
 from edge.confirmations import Confirmations
@@ -308,12 +309,12 @@ def small_tmpfs(tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
+        unavailable("mounting a small tmpfs needs root")
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
         yield disk
     finally:
