@@ -44,8 +44,14 @@ class NoSuchUserError(LookupError):
 
 
 def new_token() -> str:
-    """A fresh bearer token: 32 random bytes, URL-safe base64 (43 characters)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh bearer token: 32 random bytes, URL-safe base64 (43 characters).
+
+    Never one that begins with ``-``: a command line would take it for an option
+    (``rfidwms score --token -Che0…`` fails with "expected one argument").
+    """
+    while (token := secrets.token_urlsafe(TOKEN_BYTES)).startswith("-"):
+        pass
+    return token
 
 
 def token_digest(token: str) -> bytes:

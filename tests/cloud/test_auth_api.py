@@ -364,3 +364,11 @@ async def test_the_live_feed_takes_a_bearer_header_or_a_token_query_and_refuses_
             assert (await http.delete(f"api/tokens/{tid[0]}", headers=admin)).status_code == 204
         code, reason = await closed_before_any_message(f"{ws_url}?token={operator}")
         assert (code, reason) == (1008, "unauthorized: the token is not valid (unknown or revoked)")
+
+
+def test_a_new_token_never_begins_with_a_dash_a_command_line_would_take_for_an_option(
+    monkeypatch,
+):
+    drawn = iter(["-Che0Nrcqv4BgDt9v9axNg36Mjh_uRZsAq4bNzJXv3g", "Che0Nrcqv4BgDt9v9ax"])
+    monkeypatch.setattr(users.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert users.new_token() == "Che0Nrcqv4BgDt9v9ax"

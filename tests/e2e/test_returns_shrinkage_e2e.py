@@ -147,7 +147,14 @@ def test_a_shipped_order_sent_back_is_received_into_quarantine_and_restocked(
                 seen.append(p["state"])
             ret = demo.get(f"api/returns/{rma}")
             done = ret["status"] == "closed" and p["state"] == "available"
-            return p if done and p["zone"].startswith("zone-") else None  # on a shelf
+            # on the shelf the worker put it on: the edge may first hear it from a
+            # neighbouring zone's bleed while it settles, and puts it right at its own
+            # zone reader's next turn through its tags
+            mine = [r for r in demo.truth_lines() if r["epc"] == epc]
+            events = [r["event"] for r in mine]
+            back = events.index("arrival") if "arrival" in events else len(events)
+            put = [r["zone"] for r in mine[back:] if r["event"] == "putaway"]
+            return p if done and put and p["zone"] == put[0] else None
 
         held = demo.wait("restocked return", restocked, timeout=120)
         ret = demo.get(f"api/returns/{rma}")

@@ -158,7 +158,7 @@ def start_run(database_url, mqtt_url, site, tmp_path) -> Iterator[Any]:
         sim = RunningProcess(
             ["sim", "--scenario", str(scenario_file), "--seed", "7", "--duration", "15m",
              "--llrp-port-base", "0", "--scale-port-base", "0", "--truth", str(truth),
-             "--wms", http + "/", "--wms-operator-token", operator, *sim_args],
+             "--wms", http + "/", f"--wms-operator-token={operator}", *sim_args],
             {**env, "RFIDWMS_WMS_TOKEN": erp},
         )  # fmt: skip
         started.append(sim)
