@@ -154,6 +154,9 @@ class _Tag:
     report past (None: settled)."""
     settle_until: float = _NONE
     """``now`` at which it settles whatever the readers said (``zone_settle_s``)."""
+    settle_since: float = _NONE
+    """While it settles: reads from this time on make the zones' claims (the arrival's
+    window, so a read made before the one that placed it but reported after it counts)."""
     due_t: float = _NONE
     """The time of its live entry in its zone's due heap (older entries are stale)."""
     recovered_at: float | None = None
@@ -455,6 +458,7 @@ class ZonePresence:
         tag.settle_from = min(
             t for z, reads in tag.reads.items() for t, _ in reads if t >= since[z]
         )
+        tag.settle_since = min(since.values())
         tag.settle_until = now + rules.zone_settle_s
         events.append(ZoneEvent(ZoneEventKind.ARRIVED, tag.epc, zone, _utc(first)))
 
@@ -471,15 +475,18 @@ class ZonePresence:
         return True
 
     def _settle_move(self, tag: _Tag, events: list[ZoneEvent]) -> bool:
-        """While settling: a zone with a stronger claim since the arrival takes the tag."""
+        """While settling: a zone with a stronger claim over the arrival's window takes
+        the tag. Readers report in their own rhythm: the strongest read may have been
+        made before the read that placed the tag and reported after it."""
         zone = tag.zone
-        first = tag.settle_from
-        assert zone is not None and first is not None
+        first = tag.settle_since
+        assert zone is not None and tag.settle_from is not None
         claims = {z: tag.claim(z, first) for z in tag.reads}
         best = max(claims, key=lambda z: claims[z])
         if best == zone or claims[best] <= claims[zone]:
             return False
-        at = min(t for t, _ in tag.reads[best] if t >= first)
+        # not dated before the arrival it corrects: events of a tag keep their order
+        at = max(tag.placed_t, min(t for t, _ in tag.reads[best] if t >= first))
         self._place(tag, best, at)
         events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, best, _utc(at), zone))
         return True
@@ -488,11 +495,12 @@ class ZonePresence:
         rules = self.rules
         zone = tag.zone
         assert zone is not None
-        if not self._settled(tag, now):
+        if tag.settle_from is not None:
+            # settling: the strongest claim takes it, also in the call whose report ends
+            # the settling (that report may hold the read that decides)
             if self._settle_move(tag, events):
                 return
-            zone = tag.zone
-            assert zone is not None
+            self._settled(tag, now)
         newest = tag.newest()
         here = tag.claim(zone, newest - self.window_s(zone))
         for other in tag.reads:

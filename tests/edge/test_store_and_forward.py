@@ -164,9 +164,10 @@ async def test_a_broker_outage_loses_nothing(site, tmp_path):
 async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
     mqtt_url, site, tmp_path
 ):
-    """40 batches through the broker with every disk write taking 0.1 s: the PUBACKs
+    """40 batches through the broker with every disk write taking 0.2 s: the PUBACKs
     are acknowledged in slices (far fewer DELETEs than batches) and the event loop
-    never waits for the disk."""
+    never waits for the disk (a write on the loop would stall it the whole 0.2 s; a
+    loaded machine's scheduling delays it by far less)."""
     received: list[dict] = []
     ready = asyncio.Event()
     collector = asyncio.create_task(collect(mqtt_url, site, received, ready))
@@ -176,7 +177,7 @@ async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
         SlowDisk.reset(delay_s=0.0)
         for _ in range(40):
             await spool.append(obs_topic, payload_of(spool))
-        SlowDisk.reset(delay_s=0.1)
+        SlowDisk.reset(delay_s=0.2)
         publisher = SpoolPublisher(mqtt_url, site, "edge-1", spool)
         async with LoopLag(tick_s=0.005) as lag:
             task = asyncio.create_task(publisher.run())
@@ -194,7 +195,7 @@ async def test_a_backlog_drains_over_a_slow_disk_without_stalling_the_loop(
     seqs = [m["body"]["seq"] for m in received if m["topic"].endswith("/observations")]
     assert seqs == list(range(40))
     assert 1 <= SlowDisk.deletes < 40
-    assert lag.worst < SlowDisk.delay_s / 2, f"the loop stalled for {lag.worst:.3f} s"
+    assert lag.worst < SlowDisk.delay_s * 0.75, f"the loop stalled for {lag.worst:.3f} s"
 
 
 async def test_a_batch_stays_in_the_spool_after_the_pubacks_until_the_cloud_confirms_it(

@@ -65,6 +65,20 @@ def test_a_neighbour_zone_s_weak_bleed_reported_first_is_put_right_while_the_tag
     assert replay.core.zone_of(PALLET) == "zone-a"
 
 
+def test_a_stronger_read_made_before_the_bleed_that_placed_the_tag_but_reported_after_wins():
+    # zone A's reader read the tag first (-50 dBm at 9.95 s) but reports 0.2 s later than
+    # zone B, whose bleed (-62 at 9.98 s) placed the tag; A's report also ends the
+    # settling. A crowded reader reads the tag again only 1.5 s later: the read it made
+    # must count now, not the next one
+    own = shelf_reads(PALLET, A, 9.95, 60.0, -50, every=6)
+    bleed = shelf_reads(PALLET, B, 9.98, 60.0, -62, every=4)
+    replay = Replay(late={A: 0.2}).run(background(60) + own + bleed, until_s=60)
+    assert kinds(replay) == [("arrived", "zone-b", None), ("moved", "zone-a", "zone-b")]
+    arrived, moved = replay.zone_events(PALLET)
+    assert replay.decided_at(moved) <= 10.25, "decided with A's first report"
+    assert seconds(moved.time) == seconds(arrived.time) == 9.98, "never dated before the arrival"
+
+
 def test_while_settling_a_slightly_stronger_claim_wins_and_after_it_the_margin_holds():
     # two zones hear the tag within 2 dB of each other: while it settles the stronger
     # one takes it; once every reader has had its say, the same 2 dB never moves it
