@@ -46,23 +46,6 @@ DEFAULT_LLRP_PORT_BASE = 5084
 """The IANA LLRP port: the first reader of a layout listens where a real one would."""
 DEFAULT_SCALE_PORT_BASE = 5184
 """Scales follow 100 ports above the readers, leaving room for 100 readers."""
-ROUND_S = 0.1
-"""A reader's inventory round, in simulated seconds: the radio model draws its fading
-every 100 ms of simulated time, so a round more often would hear the same draw again."""
-MIN_ROUND_WALL_S = 0.01
-"""The shortest wall-clock pause between rounds, whatever the speed (the host's CPU)."""
-
-
-def wall_round_interval(clock: Clock) -> float:
-    """Wall seconds between a reader's rounds: :data:`ROUND_S` of the clock's simulated
-    time (a clock without a ``speed`` runs at 1), at least :data:`MIN_ROUND_WALL_S`.
-
-    A real reader inventories continuously and reads a tag new to its field within
-    tens of milliseconds; rounds a fixed 100 ms of wall time apart would make a reader
-    at ``--speed 10`` hear one in ten of the radio's draws and read a new tag up to a
-    simulated second late."""
-    speed = float(getattr(clock, "speed", 1.0))
-    return max(ROUND_S / speed, MIN_ROUND_WALL_S)
 
 
 class FleetError(RuntimeError):
@@ -98,10 +81,8 @@ class Fleet:
         llrp_port_base: int = DEFAULT_LLRP_PORT_BASE,
         scale_port_base: int = DEFAULT_SCALE_PORT_BASE,
         tick_s: float = 0.1,
-        round_interval_s: float | None = None,
+        round_interval_s: float = 0.1,
     ) -> None:
-        """``round_interval_s``: wall seconds between a reader's rounds (default:
-        :func:`wall_round_interval` of ``clock``)."""
         self.layout = layout
         self.world = world
         self.clock = clock
@@ -109,9 +90,7 @@ class Fleet:
         self.llrp_port_base = llrp_port_base
         self.scale_port_base = scale_port_base
         self.tick_s = tick_s
-        self.round_interval_s = (
-            round_interval_s if round_interval_s is not None else wall_round_interval(clock)
-        )
+        self.round_interval_s = round_interval_s
         self.readers: dict[str, LLRPReaderServer] = {}
         self.scales: dict[str, ScaleServer] = {}
         self.endpoints: list[Endpoint] = []

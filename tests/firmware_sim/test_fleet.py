@@ -16,7 +16,7 @@ import yaml
 from bigsite import fifty_reader_site
 from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig
 
-from firmware_sim.fleet import Fleet, FleetError, wall_round_interval
+from firmware_sim.fleet import Fleet, FleetError
 from firmware_sim.world import (
     Scenario,
     SimClock,
@@ -320,16 +320,3 @@ async def test_sllurp_gets_correct_reports_from_every_reader_of_the_demo_layout(
                 assert doors & {here - 1, here, here + 1}, (
                     f"{reader.id} heard {epc}, whose pallet crossed doors {sorted(doors)} only"
                 )
-
-
-@pytest.mark.parametrize(
-    ("clock", "wall_s"),
-    [
-        (SimClock(START, speed=1), 0.1),  # a round per 100 ms: the radio's draws
-        (SimClock(START, speed=10), 0.01),  # still a round per 100 ms simulated
-        (SimClock(START, speed=100), 0.01),  # not faster than the host can go
-        (lambda: START, 0.1),  # a clock without a speed runs at 1
-    ],
-)
-def test_readers_make_their_rounds_in_simulated_time(clock, wall_s):
-    assert wall_round_interval(clock) == pytest.approx(wall_s)
