@@ -49,19 +49,20 @@ from edge.reader_link import REPORT_SLACK_S, CommandFailed, ReaderLink
 from edge.reads import TagRead
 from edge.scale_client import ScaleClient, ScaleError
 from edge.scale_watch import (
-    SETTLING_S,
     LoadWatch,
     ReadPointLog,
     ScaleRead,
     StableLoad,
     cases_on_scale,
     pallet_on_scale,
+    scale_windows,
 )
 from edge.settings import EdgeSettings
 from edge.spool import Spool, SpoolFull
 from protocols.commands import CommandName, ReaderCommand, decode_command
 from protocols.layout import Layout, Scale
 from protocols.mqtt import (
+    MAX_PASSAGE_CASES,
     EdgeHealth,
     EventBatch,
     EventMessage,
@@ -112,6 +113,9 @@ def reader_status(state: ReaderState, silent: bool) -> ReaderStatus:
 EVENTS_PER_BATCH = 1000
 PALLET_BEFORE_S = 0.5
 PALLET_AFTER_S = 2.0
+SCALE_LOG_KEEP_S = 45.0
+"""How long a scale's read point keeps its reads (read time): its baseline reaches back
+some 20 s before a weight settled, which is decided up to some 10 s after."""
 SCALE_WINDOW_MAX_S = 6.0
 """The most a scale's windows widen for a reader that reads its tags in turns (a pallet
 stays on a scale some 8-12 s)."""
@@ -149,7 +153,7 @@ class EdgeAgent:
             * clock_speed(self.clock)
         )
         self._scale_points = {s.read_point: s.id for s in self.scales if s.read_point}
-        self._point_logs = {s.id: ReadPointLog() for s in self.scales}
+        self._point_logs = {s.id: ReadPointLog(keep_s=SCALE_LOG_KEEP_S) for s in self.scales}
         self._loads: list[StableLoad] = []
         self.scale_states: dict[str, str] = {}
         """Per scale: ``online``, or why it gives no weight (``offline: ...``, ``overload``)."""
@@ -337,18 +341,28 @@ class EdgeAgent:
         for load in list(self._loads):
             reads = self._point_logs[load.scale]
             # a crowded reader reads each tag in turns: the windows span a turn
-            turn = min(SCALE_WINDOW_MAX_S, 1.5 * reads.cycle_s())
-            after_s, settling_s = max(PALLET_AFTER_S, turn), max(SETTLING_S, turn)
-            if load.time > now - self._report_lag - timedelta(seconds=after_s):
+            w = scale_windows(reads.cycle_s(), after_s=PALLET_AFTER_S, max_s=SCALE_WINDOW_MAX_S)
+            if load.time > now - self._report_lag - timedelta(seconds=w.after_s):
                 continue
             self._loads.remove(load)
-            earlier_s = (12.0 + settling_s - SETTLING_S, 4.0 + settling_s - SETTLING_S)
-            epc = pallet_on_scale(reads, load.time, PALLET_BEFORE_S, after_s, earlier_s, settling_s)
+            epc = pallet_on_scale(
+                reads, load.time, PALLET_BEFORE_S, w.after_s, w.earlier_s, w.settling_s
+            )
             cases = (
-                cases_on_scale(reads, load.time, after_s, earlier_s, settling_s)
+                cases_on_scale(reads, load.time, w.after_s, w.earlier_s, w.settling_s)
                 if epc is not None
                 else ()
             )
+            if len(cases) > MAX_PASSAGE_CASES:
+                log.warning(
+                    "scale %s: %d cases rose with the load at %s, more than a message "
+                    "carries (%d): the weight goes without its cases",
+                    load.scale,
+                    len(cases),
+                    load.time,
+                    MAX_PASSAGE_CASES,
+                )
+                cases = ()
             message = weight_message(load.scale, load.weight_kg, epc, load.time, cases)
             log.info(
                 "scale %s: %.2f kg at %s, pallet %s with %d cases heard",

@@ -14,6 +14,7 @@ from edge.scale_watch import (
     StableLoad,
     cases_on_scale,
     pallet_on_scale,
+    scale_windows,
 )
 
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
@@ -239,3 +240,43 @@ def test_the_baseline_before_the_load_counts_only_entries_that_ended_before_it()
     log.add(ScaleRead(at(3.0), P2, -43, 2, first=at(1.0)))
     log.add(ScaleRead(at(11.0), P2, -43, 2, first=at(9.0)))
     assert pallet_on_scale(log, at(10.0)) == P1
+
+
+@pytest.mark.parametrize(
+    ("cycle_s", "after_s", "settling_s", "earlier_s"),
+    [
+        (0.0, 2.0, 3.0, (12.0, 4.0)),  # every tag read each round: the defaults
+        (2.0, 3.0, 3.0, (12.0, 4.0)),  # a 2 s turn: 3 s after; the baseline stays 8 s
+        (3.0, 4.5, 4.5, (14.5, 5.5)),  # 1.5 turns each side; the baseline as long
+        (10.0, 6.0, 6.0, (19.0, 7.0)),  # at most 6 s each side, the baseline 12 s
+    ],
+)
+def test_a_read_point_s_windows_widen_with_its_reader_s_turn(
+    cycle_s, after_s, settling_s, earlier_s
+):
+    w = scale_windows(cycle_s, after_s=2.0, max_s=6.0)
+    assert (w.after_s, w.settling_s) == pytest.approx((after_s, settling_s))
+    assert w.earlier_s == pytest.approx(earlier_s)
+
+
+def test_a_crowded_packing_area_s_standing_cases_never_come_onto_the_platform():
+    # 200 cases stand around the scale, read once every 10 s each in turns (-60 dBm);
+    # the pallet's 3 cases roll on at 8 s and settle at 10 s, heard at -45
+    log = ReadPointLog(keep_s=60.0)
+    standing = [f"3074257BF7194E40000{k:05X}" for k in range(200)]
+    reads = [
+        (phase + turn * 10.0, epc, -60)
+        for k, epc in enumerate(standing)
+        for phase in [k * 10.0 / 200 - 20.0]
+        for turn in range(5)
+    ] + [(t, c, -45) for t in (8.5, 11.0, 14.0) for c in (CASE, CASE_2, CASE_3)]
+    for t, epc, rssi in sorted(reads):
+        log.add(ScaleRead(at(t), epc, rssi))
+    assert log.cycle_s() == pytest.approx(10.0)
+    w = scale_windows(log.cycle_s(), after_s=2.0, max_s=6.0)
+    found = cases_on_scale(log, at(10.0), w.after_s, w.earlier_s, w.settling_s)
+    assert found == (CASE, CASE_2, CASE_3)
+    # an 8 s baseline before 12 s after (the windows before) took standing cases for ones
+    # that came on
+    before = cases_on_scale(log, at(10.0), 6.0, (15.0, 7.0), 6.0)
+    assert len(before) > 30
