@@ -36,6 +36,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from pydantic import ValidationError
+
 from edge.aggregation import ObservationWindow
 from edge.backoff import next_backoff
 from edge.clock_offset import clock_speed
@@ -363,7 +365,18 @@ class EdgeAgent:
                     MAX_PASSAGE_CASES,
                 )
                 cases = ()
-            message = weight_message(load.scale, load.weight_kg, epc, load.time, cases)
+            try:
+                message = weight_message(load.scale, load.weight_kg, epc, load.time, cases)
+            except ValidationError as e:  # one weight's bad field never stops the edge
+                first = e.errors()[0]
+                log.error(
+                    "scale %s: the weight at %s is not sent: %s %s",
+                    load.scale,
+                    load.time,
+                    ".".join(str(p) for p in first["loc"]),
+                    first["msg"],
+                )
+                continue
             log.info(
                 "scale %s: %.2f kg at %s, pallet %s with %d cases heard",
                 load.scale,

@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 
 from edge.agent import EdgeAgent
 from edge.event_messages import event_message
 from edge.events import ZoneEvent, ZoneEventKind
 from edge.reads import TagRead
+from edge.scale_watch import ScaleRead, StableLoad
 from edge.settings import EdgeSettings
 from protocols.layout import load_layout
+from protocols.mqtt import WeightMessage
 
 PALLET = "3114257BF400EBA58A000000"
 
@@ -75,3 +78,30 @@ async def test_a_full_spool_refuses_a_flush_and_the_health_says_so_until_it_take
         assert (spool.full, spool.refused_batches, spool.batches) == (False, 1, 1)
         assert spool.bytes == len((await agent.spool.pending())[0].payload)
         assert "the spool takes batches again" in caplog.text
+
+
+def test_a_weight_with_more_rising_cases_than_a_message_carries_goes_without_them(
+    tmp_path, caplog
+):
+    # seed 107's edge stopped on a WeightMessage of 559 cases (a crowded packing area):
+    # the weight and its pallet still go; a weight whose message cannot be built is
+    # dropped with its reason, and the edge goes on
+    settings = EdgeSettings(spool_dir=tmp_path, site="site-1")
+    agent = EdgeAgent(settings, load_layout(None))
+    scale = agent.scales[0].id
+    settled = datetime.now(UTC) - timedelta(seconds=60)
+    log = agent._point_logs[scale]
+    cases = [f"3074257BF7194E40000{k:05X}" for k in range(600)]
+    for epc in [PALLET, *cases]:  # none heard before the load rolled on
+        log.add(ScaleRead(settled + timedelta(seconds=1), epc, -45.0))
+    agent._loads += [
+        StableLoad(scale, 412.5, settled),
+        StableLoad(scale, float("nan"), settled),
+    ]
+    with caplog.at_level(logging.WARNING, logger="edge.agent"):
+        agent._tick()
+    [weight] = [m for m in agent._events if isinstance(m, WeightMessage)]
+    assert (weight.epc, weight.weight_kg, weight.cases) == (PALLET, 412.5, [])
+    assert "600 cases rose with the load" in caplog.text
+    assert f"scale {scale}: the weight at" in caplog.text and "weight_kg" in caplog.text
+    assert agent._loads == []
