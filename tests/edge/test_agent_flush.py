@@ -80,9 +80,7 @@ async def test_a_full_spool_refuses_a_flush_and_the_health_says_so_until_it_take
         assert "the spool takes batches again" in caplog.text
 
 
-def test_a_weight_with_more_rising_cases_than_a_message_carries_goes_without_them(
-    tmp_path, caplog
-):
+def test_a_weight_with_more_rising_cases_than_a_message_carries_goes_without_them(tmp_path, caplog):
     # seed 107's edge stopped on a WeightMessage of 559 cases (a crowded packing area):
     # the weight and its pallet still go; a weight whose message cannot be built is
     # dropped with its reason, and the edge goes on
