@@ -87,6 +87,9 @@ class SpoolPublisher:
         self._idle = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self.connected = asyncio.Event()
+        self.subscribed = asyncio.Event()
+        """Set once connected and subscribed to the acks and commands (a command sent
+        before then is not delivered to this edge); cleared when the connection drops."""
 
     def notify(self) -> None:
         """A new batch is in the spool."""
@@ -129,6 +132,7 @@ class SpoolPublisher:
                     await client.publish(status_topic, self._status("online"), qos=1, retain=True)
                     if self._on_command is not None:
                         await client.subscribe(command_topic(self._site, self._edge_id), qos=1)
+                    self.subscribed.set()
                     try:
                         async with asyncio.TaskGroup() as tg:
                             tg.create_task(self._drain_forever(client))
@@ -140,6 +144,7 @@ class SpoolPublisher:
                         raise
             except* aiomqtt.MqttError as group:
                 self.connected.clear()
+                self.subscribed.clear()
                 backoff = next_backoff(backoff, self._reconnect_max)
                 log.warning(
                     "edge %s: MQTT unavailable (%s); %d batches spooled; retrying in %.1f s",
@@ -151,6 +156,7 @@ class SpoolPublisher:
                 await asyncio.sleep(backoff)
             finally:
                 self.connected.clear()
+                self.subscribed.clear()
                 self._client = None
 
     async def _receive(self, client: aiomqtt.Client) -> None:

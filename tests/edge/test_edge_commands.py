@@ -121,8 +121,7 @@ async def test_an_edge_does_its_commands_and_answers_each_with_its_result(mqtt_u
             try:
                 link = agent._links[0]
                 await wait_until(lambda: link.state is ReaderState.INVENTORYING, 30, "inventory")
-                await wait_until(agent.publisher.connected.is_set, 30, "the broker")
-                await asyncio.sleep(0.5)  # the edge's subscription is made after connecting
+                await wait_until(agent.publisher.subscribed.is_set, 30, "the subscriptions")
 
                 async def send(command: ReaderCommand) -> CommandResult:
                     n = len(results)
