@@ -117,12 +117,15 @@ _LOCATION_TABLE = (
     " (LIKE tag_locations INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
 """Per connection, emptied at each commit: the new rows of a group's tags."""
-_LOCK_LOCATIONS = (
+_READ_LOCATIONS = (
     "SELECT t.epc, t.read_point, t.last_seen, t.arrived_at FROM tag_locations t"
-    " WHERE t.epc = ANY(string_to_array(%s, ' ')) ORDER BY t.epc FOR UPDATE OF t"
+    " WHERE t.epc = ANY(string_to_array(%s, ' '))"
 )
 """The group's EPCs go as one text (hex, separated by spaces: an EPC holds none), which
 PostgreSQL splits: nothing is adapted to an array, and no table is filled first."""
+_LOCK_LOCATIONS = _READ_LOCATIONS + " ORDER BY t.epc FOR UPDATE OF t"
+"""The same for the tags to be rewritten, locked (in EPC order: no deadlock between
+ingesters) until the group commits."""
 
 
 class _Here(NamedTuple):
@@ -529,12 +532,21 @@ async def _locate(
     candidates: dict[str, tuple[ObservationIn, str]],
     resolution: timedelta,
 ) -> tuple[list[TagLocation], list[TagMove]]:
-    """Lock the current locations of the candidates' tags, decide (``locate_tags``), and
-    upsert what changed: the new rows go through binary ``COPY`` into a temporary
-    table, so no list is adapted to an array."""
-    await cur.execute(_LOCK_LOCATIONS, (" ".join(candidates),), binary=True)
+    """Decide (``locate_tags``) on the candidates' current locations, then lock the
+    rows of the tags that change, decide again on what the lock read, and upsert that:
+    the new rows go through binary ``COPY`` into a temporary table, so no list is
+    adapted to an array. Most tags of a group stand where they stood, within the
+    rewrite resolution: they are read, never locked (a row lock writes the row and its
+    WAL; locking every tag of every group was most of the database's work)."""
+    await cur.execute(_READ_LOCATIONS, (" ".join(candidates),), binary=True)
     current = {row[0]: _Here(*row) for row in await cur.fetchall()}
     locations, moves = locate_newest(candidates, current, resolution=resolution)
+    if locations:
+        # another ingester may have written some of them since: decide those again
+        changing = {t.epc: candidates[t.epc] for t in locations}
+        await cur.execute(_LOCK_LOCATIONS, (" ".join(changing),), binary=True)
+        locked = {row[0]: _Here(*row) for row in await cur.fetchall()}
+        locations, moves = locate_newest(changing, locked, resolution=resolution)
     if locations:
         await cur.execute(_LOCATION_TABLE)
         async with cur.copy(_COPY_LOCATIONS) as copy:
