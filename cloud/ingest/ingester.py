@@ -56,6 +56,7 @@ import psycopg
 
 from cloud.db.pool import Pool
 from cloud.ingest.acks import OutgoingAck, batch_acks
+from cloud.ingest.changes import StandingTags
 from cloud.ingest.classify import Accepted, BatchKey, DeadLetter, classify
 from cloud.ingest.failure import Failure, describe, failure_of, poisoned, signature
 from cloud.ingest.ownership import SiteDevices
@@ -293,6 +294,9 @@ class Ingester:
         """One filter per served site (``rfidwms/v1/<site>/+/+``)."""
         self.topic_filter = ", ".join(self.topic_filters)
         self.stats = IngestStats()
+        self._standing = StandingTags() if not settings.ingest_group else None
+        """Where this ingester knows its tags to stand: only while it alone writes their
+        rows (not with ingesters sharing the messages)."""
         self.live_origin = secrets.token_hex(6)
         """Names this run's numbering of its live deltas (:mod:`cloud.live.wire`)."""
         self.live_topic = live_topic(settings.site, live_publisher(self.client_id))
@@ -605,6 +609,7 @@ class Ingester:
                         now=self._now(),
                         reads_kept=self._settings.live_recent_reads,
                         last_seen_resolution=self._settings.last_seen_resolution,
+                        standing=self._standing,
                     )
             except Exception as e:
                 failure = failure_of(e)

@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 from cloud.ingest.changes import (
     EXACT,
     BatchReads,
+    StandingTags,
     locate_newest,
     reader_events_of,
     update_edge,
@@ -236,6 +237,7 @@ async def write_group(
     now: datetime,
     reads_kept: int | None = None,
     last_seen_resolution: timedelta = EXACT,
+    standing: StandingTags | None = None,
 ) -> GroupResult:
     """Write ``items`` in one transaction on ``conn`` (an autocommit connection); ``now``
     (the cloud's clock) is when the events are stored. A tag seen again at its read
@@ -251,6 +253,8 @@ async def write_group(
     batches = [i for i in accepted if isinstance(i.payload, ObservationBatchIn | EventBatch)]
     health = [i.payload for i in accepted if isinstance(i.payload, EdgeHealth)]
     statuses = [i for i in accepted if isinstance(i.payload, EdgeStatus)]
+    learned: list[tuple[str, str, datetime]] = []
+    """Tag rows read or written, for ``standing`` once committed."""
     async with conn.transaction(), conn.cursor() as cur:
         claimed, conflicting = await _claim_batches(cur, batches, result)
         new_batches = [_batch(i) for i in claimed]
@@ -275,7 +279,7 @@ async def write_group(
             result.change.reads = reads.newest(reads_kept)
             result.change.read_count = n
             result.change.locations, result.change.moves = await _locate(
-                cur, reads.newest_sightings(), last_seen_resolution
+                cur, reads.newest_sightings(), last_seen_resolution, standing, learned
             )
         if health:
             result.change.readers = await _update_readers(cur, health, result.transitions)
@@ -286,6 +290,9 @@ async def write_group(
             spooled = await _update_spools(cur, health)
             kept = {e.edge_id: e for e in result.change.edges} | {e.edge_id: e for e in spooled}
             result.change.edges = [kept[k] for k in sorted(kept)]
+    if standing is not None:
+        for epc, read_point, last_seen in learned:
+            standing.note(epc, read_point, last_seen)
     return result
 
 
@@ -531,13 +538,23 @@ async def _locate(
     cur: AsyncCursor[TupleRow],
     candidates: dict[str, tuple[ObservationIn, str]],
     resolution: timedelta,
+    standing: StandingTags | None = None,
+    learned: list[tuple[str, str, datetime]] | None = None,
 ) -> tuple[list[TagLocation], list[TagMove]]:
     """Decide (``locate_tags``) on the candidates' current locations, then lock the
     rows of the tags that change, decide again on what the lock read, and upsert that:
     the new rows go through binary ``COPY`` into a temporary table, so no list is
     adapted to an array. Most tags of a group stand where they stood, within the
     rewrite resolution: they are read, never locked (a row lock writes the row and its
-    WAL; locking every tag of every group was most of the database's work)."""
+    WAL; locking every tag of every group was most of the database's work). Tags that
+    ``standing`` knows to stand unchanged are not even read; the rows read and written
+    go to ``learned``."""
+    if standing is not None:
+        candidates = {
+            epc: c for epc, c in candidates.items() if not standing.unchanged(epc, c[0], resolution)
+        }
+        if not candidates:
+            return [], []
     await cur.execute(_READ_LOCATIONS, (" ".join(candidates),), binary=True)
     current = {row[0]: _Here(*row) for row in await cur.fetchall()}
     locations, moves = locate_newest(candidates, current, resolution=resolution)
@@ -546,6 +563,7 @@ async def _locate(
         changing = {t.epc: candidates[t.epc] for t in locations}
         await cur.execute(_LOCK_LOCATIONS, (" ".join(changing),), binary=True)
         locked = {row[0]: _Here(*row) for row in await cur.fetchall()}
+        current |= locked
         locations, moves = locate_newest(changing, locked, resolution=resolution)
     if locations:
         await cur.execute(_LOCATION_TABLE)
@@ -567,6 +585,14 @@ async def _locate(
                 ):
                     await copy.write(data)
         await cur.execute(_UPSERT_LOCATIONS)
+    if learned is not None:
+        rows = {epc: (h.read_point, h.last_seen) for epc, h in current.items()}
+        # a row may be newer than the read that wrote it lost to (the upsert keeps it)
+        for t in locations:
+            known = rows.get(t.epc)
+            if known is None or known[1] <= t.last_seen:
+                rows[t.epc] = (t.read_point, t.last_seen)
+        learned.extend((epc, rp, seen) for epc, (rp, seen) in rows.items())
     return locations, moves
 
 

@@ -4,11 +4,13 @@ once per resolution, and every rewrite in place (a heap-only update: no index en
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import psycopg
 from cloudkit import T0, batch, observation
 
 from cloud.db.migrate import apply_migrations
+from cloud.ingest.changes import StandingTags
 from cloud.ingest.classify import Accepted, classify
 from cloud.ingest.ownership import SiteDevices
 from cloud.ingest.store import GroupResult, write_group
@@ -109,3 +111,67 @@ async def test_tag_rows_are_rewritten_in_place_and_a_standing_tag_once_per_resol
             ("door-1/inside", T0 + timedelta(seconds=61), T0 + timedelta(seconds=60), k),
             ("zone-a/shelf", T0, T0 - timedelta(seconds=1), n - k),
         ]
+
+
+async def _lookups(conn: psycopg.AsyncConnection) -> int:
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    cur = await conn.execute(
+        "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables"
+        " WHERE relname = 'tag_locations'"
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_an_ingester_that_knows_its_tags_stand_still_does_not_look_them_up(database_url):
+    await apply_migrations(database_url)
+    minute = timedelta(seconds=60)
+    standing = StandingTags()
+    n, k = len(EPCS), len(EPCS) // 5
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+
+        async def write(item: Accepted) -> tuple[GroupResult, int]:
+            before = await _lookups(conn)
+            result = await write_group(
+                conn, [item], now=T0, last_seen_resolution=minute, standing=standing
+            )
+            return result, await _lookups(conn) - before
+
+        first, _ = await write(_batch(0, 0, "zone-a/shelf", "reader-zone-a"))
+        assert len(first.change.moves) == n and len(standing) == n
+        # within the resolution at the same read point: nothing to decide, nothing read
+        again, looked = await write(_batch(1, 30, "zone-a/shelf", "reader-zone-a"))
+        assert (again.observations, again.change.locations, looked) == (n, [], 0)
+        # a move and a refresh past the resolution are decided on the rows, as without it
+        moved, looked = await write(_batch(2, 31, "door-1/inside", "reader-door-1", 3, epcs=k))
+        assert [m.to_read_point for m in moved.change.moves] == ["door-1/inside"] * k
+        assert looked > 0
+        later, _ = await write(_batch(3, 61, "zone-a/shelf", "reader-zone-a"))
+        assert len(later.change.moves) == k  # back from the door
+        assert len(later.change.locations) == n  # the others refreshed, a minute on
+        cur = await conn.execute(
+            "SELECT read_point, last_seen, count(*) FROM tag_locations GROUP BY 1, 2"
+        )
+        assert await cur.fetchall() == [("zone-a/shelf", T0 + timedelta(seconds=61), n)]
+
+
+def test_standing_tags_tell_only_what_the_rows_would_decide_nothing_for():
+    standing = StandingTags(most=3)
+    at = T0 + timedelta(seconds=100)
+    minute = timedelta(seconds=60)
+    standing.note("A", "zone-a/shelf", at)
+    standing.note("A", "door-1/inside", at - timedelta(seconds=5))  # older: changes nothing
+
+    def seen(read_point: str, s: float) -> SimpleNamespace:
+        return SimpleNamespace(read_point=read_point, last_seen=at + timedelta(seconds=s))
+
+    assert standing.unchanged("A", seen("zone-a/shelf", 59), minute)
+    assert not standing.unchanged("A", seen("zone-a/shelf", 60), minute)  # refresh due
+    assert not standing.unchanged("A", seen("zone-b/shelf", 1), minute)  # a move
+    assert standing.unchanged("A", seen("zone-b/shelf", -1), minute)  # a late read
+    assert not standing.unchanged("B", seen("zone-a/shelf", 0), minute)  # never heard of
+    for epc in "BCD":  # full: it starts over
+        standing.note(epc, "zone-a/shelf", at)
+    assert len(standing) == 1
