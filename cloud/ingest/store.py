@@ -8,10 +8,12 @@ with one binary ``COPY``, the claimed event batches' passages, zone events and w
 with one statement each (each row with the site its batch's topic named, checked
 against that site's layout: one value per batch, nothing looked up per row), and the
 tags they move get their new place
-(:mod:`cloud.ingest.places`); tag locations, readers and edges are read ``FOR UPDATE``,
-changed through :mod:`cloud.ingest.changes`, and upserted. Tag locations, the one
-state that grows with the observations: the group's EPCs go as one text to lock and
-read the current rows; only the rows that change are written (a move, or a refresh
+(:mod:`cloud.ingest.places`); readers and edges are read ``FOR UPDATE``, changed
+through :mod:`cloud.ingest.changes`, and upserted. Tag locations, the one state that
+grows with the observations: the group's EPCs go as one text to read the current rows
+(not those an ingester alone on its site knows to stand unchanged:
+:class:`~cloud.ingest.changes.StandingTags`), and only the rows that change are locked,
+decided again and written (a move, or a refresh
 ``last_seen_resolution`` past the stored ``last_seen``: a tag standing at a reader is
 rewritten once per resolution, not once per batch), copied (binary ``COPY``) into a
 per-connection temporary table and upserted with one ``INSERT ... SELECT``, in place
