@@ -172,6 +172,8 @@ def test_standing_tags_tell_only_what_the_rows_would_decide_nothing_for():
     assert not standing.unchanged("A", seen("zone-b/shelf", 1), minute)  # a move
     assert standing.unchanged("A", seen("zone-b/shelf", -1), minute)  # a late read
     assert not standing.unchanged("B", seen("zone-a/shelf", 0), minute)  # never heard of
-    for epc in "BCD":  # full: it starts over
+    for epc in "BCD":  # full: it forgets what it learned longest ago
         standing.note(epc, "zone-a/shelf", at)
-    assert len(standing) == 1
+    assert len(standing) == 3
+    assert not standing.unchanged("A", seen("zone-a/shelf", 0), minute)
+    assert standing.unchanged("D", seen("zone-a/shelf", 0), minute)
