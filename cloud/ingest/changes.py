@@ -206,10 +206,6 @@ class StandingTags:
                 del self._where[old]
         self._where[epc] = (read_point, last_seen)
 
-    def clear(self) -> None:
-        """Forget everything (a group that did not commit may have told of rows)."""
-        self._where.clear()
-
 
 def locate_tags(
     reads: Iterable[Read],

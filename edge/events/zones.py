@@ -479,14 +479,14 @@ class ZonePresence:
         the tag. Readers report in their own rhythm: the strongest read may have been
         made before the read that placed the tag and reported after it."""
         zone = tag.zone
-        first = tag.settle_since
+        since = tag.settle_since
         assert zone is not None and tag.settle_from is not None
-        claims = {z: tag.claim(z, first) for z in tag.reads}
+        claims = {z: tag.claim(z, since) for z in tag.reads}
         best = max(claims, key=lambda z: claims[z])
         if best == zone or claims[best] <= claims[zone]:
             return False
         # not dated before the arrival it corrects: events of a tag keep their order
-        at = max(tag.placed_t, min(t for t, _ in tag.reads[best] if t >= first))
+        at = max(tag.placed_t, min(t for t, _ in tag.reads[best] if t >= since))
         self._place(tag, best, at)
         events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, best, _utc(at), zone))
         return True
