@@ -347,11 +347,29 @@ class EdgeAgent:
             if load.time > now - self._report_lag - timedelta(seconds=w.after_s):
                 continue
             self._loads.remove(load)
+            # every window of this weight lies between these two
+            start = load.time - timedelta(seconds=w.earlier_s[0])
+            end = load.time + timedelta(seconds=w.after_s)
+            near = reads.around(start, end)
+            # scales side by side: a tag louder over another platform is on that one
+            others = [
+                log.around(start, end)
+                for scale, log in self._point_logs.items()
+                if scale != load.scale
+            ]
             epc = pallet_on_scale(
-                reads, load.time, PALLET_BEFORE_S, w.after_s, w.earlier_s, w.settling_s
+                near,
+                load.time,
+                PALLET_BEFORE_S,
+                w.after_s,
+                w.earlier_s,
+                w.settling_s,
+                elsewhere=others,
             )
             cases = (
-                cases_on_scale(reads, load.time, w.after_s, w.earlier_s, w.settling_s)
+                cases_on_scale(
+                    near, load.time, w.after_s, w.earlier_s, w.settling_s, elsewhere=others
+                )
                 if epc is not None
                 else ()
             )

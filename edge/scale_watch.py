@@ -15,7 +15,10 @@ twice because the scale was briefly unreachable.
 read point heard once the weight settled, one heard stronger than before the load rolled
 on, the strongest on average. :func:`cases_on_scale` names the cases that came onto the
 platform with it by the same rise: a case taken off the pallet and left nearby is heard
-as before, never stronger.
+as before, never stronger. Where scales stand side by side, each with its own antenna
+over its platform, both also take the reads of the other scales' read points
+(``elsewhere``): a tag heard louder over another platform than over this one is on or
+beside that one (the pallet just weighed there, rolling off past this one), not here.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "ScaleWindows",
     "StableLoad",
     "cases_on_scale",
+    "louder_elsewhere",
     "pallet_on_scale",
     "scale_windows",
 ]
@@ -154,6 +158,8 @@ def pallet_on_scale(
     after_s: float = 2.0,
     earlier_s: tuple[float, float] = (12.0, 4.0),
     settling_s: float | None = None,
+    *,
+    elsewhere: Iterable[Iterable[ScaleRead]] = (),
 ) -> str | None:
     """The pallet that came onto the platform with the load that settled at ``at``.
 
@@ -168,16 +174,22 @@ def pallet_on_scale(
     the same from ``before_s`` before ``at``. None when no pallet was heard at all.
     The rise tells the pallet on the platform from its neighbours: the pallet just
     rolled off and pallets parked beside the scale are heard as well as it is (one of
-    their tags may even be heard better), but none of them got closer."""
+    their tags may even be heard better), but none of them got closer.
+    A pallet heard louder at one of the ``elsewhere`` read points (other scales')
+    from the settling window to ``after_s`` is never this weight's: it is over the
+    other platform. Rather no pallet than that one."""
     reads = list(reads)
-    after = _average(reads, at, at + timedelta(seconds=after_s))
+    settle = SETTLING_S if settling_s is None else settling_s
+    away = louder_elsewhere(
+        reads, elsewhere, at - timedelta(seconds=settle), at + timedelta(seconds=after_s)
+    )
+    after = _without(_average(reads, at, at + timedelta(seconds=after_s)), away)
     # the load settled at ``at``: its pallet was on the platform then, so a pallet heard
     # after ``at`` but not in the moments up to it was set down nearby later
-    settle = SETTLING_S if settling_s is None else settling_s
-    settling = _average(reads, at - timedelta(seconds=settle), at)
+    settling = _without(_average(reads, at - timedelta(seconds=settle), at), away)
     after = {epc: h for epc, h in after.items() if epc in settling} or after
     if not after:
-        return _strongest(_average(reads, at - timedelta(seconds=before_s), at))
+        return _strongest(_without(_average(reads, at - timedelta(seconds=before_s), at), away))
     earlier = _average(
         reads,
         at - timedelta(seconds=earlier_s[0]),
@@ -204,17 +216,22 @@ def cases_on_scale(
     after_s: float = 2.0,
     earlier_s: tuple[float, float] = (12.0, 4.0),
     settling_s: float | None = None,
+    *,
+    elsewhere: Iterable[Iterable[ScaleRead]] = (),
 ) -> tuple[str, ...]:
     """The cases (SGTINs) that came onto the platform with the load that settled at
     ``at``: heard from :data:`SETTLING_S` before ``at`` to ``after_s`` after it, on
     average :data:`RISE_DB` stronger than from 12 s to 4 s before ``at`` (not heard then
     counts as the floor). Sorted. A case left beside the scale is heard as well as
     before, so it is not among them; nor is a case on the platform that no read caught,
-    so a case missing here is evidence, not proof."""
+    so a case missing here is evidence, not proof. Nor a case heard louder at one of the
+    ``elsewhere`` read points over those windows (on the platform of another scale)."""
     reads = list(reads)
     settle = SETTLING_S if settling_s is None else settling_s
-    after = _average(
-        reads, at - timedelta(seconds=settle), at + timedelta(seconds=after_s), is_case
+    start, end = at - timedelta(seconds=settle), at + timedelta(seconds=after_s)
+    after = _without(
+        _average(reads, start, end, is_case),
+        louder_elsewhere(reads, elsewhere, start, end, is_case),
     )
     earlier = _average(
         reads,
@@ -254,6 +271,30 @@ def _average(
     return {epc: (sum_ / count, count) for epc, (sum_, count) in total.items()}
 
 
+def louder_elsewhere(
+    reads: Iterable[ScaleRead],
+    elsewhere: Iterable[Iterable[ScaleRead]],
+    start: datetime,
+    end: datetime,
+    kind: Callable[[str], bool] = is_pallet,
+) -> frozenset[str]:
+    """The EPCs of ``kind`` heard from ``start`` to ``end`` both here (``reads``) and at
+    one of the ``elsewhere`` read points, louder there on average: nearer that antenna
+    than this one. A tag heard only here is not among them."""
+    here = _average(reads, start, end, kind)
+    away: set[str] = set()
+    for other in elsewhere:
+        there = _average(other, start, end, kind)
+        away.update(epc for epc, (rssi, _) in here.items() if epc in there and there[epc][0] > rssi)
+    return frozenset(away)
+
+
+def _without(
+    heard: dict[str, tuple[float, int]], away: frozenset[str]
+) -> dict[str, tuple[float, int]]:
+    return {epc: h for epc, h in heard.items() if epc not in away} if away else heard
+
+
 def _strongest(heard: dict[str, tuple[float, int]]) -> str | None:
     return max(heard, key=lambda epc: heard[epc]) if heard else None
 
@@ -290,6 +331,13 @@ class ReadPointLog:
             return 0.0
         ordered = sorted(self._gaps)
         return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+    def around(self, start: datetime, end: datetime) -> list[ScaleRead]:
+        """The entries heard between ``start`` and ``end`` (:meth:`ScaleRead.heard_within`),
+        in one pass: what every window of one weight looks at, so its many windows each
+        go over a few seconds of reads, not the whole log (a crowded packing reader's 45 s
+        are tens of thousands of entries; ten passes over them held up the edge's loop)."""
+        return [r for r in self._reads if r.heard_within(start, end)]
 
     def __iter__(self) -> Iterator[ScaleRead]:
         return iter(self._reads)

@@ -280,3 +280,45 @@ def test_a_crowded_packing_area_s_standing_cases_never_come_onto_the_platform():
     # that came on
     before = cases_on_scale(log, at(10.0), 6.0, (15.0, 7.0), 6.0)
     assert len(before) > 30
+
+
+def _log(reads: list[tuple[float, float, str, float]]) -> ReadPointLog:
+    """Entries (first read, last read, EPC, RSSI) in a read point's log."""
+    log = ReadPointLog()
+    for first, last, epc, rssi in sorted(reads, key=lambda r: r[1]):
+        log.add(ScaleRead(at(last), epc, rssi, 2, at(first)))
+    return log
+
+
+def test_a_pallet_louder_over_the_next_scale_is_never_this_scale_s_weight():
+    # Two scales side by side, each with an antenna over its platform (seed 108's run).
+    # P2 was just weighed on scale 1 and is rolling off past scale 2, which hears it
+    # rise; P1 rolled onto scale 2 and settled at 10 s, but the packing reader's turn
+    # reached it only at 10.3 s. Scale 1's antenna hears P2 far louder all along.
+    here = _log([(2.0, 2.0, P2, -69), (7.0, 9.0, P2, -58), (10.3, 12.0, P1, -45),
+                 (12.3, 12.3, P2, -61)])  # fmt: skip
+    scale_1 = _log([(2.0, 2.0, P2, -45), (7.0, 9.0, P2, -46), (12.3, 12.3, P2, -59),
+                    (10.3, 12.0, P1, -68)])  # fmt: skip
+    assert pallet_on_scale(here, at(10.0), after_s=3.0) == P2  # alone: the wrong one
+    assert pallet_on_scale(here, at(10.0), after_s=3.0, elsewhere=[scale_1]) == P1
+    # P2 the only pallet heard: rather none than the other platform's
+    only_p2 = _log([(2.0, 2.0, P2, -69), (7.0, 9.0, P2, -58), (12.3, 12.3, P2, -61)])
+    assert pallet_on_scale(only_p2, at(10.0), after_s=3.0, elsewhere=[scale_1]) is None
+    # a read point elsewhere that does not hear it changes nothing
+    assert pallet_on_scale(only_p2, at(10.0), after_s=3.0, elsewhere=[_log([])]) == P2
+
+
+def test_cases_louder_over_the_next_scale_did_not_come_onto_this_one():
+    # CASE came onto this platform; CASE_2 rolled onto the scale beside it, which this
+    # antenna also hears rise, but weaker than that scale's antenna does
+    here = _log([(9.5, 10.5, CASE, -46), (9.5, 10.5, CASE_2, -57)])
+    beside = _log([(9.5, 10.5, CASE, -66), (9.5, 10.5, CASE_2, -47)])
+    assert cases_on_scale(here, at(10.0)) == (CASE, CASE_2)
+    assert cases_on_scale(here, at(10.0), elsewhere=[beside]) == (CASE,)
+
+
+def test_a_read_point_gives_the_entries_heard_within_a_span_in_one_pass():
+    log = _log([(0.0, 1.0, P1, -50), (3.0, 5.5, P2, -50), (6.0, 6.0, CASE, -50),
+                (9.0, 12.0, CASE_2, -50)])  # fmt: skip
+    assert [r.epc for r in log.around(at(5.0), at(9.5))] == [P2, CASE, CASE_2]
+    assert log.around(at(1.5), at(2.5)) == []
