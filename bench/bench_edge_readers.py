@@ -18,14 +18,13 @@ side): about 1,000 reads/s per reader. This process runs the real edge agent
 
     .venv/bin/python bench/bench_edge_readers.py [--seconds 20] [--report-intervals 100 250]
 
-Writes ``bench/results/edge_readers.json``.
+Writes ``bench/results/edge_readers.json`` (min / median / max of ``--repeats``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import math
 import os
@@ -40,6 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import benchkit
 import yaml
 
 from edge.agent import EdgeAgent
@@ -54,7 +54,8 @@ ZONES = 10
 SHELVED_PER_ZONE = 100
 CASES_PER_PALLET = 18
 CROSSING_EVERY_S = 6.0
-RESULTS = Path(__file__).parent / "results" / "edge_readers.json"
+TARGET_PER_READER = 1_000
+"""Reads per second a reader offers; the edge must take them all in."""
 
 
 def bench_layout(ports: dict[str, int] | None = None) -> Layout:
@@ -245,7 +246,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=6.0)
-    parser.add_argument("--report-intervals", type=int, nargs="+", default=[100, 150, 250])
+    parser.add_argument("--report-intervals", type=int, nargs="+", default=[100, 250])
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--mqtt-url", default=os.environ.get("RFIDWMS_MQTT_URL", "mqtt://127.0.0.1:1883")
     )
@@ -261,6 +263,7 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    results: list[dict[str, Any]] = []
     try:
         assert child.stdout is not None
         ports: dict[str, int] = {}
@@ -270,30 +273,104 @@ def main() -> None:
             reader, port = line.split()
             ports[reader] = int(port)
         layout = bench_layout(ports)
-        results = []
-        for report_ms in args.report_intervals:
-            results.append(
-                asyncio.run(measure(layout, report_ms, args.seconds, args.warmup, args.mqtt_url))
-            )
+        for _ in range(args.repeats):  # the intervals interleaved, repeat by repeat
+            for report_ms in args.report_intervals:
+                results.append(
+                    asyncio.run(
+                        measure(layout, report_ms, args.seconds, args.warmup, args.mqtt_url)
+                    )
+                )
+                print_run(results[-1])
     finally:
         child.terminate()
         child.wait(10)
-    header = (
-        f"{'report ms':>9} {'reads/s':>8} {'edge CPU %':>10} {'obs lag p50/p99 s':>18} "
-        f"{'passage lag p50/p99 s':>22} {'events':>7}"
+    benchkit.write(to_result(results, args))
+
+
+def print_run(r: dict[str, Any]) -> None:
+    o, e = r["observation_lag_s"], r["passage_lag_s"]
+    print(
+        f"report {r['report_interval_ms']} ms: {r['reads_per_s']} reads/s, "
+        f"edge CPU {r['edge_cpu_percent']} % of a core, observation lag p50/p99 "
+        f"{o['p50']} / {o['p99']} s, passage lag p50/p99 {e['p50']} / {e['p99']} s, "
+        f"{r['events_spooled']} events",
+        flush=True,
     )
-    print(header)
-    for r in results:
-        o, e = r["observation_lag_s"], r["passage_lag_s"]
-        print(
-            f"{r['report_interval_ms']:>9} {r['reads_per_s']:>8} {r['edge_cpu_percent']:>10} "
-            f"{o['p50']!s:>8} / {o['p99']!s:<7} {e['p50']!s:>11} / {e['p99']!s:<8} "
-            f"{r['events_spooled']:>7}"
+
+
+def to_result(runs: list[dict[str, Any]], args: argparse.Namespace) -> benchkit.Result:
+    offered = (DOORS + ZONES) * TARGET_PER_READER
+    result = benchkit.Result(
+        name="edge_readers",
+        title="One edge process with 20 readers at 1,000 reads/s each",
+        description=(
+            f"A child process serves {DOORS + ZONES} simulated LLRP readers on 127.0.0.1 "
+            f"({DOORS} dock doors, {ZONES} zones, 4 antennas each, 100 ms rounds: zone "
+            f"readers hear {SHELVED_PER_ZONE} shelved tags, door readers a pallet of "
+            f"{CASES_PER_PALLET} cases crossing every {CROSSING_EVERY_S:g} s), about "
+            f"{offered:,} reads/s in all. This process runs the real edge agent (sllurp, "
+            "observations, event core, spool, MQTT publisher to the broker) on them for "
+            f"{args.seconds:g} s per run after {args.warmup:g} s of warm-up, per report "
+            "interval asked of the readers. CPU: user + system of the edge's process, every "
+            "thread, in % of one core. Observation lag: a read's last_seen to its "
+            "observation in the spool; passage lag: the door's middle to the passage in "
+            "the spool (the core decides a passage once the tag is confirmed on the far "
+            "side, ~1.5 s on)."
+        ),
+        repeats=args.repeats,
+    )
+    for report_ms in args.report_intervals:
+        mine = [r for r in runs if r["report_interval_ms"] == report_ms]
+        at = f"reports every {report_ms} ms"
+        result.add(
+            benchkit.Figure(
+                f"{at}: reads taken in",
+                "reads/s",
+                [r["reads_per_s"] for r in mine],
+                goal=f">= {offered:,} reads/s (20 readers x 1,000)",
+                goal_min=offered * 0.95,
+            )
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    summary = {"cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "runs": results}
-    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+        result.add(
+            benchkit.Figure(
+                f"{at}: edge CPU",
+                "% of a core",
+                [r["edge_cpu_percent"] for r in mine],
+                goal="< 100 % (one core)",
+                goal_max=100.0,
+            )
+        )
+        for key, label in (
+            ("observation_lag_s", "observation lag"),
+            ("passage_lag_s", "passage lag"),
+        ):
+            for p in ("p50", "p99"):
+                values = [r[key][p] for r in mine if r[key][p] is not None]
+                if values:
+                    result.add(benchkit.Figure(f"{at}: {label} {p}", "s", values))
+    result.checks = {
+        "runs": len(runs),
+        "events spooled, by kind (summed over the runs)": _summed(
+            r["events_by_kind"] for r in runs
+        ),
+        "observations spooled (summed)": sum(r["observations_spooled"] for r in runs),
+    }
+    result.notes.append(
+        "The goal of 1,000 reads/s per reader is met when the edge takes in at least 95 % "
+        "of what the readers offer (the offered rate varies with the crossings in a run) "
+        "and stays under one core; lag is what the readers' report interval and the "
+        "batching add, not a backlog, when it stays flat."
+    )
+    result.extra = {"runs": runs}
+    return result
+
+
+def _summed(counts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    return dict(sorted(total.items()))
 
 
 if __name__ == "__main__":
