@@ -57,9 +57,16 @@ def weight_message(
     epc: str | None,
     time: datetime,
     cases: Sequence[str] = (),
+    candidates: Sequence[str] = (),
 ) -> mqtt.WeightMessage:
-    """The message of a stable weight on ``scale``, the pallet found on it (or None) and
-    the cases that came onto the platform with it."""
+    """The message of a stable weight on ``scale``, the pallet found on it (or None),
+    the cases that came onto the platform with it and the pallets it may be, likeliest
+    first."""
     return mqtt.WeightMessage(
-        scale=scale, weight_kg=weight_kg, epc=epc, cases=list(cases), time=time
+        scale=scale,
+        weight_kg=weight_kg,
+        epc=epc,
+        cases=list(cases),
+        candidates=list(candidates),
+        time=time,
     )

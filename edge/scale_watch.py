@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from edge.events import is_case, is_pallet
 
 __all__ = [
+    "MAX_CANDIDATES",
     "RISE_DB",
     "SETTLING_S",
     "LoadWatch",
@@ -41,6 +42,7 @@ __all__ = [
     "cases_on_scale",
     "louder_elsewhere",
     "pallet_on_scale",
+    "pallets_on_scale",
     "scale_windows",
 ]
 
@@ -161,20 +163,46 @@ def pallet_on_scale(
     *,
     elsewhere: Iterable[Iterable[ScaleRead]] = (),
 ) -> str | None:
-    """The pallet that came onto the platform with the load that settled at ``at``.
+    """The pallet that came onto the platform with the load that settled at ``at``:
+    the first of :func:`pallets_on_scale`, None when no pallet was heard at all."""
+    ranked = pallets_on_scale(
+        reads, at, before_s, after_s, earlier_s, settling_s, elsewhere=elsewhere
+    )
+    return ranked[0] if ranked else None
+
+
+MAX_CANDIDATES = 8
+"""The most pallets :func:`pallets_on_scale` names for one weight."""
+
+
+def pallets_on_scale(
+    reads: Iterable[ScaleRead],
+    at: datetime,
+    before_s: float = 0.5,
+    after_s: float = 2.0,
+    earlier_s: tuple[float, float] = (12.0, 4.0),
+    settling_s: float | None = None,
+    *,
+    elsewhere: Iterable[Iterable[ScaleRead]] = (),
+) -> tuple[str, ...]:
+    """The pallets that may have come onto the platform with the load that settled at
+    ``at``, the likeliest first (at most :data:`MAX_CANDIDATES`).
 
     Of the SSCCs heard from ``at`` to ``after_s`` after it, those whose average RSSI
     rose by :data:`RISE_DB` or more against ``earlier_s`` (from 12 s to 4 s before
     ``at``: before the load rolled on; not heard then counts as the floor) came onto
-    the platform; of them the strongest on average wins (then the most often heard).
-    Only pallets also heard in the ``settling_s`` (:data:`SETTLING_S` unless given) up
-    to ``at`` count, when there are any: a pallet first heard after the weight settled
-    was set down nearby later.
-    When none rose, the strongest on average after ``at``; when none was heard after,
-    the same from ``before_s`` before ``at``. None when no pallet was heard at all.
+    the platform: they come first, the strongest on average first (then the most often
+    heard). Only pallets also heard in the ``settling_s`` (:data:`SETTLING_S` unless
+    given) up to ``at`` count, when there are any: a pallet first heard after the
+    weight settled was set down nearby later. Then the rest of those heard after ``at``
+    that did not rise, then the ones heard after ``at`` only, each by strength. When
+    none was heard after ``at``, the ones heard from ``before_s`` before it.
     The rise tells the pallet on the platform from its neighbours: the pallet just
     rolled off and pallets parked beside the scale are heard as well as it is (one of
-    their tags may even be heard better), but none of them got closer.
+    their tags may even be heard better), but none of them got closer. It is fragile
+    (a pallet parked at the platform's edge is heard as well as the one on it), which
+    is why the others follow it: whoever knows which pallets still await a weight
+    check (the cloud, from its orders) can tell them apart.
     A pallet heard louder at one of the ``elsewhere`` read points (other scales')
     from the settling window to ``after_s`` is never this weight's: it is over the
     other platform. Rather no pallet than that one."""
@@ -183,13 +211,13 @@ def pallet_on_scale(
     away = louder_elsewhere(
         reads, elsewhere, at - timedelta(seconds=settle), at + timedelta(seconds=after_s)
     )
-    after = _without(_average(reads, at, at + timedelta(seconds=after_s)), away)
+    heard_after = _without(_average(reads, at, at + timedelta(seconds=after_s)), away)
+    if not heard_after:
+        return _ranked(_without(_average(reads, at - timedelta(seconds=before_s), at), away))
     # the load settled at ``at``: its pallet was on the platform then, so a pallet heard
     # after ``at`` but not in the moments up to it was set down nearby later
     settling = _without(_average(reads, at - timedelta(seconds=settle), at), away)
-    after = {epc: h for epc, h in after.items() if epc in settling} or after
-    if not after:
-        return _strongest(_without(_average(reads, at - timedelta(seconds=before_s), at), away))
+    after = {epc: h for epc, h in heard_after.items() if epc in settling} or heard_after
     earlier = _average(
         reads,
         at - timedelta(seconds=earlier_s[0]),
@@ -201,7 +229,10 @@ def pallet_on_scale(
         for epc, heard in after.items()
         if heard[0] - earlier.get(epc, (_FLOOR_DBM, 0))[0] >= RISE_DB
     }
-    return _strongest(rose or after)
+    ranked: list[str] = []
+    for group in (rose, after, heard_after):
+        ranked.extend(epc for epc in _ranked(group) if epc not in ranked)
+    return tuple(ranked[:MAX_CANDIDATES])
 
 
 _FLOOR_DBM = -128.0
@@ -295,8 +326,9 @@ def _without(
     return {epc: h for epc, h in heard.items() if epc not in away} if away else heard
 
 
-def _strongest(heard: dict[str, tuple[float, int]]) -> str | None:
-    return max(heard, key=lambda epc: heard[epc]) if heard else None
+def _ranked(heard: dict[str, tuple[float, int]]) -> tuple[str, ...]:
+    """The EPCs strongest on average first, then the most often heard (then by EPC)."""
+    return tuple(sorted(heard, key=lambda epc: (-heard[epc][0], -heard[epc][1], epc)))
 
 
 class ReadPointLog:

@@ -49,6 +49,7 @@ TOPIC_ROOT = f"rfidwms/v{SCHEMA_VERSION}"
 MAX_BATCH_OBSERVATIONS = 5000
 MAX_BATCH_EVENTS = 5000
 MAX_PASSAGE_CASES = 512
+MAX_WEIGHT_CANDIDATES = 16
 MAX_READERS_PER_HEALTH = 256
 MAX_ANTENNAS_PER_READER = 64
 MAX_EVENTS_PER_READER = 32
@@ -394,6 +395,12 @@ class WeightMessage(BaseModel):
     stronger once the weight settled than before it rolled on). Empty when none was
     heard; a case that is not in it was not heard on the platform, which alone does not
     mean it is missing (a read can be missed)."""
+    candidates: list[EpcHex] = Field(default_factory=list, max_length=MAX_WEIGHT_CANDIDATES)
+    """The pallets (SSCC-96 EPCs) the scale's read point heard that may be the one on
+    the platform, the likeliest first (``epc`` is the first): one heard coming closer
+    as the load rolled on ranks above one heard as well as before (a pallet parked
+    beside the scale). Whoever knows which pallets still await a weight check can
+    choose among them. Empty when the edge could not tell (and from edges before it)."""
     time: AwareDatetime
 
 

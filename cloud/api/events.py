@@ -171,6 +171,8 @@ async def weights(
             weight_kg=r.weight_kg,
             epc=r.epc,
             cases=r.cases,
+            candidates=r.candidates,
+            edge_epc=r.edge_epc,
             edge_id=r.edge_id,
             site=r.site,
             stored_at=r.stored_at,

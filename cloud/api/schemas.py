@@ -256,10 +256,22 @@ class WeightOut(BaseModel):
     time: datetime
     scale: str
     weight_kg: float
-    epc: str | None = Field(description="the pallet on the scale, when the edge could tell")
+    epc: str | None = Field(
+        description="the pallet weighed: of the pallets the edge heard (candidates), the "
+        "first that awaited a weight check; else the edge's choice; null when it could not tell"
+    )
     cases: list[str] = Field(
         default_factory=list,
         description="the cases (SGTIN-96 EPCs) heard coming onto the scale with the pallet",
+    )
+    candidates: list[str] = Field(
+        default_factory=list,
+        description="the pallets the scale's read point heard that may be the one weighed, "
+        "likeliest first as the edge judged",
+    )
+    edge_epc: str | None = Field(
+        None,
+        description="the edge's own choice, when the cloud weighed another candidate (epc)",
     )
     edge_id: str
     site: str | None = Field(

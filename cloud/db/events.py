@@ -67,6 +67,10 @@ class WeightRow:
     """The cases heard coming onto the platform with the pallet."""
     site: str | None = None
     """The site of the event (None: stored before 0034 and not filled yet)."""
+    candidates: list[str] = field(default_factory=list)
+    """The pallets the edge heard that may be the one weighed, likeliest first."""
+    edge_epc: str | None = None
+    """The edge's own pallet when the cloud weighed another candidate (``epc``)."""
 
 
 def _where(
@@ -151,7 +155,8 @@ async def weights(
 ) -> list[WeightRow]:
     where, params = _where(since, after, {"site": site, "scale": scale, "epc": epc})
     cur = await conn.execute(
-        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases, site FROM weights"
+        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases, site, candidates,"
+        " edge_epc FROM weights"
         f"{where} ORDER BY time, id LIMIT %s",
         [*params, limit],
     )

@@ -75,7 +75,8 @@ async def zone_events_after(conn: Conn, after_id: int, limit: int) -> list[ZoneE
 
 async def weights_after(conn: Conn, after_id: int, limit: int) -> list[WeightRow]:
     cur = await conn.execute(
-        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases, site FROM weights"
+        "SELECT id, time, scale, weight_kg, epc, edge_id, stored_at, cases, site, candidates,"
+        " edge_epc FROM weights"
         " WHERE id > %s ORDER BY id LIMIT %s",
         [after_id, limit],
     )

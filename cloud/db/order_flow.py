@@ -232,6 +232,20 @@ class Weighed:
     """The weight_mismatch alert raised, if any."""
 
 
+async def awaiting_weight(conn: Conn, site: str, ssccs: Sequence[str]) -> frozenset[str]:
+    """Of ``ssccs``, the pallets of open orders whose weight check has not been made."""
+    if not ssccs:
+        return frozenset()
+    cur = await conn.execute(
+        "SELECT DISTINCT t.pallet FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
+        " WHERE t.site = %s AND t.pallet = ANY(%s::text[]) AND t.weight IS NULL"
+        " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
+        " AND o.status NOT IN ('shipped', 'cancelled')",
+        [site, list(ssccs)],
+    )
+    return frozenset(r[0] for r in await cur.fetchall())
+
+
 async def weigh_pallet(
     conn: Conn,
     *,

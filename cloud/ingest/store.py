@@ -387,8 +387,8 @@ _INSERT_ZONE_EVENTS = (
     " %s::timestamptz[], %s::text[])"
 )
 _INSERT_WEIGHTS = (
-    "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
-    " stored_at, site) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "INSERT INTO weights (time, scale, weight_kg, epc, cases, candidates, edge_id, spool,"
+    " seq, idx, stored_at, site) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _PLACE_COLUMNS = "epc, state, zone, last_zone, door, pallet, changed_at, stored_at"
 _UPSERT_PLACES = (
@@ -456,7 +456,17 @@ async def _store_events(
             else:
                 assert isinstance(ev, WeightMessage)
                 weight_rows.append(
-                    (ev.time, ev.scale, ev.weight_kg, ev.epc, list(ev.cases), *key, now, site)
+                    (
+                        ev.time,
+                        ev.scale,
+                        ev.weight_kg,
+                        ev.epc,
+                        list(ev.cases),
+                        list(ev.candidates),
+                        *key,
+                        now,
+                        site,
+                    )
                 )
                 change.weights.append(
                     WeightRecord(ev.time, ev.scale, ev.weight_kg, ev.epc, b.edge_id, now)

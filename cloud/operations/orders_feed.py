@@ -35,6 +35,7 @@ from cloud.operations.feed import Conn, FeedContext, Registry
 from cloud.operations.inbound import pallet_sscc
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.ledger import Cause, CauseKind, LedgerError
+from cloud.warehouse.packing import weighed_pallet
 from protocols.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -140,12 +141,13 @@ async def _wrong_pick(conn: Conn, ctx: FeedContext, ev: ZoneEventRow, sscc: str)
 
 
 async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
-    sscc = pallet_sscc(ev.epc)
-    if sscc is None:
-        return
     scale = next((s for s in ctx.layout.scales if s.id == ev.scale), None)
     floor = floor_of(ctx)
     if scale is None or scale.zone not in packing_zones(ctx.layout) or floor is None:
+        return
+    epc = await _weighed_epc(conn, ctx, ev)
+    sscc = pallet_sscc(epc)
+    if sscc is None:
         return
     await order_flow.weigh_pallet(
         conn,
@@ -161,6 +163,32 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
         tolerance=ctx.settings.pack_tolerance,
         heard_cases=ev.cases,
     )
+
+
+async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | None:
+    """The pallet the weight was (:func:`cloud.warehouse.packing.weighed_pallet`): the
+    edge's first candidate that awaits a weight check. When that is not the edge's own
+    choice, the weight's row names it (``epc``; the edge's kept in ``edge_epc``), so the
+    weights the API lists are the ones the checks used."""
+    ssccs = {epc: s for epc in ev.candidates if (s := pallet_sscc(epc)) is not None}
+    if not ssccs:
+        return ev.epc
+    awaiting = await order_flow.awaiting_weight(conn, ctx.site, sorted(set(ssccs.values())))
+    chosen = weighed_pallet(
+        ev.epc, list(ssccs), frozenset(epc for epc, s in ssccs.items() if s in awaiting)
+    )
+    if chosen != ev.epc:
+        log.info(
+            "weight %s on %s: pallet %s awaits its weight check, not %s as the edge named",
+            ev.id,
+            ev.scale,
+            chosen,
+            ev.epc,
+        )
+        await conn.execute(
+            "UPDATE weights SET epc = %s, edge_epc = %s WHERE id = %s", [chosen, ev.epc, ev.id]
+        )
+    return chosen
 
 
 async def on_outbound_passage(conn: Conn, ctx: FeedContext, ev: PassageRow) -> None:

@@ -16,7 +16,7 @@ missing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -179,3 +179,18 @@ def missing_cases(
     if len(unheard) != k or len(unheard) == len(booked):
         return ()
     return unheard
+
+
+def weighed_pallet(
+    named: str | None, candidates: Sequence[str], awaiting: Collection[str]
+) -> str | None:
+    """The pallet a weight was, of those the scale's read point heard: the first of
+    ``candidates`` (the edge's, likeliest first; ``named`` is its own choice) that
+    ``awaiting`` a weight check holds; when none does, ``named`` (a pallet weighed
+    again, or one on no order: the check then says what it is). A pallet parked at
+    the platform's edge (an order on hold, weighed before) can be heard as well as the
+    one rolled on; only the one rolled on still waits for its weight."""
+    for epc in candidates:
+        if epc in awaiting:
+            return epc
+    return named

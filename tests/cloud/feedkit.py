@@ -197,14 +197,16 @@ async def insert_weight(
     scale: str = "scale-1",
     at: datetime = T0,
     cases: Sequence[str] = (),
+    candidates: Sequence[str] = (),
 ) -> int:
     """A stable weight on ``scale``, of the pallet ``epc`` (with the ``cases`` heard
-    coming onto the scale with it), as ingest stores it."""
+    coming onto the scale with it, and the ``candidates`` the edge heard), as ingest
+    stores it."""
     cur = await conn.execute(
-        "INSERT INTO weights (time, scale, weight_kg, epc, cases, edge_id, spool, seq, idx,"
-        " stored_at) VALUES (%s, %s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0, %s)"
-        " RETURNING id",
-        [at, scale, kg, epc, list(cases), next(_SEQ), at],
+        "INSERT INTO weights (time, scale, weight_kg, epc, cases, candidates, edge_id, spool,"
+        " seq, idx, stored_at) VALUES (%s, %s, %s, %s, %s, %s, 'edge-1', 'scale-spool', %s, 0,"
+        " %s) RETURNING id",
+        [at, scale, kg, epc, list(cases), list(candidates), next(_SEQ), at],
     )
     row = await cur.fetchone()
     assert row is not None

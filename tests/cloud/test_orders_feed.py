@@ -190,6 +190,40 @@ async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_re
         assert (await order_now(conn, order.order.id)).order.status == "loading"
 
 
+async def test_a_weight_is_the_heard_pallet_that_awaits_its_check_not_one_weighed_before(
+    database_url, site
+):
+    # Two orders; the first's pallet was weighed light and is held beside the scale.
+    # The second's pallet rolls on and the edge names the held one first (heard as
+    # loud): the cloud weighs the candidate that still awaits its check.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        held = await add_pallet(conn, 1, cases=12, site=site)
+        first = await new_order(conn, site, (ITEM_A, 12))
+        await insert_weight(conn, held.epc, 12 * 10 + 25 - 10, at=t(100))  # a case short
+        await rig.drain()
+        assert (await order_now(conn, first.order.id)).order.status == "on_hold"
+
+        rolled = await add_pallet(conn, 2, cases=12, lot="L2", site=site)
+        second = await new_order(conn, site, (ITEM_A, 12))
+        weight = await insert_weight(
+            conn, held.epc, 145.0, at=t(200), candidates=[held.epc, rolled.epc]
+        )
+        await rig.drain()
+        assert (await order_now(conn, second.order.id)).order.status == "loading"
+        first_now = await order_now(conn, first.order.id)
+        assert first_now.order.status == "on_hold"
+        assert first_now.pick_tasks[0].weight["measured_kg"] == 135.0
+        assert await fetch(conn, "SELECT epc, edge_epc FROM weights WHERE id = %s", weight) == [
+            (rolled.epc, held.epc)
+        ]
+        # none awaiting among the candidates: the edge's choice stands
+        again = await insert_weight(conn, held.epc, 145.0, at=t(300), candidates=[held.epc])
+        await rig.drain()
+        assert await fetch(conn, "SELECT epc, edge_epc FROM weights WHERE id = %s", again) == [
+            (held.epc, None)
+        ]
+
+
 async def pallet_of_five_tagged_cases(conn, site: str):
     p = await add_pallet(conn, 1, cases=5, site=site)
     cases = [case_epc(i, ITEM_A) for i in range(1, 6)]

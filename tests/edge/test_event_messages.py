@@ -78,16 +78,19 @@ def test_each_core_event_becomes_its_protocol_message(event, expected):
 
 
 @pytest.mark.parametrize(
-    ("epc", "cases", "expected"),
+    ("epc", "cases", "candidates", "expected"),
     [
-        (PALLET, (CASE,), {"type": "weight", "scale": "scale-1", "weight_kg": 412.5,
-                           "epc": PALLET, "cases": [CASE], "time": T}),
-        (None, (), {"type": "weight", "scale": "scale-1", "weight_kg": 412.5, "cases": [],
-                    "time": T}),
+        (PALLET, (CASE,), (PALLET,), {"type": "weight", "scale": "scale-1", "weight_kg": 412.5,
+                                      "epc": PALLET, "cases": [CASE], "candidates": [PALLET],
+                                      "time": T}),
+        (None, (), (), {"type": "weight", "scale": "scale-1", "weight_kg": 412.5, "cases": [],
+                        "candidates": [], "time": T}),
     ],
 )  # fmt: skip
-def test_a_stable_weight_becomes_a_weight_message_with_or_without_its_pallet(epc, cases, expected):
-    message = weight_message("scale-1", 412.5, epc, T, cases)
+def test_a_stable_weight_becomes_a_weight_message_with_or_without_its_pallet(
+    epc, cases, candidates, expected
+):
+    message = weight_message("scale-1", 412.5, epc, T, cases, candidates)
     assert message.model_dump(exclude_none=True) == expected
 
 

@@ -14,12 +14,14 @@ from edge.scale_watch import (
     StableLoad,
     cases_on_scale,
     pallet_on_scale,
+    pallets_on_scale,
     scale_windows,
 )
 
 T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 P1 = "3114257BF400EBA58A000000"
 P2 = "3114257BF400EBA58B000000"
+P3 = "3114257BF400EBA58C000000"
 CASE = "3074257BF7194E4000001A85"
 CASE_2 = "3074257BF7194E4000001A86"
 CASE_3 = "3074257BF7194E4000001A87"
@@ -322,3 +324,17 @@ def test_a_read_point_gives_the_entries_heard_within_a_span_in_one_pass():
                 (9.0, 12.0, CASE_2, -50)])  # fmt: skip
     assert [r.epc for r in log.around(at(5.0), at(9.5))] == [P2, CASE, CASE_2]
     assert log.around(at(1.5), at(2.5)) == []
+
+
+def test_pallets_on_scale_name_the_one_that_rose_first_then_the_others_heard():
+    # P1 rolled on and settled at 10 s (heard rising); P2 is parked at the platform's
+    # edge, heard as well as before but louder than P1 (the rise picks P1); P3 was set
+    # down nearby only after the weight settled.
+    log = _log([(2.0, 6.0, P2, -50), (8.0, 12.0, P1, -55), (8.0, 12.0, P2, -50),
+                (10.5, 12.0, P3, -60)])  # fmt: skip
+    assert pallets_on_scale(log, at(10.0), after_s=2.0) == (P1, P2, P3)
+    assert pallet_on_scale(log, at(10.0), after_s=2.0) == P1
+    # nothing heard after the weight settled: the ones heard just before it, strongest first
+    before = _log([(9.6, 9.8, P2, -50), (9.7, 9.9, P1, -45)])
+    assert pallets_on_scale(before, at(10.0), before_s=0.5, after_s=2.0) == (P1, P2)
+    assert pallets_on_scale(_log([]), at(10.0)) == ()

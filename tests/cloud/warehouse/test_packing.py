@@ -16,6 +16,7 @@ from cloud.warehouse.packing import (
     check_weight,
     expected_gross,
     missing_cases,
+    weighed_pallet,
 )
 
 GTIN = "00614141123452"
@@ -156,3 +157,26 @@ def test_a_light_pallet_lacks_the_booked_cases_the_scale_did_not_hear_when_count
 ):
     check = check_weight(measured, [Load(GTIN, 5, 20.0)], tare_kg=25.0, tolerance=TOL)
     assert missing_cases(check, C[:5], heard) == missing
+
+
+# (case, edge's choice, candidates, awaiting a weight check, weighed)
+WEIGHED = [
+    ("the edge's choice awaits", "P1", ["P1", "P2"], {"P1", "P2"}, "P1"),
+    ("its choice was weighed before: the next that awaits", "P1", ["P1", "P2"], {"P2"}, "P2"),
+    ("the first awaiting, in the edge's order", "P1", ["P1", "P3", "P2"], {"P2", "P3"}, "P3"),
+    ("none awaits: the edge's choice (weighed again)", "P1", ["P1", "P2"], set(), "P1"),
+    ("no candidates (an older edge): its choice", "P1", [], {"P2"}, "P1"),
+    ("no pallet heard", None, [], {"P2"}, None),
+    ("an awaiting pallet not heard is never taken", "P1", ["P1"], {"P2"}, "P1"),
+]
+
+
+@pytest.mark.parametrize(
+    ("named", "candidates", "awaiting", "weighed"),
+    [c[1:] for c in WEIGHED],
+    ids=[c[0] for c in WEIGHED],
+)
+def test_weighed_pallet_is_the_first_candidate_awaiting_its_check(
+    named, candidates, awaiting, weighed
+):
+    assert weighed_pallet(named, candidates, awaiting) == weighed
