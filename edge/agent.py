@@ -28,9 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -44,6 +42,7 @@ from edge.clock_offset import clock_speed
 from edge.commands import refusal, result
 from edge.event_messages import event_message, weight_message
 from edge.events import Event, EventCore, ReaderStatus
+from edge.inbox import Inbox
 from edge.publisher import SpoolPublisher
 from edge.rates import ReadRateMeter
 from edge.reader_events import ReaderEventLog, SeenEvent
@@ -56,7 +55,7 @@ from edge.scale_watch import (
     ScaleRead,
     StableLoad,
     cases_on_scale,
-    pallet_on_scale,
+    pallets_on_scale,
     scale_windows,
 )
 from edge.settings import EdgeSettings
@@ -160,10 +159,10 @@ class EdgeAgent:
         self.scale_states: dict[str, str] = {}
         """Per scale: ``online``, or why it gives no weight (``offline: ...``, ``overload``)."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._inbox: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._inbox: Inbox[tuple[Callable[..., None], tuple[Any, ...]]] = Inbox(
+            settings.inbox_max_reads, self._wake_for_inbox
+        )
         """What the reader threads said, in the order they said it, for the loop."""
-        self._inbox_lock = threading.Lock()
-        self._inbox_woken = False
         self.publisher: SpoolPublisher | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._events_waiting = asyncio.Event()
@@ -224,6 +223,7 @@ class EdgeAgent:
     async def _stop_readers(self) -> None:
         """Stop every reader link; whatever they read before is spooled, not lost."""
         if self._links:
+            self._inbox.close()  # a thread waiting for room must not hold up the stop
             for link in self._links:  # all at once: the wait is the slowest, not the sum
                 link.request_stop()
 
@@ -233,12 +233,13 @@ class EdgeAgent:
 
             await asyncio.to_thread(join_all)
             self._links.clear()
+            self._drain_inbox()  # the last reports, handed over as the threads ended
             await self._flush()
 
     # -- called on sllurp threads: hand over to the event loop and nothing more --------
 
     def _reads_from_thread(self, reads: list[TagRead]) -> None:
-        self._post(self._take_reads, reads)
+        self._inbox.put((self._take_reads, (reads,)), len(reads), on_wait=self._inbox_full)
 
     def _state_from_thread(self, reader_id: str, state: ReaderState) -> None:
         self._post(self._take_state, reader_id, state)
@@ -253,25 +254,35 @@ class EdgeAgent:
         self._post(self._take_reader_event, reader_id, event, at)
 
     def _post(self, handler: Callable[..., None], *args: Any) -> None:
-        """From a reader thread: queue ``handler(*args)`` for the loop, in order. The
-        loop is woken once for whatever piles up meanwhile (one wake-up per report of
-        every reader cost a system call each and a core evaluation each; behind on its
-        work, the loop now takes every report that came in one go)."""
+        """From a reader thread: queue ``handler(*args)`` for the loop, in order (see
+        :class:`edge.inbox.Inbox`: the loop is woken once for whatever piles up
+        meanwhile, and takes it all in one go)."""
+        self._inbox.put((handler, args))
+
+    def _wake_for_inbox(self) -> None:
         assert self._loop is not None
-        with self._inbox_lock:
-            self._inbox.append((handler, args))
-            if self._inbox_woken:
-                return
-            self._inbox_woken = True
-        self._loop.call_soon_threadsafe(self._drain_inbox)
+        try:
+            self._loop.call_soon_threadsafe(self._drain_inbox)
+        except RuntimeError:  # the loop is closed: the agent has stopped
+            self._inbox.close()
+
+    def _inbox_full(self, held: int) -> None:
+        """On a reader thread about to wait for room (the loop is behind its readers)."""
+        log.warning(
+            "edge %s: %d reads wait for the event loop, the most it takes ahead "
+            "(RFIDWMS_INBOX_MAX_READS=%d): "
+            "a reader's thread waits and its reader keeps its reports until the loop "
+            "catches up (%d waits so far)",
+            self.settings.edge_id,
+            held,
+            self.settings.inbox_max_reads,
+            self._inbox.stats.waits + 1,
+        )
 
     def _drain_inbox(self) -> None:
         """On the loop: everything the reader threads said, in order; runs of reports
         are fed to the core as one."""
-        with self._inbox_lock:
-            items = list(self._inbox)
-            self._inbox.clear()
-            self._inbox_woken = False
+        items = self._inbox.take()
         reads: list[TagRead] = []
         for handler, args in items:
             if handler == self._take_reads:
@@ -357,7 +368,7 @@ class EdgeAgent:
                 for scale, log in self._point_logs.items()
                 if scale != load.scale
             ]
-            epc = pallet_on_scale(
+            candidates = pallets_on_scale(
                 near,
                 load.time,
                 PALLET_BEFORE_S,
@@ -366,6 +377,7 @@ class EdgeAgent:
                 w.settling_s,
                 elsewhere=others,
             )
+            epc = candidates[0] if candidates else None
             cases = (
                 cases_on_scale(
                     near, load.time, w.after_s, w.earlier_s, w.settling_s, elsewhere=others
@@ -384,7 +396,9 @@ class EdgeAgent:
                 )
                 cases = ()
             try:
-                message = weight_message(load.scale, load.weight_kg, epc, load.time, cases)
+                message = weight_message(
+                    load.scale, load.weight_kg, epc, load.time, cases, candidates
+                )
             except ValidationError as e:  # one weight's bad field never stops the edge
                 first = e.errors()[0]
                 log.error(

@@ -54,6 +54,11 @@ class EdgeSettings(CommonSettings):
     """How often each scale is asked for its weight (MT-SICS ``SI``)."""
     scale_min_load_kg: float = Field(default=5.0, gt=0)
     """A load lighter than this is an empty platform: a new load must rise above it."""
+    inbox_max_reads: int = Field(default=200_000, ge=1_000, le=100_000_000)
+    """Reads the reader threads may hand the event loop ahead of it; past it, a reader's
+    thread waits (its TCP connection fills, the reader keeps its reports) until the loop
+    catches up, instead of the edge's memory growing without end. 200,000 reads are
+    10 s of 20 busy readers, about 100 MB."""
     max_batch_observations: int = Field(default=1000, ge=1, le=MAX_BATCH_OBSERVATIONS)
     """Observations per MQTT message (1,000 are about 220 kB, within every broker's limits)."""
 
