@@ -257,8 +257,9 @@ class WeightOut(BaseModel):
     scale: str
     weight_kg: float
     epc: str | None = Field(
-        description="the pallet weighed: of the pallets the edge heard (candidates), the "
-        "first that awaited a weight check; else the edge's choice; null when it could not tell"
+        description="the pallet weighed: the edge's choice, unless the weight failed its "
+        "check and fitted another of the pallets the edge heard (candidates) that awaited "
+        "one; null when it could not tell"
     )
     cases: list[str] = Field(
         default_factory=list,

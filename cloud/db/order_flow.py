@@ -232,18 +232,42 @@ class Weighed:
     """The weight_mismatch alert raised, if any."""
 
 
-async def awaiting_weight(conn: Conn, site: str, ssccs: Sequence[str]) -> frozenset[str]:
-    """Of ``ssccs``, the pallets of open orders whose weight check has not been made."""
+async def awaiting_weight(
+    conn: Conn, site: str, ssccs: Sequence[str], weight_kg: float, tolerance: Tolerance
+) -> dict[str, bool]:
+    """Of ``ssccs``, the pallets of open orders whose weight check has not been made,
+    each with whether ``weight_kg`` passes it (the cases the order holds on it)."""
     if not ssccs:
-        return frozenset()
+        return {}
     cur = await conn.execute(
-        "SELECT DISTINCT t.pallet FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
+        "SELECT t.pallet, r.sku, sum(r.qty - r.shipped - r.released)::int"
+        " FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
+        " JOIN reservations r ON r.order_id = t.order_id AND r.pallet = t.pallet"
         " WHERE t.site = %s AND t.pallet = ANY(%s::text[]) AND t.weight IS NULL"
         " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
-        " AND o.status NOT IN ('shipped', 'cancelled')",
+        " AND o.status NOT IN ('shipped', 'cancelled')"
+        " AND r.qty - r.shipped - r.released > 0"
+        " GROUP BY t.pallet, r.sku ORDER BY t.pallet, r.sku",
         [site, list(ssccs)],
     )
-    return frozenset(r[0] for r in await cur.fetchall())
+    held: dict[str, dict[str, int]] = {}
+    for pallet, sku, qty in await cur.fetchall():
+        held.setdefault(pallet, {})[sku] = qty
+    if not held:
+        return {}
+    cur = await conn.execute(
+        "SELECT sku, case_weight_kg, pallet_tare_kg FROM items WHERE sku = ANY(%s::text[])",
+        [sorted({sku for cases in held.values() for sku in cases})],
+    )
+    items = {r[0]: (float(r[1]), float(r[2])) for r in await cur.fetchall()}
+    fits: dict[str, bool] = {}
+    for pallet, cases in held.items():
+        if any(sku not in items for sku in cases):
+            continue
+        loads = [Load(sku, n, items[sku][0]) for sku, n in sorted(cases.items())]
+        tare = max(items[sku][1] for sku in cases)
+        fits[pallet] = check_weight(weight_kg, loads, tare_kg=tare, tolerance=tolerance).ok
+    return fits
 
 
 async def weigh_pallet(

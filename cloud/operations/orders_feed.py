@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 _PLACING = frozenset({"arrived", "moved", "present"})
 _ARRIVING = frozenset({"arrived", "moved"})
-_FLOORS: dict[tuple[int, str | None], Floor | None] = {}
+_FLOORS: dict[tuple[int, str | None], tuple[Layout, Floor | None]] = {}
+"""Per layout (by identity; the layout is held, so its id is never another's) and ship
+door setting: its floor for orders."""
 
 
 def register(registry: Registry) -> None:
@@ -58,13 +60,15 @@ def floor_of(ctx: FeedContext) -> Floor | None:
     layout orders cannot run on (no packing zone or no door): the order handlers then
     leave every event to the others."""
     key = (id(ctx.layout), ctx.settings.default_ship_door)
-    if key not in _FLOORS:
+    known = _FLOORS.get(key)
+    if known is None or known[0] is not ctx.layout:
         try:
-            _FLOORS[key] = Floor.of(ctx.layout, ship_door_setting=key[1])
+            floor: Floor | None = Floor.of(ctx.layout, ship_door_setting=key[1])
         except LedgerError as e:
             log.warning("orders: the layout has no floor for orders (%s); not following them", e)
-            _FLOORS[key] = None
-    return _FLOORS[key]
+            floor = None
+        known = _FLOORS[key] = (ctx.layout, floor)
+    return known[1]
 
 
 def packing_zones(layout: Layout) -> frozenset[str]:
@@ -167,21 +171,25 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
 
 async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | None:
     """The pallet the weight was (:func:`cloud.warehouse.packing.weighed_pallet`): the
-    edge's first candidate that awaits a weight check. When that is not the edge's own
-    choice, the weight's row names it (``epc``; the edge's kept in ``edge_epc``), so the
-    weights the API lists are the ones the checks used."""
+    edge's choice, unless the weight fails its check and fits another candidate that
+    awaits one. Then the weight's row names that one (``epc``; the edge's kept in
+    ``edge_epc``), so the weights the API lists are the ones the checks used."""
     ssccs = {epc: s for epc in ev.candidates if (s := pallet_sscc(epc)) is not None}
     if not ssccs:
         return ev.epc
-    awaiting = await order_flow.awaiting_weight(conn, ctx.site, sorted(set(ssccs.values())))
+    fits = await order_flow.awaiting_weight(
+        conn, ctx.site, sorted(set(ssccs.values())), ev.weight_kg, ctx.settings.pack_tolerance
+    )
     chosen = weighed_pallet(
-        ev.epc, list(ssccs), frozenset(epc for epc, s in ssccs.items() if s in awaiting)
+        ev.epc, list(ssccs), {epc: fits[s] for epc, s in ssccs.items() if s in fits}
     )
     if chosen != ev.epc:
         log.info(
-            "weight %s on %s: pallet %s awaits its weight check, not %s as the edge named",
+            "weight %s on %s: %.2f kg fits pallet %s, which awaits its weight check, not %s"
+            " as the edge named",
             ev.id,
             ev.scale,
+            ev.weight_kg,
             chosen,
             ev.epc,
         )

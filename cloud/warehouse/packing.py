@@ -16,7 +16,7 @@ missing).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -182,15 +182,18 @@ def missing_cases(
 
 
 def weighed_pallet(
-    named: str | None, candidates: Sequence[str], awaiting: Collection[str]
+    named: str | None, candidates: Sequence[str], fits: Mapping[str, bool]
 ) -> str | None:
-    """The pallet a weight was, of those the scale's read point heard: the first of
-    ``candidates`` (the edge's, likeliest first; ``named`` is its own choice) that
-    ``awaiting`` a weight check holds; when none does, ``named`` (a pallet weighed
-    again, or one on no order: the check then says what it is). A pallet parked at
-    the platform's edge (an order on hold, weighed before) can be heard as well as the
-    one rolled on; only the one rolled on still waits for its weight."""
-    for epc in candidates:
-        if epc in awaiting:
-            return epc
-    return named
+    """The pallet a weight was, of those the scale's read point heard (``candidates``,
+    the edge's, likeliest first; ``named`` is its own choice). ``fits`` holds the
+    candidates that await a weight check, each with whether this weight passes it.
+
+    The edge's choice when the weight fits it; else the first candidate it fits; else
+    the edge's choice still (its check then says what is wrong). The weight is the
+    evidence: a pallet parked at the platform's edge, or one queued for the scale, can
+    be heard as well as the one rolled on, but two pallets seldom weigh the same
+    within the tolerance; and a light pallet (a case missing) fits none, so it stays
+    the edge's and its mismatch is raised, not moved onto a neighbour."""
+    if named is not None and fits.get(named):
+        return named
+    return next((epc for epc in candidates if fits.get(epc)), named)

@@ -159,24 +159,28 @@ def test_a_light_pallet_lacks_the_booked_cases_the_scale_did_not_hear_when_count
     assert missing_cases(check, C[:5], heard) == missing
 
 
-# (case, edge's choice, candidates, awaiting a weight check, weighed)
+# (case, edge's choice, candidates, awaiting a weight check: whether the weight fits, weighed)
 WEIGHED = [
-    ("the edge's choice awaits", "P1", ["P1", "P2"], {"P1", "P2"}, "P1"),
-    ("its choice was weighed before: the next that awaits", "P1", ["P1", "P2"], {"P2"}, "P2"),
-    ("the first awaiting, in the edge's order", "P1", ["P1", "P3", "P2"], {"P2", "P3"}, "P3"),
-    ("none awaits: the edge's choice (weighed again)", "P1", ["P1", "P2"], set(), "P1"),
-    ("no candidates (an older edge): its choice", "P1", [], {"P2"}, "P1"),
-    ("no pallet heard", None, [], {"P2"}, None),
-    ("an awaiting pallet not heard is never taken", "P1", ["P1"], {"P2"}, "P1"),
-]
+    ("it fits the edge's choice", "P1", ["P1", "P2"], {"P1": True, "P2": True}, "P1"),
+    ("the edge's choice was weighed before: the next it fits", "P1", ["P1", "P2"],
+     {"P2": True}, "P2"),
+    ("it fits a queued pallet, not the edge's choice", "P1", ["P1", "P2", "P3"],
+     {"P1": False, "P2": False, "P3": True}, "P3"),
+    ("the first it fits, in the edge's order", "P1", ["P1", "P3", "P2"],
+     {"P2": True, "P3": True}, "P3"),
+    ("fits none: the edge's choice (a light pallet's mismatch stays its own)", "P1",
+     ["P1", "P2"], {"P1": False, "P2": False}, "P1"),
+    ("none awaits: the edge's choice (weighed again)", "P1", ["P1", "P2"], {}, "P1"),
+    ("no candidates (an older edge): its choice", "P1", [], {"P2": True}, "P1"),
+    ("no pallet heard", None, [], {"P2": True}, None),
+    ("the edge could not tell, a candidate fits", None, ["P2"], {"P2": True}, "P2"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("named", "candidates", "awaiting", "weighed"),
+    ("named", "candidates", "fits", "weighed"),
     [c[1:] for c in WEIGHED],
     ids=[c[0] for c in WEIGHED],
 )
-def test_weighed_pallet_is_the_first_candidate_awaiting_its_check(
-    named, candidates, awaiting, weighed
-):
-    assert weighed_pallet(named, candidates, awaiting) == weighed
+def test_weighed_pallet_is_the_heard_pallet_the_weight_fits(named, candidates, fits, weighed):
+    assert weighed_pallet(named, candidates, fits) == weighed
