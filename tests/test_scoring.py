@@ -947,6 +947,23 @@ def test_a_run_without_mistakes_has_no_mistake_requirements_to_meet() -> None:
     assert report.mistakes == {"scored": {}, "not scored": {}, "unknown": {}}
 
 
+def test_a_wrong_pick_put_back_and_shipped_later_on_its_own_order_is_a_right_shipment():
+    # I, picked instead of another for SO-000005 at 3000, is put back (the order was
+    # cancelled, seed 110), picked rightly for SO-000007 and shipped: the mistake never
+    # reached a door, the shipment is right
+    later = [
+        pl(3100, "putaway", "I", zone="zone-a"),
+        pl(3200, "pick", "I", zone="zone-a", order="SO-000007"),
+        pl(3230, "pack", "I", zone="packing", order="SO-000007"),
+        pl(3300, "outbound", "I", door="door-2", direction="outbound", order="SO-000007"),
+    ]
+    truth = sorted([*warehouse_truth(), *later], key=lambda r: r["sim_s"])
+    report = warehouse_run(truth=truth)
+    assert report.figure("mis-shipments alerted").n == 2  # C and H, as before
+    assert report.figure("right shipments alerted").n == 2  # B, and I now
+    assert report.mistakes["not scored"]["wrong_pallet"] == 1  # I's, as before
+
+
 def test_mistakes_whose_pallet_never_reached_a_door_or_scale_in_the_window_are_not_scored() -> None:
     report = warehouse_run(margin_s=1200)  # the window ends at 2400 s
     assert report.figure("mis-shipments alerted").n == 1  # C at 1700; H at 2700 is out

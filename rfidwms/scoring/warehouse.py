@@ -27,8 +27,9 @@
   ``wrong_pallet`` or ``wrong_door`` mistake of that pallet is a mis-shipment; it is
   alerted when a ``mis_shipment`` alert names the pallet (subject, ``detail.pallet``
   or ``detail.epc``: its SSCC or EPC) and was raised within the window of the
-  crossing. An outbound crossing of a pallet with no mistake before it is a *right
-  shipment*; alerted the same way, it counts against *right shipments alerted*.
+  crossing. A mistake whose pallet was put away again before the crossing (its order
+  cancelled) ended there. An outbound crossing of a pallet with no mistake before it
+  is a *right shipment*; alerted the same way, it counts against *right shipments alerted*.
 - **Missing cases alerted**: a ``missing_case`` mistake whose pallet was weighed
   after it (a truth ``weigh``) is alerted when a ``weight_mismatch`` alert names the
   pallet and was raised no earlier than the mistake less the window.
@@ -180,10 +181,16 @@ class Shipment:
 
 
 def shipments(truth: Truth) -> list[Shipment]:
-    """Every outbound crossing, in time order, with the pallet's mistakes before it."""
+    """Every outbound crossing, in time order, with the pallet's mistakes before it. A
+    ``wrong_pallet`` / ``wrong_door`` mistake followed by a put-away of the pallet (its
+    order cancelled, the pallet back on a shelf) ended there: a later crossing, on
+    another order's task, is not that mistake's."""
     by_epc: dict[str, list[Mistake]] = {}
     for m in truth.mistakes:
         by_epc.setdefault(m.epc, []).append(m)
+    put_away: dict[str, list[float]] = {}
+    for p in truth.putaways:
+        put_away.setdefault(p.epc, []).append(p.t)
     found = []
     previous: dict[str, float] = {}
     for c in sorted(truth.crossings, key=lambda c: c.t):
@@ -191,8 +198,11 @@ def shipments(truth: Truth) -> list[Shipment]:
             continue
         since = previous.get(c.epc, -math.inf)
         before = [m for m in by_epc.get(c.epc, []) if since < m.t <= c.t]
-        wrong = tuple(m for m in before if m.kind in MIS_SHIPPING)
-        found.append(Shipment(c, wrong, len(wrong) < len(before)))
+        shelved = put_away.get(c.epc, [])
+        wrong = tuple(
+            m for m in before if m.kind in MIS_SHIPPING and not any(m.t < t < c.t for t in shelved)
+        )
+        found.append(Shipment(c, wrong, any(m.kind not in MIS_SHIPPING for m in before)))
         previous[c.epc] = c.t
     return found
 
