@@ -117,6 +117,10 @@ PALLET_AFTER_S = 2.0
 SCALE_LOG_KEEP_S = 45.0
 """How long a scale's read point keeps its reads (read time): its baseline reaches back
 some 20 s before a weight settled, which is decided up to some 10 s after."""
+SCALE_WAIT_MAX_S = 20.0
+"""How long past its windows a weight waits for its read point's reports to cover them
+(clock seconds): an edge behind on its reports (an overloaded machine) looked for the
+pallet in windows its reads had not reached yet, and named a pallet from before."""
 SCALE_WINDOW_MAX_S = 6.0
 """The most a scale's windows widen for a reader that reads its tags in turns (a pallet
 stays on a scale some 8-12 s)."""
@@ -357,30 +361,43 @@ class EdgeAgent:
             w = scale_windows(reads.cycle_s(), after_s=PALLET_AFTER_S, max_s=SCALE_WINDOW_MAX_S)
             if load.time > now - self._report_lag - timedelta(seconds=w.after_s):
                 continue
+            # an edge behind on its reports has not got the windows' reads yet: wait for
+            # the read point's reports to pass them (up to SCALE_WAIT_MAX_S more: its
+            # field may be empty, its reader down)
+            reported = reads.newest
+            if (reported is None or reported < load.time + timedelta(seconds=w.after_s)) and (
+                load.time > now - timedelta(seconds=w.after_s + SCALE_WAIT_MAX_S)
+            ):
+                continue
             self._loads.remove(load)
             # every window of this weight lies between these two
             start = load.time - timedelta(seconds=w.earlier_s[0])
             end = load.time + timedelta(seconds=w.after_s)
-            near = reads.around(start, end)
+            pallets_near, cases_near = reads.pallets_and_cases_around(start, end)
             # scales side by side: a tag louder over another platform is on that one
-            others = [
-                log.around(start, end)
+            elsewhere = [
+                log.pallets_and_cases_around(start, end)
                 for scale, log in self._point_logs.items()
                 if scale != load.scale
             ]
             candidates = pallets_on_scale(
-                near,
+                pallets_near,
                 load.time,
                 PALLET_BEFORE_S,
                 w.after_s,
                 w.earlier_s,
                 w.settling_s,
-                elsewhere=others,
+                elsewhere=[pallets for pallets, _ in elsewhere],
             )
             epc = candidates[0] if candidates else None
             cases = (
                 cases_on_scale(
-                    near, load.time, w.after_s, w.earlier_s, w.settling_s, elsewhere=others
+                    cases_near,
+                    load.time,
+                    w.after_s,
+                    w.earlier_s,
+                    w.settling_s,
+                    elsewhere=[cases for _, cases in elsewhere],
                 )
                 if epc is not None
                 else ()
