@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -255,19 +255,35 @@ async def awaiting_weight(
         held.setdefault(pallet, {})[sku] = qty
     if not held:
         return {}
+    items = await _case_weights(conn, {sku for cases in held.values() for sku in cases})
+    return {
+        pallet: _weight_check(weight_kg, cases, items, tolerance).ok
+        for pallet, cases in held.items()
+        if all(sku in items for sku in cases)
+    }
+
+
+async def _case_weights(conn: Conn, skus: Iterable[str]) -> dict[str, tuple[float, float]]:
+    """Per item: (case weight, pallet tare) in kg."""
     cur = await conn.execute(
-        "SELECT sku, case_weight_kg, pallet_tare_kg FROM items WHERE sku = ANY(%s::text[])",
-        [sorted({sku for cases in held.values() for sku in cases})],
+        "SELECT sku, case_weight_kg, pallet_tare_kg FROM items WHERE sku = ANY(%s::text[])"
+        " ORDER BY sku",
+        [sorted(set(skus))],
     )
-    items = {r[0]: (float(r[1]), float(r[2])) for r in await cur.fetchall()}
-    fits: dict[str, bool] = {}
-    for pallet, cases in held.items():
-        if any(sku not in items for sku in cases):
-            continue
-        loads = [Load(sku, n, items[sku][0]) for sku, n in sorted(cases.items())]
-        tare = max(items[sku][1] for sku in cases)
-        fits[pallet] = check_weight(weight_kg, loads, tare_kg=tare, tolerance=tolerance).ok
-    return fits
+    return {r[0]: (float(r[1]), float(r[2])) for r in await cur.fetchall()}
+
+
+def _weight_check(
+    weight_kg: float,
+    cases: Mapping[str, int],
+    items: Mapping[str, tuple[float, float]],
+    tolerance: Tolerance,
+) -> WeightCheck:
+    """``weight_kg`` against a pallet of ``cases`` per item (``items``: case weight and
+    tare of each; the heaviest tare counts)."""
+    loads = [Load(sku, n, items[sku][0]) for sku, n in sorted(cases.items())]
+    tare = max(items[sku][1] for sku in cases)
+    return check_weight(weight_kg, loads, tare_kg=tare, tolerance=tolerance)
 
 
 async def weigh_pallet(
@@ -305,15 +321,7 @@ async def weigh_pallet(
     if not cases:
         for _, _, sku, _, _, qty in held.reservations:
             cases[sku] = cases.get(sku, 0) + qty
-    cur = await conn.execute(
-        "SELECT sku, case_weight_kg, pallet_tare_kg FROM items WHERE sku = ANY(%s::text[])"
-        " ORDER BY sku",
-        [sorted(cases)],
-    )
-    items = {r[0]: (float(r[1]), float(r[2])) for r in await cur.fetchall()}
-    loads = [Load(sku, n, items[sku][0]) for sku, n in sorted(cases.items())]
-    tare = max(items[sku][1] for sku in cases)
-    check = check_weight(weight_kg, loads, tare_kg=tare, tolerance=tolerance)
+    check = _weight_check(weight_kg, cases, await _case_weights(conn, cases), tolerance)
     weight = {**check.detail(), "scale": scale, "time": time.isoformat(), "cause": cause.ref}
     await conn.execute(
         "UPDATE pick_tasks SET weight = %s::jsonb,"
