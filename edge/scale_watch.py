@@ -368,20 +368,14 @@ class ReadPointLog:
         ordered = sorted(self._gaps)
         return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
-    def around(self, start: datetime, end: datetime) -> list[ScaleRead]:
-        """The entries heard between ``start`` and ``end`` (:meth:`ScaleRead.heard_within`),
-        in one pass: what every window of one weight looks at, so its many windows each
-        go over a few seconds of reads, not the whole log (a crowded packing reader's 45 s
-        are tens of thousands of entries; ten passes over them held up the edge's loop)."""
-        return [r for r in self._reads if r.heard_within(start, end)]
-
     def pallets_and_cases_around(
         self, start: datetime, end: datetime
     ) -> tuple[list[ScaleRead], list[ScaleRead]]:
-        """:meth:`around`, parted into the pallets' entries and the cases' in the same
-        pass: a weight's pallet is looked for among a few pallets' entries, not among
-        the thousands of cases' of a crowded packing area (each window's pass over
-        those took a tenth of the edge's loop at speed 10)."""
+        """The entries heard between ``start`` and ``end`` (:meth:`ScaleRead.heard_within`),
+        the pallets' and the cases' apart, in one pass: what every window of one weight
+        looks at, so its many windows each go over a few seconds of reads, not the whole
+        log (a crowded packing reader's 45 s are tens of thousands of entries), and its
+        pallet is looked for among a few pallets' entries, not the thousands of cases'."""
         pallets: list[ScaleRead] = []
         cases: list[ScaleRead] = []
         for r in self._reads:

@@ -322,8 +322,9 @@ def test_cases_louder_over_the_next_scale_did_not_come_onto_this_one():
 def test_a_read_point_gives_the_entries_heard_within_a_span_in_one_pass():
     log = _log([(0.0, 1.0, P1, -50), (3.0, 5.5, P2, -50), (6.0, 6.0, CASE, -50),
                 (9.0, 12.0, CASE_2, -50)])  # fmt: skip
-    assert [r.epc for r in log.around(at(5.0), at(9.5))] == [P2, CASE, CASE_2]
-    assert log.around(at(1.5), at(2.5)) == []
+    pallets, cases = log.pallets_and_cases_around(at(5.0), at(9.5))
+    assert [r.epc for r in pallets + cases] == [P2, CASE, CASE_2]
+    assert log.pallets_and_cases_around(at(1.5), at(2.5)) == ([], [])
     pallets, cases = log.pallets_and_cases_around(at(0.5), at(9.5))
     assert ([r.epc for r in pallets], [r.epc for r in cases]) == ([P1, P2], [CASE, CASE_2])
     log.add(ScaleRead(at(12.5), "E2801160600002054E5A1234", -50))  # not GS1: neither
