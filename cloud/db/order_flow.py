@@ -353,6 +353,10 @@ async def weigh_pallet(
         at=time,
         detail={**detail, "order": order.id},
         cause=(cause.kind.value, cause.ref),
+        # one incident per order and pallet: weighed wrong again for the same order, the
+        # alert is raised again; the same pallet weighed wrong for a later order (after
+        # the first was cancelled and it went back to stock) is a new incident to handle
+        dedupe_key=f"{AlertKind.WEIGHT_MISMATCH.value}:{order.id}:{sscc}",
     )
     if missing:
         await _cases_missing(

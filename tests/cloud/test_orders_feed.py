@@ -190,6 +190,46 @@ async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_re
         assert (await order_now(conn, order.order.id)).order.status == "loading"
 
 
+async def test_a_pallet_weighed_wrong_for_two_orders_is_two_alerts_one_order_weighed_twice_one(
+    database_url, site
+):
+    # The alert is the incident of an order: weighed light again for the same order it
+    # is raised again; after that order was cancelled and the pallet went back to stock,
+    # weighed light for the next order it is a new alert, not lost in the open old one.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=12, site=site)
+        first = await new_order(conn, site, (ITEM_A, 12))
+        await insert_weight(conn, p.epc, 12 * 10 + 25 - 10, at=t(100))  # a case short
+        await rig.drain()
+        await order_status.release_order(
+            conn, first.order.id, floor=FLOOR, now=t(150), by="ops", note="weigh again"
+        )
+        await insert_weight(conn, p.epc, 12 * 10 + 25 - 10, at=t(200))
+        await rig.drain()
+        assert await fetch(
+            conn, "SELECT raised_count FROM alerts WHERE kind = 'weight_mismatch'"
+        ) == [(2,)]
+
+        await order_status.cancel_order(
+            conn, first.order.id, floor=FLOOR, now=t(300), by="ops", note=None
+        )
+        await insert_zone_event(conn, p.epc, "zone-a", at=t(350))  # back on its shelf
+        await rig.drain()
+        second = await new_order(conn, site, (ITEM_A, 12))
+        await insert_weight(conn, p.epc, 12 * 10 + 25 - 20, at=t(400))  # two short now
+        await rig.drain()
+        assert (await order_now(conn, second.order.id)).order.status == "on_hold"
+        rows = await fetch(
+            conn,
+            "SELECT subject, detail->>'order', raised_count, raised_at FROM alerts"
+            " WHERE kind = 'weight_mismatch' ORDER BY id",
+        )
+        assert rows == [
+            (p.sscc, first.order.id, 2, t(100)),
+            (p.sscc, second.order.id, 1, t(400)),
+        ]
+
+
 async def test_a_weight_is_the_heard_pallet_that_awaits_its_check_not_one_weighed_before(
     database_url, site
 ):
