@@ -234,9 +234,9 @@ class Weighed:
 
 async def awaiting_weight(
     conn: Conn, site: str, ssccs: Sequence[str], weight_kg: float, tolerance: Tolerance
-) -> dict[str, bool]:
+) -> dict[str, WeightCheck]:
     """Of ``ssccs``, the pallets of open orders whose weight check has not been made,
-    each with whether ``weight_kg`` passes it (the cases the order holds on it)."""
+    each with ``weight_kg``'s check against it (the cases the order holds on it)."""
     if not ssccs:
         return {}
     cur = await conn.execute(
@@ -257,7 +257,7 @@ async def awaiting_weight(
         return {}
     items = await _case_weights(conn, {sku for cases in held.values() for sku in cases})
     return {
-        pallet: _weight_check(weight_kg, cases, items, tolerance).ok
+        pallet: _weight_check(weight_kg, cases, items, tolerance)
         for pallet, cases in held.items()
         if all(sku in items for sku in cases)
     }

@@ -165,27 +165,30 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
         cause=Cause(CauseKind.WEIGHT, str(ev.id)),
         floor=floor,
         tolerance=ctx.settings.pack_tolerance,
-        heard_cases=ev.cases,
+        # the cases heard are the edge's pallet's: no witness for another one's
+        heard_cases=ev.cases if epc == ev.epc else (),
     )
 
 
 async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | None:
     """The pallet the weight was (:func:`cloud.warehouse.packing.weighed_pallet`): the
     edge's choice, unless the weight fails its check and fits another candidate that
-    awaits one. Then the weight's row names that one (``epc``; the edge's kept in
-    ``edge_epc``), so the weights the API lists are the ones the checks used."""
+    awaits one, or the edge's choice awaits no check and the weight says a candidate
+    that does is a case or two light. Then the weight's row names that one (``epc``;
+    the edge's kept in ``edge_epc``), so the weights the API lists are the ones the
+    checks used."""
     ssccs = {epc: s for epc in ev.candidates if (s := pallet_sscc(epc)) is not None}
     if not ssccs:
         return ev.epc
-    fits = await order_flow.awaiting_weight(
+    checks = await order_flow.awaiting_weight(
         conn, ctx.site, sorted(set(ssccs.values())), ev.weight_kg, ctx.settings.pack_tolerance
     )
     chosen = weighed_pallet(
-        ev.epc, list(ssccs), {epc: fits[s] for epc, s in ssccs.items() if s in fits}
+        ev.epc, list(ssccs), {epc: checks[s] for epc, s in ssccs.items() if s in checks}
     )
     if chosen != ev.epc:
         log.info(
-            "weight %s on %s: %.2f kg fits pallet %s, which awaits its weight check, not %s"
+            "weight %s on %s: %.2f kg is pallet %s, which awaits its weight check, not %s"
             " as the edge named",
             ev.id,
             ev.scale,

@@ -157,22 +157,31 @@ weight to say how many cases it lacks (the tolerance keeps a right pallet under 
 case off; case weights spread)."""
 
 
+def cases_light(check: WeightCheck) -> int:
+    """How many whole cases light the pallet weighed: ``k`` when ``check`` is a mismatch
+    whose ``cases_off`` is within :data:`CASES_OFF_SLACK` of ``-k`` (``k`` >= 1), else 0
+    (right, heavy, or off by no whole number of cases)."""
+    off = check.cases_off
+    if check.ok or off is None or off >= 0:
+        return 0
+    k = round(-off)
+    if k < 1 or abs(off + k) > CASES_OFF_SLACK:
+        return 0
+    return k
+
+
 def missing_cases(
     check: WeightCheck, booked: Iterable[str], heard: Iterable[str]
 ) -> tuple[str, ...]:
     """The cases the books hold on a pallet that is not carrying them: only when two
     independent witnesses agree. The scale says the pallet is about ``k`` whole cases
-    light (``check``: a mismatch, ``cases_off`` within :data:`CASES_OFF_SLACK` of
-    ``-k``), and exactly ``k`` of the ``booked`` cases (EPCs) were not ``heard`` coming
-    onto the scale with it, while others were (the scale's read point worked). Then
-    those ``k`` (sorted); otherwise none: a case a read missed, or a weight off for
-    another reason, is left to a person."""
-    off = check.cases_off
+    light (:func:`cases_light`), and exactly ``k`` of the ``booked`` cases (EPCs) were
+    not ``heard`` coming onto the scale with it, while others were (the scale's read
+    point worked). Then those ``k`` (sorted); otherwise none: a case a read missed, or a
+    weight off for another reason, is left to a person."""
+    k = cases_light(check)
     heard_set = frozenset(heard)
-    if check.ok or off is None or off >= 0 or not heard_set:
-        return ()
-    k = round(-off)
-    if k < 1 or abs(off + k) > CASES_OFF_SLACK:
+    if not k or not heard_set:
         return ()
     booked = sorted(set(booked))
     unheard = tuple(c for c in booked if c not in heard_set)
@@ -181,19 +190,38 @@ def missing_cases(
     return unheard
 
 
+LIGHT_CANDIDATE_MAX_CASES = 2
+"""A weight the edge gave a pallet that awaits no check goes to a heard candidate that
+awaits one when it says that candidate is this many whole cases light at most."""
+
+
 def weighed_pallet(
-    named: str | None, candidates: Sequence[str], fits: Mapping[str, bool]
+    named: str | None, candidates: Sequence[str], checks: Mapping[str, WeightCheck]
 ) -> str | None:
     """The pallet a weight was, of those the scale's read point heard (``candidates``,
-    the edge's, likeliest first; ``named`` is its own choice). ``fits`` holds the
-    candidates that await a weight check, each with whether this weight passes it.
+    the edge's, likeliest first; ``named`` is its own choice). ``checks`` holds the
+    candidates that await a weight check, each with this weight's check against it.
 
-    The edge's choice when the weight fits it; else the first candidate it fits; else
-    the edge's choice still (its check then says what is wrong). The weight is the
-    evidence: a pallet parked at the platform's edge, or one queued for the scale, can
-    be heard as well as the one rolled on, but two pallets seldom weigh the same
-    within the tolerance; and a light pallet (a case missing) fits none, so it stays
-    the edge's and its mismatch is raised, not moved onto a neighbour."""
-    if named is not None and fits.get(named):
+    In turn: the edge's choice when the weight fits it; the first candidate it fits;
+    the edge's choice when it awaits a check (the weight fits it not: its mismatch is
+    raised, not moved onto a neighbour); when the edge's choice awaits none (weighed
+    before, or on no order: nobody had reason to roll it on), the first candidate the
+    weight says is a case or two light (:func:`cases_light`, at most
+    :data:`LIGHT_CANDIDATE_MAX_CASES`), the pallet a missing case is hidden in; else
+    the edge's choice still. The weight is the evidence: a pallet parked at the
+    platform's edge, or one queued for the scale, can be heard as well as the one
+    rolled on, but two pallets seldom weigh the same within the tolerance, nor does a
+    pallet weigh about a whole case less than another by chance often."""
+    if named is not None and (mine := checks.get(named)) is not None and mine.ok:
         return named
-    return next((epc for epc in candidates if fits.get(epc)), named)
+    fitting = next((epc for epc in candidates if (c := checks.get(epc)) is not None and c.ok), None)
+    if fitting is not None:
+        return fitting
+    if named is not None and named in checks:
+        return named
+    light = (
+        epc
+        for epc in candidates
+        if (c := checks.get(epc)) is not None and 1 <= cases_light(c) <= LIGHT_CANDIDATE_MAX_CASES
+    )
+    return next(light, named)

@@ -264,6 +264,44 @@ async def test_a_weight_is_the_heard_pallet_that_awaits_its_check_not_one_weighe
         ]
 
 
+async def test_a_weight_the_edge_gave_a_pallet_weighed_before_is_a_heard_case_light_one(
+    database_url, site
+):
+    # The edge names the held pallet (weighed before, beside the scale); the one rolled
+    # on lacks a case, so the weight fits neither: it is the candidate that awaits its
+    # check and weighs a whole case light, whose mismatch is raised; the cases heard
+    # were the edge's pallet's, so none comes off the books.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        held = await add_pallet(conn, 1, cases=12, site=site)
+        first = await new_order(conn, site, (ITEM_A, 12))
+        await insert_weight(conn, held.epc, 12 * 10 + 25 - 10, at=t(100))
+        await rig.drain()
+        rolled = await add_pallet(conn, 2, cases=12, lot="L2", site=site)
+        second = await new_order(conn, site, (ITEM_A, 12))
+        weight = await insert_weight(
+            conn,
+            held.epc,
+            12 * 10 + 25 - 10,
+            at=t(200),
+            candidates=[held.epc, rolled.epc],
+            cases=[case_epc(i, ITEM_A) for i in range(1, 12)],
+        )
+        await rig.drain()
+        assert await fetch(conn, "SELECT epc, edge_epc FROM weights WHERE id = %s", weight) == [
+            (rolled.epc, held.epc)
+        ]
+        d = await order_now(conn, second.order.id)
+        assert (d.order.status, d.order.hold_reason) == ("on_hold", "weight_mismatch")
+        assert await fetch(
+            conn,
+            "SELECT subject, detail->>'order', detail ? 'missing_cases' FROM alerts"
+            " WHERE kind = 'weight_mismatch' ORDER BY id",
+        ) == [(held.sscc, first.order.id, False), (rolled.sscc, second.order.id, False)]
+        assert (await order_now(conn, first.order.id)).pick_tasks[0].weight["time"] == (
+            t(100).isoformat()
+        )
+
+
 async def pallet_of_five_tagged_cases(conn, site: str):
     p = await add_pallet(conn, 1, cases=5, site=site)
     cases = [case_epc(i, ITEM_A) for i in range(1, 6)]

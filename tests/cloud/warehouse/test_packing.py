@@ -13,6 +13,7 @@ from cloud.warehouse.packing import (
     PackingError,
     Tolerance,
     Verdict,
+    WeightCheck,
     check_weight,
     expected_gross,
     missing_cases,
@@ -159,7 +160,16 @@ def test_a_light_pallet_lacks_the_booked_cases_the_scale_did_not_hear_when_count
     assert missing_cases(check, C[:5], heard) == missing
 
 
-# (case, edge's choice, candidates, awaiting a weight check: whether the weight fits, weighed)
+def _check(fit: bool | float) -> WeightCheck:
+    """A check of a 10-case pallet of 10 kg cases: True fits, False is 3.5 cases
+    heavy, a number is a mismatch that many cases off."""
+    off = 0.0 if fit is True else 3.5 if fit is False else fit
+    verdict = Verdict.OK if fit is True else Verdict.MISMATCH
+    return WeightCheck(verdict, 100.0 + 10.0 * off, 100.0, 5.0, 10, 10.0)
+
+
+# (case, edge's choice, candidates, awaiting a weight check: True fits, False is no
+# whole number of cases off, a number that many cases off; weighed)
 WEIGHED = [
     ("it fits the edge's choice", "P1", ["P1", "P2"], {"P1": True, "P2": True}, "P1"),
     ("the edge's choice was weighed before: the next it fits", "P1", ["P1", "P2"],
@@ -170,6 +180,16 @@ WEIGHED = [
      {"P2": True, "P3": True}, "P3"),
     ("fits none: the edge's choice (a light pallet's mismatch stays its own)", "P1",
      ["P1", "P2"], {"P1": False, "P2": False}, "P1"),
+    ("fits none, the edge's choice awaits: its own, a case-light neighbour or not", "P1",
+     ["P1", "P2"], {"P1": False, "P2": -1.02}, "P1"),
+    ("the edge's choice awaits none, a candidate is a case light: that one", "P1",
+     ["P1", "P2", "P3"], {"P2": False, "P3": -0.97}, "P3"),
+    ("... or two cases light", "P1", ["P1", "P2"], {"P2": -2.1}, "P2"),
+    ("... not three: the edge's choice", "P1", ["P1", "P2"], {"P2": -3.0}, "P1"),
+    ("... nor a case heavy", "P1", ["P1", "P2"], {"P2": 1.0}, "P1"),
+    ("... nor half a case light", "P1", ["P1", "P2"], {"P2": -0.5}, "P1"),
+    ("the edge could not tell, a candidate is a case light", None, ["P2"], {"P2": -1.0},
+     "P2"),
     ("none awaits: the edge's choice (weighed again)", "P1", ["P1", "P2"], {}, "P1"),
     ("no candidates (an older edge): its choice", "P1", [], {"P2": True}, "P1"),
     ("no pallet heard", None, [], {"P2": True}, None),
@@ -183,4 +203,5 @@ WEIGHED = [
     ids=[c[0] for c in WEIGHED],
 )
 def test_weighed_pallet_is_the_heard_pallet_the_weight_fits(named, candidates, fits, weighed):
-    assert weighed_pallet(named, candidates, fits) == weighed
+    checks = {epc: _check(fit) for epc, fit in fits.items()}
+    assert weighed_pallet(named, candidates, checks) == weighed
