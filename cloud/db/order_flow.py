@@ -233,22 +233,38 @@ class Weighed:
 
 
 async def awaiting_weight(
-    conn: Conn, site: str, ssccs: Sequence[str], weight_kg: float, tolerance: Tolerance
+    conn: Conn,
+    site: str,
+    ssccs: Sequence[str],
+    weight_kg: float,
+    tolerance: Tolerance,
+    *,
+    mismatch_since: datetime | None = None,
 ) -> dict[str, WeightCheck]:
-    """Of ``ssccs``, the pallets of open orders whose weight check has not been made,
-    each with ``weight_kg``'s check against it (the cases the order holds on it)."""
+    """Of ``ssccs``, the pallets of open orders whose weight check has not been made
+    (with ``mismatch_since``: whose check was a mismatch weighed since then), each with
+    ``weight_kg``'s check against it (the cases the order holds on it)."""
     if not ssccs:
         return {}
+    params: list[Any] = [site, list(ssccs)]
+    if mismatch_since is None:
+        pending = " AND t.weight IS NULL"
+    else:
+        pending = (
+            " AND t.weight->>'verdict' = 'mismatch'"
+            " AND (t.weight->>'time')::timestamptz >= %s::timestamptz"
+        )
+        params.append(mismatch_since)
     cur = await conn.execute(
         "SELECT t.pallet, r.sku, sum(r.qty - r.shipped - r.released)::int"
         " FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
         " JOIN reservations r ON r.order_id = t.order_id AND r.pallet = t.pallet"
-        " WHERE t.site = %s AND t.pallet = ANY(%s::text[]) AND t.weight IS NULL"
+        " WHERE t.site = %s AND t.pallet = ANY(%s::text[])" + pending + ""
         " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
         " AND o.status NOT IN ('shipped', 'cancelled')"
         " AND r.qty - r.shipped - r.released > 0"
         " GROUP BY t.pallet, r.sku ORDER BY t.pallet, r.sku",
-        [site, list(ssccs)],
+        params,
     )
     held: dict[str, dict[str, int]] = {}
     for pallet, sku, qty in await cur.fetchall():

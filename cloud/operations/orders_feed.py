@@ -26,6 +26,7 @@ stock there); each runs in the event's savepoint, in the feed's transaction.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from cloud.db import goods, order_flow, stock, tasks
 from cloud.db.alerts import raise_alert
@@ -35,7 +36,7 @@ from cloud.operations.feed import Conn, FeedContext, Registry
 from cloud.operations.inbound import pallet_sscc
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.ledger import Cause, CauseKind, LedgerError
-from cloud.warehouse.packing import weighed_pallet
+from cloud.warehouse.packing import ROLLED_ON_WITHIN_S, weighed_pallet
 from protocols.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -173,18 +174,34 @@ async def on_weight(conn: Conn, ctx: FeedContext, ev: WeightRow) -> None:
 async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | None:
     """The pallet the weight was (:func:`cloud.warehouse.packing.weighed_pallet`): the
     edge's choice, unless the weight fails its check and fits another candidate that
-    awaits one, or the edge's choice awaits no check and the weight says a candidate
-    that does is a case or two light. Then the weight's row names that one (``epc``;
-    the edge's kept in ``edge_epc``), so the weights the API lists are the ones the
-    checks used."""
+    awaits one, or the edge's choice awaits no check (nor fits this weight after a
+    mismatch) and the weight says a candidate that does is a case or two light. Then
+    the weight's row names that one (``epc``; the edge's kept in ``edge_epc``), so the
+    weights the API lists are the ones the checks used."""
     ssccs = {epc: s for epc in ev.candidates if (s := pallet_sscc(epc)) is not None}
     if not ssccs:
         return ev.epc
     checks = await order_flow.awaiting_weight(
         conn, ctx.site, sorted(set(ssccs.values())), ev.weight_kg, ctx.settings.pack_tolerance
     )
+    named = pallet_sscc(ev.epc)
+    again = (
+        await order_flow.awaiting_weight(
+            conn,
+            ctx.site,
+            [named],
+            ev.weight_kg,
+            ctx.settings.pack_tolerance,
+            mismatch_since=ev.time - timedelta(seconds=ROLLED_ON_WITHIN_S),
+        )
+        if named is not None and named not in checks
+        else {}
+    )
     chosen = weighed_pallet(
-        ev.epc, list(ssccs), {epc: checks[s] for epc, s in ssccs.items() if s in checks}
+        ev.epc,
+        list(ssccs),
+        {epc: checks[s] for epc, s in ssccs.items() if s in checks},
+        named_again=again.get(named) if named is not None else None,
     )
     if chosen != ev.epc:
         log.info(

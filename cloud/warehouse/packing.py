@@ -190,13 +190,22 @@ def missing_cases(
     return unheard
 
 
+ROLLED_ON_WITHIN_S = 30.0
+"""A pallet whose weight check was a mismatch this recently (seconds, the weights'
+time) may still be rolling on: a weight that fits it is its own (:func:`weighed_pallet`).
+A pallet held beside the scale for minutes is not weighed again by chance."""
+
 LIGHT_CANDIDATE_MAX_CASES = 2
 """A weight the edge gave a pallet that awaits no check goes to a heard candidate that
 awaits one when it says that candidate is this many whole cases light at most."""
 
 
 def weighed_pallet(
-    named: str | None, candidates: Sequence[str], checks: Mapping[str, WeightCheck]
+    named: str | None,
+    candidates: Sequence[str],
+    checks: Mapping[str, WeightCheck],
+    *,
+    named_again: WeightCheck | None = None,
 ) -> str | None:
     """The pallet a weight was, of those the scale's read point heard (``candidates``,
     the edge's, likeliest first; ``named`` is its own choice). ``checks`` holds the
@@ -208,11 +217,16 @@ def weighed_pallet(
     before, or on no order: nobody had reason to roll it on), the first candidate the
     weight says is a case or two light (:func:`cases_light`, at most
     :data:`LIGHT_CANDIDATE_MAX_CASES`), the pallet a missing case is hidden in; else
-    the edge's choice still. The weight is the evidence: a pallet parked at the
+    the edge's choice still. ``named_again`` is the weight's check against the edge's
+    choice when that pallet's check was a mismatch weighed within
+    :data:`ROLLED_ON_WITHIN_S` before: a weight that fits it now is its own (the
+    reading before was another pallet's, given it as it rolled on).
+    The weight is the evidence: a pallet parked at the
     platform's edge, or one queued for the scale, can be heard as well as the one
     rolled on, but two pallets seldom weigh the same within the tolerance, nor does a
     pallet weigh about a whole case less than another by chance often."""
-    if named is not None and (mine := checks.get(named)) is not None and mine.ok:
+    own = checks.get(named, named_again) if named is not None else None
+    if own is not None and own.ok:
         return named
     fitting = next((epc for epc in candidates if (c := checks.get(epc)) is not None and c.ok), None)
     if fitting is not None:

@@ -205,3 +205,27 @@ WEIGHED = [
 def test_weighed_pallet_is_the_heard_pallet_the_weight_fits(named, candidates, fits, weighed):
     checks = {epc: _check(fit) for epc, fit in fits.items()}
     assert weighed_pallet(named, candidates, checks) == weighed
+
+
+# (case, edge's choice, candidates awaiting a check, the edge's choice weighed again
+# after a mismatch: True fits, a number cases off; weighed)
+WEIGHED_AGAIN = [
+    ("a mismatch, then a weight that fits it: its own (the first was another's)", "P1",
+     {"P2": -1.0}, True, "P1"),
+    ("a mismatch, then a weight that fits it not: as if weighed before", "P1",
+     {"P2": -1.0}, -3.5, "P2"),
+    ("a candidate it fits still comes after its own fit", "P1", {"P2": True}, True, "P1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("named", "fits", "again", "weighed"),
+    [c[1:] for c in WEIGHED_AGAIN],
+    ids=[c[0] for c in WEIGHED_AGAIN],
+)
+def test_a_pallet_weighed_again_after_a_mismatch_keeps_a_weight_that_fits_it(
+    named, fits, again, weighed
+):
+    checks = {epc: _check(fit) for epc, fit in fits.items()}
+    candidates = [named, *fits]
+    assert weighed_pallet(named, candidates, checks, named_again=_check(again)) == weighed
