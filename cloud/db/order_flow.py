@@ -259,8 +259,9 @@ async def awaiting_weight(
         "SELECT t.pallet, r.sku, sum(r.qty - r.shipped - r.released)::int"
         " FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
         " JOIN reservations r ON r.order_id = t.order_id AND r.pallet = t.pallet"
-        " WHERE t.site = %s AND t.pallet = ANY(%s::text[])" + pending + ""
-        " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
+        " WHERE t.site = %s AND t.pallet = ANY(%s::text[])"
+        + pending
+        + " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
         " AND o.status NOT IN ('shipped', 'cancelled')"
         " AND r.qty - r.shipped - r.released > 0"
         " GROUP BY t.pallet, r.sku ORDER BY t.pallet, r.sku",

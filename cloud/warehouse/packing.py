@@ -221,10 +221,11 @@ def weighed_pallet(
     choice when that pallet's check was a mismatch weighed within
     :data:`ROLLED_ON_WITHIN_S` before: a weight that fits it now is its own (the
     reading before was another pallet's, given it as it rolled on).
-    The weight is the evidence: a pallet parked at the
-    platform's edge, or one queued for the scale, can be heard as well as the one
-    rolled on, but two pallets seldom weigh the same within the tolerance, nor does a
-    pallet weigh about a whole case less than another by chance often."""
+
+    The weight is the evidence: a pallet parked at the platform's edge, or one queued
+    for the scale, can be heard as well as the one rolled on, but two pallets seldom
+    weigh the same within the tolerance, nor does a pallet weigh about a whole case
+    less than another by chance often."""
     own = checks.get(named, named_again) if named is not None else None
     if own is not None and own.ok:
         return named
