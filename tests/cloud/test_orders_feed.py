@@ -67,6 +67,21 @@ async def alerts(conn, kind: str) -> list[tuple]:
     )
 
 
+A_CASE_LIGHT = 12 * 10 + 25 - 10
+"""What a pallet of 12 cases of ITEM_A (10 kg, tare 25 kg) weighs with one missing."""
+
+
+async def weighed_a_case_light(rig, conn, site: str, *, at):
+    """A pallet of 12 cases on an order for them, weighed a case light at ``at``
+    (without its arrival at packing heard: picked by the weight itself), the feed
+    drained: the pallet and the order's detail as created."""
+    p = await add_pallet(conn, 1, cases=12, site=site)
+    order = await new_order(conn, site, (ITEM_A, 12))
+    await insert_weight(conn, p.epc, A_CASE_LIGHT, at=at)
+    await rig.drain()
+    return p, order
+
+
 async def test_an_order_is_picked_weighed_released_and_shipped_through_its_door(database_url, site):
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
         p1 = await add_pallet(conn, 1, zone="zone-a", site=site)
@@ -163,11 +178,7 @@ async def test_a_light_pallet_is_a_weight_mismatch_that_holds_the_order_until_re
     database_url, site
 ):
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p = await add_pallet(conn, 1, cases=12, site=site)
-        order = await new_order(conn, site, (ITEM_A, 12))
-        # weighed without its arrival at packing heard: picked by the weight itself
-        await insert_weight(conn, p.epc, 12 * 10 + 25 - 10, at=t(100))  # a case short
-        await rig.drain()
+        p, order = await weighed_a_case_light(rig, conn, site, at=t(100))
         d = await order_now(conn, order.order.id)
         assert (d.order.status, d.order.hold_reason) == ("on_hold", "weight_mismatch")
         ((subject, message, detail),) = await alerts(conn, "weight_mismatch")
@@ -197,14 +208,11 @@ async def test_a_pallet_weighed_wrong_for_two_orders_is_two_alerts_one_order_wei
     # is raised again; after that order was cancelled and the pallet went back to stock,
     # weighed light for the next order it is a new alert, not lost in the open old one.
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p = await add_pallet(conn, 1, cases=12, site=site)
-        first = await new_order(conn, site, (ITEM_A, 12))
-        await insert_weight(conn, p.epc, 12 * 10 + 25 - 10, at=t(100))  # a case short
-        await rig.drain()
+        p, first = await weighed_a_case_light(rig, conn, site, at=t(100))
         await order_status.release_order(
             conn, first.order.id, floor=FLOOR, now=t(150), by="ops", note="weigh again"
         )
-        await insert_weight(conn, p.epc, 12 * 10 + 25 - 10, at=t(200))
+        await insert_weight(conn, p.epc, A_CASE_LIGHT, at=t(200))
         await rig.drain()
         assert await fetch(
             conn, "SELECT raised_count FROM alerts WHERE kind = 'weight_mismatch'"
@@ -237,10 +245,7 @@ async def test_a_weight_is_the_heard_pallet_that_awaits_its_check_not_one_weighe
     # The second's pallet rolls on and the edge names the held one first (heard as
     # loud): the cloud weighs the candidate that still awaits its check.
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        held = await add_pallet(conn, 1, cases=12, site=site)
-        first = await new_order(conn, site, (ITEM_A, 12))
-        await insert_weight(conn, held.epc, 12 * 10 + 25 - 10, at=t(100))  # a case short
-        await rig.drain()
+        held, first = await weighed_a_case_light(rig, conn, site, at=t(100))
         assert (await order_now(conn, first.order.id)).order.status == "on_hold"
 
         rolled = await add_pallet(conn, 2, cases=12, lot="L2", site=site)
@@ -272,16 +277,13 @@ async def test_a_weight_the_edge_gave_a_pallet_weighed_before_is_a_heard_case_li
     # check and weighs a whole case light, whose mismatch is raised; the cases heard
     # were the edge's pallet's, so none comes off the books.
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        held = await add_pallet(conn, 1, cases=12, site=site)
-        first = await new_order(conn, site, (ITEM_A, 12))
-        await insert_weight(conn, held.epc, 12 * 10 + 25 - 10, at=t(100))
-        await rig.drain()
+        held, first = await weighed_a_case_light(rig, conn, site, at=t(100))
         rolled = await add_pallet(conn, 2, cases=12, lot="L2", site=site)
         second = await new_order(conn, site, (ITEM_A, 12))
         weight = await insert_weight(
             conn,
             held.epc,
-            12 * 10 + 25 - 10,
+            A_CASE_LIGHT,
             at=t(200),
             candidates=[held.epc, rolled.epc],
             cases=[case_epc(i, ITEM_A) for i in range(1, 12)],
