@@ -10,6 +10,7 @@ hands finished reports back to it; it never touches sockets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import math
 import zlib
@@ -22,6 +23,10 @@ from protocols import llrp
 RoundSighting = tuple[bytes, float]
 """(EPC bytes, RSSI in dBm as received at the current transmit power)."""
 
+
+WOKEN_ROUND_GAP = 0.1
+"""A woken round (:meth:`ROSpecRun.wake`) comes at least this share of a round interval
+after the one before."""
 
 Heard = tuple[int, bytes, float]
 """(antenna id, EPC bytes, RSSI in dBm): one tag an antenna could read this round."""
@@ -218,17 +223,6 @@ def _pc_bits(epc: bytes) -> int:
     return ((len(epc) + 1) // 2) << 11
 
 
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    """Wait up to ``seconds``; True as soon as ``stop`` is set."""
-    if stop.is_set():
-        return True
-    try:
-        await asyncio.wait_for(stop.wait(), max(seconds, 0.0))
-    except TimeoutError:
-        return False
-    return True
-
-
 class ROSpecRun:
     """One execution of a ROSpec, from its start until its stop trigger or ``stop``."""
 
@@ -241,6 +235,36 @@ class ROSpecRun:
         self.stop = asyncio.Event()
         self.tally = TagTally(rospec.rospec_id, report_spec.content_selector)
         self._next_round: float | None = None
+        self._last_round = -math.inf
+        self._woken = False
+        self._nudge = asyncio.Event()
+        """Set by :meth:`halt` and :meth:`wake`: the pause between rounds ends early."""
+
+    def halt(self) -> None:
+        """End the run (its last report is still sent, as on a stop trigger)."""
+        self.stop.set()
+        self._nudge.set()
+
+    def wake(self) -> None:
+        """Run a round now rather than at the next round's time: the reader's field
+        changed (a tag new to it is read at once, as a reader inventorying without pause
+        would; the simulated one pauses ``round_interval_s`` between rounds to save CPU)."""
+        self._woken = True
+        self._nudge.set()
+
+    async def _pause(self, until: float) -> None:
+        """Wait until loop time ``until``, or until halted or woken."""
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set():
+            if self._woken:
+                # a woken round waits a tenth of a round after the last (bursts of changes)
+                until = min(until, self._last_round + WOKEN_ROUND_GAP * self.host.round_interval_s)
+            left = until - loop.time()
+            if left <= 0:
+                return
+            self._nudge.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudge.wait(), left)
 
     def flush(self) -> None:
         """Send what the tally holds (also used for GET_REPORT)."""
@@ -293,16 +317,33 @@ class ROSpecRun:
             if config.rf_transmitter is not None
         }
         every_n = self.report_spec.n if self.report_spec.trigger.value in (1, 2) else 0
+        duration_end = (
+            started + trigger.duration_ms / 1000.0
+            if kind is llrp.AISpecStopTriggerType.Duration
+            else None
+        )
         while True:
             if self._next_round is not None:
-                pause = self._next_round - loop.time()
+                until = self._next_round
+                if duration_end is not None:
+                    until = min(until, duration_end)
                 if rospec_deadline is not None:
-                    pause = min(pause, rospec_deadline - loop.time())
-                if await _stopped_within(self.stop, pause):
+                    until = min(until, rospec_deadline)
+                await self._pause(until)
+                if self.stop.is_set():
                     return False
-                if rospec_deadline is not None and loop.time() >= rospec_deadline:
+                now = loop.time()
+                if rospec_deadline is not None and now >= rospec_deadline:
                     return False
-            self._next_round = loop.time() + host.round_interval_s
+                if (
+                    duration_end is not None
+                    and now >= duration_end
+                    and now < self._next_round
+                    and not self._woken
+                ):
+                    return True  # the AISpec's duration ended between rounds
+            self._last_round = loop.time()
+            self._next_round = self._last_round + host.round_interval_s
             now_us = host.now_us()
             channels = {a: host.channel_index(a) for a in antennas}
             heard = [
@@ -310,6 +351,7 @@ class ROSpecRun:
                 for antenna_id in antennas
                 for epc, rssi in host.hear(antenna_id, power.get(antenna_id, power.get(0)))
             ]
+            self._woken = False  # this round heard the field as it is now
             for antenna_id, epc, rssi in host.singulate(heard):
                 self.tally.add(
                     epc,

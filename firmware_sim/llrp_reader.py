@@ -155,6 +155,11 @@ class LLRPReaderServer:
 
     # --- fault hooks (callable from any thread) ----------------------------------------
 
+    def field_changed(self) -> None:
+        """The tags in this reader's field changed: inventory them now, as a reader that
+        never pauses between rounds would read a tag new to its field at once."""
+        self._in_loop(self._book.wake)
+
     def drop_connection(self) -> None:
         """Close the client's TCP connection abruptly, as a power cut or cable pull would."""
         self._in_loop(self._drop_connection)

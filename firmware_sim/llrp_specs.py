@@ -134,7 +134,7 @@ class SpecBook:
         if entry.state is not llrp.ROSpecState.Active:
             raise ConfigProblem(llrp.StatusCode.M_FieldError, f"ROSpec {rospec_id} is not Active")
         if entry.run is not None:
-            entry.run.stop.set()
+            entry.run.halt()
             entry.run = None
         entry.state = llrp.ROSpecState.Inactive
 
@@ -148,6 +148,12 @@ class SpecBook:
             if entry.run is not None:
                 entry.run.flush()
 
+    def wake(self) -> None:
+        """Every running ROSpec runs a round now (:meth:`ROSpecRun.wake`)."""
+        for entry in self.rospecs.values():
+            if entry.run is not None:
+                entry.run.wake()
+
     def clear(self) -> None:
         for entry in self.rospecs.values():
             self._halt(entry)
@@ -159,7 +165,7 @@ class SpecBook:
             entry.schedule.cancel()
             entry.schedule = None
         if entry.run is not None:
-            entry.run.stop.set()
+            entry.run.halt()
             entry.run = None
         if entry.state is llrp.ROSpecState.Active:
             entry.state = llrp.ROSpecState.Inactive

@@ -11,6 +11,7 @@ computed from ``now``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -167,6 +168,8 @@ class Floor:
         self.on_scale: dict[str, TaggedPallet] = {}
         self.zone_version: dict[str, int] = {}
         """Bumped whenever a zone's set of pallets changes (readers cache what they hear)."""
+        self.on_zone_change: Callable[[str], None] | None = None
+        """Told the zone whenever its set of pallets changes (the fleet wakes its readers)."""
 
     def add(self, tagged: TaggedPallet) -> None:
         self.pallets[tagged.pallet.epc] = tagged
@@ -222,6 +225,8 @@ class Floor:
 
     def _bump(self, zone: str) -> None:
         self.zone_version[zone] = self.zone_version.get(zone, 0) + 1
+        if self.on_zone_change is not None:
+            self.on_zone_change(zone)
 
     def count_in(self, zone: str) -> int:
         return len(self.in_zone.get(zone, {}))

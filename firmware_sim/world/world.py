@@ -216,6 +216,16 @@ class WarehouseWorld:
             if rssi >= floor_dbm:
                 out.append(Sighting(epc, round(rssi, 1)))
 
+    def readers_hearing(self, zone: str) -> tuple[str, ...]:
+        """The readers with a shelf antenna that hears ``zone``'s pallets: its own zone's,
+        and those of the zones that hear its edge by bleed."""
+        zones = {zone, *self.bleed.get(zone, ())}
+        return tuple(
+            sorted(
+                {s.reader_id for s in self.sites.values() if s.kind == "shelf" and s.place in zones}
+            )
+        )
+
     # ------------------------------------------------------------------ WeightSource
 
     def load_kg(self, scale_id: str, now: float) -> float:

@@ -247,6 +247,23 @@ async def test_a_silent_reader_keeps_the_connection_but_sends_nothing() -> None:
             assert fleet.readers["reader-zone-a"].client_connected
 
 
+async def test_a_zone_that_gains_or_loses_a_pallet_wakes_the_readers_hearing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    woken: list[str] = []
+    async with fleet_of(load_layout(None), load_scenario("dock-rush")) as (fleet, world, _):
+        for reader_id, reader in fleet.readers.items():
+            monkeypatch.setattr(reader, "field_changed", lambda r=reader_id: woken.append(r))
+        world.advance(START + 600)  # put-aways, picks: zones gain and lose pallets
+        assert world.stock_count() > 0
+        assert set(woken) == {"reader-zone-a", "reader-zone-b", "reader-zone-c", "reader-packing"}
+        woken.clear()
+        assert world.floor.on_zone_change is not None
+        world.floor.on_zone_change("zone-c")
+        assert sorted(woken) == ["reader-zone-b", "reader-zone-c"]
+    assert world.floor.on_zone_change is None  # a stopped fleet hears no more
+
+
 async def test_a_port_already_taken_is_named() -> None:
     blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = blocker.sockets[0].getsockname()[1]

@@ -4,6 +4,7 @@ start/stop/report triggers, reader configuration, spec lifecycles, framing error
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.timeout(30)
 M = TypeVar("M", bound=llrp.Message)
 EPCS = [f"30340000000000000000000{i}" for i in range(4)]
 WEAK_EPC = "3034000000000000000000FF"
+NEW_EPC = "3034000000000000000000AA"
 
 
 class FakeField:
@@ -82,8 +84,14 @@ class RawClient:
 @asynccontextmanager
 async def reader_and_client(**kwargs: Any) -> AsyncIterator[tuple[LLRPReaderServer, RawClient]]:
     field = kwargs.pop("field", FakeField())
+    round_interval_s = kwargs.pop("round_interval_s", 0.02)
     async with LLRPReaderServer(
-        "reader-p", (1, 2, 3, 4), field, lambda: 1_700_000_000.0, port=0, round_interval_s=0.02
+        "reader-p",
+        (1, 2, 3, 4),
+        field,
+        lambda: 1_700_000_000.0,
+        port=0,
+        round_interval_s=round_interval_s,
     ) as server:
         client = await connect(server.port)
         try:
@@ -266,6 +274,39 @@ async def test_duration_stop_trigger_ends_the_rospec_with_one_report() -> None:
         answer = await client.request(llrp.GetROSpecs(), llrp.GetROSpecsResponse)
     assert answer.rospecs[0].current_state is llrp.ROSpecState.Inactive
     assert sum(isinstance(m, llrp.ROAccessReport) for m in client.seen) == 1
+
+
+async def reports_within(client: RawClient, seconds: float) -> list[llrp.ROAccessReport]:
+    """Every report the reader sends in the next ``seconds``."""
+    got: list[llrp.ROAccessReport] = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    with contextlib.suppress(TimeoutError):
+        while (left := end - loop.time()) > 0:
+            got.append(await client.expect(llrp.ROAccessReport, timeout=left))
+    return got
+
+
+@pytest.mark.parametrize("woken", [True, False])
+async def test_a_woken_reader_reads_a_tag_new_to_its_field_at_once(woken: bool) -> None:
+    """Rounds a second apart, a report at the end of each 50 ms AISpec: a tag put into
+    the field is reported within the AISpec after the wake, not a round later."""
+    field = FakeField()
+    async with reader_and_client(field=field, round_interval_s=1.0) as (server, client):
+        spec = rospec(
+            start=llrp.ROSpecStartTrigger(llrp.ROSpecStartTriggerType.Immediate),
+            ai_stop=llrp.AISpecStopTrigger(llrp.AISpecStopTriggerType.Duration, 50),
+            report=report_spec(1, 0),
+        )
+        await client.request(llrp.AddROSpec(spec), llrp.AddROSpecResponse)
+        await client.request(llrp.EnableROSpec(1), llrp.EnableROSpecResponse)
+        (first,) = await client.reports(1)  # the first round, at once
+        assert epcs([first]) == {*EPCS, WEAK_EPC}
+        field.by_antenna[1] = [*field.by_antenna[1], Sighting(NEW_EPC, -50.0)]
+        if woken:
+            server.field_changed()
+        seen = epcs(await reports_within(client, 0.4))
+    assert (NEW_EPC in seen) is woken
 
 
 async def test_periodic_start_trigger_runs_the_rospec_again_each_period() -> None:

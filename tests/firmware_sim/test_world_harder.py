@@ -162,6 +162,23 @@ def test_zone_bleed_reads_are_some_db_weaker_than_the_pallets_own_zone_hears_the
     assert gaps and min(gaps) >= world.radio.zone_bleed_db - 0.1
 
 
+def test_every_put_away_tells_the_readers_that_hear_its_zone_at_that_moment() -> None:
+    """What the fleet wakes a zone's readers with (a tag new to a field is read at once):
+    the world says which zone changed as it happens, and which readers hear the zone,
+    its own and those hearing its edge by bleed."""
+    world, truth = world_of("dock-rush", 5)
+    changes: list[tuple[float, str]] = []
+    world.floor.on_zone_change = lambda zone: changes.append((round(world.flow.now_s, 3), zone))
+    world.advance(START + 900)
+    put_away = [r for r in truth if r["event"] == "putaway"]
+    assert len(put_away) > 20
+    told = set(changes)
+    assert all((r["sim_s"], r["zone"]) in told for r in put_away), put_away[:3]
+    assert world.readers_hearing("zone-a") == ("reader-packing", "reader-zone-a", "reader-zone-b")
+    assert world.readers_hearing("zone-c") == ("reader-zone-b", "reader-zone-c")
+    assert world.readers_hearing("staging") == ()  # the staging zone has no reader
+
+
 # ---------------------------------------------------------------------- staging
 
 
