@@ -317,11 +317,17 @@ class ROSpecRun:
             if config.rf_transmitter is not None
         }
         every_n = self.report_spec.n if self.report_spec.trigger.value in (1, 2) else 0
-        duration_end = (
-            started + trigger.duration_ms / 1000.0
-            if kind is llrp.AISpecStopTriggerType.Duration
-            else None
-        )
+        # the AISpec's time limit (its duration, or its tag observation's timeout) ends
+        # it when it comes, between rounds too
+        duration_end: float | None = None
+        if kind is llrp.AISpecStopTriggerType.Duration:
+            duration_end = started + trigger.duration_ms / 1000.0
+        elif (
+            kind is llrp.AISpecStopTriggerType.Tag_Observation
+            and observation is not None
+            and observation.timeout_ms
+        ):
+            duration_end = started + observation.timeout_ms / 1000.0
         while True:
             if self._next_round is not None:
                 until = self._next_round
@@ -341,7 +347,7 @@ class ROSpecRun:
                     and now < self._next_round
                     and not self._woken
                 ):
-                    return True  # the AISpec's duration ended between rounds
+                    return True  # the AISpec's time limit came between rounds
             self._last_round = loop.time()
             self._next_round = self._last_round + host.round_interval_s
             now_us = host.now_us()

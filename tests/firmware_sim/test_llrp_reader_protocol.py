@@ -287,15 +287,33 @@ async def reports_within(client: RawClient, seconds: float) -> list[llrp.ROAcces
     return got
 
 
+AISPECS_OF_200_MS = {
+    "duration": llrp.AISpecStopTrigger(llrp.AISpecStopTriggerType.Duration, 200),
+    # what sllurp asks for with report_every_n_tags and report_timeout_ms
+    "n-tags-or-timeout": llrp.AISpecStopTrigger(
+        llrp.AISpecStopTriggerType.Tag_Observation,
+        tag_observation=llrp.TagObservationTrigger(
+            llrp.TagObservationTriggerType.Upon_Seeing_N_Tags_Or_Timeout,
+            number_of_tags=200,
+            timeout_ms=200,
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("aispec", AISPECS_OF_200_MS)
 @pytest.mark.parametrize("woken", [True, False])
-async def test_a_woken_reader_reads_a_tag_new_to_its_field_at_once(woken: bool) -> None:
-    """Rounds a second apart, a report at the end of each 50 ms AISpec: a tag put into
-    the field is reported within the AISpec after the wake, not a round later."""
+async def test_a_woken_reader_reads_a_tag_new_to_its_field_at_once(
+    woken: bool, aispec: str
+) -> None:
+    """Rounds a second apart, a report at the end of each 200 ms AISpec (its time limit
+    ends it between rounds too): a tag put into the field is read at once when the
+    reader is woken, and reported when that AISpec ends, not a round later."""
     field = FakeField()
     async with reader_and_client(field=field, round_interval_s=1.0) as (server, client):
         spec = rospec(
             start=llrp.ROSpecStartTrigger(llrp.ROSpecStartTriggerType.Immediate),
-            ai_stop=llrp.AISpecStopTrigger(llrp.AISpecStopTriggerType.Duration, 50),
+            ai_stop=AISPECS_OF_200_MS[aispec],
             report=report_spec(1, 0),
         )
         await client.request(llrp.AddROSpec(spec), llrp.AddROSpecResponse)
