@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from edge.events.doors import DoorPassages
-from edge.events.model import Event, Side
+from edge.events.model import Event, Passage, Side
 from edge.events.rules import EventRules
 from edge.events.zones import ZonePresence
 from edge.reads import TagRead
@@ -80,9 +80,20 @@ class EventCore:
                 self.zones.saw(t1)
             else:
                 self.zones.add(read.epc, point.place, read.reader_id, t1, read.rssi_dbm)
-        events.extend(self.doors.decide())
+        events.extend(self._passed(self.doors.decide()))
         events.extend(self.zones.evaluate(now.timestamp()))
         return events
+
+    def _passed(self, passages: Iterable[Passage]) -> list[Passage]:
+        """Passages as decided; the zones learn from each which cases travel with a
+        pallet (coming in: placed with them; going out: forgotten)."""
+        out = list(passages)
+        for p in out:
+            if p.direction == "inbound" and p.cases:
+                self.zones.group(p.epc, p.cases)
+            elif p.direction == "outbound":
+                self.zones.ungroup(p.epc)
+        return out
 
     def reader_status(self, reader_id: str, status: ReaderStatus, now: datetime) -> list[Event]:
         """The edge's word on a reader; a zone whose every reader is out makes its tags
@@ -101,7 +112,7 @@ class EventCore:
     def tick(self, now: datetime) -> list[Event]:
         """Decisions that only time makes: lone-case passages, departures, silences."""
         t = now.timestamp()
-        events: list[Event] = list(self.doors.tick(t))
+        events: list[Event] = list(self._passed(self.doors.tick(t)))
         events.extend(self.zones.evaluate(t))
         return events
 

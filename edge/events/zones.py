@@ -11,6 +11,13 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
   reported first is put right within a report round, and no arrival waits for the
   slowest reader (at one inventory round per simulated second, waiting for every
   zone reader cost about a second on each arrival).
+- **a pallet and its cases**: a pallet whose passage named its cases
+  (:meth:`ZonePresence.group`) is placed, while it arrives and settles, in the zone
+  most of its tags (its own and its cases') are heard strongest in, the strongest claim
+  breaking a tie. A crowded zone reader reads each tag once in a while, so one read of
+  the pallet's own tag from an antenna far off, or missed, against a neighbouring
+  zone's bleed, decided the zone by a dB of noise; a dozen cases read in the same round
+  do not.
 - **moved**: once settled, another zone's claim beats the current zone's by
   ``zone_margin_db`` (hysteresis: edge-of-zone bleed never makes a tag flap).
 - **departed**: the zone's live readers reported reads the zone's *hold* past the
@@ -135,6 +142,8 @@ class _Cycle:
 
 
 _CYCLE_GAPS = 1024
+MAX_GROUPS = 100_000
+"""The most pallets whose cases :meth:`ZonePresence.group` keeps (the oldest go)."""
 _CYCLE_EVERY = 128
 _PACE_S = 10.0
 
@@ -210,6 +219,54 @@ class ZonePresence:
         """Per zone: how long its readers take to read a present tag again."""
         self._windows: dict[str, float] = {}
         """Per zone: its claim window (:meth:`window_s`), as of the last evaluation."""
+        self._cases_of: dict[str, tuple[str, ...]] = {}
+        """Pallet -> the cases its passage named (:meth:`group`); oldest first."""
+        self._pallet_of: dict[str, str] = {}
+        """Case -> its pallet."""
+
+    # -- pallets and their cases ---------------------------------------------------------
+
+    def group(self, pallet: str, cases: Iterable[str]) -> None:
+        """The cases that travel with ``pallet`` (a passage heard them cross with it);
+        replaces what was known of it. At most ``MAX_GROUPS`` pallets are kept."""
+        self.ungroup(pallet)
+        members = tuple(c for c in cases if c != pallet)
+        if not members:
+            return
+        self._cases_of[pallet] = members
+        for case in members:
+            previous = self._pallet_of.get(case)
+            if previous is not None and previous != pallet:
+                self._cases_of[previous] = tuple(c for c in self._cases_of[previous] if c != case)
+            self._pallet_of[case] = pallet
+        while len(self._cases_of) > MAX_GROUPS:
+            self.ungroup(next(iter(self._cases_of)))
+
+    def ungroup(self, pallet: str) -> None:
+        """Forget ``pallet``'s cases (it left through a door)."""
+        for case in self._cases_of.pop(pallet, ()):
+            if self._pallet_of.get(case) == pallet:
+                del self._pallet_of[case]
+
+    def _votes(self, tag: _Tag, since: float) -> dict[str, tuple[int, float]]:
+        """Per zone that heard the tag since ``since``: how many of its group (itself and
+        its cases) are heard strongest there, and its own claim there (the tie-break).
+        Only zones that heard the pallet's own tag compete (placed where its own tag was
+        never heard, it would be moved out again as soon as it settled)."""
+        own = {z: c for z in tag.reads if (c := tag.claim(z, since)) != _NONE}
+        votes = dict.fromkeys(own, 0)
+        for epc in (tag.epc, *self._cases_of.get(tag.epc, ())):
+            member = tag if epc == tag.epc else self._tags.get(epc)
+            if member is None:
+                continue
+            best, strongest = None, _NONE
+            for zone in member.reads:
+                claim = member.claim(zone, since)
+                if claim > strongest:
+                    best, strongest = zone, claim
+            if best in votes:
+                votes[best] += 1
+        return {z: (votes[z], own[z]) for z in own}
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -251,6 +308,13 @@ class ZonePresence:
         ):
             # heard in its zone while a reader of it is live again (not a read in flight)
             tag.back_t = t if tag.back_t is None else min(tag.back_t, t)
+        pallet = self._pallet_of.get(epc)
+        if pallet is not None:
+            ptag = self._tags.get(pallet)
+            if ptag is not None and (
+                ptag.status is _Status.NOWHERE or ptag.settle_from is not None
+            ):
+                self._dirty.add(pallet)  # a case's read may place its pallet
         if not (
             tag.status is _Status.PRESENT
             and zone == tag.zone
@@ -453,6 +517,11 @@ class ZonePresence:
         zone = max(claims, key=lambda z: claims[z])
         if claims[zone] == _NONE:
             return
+        if tag.epc in self._cases_of:  # the zone most of the pallet's tags are heard in
+            earliest = min(since.values())
+            votes = self._votes(tag, earliest)
+            zone = max(votes, key=lambda z: votes[z])
+            since[zone] = earliest
         first = min(t for t, _ in tag.reads[zone] if t >= since[zone])
         self._place(tag, zone, first)
         tag.settle_from = min(
@@ -481,10 +550,16 @@ class ZonePresence:
         zone = tag.zone
         since = tag.settle_since
         assert zone is not None and tag.settle_from is not None
-        claims = {z: tag.claim(z, since) for z in tag.reads}
-        best = max(claims, key=lambda z: claims[z])
-        if best == zone or claims[best] <= claims[zone]:
-            return False
+        if tag.epc in self._cases_of:  # a pallet: the zone most of its tags are heard in
+            votes = self._votes(tag, since)
+            best = max(votes, key=lambda z: votes[z])
+            if best == zone or votes[best] <= votes.get(zone, (0, _NONE)):
+                return False
+        else:
+            claims = {z: tag.claim(z, since) for z in tag.reads}
+            best = max(claims, key=lambda z: claims[z])
+            if best == zone or claims[best] <= claims[zone]:
+                return False
         # not dated before the arrival it corrects: events of a tag keep their order
         at = max(tag.placed_t, min(t for t, _ in tag.reads[best] if t >= since))
         self._place(tag, best, at)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from eventkit import PALLET, PALLET_2, Replay, at, read, seconds, shelf_reads
+from eventkit import CASES, PALLET, PALLET_2, Replay, at, door_reads, read, seconds, shelf_reads
 
 from edge.events import EventRules, EventRulesError, ReaderStatus, ZoneEventKind
+from edge.events.zones import ZonePresence
 
 A, B, C = "reader-zone-a", "reader-zone-b", "reader-zone-c"
 OTHER = "3114257BF400EBA5FF000000"  # keeps a reader reporting
@@ -101,6 +102,75 @@ def test_bleed_and_missed_reads_never_make_a_shelved_tag_flap(seed):
     bleed = [r for r in shelf_reads(PALLET, B, 1.0, 300.0, -62) if rng.random() > 0.5]
     replay = Replay().run(background(300) + own + bleed, until_s=300)
     assert kinds(replay) == [("arrived", "zone-a", None)]
+
+
+def came_in_with_its_cases(middle_s: float = 3.0) -> list:
+    """The pallet and its cases crossing door 1 inbound together: its passage names them."""
+    reads = door_reads(PALLET, 1, "inbound", middle_s)
+    for i, case in enumerate(CASES):
+        reads += door_reads(case, 1, "inbound", middle_s, peak=-45 - 2 * i)
+    return reads
+
+
+def crowded_read(epc: str, reader: str, at_s: float, rssi: float, until_s: float = 60.0) -> list:
+    """A crowded zone reader's reads of one tag: at ``at_s``, then every 2 s."""
+    return shelf_reads(epc, reader, at_s, until_s, rssi, round_s=2.0)
+
+
+@pytest.mark.parametrize("passage", [True, False])
+def test_a_pallet_s_cases_keep_it_where_they_are_against_a_bleed_a_db_stronger(passage):
+    # put away in zone A at 10 s: A's crowded reader reads the pallet's own tag weakly
+    # (an antenna far off: -58 dBm) and its three cases well (-50); zone B hears the
+    # edge of A, the pallet at -57 (the noise of one read). By its own tag alone the
+    # pallet is taken to B; the cases its passage named hold it in A
+    reads = background(60) + (came_in_with_its_cases() if passage else [])
+    reads += crowded_read(PALLET, A, 10.0, -58) + crowded_read(PALLET, B, 10.0, -57)
+    for case in CASES:
+        reads += crowded_read(case, A, 10.0, -50) + crowded_read(case, B, 10.0, -62)
+    replay = Replay().run(reads, until_s=60)
+    if not passage:  # A's report placed it, B's a dB stronger took it while it settled
+        assert kinds(replay) == [("arrived", "zone-a", None), ("moved", "zone-b", "zone-a")]
+    else:
+        assert kinds(replay) == [("arrived", "zone-a", None)]
+        [arrived] = replay.zone_events(PALLET)
+        assert seconds(arrived.time) == 10.0 and replay.decided_at(arrived) <= 10.5
+
+
+def test_a_pallet_placed_by_a_bleed_reported_first_moves_to_where_its_cases_are():
+    # zone B's bleed is reported first and places the pallet; zone A's report (half a
+    # second later) has its own tag weaker than B heard it but its cases: it moves to A
+    reads = background(60) + came_in_with_its_cases()
+    reads += crowded_read(PALLET, A, 10.0, -60) + crowded_read(PALLET, B, 10.0, -58)
+    for case in CASES:
+        reads += crowded_read(case, A, 10.0, -51) + crowded_read(case, B, 10.0, -63)
+    replay = Replay(late={A: 0.5}).run(reads, until_s=60)
+    assert kinds(replay) == [("arrived", "zone-b", None), ("moved", "zone-a", "zone-b")]
+    moved = replay.zone_events(PALLET)[1]
+    assert replay.decided_at(moved) <= 11.0
+
+
+def test_a_case_left_behind_in_another_zone_does_not_take_its_pallet_there():
+    # one case of the pallet stays in zone B (taken off it); the pallet and its other
+    # cases are put away in A
+    left, *with_it = CASES
+    reads = background(60) + came_in_with_its_cases()
+    reads += shelf_reads(left, B, 8.0, 60.0, -45)
+    reads += crowded_read(PALLET, A, 10.0, -55) + crowded_read(PALLET, B, 10.0, -60)
+    for case in with_it:
+        reads += crowded_read(case, A, 10.0, -50)
+    replay = Replay().run(reads, until_s=60)
+    assert kinds(replay) == [("arrived", "zone-a", None)]
+
+
+def test_a_pallet_that_left_through_a_door_is_placed_by_its_own_tag_again():
+    # in with its cases, out again: its cases no longer speak for it
+    zones = ZonePresence(EventRules(), {"zone-a": [A], "zone-b": [B]})
+    zones.group(PALLET, CASES)
+    zones.group(PALLET_2, CASES[:1])  # a case moved to another pallet leaves the first
+    assert zones._cases_of == {PALLET: CASES[1:], PALLET_2: CASES[:1]}
+    zones.ungroup(PALLET)
+    assert zones._cases_of == {PALLET_2: CASES[:1]}
+    assert zones._pallet_of == {CASES[0]: PALLET_2}
 
 
 def test_a_tag_carried_straight_into_the_next_zone_moves_there():
