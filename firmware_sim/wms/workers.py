@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from firmware_sim.wms.bridge import TaskOutcome, WorldBridge
@@ -93,10 +94,15 @@ class Workers:
         if items is None:
             return
         tasks = [t for t in (parse_task(i) for i in items) if t is not None]
+        # the pallets the open picks name are on orders: none is taken by mistake for
+        # another (the ERP may not have told the world of its order yet)
+        named = tuple(t.pallet_epc for t in tasks if t.kind == "pick" and t.pallet_epc)
         for task, again in tasks_to_take(tasks, self.book, polled_at):
-            self.hand_over(task, again)
+            self.hand_over(task, again, named)
 
-    def hand_over(self, task: Task, again: bool) -> None:
+    def hand_over(self, task: Task, again: bool, named: Sequence[str] = ()) -> None:
+        """Have the world carry out ``task``; ``named``: the pallets the open pick tasks
+        name (a pallet taken by mistake is none of them)."""
         flow = self.bridge.world.flow
         mistake = None if again else self.dice.draw(task.id, task.kind)
         self.book.in_hand.add(task.id)
@@ -119,7 +125,7 @@ class Workers:
         elif task.order is None:
             self._refuse_now(task, "a pick task without an order")
         else:
-            self.bridge.decide(flow.pick_task, task.id, task.pallet_epc, task.order, mistake)
+            self.bridge.decide(flow.pick_task, task.id, task.pallet_epc, task.order, mistake, named)
 
     def _refuse_now(self, task: Task, reason: str) -> None:
         logger.info("workers: %s not carried out: %s", task.id, reason)

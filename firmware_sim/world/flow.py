@@ -43,7 +43,7 @@ import heapq
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -866,12 +866,22 @@ class Flow:
         self._wms.order_door[order] = door
         self._truth("order", door=door, direction="outbound", order=order, pallets=pallets)
 
-    def pick_task(self, task: str, epc: str, order: str, mistake: MistakeKind | None) -> None:
+    def pick_task(
+        self,
+        task: str,
+        epc: str,
+        order: str,
+        mistake: MistakeKind | None,
+        named: Sequence[str] = (),
+    ) -> None:
         """(With a director.) Pick ``task``: pallet ``epc`` off its shelf to packing for
         ``order``. ``wrong_pallet``: another stored pallet of the same item, on no
         order, is taken instead (none: the task is done right); ``missing_case``: a case
-        comes off the pallet at packing, before it is weighed."""
+        comes off the pallet at packing, before it is weighed. ``named``: the pallets the
+        WMS's open pick tasks name, on orders (whose order lines the ERP may not have
+        passed on yet)."""
         w = self._wms
+        w.claimed.update(named)
         if order in w.cancelled_orders:
             self._refuse(task, f"order {order} is cancelled")
             return

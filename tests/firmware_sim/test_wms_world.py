@@ -333,6 +333,20 @@ def test_wrong_pallet_with_no_other_pallet_of_the_item_is_done_right():
     assert w.truth("mistake") == [] and [x["epc"] for x in w.truth("pick")] == [epc]
 
 
+def test_a_pallet_an_open_pick_task_names_is_never_the_wrong_one_taken():
+    # the order's line has not reached the world yet (the ERP is still waiting for the
+    # WMS's answer) but the workers saw its pick tasks: the other pallet of the item is
+    # on an order all the same
+    w = Warehouse(SCENARIO.replace("stock: {pallets_per_zone: 2}", "stock: {pallets_per_zone: 0}"))
+    w.open()
+    truck = w.truck(40)
+    epc, other = truck.load[0].epc, truck.load[1].epc
+    w.until("put away", 200, "putaway", 2)
+    w.bridge.decide(w.flow.pick_task, "pick-1", epc, "SO-000001", "wrong_pallet", (epc, other))
+    w.until("packed and weighed", 200, "weigh")
+    assert w.truth("mistake") == [] and [x["epc"] for x in w.truth("pick")] == [epc]
+
+
 def test_wrong_door_ships_every_pallet_of_the_order_through_another_outbound_door():
     w = Warehouse()
     order, epc = stocked_order(w)
