@@ -248,13 +248,10 @@ class ZonePresence:
             if self._pallet_of.get(case) == pallet:
                 del self._pallet_of[case]
 
-    def _votes(self, tag: _Tag, since: float) -> dict[str, tuple[int, float]]:
-        """Per zone that heard the tag since ``since``: how many of its group (itself and
-        its cases) are heard strongest there, and its own claim there (the tie-break).
-        Only zones that heard the pallet's own tag compete (placed where its own tag was
-        never heard, it would be moved out again as soon as it settled)."""
-        own = {z: c for z in tag.reads if (c := tag.claim(z, since)) != _NONE}
-        votes = dict.fromkeys(own, 0)
+    def _group_votes(self, tag: _Tag, since: float) -> dict[str, int]:
+        """Per zone: how many of the tag's group (itself and its cases) are heard
+        strongest there since ``since``."""
+        votes: dict[str, int] = {}
         for epc in (tag.epc, *self._cases_of.get(tag.epc, ())):
             member = tag if epc == tag.epc else self._tags.get(epc)
             if member is None:
@@ -264,9 +261,18 @@ class ZonePresence:
                 claim = member.claim(zone, since)
                 if claim > strongest:
                     best, strongest = zone, claim
-            if best in votes:
-                votes[best] += 1
-        return {z: (votes[z], own[z]) for z in own}
+            if best is not None:
+                votes[best] = votes.get(best, 0) + 1
+        return votes
+
+    def _votes(self, tag: _Tag, since: float) -> dict[str, tuple[int, float]]:
+        """Per zone that heard the tag since ``since``: how many of its group are heard
+        strongest there, and its own claim there (the tie-break). Only zones that heard
+        the pallet's own tag compete (placed where its own tag was never heard, it
+        would be moved out again as soon as it settled)."""
+        own = {z: c for z in tag.reads if (c := tag.claim(z, since)) != _NONE}
+        votes = self._group_votes(tag, since)
+        return {z: (votes.get(z, 0), own[z]) for z in own}
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -587,6 +593,12 @@ class ZonePresence:
             after = max(newest - self.window_s(other), tag.placed_t)
             there = tag.claim(other, after)
             if there != _NONE and there >= here + rules.zone_margin_db:
+                if tag.epc in self._cases_of:
+                    # a pallet's own tag stronger elsewhere does not move it while most
+                    # of its group is heard strongest where it is
+                    votes = self._group_votes(tag, after)
+                    if votes.get(other, 0) <= votes.get(zone, 0):
+                        continue
                 first = min(t for t, r in tag.reads[other] if t >= after and r >= here)
                 self._place(tag, other, first)
                 events.append(ZoneEvent(ZoneEventKind.MOVED, tag.epc, other, _utc(first), zone))

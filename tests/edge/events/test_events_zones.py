@@ -149,6 +149,27 @@ def test_a_pallet_placed_by_a_bleed_reported_first_moves_to_where_its_cases_are(
     assert replay.decided_at(moved) <= 11.0
 
 
+def test_a_pallet_s_own_tag_heard_far_stronger_by_a_bleed_does_not_move_it_once_settled():
+    # seed 122: the pallet's own tag is heard weakly in its zone (-67) and by a
+    # neighbour's bleed 7 dB stronger, beyond the margin, long after it settled; its
+    # cases, strongest in its zone, keep it there
+    reads = background(90) + came_in_with_its_cases()
+    reads += crowded_read(PALLET, A, 10.0, -67, 90) + crowded_read(PALLET, B, 10.3, -60, 90)
+    for case in CASES:
+        reads += crowded_read(case, A, 10.0, -52, 90) + crowded_read(case, B, 10.3, -64, 90)
+    replay = Replay().run(reads, until_s=90)
+    assert kinds(replay) == [("arrived", "zone-a", None)]
+
+
+def test_a_pallet_carried_with_its_cases_into_the_next_zone_moves_there():
+    reads = background(120) + came_in_with_its_cases()
+    for epc in (PALLET, *CASES):
+        reads += shelf_reads(epc, A, 10.0, 40.0, -50) + shelf_reads(epc, B, 40.5, 120.0, -48)
+    replay = Replay().run(reads, until_s=120)
+    assert kinds(replay) == [("arrived", "zone-a", None), ("moved", "zone-b", "zone-a")]
+    assert abs(seconds(replay.zone_events(PALLET)[1].time) - 40.5) <= 0.5
+
+
 def test_a_case_left_behind_in_another_zone_does_not_take_its_pallet_there():
     # one case of the pallet stays in zone B (taken off it); the pallet and its other
     # cases are put away in A
