@@ -17,7 +17,8 @@ A zone's *claim* on a tag is its strongest read of the tag over the last
   breaking a tie. A crowded zone reader reads each tag once in a while, so one read of
   the pallet's own tag from an antenna far off, or missed, against a neighbouring
   zone's bleed, decided the zone by a dB of noise; a dozen cases read in the same round
-  do not.
+  do not. Only zones that heard its own tag compete. Once it settled, its own tag's
+  margin (below) moves it only where most of its group is heard strongest too.
 - **moved**: once settled, another zone's claim beats the current zone's by
   ``zone_margin_db`` (hysteresis: edge-of-zone bleed never makes a tag flap).
 - **departed**: the zone's live readers reported reads the zone's *hold* past the
@@ -142,10 +143,10 @@ class _Cycle:
 
 
 _CYCLE_GAPS = 1024
-MAX_GROUPS = 100_000
-"""The most pallets whose cases :meth:`ZonePresence.group` keeps (the oldest go)."""
 _CYCLE_EVERY = 128
 _PACE_S = 10.0
+MAX_GROUPS = 100_000
+"""The most pallets whose cases :meth:`ZonePresence.group` keeps (the oldest go)."""
 
 
 @dataclass(slots=True)
