@@ -26,10 +26,29 @@ every report of it late; over 20 reports that looked like a reader clock seconds
 whose "correction" then moved that reader's reads seconds ahead of the others'."""
 
 
+STEP_REPORTS = 20
+"""Reports that show a reader's clock stepped back ..."""
+STEP_S = 10.0
+"""... when every one of them is this much later than the window's smallest lag: far more
+than an edge's backlog (seconds), so the window starts again from them. A clock set
+back 90 s was otherwise corrected only once the 600 reports before the step had left
+the window (30 s of wall time, 5 simulated minutes at ``--speed 10``), and its door's
+reads, dated 90 s back, made no passage meanwhile (reader-faults seed 128: 4 crossings).
+A clock set *ahead* makes a smaller lag at once, so it needs no such rule."""
+
+
 class ClockOffset:
-    def __init__(self, tolerance_s: float = 2.0, window: int = WINDOW_REPORTS) -> None:
+    def __init__(
+        self,
+        tolerance_s: float = 2.0,
+        window: int = WINDOW_REPORTS,
+        step_reports: int = STEP_REPORTS,
+        step_s: float = STEP_S,
+    ) -> None:
         self._tolerance = tolerance_s
         self._window = window
+        self._step_reports = step_reports
+        self._step_s = step_s
         self._seen = 0
         self._mins: deque[tuple[int, float]] = deque()
         """(report number, lag), lags increasing: the front is the window's smallest."""
@@ -44,6 +63,14 @@ class ClockOffset:
         self._seen += 1
         while mins[0][0] <= self._seen - 1 - self._window:
             mins.popleft()
+        recent = self._seen - self._step_reports
+        if recent > 0 and mins[0][0] < recent:
+            # the smallest lag of the last step_reports reports is the first entry of them
+            # (the deque holds the minima of its suffixes)
+            lowest_recent = next(lag for n, lag in mins if n >= recent)
+            if lowest_recent - mins[0][1] > self._step_s:  # the reader's clock stepped back
+                while mins[0][0] < recent:
+                    mins.popleft()
 
     @property
     def offset_s(self) -> float | None:
