@@ -375,14 +375,10 @@ class ROSpecRun:
                     self.flush()
             attempts += 1
             now = loop.time()
-            if kind is llrp.AISpecStopTriggerType.Duration and (
-                now - started >= trigger.duration_ms / 1000.0
-            ):
-                return True
+            if duration_end is not None and now >= duration_end:
+                return True  # the AISpec's duration, or its tag observation's timeout
             if kind is llrp.AISpecStopTriggerType.Tag_Observation and observation is not None:
                 if _observation_done(observation, len(seen), attempts, now - last_new_tag):
-                    return True
-                if observation.timeout_ms and now - started >= observation.timeout_ms / 1000.0:
                     return True
             if rospec_deadline is not None and now >= rospec_deadline:
                 return False

@@ -183,7 +183,7 @@ def test_a_case_left_behind_in_another_zone_does_not_take_its_pallet_there():
     assert kinds(replay) == [("arrived", "zone-a", None)]
 
 
-def test_a_pallet_that_left_through_a_door_is_placed_by_its_own_tag_again():
+def test_a_pallet_s_cases_are_forgotten_when_it_leaves_and_a_case_belongs_to_one_pallet():
     # in with its cases, out again: its cases no longer speak for it
     zones = ZonePresence(EventRules(), {"zone-a": [A], "zone-b": [B]})
     zones.group(PALLET, CASES)
