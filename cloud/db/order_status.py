@@ -28,6 +28,7 @@ from cloud.db.orders import (
     note,
     record,
 )
+from cloud.warehouse import dock
 from cloud.warehouse.ledger import (
     Bucket,
     Cause,
@@ -96,24 +97,81 @@ async def sync(
     progress = await order_progress(conn, order)
     target = progress_status(progress)
     entries = advance(order.id, current, target, time=time, cause=cause, detail=detail)
+    door = order.ship_door if order.ship_door is not None else floor.default_door
     if target is S.PACKED:
-        door, task = await _release_to_door(conn, order, floor=floor, now=now)
-        entries += advance(
-            order.id,
-            S.PACKED,
-            S.LOADING,
-            time=time,
-            cause=cause,
-            detail={"door": door, "ship_task": f"ship-{task}"},
-        )
+        loading_here = await _loading_at(conn, order.site, door)
+        if dock.may_load(order.id, loading_here):
+            task = await _release_to_door(conn, order, door, now=now)
+            entries += advance(
+                order.id,
+                S.PACKED,
+                S.LOADING,
+                time=time,
+                cause=cause,
+                detail={"door": door, "ship_task": f"ship-{task}"},
+            )
+        elif current is not S.PACKED:
+            waits = {"door": door, "loading": loading_here}
+            entries.append(TimelineEntry(time, S.PACKED, "waiting_for_door", cause, waits))
     await record(conn, order.site, order.id, entries, now)
+    if current is S.LOADING and entries and entries[-1].status is not S.LOADING:
+        await door_freed(conn, order.site, door, floor=floor, time=time, now=now, cause=cause)
     return entries
 
 
-async def _release_to_door(
-    conn: Conn, order: OrderRow, *, floor: Floor, now: datetime
-) -> tuple[str, int]:
-    door = order.ship_door if order.ship_door is not None else floor.default_door
+async def _loading_at(conn: Conn, site: str, door: str) -> list[str]:
+    """The orders loading at ``door`` now, the door's turn taken (module doc of
+    :mod:`cloud.warehouse.dock`): one transaction at a time decides who loads there."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('dock:' || %s || ':' || %s))", [site, door]
+    )
+    cur = await conn.execute(
+        "SELECT id FROM orders WHERE site = %s AND ship_door = %s AND status = 'loading'"
+        " ORDER BY id",
+        [site, door],
+    )
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def door_freed(
+    conn: Conn,
+    site: str,
+    door: str,
+    *,
+    floor: Floor,
+    time: datetime,
+    now: datetime,
+    cause: Cause | None,
+) -> str | None:
+    """The order loading at ``door`` left it (shipped, or held): the packed order whose
+    turn it is goes there (:func:`cloud.warehouse.dock.queue`). One another transaction
+    holds is passed over: that one releases it itself once it has the door's turn.
+    The order released, or None."""
+    if await _loading_at(conn, site, door):
+        return None
+    cur = await conn.execute(
+        "SELECT o.id, max(t.packed_at) FROM orders o JOIN pick_tasks t ON t.order_id = o.id"
+        " WHERE o.site = %s AND o.status = 'packed' AND o.released_at IS NULL"
+        " AND COALESCE(o.ship_door, %s) = %s AND t.status <> 'cancelled'"
+        " GROUP BY o.id",
+        [site, floor.default_door, door],
+    )
+    waiting = [dock.Waiting(r[0], r[1]) for r in await cur.fetchall() if r[1] is not None]
+    for order_id in dock.queue(waiting):
+        cur = await conn.execute(
+            "SELECT id FROM orders WHERE id = %s AND status = 'packed' FOR UPDATE SKIP LOCKED",
+            [order_id],
+        )
+        if await cur.fetchone() is None:
+            continue
+        order = await lock_order(conn, order_id)
+        entries = await sync(conn, order, floor=floor, time=time, now=now, cause=cause)
+        if entries and entries[-1].status is S.LOADING:
+            return order_id
+    return None
+
+
+async def _release_to_door(conn: Conn, order: OrderRow, door: str, *, now: datetime) -> int:
     await conn.execute(
         "UPDATE orders SET ship_door = %s, released_at = %s WHERE id = %s", [door, now, order.id]
     )
@@ -124,7 +182,7 @@ async def _release_to_door(
     )
     row = await cur.fetchone()
     assert row is not None
-    return door, int(row[0])
+    return int(row[0])
 
 
 async def hold_orders(
@@ -132,14 +190,18 @@ async def hold_orders(
     order_ids: Iterable[str],
     *,
     reason: str,
+    floor: Floor,
     time: datetime,
     now: datetime,
     cause: Cause | None,
     detail: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Put orders on hold (in id order, the order in which they are locked); the ids of
-    those that were not on hold already. Final orders are left as they are."""
+    those that were not on hold already. Final orders are left as they are. A door an
+    order on hold was loading at goes to the next order waiting for it
+    (:func:`door_freed`)."""
     held = []
+    freed: set[tuple[str, str]] = set()
     for order_id in sorted(set(order_ids)):
         order = await lock_order(conn, order_id)
         current = S(order.status)
@@ -149,6 +211,10 @@ async def hold_orders(
         if entry is not None:
             await record(conn, order.site, order_id, [entry], now)
             held.append(order_id)
+            if current is S.LOADING and order.ship_door is not None:
+                freed.add((order.site, order.ship_door))
+    for site, door in sorted(freed):
+        await door_freed(conn, site, door, floor=floor, time=time, now=now, cause=cause)
     return held
 
 

@@ -434,6 +434,67 @@ async def test_a_pallet_out_through_the_wrong_door_is_a_mis_shipment_within_a_se
         ) == [("door-3", "reserved", 10)]
 
 
+async def packed_for_door(rig, conn, site: str, n: int, *, door: str, at: float):
+    """An order of one pallet (test pallet ``n``) picked and weighed right at ``at``."""
+    p = await add_pallet(conn, n, lot=f"L{n}", site=site)
+    order = await new_order(conn, site, (ITEM_A, 10), door=door)
+    await insert_zone_event(conn, p.epc, "packing", at=t(at))
+    await insert_weight(conn, p.epc, 125.0, at=t(at + 5))
+    await rig.drain()
+    return p, order.order.id
+
+
+async def test_one_order_loads_at_a_door_at_a_time_and_the_next_goes_when_it_ships(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        _, first = await packed_for_door(rig, conn, site, 1, door="door-2", at=10)
+        p2, second = await packed_for_door(rig, conn, site, 2, door="door-2", at=20)
+        p3, third = await packed_for_door(rig, conn, site, 3, door="door-2", at=30)
+        _, other = await packed_for_door(rig, conn, site, 4, door="door-3", at=40)
+        status = {o: (await order_now(conn, o)).order.status for o in (first, second, third, other)}
+        assert status == {first: "loading", second: "packed", third: "packed", other: "loading"}
+        waits = [e for e in (await order_now(conn, second)).timeline if e.status == "packed"]
+        assert [e.event for e in waits][-1] == "waiting_for_door"
+        assert waits[-1].detail == {"door": "door-2", "loading": [first]}
+        ships = await tasks_db.list_tasks(
+            conn, site=site, floor=FLOOR, kind="ship", status="open", after=None, limit=10
+        )
+        assert sorted(s.order_id for s in ships) == sorted([first, other])
+
+        # the second's pallet at door-2 while the first loads there: not on the order
+        # loading there, so a mis-shipment, as a wrong pallet on the first's truck is
+        await insert_passage(conn, p2.epc, door="door-2", direction="outbound", at=t(60))
+        await rig.drain()
+        ((_, _, detail),) = await alerts(conn, "mis_shipment")
+        assert (detail["reason"], detail["loading_here"]) == ("not_loading", [first])
+        # the first held (a wrong pallet on its truck): door-2 goes to the third, next
+        # in turn (the second is held too: its pallet left wrong)
+        d = {o: (await order_now(conn, o)).order for o in (first, second, third)}
+        assert {o: r.status for o, r in d.items()} == {
+            first: "on_hold",
+            second: "on_hold",
+            third: "loading",
+        }
+        assert d[third].ship_door == "door-2"
+        await insert_passage(conn, p3.epc, door="door-2", direction="outbound", at=t(80))
+        await rig.drain()
+        assert (await order_now(conn, third)).order.status == "shipped"
+        assert len(await alerts(conn, "mis_shipment")) == 1
+
+
+async def test_a_door_freed_by_a_shipment_goes_to_the_order_packed_longest_ago(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p1, first = await packed_for_door(rig, conn, site, 1, door="door-1", at=10)
+        _, later = await packed_for_door(rig, conn, site, 2, door="door-1", at=30)
+        _, sooner = await packed_for_door(rig, conn, site, 3, door="door-1", at=20)
+        await insert_passage(conn, p1.epc, door="door-1", direction="outbound", at=t(60))
+        await rig.drain()
+        status = {o: (await order_now(conn, o)).order.status for o in (first, later, sooner)}
+        assert status == {first: "shipped", later: "packed", sooner: "loading"}
+        assert not await alerts(conn, "mis_shipment")
+
+
 async def test_a_pallet_of_no_order_at_a_loading_door_holds_that_order_but_its_own_pallets_ship(
     database_url, site
 ):
