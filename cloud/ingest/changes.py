@@ -165,20 +165,22 @@ class Sighting(Protocol):
 
 class StandingTags:
     """Where this ingester last knew each tag to stand (read point, stored
-    ``last_seen``): what it read from ``tag_locations`` or wrote there, once committed.
+    ``last_seen``, ``arrived_at``): the rows it read from ``tag_locations`` or wrote
+    there, once committed.
 
     :meth:`unchanged` tells the reads :func:`locate_newest` would decide nothing for
     on those rows (the same read point within the rewrite resolution, or older than
     the row), so their rows need not be read at all: in a warehouse most tags of every
-    group stand where they stood. Exact while this ingester is the only writer of its
-    tags' rows (the ingest alone writes ``tag_locations``); ingesters sharing one
-    site's messages (``ingest_group``) must not use it. At most ``most`` tags: full,
-    it forgets the tenth it learned longest ago (a miss only costs the read it
-    saves). Pure."""
+    group stand where they stood. :meth:`row` is the row itself, so a tag that moves
+    or is due a rewrite is decided on it without reading it either. Exact while this
+    ingester is the only writer of its tags' rows (the ingest alone writes
+    ``tag_locations``, one group at a time); ingesters sharing one site's messages
+    (``ingest_group``) must not use it. At most ``most`` tags: full, it forgets the
+    tenth it learned longest ago (a miss only costs the read it saves). Pure."""
 
     def __init__(self, most: int = 500_000) -> None:
         self.most = most
-        self._where: dict[str, tuple[str, datetime]] = {}
+        self._where: dict[str, tuple[str, datetime, datetime]] = {}
 
     def __len__(self) -> int:
         return len(self._where)
@@ -187,24 +189,29 @@ class StandingTags:
         known = self._where.get(epc)
         if known is None:
             return False
-        read_point, last_seen = known
+        read_point, last_seen, _ = known
         if read.last_seen < last_seen:
             return True  # a late read: its row is newer
         return read.read_point == read_point and read.last_seen - last_seen < resolution
 
-    def note(self, epc: str, read_point: str, last_seen: datetime) -> None:
+    def row(self, epc: str) -> tuple[str, datetime, datetime] | None:
+        """The tag's row as this ingester knows it: (read point, last_seen,
+        arrived_at), or None when it knows none."""
+        return self._where.get(epc)
+
+    def note(self, epc: str, read_point: str, last_seen: datetime, arrived_at: datetime) -> None:
         """A committed row of ``epc`` (an older one than it knows changes nothing: the
         row only moves forward, as the upsert does)."""
         known = self._where.get(epc)
         if known is not None:
             if last_seen >= known[1]:
-                self._where[epc] = (read_point, last_seen)
+                self._where[epc] = (read_point, last_seen, arrived_at)
             return
         if len(self._where) >= self.most:
             oldest = list(islice(self._where, max(1, self.most // 10)))
             for old in oldest:
                 del self._where[old]
-        self._where[epc] = (read_point, last_seen)
+        self._where[epc] = (read_point, last_seen, arrived_at)
 
 
 def locate_tags(

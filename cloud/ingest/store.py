@@ -255,7 +255,7 @@ async def write_group(
     batches = [i for i in accepted if isinstance(i.payload, ObservationBatchIn | EventBatch)]
     health = [i.payload for i in accepted if isinstance(i.payload, EdgeHealth)]
     statuses = [i for i in accepted if isinstance(i.payload, EdgeStatus)]
-    learned: list[tuple[str, str, datetime]] = []
+    learned: list[_Here] = []
     """Tag rows read or written, for ``standing`` once committed."""
     async with conn.transaction(), conn.cursor() as cur:
         claimed, conflicting = await _claim_batches(cur, batches, result)
@@ -293,8 +293,8 @@ async def write_group(
             kept = {e.edge_id: e for e in result.change.edges} | {e.edge_id: e for e in spooled}
             result.change.edges = [kept[k] for k in sorted(kept)]
     if standing is not None:
-        for epc, read_point, last_seen in learned:
-            standing.note(epc, read_point, last_seen)
+        for here in learned:
+            standing.note(*here)
     return result
 
 
@@ -551,32 +551,48 @@ async def _locate(
     candidates: dict[str, tuple[ObservationIn, str]],
     resolution: timedelta,
     standing: StandingTags | None = None,
-    learned: list[tuple[str, str, datetime]] | None = None,
+    learned: list[_Here] | None = None,
 ) -> tuple[list[TagLocation], list[TagMove]]:
-    """Decide (``locate_tags``) on the candidates' current locations, then lock the
-    rows of the tags that change, decide again on what the lock read, and upsert that:
-    the new rows go through binary ``COPY`` into a temporary table, so no list is
-    adapted to an array. Most tags of a group stand where they stood, within the
-    rewrite resolution: they are read, never locked (a row lock writes the row and its
-    WAL; locking every tag of every group was most of the database's work). Tags that
-    ``standing`` knows to stand unchanged are not even read; the rows read and written
-    go to ``learned``."""
+    """Decide (``locate_tags``) on the candidates' current locations and upsert what
+    changes: the new rows go through binary ``COPY`` into a temporary table, so no list
+    is adapted to an array. Most tags of a group stand where they stood, within the
+    rewrite resolution: they are read, never locked or written.
+
+    Without ``standing`` (ingesters sharing a site's messages), the rows of the tags
+    that change are locked and decided on again (another ingester may have written
+    them since they were read). With it, this ingester is the only writer of the rows:
+    tags it knows to stand unchanged are not even read, those it knows the rows of
+    are decided on what it knows, and only tags it has never seen are read; nothing is
+    locked (a row lock writes the row and its WAL). The rows read and written go to
+    ``learned``."""
+    current: dict[str, _Here] = {}
     if standing is not None:
         candidates = {
             epc: c for epc, c in candidates.items() if not standing.unchanged(epc, c[0], resolution)
         }
         if not candidates:
             return [], []
-    await cur.execute(_READ_LOCATIONS, (" ".join(candidates),), binary=True)
-    current = {row[0]: _Here(*row) for row in await cur.fetchall()}
-    locations, moves = locate_newest(candidates, current, resolution=resolution)
-    if locations:
-        # another ingester may have written some of them since: decide those again
-        changing = {t.epc: candidates[t.epc] for t in locations}
-        await cur.execute(_LOCK_LOCATIONS, (" ".join(changing),), binary=True)
-        locked = {row[0]: _Here(*row) for row in await cur.fetchall()}
-        current |= locked
-        locations, moves = locate_newest(changing, locked, resolution=resolution)
+        unknown = []
+        for epc in candidates:
+            if (row := standing.row(epc)) is not None:
+                current[epc] = _Here(epc, *row)
+            else:
+                unknown.append(epc)
+        if unknown:
+            await cur.execute(_READ_LOCATIONS, (" ".join(unknown),), binary=True)
+            current |= {row[0]: _Here(*row) for row in await cur.fetchall()}
+        locations, moves = locate_newest(candidates, current, resolution=resolution)
+    else:
+        await cur.execute(_READ_LOCATIONS, (" ".join(candidates),), binary=True)
+        current = {row[0]: _Here(*row) for row in await cur.fetchall()}
+        locations, moves = locate_newest(candidates, current, resolution=resolution)
+        if locations:
+            # another ingester may have written some of them since: decide those again
+            changing = {t.epc: candidates[t.epc] for t in locations}
+            await cur.execute(_LOCK_LOCATIONS, (" ".join(changing),), binary=True)
+            locked = {row[0]: _Here(*row) for row in await cur.fetchall()}
+            current |= locked
+            locations, moves = locate_newest(changing, locked, resolution=resolution)
     if locations:
         await cur.execute(_LOCATION_TABLE)
         async with cur.copy(_COPY_LOCATIONS) as copy:
@@ -598,13 +614,13 @@ async def _locate(
                     await copy.write(data)
         await cur.execute(_UPSERT_LOCATIONS)
     if learned is not None:
-        rows = {epc: (h.read_point, h.last_seen) for epc, h in current.items()}
+        rows = dict(current)
         # a row may be newer than the read that wrote it lost to (the upsert keeps it)
         for t in locations:
             known = rows.get(t.epc)
-            if known is None or known[1] <= t.last_seen:
-                rows[t.epc] = (t.read_point, t.last_seen)
-        learned.extend((epc, rp, seen) for epc, (rp, seen) in rows.items())
+            if known is None or known.last_seen <= t.last_seen:
+                rows[t.epc] = _Here(t.epc, t.read_point, t.last_seen, t.arrived_at)
+        learned.extend(rows.values())
     return locations, moves
 
 

@@ -144,25 +144,48 @@ async def test_an_ingester_that_knows_its_tags_stand_still_does_not_look_them_up
         # within the resolution at the same read point: nothing to decide, nothing read
         again, looked = await write(_batch(1, 30, "zone-a/shelf", "reader-zone-a"))
         assert (again.observations, again.change.locations, looked) == (n, [], 0)
-        # a move and a refresh past the resolution are decided on the rows, as without it
+        # a move and a refresh past the resolution are decided on the rows it knows,
+        # as on the stored ones, with nothing read or locked
         moved, looked = await write(_batch(2, 31, "door-1/inside", "reader-door-1", 3, epcs=k))
         assert [m.to_read_point for m in moved.change.moves] == ["door-1/inside"] * k
-        assert looked > 0
-        later, _ = await write(_batch(3, 61, "zone-a/shelf", "reader-zone-a"))
+        assert [m.from_read_point for m in moved.change.moves] == ["zone-a/shelf"] * k
+        # the upsert's own conflict check of each row it writes, and no read or lock
+        assert looked == len(moved.change.locations) == k
+        later, looked = await write(_batch(3, 61, "zone-a/shelf", "reader-zone-a"))
         assert len(later.change.moves) == k  # back from the door
         assert len(later.change.locations) == n  # the others refreshed, a minute on
+        assert looked == n
         cur = await conn.execute(
-            "SELECT read_point, last_seen, count(*) FROM tag_locations GROUP BY 1, 2"
+            "SELECT read_point, last_seen, arrived_at, count(*) FROM tag_locations"
+            " GROUP BY 1, 2, 3 ORDER BY 3"
         )
-        assert await cur.fetchall() == [("zone-a/shelf", T0 + timedelta(seconds=61), n)]
+        assert await cur.fetchall() == [
+            # stood on the shelf since the first read (arrived_at kept by the refresh)
+            ("zone-a/shelf", T0 + timedelta(seconds=61), T0 - timedelta(seconds=1), n - k),
+            # back from the door: arrived again
+            ("zone-a/shelf", T0 + timedelta(seconds=61), T0 + timedelta(seconds=60), k),
+        ]
+        # an ingester that starts afresh (a restart) reads the rows it does not know
+        restarted = StandingTags()
+        before = await _lookups(conn)
+        fresh = await write_group(
+            conn,
+            [_batch(4, 62, "door-1/inside", "reader-door-1", 3, epcs=k)],
+            now=T0,
+            last_seen_resolution=minute,
+            standing=restarted,
+        )
+        assert await _lookups(conn) - before == k + 1  # the read of the rows it never saw
+        assert [m.from_read_point for m in fresh.change.moves] == ["zone-a/shelf"] * k
+        assert len(restarted) == k
 
 
 def test_standing_tags_tell_only_what_the_rows_would_decide_nothing_for():
     standing = StandingTags(most=3)
     at = T0 + timedelta(seconds=100)
     minute = timedelta(seconds=60)
-    standing.note("A", "zone-a/shelf", at)
-    standing.note("A", "door-1/inside", at - timedelta(seconds=5))  # older: changes nothing
+    standing.note("A", "zone-a/shelf", at, at - timedelta(seconds=30))
+    standing.note("A", "door-1/inside", at - timedelta(seconds=5), at)  # older: no change
 
     def seen(read_point: str, s: float) -> SimpleNamespace:
         return SimpleNamespace(read_point=read_point, last_seen=at + timedelta(seconds=s))
@@ -172,8 +195,11 @@ def test_standing_tags_tell_only_what_the_rows_would_decide_nothing_for():
     assert not standing.unchanged("A", seen("zone-b/shelf", 1), minute)  # a move
     assert standing.unchanged("A", seen("zone-b/shelf", -1), minute)  # a late read
     assert not standing.unchanged("B", seen("zone-a/shelf", 0), minute)  # never heard of
+    assert standing.row("A") == ("zone-a/shelf", at, at - timedelta(seconds=30))
+    assert standing.row("B") is None
     for epc in "BCD":  # full: it forgets what it learned longest ago
-        standing.note(epc, "zone-a/shelf", at)
+        standing.note(epc, "zone-a/shelf", at, at)
     assert len(standing) == 3
     assert not standing.unchanged("A", seen("zone-a/shelf", 0), minute)
+    assert standing.row("A") is None
     assert standing.unchanged("D", seen("zone-a/shelf", 0), minute)
