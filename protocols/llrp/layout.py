@@ -48,6 +48,15 @@ class _Spec:
     params: tuple[tuple[str, _SubKind], ...]
     by_type: dict[int, tuple[str, _SubKind]]
     tv_size: int
+    encoders: tuple[tuple[str, Kind | _SubKind, str], ...] = ()
+    """Every field in wire order: (attribute, or "" for padding; its kind; where it is,
+    ``Name.field``, for an error's message), made once rather than per encoded field."""
+
+    def __post_init__(self) -> None:
+        self.encoders = tuple(
+            (field_name, kind, f"{self.name}.{field_name}")
+            for field_name, kind in (*self.fixed, *self.params)
+        )
 
 
 class Parameter:
@@ -258,12 +267,8 @@ def llrp_message(type_num: int, name: str) -> Callable[[type[_M]], type[_M]]:
 
 
 def _encode_fields(obj: object, spec: _Spec, w: Writer) -> None:
-    for field_name, kind in spec.fixed:
-        kind.encode(
-            getattr(obj, field_name) if field_name else None, w, f"{spec.name}.{field_name}"
-        )
-    for field_name, sub_kind in spec.params:
-        sub_kind.encode(getattr(obj, field_name), w, f"{spec.name}.{field_name}")
+    for field_name, kind, where in spec.encoders:
+        kind.encode(getattr(obj, field_name) if field_name else None, w, where)
 
 
 def write_parameter(param: Parameter, w: Writer) -> None:
