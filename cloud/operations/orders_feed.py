@@ -36,7 +36,7 @@ from cloud.operations.feed import Conn, FeedContext, Registry
 from cloud.operations.inbound import pallet_sscc
 from cloud.warehouse.alerts import AlertKind
 from cloud.warehouse.ledger import Cause, CauseKind, LedgerError
-from cloud.warehouse.packing import ROLLED_ON_WITHIN_S, weighed_pallet
+from cloud.warehouse.packing import MISMATCH_CASES_MAX, ROLLED_ON_WITHIN_S, weighed_pallet
 from protocols.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -175,9 +175,10 @@ async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | Non
     """The pallet the weight was (:func:`cloud.warehouse.packing.weighed_pallet`): the
     edge's choice, unless the weight fails its check and fits another candidate that
     awaits one, or the edge's choice awaits no check (nor fits this weight after a
-    mismatch) and the weight says a candidate that does is a case or two light. Then
-    the weight's row names that one (``epc``; the edge's kept in ``edge_epc``), so the
-    weights the API lists are the ones the checks used."""
+    mismatch) and the weight says a candidate that does is a case or two light; None
+    when it is far off the edge's choice and fits no other. Then the weight's row
+    names that one, or none (``epc``; the edge's kept in ``edge_epc``), so the weights
+    the API lists are the ones the checks used."""
     ssccs = {epc: s for epc in ev.candidates if (s := pallet_sscc(epc)) is not None}
     if not ssccs:
         return ev.epc
@@ -203,7 +204,17 @@ async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | Non
         {epc: checks[s] for epc, s in ssccs.items() if s in checks},
         named_again=again.get(named) if named is not None else None,
     )
-    if chosen != ev.epc:
+    if chosen is None and ev.epc is not None:
+        log.info(
+            "weight %s on %s: %.2f kg is more than %g cases off what pallet %s should weigh,"
+            " and fits no other it heard: another pallet's weight, left to none",
+            ev.id,
+            ev.scale,
+            ev.weight_kg,
+            MISMATCH_CASES_MAX,
+            ev.epc,
+        )
+    elif chosen != ev.epc:
         log.info(
             "weight %s on %s: %.2f kg is pallet %s, which awaits its weight check, not %s"
             " as the edge named",
@@ -213,6 +224,7 @@ async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | Non
             chosen,
             ev.epc,
         )
+    if chosen != ev.epc:
         await conn.execute(
             "UPDATE weights SET epc = %s, edge_epc = %s WHERE id = %s", [chosen, ev.epc, ev.id]
         )

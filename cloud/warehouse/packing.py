@@ -200,6 +200,21 @@ LIGHT_CANDIDATE_MAX_CASES = 2
 awaits one when it says that candidate is this many whole cases light at most."""
 
 
+MISMATCH_CASES_MAX = 3.0
+"""A weight further than this many cases off a pallet's expected gross is not taken for
+that pallet's weight (:func:`plausible`): a pallet packed wrong is off by a case or
+two; one 8 cases light or 30 heavy was not on the scale. Its weight is another
+pallet's, one the scale's read point did not hear, given to one it heard."""
+
+
+def plausible(check: WeightCheck) -> bool:
+    """Whether the weight may be the checked pallet's: it fits, or is off by at most
+    :data:`MISMATCH_CASES_MAX` cases (a mismatch to raise), or the cases' weight is
+    unknown."""
+    off = check.cases_off
+    return check.ok or off is None or abs(off) <= MISMATCH_CASES_MAX
+
+
 def weighed_pallet(
     named: str | None,
     candidates: Sequence[str],
@@ -212,12 +227,15 @@ def weighed_pallet(
     candidates that await a weight check, each with this weight's check against it.
 
     In turn: the edge's choice when the weight fits it; the first candidate it fits;
-    the edge's choice when it awaits a check (the weight fits it not: its mismatch is
-    raised, not moved onto a neighbour); when the edge's choice awaits none (weighed
-    before, or on no order: nobody had reason to roll it on), the first candidate the
-    weight says is a case or two light (:func:`cases_light`, at most
-    :data:`LIGHT_CANDIDATE_MAX_CASES`), the pallet a missing case is hidden in; else
-    the edge's choice still. ``named_again`` is the weight's check against the edge's
+    the edge's choice when it awaits a check and the weight may be its (:func:`plausible`:
+    its mismatch is raised, not moved onto a neighbour); when the edge's choice awaits
+    none (weighed before, or on no order: nobody had reason to roll it on) or the
+    weight cannot be its, the first candidate the weight says is a case or two light
+    (:func:`cases_light`, at most :data:`LIGHT_CANDIDATE_MAX_CASES`), the pallet a
+    missing case is hidden in; else the edge's choice still, or None when the weight
+    cannot be that one's: the weight of a pallet the read point did not hear, which
+    stays no pallet's (no check, no alert; the pallet it went to still awaits its own).
+    ``named_again`` is the weight's check against the edge's
     choice when that pallet's check was a mismatch weighed within
     :data:`ROLLED_ON_WITHIN_S` before: a weight that fits it now is its own (the
     reading before was another pallet's, given it as it rolled on).
@@ -232,11 +250,12 @@ def weighed_pallet(
     fitting = next((epc for epc in candidates if (c := checks.get(epc)) is not None and c.ok), None)
     if fitting is not None:
         return fitting
-    if named is not None and named in checks:
+    awaited = checks.get(named) if named is not None else None
+    if awaited is not None and plausible(awaited):
         return named
     light = (
         epc
         for epc in candidates
         if (c := checks.get(epc)) is not None and 1 <= cases_light(c) <= LIGHT_CANDIDATE_MAX_CASES
     )
-    return next(light, named)
+    return next(light, named if awaited is None else None)

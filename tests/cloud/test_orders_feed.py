@@ -269,6 +269,29 @@ async def test_a_weight_is_the_heard_pallet_that_awaits_its_check_not_one_weighe
         ]
 
 
+async def test_a_weight_far_off_the_pallet_the_edge_named_is_no_pallets_and_raises_nothing(
+    database_url, site
+):
+    # The scale's read point heard one pallet awaiting its check while another, unheard,
+    # stood on the platform: a weight 26 cases over what the heard one should weigh is
+    # not its weight. Left to no pallet; the heard one still awaits its own.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=12, site=site)
+        order = await new_order(conn, site, (ITEM_A, 12))
+        stray = await insert_weight(conn, p.epc, 405.0, at=t(100), candidates=[p.epc])
+        await rig.drain()
+        assert await fetch(conn, "SELECT epc, edge_epc FROM weights WHERE id = %s", stray) == [
+            (None, p.epc)
+        ]
+        assert await alerts(conn, "weight_mismatch") == []
+        d = await order_now(conn, order.order.id)
+        assert d.order.status == "allocated" and d.pick_tasks[0].weight is None
+        # its own weight, when it rolls on, packs it
+        await insert_weight(conn, p.epc, 145.0, at=t(200), candidates=[p.epc])
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "loading"
+
+
 async def test_a_weight_the_edge_gave_a_pallet_weighed_before_is_a_heard_case_light_one(
     database_url, site
 ):

@@ -161,9 +161,9 @@ def test_a_light_pallet_lacks_the_booked_cases_the_scale_did_not_hear_when_count
 
 
 def _check(fit: bool | float) -> WeightCheck:
-    """A check of a 10-case pallet of 10 kg cases: True fits, False is 3.5 cases
+    """A check of a 10-case pallet of 10 kg cases: True fits, False is 2.5 cases
     heavy, a number is a mismatch that many cases off."""
-    off = 0.0 if fit is True else 3.5 if fit is False else fit
+    off = 0.0 if fit is True else 2.5 if fit is False else fit
     verdict = Verdict.OK if fit is True else Verdict.MISMATCH
     return WeightCheck(verdict, 100.0 + 10.0 * off, 100.0, 5.0, 10, 10.0)
 
@@ -193,6 +193,14 @@ WEIGHED = [
     ("none awaits: the edge's choice (weighed again)", "P1", ["P1", "P2"], {}, "P1"),
     ("no candidates (an older edge): its choice", "P1", [], {"P2": True}, "P1"),
     ("no pallet heard", None, [], {"P2": True}, None),
+    ("three cases off the edge's choice: its own mismatch still", "P1", ["P1"],
+     {"P1": -3.0}, "P1"),
+    ("far off the edge's choice and every other: no pallet's (its pallet unheard)", "P1",
+     ["P1", "P2"], {"P1": 12.4, "P2": -7.1}, None),
+    ("far off the edge's choice, a candidate a case light: that one", "P1", ["P1", "P2"],
+     {"P1": -8.0, "P2": -1.0}, "P2"),
+    ("far off the edge's choice, one it fits: that one", "P1", ["P1", "P2"],
+     {"P1": 30.5, "P2": True}, "P2"),
     ("the edge could not tell, a candidate fits", None, ["P2"], {"P2": True}, "P2"),
 ]  # fmt: skip
 
