@@ -240,14 +240,18 @@ async def awaiting_weight(
     tolerance: Tolerance,
     *,
     mismatch_since: datetime | None = None,
+    weighed_or_not: bool = False,
 ) -> dict[str, WeightCheck]:
     """Of ``ssccs``, the pallets of open orders whose weight check has not been made
-    (with ``mismatch_since``: whose check was a mismatch weighed since then), each with
-    ``weight_kg``'s check against it (the cases the order holds on it)."""
+    (with ``mismatch_since``: whose check was a mismatch weighed since then; with
+    ``weighed_or_not``: whether made or not), each with ``weight_kg``'s check against
+    it (the cases the order holds on it)."""
     if not ssccs:
         return {}
     params: list[Any] = [site, list(ssccs)]
-    if mismatch_since is None:
+    if weighed_or_not:
+        pending = ""
+    elif mismatch_since is None:
         pending = " AND t.weight IS NULL"
     else:
         pending = (

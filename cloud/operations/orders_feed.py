@@ -198,11 +198,19 @@ async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | Non
         if named is not None and named not in checks
         else {}
     )
+    weighed_before = (
+        await order_flow.awaiting_weight(
+            conn, ctx.site, [named], ev.weight_kg, ctx.settings.pack_tolerance, weighed_or_not=True
+        )
+        if named is not None and named not in checks
+        else {}
+    )
     chosen = weighed_pallet(
         ev.epc,
         list(ssccs),
         {epc: checks[s] for epc, s in ssccs.items() if s in checks},
         named_again=again.get(named) if named is not None else None,
+        named_weighed=weighed_before.get(named) if named is not None else None,
     )
     if chosen is None and ev.epc is not None:
         log.info(

@@ -221,6 +221,7 @@ def weighed_pallet(
     checks: Mapping[str, WeightCheck],
     *,
     named_again: WeightCheck | None = None,
+    named_weighed: WeightCheck | None = None,
 ) -> str | None:
     """The pallet a weight was, of those the scale's read point heard (``candidates``,
     the edge's, likeliest first; ``named`` is its own choice). ``checks`` holds the
@@ -238,7 +239,10 @@ def weighed_pallet(
     ``named_again`` is the weight's check against the edge's
     choice when that pallet's check was a mismatch weighed within
     :data:`ROLLED_ON_WITHIN_S` before: a weight that fits it now is its own (the
-    reading before was another pallet's, given it as it rolled on).
+    reading before was another pallet's, given it as it rolled on). ``named_weighed``
+    is its check against the edge's choice when that one was weighed before (on an
+    open order still): a weight that cannot be its is no pallet's either, rather than
+    a mismatch of a pallet packed right held beside the scale.
 
     The weight is the evidence: a pallet parked at the platform's edge, or one queued
     for the scale, can be heard as well as the one rolled on, but two pallets seldom
@@ -258,4 +262,5 @@ def weighed_pallet(
         for epc in candidates
         if (c := checks.get(epc)) is not None and 1 <= cases_light(c) <= LIGHT_CANDIDATE_MAX_CASES
     )
-    return next(light, named if awaited is None else None)
+    named_check = awaited if awaited is not None else named_weighed
+    return next(light, named if named_check is None or plausible(named_check) else None)

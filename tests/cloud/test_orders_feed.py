@@ -290,6 +290,15 @@ async def test_a_weight_far_off_the_pallet_the_edge_named_is_no_pallets_and_rais
         await insert_weight(conn, p.epc, 145.0, at=t(200), candidates=[p.epc])
         await rig.drain()
         assert (await order_now(conn, order.order.id)).order.status == "loading"
+        # packed, and parked beside the scale: the next pallet's weight, far off its own,
+        # named for it, neither holds its order nor raises anything
+        later = await insert_weight(conn, p.epc, 62.5, at=t(300), candidates=[p.epc])
+        await rig.drain()
+        assert await fetch(conn, "SELECT epc, edge_epc FROM weights WHERE id = %s", later) == [
+            (None, p.epc)
+        ]
+        assert await alerts(conn, "weight_mismatch") == []
+        assert (await order_now(conn, order.order.id)).order.status == "loading"
 
 
 async def test_a_weight_the_edge_gave_a_pallet_weighed_before_is_a_heard_case_light_one(

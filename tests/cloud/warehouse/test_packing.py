@@ -237,3 +237,27 @@ def test_a_pallet_weighed_again_after_a_mismatch_keeps_a_weight_that_fits_it(
     checks = {epc: _check(fit) for epc, fit in fits.items()}
     candidates = [named, *fits]
     assert weighed_pallet(named, candidates, checks, named_again=_check(again)) == weighed
+
+
+# (case, the edge's choice weighed before: this weight's check against it, True fits,
+# a number cases off; candidates awaiting a check; weighed)
+WEIGHED_BEFORE = [
+    ("far off it, none awaiting: no pallet's (not a packed pallet's mismatch)", -8.2, {},
+     None),
+    ("far off it, a candidate a case light: that one", 30.5, {"P2": -1.0}, "P2"),
+    ("far off it, a candidate it fits: that one", -6.0, {"P2": True}, "P2"),
+    ("it fits again: its own (still on the scale)", True, {}, "P1"),
+    ("a case light now: its own (a case off it since it was packed)", -1.0, {}, "P1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("before", "fits", "weighed"),
+    [c[1:] for c in WEIGHED_BEFORE],
+    ids=[c[0] for c in WEIGHED_BEFORE],
+)
+def test_a_weight_far_off_a_pallet_weighed_before_is_not_its(before, fits, weighed):
+    checks = {epc: _check(fit) for epc, fit in fits.items()}
+    candidates = ["P1", *fits]
+    got = weighed_pallet("P1", candidates, checks, named_weighed=_check(before))
+    assert got == weighed
