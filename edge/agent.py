@@ -7,8 +7,9 @@ report, after clock correction); every report or keepalive is the reader's
 heartbeat, and its link state its status (inventorying: up; silent; else down).
 A tick every ``event_tick_s`` makes the core's time-based decisions. Each scale
 is polled; each new load at rest becomes a weight with the pallet its read point
-heard strongest. Every ``flush_interval_s`` the observations and the events so
-far are spooled on disk in one transaction, numbered in one sequence, and the
+heard strongest. Events are spooled on disk as soon as they are decided, on their
+own; every ``flush_interval_s`` the observations so far (built and encoded on a worker
+thread, so no event waits for them), numbered in the same sequence; the
 :class:`SpoolPublisher` delivers them. Every time comes from the process clock
 (``RFIDWMS_CLOCK``), so under a simulated clock the events are in simulated time.
 
@@ -26,7 +27,7 @@ was done, or ``error`` with why not.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +37,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from edge.aggregation import ObservationWindow
+from edge.aggregation import ObservationWindow, Taken
 from edge.backoff import next_backoff
 from edge.clock_offset import clock_speed
 from edge.commands import refusal, result
@@ -67,14 +68,14 @@ from protocols.mqtt import (
     EdgeHealth,
     EventBatch,
     EventMessage,
-    Observation,
-    ObservationBatch,
     PayloadError,
     ReaderHealth,
     ReaderState,
     SpoolHealth,
     TopicKind,
     encode,
+    encode_observation_batch,
+    encode_observations,
     topic,
 )
 from protocols.mtsics import Stability
@@ -128,6 +129,15 @@ stays on a scale some 8-12 s)."""
 weight settled to this long after (clock seconds)."""
 
 
+def _encoded_chunks(taken: Taken, size: int) -> list[bytes]:
+    """``taken``'s observations, encoded ``size`` to a batch (on a worker thread)."""
+    observations = taken.observations()
+    return [
+        encode_observations(observations[start : start + size])
+        for start in range(0, len(observations), size)
+    ]
+
+
 class EdgeAgent:
     def __init__(self, settings: EdgeSettings, layout: Layout) -> None:
         self.settings = settings
@@ -170,6 +180,8 @@ class EdgeAgent:
         self.publisher: SpoolPublisher | None = None
         self._background: set[asyncio.Future[None]] = set()
         self._events_waiting = asyncio.Event()
+        self._spooling: set[asyncio.Future[None]] = set()
+        """Observation flushes taken from the window and not spooled yet."""
         self._command_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> EdgeAgent:
@@ -437,46 +449,25 @@ class EdgeAgent:
             self._events.append(message)
             self._events_waiting.set()
 
-    async def _flush(self, observations_too: bool = True) -> None:
-        """Fold the window into batches and spool them (on the spool's thread: the loop
-        carries on while they are written to disk). ``observations_too=False``: only the
-        events decided so far (the window keeps filling until the next full flush)."""
-        if observations_too:
-            observations, stats = self.window.flush()
-        else:
-            observations, stats = [], None
-        if stats is not None and (stats.below_floor or stats.unmapped):
-            log.debug(
-                "edge %s: dropped %d reads below the RSSI floor, %d from unmapped antennas",
-                self.settings.edge_id,
-                stats.below_floor,
-                stats.unmapped,
-            )
-        site, edge_id = self.settings.site, self.settings.edge_id
-        observations_topic = topic(site, edge_id, TopicKind.OBSERVATIONS)
-        events_topic = topic(site, edge_id, TopicKind.EVENTS)
-        size = self.settings.max_batch_observations
-        builders: list[tuple[str, Callable[[int], bytes]]] = []
-        for start in range(0, len(observations), size):
-            chunk = observations[start : start + size]
+    async def _flush(self) -> None:
+        """Spool the events decided so far and the window's observations, after any
+        observations still being spooled: the stop's last flush."""
+        if self._spooling:
+            await asyncio.gather(*list(self._spooling))
+        await self._spool_events()
+        await self._spool_observations()
 
-            def payload(seq: int, chunk: list[Observation] = chunk) -> bytes:
-                return encode(
-                    ObservationBatch(
-                        edge_id=edge_id,
-                        spool=self.spool.spool_id,
-                        seq=seq,
-                        sent_at=self.clock(),
-                        observations=chunk,
-                    )
-                )
-
-            builders.append((observations_topic, payload))
+    async def _spool_events(self) -> None:
+        """The events decided so far into the spool, in batches of their own."""
         events, self._events = self._events, []
+        if not events:
+            return
+        edge_id, events_topic = self.settings.edge_id, self._topic(TopicKind.EVENTS)
+        builders: list[tuple[str, Callable[[int], bytes]]] = []
         for start in range(0, len(events), EVENTS_PER_BATCH):
-            events_chunk = events[start : start + EVENTS_PER_BATCH]
+            chunk = events[start : start + EVENTS_PER_BATCH]
 
-            def events_payload(seq: int, chunk: list[EventMessage] = events_chunk) -> bytes:
+            def payload(seq: int, chunk: list[EventMessage] = chunk) -> bytes:
                 return encode(
                     EventBatch(
                         edge_id=edge_id,
@@ -487,27 +478,83 @@ class EdgeAgent:
                     )
                 )
 
-            builders.append((events_topic, events_payload))
-        if builders:  # one transaction: a cancelled flush still stores the whole window
-            was_full = self.spool.full
-            try:
-                await self.spool.append_topics(builders)
-            except SpoolFull as e:
-                self._refused(len(builders), len(observations), len(events), e, was_full)
-                return
-            if was_full:
-                log.warning(
-                    "edge %s: the spool takes batches again (%d bytes of %d used); it refused "
-                    "%d batches (%d observations, %d events) while full",
-                    self.settings.edge_id,
-                    self.spool.bytes,
-                    self.settings.spool_max_bytes,
-                    self.refused_batches,
-                    self._refused_observations,
-                    self._refused_events,
-                )
-            if self.publisher is not None:
-                self.publisher.notify()
+            builders.append((events_topic, payload))
+        await self._append(builders, observations=0, events=len(events))
+
+    async def _spool_observations(self) -> None:
+        """Fold the window into observation batches and spool them. The observations
+        (thousands a flush on a busy site) are built, checked and encoded on a worker
+        thread, then only numbered in the spool's transaction: built on the loop they
+        held up the reports and the events behind them for tens of milliseconds, and
+        encoded in the spool's transaction they held up the next events' spooling.
+        Once taken from the window they are spooled even if the flush is cancelled
+        (:meth:`_flush` waits for them)."""
+        taken = self.window.take()
+        stats = taken.stats
+        if stats.below_floor or stats.unmapped:
+            log.debug(
+                "edge %s: dropped %d reads below the RSSI floor, %d from unmapped antennas",
+                self.settings.edge_id,
+                stats.below_floor,
+                stats.unmapped,
+            )
+        if not taken:
+            return
+        job = asyncio.ensure_future(self._spool_taken(taken))
+        self._spooling.add(job)
+        job.add_done_callback(self._spooling.discard)
+        await asyncio.shield(job)
+
+    async def _spool_taken(self, taken: Taken) -> None:
+        size = self.settings.max_batch_observations
+        chunks = await asyncio.to_thread(_encoded_chunks, taken, size)
+        edge_id, observations_topic = self.settings.edge_id, self._topic(TopicKind.OBSERVATIONS)
+
+        def payload(seq: int, chunk: bytes) -> bytes:
+            return encode_observation_batch(
+                edge_id=edge_id,
+                spool=self.spool.spool_id,
+                seq=seq,
+                sent_at=self.clock(),
+                observations=chunk,
+            )
+
+        builders: list[tuple[str, Callable[[int], bytes]]] = [
+            (observations_topic, functools.partial(payload, chunk=chunk)) for chunk in chunks
+        ]
+        await self._append(builders, observations=len(taken), events=0)
+
+    def _topic(self, kind: TopicKind) -> str:
+        return topic(self.settings.site, self.settings.edge_id, kind)
+
+    async def _append(
+        self,
+        builders: list[tuple[str, Callable[[int], bytes]]],
+        *,
+        observations: int,
+        events: int,
+    ) -> None:
+        """Spool ``builders`` in one transaction and wake the publisher; a refusal (the
+        spool is full) counts what it loses."""
+        was_full = self.spool.full
+        try:
+            await self.spool.append_topics(builders)
+        except SpoolFull as e:
+            self._refused(len(builders), observations, events, e, was_full)
+            return
+        if was_full:
+            log.warning(
+                "edge %s: the spool takes batches again (%d bytes of %d used); it refused "
+                "%d batches (%d observations, %d events) while full",
+                self.settings.edge_id,
+                self.spool.bytes,
+                self.settings.spool_max_bytes,
+                self.refused_batches,
+                self._refused_observations,
+                self._refused_events,
+            )
+        if self.publisher is not None:
+            self.publisher.notify()
 
     # -- commands from the cloud -------------------------------------------------------
 
@@ -620,24 +667,27 @@ class EdgeAgent:
             task.add_done_callback(self._background.discard)
 
     async def _flush_forever(self) -> None:
-        """Flush observations and events every ``flush_interval_s``, and the events alone
-        sooner when they wait: an event is spooled at most ``event_flush_s`` after it was
-        decided. (Taking the observations along on every event flush made a small batch
-        of each, dozens a second, each a spool transaction, a publish and an ingest.)"""
+        """Spool the events as they are decided and the observations every
+        ``flush_interval_s``, each on its own: an event waits for no observations."""
+        await asyncio.gather(self._events_forever(), self._observations_forever())
+
+    async def _events_forever(self) -> None:
+        """Events are spooled as soon as they are decided, on their own, at most one flush
+        every ``event_flush_s`` (the events decided meanwhile go together). (Taking the
+        observations along on every event flush made a small batch of each, dozens a
+        second, each a spool transaction, a publish and an ingest.)"""
         loop = asyncio.get_running_loop()
-        full_at = loop.time() + self.settings.flush_interval_s
         while True:
-            last = loop.time()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._events_waiting.wait(), max(0.0, full_at - last))
-            pause = last + self.settings.event_flush_s - loop.time()
-            if pause > 0:
-                await asyncio.sleep(pause)
+            await self._events_waiting.wait()
             self._events_waiting.clear()
-            full = loop.time() >= full_at
-            if full:
-                full_at = loop.time() + self.settings.flush_interval_s
-            await self._flush(observations_too=full)
+            started = loop.time()
+            await self._spool_events()
+            await asyncio.sleep(max(0.0, started + self.settings.event_flush_s - loop.time()))
+
+    async def _observations_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.flush_interval_s)
+            await self._spool_observations()
 
     async def _tick_forever(self) -> None:
         while True:

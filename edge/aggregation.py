@@ -70,8 +70,33 @@ class ObservationWindow:
             acc.rssi = read.rssi_dbm
         acc.count += read.seen_count
 
+    def take(self) -> Taken:
+        """What the window holds, handed over as it is (no observation built yet: that
+        can be done off the event loop, :meth:`Taken.observations`); then empty."""
+        taken = Taken(self._acc, WindowStats(self._reads, self._below_floor, self._unmapped))
+        self._acc = {}
+        self._reads = self._below_floor = self._unmapped = 0
+        return taken
+
     def flush(self) -> tuple[list[Observation], WindowStats]:
         """The window's observations in first-seen order, and what was dropped; then empty."""
+        taken = self.take()
+        return taken.observations(), taken.stats
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A window's contents (:meth:`ObservationWindow.take`)."""
+
+    accumulated: dict[tuple[str, str, int], _Acc]
+    stats: WindowStats
+
+    def __len__(self) -> int:
+        return len(self.accumulated)
+
+    def observations(self) -> list[Observation]:
+        """One observation per (EPC, reader, antenna), in first-seen order (validated:
+        a value a reader made up fails here, naming the field, not in the cloud)."""
         observations = [
             Observation(
                 epc=epc,
@@ -83,10 +108,7 @@ class ObservationWindow:
                 last_seen=acc.last_seen,
                 seen_count=acc.count,
             )
-            for (epc, reader_id, antenna), acc in self._acc.items()
+            for (epc, reader_id, antenna), acc in self.accumulated.items()
         ]
         observations.sort(key=lambda o: (o.first_seen, o.epc))
-        stats = WindowStats(self._reads, self._below_floor, self._unmapped)
-        self._acc.clear()
-        self._reads = self._below_floor = self._unmapped = 0
-        return observations, stats
+        return observations

@@ -38,6 +38,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -179,16 +180,21 @@ class Observation(BaseModel):
     seen_count: int = Field(default=1, ge=1, le=1_000_000_000)
 
 
-class ObservationBatch(_Payload):
-    """Observations an edge publishes together. ``seq`` rises by one per batch within
-    one spool and survives restarts; ``spool`` names that spool (a new spool, e.g. after
-    its disk was lost, gets a new id and counts from 0 again). The cloud ingests each
-    (edge, spool, seq) once."""
+class _SpooledHead(_Payload):
+    """What every batch numbered by an edge's spool starts with."""
 
     edge_id: DeviceId
     spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
     seq: int = Field(ge=0, le=2**63 - 1)
     sent_at: AwareDatetime
+
+
+class ObservationBatch(_SpooledHead):
+    """Observations an edge publishes together. ``seq`` rises by one per batch within
+    one spool and survives restarts; ``spool`` names that spool (a new spool, e.g. after
+    its disk was lost, gets a new id and counts from 0 again). The cloud ingests each
+    (edge, spool, seq) once."""
+
     observations: list[Observation] = Field(min_length=1, max_length=MAX_BATCH_OBSERVATIONS)
 
 
@@ -409,14 +415,10 @@ EventMessage = Annotated[
 ]
 
 
-class EventBatch(_Payload):
+class EventBatch(_SpooledHead):
     """Events an edge publishes together, numbered in the same spool sequence as its
     observation batches: the cloud ingests each (edge, spool, seq) once."""
 
-    edge_id: DeviceId
-    spool: str = Field(pattern=r"^[0-9a-f]{32}$", description="the edge spool's id")
-    seq: int = Field(ge=0, le=2**63 - 1)
-    sent_at: AwareDatetime
     events: list[EventMessage] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
 
@@ -460,6 +462,28 @@ _MODELS: dict[TopicKind, type[Payload]] = {
 
 def encode(payload: Payload) -> bytes:
     return payload.model_dump_json(exclude_none=True).encode("utf-8")
+
+
+_OBSERVATIONS = TypeAdapter(list[Observation])
+
+
+def encode_observations(observations: list[Observation]) -> bytes:
+    """The JSON array of ``observations`` as :func:`encode` writes it in a batch: encoded
+    ahead (off the event loop), then numbered by :func:`encode_observation_batch`."""
+    return _OBSERVATIONS.dump_json(observations, exclude_none=True)
+
+
+def encode_observation_batch(
+    *, edge_id: str, spool: str, seq: int, sent_at: datetime, observations: bytes
+) -> bytes:
+    """:func:`encode` of the :class:`ObservationBatch` of these fields, byte for byte,
+    with its ``observations`` encoded before (:func:`encode_observations`, at most
+    :data:`MAX_BATCH_OBSERVATIONS`, at least one): the spool numbers a batch in its
+    transaction, and a thousand observations are not encoded there again."""
+    if not observations.startswith(b"[{"):
+        raise ValueError("observations: an encoded batch holds at least one observation")
+    head = _SpooledHead(edge_id=edge_id, spool=spool, seq=seq, sent_at=sent_at)
+    return head.model_dump_json()[:-1].encode("utf-8") + b',"observations":' + observations + b"}"
 
 
 def decode(kind: TopicKind, data: bytes) -> Payload:

@@ -55,6 +55,29 @@ async def test_events_are_spooled_at_once_on_their_own_and_observations_at_the_i
                 await flushing
 
 
+async def test_observations_taken_from_the_window_are_spooled_though_their_flush_is_cancelled(
+    tmp_path,
+):
+    # they are built and encoded on a worker thread: a stop that cancels the flush
+    # meanwhile must not lose them (the stop's last flush waits for them)
+    settings = EdgeSettings(spool_dir=tmp_path, site="site-1")
+    agent = EdgeAgent(settings, load_layout(None))
+    now = datetime.now(UTC)
+    reader = agent.readers[0]
+    async with agent.spool:
+        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        flushing = asyncio.create_task(agent._spool_observations())
+        await asyncio.sleep(0)  # it took the window and went to encode it
+        assert len(agent.window) == 0
+        flushing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flushing
+        await agent._flush()
+        [spooled] = await agent.spool.pending()
+        observed = json.loads(spooled.payload)["observations"]
+        assert [o["epc"] for o in observed] == [PALLET]
+
+
 async def test_a_full_spool_refuses_a_flush_and_the_health_says_so_until_it_takes_again(
     tmp_path, caplog
 ):

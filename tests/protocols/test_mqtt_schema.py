@@ -18,6 +18,8 @@ from protocols.mqtt import (
     TopicKind,
     decode,
     encode,
+    encode_observation_batch,
+    encode_observations,
     parse_mqtt_url,
     parse_topic,
     redact_url,
@@ -77,6 +79,30 @@ def test_a_batch_survives_encode_and_decode():
     b = batch()
     assert decode(TopicKind.OBSERVATIONS, encode(b)) == b
     assert b'"v":1' in encode(b)
+
+
+def test_a_batch_of_observations_encoded_ahead_is_the_same_bytes():
+    # the edge encodes a flush's observations on a worker thread and only numbers each
+    # batch in the spool's transaction: what the cloud gets must not change
+    b = batch()
+    many = [
+        b.observations[0].model_copy(update={"rssi_dbm": None, "seen_count": 1}),
+        *b.observations,
+    ]
+    for observations in (b.observations, many):
+        ahead = encode_observation_batch(
+            edge_id="edge-1",
+            spool="0" * 32,
+            seq=7,
+            sent_at=T,
+            observations=encode_observations(observations),
+        )
+        assert ahead == encode(batch(observations=observations))
+        assert decode(TopicKind.OBSERVATIONS, ahead) == batch(observations=observations)
+    with pytest.raises(ValueError, match="at least one observation"):
+        encode_observation_batch(
+            edge_id="edge-1", spool="0" * 32, seq=7, sent_at=T, observations=b"[]"
+        )
 
 
 @pytest.mark.parametrize(
