@@ -246,15 +246,9 @@ class SpoolPublisher:
         async with asyncio.TaskGroup() as tg:
             while True:
                 self._wake.clear()
-                if self._confirmed:
-                    confirmed, self._confirmed = self._confirmed, set()
+                confirmed, self._confirmed = self._confirmed, set()
+                if confirmed:
                     account.confirmed(confirmed, loop.time())
-                    try:
-                        await self._spool.confirm(sorted(confirmed))
-                    except SpoolFull as e:  # the disk filled up: delete them later
-                        self._confirmed |= confirmed
-                        log.warning("edge %s: %s; trying again in 1 s", self._edge_id, e)
-                        await asyncio.sleep(1.0)
                 if account.due_in(loop.time()) == 0:
                     log.warning(
                         "edge %s: the cloud confirmed none of %d batches in %.0f s; sending "
@@ -274,6 +268,15 @@ class SpoolPublisher:
                     account.sent(batch.seq, loop.time())
                     last_sent = batch.seq
                     tg.create_task(publish(batch))  # created in order: sent in order
+                if confirmed:
+                    # after the new batches went out: a delete waits for the disk, and a
+                    # batch just stored should not wait for it
+                    try:
+                        await self._spool.confirm(sorted(confirmed))
+                    except SpoolFull as e:  # the disk filled up: delete them later
+                        self._confirmed |= confirmed
+                        log.warning("edge %s: %s; trying again in 1 s", self._edge_id, e)
+                        await asyncio.sleep(1.0)
                 if batches:
                     continue
                 if len(self._spool) == 0:

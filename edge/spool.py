@@ -20,7 +20,10 @@ Every fsync'd write would stall the event loop, so the spool does its SQLite
 work on one thread of its own (a SQLite connection belongs to the thread that
 made it): ``await spool.append(...)`` and friends queue the work there and
 return when it is on disk. Confirmed batches are deleted together (one fsync for
-many confirmations).
+many confirmations). The batches appended since it opened are kept in memory too (up
+to :data:`RECENT_MAX_BYTES`) until confirmed, so the publisher gets a batch just
+stored without waiting its turn on the spool's thread to read it back (behind the
+next flush's write, say).
 """
 
 from __future__ import annotations
@@ -31,18 +34,21 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 WAL_CHECKPOINT_PAGES = 256
 """The write-ahead log is copied into the file (and reused) past this many pages (1 MiB
 of 4 KiB pages; SQLite's default is 1,000)."""
+RECENT_MAX_BYTES = 16 << 20
+"""Payloads of the batches appended since the spool opened that :meth:`Spool.pending`
+serves from memory (the newest, up to this many bytes; older ones are read back)."""
 DISK_RESERVE_BYTES = 4 << 20
 """Free disk the spool leaves for deleting confirmed batches: the log's growth to a
 checkpoint and the file's growth by one, with room to spare."""
@@ -216,16 +222,40 @@ class Spool:
         batch is taken."""
         self._file: _SpoolFile | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._recent: dict[int, SpooledBatch] = {}
+        """Batches appended since the spool opened, not confirmed yet, in order."""
+        self._recent_bytes = 0
+        self._appending: set[asyncio.Future[Any]] = set()
+        """Appends handed to the spool's thread and not done yet."""
+        self._recent_from: int | None = None
+        """Every batch in the spool with this sequence number or a higher one is in
+        ``_recent`` (None: not open)."""
         self.spool_id = ""
         """This spool's id (32 hex digits), made when the file is created: sequence
         numbers are unique per spool, so a spool lost with its disk is never confused
         with its successor, which counts from 0 again."""
 
-    async def _on_thread(self, fn: Callable[..., T], *args: object) -> T:
+    async def _on_thread(
+        self,
+        fn: Callable[..., T],
+        *args: object,
+        done: Callable[[T], None] | None = None,
+        track: set[asyncio.Future[Any]] | None = None,
+    ) -> T:
+        """``fn(*args)`` on the spool's thread; ``done`` gets its result on the loop as
+        soon as it is there, before anyone awaiting it resumes, cancelled or not; the job
+        is in ``track`` until then."""
         if self._thread is None:
             raise RuntimeError(f"spool {self.path} is not open")
         loop = asyncio.get_running_loop()
         job = loop.run_in_executor(self._thread, functools.partial(fn, *args))
+        if done is not None:
+            job.add_done_callback(
+                lambda f: done(f.result()) if not f.cancelled() and f.exception() is None else None
+            )
+        if track is not None:
+            track.add(job)
+            job.add_done_callback(track.discard)
         # Once queued, the work is done even if the caller is cancelled: a batch handed to
         # append() is stored, never dropped half-way.
         return await asyncio.shield(job)
@@ -249,6 +279,7 @@ class Spool:
             self._thread = None
             raise
         self.spool_id = file.spool_id
+        self._recent_from = await self._on_thread(file.next_seq)
 
     async def close(self) -> None:
         if self._thread is None:
@@ -258,6 +289,9 @@ class Spool:
             self._file = None
         self._thread.shutdown(wait=False)  # nothing is queued any more: the thread ends
         self._thread = None
+        self._recent.clear()
+        self._recent_bytes = 0
+        self._recent_from = None
 
     async def __aenter__(self) -> Spool:
         await self.open()
@@ -302,7 +336,9 @@ class Spool:
         items = list(topic_payloads)
         try:
             batches = await self._on_thread(
-                lambda: self._spool_file.append_all(items, self.max_bytes, self.disk_reserve_bytes)
+                lambda: self._spool_file.append_all(items, self.max_bytes, self.disk_reserve_bytes),
+                done=self._remember,
+                track=self._appending,
             )
         except SpoolFull:
             self.full = True
@@ -310,8 +346,36 @@ class Spool:
         self.full = False
         return batches
 
+    def _remember(self, batches: list[SpooledBatch]) -> None:
+        """Keep the batches just stored in memory, the newest up to ``RECENT_MAX_BYTES``."""
+        for b in batches:
+            self._recent[b.seq] = b
+            self._recent_bytes += len(b.payload)
+        while self._recent_bytes > RECENT_MAX_BYTES and self._recent:
+            seq = next(iter(self._recent))
+            self._recent_bytes -= len(self._recent.pop(seq).payload)
+            self._recent_from = seq + 1
+
+    def _forget(self, seqs: Iterable[int]) -> None:
+        for seq in seqs:
+            b = self._recent.pop(seq, None)
+            if b is not None:
+                self._recent_bytes -= len(b.payload)
+
     async def pending(self, limit: int = 100, *, after: int = -1) -> list[SpooledBatch]:
-        """Unacknowledged batches with a sequence number above ``after``, oldest first."""
+        """Unacknowledged batches with a sequence number above ``after``, oldest first:
+        from memory when all of those are there (those appended since the spool opened,
+        :data:`RECENT_MAX_BYTES`), else read from the file."""
+        if self._appending:  # what was handed to append() before is in the answer
+            await asyncio.wait(list(self._appending))
+        if self._recent_from is not None and after + 1 >= self._recent_from:
+            found: list[SpooledBatch] = []
+            for seq, b in self._recent.items():
+                if seq > after:
+                    found.append(b)
+                    if len(found) == limit:
+                        break
+            return found
         return await self._on_thread(lambda: self._spool_file.pending(after, limit))
 
     async def confirm(self, seqs: Sequence[int]) -> int:
@@ -320,7 +384,9 @@ class Spool:
         has no room even for that (something else filled it): nothing deleted."""
         if not seqs:
             return 0
-        return await self._on_thread(lambda: self._spool_file.confirm(seqs))
+        return await self._on_thread(
+            lambda: self._spool_file.confirm(seqs), done=lambda _: self._forget(seqs)
+        )
 
     def __len__(self) -> int:
         """Batches in the spool, as of the last operation that finished."""

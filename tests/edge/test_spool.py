@@ -29,6 +29,47 @@ async def test_batches_wait_in_order_until_confirmed(tmp_path):
         assert len(spool) == 2
 
 
+class ReadBackCounting(sqlite3.Connection):
+    """Counts the reads of batches back from the file."""
+
+    reads = 0
+
+    def execute(self, sql, *args):  # type: ignore[override]
+        if sql.startswith("SELECT seq, topic, payload"):
+            ReadBackCounting.reads += 1
+        return super().execute(sql, *args)
+
+
+async def test_batches_just_stored_are_handed_to_the_publisher_without_reading_them_back(
+    tmp_path, monkeypatch
+):
+    # a batch just stored waited its turn on the spool's thread to be read back (behind
+    # the next flush's write, say) before it could be published
+    path = tmp_path / "s.sqlite"
+    ReadBackCounting.reads = 0
+    async with Spool(path, connection_factory=ReadBackCounting) as spool:
+        await spool.append("t", lambda seq: b"old")
+    async with Spool(path, connection_factory=ReadBackCounting) as spool:
+        for payload in (b"a", b"b", b"c"):
+            await spool.append("t", lambda seq, payload=payload: payload)
+        assert [b.payload for b in await spool.pending(after=0)] == [b"a", b"b", b"c"]
+        assert [b.seq for b in await spool.pending(2, after=1)] == [2, 3]
+        assert ReadBackCounting.reads == 0
+        # the batch from before the restart is only in the file
+        assert [b.payload for b in await spool.pending()] == [b"old", b"a", b"b", b"c"]
+        assert ReadBackCounting.reads == 1
+        await spool.confirm([2])
+        assert [b.seq for b in await spool.pending(after=0)] == [1, 3]
+        assert ReadBackCounting.reads == 1
+        # past its bound in memory, the oldest are read back from the file again
+        monkeypatch.setattr("edge.spool.RECENT_MAX_BYTES", 2)
+        await spool.append("t", lambda seq: b"dd")
+        assert [b.payload for b in await spool.pending(after=0)] == [b"a", b"c", b"dd"]
+        assert ReadBackCounting.reads == 2
+        assert [b.payload for b in await spool.pending(after=3)] == [b"dd"]
+        assert ReadBackCounting.reads == 2
+
+
 async def test_a_restart_keeps_unsent_batches_and_never_reuses_a_sequence_number(tmp_path):
     path = tmp_path / "s.sqlite"
     async with Spool(path) as spool:
