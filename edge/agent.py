@@ -215,7 +215,7 @@ class EdgeAgent:
                 self._reads_from_thread,
                 self._state_from_thread,
                 keepalive_ms=round(self.settings.llrp_keepalive_s * 1000),
-                report_timeout_ms=self.settings.llrp_report_interval_ms,
+                report_timeout_ms=self.report_interval_ms(reader.id),
                 reconnect_max_s=self.settings.reconnect_max_s,
                 clock=self.clock,
                 on_heard=self._heard_from_thread,
@@ -226,6 +226,15 @@ class EdgeAgent:
             self._links.append(link)
             link.start()
         return self
+
+    def report_interval_ms(self, reader_id: str) -> int:
+        """How often the reader is asked to report: ``llrp_door_report_interval_ms`` for
+        a reader whose antennas are all at doors, else ``llrp_report_interval_ms``."""
+        antennas = self.layout.reader(reader_id).antennas
+        points = [self.layout.read_point_of(reader_id, a.id) for a in antennas]
+        if points and all(p is not None and p.kind == "door" for p in points):
+            return self.settings.llrp_door_report_interval_ms
+        return self.settings.llrp_report_interval_ms
 
     async def __aexit__(
         self,

@@ -126,3 +126,17 @@ def test_a_weight_with_more_rising_cases_than_a_message_carries_goes_without_the
     assert "600 cases rose with the load" in caplog.text
     assert f"scale {scale}: the weight at" in caplog.text and "weight_kg" in caplog.text
     assert agent._loads == []
+
+
+def test_a_doors_readers_report_more_often_than_a_zones(tmp_path):
+    # a passage is decided on the reads after the crossing: it waits for their report
+    settings = EdgeSettings(
+        spool_dir=tmp_path, site="site-1", llrp_report_interval_ms=50,
+        llrp_door_report_interval_ms=20,
+    )  # fmt: skip
+    agent = EdgeAgent(settings, load_layout(None))
+    intervals = {r.id: agent.report_interval_ms(r.id) for r in agent.readers}
+    assert intervals["reader-door-1"] == 20
+    assert intervals["reader-zone-a"] == 50
+    assert intervals["reader-packing"] == 50
+    assert sorted(set(intervals.values())) == [20, 50]
