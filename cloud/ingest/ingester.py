@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import logging
 import secrets
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ from cloud.live.wire import encode_delta
 from cloud.model import LiveChange
 from cloud.settings import CloudSettings
 from cloud.warehouse.sites import Sites
+from protocols.collector import calm_collector
 from protocols.layout import Layout
 from protocols.mqtt import (
     EventBatch,
@@ -336,9 +336,7 @@ class Ingester:
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting to the broker with backoff."""
-        young, middle, old = gc.get_threshold()
-        if 0 < young < GC_YOUNG_THRESHOLD:  # 0: collection is off; leave it so
-            gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+        calm_collector(GC_YOUNG_THRESHOLD, freeze=False)
         delay = 0.5
         while True:
             try:

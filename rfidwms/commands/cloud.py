@@ -88,6 +88,7 @@ async def _serve(settings: Any, sites: Any) -> int:
     from cloud.api.app import create_app
     from cloud.api.server import CloudServer, ServerError
     from cloud.db.migrate import MigrationError, apply_migrations
+    from protocols.collector import calm_collector
 
     try:
         applied = await apply_migrations(settings.database_url)
@@ -111,6 +112,7 @@ async def _serve(settings: Any, sites: Any) -> int:
             settings.http_port,
             ws_compression=settings.http_ws_compression,
         ) as server:
+            calm_collector()  # after the start: the app, its models and pools live as long
             log.info(
                 "rfidwms cloud for site(s) %s serving %s (live page at /, API docs at /docs)",
                 ", ".join(sites.ids),

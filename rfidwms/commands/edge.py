@@ -17,6 +17,7 @@ from typing import Any
 
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
+from protocols.collector import calm_collector
 from protocols.layout import LayoutError, load_layout
 from protocols.mqtt import redact_url
 from protocols.settings import SettingsError, load_settings
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
         async with EdgeAgent(settings, layout) as agent:
+            calm_collector()  # after the start: what it made lives as long as the edge
             log.info(
                 "edge %s: %d readers, %d scales, publishing to %s as site %s",
                 settings.edge_id,

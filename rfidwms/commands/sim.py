@@ -38,6 +38,7 @@ from firmware_sim.world import (
     load_scenario,
 )
 from protocols.clock import Clock, ScaledClock
+from protocols.collector import calm_collector
 from protocols.layout import Layout, LayoutError, load_layout
 from protocols.settings import CommonSettings, SettingsError, load_settings
 from protocols.types import ID_PATTERN
@@ -314,6 +315,7 @@ async def _serve(
         for endpoint in fleet.endpoints:
             sys.stdout.write(endpoint.line() + "\n")
         sys.stdout.flush()
+        calm_collector()  # after the start: the world and its readers live as long
         logger.info(
             "simulating %s (scenario %s, seed %d) at speed %g%s",
             layout.warehouse.id,
