@@ -8,8 +8,8 @@ heartbeat, and its link state its status (inventorying: up; silent; else down).
 A tick every ``event_tick_s`` makes the core's time-based decisions. Each scale
 is polled; each new load at rest becomes a weight with the pallet its read point
 heard strongest. Events are spooled on disk as soon as they are decided, on their
-own; every ``flush_interval_s`` the observations so far (built and encoded on a worker
-thread, so no event waits for them), numbered in the same sequence; the
+own; the observations every ``flush_interval_s`` (built and encoded on a worker
+thread, so no event waits for them); both are numbered in one sequence, and the
 :class:`SpoolPublisher` delivers them. Every time comes from the process clock
 (``RFIDWMS_CLOCK``), so under a simulated clock the events are in simulated time.
 
