@@ -21,6 +21,12 @@ from protocols.mqtt import WeightMessage
 PALLET = "3114257BF400EBA58A000000"
 
 
+def pallet_heard(agent: EdgeAgent) -> None:
+    """One read of the pallet by the first reader, into the agent's window."""
+    now = datetime.now(UTC)
+    agent.window.add(TagRead(agent.readers[0].id, 1, PALLET, -50.0, now, now, 3))
+
+
 async def test_events_are_spooled_at_once_on_their_own_and_observations_at_the_interval(
     tmp_path,
 ):
@@ -29,9 +35,8 @@ async def test_events_are_spooled_at_once_on_their_own_and_observations_at_the_i
     )
     agent = EdgeAgent(settings, load_layout(None))
     now = datetime.now(UTC)
-    reader = agent.readers[0]
     async with agent.spool:
-        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        pallet_heard(agent)
         flushing = asyncio.create_task(agent._flush_forever())
         try:
             await asyncio.sleep(0.05)
@@ -62,10 +67,8 @@ async def test_observations_taken_from_the_window_are_spooled_though_their_flush
     # meanwhile must not lose them (the stop's last flush waits for them)
     settings = EdgeSettings(spool_dir=tmp_path, site="site-1")
     agent = EdgeAgent(settings, load_layout(None))
-    now = datetime.now(UTC)
-    reader = agent.readers[0]
     async with agent.spool:
-        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        pallet_heard(agent)
         flushing = asyncio.create_task(agent._spool_observations())
         await asyncio.sleep(0)  # it took the window and went to encode it
         assert len(agent.window) == 0
@@ -83,18 +86,16 @@ async def test_a_full_spool_refuses_a_flush_and_the_health_says_so_until_it_take
 ):
     settings = EdgeSettings(spool_dir=tmp_path, site="site-1")
     agent = EdgeAgent(settings, load_layout(None))
-    now = datetime.now(UTC)
-    reader = agent.readers[0]
     async with agent.spool:
         agent.spool.max_bytes = 100  # smaller than one batch: as good as a full disk
-        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        pallet_heard(agent)
         await agent._flush()
         spool = agent.health().spool
         assert spool is not None
         assert (spool.full, spool.refused_batches, spool.batches) == (True, 1, 0)
         assert "spool is full" in caplog.text
         agent.spool.max_bytes = None  # room again (the cloud confirmed what was there)
-        agent.window.add(TagRead(reader.id, 1, PALLET, -50.0, now, now, 3))
+        pallet_heard(agent)
         await agent._flush()
         spool = agent.health().spool
         assert spool is not None
