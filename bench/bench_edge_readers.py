@@ -179,6 +179,7 @@ async def measure(
             mqtt_url=mqtt_url,
             spool_dir=Path(spool_dir),
             llrp_report_interval_ms=report_ms,
+            llrp_door_report_interval_ms=report_ms,  # doors and zones alike here
         )
         async with EdgeAgent(settings, layout) as agent:
             spooled: list[tuple[datetime, list[Any]]] = []
