@@ -19,13 +19,14 @@ from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cloud.api.state import State
 from cloud.api.stock import EntryOut, entry_out
 from cloud.db import stock as stock_db
 from cloud.operations.scans import Scan, ScanError, ScanResult, apply_scan, layout_places
 from cloud.warehouse.gs1 import Gs1Data, Gs1Error, LabelKind, read_label
+from protocols.types import EpcHex
 
 router = APIRouter(prefix="/api", tags=["scans"])
 
@@ -52,6 +53,20 @@ class ScanIn(BaseModel):
     qty: int | None = Field(
         default=None, ge=0, le=1_000_000, description="cases (else the label's (37) count)"
     )
+    cases: list[EpcHex] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="count of a pallet (its SSCC scanned): the SGTIN-96 EPCs (hex) of the "
+        "cases found on it, as a handheld RFID reader lists them; its booked cases not "
+        "among them come off it (and off its order), and qty, if given, must be their number",
+    )
+
+    @field_validator("cases")
+    @classmethod
+    def _distinct(cls, cases: list[str] | None) -> list[str] | None:
+        if cases is not None and len(set(cases)) != len(cases):
+            raise ValueError("cases: a case EPC is listed twice")
+        return cases
 
 
 class ElementsOut(BaseModel):
@@ -103,7 +118,8 @@ async def post_scan(body: ScanIn, st: State) -> ScanOut:
     lot), move (to ``location``), count (the variance against the book is posted as
     an adjustment) or ship (a pallet's SSCC at the door ``location``: the door check,
     as for an outbound passage). Every posting's cause is the scan."""
-    scan = Scan(body.barcode, body.action, body.location, body.qty)
+    cases = tuple(body.cases) if body.cases is not None else None
+    scan = Scan(body.barcode, body.action, body.location, body.qty, cases)
     site = st.site(body.site)
     now = st.settings.now_clock()()
     async with st.pool.connection() as conn:

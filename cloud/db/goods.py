@@ -317,6 +317,14 @@ async def pallet_with_cases(conn: Conn, site: str, sscc: str) -> Pallet | None:
     return dataclasses.replace(found, cases=cases)
 
 
+async def drop_cases(conn: Conn, site: str, sscc: str, cases: Sequence[str]) -> None:
+    """Take ``cases`` (EPCs) off the pallet's case list."""
+    await conn.execute(
+        "DELETE FROM pallet_cases WHERE site = %s AND pallet = %s AND epc = ANY(%s)",
+        [site, sscc, list(cases)],
+    )
+
+
 async def sscc_of_epc(conn: Conn, epc: str) -> list[tuple[str, str]]:
     """(site, SSCC) of the pallets stored with this EPC."""
     cur = await conn.execute("SELECT site, sscc FROM pallets WHERE epc = %s ORDER BY site", [epc])

@@ -405,21 +405,39 @@ async def weigh_pallet(
     return Weighed(order.id, check, raised.id)
 
 
+async def count_off_pallet(
+    conn: Conn, *, site: str, sscc: str, cases: Sequence[str], time: datetime, cause: Cause
+) -> list[int] | None:
+    """A person counted the pallet and did not find ``cases`` (booked on it) there:
+    when the pallet holds cases of an open order, they come off it as a weight's
+    missing cases do (:func:`_cases_missing`: off its case list, out of its reserved
+    stock, released from the order's reservation), and the postings are returned.
+    None when no open order holds cases on it (the caller adjusts the stock)."""
+    held = await _order_of_pallet(conn, site, sscc)
+    if held is None:
+        return None
+    return await _cases_missing(
+        conn, held.order, sscc, cases, alert=None, time=time, now=time, cause=cause
+    )
+
+
 async def _cases_missing(
     conn: Conn,
     order: OrderRow,
     sscc: str,
     cases: Sequence[str],
     *,
-    alert: int,
+    alert: int | None,
     time: datetime,
     now: datetime,
     cause: Cause,
-) -> None:
-    """Cases the scale and the read point agree a pallet does not carry come off it in
-    the books: off its case list, out of its reserved stock (an ``adjust`` naming the
-    weight), and released from the order's reservation (the line is short by them)."""
+) -> list[int]:
+    """Cases the scale and the read point agree a pallet does not carry (or a count did
+    not find on it) come off it in the books: off its case list, out of its reserved
+    stock (an ``adjust`` naming the weight or the count), and released from the order's
+    reservation (the line is short by them). Returns the postings."""
     site = order.site
+    postings: list[int] = []
     by_item, _ = cases_by_item(cases)
     reserved = [
         r
@@ -431,7 +449,7 @@ async def _cases_missing(
             take = min(n, row.qty)
             if take:
                 op = adjust(row.position, -take, cause=cause, time=time)
-                await stock.post(conn, op, recorded_at=now)
+                postings.append(await stock.post(conn, op, recorded_at=now))
                 n -= take
         cur = await conn.execute(
             "SELECT id, qty - shipped - released FROM reservations WHERE order_id = %s"
@@ -447,10 +465,7 @@ async def _cases_missing(
                     [give, rid],
                 )
                 left -= give
-    await conn.execute(
-        "DELETE FROM pallet_cases WHERE site = %s AND pallet = %s AND epc = ANY(%s)",
-        [site, sscc, list(cases)],
-    )
+    await goods.drop_cases(conn, site, sscc, cases)
     await _update_line_counts(conn, order.id)
     await _note(
         conn,
@@ -459,7 +474,8 @@ async def _cases_missing(
         time=time,
         now=now,
         cause=cause,
-        detail={"pallet": sscc, "cases": list(cases), "alert": alert},
+        detail={"pallet": sscc, "cases": list(cases)}
+        | ({"alert": alert} if alert is not None else {cause.kind.value: cause.ref}),
     )
     log.warning(
         "order %s: pallet %s is %d case(s) short (%s); taken off it in the books",
@@ -468,6 +484,7 @@ async def _cases_missing(
         len(cases),
         ", ".join(cases),
     )
+    return postings
 
 
 def _json(value: Mapping[str, Any]) -> str:

@@ -18,7 +18,11 @@ touched, or rolls back with the transaction:
   cases from the one place that holds them (several places: refused, naming them);
 - **count** an SSCC or a GTIN with a lot at ``location``: the counted ``qty`` (or the
   label's count) against the book, the variance posted as ``adjust`` (a counted
-  pallet found elsewhere than the book says is moved there first).
+  pallet found elsewhere than the book says is moved there first). A pallet may be
+  counted by its cases' EPCs (``cases``: what a handheld RFID reader found on it):
+  its booked cases not among them come off its case list, and off its order's
+  reservation when an open order holds it (as a weight's missing cases do,
+  :func:`cloud.db.order_flow.count_off_pallet`); the count is their number.
 
 - **ship** an SSCC at a door (``location``): the orders' door check, as for an
   outbound passage there (:func:`cloud.db.order_flow.door_passage`): its order's
@@ -52,6 +56,7 @@ from cloud.warehouse.ledger import (
     receipt,
     transfer,
 )
+from protocols.epc import EPCError, Sgtin96, decode_hex
 from protocols.layout import Layout
 
 Action = Literal["receive", "move", "count", "ship"]
@@ -71,6 +76,8 @@ class Scan:
     action: Action
     location: str | None = None
     qty: int | None = None
+    cases: tuple[str, ...] | None = None
+    """count of a pallet: the EPCs (upper-case hex SGTIN-96) of the cases found on it."""
 
 
 @dataclass(slots=True)
@@ -152,6 +159,16 @@ def _qty(scan: Scan, data: Gs1Data, *, allow_zero: bool = False) -> int | None:
     if qty is not None and (qty < 0 or (qty == 0 and not allow_zero)):
         raise ScanError(f"qty: must be {'0 or more' if allow_zero else 'above 0'}, got {qty}")
     return qty
+
+
+def _sgtin(epc: str) -> Sgtin96:
+    try:
+        case = decode_hex(epc)
+    except EPCError as e:
+        raise ScanError(f"cases: {epc!r} is not an EPC: {e}") from None
+    if not isinstance(case, Sgtin96):
+        raise ScanError(f"cases: {epc!r} is a {case.scheme}, not an SGTIN-96")
+    return case
 
 
 def _item_lot(data: Gs1Data, action: str) -> tuple[str, str]:
@@ -382,6 +399,12 @@ class _Handling:
 
     async def count(self, scan: Scan, data: Gs1Data) -> None:
         counted = _qty(scan, data, allow_zero=True)
+        if scan.cases is not None:
+            if data.sscc is None:
+                raise ScanError("cases: a count by case EPCs is of a pallet; scan its SSCC")
+            if counted is not None and counted != len(scan.cases):
+                raise ScanError(f"qty: {counted} cases counted, but cases lists {len(scan.cases)}")
+            counted = len(scan.cases)
         if counted is None:
             raise ScanError("qty: how many cases were counted? give qty or a label with (37)")
         if data.sscc is not None:
@@ -428,8 +451,42 @@ class _Handling:
                 for r in await stock.pallet_positions(self.conn, self.site, sscc)
                 if r.bucket.state in ON_HAND_STATES
             ]
+        if scan.cases is not None and pallet is not None:
+            book = await self.cases_not_found(sscc, pallet, scan.cases, book)
         surplus = Position(Bucket(self.site, sku, lot, location, StockState.AVAILABLE), sscc)
         await self.adjust(book, counted, surplus)
+
+    async def cases_not_found(
+        self,
+        sscc: str,
+        pallet: goods.Pallet,
+        found: tuple[str, ...],
+        book: list[tuple[Position, int]],
+    ) -> list[tuple[Position, int]]:
+        """The pallet's booked cases not ``found`` on it come off its case list (and
+        off its order, when one holds it); the book of its stock after that."""
+        for epc in found:
+            case = _sgtin(epc)
+            if case.gtin != pallet.sku:
+                raise ScanError(f"cases: {epc} is an item {case.gtin}, not {pallet.sku}")
+        listed = await goods.pallet_with_cases(self.conn, self.site, sscc)
+        assert listed is not None
+        here = set(found)
+        gone = [c.epc for c in listed.cases if c.epc not in here]
+        if not gone:
+            return book
+        posted = await order_flow.count_off_pallet(
+            self.conn, site=self.site, sscc=sscc, cases=gone, time=self.now, cause=self.cause
+        )
+        if posted is None:  # no order holds it: the count's adjust takes the cases off
+            await goods.drop_cases(self.conn, self.site, sscc, gone)
+            return book
+        self.result.postings.extend(posted)
+        return [
+            (r.position, r.qty)
+            for r in await stock.pallet_positions(self.conn, self.site, sscc)
+            if r.bucket.state in ON_HAND_STATES
+        ]
 
     async def adjust(
         self, book: list[tuple[Position, int]], counted: int, surplus: Position

@@ -3,7 +3,11 @@
 An order on hold (a weight mismatch at packing, a mis-shipment at a door) waits for a
 person. Without one its pallets would stand in packing for the rest of the run, and a
 real shift would not let them. Every ``poll_s`` (wall time) the shift lead reads the
-held orders of its site (``GET /api/orders?status=on_hold&site=``); one that has been
+held orders of its site (``GET /api/orders?status=on_hold&site=``). An order held for a
+weight mismatch is counted when first seen, as a packer would: each of its pallets
+standing in packing, by the cases a handheld RFID reader finds on it
+(``POST /api/scans``, ``count`` with ``cases``: the world's pallet as it is, so a case
+taken off it is not among them and comes off it in the books). One that has been
 on hold for ``workers.hold_resolve_s`` (simulated time, counted from when the shift lead
 first saw it held) is cancelled (``POST /api/orders/{id}/cancel``, with a note). The WMS gives
 its stock back and sends each of its pallets off the shelves back to storage with a
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 from firmware_sim.wms.bridge import WorldBridge
 from firmware_sim.wms.client import WmsClient, WmsUnavailable
 
-__all__ = ["HoldBook", "ShiftLead", "ShiftLeadStats", "holds_due"]
+__all__ = ["HoldBook", "ShiftLead", "ShiftLeadStats", "counts_due", "holds_due"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +40,20 @@ class HoldBook:
     """Held order -> when it was first seen held (simulated Unix time)."""
     done: set[str] = field(default_factory=set)
     """Cancelled, or given up on (the WMS refused): not looked at again."""
+    counted: set[str] = field(default_factory=set)
+    """Held orders whose pallets were counted."""
+
+
+WEIGHT_MISMATCH = "weight_mismatch"
+"""The hold reason of an order whose pallet weighed wrong at packing."""
+
+
+def counts_due(book: HoldBook, reasons: Mapping[str, str]) -> list[str]:
+    """The held orders (``reasons``: order -> hold reason) whose pallets to count now:
+    held for a weight mismatch, not counted yet, in order. Marks them counted."""
+    due = sorted(o for o, r in reasons.items() if r == WEIGHT_MISMATCH and o not in book.counted)
+    book.counted.update(due)
+    return due
 
 
 def holds_due(book: HoldBook, held: Iterable[str], now: float, after_s: float) -> list[str]:
@@ -55,6 +73,10 @@ def holds_due(book: HoldBook, held: Iterable[str], now: float, after_s: float) -
 class ShiftLeadStats:
     seen: int = 0
     """Orders seen on hold."""
+    counted: int = 0
+    """Pallets counted."""
+    counted_short: int = 0
+    """Counts that found fewer cases than the WMS books (the scan's variance below 0)."""
     cancelled: int = 0
     refused: int = 0
     """Cancels the WMS refused (something of the order left already)."""
@@ -107,9 +129,37 @@ class ShiftLead:
         self.stats.seen += sum(
             o not in self.book.since and o not in self.book.done for o in reasons
         )
+        for order in counts_due(self.book, reasons):
+            await self.count(order)
         due = holds_due(self.book, reasons, self.bridge.clock(), self.after_s)
         for order in due:
             await self.cancel(order, reasons[order])
+
+    async def count(self, order: str) -> None:
+        """Count each pallet of ``order`` standing in packing by its cases."""
+        for pallet in self.bridge.world.flow.pallets_in_packing(order):
+            body: dict[str, object] = {
+                "barcode": pallet.epc,
+                "action": "count",
+                "cases": pallet.case_epcs,
+            }
+            if self.site is not None:
+                body["site"] = self.site
+            answer = await self.client.post("/api/scans", body, attempts=3)
+            if not answer.ok:
+                logger.info("shift lead: count of %s refused: %s", pallet.epc, answer.detail)
+                continue
+            self.stats.counted += 1
+            variance = answer.body.get("variance") if isinstance(answer.body, dict) else None
+            if isinstance(variance, int) and variance < 0:
+                self.stats.counted_short += 1
+            logger.info(
+                "shift lead: counted pallet %s of held %s: %d cases (variance %s)",
+                pallet.epc,
+                order,
+                len(pallet.cases),
+                variance,
+            )
 
     async def cancel(self, order: str, reason: str) -> None:
         minutes = self.after_s / 60

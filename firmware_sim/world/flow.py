@@ -979,6 +979,20 @@ class Flow:
             w.shipping[epc] = task
         self._through_door(door, "outbound", held, self.now_s + self.scenario.timing.load_delay_s)
 
+    def pallets_in_packing(self, order: str) -> list[Pallet]:
+        """(With a director.) What a person counting ``order``'s pallets finds in
+        packing: each pallet the workers took for it that stands there (set down or on
+        a scale), as it is now (a case taken off it is not on it)."""
+        found = []
+        for epc in self._wms.held.get(order, []):
+            tp = self.floor.pallets.get(epc)
+            if tp is None:
+                continue
+            match tp.placement:
+                case Shelved(zone=zone) | OnScale(zone=zone) if zone == self.packing_zone:
+                    found.append(tp.pallet)
+        return found
+
     def order_cancelled(self, order: str) -> None:
         """(With a director.) The WMS cancelled ``order`` (its ``cancel`` truth line):
         its ship plan is dropped and each pallet the workers took for it goes back to

@@ -11,6 +11,7 @@ from feedkit import (
     announce,
     announced,
     app_settings,
+    case_epc,
     connect,
     fetch,
     pallet_epc,
@@ -204,3 +205,33 @@ async def test_a_pallet_is_received_by_its_epc_and_a_decode_says_what_a_barcode_
         erp = await as_user(client, Role.ERP)
         r = await client.post("/api/scans/decode", json={"barcode": "door-1"}, headers=erp)
         assert r.status_code == 403
+
+
+async def test_a_count_by_case_epcs_names_what_is_wrong_and_changes_nothing(database_url, site):
+    await setup(database_url, site)
+    epc, sscc = pallet_epc(1)
+    mine, other = case_epc(1), case_epc(2, GTIN2)
+    async with api(app_settings(database_url, site), ingest=False, role=Role.OPERATOR) as client:
+        await client.post("/api/scans", json={"barcode": f"00{sscc}", "action": "receive",
+                                              "location": "zone-a", "qty": 10})  # fmt: skip
+        bad = [
+            ({"cases": [mine, mine]}, "listed twice"),
+            ({"cases": [epc]}, "not an SGTIN-96"),
+            ({"cases": [other]}, f"is an item {GTIN2}"),
+            ({"cases": [mine], "qty": 2}, "2 cases counted, but cases lists 1"),
+            ({"cases": ["not-hex"]}, "cases"),
+        ]
+        for extra, said in bad:
+            r = await client.post(
+                "/api/scans", json={"barcode": f"00{sscc}", "action": "count", **extra}
+            )
+            assert r.status_code == 422 and said in r.text, (extra, r.text)
+        loose = {"barcode": f"01{GTIN}10L1", "action": "count", "location": "zone-a"}
+        r = await client.post("/api/scans", json={**loose, "cases": [mine]})
+        assert r.status_code == 422 and "scan its SSCC" in r.text
+        assert await stock_rows(client) == [(GTIN, "L1", "zone-a", "available", 10)]
+        r = await client.post(
+            "/api/scans", json={"barcode": f"00{sscc}", "action": "count", "cases": [mine]}
+        )
+        assert r.status_code == 201 and r.json()["variance"] == -9
+        assert await stock_rows(client) == [(GTIN, "L1", "zone-a", "available", 1)]

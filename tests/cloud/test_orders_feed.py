@@ -37,6 +37,7 @@ from cloud.db import tasks as tasks_db
 from cloud.db.events import PassageRow
 from cloud.operations import orders_feed
 from cloud.operations.feed import FeedContext
+from cloud.operations.scans import Scan, apply_scan
 from cloud.warehouse.ledger import Cause, CauseKind
 
 
@@ -673,3 +674,67 @@ async def test_a_layout_without_packing_leaves_every_event_to_the_other_handlers
     async with feed_rig(database_url, site), await connect(database_url) as conn:
         await orders_feed.on_outbound_passage(conn, ctx, ev)  # no error, nothing done
         assert await alerts(conn, "mis_shipment") == []
+
+
+async def count_by_cases(conn, site: str, sscc: str, cases: list[str], at):
+    async with conn.transaction():
+        return await apply_scan(
+            conn,
+            Scan(f"00{sscc}", "count", cases=tuple(cases)),
+            site=site,
+            layout=LAYOUT,
+            now=at,
+        )
+
+
+async def test_a_person_counting_a_held_pallet_by_its_cases_takes_the_one_not_found_off_it(
+    database_url, site
+):
+    # All five cases were heard onto the scale, so the weight alone could not say
+    # which is missing (test_a_light_pallet_whose_cases_were_all_heard_keeps_...): a
+    # handheld count of the pallet's cases does, and the order's books follow it.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p, cases = await pallet_of_five_tagged_cases(conn, site)
+        order = await new_order(conn, site, (ITEM_A, 5))
+        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases)
+        await rig.drain()
+        counted = await count_by_cases(conn, site, p.sscc, cases[:2] + cases[3:], t(160))
+        assert counted.variance == 0  # the case came off with the order's books first
+        assert await fetch(
+            conn, "SELECT epc FROM pallet_cases WHERE pallet = %s ORDER BY epc", p.sscc
+        ) == [(c,) for c in sorted(cases[:2] + cases[3:])]
+        assert await fetch(
+            conn, "SELECT state, qty FROM stock_positions WHERE pallet = %s AND qty > 0", p.sscc
+        ) == [("reserved", 4)]
+        assert await fetch(
+            conn, "SELECT qty, released FROM reservations WHERE pallet = %s", p.sscc
+        ) == [(5, 1)]
+        assert await fetch(
+            conn, "SELECT kind, qty, cause_kind, cause_id FROM ledger_entries WHERE kind = 'adjust'"
+        ) == [("adjust", -1, "scan", str(counted.id))]
+        d = await order_now(conn, order.order.id)
+        (note,) = [e for e in d.timeline if e.event == "cases_missing"]
+        assert note.detail == {"pallet": p.sscc, "cases": [cases[2]], "scan": str(counted.id)}
+        # counted again, all there: nothing changes
+        again = await count_by_cases(conn, site, p.sscc, cases[:2] + cases[3:], t(170))
+        assert again.variance == 0 and again.postings == []
+        # the order cancelled, its four cases go back to available stock
+        await order_status.cancel_order(
+            conn, order.order.id, floor=FLOOR, now=t(300), by="ops", note=None
+        )
+        assert await fetch(
+            conn, "SELECT state, qty FROM stock_positions WHERE pallet = %s AND qty > 0", p.sscc
+        ) == [("available", 4)]
+
+
+async def test_a_pallet_of_no_order_counted_by_its_cases_loses_those_not_found(database_url, site):
+    async with feed_rig(database_url, site), await connect(database_url) as conn:
+        p, cases = await pallet_of_five_tagged_cases(conn, site)
+        counted = await count_by_cases(conn, site, p.sscc, cases[1:], t(100))
+        assert counted.variance == -1
+        assert await fetch(
+            conn, "SELECT epc FROM pallet_cases WHERE pallet = %s ORDER BY epc", p.sscc
+        ) == [(c,) for c in sorted(cases[1:])]
+        assert await fetch(
+            conn, "SELECT state, qty FROM stock_positions WHERE pallet = %s AND qty > 0", p.sscc
+        ) == [("available", 4)]

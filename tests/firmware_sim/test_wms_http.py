@@ -334,6 +334,43 @@ async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops
     assert cancel["order"] == "SO-1" and cancel["pallets"] == []  # nothing picked yet
 
 
+async def test_the_shift_lead_counts_a_pallet_held_for_its_weight_by_the_cases_on_it():
+    """A pallet a case light at packing holds its order: the shift lead counts it once,
+    by the cases a handheld reader finds on it (the one taken off is not there)."""
+    w = Opened()
+    epc = next(iter(w.world.flow.stored))
+    w.bridge.decide(w.world.flow.order_placed, "SO-1", "door-2", [epc])
+    w.to(2)
+    whole = w.world.floor.get(epc).pallet.case_epcs
+    w.bridge.decide(w.world.flow.pick_task, "pick-1", epc, "SO-1", "missing_case")
+    w.to(200)
+    [mistake] = w.truth("mistake")
+    held = [{"id": "SO-1", "status": "on_hold", "hold_reason": "weight_mismatch"}]
+    script = Script(
+        [
+            (200, {"items": held, "next": None}, 0.0),
+            (201, {"id": 7, "variance": 0}, 0.0),
+            (200, {"items": held, "next": None}, 0.0),  # counted: not again
+        ]
+    )
+    async with http_server(script) as url, client(url) as wms:
+        lead = ShiftLead(wms, w.bridge, after_s=300.0)
+        await lead.poll()
+        await lead.poll()
+    assert [(s["method"], s["target"]) for s in script.seen] == [
+        ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("POST", "/api/scans"),
+        ("GET", "/api/orders?status=on_hold&limit=1000"),
+    ]
+    body = script.seen[1]["body"]
+    assert body == {
+        "barcode": epc,
+        "action": "count",
+        "cases": [c for c in whole if c != mistake["case"]],
+    }
+    assert (lead.stats.counted, lead.stats.counted_short) == (1, 0)
+
+
 async def test_a_warehouse_that_is_a_site_names_it_in_every_request_about_the_site():
     """A WMS serving several sites: the ERP, workers and shift lead of one warehouse
     name its site on notices, orders, pallets, tasks and held orders (ids by id need

@@ -4,7 +4,7 @@ cancelled or refused."""
 
 from __future__ import annotations
 
-from firmware_sim.wms.shift_lead import HoldBook, holds_due
+from firmware_sim.wms.shift_lead import HoldBook, counts_due, holds_due
 
 
 def test_an_order_is_due_once_held_for_the_wait_counted_from_first_seen():
@@ -29,3 +29,11 @@ def test_an_order_dealt_with_is_not_due_again():
     book = HoldBook(done={"SO-1"})
     assert holds_due(book, ["SO-1", "SO-1"], 10_000.0, 300.0) == []
     assert book.since == {}
+
+
+def test_an_order_held_for_its_weight_is_counted_once_and_no_other_hold_is():
+    book = HoldBook()
+    reasons = {"SO-2": "weight_mismatch", "SO-1": "mis_shipment", "SO-3": "weight_mismatch"}
+    assert counts_due(book, reasons) == ["SO-2", "SO-3"]
+    assert counts_due(book, reasons) == []
+    assert counts_due(book, {**reasons, "SO-4": "weight_mismatch"}) == ["SO-4"]
