@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from cloud.warehouse.forecast import ForecastConfig, ForecastError, ReorderPolicy
-from cloud.warehouse.packing import Tolerance
+from cloud.warehouse.packing import REWEIGH_AFTER_S, Tolerance
 from cloud.warehouse.sites import Sites
 from cloud.warehouse.transfers import parse_transit_times, transit_time
 from cloud.warehouse.webhooks import DisableRule, RetryPolicy
@@ -285,6 +285,12 @@ class CloudSettings(CommonSettings):
     put-away settling (:mod:`cloud.operations.inbound`)."""
     variances_every_s: float = Field(default=2.0, gt=0.0, le=3600.0)
     """Real seconds between two looks of the cycle count job."""
+    reweigh_after_s: float = Field(default=REWEIGH_AFTER_S, gt=0.0, le=86_400.0)
+    """Seconds (on the cloud's clock) a pallet waits in packing for its weight check
+    (since it came, since its last weighing, since its last weigh task) before a
+    ``weigh`` task sends it onto the scale again (at most three per pallet and order)."""
+    reweigh_every_s: float = Field(default=5.0, gt=0.0, le=3600.0)
+    """Real seconds between two looks of the reweigh job."""
 
     @field_validator("http_host")
     @classmethod

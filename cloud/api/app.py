@@ -65,6 +65,7 @@ from cloud.operations.edge_commands import CommandRelay
 from cloud.operations.feed import Feed, FeedContext
 from cloud.operations.fleet_alerts import FleetAlertJob
 from cloud.operations.promised_dates import PromisedDateJob
+from cloud.operations.reweigh_job import ReweighJob
 from cloud.operations.stock_alerts_job import StockAlertJob
 from cloud.operations.variances_job import CycleCountJob
 from cloud.operations.warehouse import warehouse_registry
@@ -404,6 +405,18 @@ async def _site_jobs(
             every=settings.promised_dates_every_s,
         )
     )
+    packing = [z.id for z in layout.zones if z.kind == "packing"]
+    if packing:  # a layout without packing weighs nothing
+        await stack.enter_async_context(
+            ReweighJob(
+                pool,
+                site=site,
+                packing=packing[0],
+                clock=settings.now_clock(),
+                after_s=settings.reweigh_after_s,
+                every=settings.reweigh_every_s,
+            )
+        )
     app.state.cycle_counts[site] = await stack.enter_async_context(
         CycleCountJob(
             pool,

@@ -1,4 +1,4 @@
-"""``/api/tasks``: what the workers are asked to do (put-away, pick, ship), and their
+"""``/api/tasks``: what the workers are asked to do (put-away, pick, ship, weigh), and their
 word that they did it. Stock moves only on what the RFID events say happened."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from cloud.db import tasks as db
 
 router = APIRouter(prefix="/api", tags=["tasks"])
 
-Kind = Literal["putaway", "pick", "ship"]
+Kind = Literal["putaway", "pick", "ship", "weigh"]
 Status = Literal["open", "done", "cancelled"]
 
 
@@ -31,11 +31,13 @@ class TaskOut(BaseModel):
     id: str = Field(description="<kind>-<n>, e.g. pick-12")
     kind: Kind
     status: Status
-    order: str | None = Field(description="the order (pick and ship tasks)")
-    pallet: str | None = Field(description="the pallet's SSCC (put-away and pick tasks)")
+    order: str | None = Field(description="the order (pick, ship and weigh tasks)")
+    pallet: str | None = Field(description="the pallet's SSCC (put-away, pick and weigh tasks)")
     pallet_epc: str | None
     from_location: str = Field(description="where to take it from")
-    to_location: str = Field(description="where to take it: a zone, packing or the door")
+    to_location: str = Field(
+        description="where to take it: a zone, packing (pick; weigh: onto its scale) or the door"
+    )
     qty: int | None = Field(description="cases (pick tasks)")
     seq: int | None = Field(description="its place in the order's pick route (pick tasks)")
     rule: str | None = Field(description="why that zone (put-away: same_item or emptiest)")
@@ -73,15 +75,16 @@ def task_out(t: db.TaskRow) -> TaskOut:
 async def list_tasks(
     st: State,
     site: SiteParam = None,
-    kind: Annotated[Kind | None, Query(description="putaway, pick or ship")] = None,
+    kind: Annotated[Kind | None, Query(description="putaway, pick, ship or weigh")] = None,
     status: Annotated[Status | None, Query(description="open, done or cancelled")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[TaskOut]:
     """Tasks, oldest first: a put-away task (a received pallet, from its door to a
     storage zone), a pick task (a pallet, from its zone to packing, in route order), a
-    ship task (an order's pallets, from packing through its door). Of one site: the one
-    named, which may be left out when the cloud serves one."""
+    ship task (an order's pallets, from packing through its door), a weigh task (a
+    pallet in packing whose weight check never came, onto the scale again). Of one
+    site: the one named, which may be left out when the cloud serves one."""
     where = st.site(site)
     after: db.Cursor | None = None
     if cursor is not None:
@@ -110,7 +113,7 @@ async def list_tasks(
     return Page(items=items, next=nxt)
 
 
-TaskId = Annotated[str, Path(max_length=40, description="pick-12, ship-3, putaway-7")]
+TaskId = Annotated[str, Path(max_length=40, description="pick-12, ship-3, putaway-7, weigh-2")]
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "no such task"}}
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cloud.db import goods, stock, transfers
+from cloud.db import goods, stock, tasks, transfers
 from cloud.db.alerts import raise_alert
 from cloud.db.order_status import hold_orders, order_progress, sync
 from cloud.db.orders import Conn, Floor, OrderRow, lock_order, record
@@ -351,6 +351,7 @@ async def weigh_pallet(
         " WHERE order_id = %s AND pallet = %s AND status <> 'cancelled'",
         [_json(weight), check.ok, time, held.order.id, sscc],
     )
+    await tasks.weighed(conn, site=site, sscc=sscc, time=time)
     order = await lock_order(conn, held.order.id)
     detail: dict[str, Any] = {"pallet": sscc, "scale": scale, **check.detail()}
     if check.ok:

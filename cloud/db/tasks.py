@@ -9,7 +9,10 @@ do; its id is ``<kind>-<number>`` (``pick-12``, ``ship-3``, ``putaway-7``):
 - **pick** (``pick_tasks``): take a pallet from its zone to packing; made with the
   order's pick list (:mod:`cloud.db.orders`), confirmed by its arrival at packing;
 - **ship** (``ship_tasks``): load an order's pallets through its door; made when the
-  order is released to the door, confirmed when its last pallet has left.
+  order is released to the door, confirmed when its last pallet has left;
+- **weigh** (``weigh_tasks``): put a pallet in packing onto the scale again, its weight
+  check not come (:func:`cloud.warehouse.packing.reweigh_due`, the reweigh job);
+  confirmed by a weight of it (:func:`weighed`).
 
 A worker reports a task done (:func:`report_task_done`): it leaves the open list and
 ``reported_at`` is kept; what physically happened still comes only from the RFID
@@ -24,12 +27,18 @@ from datetime import datetime
 from typing import Any
 
 from cloud.db.orders import Conn, Floor
+from cloud.warehouse.packing import AwaitingWeight
 from cloud.warehouse.putaway import StockAt, suggest_zone
 
-KINDS = ("putaway", "pick", "ship")
+KINDS = ("putaway", "pick", "ship", "weigh")
 STATUSES = ("open", "done", "cancelled")
-_TABLE = {"putaway": "putaway_tasks", "pick": "pick_tasks", "ship": "ship_tasks"}
-_ID = re.compile(r"^(putaway|pick|ship)-([0-9]{1,18})$")
+_TABLE = {
+    "putaway": "putaway_tasks",
+    "pick": "pick_tasks",
+    "ship": "ship_tasks",
+    "weigh": "weigh_tasks",
+}
+_ID = re.compile(r"^(putaway|pick|ship|weigh)-([0-9]{1,18})$")
 
 
 class TaskError(Exception):
@@ -79,7 +88,7 @@ def parse_task_id(task_id: str) -> tuple[str, int]:
     m = _ID.match(task_id)
     if m is None:
         raise TaskNotFound(
-            f"task_id: {task_id!r} is not a task id (putaway-<n>, pick-<n> or ship-<n>)"
+            f"task_id: {task_id!r} is not a task id (putaway-<n>, pick-<n>, ship-<n> or weigh-<n>)"
         )
     return m.group(1), int(m.group(2))
 
@@ -97,6 +106,10 @@ UNION ALL
 SELECT 'putaway', u.id, u.site, u.status, NULL, u.pallet, p.epc, u.from_location,
        u.to_location, NULL, NULL, u.created_at, u.reported_at, u.arrived_at, u.rule
   FROM putaway_tasks u LEFT JOIN pallets p ON p.site = u.site AND p.sscc = u.pallet
+UNION ALL
+SELECT 'weigh', w.id, w.site, w.status, w.order_id, w.pallet, p.epc, w.location,
+       w.location, NULL, NULL, w.created_at, w.reported_at, w.weighed_at, NULL
+  FROM weigh_tasks w LEFT JOIN pallets p ON p.site = w.site AND p.sscc = w.pallet
 """
 _COLS = (
     "kind, id, status, order_id, pallet, epc, from_location, to_location, qty, seq,"
@@ -278,3 +291,61 @@ async def reopen_unconfirmed_picks(conn: Conn, *, site: str, items: list[str]) -
         [site, items],
     )
     return sorted(f"pick-{r[0]}" for r in await cur.fetchall())
+
+
+# -- weigh -----------------------------------------------------------------------------
+
+
+async def awaiting_weight(conn: Conn, *, site: str) -> list[AwaitingWeight]:
+    """Pallets in packing (arrived, or reported picked) for an open order not held,
+    whose weight check has not come or was not right: with their weigh tasks so far."""
+    cur = await conn.execute(
+        "SELECT t.order_id, t.pallet, coalesce(t.picked_at, t.reported_at),"
+        " (t.weight->>'time')::timestamptz, count(w.id)::int, max(w.created_at)"
+        " FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
+        " LEFT JOIN weigh_tasks w ON w.order_id = t.order_id AND w.pallet = t.pallet"
+        " WHERE t.site = %s AND t.status <> 'cancelled' AND t.pallet IS NOT NULL"
+        " AND t.packed_at IS NULL AND t.shipped_at IS NULL"
+        " AND coalesce(t.picked_at, t.reported_at) IS NOT NULL"
+        " AND o.status IN ('allocated', 'partially_allocated', 'picking', 'picked')"
+        " GROUP BY t.id ORDER BY t.id",
+        [site],
+    )
+    return [AwaitingWeight(*r) for r in await cur.fetchall()]
+
+
+async def create_weigh_task(
+    conn: Conn, *, site: str, order: str, sscc: str, location: str, now: datetime
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO weigh_tasks (site, order_id, pallet, location, created_at)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        [site, order, sscc, location, now],
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def weighed(conn: Conn, *, site: str, sscc: str, time: datetime) -> None:
+    """A weight of the pallet came: its weigh tasks not confirmed yet are."""
+    await conn.execute(
+        "UPDATE weigh_tasks SET weighed_at = %s WHERE site = %s AND pallet = %s"
+        " AND weighed_at IS NULL AND status <> 'cancelled' AND created_at <= %s",
+        [time, site, sscc, time],
+    )
+
+
+async def cancel_stale_weigh_tasks(conn: Conn, *, site: str) -> list[str]:
+    """Open weigh tasks whose pallet no longer awaits its weight (weighed right, its
+    order held, cancelled or shipped): cancelled. Their ids."""
+    cur = await conn.execute(
+        "UPDATE weigh_tasks w SET status = 'cancelled' FROM orders o"
+        " WHERE w.site = %s AND w.status = 'open' AND o.id = w.order_id"
+        " AND (o.status NOT IN ('allocated', 'partially_allocated', 'picking', 'picked')"
+        " OR NOT EXISTS (SELECT 1 FROM pick_tasks t WHERE t.order_id = w.order_id"
+        " AND t.pallet = w.pallet AND t.status <> 'cancelled' AND t.packed_at IS NULL"
+        " AND t.shipped_at IS NULL)) RETURNING w.id",
+        [site],
+    )
+    return sorted(f"weigh-{r[0]}" for r in await cur.fetchall())

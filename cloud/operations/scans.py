@@ -451,10 +451,12 @@ class _Handling:
                 for r in await stock.pallet_positions(self.conn, self.site, sscc)
                 if r.bucket.state in ON_HAND_STATES
             ]
+        booked = sum(q for _, q in book)
         if scan.cases is not None and pallet is not None:
             book = await self.cases_not_found(sscc, pallet, scan.cases, book)
         surplus = Position(Bucket(self.site, sku, lot, location, StockState.AVAILABLE), sscc)
         await self.adjust(book, counted, surplus)
+        self.result.variance = counted - booked  # the cases its order gave up included
 
     async def cases_not_found(
         self,

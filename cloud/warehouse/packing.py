@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from cloud.warehouse.ledger import LedgerError
@@ -264,3 +265,43 @@ def weighed_pallet(
     )
     named_check = awaited if awaited is not None else named_weighed
     return next(light, named if named_check is None or plausible(named_check) else None)
+
+
+REWEIGH_AFTER_S = 180.0
+"""Seconds (on the run's clock) a pallet waits in packing for its weight check before
+it is sent onto the scale again."""
+REWEIGH_MAX = 3
+"""Weigh tasks at most per pallet and order."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingWeight:
+    """A pallet in packing for its order, its weight check not come (or not right and
+    its order released since)."""
+
+    order: str
+    pallet: str
+    """Its SSCC."""
+    since: datetime
+    """When it reached packing (by its arrival, else by the worker's pick report)."""
+    last_weighed: datetime | None
+    """Its last weight check for the order."""
+    weigh_tasks: int
+    """Weigh tasks made for it on the order so far."""
+    last_task: datetime | None
+
+
+def reweigh_due(
+    p: AwaitingWeight,
+    now: datetime,
+    *,
+    after_s: float = REWEIGH_AFTER_S,
+    max_tasks: int = REWEIGH_MAX,
+) -> bool:
+    """Whether to send ``p`` onto the scale again at ``now``: ``after_s`` have passed
+    since it reached packing, since its last weighing and since its last weigh task, and
+    it has had fewer than ``max_tasks`` of them."""
+    if p.weigh_tasks >= max_tasks:
+        return False
+    last = max(t for t in (p.since, p.last_weighed, p.last_task) if t is not None)
+    return (now - last).total_seconds() >= after_s

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 __all__ = ["Task", "TaskBook", "parse_task", "tasks_to_take"]
 
-TaskKind = Literal["putaway", "pick", "ship"]
-_KINDS: tuple[TaskKind, ...] = ("putaway", "pick", "ship")
+TaskKind = Literal["putaway", "pick", "ship", "weigh"]
+_KINDS: tuple[TaskKind, ...] = ("putaway", "pick", "ship", "weigh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +26,9 @@ class Task:
     id: str
     kind: TaskKind
     to_location: str
-    """Put-away: the zone; pick: packing; ship: the door."""
+    """Put-away: the zone; pick and weigh: packing; ship: the door."""
     pallet_epc: str | None = None
-    """The pallet (put-away and pick), by its SSCC-96 EPC."""
+    """The pallet (put-away, pick and weigh), by its SSCC-96 EPC."""
     order: str | None = None
     pallets: tuple[str, ...] = ()
     """Ship: the order's pallets (EPCs known)."""

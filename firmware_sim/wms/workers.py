@@ -11,11 +11,13 @@ a task taken again after the WMS reopened it is done right):
   stored pallet of the same item; ``missing_case``: a case comes off it at packing);
   it is wrapped and weighed there as always;
 - **ship**: the pallets they took for the order, once all are packed, through the
-  task's door (``wrong_door``: through another outbound door).
+  task's door (``wrong_door``: through another outbound door);
+- **weigh**: the pallet, set down in packing, onto the packing scale again.
 
 When the world has carried a task out (as the workers believe: mistakes included) they
 report it done (``POST /api/tasks/{id}/done``: a put-away once the pallet is on its
-shelf, a pick once it left the shelf, a ship once the last pallet crossed the door).
+shelf, a pick once it left the shelf, a ship once the last pallet crossed the door, a
+weigh once the pallet is queued for the scale).
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ class Workers:
             return
         if task.kind == "putaway":
             self.bridge.decide(flow.putaway_task, task.id, task.pallet_epc, task.to_location)
+        elif task.kind == "weigh":
+            self.bridge.decide(flow.weigh_task, task.id, task.pallet_epc)
         elif task.order is None:
             self._refuse_now(task, "a pick task without an order")
         else:

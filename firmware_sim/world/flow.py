@@ -979,6 +979,21 @@ class Flow:
             w.shipping[epc] = task
         self._through_door(door, "outbound", held, self.now_s + self.scenario.timing.load_delay_s)
 
+    def weigh_task(self, task: str, epc: str) -> None:
+        """(With a director.) Weigh ``task``: pallet ``epc``, set down in packing after
+        its weighing, goes onto the scale again (behind those queued; a ``weigh`` line
+        as the first). Done at once when it is on a scale or queued for one already."""
+        w = self._wms
+        if epc in self._scale_queue or epc in self._scale_busy.values():
+            self._done(task)
+        elif epc in w.ready and epc not in w.shipping:
+            w.ready.discard(epc)
+            self._scale_queue.append(epc)
+            self._use_scales()
+            self._done(task)
+        else:
+            self._refuse(task, f"pallet {epc} is not set down in packing")
+
     def pallets_in_packing(self, order: str) -> list[Pallet]:
         """(With a director.) What a person counting ``order``'s pallets finds in
         packing: each pallet the workers took for it that stands there (set down or on

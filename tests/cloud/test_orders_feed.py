@@ -37,6 +37,7 @@ from cloud.db import tasks as tasks_db
 from cloud.db.events import PassageRow
 from cloud.operations import orders_feed
 from cloud.operations.feed import FeedContext
+from cloud.operations.reweigh_job import ReweighJob
 from cloud.operations.scans import Scan, apply_scan
 from cloud.warehouse.ledger import Cause, CauseKind
 
@@ -699,7 +700,7 @@ async def test_a_person_counting_a_held_pallet_by_its_cases_takes_the_one_not_fo
         await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases)
         await rig.drain()
         counted = await count_by_cases(conn, site, p.sscc, cases[:2] + cases[3:], t(160))
-        assert counted.variance == 0  # the case came off with the order's books first
+        assert counted.variance == -1  # the case came off with the order's books
         assert await fetch(
             conn, "SELECT epc FROM pallet_cases WHERE pallet = %s ORDER BY epc", p.sscc
         ) == [(c,) for c in sorted(cases[:2] + cases[3:])]
@@ -738,3 +739,62 @@ async def test_a_pallet_of_no_order_counted_by_its_cases_loses_those_not_found(d
         assert await fetch(
             conn, "SELECT state, qty FROM stock_positions WHERE pallet = %s AND qty > 0", p.sscc
         ) == [("available", 4)]
+
+
+async def weigh_tasks(conn) -> list[tuple]:
+    return await fetch(
+        conn, "SELECT id, status, created_at, weighed_at FROM weigh_tasks ORDER BY id"
+    )
+
+
+async def test_a_pallet_whose_weight_never_came_is_sent_onto_the_scale_again(database_url, site):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=12, site=site)
+        order = await new_order(conn, site, (ITEM_A, 12))
+        await insert_zone_event(conn, p.epc, "packing", at=t(100))
+        await rig.drain()
+        job = ReweighJob(rig.pool, site=site, packing="packing", clock=rig.clock, after_s=180.0)
+        rig.clock.now = t(279)
+        assert await job.check_once() == []
+        rig.clock.now = t(280)
+        (made,) = await job.check_once() or []
+        rig.clock.now = t(400)
+        assert await job.check_once() == []  # 180 s from the task
+        (task,) = await tasks_db.list_tasks(
+            conn, site=site, floor=FLOOR, kind="weigh", status="open", after=None, limit=10
+        )
+        assert (task.id, task.order_id, task.pallet, task.pallet_epc, task.to_location) == (
+            f"weigh-{made}",
+            order.order.id,
+            p.sscc,
+            p.epc,
+            "packing",
+        )
+        await insert_weight(conn, p.epc, 145.0, at=t(420))  # weighed right at last
+        await rig.drain()
+        assert (await weigh_tasks(conn)) == [(made, "open", t(280), t(420))]
+        rig.clock.now = t(900)
+        assert await job.check_once() == []  # packed: awaits nothing
+        assert (await weigh_tasks(conn)) == [(made, "cancelled", t(280), t(420))]
+        assert job.cancelled == 1
+
+
+async def test_a_pallet_is_weighed_again_three_times_at_most_and_never_while_held(
+    database_url, site
+):
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        _, order = await weighed_a_case_light(rig, conn, site, at=t(100))  # held
+        job = ReweighJob(rig.pool, site=site, packing="packing", clock=rig.clock, after_s=180.0)
+        rig.clock.now = t(1000)
+        assert await job.check_once() == []
+        await order_status.release_order(
+            conn, order.order.id, floor=FLOOR, now=t(1000), by="ops", note="weigh again"
+        )
+        for at in (1000, 1180, 1360, 1540, 5000):
+            rig.clock.now = t(at)
+            await job.check_once()
+        assert [(s, c) for _, s, c, _ in await weigh_tasks(conn)] == [
+            ("open", t(1000)),
+            ("open", t(1180)),
+            ("open", t(1360)),
+        ]

@@ -297,6 +297,32 @@ async def test_workers_hand_tasks_to_the_world_and_report_what_it_did():
     assert [x["epc"] for x in w.truth("pick")] == [epc]
 
 
+async def test_workers_put_a_pallet_onto_the_scale_again_for_a_weigh_task():
+    w = Opened()
+    epc = next(iter(w.world.flow.stored))
+    w.bridge.decide(w.world.flow.order_placed, "SO-1", "door-2", [epc])
+    w.to(2)
+    w.bridge.decide(w.world.flow.pick_task, "pick-1", epc, "SO-1", None)
+    w.to(200)  # picked, packed, weighed, set down
+    while not w.bridge.outcomes.empty():
+        w.bridge.outcomes.get_nowait()
+    task = {"id": "weigh-1", "kind": "weigh", "order": "SO-1", "pallet_epc": epc,
+            "to_location": "packing", "pallets": []}  # fmt: skip
+    script = Script([(200, {"items": [task], "next": None}, 0.0), (200, {"id": "weigh-1"}, 0.0)])
+    async with http_server(script) as url, client(url) as wms:
+        workers = Workers(wms, w.bridge, MistakeDice(1.0))  # a weigh cannot go wrong
+        await workers.poll()
+        w.to(201)
+        await workers.report(w.bridge.outcomes.get_nowait())
+        assert workers.stats.mistakes == 0
+    assert [(s["method"], s["target"]) for s in script.seen][-1] == (
+        "POST",
+        "/api/tasks/weigh-1/done",
+    )
+    w.to(260)
+    assert [x["epc"] for x in w.truth("weigh")] == [epc, epc]
+
+
 async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops_it():
     w = Opened()
     epc = next(iter(w.world.flow.stored))

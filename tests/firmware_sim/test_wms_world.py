@@ -237,6 +237,28 @@ def test_an_order_is_picked_by_its_task_and_ships_through_the_door_of_its_ship_t
     assert w.truth("mistake") == []
 
 
+def test_a_weigh_task_puts_a_pallet_set_down_in_packing_onto_the_scale_again():
+    w = Warehouse()
+    order, epc = stocked_order(w)
+    pack(w, "pick-1", epc, order)
+    w.outcomes()
+    w.bridge.decide(w.flow.weigh_task, "weigh-1", epc)
+    w.until("weighed again", 60, "weigh", 2)
+    first, again = w.truth("weigh")
+    assert again["epc"] == epc and again["order"] == order
+    assert again["weight_kg"] == first["weight_kg"] and again["sim_s"] > first["sim_s"]
+    assert w.outcomes() == [TaskOutcome("weigh-1", True)]
+    # off the scale it is ready again: its ship task takes it out
+    w.to(w.clock.now - START + w.world.scenario.timing.weigh_s + 1)
+    w.bridge.decide(w.flow.ship_task, "ship-1", order, "door-3", None)
+    w.until("shipped", 120, "outbound")
+    # a pallet on a shelf is not in packing: refused
+    other = next(e for e in w.flow.stored if e != epc)
+    w.bridge.decide(w.flow.weigh_task, "weigh-2", other)
+    w.to(w.clock.now - START + 1)
+    assert [(o.task, o.done) for o in w.outcomes()][-1] == ("weigh-2", False)
+
+
 def test_a_ship_task_known_before_the_pallets_are_weighed_waits_for_them():
     w = Warehouse()
     order, epc = stocked_order(w)

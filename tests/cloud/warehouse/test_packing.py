@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cloud.warehouse.packing import (
+    AwaitingWeight,
     Load,
     PackingError,
     Tolerance,
@@ -17,6 +19,7 @@ from cloud.warehouse.packing import (
     check_weight,
     expected_gross,
     missing_cases,
+    reweigh_due,
     weighed_pallet,
 )
 
@@ -261,3 +264,31 @@ def test_a_weight_far_off_a_pallet_weighed_before_is_not_its(before, fits, weigh
     candidates = ["P1", *fits]
     got = weighed_pallet("P1", candidates, checks, named_weighed=_check(before))
     assert got == weighed
+
+
+T0 = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+
+
+def at(s: float | None) -> datetime | None:
+    return None if s is None else T0 + timedelta(seconds=s)
+
+
+@pytest.mark.parametrize(
+    ("since", "weighed", "tasks", "last_task", "now", "due"),
+    [
+        (0, None, 0, None, 179, False),  # in packing for less than 3 min
+        (0, None, 0, None, 180, True),  # never weighed: onto the scale again
+        (0, 100, 0, None, 279, False),  # weighed (wrong, released) 100 s in: wait from then
+        (0, 100, 0, None, 280, True),
+        (0, None, 1, 180, 359, False),  # a weigh task 180 s in: wait from it
+        (0, None, 1, 180, 360, True),
+        (0, 400, 1, 180, 500, False),  # weighed after the task: wait from the weighing
+        (0, None, 3, 540, 10_000, False),  # three tasks: no more
+    ],
+)
+def test_a_pallet_is_weighed_again_after_waiting_from_its_last_event(
+    since, weighed, tasks, last_task, now, due
+):
+    since_t, now_t = T0 + timedelta(seconds=since), T0 + timedelta(seconds=now)
+    p = AwaitingWeight("SO-1", "006141410000000012", since_t, at(weighed), tasks, at(last_task))
+    assert reweigh_due(p, now_t, after_s=180.0, max_tasks=3) is due
