@@ -41,6 +41,7 @@ from cloud.warehouse.door_check import (
     OutboundPassage,
     Verdict,
     check_passage,
+    over_shipment_operations,
     ship_operations,
 )
 from cloud.warehouse.handling import cases_by_item, moves_to
@@ -232,53 +233,53 @@ class Weighed:
     """The weight_mismatch alert raised, if any."""
 
 
-async def awaiting_weight(
-    conn: Conn,
-    site: str,
-    ssccs: Sequence[str],
-    weight_kg: float,
-    tolerance: Tolerance,
-    *,
-    mismatch_since: datetime | None = None,
-    weighed_or_not: bool = False,
-) -> dict[str, WeightCheck]:
-    """Of ``ssccs``, the pallets of open orders whose weight check has not been made
-    (with ``mismatch_since``: whose check was a mismatch weighed since then; with
-    ``weighed_or_not``: whether made or not), each with ``weight_kg``'s check against
-    it (the cases the order holds on it)."""
+@dataclass(frozen=True, slots=True)
+class Weighing:
+    """A pallet of an open order as a weight finds it: the weight's check against the
+    cases the order holds on it, and the pallet's own last check (none: not weighed
+    yet)."""
+
+    check: WeightCheck
+    verdict: str | None
+    """Its last weight check's verdict (``ok`` or ``mismatch``), None: not weighed."""
+    weighed_at: datetime | None
+
+
+async def weighings(
+    conn: Conn, site: str, ssccs: Sequence[str], weight_kg: float, tolerance: Tolerance
+) -> dict[str, Weighing]:
+    """Of ``ssccs``, the pallets holding cases of open orders, each with ``weight_kg``'s
+    check against them and their last weight check (:class:`Weighing`)."""
     if not ssccs:
         return {}
-    params: list[Any] = [site, list(ssccs)]
-    if weighed_or_not:
-        pending = ""
-    elif mismatch_since is None:
-        pending = " AND t.weight IS NULL"
-    else:
-        pending = (
-            " AND t.weight->>'verdict' = 'mismatch'"
-            " AND (t.weight->>'time')::timestamptz >= %s::timestamptz"
-        )
-        params.append(mismatch_since)
+    # the pallets' open pick tasks, and what the books hold on each pallet (as
+    # weigh_pallet checks it); grouped apart, so neither multiplies the other
     cur = await conn.execute(
-        "SELECT t.pallet, r.sku, sum(r.qty - r.shipped - r.released)::int"
+        "WITH t AS (SELECT t.pallet, max(t.weight->>'verdict') AS verdict,"
+        " max((t.weight->>'time')::timestamptz) AS weighed_at"
         " FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
-        " JOIN reservations r ON r.order_id = t.order_id AND r.pallet = t.pallet"
         " WHERE t.site = %s AND t.pallet = ANY(%s::text[])"
-        + pending
-        + " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
+        " AND t.status <> 'cancelled' AND t.shipped_at IS NULL"
         " AND o.status NOT IN ('shipped', 'cancelled')"
-        " AND r.qty - r.shipped - r.released > 0"
-        " GROUP BY t.pallet, r.sku ORDER BY t.pallet, r.sku",
-        params,
+        " AND EXISTS (SELECT 1 FROM reservations r WHERE r.order_id = t.order_id"
+        " AND r.pallet = t.pallet AND r.qty - r.shipped - r.released > 0)"
+        " GROUP BY t.pallet)"
+        " SELECT t.pallet, sp.sku, sum(sp.qty)::int, t.verdict, t.weighed_at FROM t"
+        " JOIN stock_positions sp ON sp.site = %s AND sp.pallet = t.pallet AND sp.qty > 0"
+        " AND sp.state = ANY(%s::text[])"
+        " GROUP BY t.pallet, sp.sku, t.verdict, t.weighed_at ORDER BY t.pallet, sp.sku",
+        [site, list(ssccs), site, sorted(s.value for s in ON_HAND_STATES)],
     )
     held: dict[str, dict[str, int]] = {}
-    for pallet, sku, qty in await cur.fetchall():
+    last: dict[str, tuple[str | None, datetime | None]] = {}
+    for pallet, sku, qty, verdict, at in await cur.fetchall():
         held.setdefault(pallet, {})[sku] = qty
+        last[pallet] = (verdict, at)
     if not held:
         return {}
     items = await _case_weights(conn, {sku for cases in held.values() for sku in cases})
     return {
-        pallet: _weight_check(weight_kg, cases, items, tolerance)
+        pallet: Weighing(_weight_check(weight_kg, cases, items, tolerance), *last[pallet])
         for pallet, cases in held.items()
         if all(sku in items for sku in cases)
     }
@@ -335,9 +336,11 @@ async def weigh_pallet(
         await pick_pallet(
             conn, site=site, sscc=sscc, zone=zone, time=time, now=now, cause=cause, floor=floor
         )
-    cases: dict[str, int] = {}  # the order's cases on it: its reserved stock in the books
+    # what the books hold on it: the order's reserved cases, and any the order did not
+    # take (a pallet moves whole, and the scale weighs all of it)
+    cases: dict[str, int] = {}
     for r in await stock.pallet_positions(conn, site, sscc):
-        if r.bucket.state is StockState.RESERVED:
+        if r.bucket.state in ON_HAND_STATES:
             cases[r.bucket.item] = cases.get(r.bucket.item, 0) + r.qty
     if not cases:
         for _, _, sku, _, _, qty in held.reservations:
@@ -434,30 +437,36 @@ async def _cases_missing(
     cause: Cause,
 ) -> list[int]:
     """Cases the scale and the read point agree a pallet does not carry (or a count did
-    not find on it) come off it in the books: off its case list, out of its reserved
-    stock (an ``adjust`` naming the weight or the count), and released from the order's
-    reservation (the line is short by them). Returns the postings."""
+    not find on it) come off it in the books: off its case list, out of its stock (an
+    ``adjust`` naming the weight or the count; first the cases the order did not take,
+    then its reserved ones), and what came out of the reserved stock is released from
+    the order's reservation (the line is short by them). Returns the postings."""
     site = order.site
     postings: list[int] = []
     by_item, _ = cases_by_item(cases)
-    reserved = [
-        r
-        for r in await stock.pallet_positions(conn, site, sscc)
-        if r.bucket.state is StockState.RESERVED
-    ]
+    held = sorted(
+        (
+            r
+            for r in await stock.pallet_positions(conn, site, sscc)
+            if r.bucket.state in ON_HAND_STATES and r.qty > 0
+        ),
+        key=lambda r: (r.bucket.state is StockState.RESERVED, r.position.sort_key()),
+    )
     for sku, n in sorted(by_item.items()):
-        for row in (r for r in reserved if r.bucket.item == sku):
+        reserved_off = 0
+        for row in (r for r in held if r.bucket.item == sku):
             take = min(n, row.qty)
             if take:
                 op = adjust(row.position, -take, cause=cause, time=time)
                 postings.append(await stock.post(conn, op, recorded_at=now))
                 n -= take
+                reserved_off += take if row.bucket.state is StockState.RESERVED else 0
         cur = await conn.execute(
             "SELECT id, qty - shipped - released FROM reservations WHERE order_id = %s"
             " AND pallet = %s AND sku = %s AND qty - shipped - released > 0 ORDER BY id",
             [order.id, sscc, sku],
         )
-        left = by_item[sku]
+        left = reserved_off
         for rid, open_qty in await cur.fetchall():
             give = min(left, int(open_qty))
             if give:
@@ -578,6 +587,58 @@ async def door_passage(
     return Passed(check, 0, raised.id, held_now, postings)
 
 
+async def _over_shipped(
+    conn: Conn,
+    order: OrderRow,
+    check: DoorCheck,
+    positions: Mapping[Position, int],
+    *,
+    now: datetime,
+    cause: Cause,
+    postings: list[int],
+) -> None:
+    """Cases the books hold on the shipped pallet beyond its order's (the order took
+    part of it, and the whole pallet left) ship with it: out through the ledger, an
+    ``over_shipment`` alert and an ``over_shipped`` timeline entry, for a person to
+    settle with the customer."""
+    ops = over_shipment_operations(check, positions)
+    if not ops:
+        return
+    for op in ops:
+        postings.append(await stock.post(conn, op, recorded_at=now))
+    p = check.passage
+    extra = sum(-op.lines[0].qty for op in ops if op.kind is EntryKind.SHIP)
+    detail = {"pallet": p.pallet, "door": p.door, "cases": extra, "order": order.id}
+    raised = await raise_alert(
+        conn,
+        site=order.site,
+        kind=AlertKind.OVER_SHIPMENT,
+        subject=p.pallet,
+        message=f"pallet {p.pallet} of order {order.id} left through {p.door} with {extra}"
+        " case(s) beyond the order's; shipped with it",
+        at=p.time,
+        dedupe_key=f"over_shipment:{cause.kind.value}:{cause.ref}",
+        detail=detail,
+        cause=(cause.kind.value, cause.ref),
+    )
+    await _note(
+        conn,
+        order,
+        "over_shipped",
+        time=p.time,
+        now=now,
+        cause=cause,
+        detail={**detail, "alert": raised.id},
+    )
+    log.warning(
+        "order %s: pallet %s left through %s with %d case(s) beyond the order's",
+        order.id,
+        p.pallet,
+        p.door,
+        extra,
+    )
+
+
 async def _to_the_door(
     conn: Conn,
     site: str,
@@ -622,6 +683,10 @@ async def _ship(
     for op in ops:
         postings.append(await stock.post(conn, op, recorded_at=now))
         cases += op.lines[-1].qty if moving is not None else -op.lines[0].qty
+    if moving is None:
+        await _over_shipped(
+            conn, held.order, check, positions, now=now, cause=cause, postings=postings
+        )
     if moving is not None:
         await transfers.pallet_dispatched(
             conn,

@@ -296,19 +296,28 @@ async def reopen_unconfirmed_picks(conn: Conn, *, site: str, items: list[str]) -
 # -- weigh -----------------------------------------------------------------------------
 
 
+_AWAITS_WEIGHT = (
+    "t.status <> 'cancelled' AND t.packed_at IS NULL AND t.shipped_at IS NULL"
+    " AND (o.status IN ('allocated', 'partially_allocated', 'picking', 'picked')"
+    " OR (o.status = 'on_hold' AND t.weight IS NULL))"
+)
+"""A pick task (``t``) of an order (``o``) whose pallet awaits its weight check: not
+weighed right, not shipped, its order open; of a held order only a pallet never weighed
+(one that weighed wrong waits for a person)."""
+
+
 async def awaiting_weight(conn: Conn, *, site: str) -> list[AwaitingWeight]:
-    """Pallets in packing (arrived, or reported picked) for an open order not held,
-    whose weight check has not come or was not right: with their weigh tasks so far."""
+    """Pallets in packing (arrived, or reported picked) awaiting their weight check
+    (:data:`_AWAITS_WEIGHT`), with their weigh tasks so far."""
     cur = await conn.execute(
         "SELECT t.order_id, t.pallet, coalesce(t.picked_at, t.reported_at),"
         " (t.weight->>'time')::timestamptz, count(w.id)::int, max(w.created_at)"
         " FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
         " LEFT JOIN weigh_tasks w ON w.order_id = t.order_id AND w.pallet = t.pallet"
-        " WHERE t.site = %s AND t.status <> 'cancelled' AND t.pallet IS NOT NULL"
-        " AND t.packed_at IS NULL AND t.shipped_at IS NULL"
-        " AND coalesce(t.picked_at, t.reported_at) IS NOT NULL"
-        " AND o.status IN ('allocated', 'partially_allocated', 'picking', 'picked')"
-        " GROUP BY t.id ORDER BY t.id",
+        " WHERE t.site = %s AND t.pallet IS NOT NULL"
+        " AND coalesce(t.picked_at, t.reported_at) IS NOT NULL AND "
+        + _AWAITS_WEIGHT
+        + " GROUP BY t.id ORDER BY t.id",
         [site],
     )
     return [AwaitingWeight(*r) for r in await cur.fetchall()]
@@ -337,15 +346,13 @@ async def weighed(conn: Conn, *, site: str, sscc: str, time: datetime) -> None:
 
 
 async def cancel_stale_weigh_tasks(conn: Conn, *, site: str) -> list[str]:
-    """Open weigh tasks whose pallet no longer awaits its weight (weighed right, its
-    order held, cancelled or shipped): cancelled. Their ids."""
+    """Open weigh tasks whose pallet no longer awaits its check (weighed right, its order
+    cancelled or shipped, or held after a wrong weight): cancelled. Their ids."""
     cur = await conn.execute(
-        "UPDATE weigh_tasks w SET status = 'cancelled' FROM orders o"
-        " WHERE w.site = %s AND w.status = 'open' AND o.id = w.order_id"
-        " AND (o.status NOT IN ('allocated', 'partially_allocated', 'picking', 'picked')"
-        " OR NOT EXISTS (SELECT 1 FROM pick_tasks t WHERE t.order_id = w.order_id"
-        " AND t.pallet = w.pallet AND t.status <> 'cancelled' AND t.packed_at IS NULL"
-        " AND t.shipped_at IS NULL)) RETURNING w.id",
+        "UPDATE weigh_tasks w SET status = 'cancelled' WHERE w.site = %s AND w.status = 'open'"
+        " AND NOT EXISTS (SELECT 1 FROM pick_tasks t JOIN orders o ON o.id = t.order_id"
+        " WHERE t.order_id = w.order_id AND t.pallet = w.pallet AND " + _AWAITS_WEIGHT + ")"
+        " RETURNING w.id",
         [site],
     )
     return sorted(f"weigh-{r[0]}" for r in await cur.fetchall())

@@ -182,35 +182,30 @@ async def _weighed_epc(conn: Conn, ctx: FeedContext, ev: WeightRow) -> str | Non
     ssccs = {epc: s for epc in ev.candidates if (s := pallet_sscc(epc)) is not None}
     if not ssccs:
         return ev.epc
-    checks = await order_flow.awaiting_weight(
-        conn, ctx.site, sorted(set(ssccs.values())), ev.weight_kg, ctx.settings.pack_tolerance
-    )
     named = pallet_sscc(ev.epc)
-    again = (
-        await order_flow.awaiting_weight(
-            conn,
-            ctx.site,
-            [named],
-            ev.weight_kg,
-            ctx.settings.pack_tolerance,
-            mismatch_since=ev.time - timedelta(seconds=ROLLED_ON_WITHIN_S),
-        )
-        if named is not None and named not in checks
-        else {}
+    asked = set(ssccs.values()) | ({named} if named is not None else set())
+    found = await order_flow.weighings(
+        conn, ctx.site, sorted(asked), ev.weight_kg, ctx.settings.pack_tolerance
     )
-    weighed_before = (
-        await order_flow.awaiting_weight(
-            conn, ctx.site, [named], ev.weight_kg, ctx.settings.pack_tolerance, weighed_or_not=True
-        )
-        if named is not None and named not in checks
-        else {}
+    checks = {  # the candidates awaiting their check
+        s: w.check for s in ssccs.values() if (w := found.get(s)) and w.verdict is None
+    }
+    mine = found.get(named) if named is not None and named not in checks else None
+    rolled_on = ev.time - timedelta(seconds=ROLLED_ON_WITHIN_S)
+    again = (
+        mine.check
+        if mine is not None
+        and mine.verdict == "mismatch"
+        and mine.weighed_at is not None
+        and mine.weighed_at >= rolled_on
+        else None
     )
     chosen = weighed_pallet(
         ev.epc,
         list(ssccs),
         {epc: checks[s] for epc, s in ssccs.items() if s in checks},
-        named_again=again.get(named) if named is not None else None,
-        named_weighed=weighed_before.get(named) if named is not None else None,
+        named_again=again,
+        named_weighed=mine.check if mine is not None else None,
     )
     if chosen is None and ev.epc is not None:
         log.info(

@@ -33,6 +33,7 @@ class AlertKind(StrEnum):
     WRONG_PICK = "wrong_pick"
     WEIGHT_MISMATCH = "weight_mismatch"
     MIS_SHIPMENT = "mis_shipment"
+    OVER_SHIPMENT = "over_shipment"
     READER_OFFLINE = "reader_offline"
     EDGE_OFFLINE = "edge_offline"
     WEBHOOK_DISABLED = "webhook_disabled"
@@ -58,6 +59,7 @@ DEFAULT_SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.WRONG_PICK: Severity.CRITICAL,
     AlertKind.WEIGHT_MISMATCH: Severity.CRITICAL,
     AlertKind.MIS_SHIPMENT: Severity.CRITICAL,
+    AlertKind.OVER_SHIPMENT: Severity.WARNING,
     AlertKind.READER_OFFLINE: Severity.CRITICAL,
     AlertKind.EDGE_OFFLINE: Severity.CRITICAL,
     AlertKind.WEBHOOK_DISABLED: Severity.WARNING,

@@ -4,7 +4,8 @@ An order's **pallets** are the SSCCs picked for it; once it is released to a doc
 it is **loading** there. An outbound passage of a pallet at a door is:
 
 - ``ship``: the pallet is on an order loading at that door. It ships on that order
-  (:func:`ship_operations` takes its reserved stock out through the ledger);
+  (:func:`ship_operations` takes its reserved stock out through the ledger); cases the
+  books hold on it beyond the order's leave with it (:func:`over_shipment_operations`);
 - ``mis_shipment`` otherwise, with the reason:
 
   - ``not_on_an_order``: no order has the pallet;
@@ -21,6 +22,7 @@ passage is judged.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,11 +31,13 @@ from enum import StrEnum
 from cloud.warehouse.ledger import (
     Cause,
     CauseKind,
+    EntryKind,
     LedgerError,
     Operation,
     Position,
     StockState,
     ship,
+    transfer,
 )
 from cloud.warehouse.receiving import pallet_sscc
 from protocols.mqtt import PassageMessage
@@ -175,3 +179,27 @@ def ship_operations(check: DoorCheck, positions: Mapping[Position, int]) -> list
         and pos.bucket.state is StockState.RESERVED
         and qty > 0
     ]
+
+
+def over_shipment_operations(
+    check: DoorCheck, positions: Mapping[Position, int]
+) -> list[Operation]:
+    """For a ``ship`` verdict, the cases the books hold on the pallet beyond its order's
+    (available there: the order took part of the pallet) leave with it: each reserved
+    then shipped, so they go out through the ledger as the order's do (an over-shipment,
+    for a person to settle with the customer). None for a mis-shipment; quarantined or
+    damaged cases stay on the books, for a person."""
+    if check.verdict is not Verdict.SHIP:
+        return []
+    p = check.passage
+    cause = Cause(CauseKind.PASSAGE, p.id)
+    ops: list[Operation] = []
+    for pos, qty in sorted(positions.items(), key=lambda kv: kv[0].sort_key()):
+        if pos.pallet != p.pallet or pos.bucket.site != p.site or qty <= 0:
+            continue
+        if pos.bucket.state is not StockState.AVAILABLE:
+            continue
+        held = Position(dataclasses.replace(pos.bucket, state=StockState.RESERVED), pos.pallet)
+        ops.append(transfer(EntryKind.RESERVE, pos, held, qty, cause=cause, time=p.time))
+        ops.append(ship(held, qty, cause=cause, time=p.time))
+    return ops

@@ -3,11 +3,12 @@
 An order on hold (a weight mismatch at packing, a mis-shipment at a door) waits for a
 person. Without one its pallets would stand in packing for the rest of the run, and a
 real shift would not let them. Every ``poll_s`` (wall time) the shift lead reads the
-held orders of its site (``GET /api/orders?status=on_hold&site=``). An order held for a
-weight mismatch is counted when first seen, as a packer would: each of its pallets
-standing in packing, by the cases a handheld RFID reader finds on it
-(``POST /api/scans``, ``count`` with ``cases``: the world's pallet as it is, so a case
-taken off it is not among them and comes off it in the books). One that has been
+held orders of its site (``GET /api/orders?status=on_hold&site=``). Of an order held for
+a weight mismatch it reads the weight checks (``GET /api/orders/{id}``) and counts each
+pallet whose last check is a mismatch, once, as a packer would: by the cases a handheld
+RFID reader finds on it (``POST /api/scans``, ``count`` with ``cases``: the world's
+pallet as it is, so a case taken off it is not among them and comes off it in the
+books). A pallet of the order not weighed yet is left to the scale. One that has been
 on hold for ``workers.hold_resolve_s`` (simulated time, counted from when the shift lead
 first saw it held) is cancelled (``POST /api/orders/{id}/cancel``, with a note). The WMS gives
 its stock back and sends each of its pallets off the shelves back to storage with a
@@ -23,6 +24,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from firmware_sim.wms.bridge import WorldBridge
 from firmware_sim.wms.client import WmsClient, WmsUnavailable
@@ -40,19 +42,27 @@ class HoldBook:
     """Held order -> when it was first seen held (simulated Unix time)."""
     done: set[str] = field(default_factory=set)
     """Cancelled, or given up on (the WMS refused): not looked at again."""
-    counted: set[str] = field(default_factory=set)
-    """Held orders whose pallets were counted."""
+    counted: set[tuple[str, str]] = field(default_factory=set)
+    """(held order, pallet EPC) counted."""
 
 
 WEIGHT_MISMATCH = "weight_mismatch"
 """The hold reason of an order whose pallet weighed wrong at packing."""
 
 
-def counts_due(book: HoldBook, reasons: Mapping[str, str]) -> list[str]:
-    """The held orders (``reasons``: order -> hold reason) whose pallets to count now:
-    held for a weight mismatch, not counted yet, in order. Marks them counted."""
-    due = sorted(o for o, r in reasons.items() if r == WEIGHT_MISMATCH and o not in book.counted)
-    book.counted.update(due)
+def counts_due(book: HoldBook, order: str, detail: Any) -> list[str]:
+    """The EPCs of ``order``'s pallets to count now (``detail``: ``GET
+    /api/orders/{id}``'s answer): those whose last weight check is a mismatch, not
+    counted for the order yet, in pick order. Marks them counted."""
+    tasks = detail.get("pick_tasks") if isinstance(detail, dict) else None
+    due = []
+    for t in tasks if isinstance(tasks, list) else ():
+        weight, epc = t.get("weight"), t.get("pallet_epc")
+        if not (isinstance(weight, dict) and weight.get("verdict") == "mismatch" and epc):
+            continue
+        if (order, epc) not in book.counted:
+            book.counted.add((order, epc))
+            due.append(str(epc))
     return due
 
 
@@ -129,15 +139,23 @@ class ShiftLead:
         self.stats.seen += sum(
             o not in self.book.since and o not in self.book.done for o in reasons
         )
-        for order in counts_due(self.book, reasons):
-            await self.count(order)
+        for order, reason in reasons.items():
+            if reason == WEIGHT_MISMATCH and order not in self.book.done:
+                await self.count(order)
         due = holds_due(self.book, reasons, self.bridge.clock(), self.after_s)
         for order in due:
             await self.cancel(order, reasons[order])
 
     async def count(self, order: str) -> None:
-        """Count each pallet of ``order`` standing in packing by its cases."""
+        """Count each pallet of ``order`` that weighed wrong, standing in packing, by its
+        cases."""
+        answer = await self.client.get(f"/api/orders/{order}", attempts=1)
+        if not answer.ok:
+            return
+        due = set(counts_due(self.book, order, answer.body))
         for pallet in self.bridge.world.flow.pallets_in_packing(order):
+            if pallet.epc not in due:
+                continue
             body: dict[str, object] = {
                 "barcode": pallet.epc,
                 "action": "count",

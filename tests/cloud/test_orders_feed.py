@@ -798,3 +798,91 @@ async def test_a_pallet_is_weighed_again_three_times_at_most_and_never_while_hel
             ("open", t(1180)),
             ("open", t(1360)),
         ]
+
+
+async def test_cases_beyond_the_order_on_a_shipped_pallet_leave_with_it_as_an_over_shipment(
+    database_url, site
+):
+    # The order took 10 of a pallet's 16 cases and the whole pallet went through its
+    # door: the 6 left too, so they go out of the books, and a person is told.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p = await add_pallet(conn, 1, cases=16, site=site)
+        order = await new_order(conn, site, (ITEM_A, 10))
+        await insert_zone_event(conn, p.epc, "packing", at=t(60))
+        await insert_weight(conn, p.epc, 125.5, at=t(99))  # as if only the order's 10
+        await rig.drain()
+        ((_, message, _),) = await alerts(conn, "weight_mismatch")
+        assert "expected 185.0 kg" in message  # the whole pallet is weighed
+        await order_status.release_order(
+            conn, order.order.id, floor=FLOOR, now=t(99), by="ops", note="weigh again"
+        )
+        await insert_weight(conn, p.epc, 185.5, at=t(100))  # all 16 on it: right
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "loading"
+        await insert_passage(conn, p.epc, door="door-1", direction="outbound", at=t(200))
+        await rig.drain()
+        d = await order_now(conn, order.order.id)
+        assert d.order.status == "shipped" and [(x.qty, x.shipped) for x in d.lines] == [(10, 10)]
+        assert await fetch(conn, "SELECT count(*) FROM stock_positions WHERE qty > 0") == [(0,)]
+        assert await fetch(
+            conn,
+            "SELECT kind, state, qty FROM ledger_entries WHERE time = %s"
+            " AND kind IN ('ship', 'reserve') ORDER BY id",
+            t(200),
+        ) == [
+            ("ship", "reserved", -10),
+            ("reserve", "available", -6),
+            ("reserve", "reserved", 6),
+            ("ship", "reserved", -6),
+        ]
+        ((subject, message, detail),) = await alerts(conn, "over_shipment")
+        assert subject == p.sscc and "6 case(s) beyond the order's" in message
+        assert (detail["order"], detail["cases"], detail["door"]) == (order.order.id, 6, "door-1")
+        (note,) = [e for e in d.timeline if e.event == "over_shipped"]
+        assert note.detail["cases"] == 6 and note.cause_kind == "passage"
+        assert await fetch(conn, "SELECT status FROM pallets WHERE sscc = %s", p.sscc) == [
+            ("shipped",)
+        ]
+
+
+async def test_a_pallet_of_a_held_order_never_weighed_is_sent_onto_the_scale_again(
+    database_url, site
+):
+    # Its order was held by another pallet's wrong weight; its own weight went nowhere.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        light = await add_pallet(conn, 1, cases=12, site=site)
+        other = await add_pallet(conn, 2, cases=12, lot="L2", site=site)
+        order = await new_order(conn, site, (ITEM_A, 24))
+        await insert_zone_event(conn, other.epc, "packing", at=t(90))
+        await insert_weight(conn, light.epc, A_CASE_LIGHT, at=t(100))
+        await rig.drain()
+        assert (await order_now(conn, order.order.id)).order.status == "on_hold"
+        job = ReweighJob(rig.pool, site=site, packing="packing", clock=rig.clock, after_s=180.0)
+        rig.clock.now = t(300)
+        (made,) = await job.check_once() or []
+        (task,) = await tasks_db.list_tasks(
+            conn, site=site, floor=FLOOR, kind="weigh", status="open", after=None, limit=10
+        )
+        assert (task.id, task.pallet) == (f"weigh-{made}", other.sscc)
+
+
+async def test_a_case_off_a_pallet_the_order_took_part_of_comes_off_what_the_order_left(
+    database_url, site
+):
+    # The order took 4 of the pallet's 5 cases; one case is not on it when weighed: it
+    # comes off the case the order did not take, and the order keeps its 4.
+    async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
+        p, cases = await pallet_of_five_tagged_cases(conn, site)
+        order = await new_order(conn, site, (ITEM_A, 4))
+        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases[:4])
+        await rig.drain()
+        ((_, _, detail),) = await alerts(conn, "weight_mismatch")
+        assert detail["missing_cases"] == [cases[4]] and detail["cases"] == 5
+        assert await fetch(
+            conn, "SELECT state, qty FROM stock_positions WHERE pallet = %s AND qty > 0", p.sscc
+        ) == [("reserved", 4)]
+        assert await fetch(
+            conn, "SELECT qty, released FROM reservations WHERE pallet = %s", p.sscc
+        ) == [(4, 0)]
+        d = await order_now(conn, order.order.id)
+        assert [(x.qty, x.allocated) for x in d.lines] == [(4, 4)]

@@ -334,7 +334,9 @@ async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops
     script = Script(
         [
             (200, {"items": held, "next": None}, 0.0),  # first seen at 1 s
+            (200, {"id": "SO-1", "pick_tasks": []}, 0.0),  # nothing weighed to count
             (200, {"items": held, "next": None}, 0.0),  # 300 s later: both due
+            (200, {"id": "SO-1", "pick_tasks": []}, 0.0),
             (200, {"id": "SO-1", "status": "cancelled"}, 0.0),
             (409, {"detail": "status: order SO-2 has pallets gone through the door"}, 0.0),
             (200, {"items": held, "next": None}, 0.0),  # dealt with: not again
@@ -348,12 +350,14 @@ async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops
         await lead.poll()
     assert [(s["method"], s["target"]) for s in script.seen] == [
         ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("GET", "/api/orders/SO-1"),
         ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("GET", "/api/orders/SO-1"),
         ("POST", "/api/orders/SO-1/cancel"),
         ("POST", "/api/orders/SO-2/cancel"),
         ("GET", "/api/orders?status=on_hold&limit=1000"),
     ]
-    assert "weight_mismatch" in script.seen[2]["body"]["note"]
+    assert "weight_mismatch" in script.seen[4]["body"]["note"]
     assert (lead.stats.seen, lead.stats.cancelled, lead.stats.refused) == (2, 1, 1)
     w.to(302)
     [cancel] = w.truth("cancel")
@@ -362,7 +366,8 @@ async def test_the_shift_lead_cancels_an_order_held_too_long_and_the_world_drops
 
 async def test_the_shift_lead_counts_a_pallet_held_for_its_weight_by_the_cases_on_it():
     """A pallet a case light at packing holds its order: the shift lead counts it once,
-    by the cases a handheld reader finds on it (the one taken off is not there)."""
+    by the cases a handheld reader finds on it (the one taken off is not there); a
+    pallet of the order that weighed right is not counted."""
     w = Opened()
     epc = next(iter(w.world.flow.stored))
     w.bridge.decide(w.world.flow.order_placed, "SO-1", "door-2", [epc])
@@ -372,11 +377,20 @@ async def test_the_shift_lead_counts_a_pallet_held_for_its_weight_by_the_cases_o
     w.to(200)
     [mistake] = w.truth("mistake")
     held = [{"id": "SO-1", "status": "on_hold", "hold_reason": "weight_mismatch"}]
+    weighed = {
+        "id": "SO-1",
+        "pick_tasks": [
+            {"pallet_epc": epc, "weight": {"verdict": "mismatch"}},
+            {"pallet_epc": "3114257BF7194E4000001A85", "weight": {"verdict": "ok"}},
+        ],
+    }
     script = Script(
         [
             (200, {"items": held, "next": None}, 0.0),
-            (201, {"id": 7, "variance": 0}, 0.0),
-            (200, {"items": held, "next": None}, 0.0),  # counted: not again
+            (200, weighed, 0.0),
+            (201, {"id": 7, "variance": -1}, 0.0),
+            (200, {"items": held, "next": None}, 0.0),
+            (200, weighed, 0.0),  # counted: not again
         ]
     )
     async with http_server(script) as url, client(url) as wms:
@@ -385,16 +399,18 @@ async def test_the_shift_lead_counts_a_pallet_held_for_its_weight_by_the_cases_o
         await lead.poll()
     assert [(s["method"], s["target"]) for s in script.seen] == [
         ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("GET", "/api/orders/SO-1"),
         ("POST", "/api/scans"),
         ("GET", "/api/orders?status=on_hold&limit=1000"),
+        ("GET", "/api/orders/SO-1"),
     ]
-    body = script.seen[1]["body"]
+    body = script.seen[2]["body"]
     assert body == {
         "barcode": epc,
         "action": "count",
         "cases": [c for c in whole if c != mistake["case"]],
     }
-    assert (lead.stats.counted, lead.stats.counted_short) == (1, 0)
+    assert (lead.stats.counted, lead.stats.counted_short) == (1, 1)
 
 
 async def test_a_warehouse_that_is_a_site_names_it_in_every_request_about_the_site():

@@ -31,9 +31,17 @@ def test_an_order_dealt_with_is_not_due_again():
     assert book.since == {}
 
 
-def test_an_order_held_for_its_weight_is_counted_once_and_no_other_hold_is():
+def test_the_pallets_that_weighed_wrong_are_counted_once_each_and_no_other():
     book = HoldBook()
-    reasons = {"SO-2": "weight_mismatch", "SO-1": "mis_shipment", "SO-3": "weight_mismatch"}
-    assert counts_due(book, reasons) == ["SO-2", "SO-3"]
-    assert counts_due(book, reasons) == []
-    assert counts_due(book, {**reasons, "SO-4": "weight_mismatch"}) == ["SO-4"]
+
+    def detail(*weights):
+        return {"pick_tasks": [{"pallet_epc": f"P{i}", "weight": w} for i, w in enumerate(weights)]}
+
+    mismatch, ok = {"verdict": "mismatch"}, {"verdict": "ok"}
+    assert counts_due(book, "SO-1", detail(mismatch, ok, None)) == ["P0"]
+    assert counts_due(book, "SO-1", detail(mismatch, ok, None)) == []
+    # the third weighed wrong later (sent onto the scale again): counted then
+    assert counts_due(book, "SO-1", detail(mismatch, ok, mismatch)) == ["P2"]
+    # the same pallet held for another order is counted again
+    assert counts_due(book, "SO-2", detail(mismatch)) == ["P0"]
+    assert counts_due(book, "SO-3", {"detail": "no such order"}) == []

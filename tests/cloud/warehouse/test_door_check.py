@@ -15,6 +15,7 @@ from cloud.warehouse.door_check import (
     Verdict,
     check_passage,
     outbound_passage,
+    over_shipment_operations,
     ship_operations,
 )
 from cloud.warehouse.ledger import (
@@ -193,6 +194,19 @@ def test_shipping_takes_the_pallets_reserved_stock_out_of_the_ledger():
         book, _ = post(book, op)
     assert dict(book.positions) == {at(StockState.AVAILABLE, 1): 2, at(StockState.RESERVED, 2): 4}
     assert ship_operations(check_passage(out(4, "door-1"), ORDERS), book.positions) == []
+    # through the wrong door (a mis-shipment) nothing goes out; through its own, the two
+    # cases beyond the order left with pallet 1: reserved, then shipped
+    assert over_shipment_operations(check_passage(out(1, "door-3"), ORDERS), book.positions) == []
+    extra = over_shipment_operations(check_passage(out(1, "door-1"), ORDERS), book.positions)
+    assert [
+        (op.kind.value, [(x.position.bucket.state, x.qty) for x in op.lines]) for op in extra
+    ] == [
+        ("reserve", [(StockState.AVAILABLE, -2), (StockState.RESERVED, 2)]),
+        ("ship", [(StockState.RESERVED, -2)]),
+    ]
+    for op in extra:
+        book, _ = post(book, op)
+    assert dict(book.positions) == {at(StockState.RESERVED, 2): 4}
 
 
 def passage_message(epc: str, direction: str) -> PassageMessage:
