@@ -421,12 +421,16 @@ class _Handling:
         book = [(r.position, r.qty) for r in held if r.bucket.state in ON_HAND_STATES]
         await self.adjust(book, counted, surplus)
 
-    async def count_pallet(self, scan: Scan, data: Gs1Data, sscc: str, counted: int) -> None:
-        held = [
+    async def pallet_book(self, sscc: str) -> list[stock.PositionRow]:
+        """The pallet's on-hand positions."""
+        return [
             r
             for r in await stock.pallet_positions(self.conn, self.site, sscc)
             if r.bucket.state in ON_HAND_STATES
         ]
+
+    async def count_pallet(self, scan: Scan, data: Gs1Data, sscc: str, counted: int) -> None:
+        held = await self.pallet_book(sscc)
         pallet = await goods.pallet(self.conn, self.site, sscc)
         where: str | None
         if held:
@@ -446,11 +450,7 @@ class _Handling:
         if any(p.bucket.location != location for p, _ in book):
             for op in moves_to(book, location, doors=self.doors, cause=self.cause, time=self.now):
                 await self.post(op)
-            book = [
-                (r.position, r.qty)
-                for r in await stock.pallet_positions(self.conn, self.site, sscc)
-                if r.bucket.state in ON_HAND_STATES
-            ]
+            book = [(r.position, r.qty) for r in await self.pallet_book(sscc)]
         booked = sum(q for _, q in book)
         if scan.cases is not None and pallet is not None:
             book = await self.cases_not_found(sscc, pallet, scan.cases, book)
@@ -484,11 +484,7 @@ class _Handling:
             await goods.drop_cases(self.conn, self.site, sscc, gone)
             return book
         self.result.postings.extend(posted)
-        return [
-            (r.position, r.qty)
-            for r in await stock.pallet_positions(self.conn, self.site, sscc)
-            if r.bucket.state in ON_HAND_STATES
-        ]
+        return [(r.position, r.qty) for r in await self.pallet_book(sscc)]
 
     async def adjust(
         self, book: list[tuple[Position, int]], counted: int, surplus: Position
