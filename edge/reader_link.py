@@ -28,7 +28,10 @@ raises :class:`CommandFailed` saying why.
 A reader can die with its TCP connection still up. The link asks the reader
 for a keepalive every ``keepalive_ms``; two intervals without any message
 (keepalive, report or event) make it *silent* (``on_silence(reader, True)``, and
-``False`` once it speaks again), three a lost connection. The backoff starts
+``False`` once it speaks again), three a lost connection. A reader that keeps the
+connection up and answers keepalives but does not get as far as inventorying within
+``setup_timeout_s`` of connecting (its configuration stalled: an answer sllurp waits for
+never came) counts as lost too, and is connected again. The backoff starts
 over only once a connection got as far as inventorying, so a reader that
 accepts TCP and then refuses the configuration is not hammered.
 
@@ -228,6 +231,7 @@ class ReaderLink:
         keepalive_ms: int = 5000,
         reconnect_max_s: float = 30.0,
         hello_timeout_s: float = 5.0,
+        setup_timeout_s: float = 30.0,
         clock: Clock = wall_clock,
         on_heard: HeardCallback | None = None,
         on_silence: SilenceCallback | None = None,
@@ -260,6 +264,7 @@ class ReaderLink:
         self._keepalive_ms = keepalive_ms
         self._reconnect_max = reconnect_max_s
         self._hello_timeout = hello_timeout_s
+        self._setup_timeout = setup_timeout_s
         self._stop = threading.Event()
         self._lost = threading.Event()
         self._hello = threading.Event()
@@ -571,12 +576,26 @@ class ReaderLink:
 
     def _watch(self, client: _LLRPClient) -> str:
         """Wait until the connection ends; say why."""
+        connected_at = time.monotonic()
+        ever_inventoried = False
         while not self._lost.wait(min(0.5, self.silent_after_s / 4)):
             if not client.is_alive():
                 return client.dropped_because or "connection closed"
-            silent_for = time.monotonic() - self._heard_at
+            now = time.monotonic()
+            silent_for = now - self._heard_at
             if silent_for > self.silence_limit_s:
                 return f"silent for {silent_for:.1f} s with the connection up"
+            ever_inventoried = ever_inventoried or self._inventorying
+            setting_up = now - connected_at
+            if self._inventory_wanted and not ever_inventoried:
+                if setting_up > self._setup_timeout:
+                    state = LLRPReaderState.getStateName(client.llrp.state)
+                    return (
+                        f"not inventorying {setting_up:.1f} s after connecting"
+                        f" (the reader's setup stalled in {state})"
+                    )
+            else:
+                connected_at = now  # inventory stopped by a command: the clock starts again
             if silent_for > self.silent_after_s and not self._silent and self._inventorying:
                 self._set_silent(True)
         if self._stop.is_set():

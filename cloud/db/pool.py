@@ -54,3 +54,11 @@ async def open_pool(
         yield pool
     finally:
         await pool.close()
+
+
+async def try_xact_lock(conn: AsyncConnection[TupleRow], key: int) -> bool:
+    """Take the advisory lock ``key`` for the rest of the transaction, if no other
+    session holds it (a job that two nodes run writes from one of them at a time)."""
+    cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+    row = await cur.fetchone()
+    return bool(row and row[0])

@@ -15,7 +15,7 @@ import logging
 
 from cloud.background import PeriodicJob
 from cloud.db import alerts as alerts_db
-from cloud.db.pool import Pool
+from cloud.db.pool import Pool, try_xact_lock
 from cloud.warehouse.alerts import SYSTEM_ACTOR, AlertKind
 from cloud.warehouse.fleet_alerts import (
     EdgeSignal,
@@ -72,9 +72,7 @@ class FleetAlertJob(PeriodicJob):
             verdict = self.watch.judge(readers, edges, unresolved, now)
             if not (verdict.to_raise or verdict.to_resolve):
                 return verdict
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-            row = await cur.fetchone()
-            if not (row and row[0]):
+            if not await try_xact_lock(conn, LOCK_KEY):
                 return None
             # decide again from what is unresolved now that no other node writes
             unresolved = await alerts_db.unresolved_keys(conn, self._site, FLEET_KINDS)

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from cloud.background import PeriodicJob
 from cloud.db import promised_dates as db
-from cloud.db.pool import Pool
+from cloud.db.pool import Pool, try_xact_lock
 from cloud.warehouse.promised_dates import order_promised_date, promised_date_change
 from protocols.clock import Clock
 
@@ -53,9 +53,7 @@ class PromisedDateJob(PeriodicJob):
         """One look: how many orders' dates moved (written and told); None when
         another node holds the lock."""
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-            row = await cur.fetchone()
-            if not (row and row[0]):
+            if not await try_xact_lock(conn, LOCK_KEY):
                 return None
             now = self._clock()
             orders = await db.short_orders(conn, self._site)

@@ -18,7 +18,7 @@ import logging
 
 from cloud.background import PeriodicJob
 from cloud.db import tasks as db
-from cloud.db.pool import Pool
+from cloud.db.pool import Pool, try_xact_lock
 from cloud.warehouse.packing import REWEIGH_AFTER_S, reweigh_due
 from protocols.clock import Clock
 
@@ -55,9 +55,7 @@ class ReweighJob(PeriodicJob):
     async def check_once(self) -> list[int] | None:
         """One look: the weigh tasks made; None when another node holds the lock."""
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-            row = await cur.fetchone()
-            if not (row and row[0]):
+            if not await try_xact_lock(conn, LOCK_KEY):
                 return None
             now = self._clock()
             stale = await db.cancel_stale_weigh_tasks(conn, site=self._site)

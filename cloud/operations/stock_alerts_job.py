@@ -22,7 +22,7 @@ from datetime import date
 from cloud.background import PeriodicJob
 from cloud.db import alerts as alerts_db
 from cloud.db import stock_rules as rules_db
-from cloud.db.pool import Pool
+from cloud.db.pool import Pool, try_xact_lock
 from cloud.operations.forecasting import forecast_items
 from cloud.warehouse.alerts import SYSTEM_ACTOR, AlertKind
 from cloud.warehouse.forecast import ForecastConfig, with_reorder
@@ -58,9 +58,7 @@ class StockAlertJob(PeriodicJob):
     async def check_once(self) -> StockVerdict | None:
         """One look: the verdict, written; None when another node holds the lock."""
         async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-            row = await cur.fetchone()
-            if not (row and row[0]):
+            if not await try_xact_lock(conn, LOCK_KEY):
                 return None
             now = self._clock()
             rules = await rules_db.rules_of_site(conn, self._site)

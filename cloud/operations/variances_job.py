@@ -23,7 +23,7 @@ from datetime import datetime
 from cloud.background import PeriodicJob
 from cloud.db import alerts as alerts_db
 from cloud.db import variances as db
-from cloud.db.pool import Pool
+from cloud.db.pool import Pool, try_xact_lock
 from cloud.operations.inbound import pallet_sscc
 from cloud.warehouse.alerts import SYSTEM_ACTOR, AlertKind
 from cloud.warehouse.putaway import storage_zones
@@ -117,9 +117,7 @@ class CycleCountJob(PeriodicJob):
             )
             if not (verdict.to_open or verdict.to_clear):
                 return verdict
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-            row = await cur.fetchone()
-            if not (row and row[0]):
+            if not await try_xact_lock(conn, LOCK_KEY):
                 return None
             opened: list[Discrepancy] = []
             for d in verdict.to_open:

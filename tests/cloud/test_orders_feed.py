@@ -373,15 +373,23 @@ async def pallet_of_five_tagged_cases(conn, site: str):
     return p, cases
 
 
+async def five_cases_weighed_a_case_light(rig, conn, site: str, heard: slice, *, ordered: int = 5):
+    """A pallet of five tagged cases on an order for ``ordered`` of them, weighed a case
+    light at 100 s with the cases ``heard`` coming onto the scale, the feed drained:
+    the pallet, its case EPCs, the order's detail as created."""
+    p, cases = await pallet_of_five_tagged_cases(conn, site)
+    order = await new_order(conn, site, (ITEM_A, ordered))
+    await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases[heard])
+    await rig.drain()
+    return p, cases, order
+
+
 async def test_a_case_the_scale_misses_and_the_read_point_did_not_hear_comes_off_the_books(
     database_url, site
 ):
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p, cases = await pallet_of_five_tagged_cases(conn, site)
-        order = await new_order(conn, site, (ITEM_A, 5))
         # a case short by weight, and the fifth case was not heard coming onto the scale
-        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases[:4])
-        await rig.drain()
+        p, cases, order = await five_cases_weighed_a_case_light(rig, conn, site, slice(4))
         d = await order_now(conn, order.order.id)
         assert (d.order.status, d.order.hold_reason) == ("on_hold", "weight_mismatch")
         ((_, message, detail),) = await alerts(conn, "weight_mismatch")
@@ -408,10 +416,7 @@ async def test_a_light_pallet_whose_cases_were_all_heard_keeps_its_cases_for_a_p
     database_url, site
 ):
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p, cases = await pallet_of_five_tagged_cases(conn, site)
-        order = await new_order(conn, site, (ITEM_A, 5))
-        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases)
-        await rig.drain()
+        p, _, order = await five_cases_weighed_a_case_light(rig, conn, site, slice(5))
         ((_, _, detail),) = await alerts(conn, "weight_mismatch")
         assert "missing_cases" not in detail
         assert await fetch(
@@ -695,10 +700,7 @@ async def test_a_person_counting_a_held_pallet_by_its_cases_takes_the_one_not_fo
     # which is missing (test_a_light_pallet_whose_cases_were_all_heard_keeps_...): a
     # handheld count of the pallet's cases does, and the order's books follow it.
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p, cases = await pallet_of_five_tagged_cases(conn, site)
-        order = await new_order(conn, site, (ITEM_A, 5))
-        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases)
-        await rig.drain()
+        p, cases, order = await five_cases_weighed_a_case_light(rig, conn, site, slice(5))
         counted = await count_by_cases(conn, site, p.sscc, cases[:2] + cases[3:], t(160))
         assert counted.variance == -1  # the case came off with the order's books
         assert await fetch(
@@ -872,10 +874,9 @@ async def test_a_case_off_a_pallet_the_order_took_part_of_comes_off_what_the_ord
     # The order took 4 of the pallet's 5 cases; one case is not on it when weighed: it
     # comes off the case the order did not take, and the order keeps its 4.
     async with feed_rig(database_url, site) as rig, await connect(database_url) as conn:
-        p, cases = await pallet_of_five_tagged_cases(conn, site)
-        order = await new_order(conn, site, (ITEM_A, 4))
-        await insert_weight(conn, p.epc, 5 * 10 + 25 - 10, at=t(100), cases=cases[:4])
-        await rig.drain()
+        p, cases, order = await five_cases_weighed_a_case_light(
+            rig, conn, site, slice(4), ordered=4
+        )
         ((_, _, detail),) = await alerts(conn, "weight_mismatch")
         assert detail["missing_cases"] == [cases[4]] and detail["cases"] == 5
         assert await fetch(

@@ -107,7 +107,7 @@ async def test_a_packed_order_has_a_ship_task_and_a_received_pallet_a_put_away_t
             conn,
             site=client.site,
             sscc=pick["pallet"],
-            weight_kg=4 * 10 + 25,
+            weight_kg=10 * 10 + 25,  # the whole pallet: the order took 4 of its 10 cases
             scale="scale-1",
             zone="packing",
             time=later(30),

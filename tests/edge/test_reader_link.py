@@ -17,6 +17,7 @@ from edge.reader_link import ReaderLink, no_llrp_cause, whole_messages
 from edge.reads import TagRead
 from firmware_sim.llrp_reader import LLRPReaderServer
 from firmware_sim.world_view import Sighting
+from protocols import llrp
 from protocols.clock import ScaledClock
 from protocols.mqtt import ReaderEventKind, ReaderState
 
@@ -421,3 +422,36 @@ async def test_a_reader_that_stays_unreachable_is_one_event_not_one_per_retry():
         await asyncio.to_thread(link.stop)
     assert rec.kinds() == [(ReaderEventKind.UNREACHABLE, None)]
     assert f"127.0.0.1:{port}" in rec.events[0][2]
+
+
+class StallsItsFirstSetup(LLRPReaderServer):
+    """A reader that, on its first connection, never answers the ROSpec it is given
+    (its keepalives go on): sllurp waits for that answer for ever."""
+
+    stalled = 0
+
+    def _on_frame(self, frame: bytes) -> None:
+        if not self.stalled and isinstance(llrp.decode_message(frame), llrp.AddROSpec):
+            self.stalled += 1
+            return
+        super()._on_frame(frame)
+
+
+async def test_a_reader_whose_setup_stalls_with_keepalives_going_on_is_connected_again(caplog):
+    caplog.set_level(logging.WARNING, logger="edge.reader_link")
+    rec = Recorder()
+    async with StallsItsFirstSetup("r1", [1], OneTag(), port=0) as server:
+        link = ReaderLink(
+            "r1", "127.0.0.1", server.port, [1], rec.on_reads, rec.on_state,
+            keepalive_ms=300, reconnect_max_s=0.5, setup_timeout_s=2.0,
+        )  # fmt: skip
+        link.start()
+        try:
+            await eventually(lambda: rec.reads, 15, "reads after the second connection")
+        finally:
+            await asyncio.to_thread(link.stop)
+    assert server.stalled == 1
+    assert rec.states.index(ReaderState.CONNECTED) < rec.states.index(ReaderState.DISCONNECTED)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("not inventorying 2." in m and "after connecting" in m for m in messages), messages
+    assert not any("silent for" in m for m in messages), messages  # its keepalives went on

@@ -176,6 +176,7 @@ def rig() -> Iterator[Rig]:
     link = ReaderLink(
         "r1", "127.0.0.1", relay.port, [1], rec.on_reads, rec.on_state,
         keepalive_ms=300, report_timeout_ms=50, reconnect_max_s=0.5, hello_timeout_s=2.0,
+        setup_timeout_s=3.0,
     )  # fmt: skip
     link.start()
     r = Rig(relay, link, rec, loop)
