@@ -82,7 +82,9 @@ async def test_on_timescaledb_observations_get_retention_and_compression_policie
     async with running_ingester(settings, migrate=False) as rig:
         await publish(
             mqtt_url,
-            (obs_topic(site), batch("edge-1", 1, observation(PALLET_1))),
+            # a fresh observation (the retention policy may run meanwhile: an old one
+            # would go), and an old passage (events have no retention)
+            (obs_topic(site), batch("edge-1", 1, observation(PALLET_1, at=datetime.now(UTC)))),
             (events_topic(site), event_batch("edge-1", 2, passage(at=T0))),
         )
         await until(lambda: rig.ingester.stats.batches == 2, what="both batches")
