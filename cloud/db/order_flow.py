@@ -236,8 +236,8 @@ class Weighed:
 @dataclass(frozen=True, slots=True)
 class Weighing:
     """A pallet of an open order as a weight finds it: the weight's check against the
-    cases the order holds on it, and the pallet's own last check (none: not weighed
-    yet)."""
+    cases the books hold on it (as :func:`weigh_pallet` checks it), and the pallet's own
+    last check (none: not weighed yet)."""
 
     check: WeightCheck
     verdict: str | None
